@@ -3,7 +3,8 @@
 #   sqlift_add_test(NAME status_test SOURCES status_test.cc LIBS sqlift_common LABELS unit)
 #
 # Tests are discovered when ctest runs (PRE_TEST), so building never runs a test binary.
-# Label `pg` marks tests that start a throwaway PostgreSQL; they take a lock so that two
+# Labels: `unit` (in-process, no server), `e2e` (runs the sqlift binary or several processes,
+# no PostgreSQL), `pg` (starts a throwaway PostgreSQL). `pg` tests take a lock so that two
 # clusters never compete for the 2 cores of a CI machine at once.
 enable_testing()
 include(GoogleTest)
@@ -15,9 +16,18 @@ function(sqlift_add_test)
   endif()
   add_executable(${T_NAME} ${T_SOURCES})
   target_link_libraries(${T_NAME} PRIVATE ${T_LIBS} GTest::gtest GTest::gtest_main Threads::Threads)
-  set(props LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT})
-  if("pg" IN_LIST T_LABELS)
-    list(APPEND props RESOURCE_LOCK postgres)
+  # One label per test: CMake 3.25's gtest_discover_tests flattens list-valued properties.
+  list(LENGTH T_LABELS n)
+  if(NOT n EQUAL 1)
+    message(FATAL_ERROR "sqlift_add_test(${T_NAME}): give exactly one label (unit, pg, e2e)")
   endif()
-  gtest_discover_tests(${T_NAME} DISCOVERY_MODE PRE_TEST PROPERTIES ${props})
+  if(T_LABELS STREQUAL "pg")
+    # One ctest test for the whole binary, so its cases share one throwaway cluster (initdb
+    # is most of a test's cost) instead of starting one per case.
+    add_test(NAME ${T_NAME} COMMAND ${T_NAME})
+    set_tests_properties(${T_NAME} PROPERTIES LABELS pg TIMEOUT ${T_TIMEOUT} RESOURCE_LOCK postgres)
+  else()
+    gtest_discover_tests(${T_NAME} DISCOVERY_MODE PRE_TEST TEST_PREFIX "${T_NAME}."
+                         PROPERTIES LABELS ${T_LABELS} TIMEOUT ${T_TIMEOUT})
+  endif()
 endfunction()

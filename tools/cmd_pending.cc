@@ -1,0 +1,122 @@
+// Sub-commands whose stage is not built yet. Each already documents, in --help, the options
+// its issue specifies, and exits with kExitUsage and "not implemented yet" until built.
+#include <spdlog/spdlog.h>
+
+#include <string>
+#include <vector>
+
+#include "tools/command.h"
+
+namespace sqlift {
+namespace {
+
+// Storage for options of commands that do not run yet: parsed so --help and typos behave as
+// they will, then ignored.
+struct PendingOptions {
+  std::string text1, text2, text3;
+  std::vector<std::string> list;
+  bool flag1 = false, flag2 = false;
+  int number = 0;
+};
+
+void Pending(CLI::App* sub, CommandTable& table) {
+  table.Set(sub, [sub] {
+    std::string path = sub->get_name();
+    for (CLI::App* p = sub->get_parent(); p && p->get_parent(); p = p->get_parent()) {
+      path = p->get_name() + " " + path;
+    }
+    spdlog::error("sqlift {}: not implemented yet", path);
+    return kExitUsage;
+  });
+}
+
+}  // namespace
+
+void AddPendingCommands(CLI::App& root, CommandTable& table, const GlobalOptions&) {
+  static PendingOptions o;  // lives as long as the CLI tree, which main() owns
+
+  CLI::App* plan = root.add_subcommand(
+      "plan", "Read a SQLite database and print the PostgreSQL schema it maps to, with every "
+              "problem found (exit 3 when something blocks the migration)");
+  plan->add_option("--sqlite", o.text1, "SQLite database file");
+  plan->add_flag("--json", o.flag1, "Print one JSON document");
+  Pending(plan, table);
+
+  CLI::App* init = root.add_subcommand(
+      "init", "Create the outbox and state tables in SQLite (switching it to WAL) and the "
+              "schema in PostgreSQL");
+  Pending(init, table);
+
+  CLI::App* capture = root.add_subcommand(
+      "capture", "Run the capture agent: move outbox rows into the durable log and ship them "
+                 "to the applier");
+  capture->add_flag("--once", o.flag1, "Drain what is in the outbox, then exit");
+  Pending(capture, table);
+
+  CLI::App* apply = root.add_subcommand(
+      "apply", "Run the applier: receive the snapshot and changes and apply them to PostgreSQL "
+               "exactly once");
+  Pending(apply, table);
+
+  CLI::App* copy = root.add_subcommand(
+      "copy", "One-shot consistent copy of a SQLite database (schema and data) into PostgreSQL");
+  copy->add_option("--sqlite", o.text1, "SQLite database file");
+  copy->add_option("--pg", o.text2, "PostgreSQL URI");
+  copy->add_option("--jobs", o.number, "Tables copied in parallel");
+  copy->add_option("--tables", o.list, "Copy only these tables");
+  copy->add_option("--on-error", o.text3, "stop or skip-row");
+  Pending(copy, table);
+
+  CLI::App* status = root.add_subcommand(
+      "status", "Print every position (captured, logged, shipped, applied), lag, snapshot "
+                "progress and routes");
+  status->add_flag("--json", o.flag1, "Print one JSON document");
+  Pending(status, table);
+
+  CLI::App* verify = root.add_subcommand(
+      "verify", "Compare SQLite and PostgreSQL at one log position, table by table");
+  verify->add_option("--tables", o.list, "Compare only these tables");
+  verify->add_option("--tenant", o.text1, "Compare only this tenant's rows");
+  verify->add_flag("--json", o.flag1, "Print one JSON document");
+  Pending(verify, table);
+
+  CLI::App* cutover = root.add_subcommand(
+      "cutover", "Move writes to PostgreSQL: fence SQLite, drain, verify, flip the route, "
+                 "start reverse replication");
+  cutover->add_option("--tenant", o.text1, "Move only this tenant");
+  cutover->add_option("--timeout", o.text2, "Give up and undo after this long (e.g. 30s)");
+  Pending(cutover, table);
+
+  CLI::App* fallback = root.add_subcommand(
+      "fallback", "Move writes back to SQLite without losing anything written on PostgreSQL");
+  fallback->add_option("--tenant", o.text1, "Move back only this tenant");
+  Pending(fallback, table);
+
+  CLI::App* finish = root.add_subcommand(
+      "finish", "Stop replication and remove sqlift's tables, leaving PostgreSQL alone");
+  Pending(finish, table);
+
+  CLI::App* bench = root.add_subcommand(
+      "bench", "Measure capture, copy and stream against baselines run on the same machine");
+  bench->require_subcommand(1);
+  for (const char* name : {"capture", "copy", "stream", "all"}) {
+    CLI::App* b = bench->add_subcommand(name, std::string("Benchmark: ") + name);
+    b->add_flag("--json", o.flag1, "Print one JSON document");
+    b->add_option("--size", o.text1, "small or full");
+    Pending(b, table);
+  }
+
+  CLI::App* log = root.add_subcommand("log", "Inspect the agent's durable change log");
+  log->require_subcommand(1);
+  CLI::App* dump = log->add_subcommand("dump", "Print one line per change");
+  dump->add_option("--state", o.text1, "The agent's state directory");
+  dump->add_option("--from", o.text2, "First seq");
+  dump->add_option("--to", o.text3, "Last seq");
+  dump->add_option("--format", o.list, "jsonl or text");
+  Pending(dump, table);
+  CLI::App* stats = log->add_subcommand("stats", "Print first/last seq, count and bytes");
+  stats->add_option("--state", o.text1, "The agent's state directory");
+  Pending(stats, table);
+}
+
+}  // namespace sqlift

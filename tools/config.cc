@@ -1,0 +1,224 @@
+#include "tools/config.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+#include <toml++/toml.h>
+
+namespace sqlift {
+namespace {
+
+// One known key: where its value goes and how it is checked.
+struct KeySpec {
+  std::function<std::string*(Config&)> string_field;
+  std::function<int64_t*(Config&)> int_field;
+  std::vector<std::string_view> allowed;  // for enumerations; empty = any
+  int64_t min = 0, max = 0;               // for integers
+};
+
+const std::map<std::string, KeySpec, std::less<>>& KnownKeys() {
+  auto str = [](std::string Config::*m, std::vector<std::string_view> allowed = {}) {
+    KeySpec k;
+    k.string_field = [m](Config& c) { return &(c.*m); };
+    k.allowed = std::move(allowed);
+    return k;
+  };
+  auto num = [](int64_t Config::*m, int64_t lo, int64_t hi) {
+    KeySpec k;
+    k.int_field = [m](Config& c) { return &(c.*m); };
+    k.min = lo;
+    k.max = hi;
+    return k;
+  };
+  static const auto* keys = new std::map<std::string, KeySpec, std::less<>>{
+      {"source.id", str(&Config::source_id)},
+      {"source.sqlite", str(&Config::source_sqlite)},
+      {"source.tenant_column", str(&Config::source_tenant_column)},
+      {"source.tenant", str(&Config::source_tenant)},
+      {"state.dir", str(&Config::state_dir)},
+      {"target.pg", str(&Config::target_pg)},
+      {"transport.listen", str(&Config::transport_listen)},
+      {"transport.connect", str(&Config::transport_connect)},
+      {"transport.token_file", str(&Config::transport_token_file)},
+      {"transport.max_frame_bytes", num(&Config::transport_max_frame_bytes, 1024, 1LL << 30)},
+      {"http.listen", str(&Config::http_listen)},
+      {"log.format", str(&Config::log_format, {"text", "json"})},
+      {"log.level", str(&Config::log_level, {"trace", "debug", "info", "warn", "error", "off"})},
+  };
+  return *keys;
+}
+
+const char* TypeName(const toml::node& n) {
+  switch (n.type()) {
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a float";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::date: return "a date";
+    case toml::node_type::time: return "a time";
+    case toml::node_type::date_time: return "a date-time";
+    default: return "nothing";
+  }
+}
+
+std::string Where(std::string_view name, const toml::node& n) {
+  const auto& b = n.source().begin;
+  return fmt::format("{}:{}:{}", name, b.line, b.column);
+}
+
+Status SetKey(Config& cfg, const KeySpec& spec, const std::string& key, const toml::node& n,
+              std::string_view name) {
+  auto bad = [&](const std::string& what) {
+    return Status::InvalidArgument(fmt::format("{}: {}: {}", Where(name, n), key, what));
+  };
+  if (spec.string_field) {
+    const auto* v = n.as_string();
+    if (!v) return bad(fmt::format("expected a string, got {}", TypeName(n)));
+    const std::string& s = v->get();
+    if (!spec.allowed.empty() &&
+        std::find(spec.allowed.begin(), spec.allowed.end(), s) == spec.allowed.end()) {
+      return bad(fmt::format("'{}' is not one of: {}", s, fmt::join(spec.allowed, ", ")));
+    }
+    *spec.string_field(cfg) = s;
+    return Status::OK();
+  }
+  const auto* v = n.as_integer();
+  if (!v) return bad(fmt::format("expected an integer, got {}", TypeName(n)));
+  int64_t x = v->get();
+  if (x < spec.min || x > spec.max) {
+    return bad(fmt::format("{} is out of range [{}, {}]", x, spec.min, spec.max));
+  }
+  *spec.int_field(cfg) = x;
+  return Status::OK();
+}
+
+Status Walk(Config& cfg, const toml::table& root, std::string_view name) {
+  for (const auto& [section_key, section] : root) {
+    std::string section_name(section_key.str());
+    const toml::table* t = section.as_table();
+    if (!t) {
+      return Status::InvalidArgument(fmt::format(
+          "{}: '{}': expected a [section] table, got {}", Where(name, section), section_name,
+          TypeName(section)));
+    }
+    for (const auto& [k, v] : *t) {
+      std::string key = section_name + "." + std::string(k.str());
+      auto it = KnownKeys().find(key);
+      if (it == KnownKeys().end()) {
+        return Status::InvalidArgument(
+            fmt::format("{}: unknown key '{}' (see deploy/sqlift.example.toml)", Where(name, v),
+                        key));
+      }
+      SQLIFT_RETURN_IF_ERROR(SetKey(cfg, it->second, key, v, name));
+    }
+  }
+  return Status::OK();
+}
+
+Status Validate(const Config& cfg) {
+  auto where = [&](std::string_view key) {
+    return cfg.path.empty() ? std::string(key) : cfg.path + ": " + std::string(key);
+  };
+  if (!cfg.source_id.empty()) {
+    for (char c : cfg.source_id) {
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) {
+        return Status::InvalidArgument(fmt::format(
+            "{}: '{}' may hold only letters, digits, '_', '-' and '.'", where("source.id"),
+            cfg.source_id));
+      }
+    }
+  }
+  if (!cfg.source_tenant_column.empty() && !cfg.source_tenant.empty()) {
+    return Status::InvalidArgument(
+        fmt::format("{}: set either source.tenant_column (tenant column) or source.tenant "
+                    "(database per tenant), not both",
+                    where("source")));
+  }
+  for (auto [key, value] : {std::pair<std::string_view, const std::string*>{
+                                "transport.listen", &cfg.transport_listen},
+                            {"transport.connect", &cfg.transport_connect},
+                            {"http.listen", &cfg.http_listen}}) {
+    if (value->empty()) continue;
+    Result<Endpoint> ep = ParseEndpoint(*value);
+    if (!ep.ok()) return ep.status().With(where(key));
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status Config::Require(const std::vector<std::string_view>& dotted_keys,
+                       std::string_view command) const {
+  std::string missing;
+  Config probe = *this;
+  for (std::string_view key : dotted_keys) {
+    auto it = KnownKeys().find(key);
+    if (it == KnownKeys().end() || !it->second.string_field) continue;
+    if (!it->second.string_field(probe)->empty()) continue;
+    size_t dot = key.find('.');
+    missing += fmt::format("\n  [{}] {} is required by `sqlift {}`", key.substr(0, dot),
+                           key.substr(dot + 1), command);
+  }
+  if (missing.empty()) return Status::OK();
+  std::string file = path.empty() ? "configuration" : path;
+  return Status::InvalidArgument(fmt::format("{} is incomplete:{}", file, missing));
+}
+
+Result<Config> ParseConfig(std::string_view text, std::string_view name) {
+  Config cfg;
+  cfg.path = std::string(name);
+  try {
+    toml::table root = toml::parse(text, name);
+    SQLIFT_RETURN_IF_ERROR(Walk(cfg, root, name));
+  } catch (const toml::parse_error& e) {
+    const auto& b = e.source().begin;
+    return Status::InvalidArgument(
+        fmt::format("{}:{}:{}: {}", name, b.line, b.column, e.description()));
+  }
+  SQLIFT_RETURN_IF_ERROR(Validate(cfg));
+  return cfg;
+}
+
+Result<Config> LoadConfigFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return Status::NotFound(fmt::format("configuration file {}: {}", path, std::strerror(errno)));
+  }
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  if (in.bad()) return Status::IOError(fmt::format("read configuration file {}", path));
+  return ParseConfig(buf.str(), path);
+}
+
+Result<Endpoint> ParseEndpoint(std::string_view text) {
+  auto bad = [&](std::string_view why) {
+    return Status::InvalidArgument(fmt::format("'{}': {} (expected host:port)", text, why));
+  };
+  size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return bad("no host");
+  std::string_view host = text.substr(0, colon);
+  std::string_view port = text.substr(colon + 1);
+  if (host.front() == '[') {
+    if (host.back() != ']' || host.size() < 3) return bad("unbalanced [ ] around the IPv6 host");
+    host = host.substr(1, host.size() - 2);
+  }
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (port.empty() || ec != std::errc() || end != port.data() + port.size()) {
+    return bad("the port is not a number");
+  }
+  if (value == 0 || value > 65535) return bad("the port must be 1..65535");
+  return Endpoint{std::string(host), static_cast<uint16_t>(value)};
+}
+
+}  // namespace sqlift

@@ -1,0 +1,62 @@
+// Config: the sqlift.toml configuration file (design section 9), loaded and checked once.
+//
+// Keys are fixed by the design; the loader refuses unknown keys and wrong types with the file,
+// line, column and key in the message ("sqlift.toml:3:6: source.id: expected a string, got an
+// integer"), because a typo in a production migration's configuration must not be ignored.
+// Presence is checked by the command that needs a key (Require), since `plan` needs less
+// than `capture`.
+//
+// Thread safety: a Config is a plain value.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace sqlift {
+
+struct Config {
+  std::string path;  // where it was loaded from, for messages; empty when built in code
+
+  // [source]
+  std::string source_id;
+  std::string source_sqlite;
+  std::string source_tenant_column;  // tenant column present in every tenant table, or
+  std::string source_tenant;         // the constant tenant of a database-per-tenant file
+  // [state]
+  std::string state_dir;
+  // [target]
+  std::string target_pg;
+  // [transport]
+  std::string transport_listen;
+  std::string transport_connect;
+  std::string transport_token_file;
+  int64_t transport_max_frame_bytes = 64 << 20;
+  // [http]
+  std::string http_listen;
+  // [log]
+  std::string log_format = "text";  // text | json
+  std::string log_level = "info";   // trace | debug | info | warn | error | off
+
+  // Fails with one line per missing key ("[state] dir is required by `sqlift capture`").
+  [[nodiscard]] Status Require(const std::vector<std::string_view>& dotted_keys,
+                               std::string_view command) const;
+};
+
+// Parses TOML text; `name` is used in messages (usually the file path).
+[[nodiscard]] Result<Config> ParseConfig(std::string_view text, std::string_view name);
+
+// Reads and parses a file.
+[[nodiscard]] Result<Config> LoadConfigFile(const std::string& path);
+
+// Splits "host:port" ("[::1]:7430" for IPv6); fails on a missing or out-of-range port.
+struct Endpoint {
+  std::string host;
+  uint16_t port = 0;
+};
+[[nodiscard]] Result<Endpoint> ParseEndpoint(std::string_view text);
+
+}  // namespace sqlift

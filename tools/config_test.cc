@@ -1,0 +1,135 @@
+#include "tools/config.h"
+
+#include <gtest/gtest.h>
+
+namespace sqlift {
+namespace {
+
+constexpr std::string_view kFull = R"(# the design's example
+[source]
+id = "app"
+sqlite = "/var/lib/app/app.db"
+tenant_column = "tenant_id"
+[state]
+dir = "/var/lib/sqlift/app"
+[target]
+pg = "postgresql://sqlift@db.internal/app"
+[transport]
+listen = "127.0.0.1:7430"
+connect = "127.0.0.1:7430"
+token_file = "/etc/sqlift/token"
+[http]
+listen = "127.0.0.1:7431"
+[log]
+format = "json"
+level = "debug"
+)";
+
+TEST(ConfigTest, ParsesEveryDesignKey) {
+  Result<Config> r = ParseConfig(kFull, "sqlift.toml");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const Config& c = *r;
+  EXPECT_EQ(c.source_id, "app");
+  EXPECT_EQ(c.source_sqlite, "/var/lib/app/app.db");
+  EXPECT_EQ(c.source_tenant_column, "tenant_id");
+  EXPECT_EQ(c.state_dir, "/var/lib/sqlift/app");
+  EXPECT_EQ(c.target_pg, "postgresql://sqlift@db.internal/app");
+  EXPECT_EQ(c.transport_listen, "127.0.0.1:7430");
+  EXPECT_EQ(c.transport_connect, "127.0.0.1:7430");
+  EXPECT_EQ(c.transport_token_file, "/etc/sqlift/token");
+  EXPECT_EQ(c.http_listen, "127.0.0.1:7431");
+  EXPECT_EQ(c.log_format, "json");
+  EXPECT_EQ(c.log_level, "debug");
+}
+
+TEST(ConfigTest, WrongTypeNamesFileLineAndKey) {
+  Result<Config> r = ParseConfig("[source]\nid = \"a\"\nsqlite = 42\n", "x.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "x.toml:3:10: source.sqlite: expected a string, got an integer");
+}
+
+TEST(ConfigTest, UnknownKeyIsRefused) {
+  Result<Config> r = ParseConfig("[state]\ndirr = \"/tmp\"\n", "x.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("x.toml:2:8: unknown key 'state.dirr'"), std::string::npos)
+      << r.status().message();
+}
+
+TEST(ConfigTest, SyntaxErrorHasLine) {
+  Result<Config> r = ParseConfig("[source]\nid = \"unterminated\n", "bad.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message().rfind("bad.toml:2:", 0), 0u) << r.status().message();
+}
+
+TEST(ConfigTest, EnumerationAndRangeChecked) {
+  Result<Config> r = ParseConfig("[log]\nformat = \"xml\"\n", "x.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("'xml' is not one of: text, json"), std::string::npos);
+  Result<Config> r2 = ParseConfig("[transport]\nmax_frame_bytes = 12\n", "x.toml");
+  ASSERT_FALSE(r2.ok());
+  EXPECT_NE(r2.status().message().find("out of range"), std::string::npos);
+}
+
+TEST(ConfigTest, SectionMustBeATable) {
+  Result<Config> r = ParseConfig("source = 3\n", "x.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("expected a [section] table"), std::string::npos);
+}
+
+TEST(ConfigTest, TenantModesAreExclusive) {
+  Result<Config> r =
+      ParseConfig("[source]\ntenant_column = \"t\"\ntenant = \"acme\"\n", "x.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("not both"), std::string::npos);
+}
+
+TEST(ConfigTest, BadEndpointNamesKey) {
+  Result<Config> r = ParseConfig("[http]\nlisten = \"localhost\"\n", "x.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().ToString().find("http.listen"), std::string::npos);
+}
+
+TEST(ConfigTest, RequireListsEveryMissingKey) {
+  Result<Config> r = ParseConfig("[source]\nid = \"app\"\n", "x.toml");
+  ASSERT_TRUE(r.ok());
+  Status s = r->Require({"source.id", "source.sqlite", "state.dir"}, "capture");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.message(),
+            "x.toml is incomplete:\n  [source] sqlite is required by `sqlift capture`\n"
+            "  [state] dir is required by `sqlift capture`");
+  EXPECT_TRUE(r->Require({"source.id"}, "capture").ok());
+}
+
+TEST(ConfigTest, MissingFileIsNotFound) {
+  Result<Config> r = LoadConfigFile("/nonexistent/sqlift.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kNotFound);
+  EXPECT_NE(r.status().message().find("/nonexistent/sqlift.toml"), std::string::npos);
+}
+
+TEST(ConfigTest, ShippedExampleLoads) {
+  Result<Config> r = LoadConfigFile(SQLIFT_EXAMPLE_CONFIG);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->source_id, "app");
+  EXPECT_TRUE(r->Require({"source.id", "source.sqlite", "state.dir", "target.pg",
+                          "transport.listen", "transport.connect", "http.listen"},
+                         "apply")
+                  .ok());
+}
+
+TEST(EndpointTest, Parses) {
+  Result<Endpoint> e = ParseEndpoint("127.0.0.1:7430");
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->host, "127.0.0.1");
+  EXPECT_EQ(e->port, 7430);
+  Result<Endpoint> v6 = ParseEndpoint("[::1]:9");
+  ASSERT_TRUE(v6.ok());
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_FALSE(ParseEndpoint("host:").ok());
+  EXPECT_FALSE(ParseEndpoint("host:70000").ok());
+  EXPECT_FALSE(ParseEndpoint(":80").ok());
+  EXPECT_FALSE(ParseEndpoint("host:8x").ok());
+}
+
+}  // namespace
+}  // namespace sqlift
