@@ -1,13 +1,12 @@
 #include "capture/sqlite_db.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <filesystem>
 #include <limits>
 #include <string>
-
-#include <unistd.h>
 
 namespace sqlift {
 namespace {
@@ -37,8 +36,9 @@ TEST_F(SqliteDbTest, BoundValuesRoundTrip) {
   auto db = SqliteDb::Open(Path("a.db"), SqliteDb::Mode::kReadWriteCreate);
   ASSERT_TRUE(db.ok()) << db.status().ToString();
   std::string table = "we\"ird table é";
-  ASSERT_TRUE((*db)->Exec("CREATE TABLE " + QuoteSqliteIdentifier(table) +
-                          " (id INTEGER PRIMARY KEY, i, r, t, b)")
+  ASSERT_TRUE((*db)
+                  ->Exec("CREATE TABLE " + QuoteSqliteIdentifier(table) +
+                         " (id INTEGER PRIMARY KEY, i, r, t, b)")
                   .ok());
   auto ins = (*db)->Prepare("INSERT INTO " + QuoteSqliteIdentifier(table) +
                             " (id, i, r, t, b) VALUES (?, ?, ?, ?, ?)");

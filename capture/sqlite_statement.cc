@@ -20,11 +20,14 @@ SqliteStatement& SqliteStatement::operator=(SqliteStatement&& other) noexcept {
   return *this;
 }
 
-SqliteStatement::~SqliteStatement() { sqlite3_finalize(stmt_); }
+SqliteStatement::~SqliteStatement() {
+  sqlite3_finalize(stmt_);
+}
 
 Status SqliteStatement::Check(int rc, std::string_view what) const {
   if (rc == SQLITE_OK || rc == SQLITE_ROW || rc == SQLITE_DONE) return Status::OK();
-  return SqliteStatus(rc, fmt::format("{} [{}]: {}", sqlite3_errstr(rc), what, sqlite3_errmsg(db_)));
+  return SqliteStatus(rc,
+                      fmt::format("{} [{}]: {}", sqlite3_errstr(rc), what, sqlite3_errmsg(db_)));
 }
 
 Status SqliteStatement::BindNull(int index) {
@@ -37,9 +40,9 @@ Status SqliteStatement::BindDouble(int index, double value) {
   return Check(sqlite3_bind_double(stmt_, index, value), "bind");
 }
 Status SqliteStatement::BindText(int index, std::string_view value) {
-  return Check(sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT,
-                                   SQLITE_UTF8),
-               "bind");
+  return Check(
+      sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8),
+      "bind");
 }
 Status SqliteStatement::BindBlob(int index, std::string_view value) {
   // A zero-length blob must stay a blob, not NULL: SQLite treats a null pointer as NULL.

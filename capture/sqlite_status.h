@@ -14,16 +14,23 @@ inline Status SqliteStatus(int rc, const std::string& msg) {
   switch (rc & 0xff) {  // the primary code; extended codes keep it in the low byte
     case SQLITE_OK:
     case SQLITE_ROW:
-    case SQLITE_DONE: return Status::OK();
+    case SQLITE_DONE:
+      return Status::OK();
     case SQLITE_BUSY:
-    case SQLITE_LOCKED: return Status::Unavailable(msg);
+    case SQLITE_LOCKED:
+      return Status::Unavailable(msg);
     case SQLITE_IOERR:
-    case SQLITE_FULL: return Status::IOError(msg);
+    case SQLITE_FULL:
+      return Status::IOError(msg);
     case SQLITE_CORRUPT:
-    case SQLITE_NOTADB: return Status::Corruption(msg);
-    case SQLITE_CONSTRAINT: return Status::FailedPrecondition(msg);
-    case SQLITE_CANTOPEN: return Status::NotFound(msg);
-    default: return Status::InvalidArgument(msg);
+    case SQLITE_NOTADB:
+      return Status::Corruption(msg);
+    case SQLITE_CONSTRAINT:
+      return Status::FailedPrecondition(msg);
+    case SQLITE_CANTOPEN:
+      return Status::NotFound(msg);
+    default:
+      return Status::InvalidArgument(msg);
   }
 }
 

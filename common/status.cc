@@ -4,16 +4,26 @@ namespace sqlift {
 
 const char* Status::CodeName(Code code) {
   switch (code) {
-    case Code::kOk: return "OK";
-    case Code::kInvalidArgument: return "invalid argument";
-    case Code::kNotFound: return "not found";
-    case Code::kIOError: return "IO error";
-    case Code::kCorruption: return "corruption";
-    case Code::kUnavailable: return "unavailable";
-    case Code::kAborted: return "aborted";
-    case Code::kFailedPrecondition: return "failed precondition";
-    case Code::kNotImplemented: return "not implemented";
-    case Code::kInternal: return "internal error";
+    case Code::kOk:
+      return "OK";
+    case Code::kInvalidArgument:
+      return "invalid argument";
+    case Code::kNotFound:
+      return "not found";
+    case Code::kIOError:
+      return "IO error";
+    case Code::kCorruption:
+      return "corruption";
+    case Code::kUnavailable:
+      return "unavailable";
+    case Code::kAborted:
+      return "aborted";
+    case Code::kFailedPrecondition:
+      return "failed precondition";
+    case Code::kNotImplemented:
+      return "not implemented";
+    case Code::kInternal:
+      return "internal error";
   }
   return "unknown";
 }

@@ -18,12 +18,12 @@ class [[nodiscard]] Status {
  public:
   enum class Code {
     kOk = 0,
-    kInvalidArgument,  // the caller's input is wrong; retrying the same call cannot help
-    kNotFound,         // the object asked for does not exist
-    kIOError,          // the file system or a device failed; may succeed later
-    kCorruption,       // stored or received data is damaged; never retry blindly
-    kUnavailable,      // a peer or server is unreachable or busy; retry with back-off
-    kAborted,          // stopped on purpose (shutdown, timeout, fence); may be retried
+    kInvalidArgument,     // the caller's input is wrong; retrying the same call cannot help
+    kNotFound,            // the object asked for does not exist
+    kIOError,             // the file system or a device failed; may succeed later
+    kCorruption,          // stored or received data is damaged; never retry blindly
+    kUnavailable,         // a peer or server is unreachable or busy; retry with back-off
+    kAborted,             // stopped on purpose (shutdown, timeout, fence); may be retried
     kFailedPrecondition,  // the system is not in the state the operation needs
     kNotImplemented,
     kInternal,  // a bug in sqlift
@@ -78,8 +78,8 @@ class [[nodiscard]] Status {
 }  // namespace sqlift
 
 // Returns early from the enclosing function when `expr` yields a non-OK Status.
-#define SQLIFT_RETURN_IF_ERROR(expr)             \
-  do {                                           \
-    ::sqlift::Status _sqlift_st = (expr);        \
-    if (!_sqlift_st.ok()) return _sqlift_st;     \
+#define SQLIFT_RETURN_IF_ERROR(expr)         \
+  do {                                       \
+    ::sqlift::Status _sqlift_st = (expr);    \
+    if (!_sqlift_st.ok()) return _sqlift_st; \
   } while (0)

@@ -27,7 +27,9 @@ TEST(StatusTest, ContextReadsOutermostFirst) {
   EXPECT_EQ(outer.message(), "No space left on device");
 }
 
-TEST(StatusTest, WithOnOkStaysOk) { EXPECT_TRUE(Status::OK().With("anything").ok()); }
+TEST(StatusTest, WithOnOkStaysOk) {
+  EXPECT_TRUE(Status::OK().With("anything").ok());
+}
 
 TEST(StatusTest, RetryableClassification) {
   EXPECT_TRUE(Status::IOError("x").Retryable());

@@ -18,7 +18,8 @@ Result<uint64_t> GetFixed64BE(std::string_view bytes) {
         fmt::format("fixed64 of {} bytes, expected {}", bytes.size(), kSeqKeyBytes));
   }
   uint64_t v = 0;
-  for (char c : bytes) v = (v << 8) | static_cast<unsigned char>(c);
+  for (char c : bytes)
+    v = (v << 8) | static_cast<unsigned char>(c);
   return v;
 }
 

@@ -1,10 +1,9 @@
 // The `sqlift` command line as a user meets it: help, version, errors and exit codes.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-
-#include <unistd.h>
 
 #include "tests/testutil/subprocess.h"
 
@@ -24,16 +23,17 @@ ProcessOutput Sqlift(std::vector<std::string> args) {
 TEST(CliTest, HelpListsEverySubcommand) {
   ProcessOutput p = Sqlift({"--help"});
   EXPECT_EQ(p.exit_code, 0);
-  for (const char* sub : {"plan", "init", "capture", "apply", "copy", "status", "verify",
-                          "cutover", "fallback", "demo", "bench", "log", "pg-sandbox"}) {
+  for (const char* sub : {"plan", "init", "capture", "apply", "copy", "status", "verify", "cutover",
+                          "fallback", "demo", "bench", "log", "pg-sandbox"}) {
     EXPECT_NE(p.out.find(std::string("\n  ") + sub + " "), std::string::npos)
-        << "missing " << sub << " in:\n" << p.out;
+        << "missing " << sub << " in:\n"
+        << p.out;
   }
 }
 
 TEST(CliTest, EverySubcommandHasHelp) {
-  for (const char* sub : {"plan", "init", "capture", "apply", "copy", "status", "verify",
-                          "cutover", "fallback", "demo", "bench", "log", "pg-sandbox"}) {
+  for (const char* sub : {"plan", "init", "capture", "apply", "copy", "status", "verify", "cutover",
+                          "fallback", "demo", "bench", "log", "pg-sandbox"}) {
     ProcessOutput p = Sqlift({sub, "--help"});
     EXPECT_EQ(p.exit_code, 0) << sub;
     EXPECT_NE(p.out.find("Usage"), std::string::npos) << sub << ":\n" << p.out;
@@ -92,8 +92,7 @@ TEST(CliTest, BadConfigNamesFileLineAndKey) {
   ProcessOutput p = Sqlift({"--config", path.string(), "pg-sandbox", "stop", "--dir", "/x"});
   std::filesystem::remove(path);
   EXPECT_EQ(p.exit_code, 2);
-  EXPECT_NE(p.err.find(path.string() + ":4:9: log.level: 'loud' is not one of"),
-            std::string::npos)
+  EXPECT_NE(p.err.find(path.string() + ":4:9: log.level: 'loud' is not one of"), std::string::npos)
       << p.err;
 }
 

@@ -1,10 +1,9 @@
 // `sqlift pg-sandbox start|stop` as a script uses it: start prints a URI that works, the
 // server outlives the command, and stop removes everything.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
-
-#include <unistd.h>
 
 #include "apply/pg_connection.h"
 #include "tests/testutil/subprocess.h"
@@ -16,8 +15,8 @@ using testing::ProcessOutput;
 using testing::RunProcess;
 
 TEST(PgSandboxCliTest, StartPrintsUsableUriAndStopRemovesDir) {
-  auto dir = std::filesystem::temp_directory_path() /
-             ("sqlift_sandbox_cli_" + std::to_string(::getpid()));
+  auto dir =
+      std::filesystem::temp_directory_path() / ("sqlift_sandbox_cli_" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
 
   Result<ProcessOutput> start =

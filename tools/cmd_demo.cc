@@ -46,7 +46,8 @@ int RunDemo(const DemoOptions& o) {
   }
   std::printf("sqlift demo: the stages are not all built yet; this is the plan it will run:\n\n");
   int n = 1;
-  for (const Stage& s : kStages) std::printf("  %2d. %-10s %s\n", n++, s.name, s.what);
+  for (const Stage& s : kStages)
+    std::printf("  %2d. %-10s %s\n", n++, s.name, s.what);
   std::printf("\nBuilt so far: the throwaway PostgreSQL (`sqlift pg-sandbox start --dir D`).\n");
   return kExitOk;
 }

@@ -36,26 +36,30 @@ void AddPendingCommands(CLI::App& root, CommandTable& table, const GlobalOptions
   static PendingOptions o;  // lives as long as the CLI tree, which main() owns
 
   CLI::App* plan = root.add_subcommand(
-      "plan", "Read a SQLite database and print the PostgreSQL schema it maps to, with every "
-              "problem found (exit 3 when something blocks the migration)");
+      "plan",
+      "Read a SQLite database and print the PostgreSQL schema it maps to, with every "
+      "problem found (exit 3 when something blocks the migration)");
   plan->add_option("--sqlite", o.text1, "SQLite database file");
   plan->add_flag("--json", o.flag1, "Print one JSON document");
   Pending(plan, table);
 
   CLI::App* init = root.add_subcommand(
-      "init", "Create the outbox and state tables in SQLite (switching it to WAL) and the "
-              "schema in PostgreSQL");
+      "init",
+      "Create the outbox and state tables in SQLite (switching it to WAL) and the "
+      "schema in PostgreSQL");
   Pending(init, table);
 
   CLI::App* capture = root.add_subcommand(
-      "capture", "Run the capture agent: move outbox rows into the durable log and ship them "
-                 "to the applier");
+      "capture",
+      "Run the capture agent: move outbox rows into the durable log and ship them "
+      "to the applier");
   capture->add_flag("--once", o.flag1, "Drain what is in the outbox, then exit");
   Pending(capture, table);
 
   CLI::App* apply = root.add_subcommand(
-      "apply", "Run the applier: receive the snapshot and changes and apply them to PostgreSQL "
-               "exactly once");
+      "apply",
+      "Run the applier: receive the snapshot and changes and apply them to PostgreSQL "
+      "exactly once");
   Pending(apply, table);
 
   CLI::App* copy = root.add_subcommand(
@@ -68,8 +72,9 @@ void AddPendingCommands(CLI::App& root, CommandTable& table, const GlobalOptions
   Pending(copy, table);
 
   CLI::App* status = root.add_subcommand(
-      "status", "Print every position (captured, logged, shipped, applied), lag, snapshot "
-                "progress and routes");
+      "status",
+      "Print every position (captured, logged, shipped, applied), lag, snapshot "
+      "progress and routes");
   status->add_flag("--json", o.flag1, "Print one JSON document");
   Pending(status, table);
 
@@ -80,9 +85,10 @@ void AddPendingCommands(CLI::App& root, CommandTable& table, const GlobalOptions
   verify->add_flag("--json", o.flag1, "Print one JSON document");
   Pending(verify, table);
 
-  CLI::App* cutover = root.add_subcommand(
-      "cutover", "Move writes to PostgreSQL: fence SQLite, drain, verify, flip the route, "
-                 "start reverse replication");
+  CLI::App* cutover =
+      root.add_subcommand("cutover",
+                          "Move writes to PostgreSQL: fence SQLite, drain, verify, flip the route, "
+                          "start reverse replication");
   cutover->add_option("--tenant", o.text1, "Move only this tenant");
   cutover->add_option("--timeout", o.text2, "Give up and undo after this long (e.g. 30s)");
   Pending(cutover, table);

@@ -1,6 +1,7 @@
 #include "tools/config.h"
 
 #include <fmt/format.h>
+#include <toml++/toml.h>
 
 #include <algorithm>
 #include <cctype>
@@ -11,7 +12,6 @@
 #include <functional>
 #include <map>
 #include <sstream>
-#include <toml++/toml.h>
 
 namespace sqlift {
 namespace {
@@ -58,16 +58,26 @@ const std::map<std::string, KeySpec, std::less<>>& KnownKeys() {
 
 const char* TypeName(const toml::node& n) {
   switch (n.type()) {
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    default: return "nothing";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+    default:
+      return "nothing";
   }
 }
 
@@ -107,17 +117,16 @@ Status Walk(Config& cfg, const toml::table& root, std::string_view name) {
     std::string section_name(section_key.str());
     const toml::table* t = section.as_table();
     if (!t) {
-      return Status::InvalidArgument(fmt::format(
-          "{}: '{}': expected a [section] table, got {}", Where(name, section), section_name,
-          TypeName(section)));
+      return Status::InvalidArgument(fmt::format("{}: '{}': expected a [section] table, got {}",
+                                                 Where(name, section), section_name,
+                                                 TypeName(section)));
     }
     for (const auto& [k, v] : *t) {
       std::string key = section_name + "." + std::string(k.str());
       auto it = KnownKeys().find(key);
       if (it == KnownKeys().end()) {
-        return Status::InvalidArgument(
-            fmt::format("{}: unknown key '{}' (see deploy/sqlift.example.toml)", Where(name, v),
-                        key));
+        return Status::InvalidArgument(fmt::format(
+            "{}: unknown key '{}' (see deploy/sqlift.example.toml)", Where(name, v), key));
       }
       SQLIFT_RETURN_IF_ERROR(SetKey(cfg, it->second, key, v, name));
     }
@@ -132,9 +141,9 @@ Status Validate(const Config& cfg) {
   if (!cfg.source_id.empty()) {
     for (char c : cfg.source_id) {
       if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) {
-        return Status::InvalidArgument(fmt::format(
-            "{}: '{}' may hold only letters, digits, '_', '-' and '.'", where("source.id"),
-            cfg.source_id));
+        return Status::InvalidArgument(
+            fmt::format("{}: '{}' may hold only letters, digits, '_', '-' and '.'",
+                        where("source.id"), cfg.source_id));
       }
     }
   }
@@ -144,10 +153,10 @@ Status Validate(const Config& cfg) {
                     "(database per tenant), not both",
                     where("source")));
   }
-  for (auto [key, value] : {std::pair<std::string_view, const std::string*>{
-                                "transport.listen", &cfg.transport_listen},
-                            {"transport.connect", &cfg.transport_connect},
-                            {"http.listen", &cfg.http_listen}}) {
+  for (auto [key, value] :
+       {std::pair<std::string_view, const std::string*>{"transport.listen", &cfg.transport_listen},
+        {"transport.connect", &cfg.transport_connect},
+        {"http.listen", &cfg.http_listen}}) {
     if (value->empty()) continue;
     Result<Endpoint> ep = ParseEndpoint(*value);
     if (!ep.ok()) return ep.status().With(where(key));

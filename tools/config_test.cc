@@ -77,8 +77,7 @@ TEST(ConfigTest, SectionMustBeATable) {
 }
 
 TEST(ConfigTest, TenantModesAreExclusive) {
-  Result<Config> r =
-      ParseConfig("[source]\ntenant_column = \"t\"\ntenant = \"acme\"\n", "x.toml");
+  Result<Config> r = ParseConfig("[source]\ntenant_column = \"t\"\ntenant = \"acme\"\n", "x.toml");
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("not both"), std::string::npos);
 }

@@ -17,11 +17,21 @@ class JsonEscapedMessage : public spdlog::custom_flag_formatter {
     for (char c : msg.payload) {
       unsigned char u = static_cast<unsigned char>(c);
       switch (c) {
-        case '"': dest.append(std::string_view("\\\"")); break;
-        case '\\': dest.append(std::string_view("\\\\")); break;
-        case '\n': dest.append(std::string_view("\\n")); break;
-        case '\r': dest.append(std::string_view("\\r")); break;
-        case '\t': dest.append(std::string_view("\\t")); break;
+        case '"':
+          dest.append(std::string_view("\\\""));
+          break;
+        case '\\':
+          dest.append(std::string_view("\\\\"));
+          break;
+        case '\n':
+          dest.append(std::string_view("\\n"));
+          break;
+        case '\r':
+          dest.append(std::string_view("\\r"));
+          break;
+        case '\t':
+          dest.append(std::string_view("\\t"));
+          break;
         default:
           if (u < 0x20) {
             fmt::format_to(std::back_inserter(dest), "\\u{:04x}", u);
@@ -41,8 +51,8 @@ class JsonEscapedMessage : public spdlog::custom_flag_formatter {
 Status SetupLogging(std::string_view format, std::string_view level) {
   spdlog::level::level_enum lvl = spdlog::level::from_str(std::string(level));
   if (lvl == spdlog::level::off && level != "off") {
-    return Status::InvalidArgument(fmt::format(
-        "log level '{}' is not one of: trace, debug, info, warn, error, off", level));
+    return Status::InvalidArgument(
+        fmt::format("log level '{}' is not one of: trace, debug, info, warn, error, off", level));
   }
   auto logger = std::make_shared<spdlog::logger>(
       "sqlift", std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
@@ -54,7 +64,8 @@ Status SetupLogging(std::string_view format, std::string_view level) {
   } else if (format == "text") {
     logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ %v");
   } else {
-    return Status::InvalidArgument(fmt::format("log format '{}' is not one of: text, json", format));
+    return Status::InvalidArgument(
+        fmt::format("log format '{}' is not one of: text, json", format));
   }
   logger->set_level(lvl);
   logger->flush_on(spdlog::level::warn);

@@ -41,9 +41,8 @@ Status Prepare(GlobalOptions& global) {
 int Main(int argc, char** argv) {
   CLI::App app{"sqlift: move a live SQLite application to PostgreSQL with no maintenance window",
                "sqlift"};
-  app.set_version_flag("--version",
-                       fmt::format("sqlift {} (wire protocol {})", SQLIFT_VERSION,
-                                   proto::kProtocolVersion));
+  app.set_version_flag("--version", fmt::format("sqlift {} (wire protocol {})", SQLIFT_VERSION,
+                                                proto::kProtocolVersion));
   app.require_subcommand(1);
   app.fallthrough();  // global options may follow the sub-command: `sqlift capture --config F`
   app.footer(kFooter);

@@ -6,8 +6,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <csignal>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 
 namespace sqlift::testing {
@@ -59,7 +59,8 @@ Result<ProcessOutput> RunProcess(const std::vector<std::string>& argv, const std
     return Status::IOError(fmt::format("pipe: {}", std::strerror(errno)));
   }
   std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  for (const std::string& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   pid_t pid = fork();
   if (pid < 0) return Status::IOError(fmt::format("fork: {}", std::strerror(errno)));

@@ -10,9 +10,9 @@
 namespace sqlift::testing {
 
 struct ProcessOutput {
-  int exit_code = -1;    // the exit status, or 128 + signal number when killed by a signal
-  std::string out;       // standard output
-  std::string err;       // standard error
+  int exit_code = -1;  // the exit status, or 128 + signal number when killed by a signal
+  std::string out;     // standard output
+  std::string err;     // standard error
 };
 
 // Runs argv[0] with argv (no shell), waits for it, and returns its exit code and output.
