@@ -1,0 +1,48 @@
+// The SQLite side's own tables, defined once: the outbox the recorder writes and the agent
+// drains, and the state table the agent and (later) the reverse applier keep positions in.
+//
+//   _sqlift_outbox(seq INTEGER PRIMARY KEY AUTOINCREMENT,  -- commit order (invariant 2)
+//                  committed_at INTEGER NOT NULL,           -- unix microseconds at flush
+//                  kind INTEGER NOT NULL,                   -- OutboxKind
+//                  payload BLOB NOT NULL)                   -- a SQLite changeset
+//   _sqlift_state(key TEXT PRIMARY KEY, value)              -- small named values
+//
+// Every table whose name starts with kReservedPrefix belongs to sqlift and is never captured.
+// Thread safety: constants and functions that act on the connection they are given.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace sqlift::outbox {
+
+inline constexpr std::string_view kReservedPrefix = "_sqlift_";
+inline constexpr std::string_view kOutboxTable = "_sqlift_outbox";
+inline constexpr std::string_view kStateTable = "_sqlift_state";
+
+enum class OutboxKind : int64_t {
+  kChangeset = 1,  // payload is a changeset from the session extension
+};
+
+// _sqlift_state keys.
+// The highest seq the agent has deleted from the outbox, written in the same SQLite
+// transaction as the delete. A log that ends below it belongs to another state directory.
+inline constexpr std::string_view kStateTrimmedSeq = "trimmed_seq";
+
+// True for sqlift's own tables, which are never captured or copied.
+inline bool IsReservedTable(std::string_view name) {
+  return name.substr(0, kReservedPrefix.size()) == kReservedPrefix;
+}
+
+// Creates the outbox and the state table if they do not exist (idempotent). Runs inside the
+// caller's transaction, if any.
+[[nodiscard]] Status CreateTables(sqlite3* db);
+
+// OK when the outbox exists; FailedPrecondition naming `sqlift init` otherwise.
+[[nodiscard]] Status CheckTables(sqlite3* db);
+
+}  // namespace sqlift::outbox
