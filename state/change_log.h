@@ -11,7 +11,8 @@
 // refuses further writes until it is reopened: nothing is ever acknowledged past a failure.
 //
 // Thread safety: all methods may be called concurrently (the agent's drain and its shipper
-// run on different threads). Writes are serialized inside the log; reads do not wait for them.
+// run on different threads). Writes are serialized inside the log; Scan and the Get methods
+// do not wait for them.
 #pragma once
 
 #include <cstdint>
@@ -75,11 +76,11 @@ class ChangeLog {
       const std::function<Status(uint64_t seq, std::string_view value)>& fn) = 0;
 
   // Deletes every record with seq < `seq` (retention), synced. Never moves a position.
-  // TrimBefore(0) and TrimBefore(1) do nothing.
+  // TrimBefore(0) and TrimBefore(1) do nothing. Costs O(records trimmed) in RocksDB.
   [[nodiscard]] virtual Status TrimBefore(uint64_t seq) = 0;
 
-  // Reads the whole log: O(records) in the RocksDB log. Meant for status pages and tests,
-  // not for a hot path.
+  // Cheap: the RocksDB log keeps count and bytes as counters written with each batch and
+  // finds first/last with one seek each. It waits for a write in progress.
   [[nodiscard]] virtual Result<LogStats> Stats() = 0;
 };
 
@@ -89,6 +90,9 @@ std::unique_ptr<ChangeLog> NewMemChangeLog();
 
 struct RocksChangeLogOptions {
   bool create_if_missing = true;  // false: NotFound when `dir` holds no state yet
+  // Opens without the lock, beside a running agent (for `sqlift log dump|stats`): reads see
+  // the log as it was when opened; every write fails. Implies create_if_missing = false.
+  bool read_only = false;
 };
 
 // Opens (or creates) the RocksDB state in `dir` with column families log, meta and route,

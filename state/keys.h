@@ -2,7 +2,9 @@
 //
 // Column families:
 //   log    key = 8-byte big-endian seq            value = wire::ChangeBatch of that seq
-//   meta   key = one of the kMeta* names below    value = 8-byte big-endian uint64
+//   meta   key = "pos/" + a kMeta* name below     value = 8-byte big-endian uint64
+//          key = "kv/" + a caller's key           value = bytes (GetMeta/PutMeta)
+//          (full layout, counters and format version: state/README.md)
 //   route  key = tenant ("*" = whole database)    value = wire route record (later issues)
 //
 // Big-endian fixed-width seq keys make RocksDB's byte order equal to seq order, so a range

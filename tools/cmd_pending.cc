@@ -43,19 +43,6 @@ void AddPendingCommands(CLI::App& root, CommandTable& table, const GlobalOptions
   plan->add_flag("--json", o.flag1, "Print one JSON document");
   Pending(plan, table);
 
-  CLI::App* init = root.add_subcommand(
-      "init",
-      "Create the outbox and state tables in SQLite (switching it to WAL) and the "
-      "schema in PostgreSQL");
-  Pending(init, table);
-
-  CLI::App* capture = root.add_subcommand(
-      "capture",
-      "Run the capture agent: move outbox rows into the durable log and ship them "
-      "to the applier");
-  capture->add_flag("--once", o.flag1, "Drain what is in the outbox, then exit");
-  Pending(capture, table);
-
   CLI::App* apply = root.add_subcommand(
       "apply",
       "Run the applier: receive the snapshot and changes and apply them to PostgreSQL "
@@ -102,27 +89,6 @@ void AddPendingCommands(CLI::App& root, CommandTable& table, const GlobalOptions
       "finish", "Stop replication and remove sqlift's tables, leaving PostgreSQL alone");
   Pending(finish, table);
 
-  CLI::App* bench = root.add_subcommand(
-      "bench", "Measure capture, copy and stream against baselines run on the same machine");
-  bench->require_subcommand(1);
-  for (const char* name : {"capture", "copy", "stream", "all"}) {
-    CLI::App* b = bench->add_subcommand(name, std::string("Benchmark: ") + name);
-    b->add_flag("--json", o.flag1, "Print one JSON document");
-    b->add_option("--size", o.text1, "small or full");
-    Pending(b, table);
-  }
-
-  CLI::App* log = root.add_subcommand("log", "Inspect the agent's durable change log");
-  log->require_subcommand(1);
-  CLI::App* dump = log->add_subcommand("dump", "Print one line per change");
-  dump->add_option("--state", o.text1, "The agent's state directory");
-  dump->add_option("--from", o.text2, "First seq");
-  dump->add_option("--to", o.text3, "Last seq");
-  dump->add_option("--format", o.list, "jsonl or text");
-  Pending(dump, table);
-  CLI::App* stats = log->add_subcommand("stats", "Print first/last seq, count and bytes");
-  stats->add_option("--state", o.text1, "The agent's state directory");
-  Pending(stats, table);
 }
 
 }  // namespace sqlift

@@ -55,6 +55,9 @@ class CommandTable {
 // Sub-command groups, one per file.
 void AddPgSandboxCommands(CLI::App& root, CommandTable& table, const GlobalOptions& global);
 void AddDemoCommand(CLI::App& root, CommandTable& table, const GlobalOptions& global);
+void AddCaptureCommands(CLI::App& root, CommandTable& table, const GlobalOptions& global);
+void AddLogCommands(CLI::App& root, CommandTable& table, const GlobalOptions& global);
+void AddBenchCommands(CLI::App& root, CommandTable& table, const GlobalOptions& global);
 void AddPendingCommands(CLI::App& root, CommandTable& table, const GlobalOptions& global);
 
 }  // namespace sqlift

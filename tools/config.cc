@@ -20,6 +20,7 @@ namespace {
 struct KeySpec {
   std::function<std::string*(Config&)> string_field;
   std::function<int64_t*(Config&)> int_field;
+  std::function<std::vector<std::string>*(Config&)> list_field;  // array of strings
   std::vector<std::string_view> allowed;  // for enumerations; empty = any
   int64_t min = 0, max = 0;               // for integers
 };
@@ -38,12 +39,22 @@ const std::map<std::string, KeySpec, std::less<>>& KnownKeys() {
     k.max = hi;
     return k;
   };
+  auto list = [](std::vector<std::string> Config::*m) {
+    KeySpec k;
+    k.list_field = [m](Config& c) { return &(c.*m); };
+    return k;
+  };
   static const auto* keys = new std::map<std::string, KeySpec, std::less<>>{
       {"source.id", str(&Config::source_id)},
       {"source.sqlite", str(&Config::source_sqlite)},
       {"source.tenant_column", str(&Config::source_tenant_column)},
       {"source.tenant", str(&Config::source_tenant)},
+      {"source.exclude_tables", list(&Config::source_exclude_tables)},
       {"state.dir", str(&Config::state_dir)},
+      {"state.retain_seconds", num(&Config::state_retain_seconds, 0, 10LL * 365 * 86400)},
+      {"state.retain_bytes", num(&Config::state_retain_bytes, 0, 1LL << 50)},
+      {"capture.batch_rows", num(&Config::capture_batch_rows, 1, 100000)},
+      {"capture.poll_ms", num(&Config::capture_poll_ms, 10, 60000)},
       {"target.pg", str(&Config::target_pg)},
       {"transport.listen", str(&Config::transport_listen)},
       {"transport.connect", str(&Config::transport_connect)},
@@ -100,6 +111,21 @@ Status SetKey(Config& cfg, const KeySpec& spec, const std::string& key, const to
       return bad(fmt::format("'{}' is not one of: {}", s, fmt::join(spec.allowed, ", ")));
     }
     *spec.string_field(cfg) = s;
+    return Status::OK();
+  }
+  if (spec.list_field) {
+    const auto* arr = n.as_array();
+    if (!arr) return bad(fmt::format("expected an array of strings, got {}", TypeName(n)));
+    std::vector<std::string> out;
+    for (const toml::node& item : *arr) {
+      const auto* sv = item.as_string();
+      if (!sv) {
+        return Status::InvalidArgument(fmt::format("{}: {}: expected strings, got {}",
+                                                   Where(name, item), key, TypeName(item)));
+      }
+      out.push_back(sv->get());
+    }
+    *spec.list_field(cfg) = std::move(out);
     return Status::OK();
   }
   const auto* v = n.as_integer();

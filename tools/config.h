@@ -26,8 +26,14 @@ struct Config {
   std::string source_sqlite;
   std::string source_tenant_column;  // tenant column present in every tenant table, or
   std::string source_tenant;         // the constant tenant of a database-per-tenant file
+  std::vector<std::string> source_exclude_tables;  // never captured, copied or checked
   // [state]
   std::string state_dir;
+  int64_t state_retain_seconds = 24 * 3600;  // acked log records kept at least this long
+  int64_t state_retain_bytes = 1LL << 30;    // and trimmed beyond this size
+  // [capture]
+  int64_t capture_batch_rows = 512;  // outbox rows per synced log write
+  int64_t capture_poll_ms = 500;     // the floor when inotify sees no write
   // [target]
   std::string target_pg;
   // [transport]

@@ -106,6 +106,15 @@ TEST(ConfigTest, MissingFileIsNotFound) {
   EXPECT_NE(r.status().message().find("/nonexistent/sqlift.toml"), std::string::npos);
 }
 
+TEST(ConfigTest, ArraysOfStrings) {
+  Result<Config> r = ParseConfig("[source]\nexclude_tables = [\"a\", \"b c\"]\n", "x.toml");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->source_exclude_tables, (std::vector<std::string>{"a", "b c"}));
+  Result<Config> bad = ParseConfig("[source]\nexclude_tables = [\"a\", 3]\n", "x.toml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "x.toml:2:24: source.exclude_tables: expected strings, got an integer");
+}
+
 TEST(ConfigTest, ShippedExampleLoads) {
   Result<Config> r = LoadConfigFile(SQLIFT_EXAMPLE_CONFIG);
   ASSERT_TRUE(r.ok()) << r.status().ToString();

@@ -56,6 +56,9 @@ int Main(int argc, char** argv) {
 
   CommandTable table;
   AddPendingCommands(app, table, global);
+  AddCaptureCommands(app, table, global);
+  AddLogCommands(app, table, global);
+  AddBenchCommands(app, table, global);
   AddDemoCommand(app, table, global);
   AddPgSandboxCommands(app, table, global);
 

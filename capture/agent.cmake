@@ -1,0 +1,17 @@
+# sqlift_capture_agent: everything `sqlift capture` runs on the SQLite side.
+add_library(sqlift_capture_agent
+  ${CMAKE_CURRENT_LIST_DIR}/sqlite_schema.cc
+  ${CMAKE_CURRENT_LIST_DIR}/changeset_decoder.cc
+  ${CMAKE_CURRENT_LIST_DIR}/schema_tracker.cc
+  ${CMAKE_CURRENT_LIST_DIR}/outbox_reader.cc
+  ${CMAKE_CURRENT_LIST_DIR}/change_watcher.cc
+  ${CMAKE_CURRENT_LIST_DIR}/capture_agent.cc
+  ${CMAKE_CURRENT_LIST_DIR}/capture_agent_run.cc)
+target_link_libraries(sqlift_capture_agent PUBLIC sqlift_capture sqlift_proto sqlift_state
+                      spdlog::spdlog fmt::fmt)
+
+sqlift_add_test(NAME capture_agent_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/changeset_decoder_test.cc
+          ${CMAKE_CURRENT_LIST_DIR}/capture_agent_test.cc
+  LIBS sqlift_capture_agent LABELS unit)
+target_sources(capture_agent_test PRIVATE ${CMAKE_CURRENT_LIST_DIR}/testing/session_writer.cc)

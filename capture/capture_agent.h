@@ -1,0 +1,88 @@
+// CaptureAgent: moves committed outbox rows into the durable log, then trims the outbox
+// (design invariants 2 and 3).
+//
+// A drain reads outbox rows after the log's logged_seq in seq order, checks they are
+// contiguous (a gap is reported, never skipped), decodes each changeset into a ChangeBatch
+// record with typed values and column names, appends the records and the new logged_seq in
+// one synced write, and only then deletes those rows from the outbox in one short
+// transaction. A crash anywhere leaves either rows still in the outbox that the next drain
+// rewrites under the same keys, or rows already logged that it trims.
+//
+// Ownership: owns its SQLite connection; *log must outlive the agent.
+// Thread safety: one thread drives it; Stop() may be called from any thread or a signal
+// handler.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "capture/change_watcher.h"
+#include "capture/outbox_reader.h"
+#include "capture/schema_tracker.h"
+#include "common/result.h"
+#include "state/change_log.h"
+
+namespace sqlift {
+
+struct CaptureAgentOptions {
+  std::string sqlite_path;
+  std::set<std::string> exclude_tables;
+  size_t batch_rows = 512;                     // outbox rows per log write
+  size_t batch_bytes = 8 << 20;                // payload bytes per log write
+  std::chrono::milliseconds poll_interval{500};  // the floor when inotify sees nothing
+  // Retention of acked log records: kept at least this long, and trimmed beyond this size.
+  std::chrono::seconds retain_time{24 * 3600};
+  uint64_t retain_bytes = 1ULL << 30;
+};
+
+struct DrainStats {
+  uint64_t transactions = 0;  // outbox rows moved into the log
+  uint64_t changes = 0;       // row changes in them
+  uint64_t ddl_events = 0;
+  uint64_t logged_seq = 0;    // the log's position afterwards
+};
+
+class CaptureAgent {
+ public:
+  [[nodiscard]] static Result<std::unique_ptr<CaptureAgent>> Open(
+      const CaptureAgentOptions& options, state::ChangeLog* log);
+
+  // Moves every row committed so far into the log, batch by batch.
+  [[nodiscard]] Result<DrainStats> DrainAvailable();
+
+  // Drains, then waits for the next commit, until Stop() or an error that retrying cannot
+  // fix. Retryable errors (a busy database) are logged and retried with back-off.
+  [[nodiscard]] Status Run();
+  void Stop();
+
+  // Deletes acked log records older than retain_time, and the oldest acked ones while the
+  // log is over retain_bytes. Never touches a record the applier has not acked.
+  [[nodiscard]] Status ApplyRetention();
+
+  uint64_t logged_seq() const { return logged_seq_; }
+
+ private:
+  CaptureAgent(CaptureAgentOptions options, state::ChangeLog* log,
+               std::unique_ptr<OutboxReader> outbox, std::unique_ptr<ChangeWatcher> watcher);
+  [[nodiscard]] Status Recover();
+  [[nodiscard]] Result<bool> DrainBatch(DrainStats* stats);
+  [[nodiscard]] Result<wire::ChangeBatch> Encode(const OutboxRow& row, DrainStats* stats);
+  std::vector<wire::ChangeBatch> EncodeRun(const std::vector<OutboxRow>& rows,
+                                           DrainStats* stats, Status* stop);
+  static void AddDdl(std::vector<wire::Transaction> ddl, uint64_t seq, int64_t committed_at_us,
+                     wire::ChangeBatch* batch, DrainStats* stats);
+
+  CaptureAgentOptions options_;
+  state::ChangeLog* log_;
+  std::unique_ptr<OutboxReader> outbox_;
+  std::unique_ptr<ChangeWatcher> watcher_;
+  SchemaTracker schema_;
+  uint64_t logged_seq_ = 0;
+  std::atomic<bool> stop_{false};
+};
+
+}  // namespace sqlift

@@ -1,0 +1,89 @@
+// CaptureAgent's daemon loop and log retention (the drain itself is in capture_agent.cc).
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "capture/capture_agent.h"
+#include "state/keys.h"
+
+namespace sqlift {
+namespace {
+
+constexpr std::chrono::milliseconds kFirstBackoff{100};
+constexpr std::chrono::milliseconds kMaxBackoff{5000};
+constexpr std::chrono::seconds kRetentionEvery{60};
+
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Status CaptureAgent::Run() {
+  auto backoff = kFirstBackoff;
+  auto last_retention = std::chrono::steady_clock::now() - kRetentionEvery;
+  while (!stop_.load()) {
+    // Read before draining: a commit that lands during the drain moves it, and is not missed.
+    Result<int64_t> version = outbox_->DataVersion();
+    Result<DrainStats> drained =
+        version.ok() ? DrainAvailable() : Result<DrainStats>(version.status());
+    if (!drained.ok()) {
+      if (!drained.status().Retryable()) return drained.status();
+      spdlog::warn("capture: {} (retrying in {} ms)", drained.status().ToString(),
+                   backoff.count());
+      (void)watcher_->Wait(backoff);
+      backoff = std::min(backoff * 2, kMaxBackoff);
+      continue;
+    }
+    backoff = kFirstBackoff;
+    if (drained->transactions > 0) {
+      spdlog::debug("logged {} transactions ({} changes) up to seq {}", drained->transactions,
+                    drained->changes, drained->logged_seq);
+    }
+    if (std::chrono::steady_clock::now() - last_retention >= kRetentionEvery) {
+      last_retention = std::chrono::steady_clock::now();
+      Status st = ApplyRetention();
+      if (!st.ok()) spdlog::warn("log retention: {}", st.ToString());
+    }
+    while (!stop_.load()) {
+      SQLIFT_ASSIGN_OR_RETURN(ChangeWatcher::Event ev, watcher_->Wait(options_.poll_interval));
+      if (ev == ChangeWatcher::Event::kChanged) break;
+      Result<int64_t> now = outbox_->DataVersion();
+      if (!now.ok() || *now != *version) break;  // an error is retried by the drain
+    }
+  }
+  return Status::OK();
+}
+
+Status CaptureAgent::ApplyRetention() {
+  SQLIFT_ASSIGN_OR_RETURN(uint64_t acked, log_->GetPosition(state::kMetaAckedSeq));
+  if (acked == 0) return Status::OK();
+  SQLIFT_ASSIGN_OR_RETURN(state::LogStats stats, log_->Stats());
+  if (stats.count == 0 || stats.first_seq > acked) return Status::OK();
+  const int64_t cutoff =
+      NowMicros() - std::chrono::duration_cast<std::chrono::microseconds>(options_.retain_time)
+                        .count();
+  uint64_t trim_below = stats.first_seq;
+  uint64_t bytes = stats.bytes;
+  Status scan = log_->Scan(stats.first_seq, acked, [&](uint64_t seq, std::string_view value) {
+    wire::ChangeBatch batch;
+    if (!batch.ParseFromArray(value.data(), static_cast<int>(value.size())) ||
+        batch.transactions().empty()) {
+      return Status::Corruption(fmt::format("log record of seq {} does not parse", seq));
+    }
+    bool old = batch.transactions().rbegin()->committed_at_us() < cutoff;
+    if (!old && bytes <= options_.retain_bytes) return Status::Aborted("retained from here");
+    trim_below = seq + 1;
+    bytes -= std::min<uint64_t>(bytes, value.size());
+    return Status::OK();
+  });
+  if (!scan.ok() && scan.code() != Status::Code::kAborted) return scan;
+  if (trim_below == stats.first_seq) return Status::OK();
+  spdlog::info("log retention: dropping acked seqs {}..{}", stats.first_seq, trim_below - 1);
+  return log_->TrimBefore(trim_below);
+}
+
+}  // namespace sqlift

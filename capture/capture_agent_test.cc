@@ -1,0 +1,206 @@
+#include "capture/capture_agent.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "capture/outbox.h"
+#include "capture/testing/session_writer.h"
+#include "state/keys.h"
+
+namespace sqlift {
+namespace {
+
+class CaptureAgentTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("sqlift_agent_test_" + std::to_string(getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    path_ = (dir_ / "app.db").string();
+    auto db = SqliteDb::Open(path_, SqliteDb::Mode::kReadWriteCreate);
+    ASSERT_TRUE(db.ok());
+    app_ = std::move(db).value();
+    ASSERT_TRUE(app_->Exec("PRAGMA journal_mode=WAL").ok());
+    ASSERT_TRUE(outbox::CreateTables(app_->handle()).ok());
+    writer_ = std::make_unique<testing::SessionWriter>(app_->handle());
+    writer_->Exec("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT, note TEXT)");
+    log_ = state::NewMemChangeLog();
+  }
+  void TearDown() override {
+    writer_.reset();
+    app_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void Txn(const std::string& sql) {
+    writer_->Begin();
+    writer_->Exec(sql);
+    writer_->Commit();
+  }
+
+  std::unique_ptr<CaptureAgent> OpenAgent() {
+    CaptureAgentOptions o;
+    o.sqlite_path = path_;
+    o.batch_rows = 3;  // several batches per drain
+    auto agent = CaptureAgent::Open(o, log_.get());
+    EXPECT_TRUE(agent.ok()) << agent.status().ToString();
+    return agent.ok() ? std::move(agent).value() : nullptr;
+  }
+
+  std::vector<wire::ChangeBatch> Records() {
+    std::vector<wire::ChangeBatch> out;
+    Status st = log_->Scan(1, UINT64_MAX, [&](uint64_t seq, std::string_view v) {
+      wire::ChangeBatch b;
+      EXPECT_TRUE(b.ParseFromArray(v.data(), static_cast<int>(v.size())));
+      EXPECT_EQ(b.first_seq(), seq);
+      out.push_back(std::move(b));
+      return Status::OK();
+    });
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return out;
+  }
+
+  int64_t OutboxRows() { return *app_->QueryInt64("SELECT count(*) FROM _sqlift_outbox"); }
+
+  std::filesystem::path dir_;
+  std::string path_;
+  std::unique_ptr<SqliteDb> app_;
+  std::unique_ptr<testing::SessionWriter> writer_;
+  std::unique_ptr<state::ChangeLog> log_;
+};
+
+TEST_F(CaptureAgentTest, DrainsEveryCommittedTransactionInOrderThenTrims) {
+  for (int i = 1; i <= 7; ++i) {
+    Txn("INSERT INTO users VALUES (" + std::to_string(i) + ", 'u" + std::to_string(i) +
+        "', NULL)");
+  }
+  writer_->Begin();
+  writer_->Exec("INSERT INTO users VALUES (100, 'rolled back', NULL)");
+  writer_->Rollback();
+  auto agent = OpenAgent();
+  ASSERT_TRUE(agent);
+  Result<DrainStats> stats = agent->DrainAvailable();
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(stats->transactions, 7u);
+  EXPECT_EQ(stats->changes, 7u);
+  EXPECT_EQ(stats->logged_seq, 7u);
+  EXPECT_EQ(OutboxRows(), 0);
+  EXPECT_EQ(*log_->GetPosition(state::kMetaLoggedSeq), 7u);
+
+  std::vector<wire::ChangeBatch> records = Records();
+  ASSERT_EQ(records.size(), 7u);
+  // The first record starts with the definition of every captured table.
+  ASSERT_EQ(records[0].transactions_size(), 2);
+  EXPECT_EQ(records[0].transactions(0).kind(), wire::Transaction::DDL);
+  EXPECT_EQ(records[0].transactions(0).ddl_table(), "users");
+  for (size_t i = 0; i < records.size(); ++i) {
+    const wire::Transaction& t = *records[i].transactions().rbegin();
+    EXPECT_EQ(t.kind(), wire::Transaction::CHANGES);
+    EXPECT_EQ(t.seq(), i + 1);
+    ASSERT_EQ(t.changes_size(), 1);
+    EXPECT_EQ(t.changes(0).new_values(1).text(), "u" + std::to_string(i + 1));
+    const wire::TableShape& shape = records[i].tables(0);
+    EXPECT_EQ(shape.name(), "users");
+    ASSERT_EQ(shape.columns_size(), 3);
+    EXPECT_EQ(shape.columns(1), "name");
+  }
+}
+
+TEST_F(CaptureAgentTest, AddColumnLogsDdlBeforeTheFirstChangeWithTheNewShape) {
+  Txn("INSERT INTO users VALUES (1, 'a', NULL)");
+  auto agent = OpenAgent();
+  ASSERT_TRUE(agent->DrainAvailable().ok());
+  Txn("UPDATE users SET name = 'b' WHERE id = 1");  // seq 2, old shape
+  writer_->Exec("ALTER TABLE users ADD COLUMN email TEXT");
+  Txn("INSERT INTO users VALUES (2, 'c', NULL, 'c@x')");  // seq 3, new shape
+  Result<DrainStats> stats = agent->DrainAvailable();
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(stats->ddl_events, 1u);
+  std::vector<wire::ChangeBatch> records = Records();
+  ASSERT_EQ(records.size(), 3u);
+  ASSERT_EQ(records[1].transactions_size(), 1);  // no DDL before the old-shape change
+  EXPECT_EQ(records[1].tables(0).columns_size(), 3);
+  ASSERT_EQ(records[2].transactions_size(), 2);
+  EXPECT_EQ(records[2].transactions(0).kind(), wire::Transaction::DDL);
+  EXPECT_NE(records[2].transactions(0).ddl_sql().find("email"), std::string::npos);
+  EXPECT_EQ(records[2].tables(0).columns_size(), 4);
+  EXPECT_EQ(records[2].tables(0).columns(3), "email");
+}
+
+TEST_F(CaptureAgentTest, GapInSeqsStopsWithTheSeqs) {
+  Txn("INSERT INTO users VALUES (1, 'a', NULL)");
+  Txn("INSERT INTO users VALUES (2, 'b', NULL)");
+  Txn("INSERT INTO users VALUES (3, 'c', NULL)");
+  writer_->Exec("DELETE FROM _sqlift_outbox WHERE seq = 2");
+  auto agent = OpenAgent();
+  Result<DrainStats> stats = agent->DrainAvailable();
+  ASSERT_FALSE(stats.ok());
+  EXPECT_EQ(stats.status().code(), Status::Code::kCorruption);
+  EXPECT_NE(stats.status().message().find("expected seq 2, found seq 3"), std::string::npos)
+      << stats.status().ToString();
+  // Nothing past the gap is logged, nothing unlogged is trimmed.
+  EXPECT_EQ(*log_->GetPosition(state::kMetaLoggedSeq), 1u);
+  EXPECT_EQ(OutboxRows(), 1);
+}
+
+TEST_F(CaptureAgentTest, UnreadableChangesetStopsWithItsSeq) {
+  Txn("INSERT INTO users VALUES (1, 'a', NULL)");
+  writer_->Exec("INSERT INTO _sqlift_outbox(committed_at, kind, payload) VALUES (0, 1, x'54ff')");
+  auto agent = OpenAgent();
+  Result<DrainStats> stats = agent->DrainAvailable();
+  ASSERT_FALSE(stats.ok());
+  EXPECT_NE(stats.status().ToString().find("decode outbox seq 2"), std::string::npos)
+      << stats.status().ToString();
+  // Everything before the damaged row is logged; the damaged row stays in the outbox.
+  EXPECT_EQ(*log_->GetPosition(state::kMetaLoggedSeq), 1u);
+  EXPECT_EQ(OutboxRows(), 1);
+}
+
+TEST_F(CaptureAgentTest, RefusesALogBehindTheTrimmedOutbox) {
+  Txn("INSERT INTO users VALUES (1, 'a', NULL)");
+  ASSERT_TRUE(OpenAgent()->DrainAvailable().ok());
+  log_ = state::NewMemChangeLog();  // the state directory was replaced
+  CaptureAgentOptions o;
+  o.sqlite_path = path_;
+  auto agent = CaptureAgent::Open(o, log_.get());
+  ASSERT_FALSE(agent.ok());
+  EXPECT_EQ(agent.status().code(), Status::Code::kFailedPrecondition);
+  EXPECT_NE(agent.status().message().find("trimmed the outbox"), std::string::npos);
+}
+
+TEST_F(CaptureAgentTest, RestartRewritesNothingAndGoesOn) {
+  Txn("INSERT INTO users VALUES (1, 'a', NULL)");
+  ASSERT_TRUE(OpenAgent()->DrainAvailable().ok());
+  Txn("INSERT INTO users VALUES (2, 'b', NULL)");
+  auto agent = OpenAgent();
+  Result<DrainStats> stats = agent->DrainAvailable();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->transactions, 1u);
+  EXPECT_EQ(stats->logged_seq, 2u);
+  EXPECT_EQ(stats->ddl_events, 0u);  // the definition was logged by the first agent
+  EXPECT_EQ(Records().size(), 2u);
+}
+
+TEST_F(CaptureAgentTest, RetentionDropsOnlyAckedRecords) {
+  for (int i = 1; i <= 5; ++i) Txn("INSERT INTO users VALUES (" + std::to_string(i) + ", 'x', NULL)");
+  CaptureAgentOptions o;
+  o.sqlite_path = path_;
+  o.retain_time = std::chrono::seconds(0);
+  auto agent = CaptureAgent::Open(o, log_.get());
+  ASSERT_TRUE(agent.ok());
+  ASSERT_TRUE((*agent)->DrainAvailable().ok());
+  ASSERT_TRUE((*agent)->ApplyRetention().ok());
+  EXPECT_EQ(log_->Stats()->count, 5u);  // nothing acked yet
+  ASSERT_TRUE(log_->SetPosition(state::kMetaAckedSeq, 3).ok());
+  ASSERT_TRUE((*agent)->ApplyRetention().ok());
+  Result<state::LogStats> s = log_->Stats();
+  EXPECT_EQ(s->first_seq, 4u);
+  EXPECT_EQ(s->count, 2u);
+}
+
+}  // namespace
+}  // namespace sqlift

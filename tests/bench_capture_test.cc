@@ -1,0 +1,42 @@
+// `sqlift bench capture` runs end to end on a small workload and prints every figure. No
+// timing is asserted: only that the run completes and reports positive rates.
+#include "tools/bench_capture.h"
+
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <sstream>
+
+namespace sqlift {
+namespace {
+
+TEST(BenchCaptureTest, JsonHasEveryFigure) {
+  std::ostringstream out, err;
+  BenchCaptureOptions o;
+  o.json = true;
+  o.transactions = 50;
+  o.rounds = 1;
+  o.out = &out;
+  o.err = &err;
+  ASSERT_EQ(RunBenchCapture(o), 0) << err.str();
+  std::regex shape(
+      R"(\{"baseline_txn_per_s": [0-9.]+, "recorder_txn_per_s": [0-9.]+, "ratio": [0-9.]+, )"
+      R"("overhead_ms_per_txn": -?[0-9.]+, "transactions": 50, "rounds": 1\}\n)");
+  EXPECT_TRUE(std::regex_match(out.str(), shape)) << out.str();
+}
+
+TEST(BenchCaptureTest, TextAndBadOptions) {
+  std::ostringstream out, err;
+  BenchCaptureOptions o;
+  o.transactions = 20;
+  o.rounds = 2;
+  o.out = &out;
+  o.err = &err;
+  ASSERT_EQ(RunBenchCapture(o), 0) << err.str();
+  EXPECT_NE(out.str().find("with recorder"), std::string::npos) << out.str();
+  o.rounds = 0;
+  EXPECT_EQ(RunBenchCapture(o), 2);
+}
+
+}  // namespace
+}  // namespace sqlift

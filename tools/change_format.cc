@@ -1,0 +1,191 @@
+#include "tools/change_format.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <ctime>
+
+namespace sqlift {
+namespace {
+
+std::string Hex(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) fmt::format_to(std::back_inserter(out), "{:02x}", c);
+  return out;
+}
+
+std::string Real(double v) {
+  if (std::isnan(v)) return "\"NaN\"";
+  if (std::isinf(v)) return v > 0 ? "\"Infinity\"" : "\"-Infinity\"";
+  return fmt::format("{}", v);  // shortest text that reads back as the same double
+}
+
+std::string JsonValue(const wire::Value& v) {
+  switch (v.kind_case()) {
+    case wire::Value::kInteger: return std::to_string(v.integer());
+    case wire::Value::kReal: return Real(v.real());
+    case wire::Value::kText:
+      return IsValidUtf8(v.text()) ? JsonString(v.text())
+                                   : "{\"text_hex\":\"" + Hex(v.text()) + "\"}";
+    case wire::Value::kBlob: return "{\"blob_hex\":\"" + Hex(v.blob()) + "\"}";
+    default: return "null";
+  }
+}
+
+std::string TextValue(const wire::Value& v) {
+  switch (v.kind_case()) {
+    case wire::Value::kInteger: return std::to_string(v.integer());
+    case wire::Value::kReal: return fmt::format("{}", v.real());
+    case wire::Value::kText: {
+      if (!IsValidUtf8(v.text())) return "x'" + Hex(v.text()) + "'(text)";
+      std::string s = "'";
+      for (char c : v.text()) {
+        if (c == '\'') s += '\'';
+        s += c;
+      }
+      return s + "'";
+    }
+    case wire::Value::kBlob: return "x'" + Hex(v.blob()) + "'";
+    default: return "NULL";
+  }
+}
+
+const char* OpName(wire::RowChange::Op op) {
+  switch (op) {
+    case wire::RowChange::INSERT: return "INSERT";
+    case wire::RowChange::UPDATE: return "UPDATE";
+    case wire::RowChange::DELETE: return "DELETE";
+    default: return "UNKNOWN";
+  }
+}
+
+// {"col": value, ...} / {col=value, ...} of the present values, or null when none.
+std::string Columns(const wire::TableShape& shape,
+                    const google::protobuf::RepeatedPtrField<wire::Value>& values, bool json) {
+  if (values.empty()) return json ? "null" : "";
+  std::string out = "{";
+  bool first = true;
+  for (int i = 0; i < values.size(); ++i) {
+    if (values[i].kind_case() == wire::Value::KIND_NOT_SET) continue;
+    if (!first) out += json ? "," : ", ";
+    first = false;
+    std::string name = i < shape.columns_size() ? shape.columns(i) : fmt::format("#{}", i);
+    out += json ? JsonString(IsValidUtf8(name) ? name : Hex(name)) + ":" + JsonValue(values[i])
+                : name + "=" + TextValue(values[i]);
+  }
+  return out + "}";
+}
+
+void FormatChange(const wire::ChangeBatch& batch, const wire::Transaction& txn,
+                  const wire::RowChange& c, ChangeFormat format, std::string* out) {
+  static const wire::TableShape kUnknown;
+  const wire::TableShape& shape =
+      c.table_index() < static_cast<uint32_t>(batch.tables_size()) ? batch.tables(c.table_index())
+                                                                    : kUnknown;
+  bool json = format == ChangeFormat::kJsonLines;
+  std::string pk;
+  for (int i = 0; i < c.pk_size(); ++i) {
+    pk += (i ? (json ? "," : ", ") : "") + (json ? JsonValue(c.pk(i)) : TextValue(c.pk(i)));
+  }
+  if (json) {
+    fmt::format_to(std::back_inserter(*out),
+                   "{{\"seq\":{},\"committed_at\":\"{}\",\"table\":{},\"op\":\"{}\",\"pk\":[{}],"
+                   "\"old\":{},\"new\":{}}}\n",
+                   txn.seq(), FormatMicrosUtc(txn.committed_at_us()), JsonString(shape.name()),
+                   OpName(c.op()), pk, Columns(shape, c.old_values(), true),
+                   Columns(shape, c.new_values(), true));
+    return;
+  }
+  fmt::format_to(std::back_inserter(*out), "seq={} {} {} {} pk=({})", txn.seq(),
+                 FormatMicrosUtc(txn.committed_at_us()), OpName(c.op()), shape.name(), pk);
+  if (!c.old_values().empty()) *out += " old=" + Columns(shape, c.old_values(), false);
+  if (!c.new_values().empty()) *out += " new=" + Columns(shape, c.new_values(), false);
+  *out += '\n';
+}
+
+}  // namespace
+
+void FormatChangeBatch(const wire::ChangeBatch& batch, ChangeFormat format, std::string* out) {
+  for (const wire::Transaction& txn : batch.transactions()) {
+    if (txn.kind() == wire::Transaction::DDL) {
+      if (format == ChangeFormat::kJsonLines) {
+        fmt::format_to(std::back_inserter(*out),
+                       "{{\"seq\":{},\"committed_at\":\"{}\",\"table\":{},\"ddl\":{}}}\n",
+                       txn.seq(), FormatMicrosUtc(txn.committed_at_us()),
+                       JsonString(txn.ddl_table()), JsonString(txn.ddl_sql()));
+      } else {
+        fmt::format_to(std::back_inserter(*out), "seq={} {} DDL {}: {}\n", txn.seq(),
+                       FormatMicrosUtc(txn.committed_at_us()), txn.ddl_table(),
+                       txn.ddl_sql().empty() ? "(dropped)" : txn.ddl_sql());
+      }
+      continue;
+    }
+    for (const wire::RowChange& c : txn.changes()) FormatChange(batch, txn, c, format, out);
+  }
+}
+
+std::string JsonString(std::string_view text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+bool IsValidUtf8(std::string_view s) {
+  static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};  // no overlong forms
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = s[i];
+    int n;  // continuation bytes that follow
+    if (c < 0x80) {
+      n = 0;
+    } else if ((c >> 5) == 0x6) {
+      n = 1;
+    } else if ((c >> 4) == 0xe) {
+      n = 2;
+    } else if ((c >> 3) == 0x1e) {
+      n = 3;
+    } else {
+      return false;
+    }
+    if (s.size() - i <= static_cast<size_t>(n)) return false;
+    uint32_t cp = n == 0 ? c : (c & (0x7f >> (n + 1)));
+    for (int k = 1; k <= n; ++k) {
+      unsigned char cc = s[i + k];
+      if ((cc & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+std::string FormatMicrosUtc(int64_t unix_micros) {
+  std::time_t secs = static_cast<std::time_t>(unix_micros / 1000000);
+  int64_t micros = unix_micros % 1000000;
+  if (micros < 0) {
+    micros += 1000000;
+    --secs;
+  }
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", tm.tm_year + 1900,
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, micros);
+}
+
+}  // namespace sqlift

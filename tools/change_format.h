@@ -1,0 +1,30 @@
+// Formats log records for people and scripts (`sqlift log dump`): one line per row change or
+// DDL event, as JSON Lines or as text.
+//
+// JSON values: NULL -> null; integers and reals -> numbers (non-finite reals -> "NaN",
+// "Infinity", "-Infinity"); text -> a string when it is valid UTF-8, else {"text_hex": ".."};
+// blobs -> {"blob_hex": ".."}. UPDATE lines carry in "old" and "new" only the columns the
+// changeset holds (the key and the changed columns).
+//
+// Thread safety: pure functions.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "proto/sqlift.pb.h"
+
+namespace sqlift {
+
+enum class ChangeFormat { kJsonLines, kText };
+
+// Appends one line (ending in '\n') per change and DDL event of `batch` to *out.
+void FormatChangeBatch(const wire::ChangeBatch& batch, ChangeFormat format, std::string* out);
+
+// A JSON string literal of `text` (quotes included); `text` must be valid UTF-8.
+std::string JsonString(std::string_view text);
+bool IsValidUtf8(std::string_view text);
+// "2026-11-21T23:54:16.123456Z"
+std::string FormatMicrosUtc(int64_t unix_micros);
+
+}  // namespace sqlift

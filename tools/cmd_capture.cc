@@ -1,0 +1,143 @@
+// `sqlift init` (the SQLite side) and `sqlift capture`: prepare the application's database
+// and run the capture agent.
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstdio>
+#include <set>
+
+#include "capture/capture_agent.h"
+#include "capture/outbox.h"
+#include "capture/sqlite_schema.h"
+#include "state/change_log.h"
+#include "tools/command.h"
+
+namespace sqlift {
+namespace {
+
+struct CaptureOptions {
+  bool once = false;
+};
+
+// Switches to WAL, checks every captured table has a primary key, and creates the outbox and
+// state tables, in one transaction; idempotent.
+Status InitSqlite(const Config& cfg) {
+  SQLIFT_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(cfg.source_sqlite, SqliteDb::Mode::kReadWrite));
+  SQLIFT_ASSIGN_OR_RETURN(SqliteStatement wal, db->Prepare("PRAGMA journal_mode=WAL"));
+  SQLIFT_ASSIGN_OR_RETURN(bool row, wal.Step());
+  if (!row || wal.ColumnText(0) != "wal") {
+    return Status::FailedPrecondition(fmt::format(
+        "{} could not be switched to WAL mode (is it on a network file system?)",
+        cfg.source_sqlite));
+  }
+  SQLIFT_RETURN_IF_ERROR(db->Exec("BEGIN IMMEDIATE"));
+  auto fail = [&](Status st) {
+    (void)db->Exec("ROLLBACK");
+    return st;
+  };
+  Result<std::vector<TableSchema>> tables = ReadSchema(*db);
+  if (!tables.ok()) return fail(tables.status());
+  std::set<std::string> excluded(cfg.source_exclude_tables.begin(),
+                                 cfg.source_exclude_tables.end());
+  std::string blockers;
+  int captured = 0;
+  for (const TableSchema& t : *tables) {
+    if (excluded.count(t.name)) continue;
+    if (!t.HasPrimaryKey()) {
+      blockers += fmt::format("\n  {}: add a PRIMARY KEY, or list it in [source] exclude_tables",
+                              t.name);
+      continue;
+    }
+    ++captured;
+  }
+  if (!blockers.empty()) {
+    return fail(Status::FailedPrecondition(fmt::format(
+        "tables without a primary key cannot be captured (SQLite sessions skip them):{}",
+        blockers)));
+  }
+  Status st = outbox::CreateTables(db->handle());
+  if (!st.ok()) return fail(st);
+  SQLIFT_RETURN_IF_ERROR(db->Exec("COMMIT"));
+  spdlog::info("{}: WAL mode, outbox ready; {} tables captured, {} excluded", cfg.source_sqlite,
+               captured, excluded.size());
+  return Status::OK();
+}
+
+int RunInit(const GlobalOptions& global) {
+  Result<Config> cfg = RequireConfig(global);
+  Status st = cfg.ok() ? cfg->Require({"source.sqlite"}, "init") : cfg.status();
+  if (st.ok()) st = InitSqlite(*cfg);
+  if (!st.ok()) {
+    spdlog::error("init: {}", st.ToString());
+    return st.code() == Status::Code::kInvalidArgument ? kExitUsage : kExitFailure;
+  }
+  return kExitOk;
+}
+
+CaptureAgent* g_agent = nullptr;  // for the signal handler: Stop() is async-signal-safe
+
+extern "C" void StopOnSignal(int) {
+  if (g_agent) g_agent->Stop();
+}
+
+Result<CaptureAgentOptions> AgentOptions(const Config& cfg) {
+  CaptureAgentOptions o;
+  o.sqlite_path = cfg.source_sqlite;
+  o.exclude_tables.insert(cfg.source_exclude_tables.begin(), cfg.source_exclude_tables.end());
+  o.batch_rows = static_cast<size_t>(cfg.capture_batch_rows);
+  o.poll_interval = std::chrono::milliseconds(cfg.capture_poll_ms);
+  o.retain_time = std::chrono::seconds(cfg.state_retain_seconds);
+  o.retain_bytes = static_cast<uint64_t>(cfg.state_retain_bytes);
+  return o;
+}
+
+Status Capture(const Config& cfg, const CaptureOptions& opts) {
+  SQLIFT_RETURN_IF_ERROR(cfg.Require({"source.sqlite", "state.dir"}, "capture"));
+  SQLIFT_ASSIGN_OR_RETURN(auto log, state::OpenRocksChangeLog(cfg.state_dir));
+  SQLIFT_ASSIGN_OR_RETURN(CaptureAgentOptions options, AgentOptions(cfg));
+  SQLIFT_ASSIGN_OR_RETURN(auto agent, CaptureAgent::Open(options, log.get()));
+  if (opts.once) {
+    SQLIFT_ASSIGN_OR_RETURN(DrainStats stats, agent->DrainAvailable());
+    std::printf("captured %llu transactions (%llu row changes, %llu DDL events); logged seq %llu\n",
+                static_cast<unsigned long long>(stats.transactions),
+                static_cast<unsigned long long>(stats.changes),
+                static_cast<unsigned long long>(stats.ddl_events),
+                static_cast<unsigned long long>(stats.logged_seq));
+    return Status::OK();
+  }
+  g_agent = agent.get();
+  std::signal(SIGTERM, StopOnSignal);
+  std::signal(SIGINT, StopOnSignal);
+  spdlog::info("capture agent for {} (source {}) started at logged seq {}", cfg.source_sqlite,
+               cfg.source_id, agent->logged_seq());
+  Status st = agent->Run();
+  g_agent = nullptr;
+  spdlog::info("capture agent stopped at logged seq {}", agent->logged_seq());
+  return st;
+}
+
+}  // namespace
+
+void AddCaptureCommands(CLI::App& root, CommandTable& table, const GlobalOptions& global) {
+  CLI::App* init = root.add_subcommand(
+      "init", "Prepare the SQLite database: switch it to WAL, check every captured table has a "
+              "primary key, create the outbox and state tables (idempotent)");
+  table.Set(init, [&global] { return RunInit(global); });
+
+  static CaptureOptions o;
+  CLI::App* capture = root.add_subcommand(
+      "capture", "Run the capture agent: move committed outbox rows into the durable log in "
+                 "the state directory, then trim them from the outbox");
+  capture->add_flag("--once", o.once, "Drain what is in the outbox now, then exit");
+  table.Set(capture, [&global] {
+    Result<Config> cfg = RequireConfig(global);
+    Status st = cfg.ok() ? Capture(*cfg, o) : cfg.status();
+    if (!st.ok()) {
+      spdlog::error("capture: {}", st.ToString());
+      return st.code() == Status::Code::kInvalidArgument ? kExitUsage : kExitFailure;
+    }
+    return kExitOk;
+  });
+}
+
+}  // namespace sqlift
