@@ -61,8 +61,8 @@ Result<wire::ChangeBatch> CaptureAgent::Encode(const OutboxRow& row, DrainStats*
   txn.set_kind(wire::Transaction::CHANGES);
   std::vector<wire::Transaction> ddl;
   SQLIFT_RETURN_IF_ERROR(DecodeChangeset(
-      row.payload,
-      [&](const ChangesetTable& t) { return schema_.ShapeFor(t, &ddl); }, &batch, &txn));
+      row.payload, [&](const ChangesetTable& t) { return schema_.ShapeFor(t, &ddl); }, &batch,
+      &txn));
   stats->changes += txn.changes_size();
   AddDdl(std::move(ddl), row.seq, row.committed_at_us, &batch, stats);
   *batch.add_transactions() = std::move(txn);
@@ -70,8 +70,8 @@ Result<wire::ChangeBatch> CaptureAgent::Encode(const OutboxRow& row, DrainStats*
 }
 
 // DDL events go before the CHANGES transaction of the seq they are attached to.
-void CaptureAgent::AddDdl(std::vector<wire::Transaction> ddl, uint64_t seq,
-                          int64_t committed_at_us, wire::ChangeBatch* batch, DrainStats* stats) {
+void CaptureAgent::AddDdl(std::vector<wire::Transaction> ddl, uint64_t seq, int64_t committed_at_us,
+                          wire::ChangeBatch* batch, DrainStats* stats) {
   if (ddl.empty()) return;
   stats->ddl_events += ddl.size();
   google::protobuf::RepeatedPtrField<wire::Transaction> merged;
@@ -80,7 +80,8 @@ void CaptureAgent::AddDdl(std::vector<wire::Transaction> ddl, uint64_t seq,
     d.set_committed_at_us(committed_at_us);
     *merged.Add() = std::move(d);
   }
-  for (wire::Transaction& t : *batch->mutable_transactions()) *merged.Add() = std::move(t);
+  for (wire::Transaction& t : *batch->mutable_transactions())
+    *merged.Add() = std::move(t);
   batch->mutable_transactions()->Swap(&merged);
 }
 
@@ -121,7 +122,8 @@ Result<bool> CaptureAgent::DrainBatch(DrainStats* stats) {
   if (batches.empty()) return stop;
   std::set<std::string> seen;
   for (const wire::ChangeBatch& b : batches) {
-    for (const wire::TableShape& t : b.tables()) seen.insert(t.name());
+    for (const wire::TableShape& t : b.tables())
+      seen.insert(t.name());
   }
   std::vector<wire::Transaction> untouched;
   schema_.TakeUntouchedDdl(seen, &untouched);
@@ -136,6 +138,7 @@ Result<bool> CaptureAgent::DrainBatch(DrainStats* stats) {
     }
   }
   uint64_t last = records.back().seq;
+  CrashPoint("before_log_append");
   SQLIFT_RETURN_IF_ERROR(log_->Append(records));  // its error names the seqs
   logged_seq_ = last;
   CrashPoint("after_log_append");

@@ -31,8 +31,8 @@ namespace sqlift {
 struct CaptureAgentOptions {
   std::string sqlite_path;
   std::set<std::string> exclude_tables;
-  size_t batch_rows = 512;                     // outbox rows per log write
-  size_t batch_bytes = 8 << 20;                // payload bytes per log write
+  size_t batch_rows = 512;                       // outbox rows per log write
+  size_t batch_bytes = 8 << 20;                  // payload bytes per log write
   std::chrono::milliseconds poll_interval{500};  // the floor when inotify sees nothing
   // Retention of acked log records: kept at least this long, and trimmed beyond this size.
   std::chrono::seconds retain_time{24 * 3600};
@@ -43,7 +43,7 @@ struct DrainStats {
   uint64_t transactions = 0;  // outbox rows moved into the log
   uint64_t changes = 0;       // row changes in them
   uint64_t ddl_events = 0;
-  uint64_t logged_seq = 0;    // the log's position afterwards
+  uint64_t logged_seq = 0;  // the log's position afterwards
 };
 
 class CaptureAgent {
@@ -71,8 +71,8 @@ class CaptureAgent {
   [[nodiscard]] Status Recover();
   [[nodiscard]] Result<bool> DrainBatch(DrainStats* stats);
   [[nodiscard]] Result<wire::ChangeBatch> Encode(const OutboxRow& row, DrainStats* stats);
-  std::vector<wire::ChangeBatch> EncodeRun(const std::vector<OutboxRow>& rows,
-                                           DrainStats* stats, Status* stop);
+  std::vector<wire::ChangeBatch> EncodeRun(const std::vector<OutboxRow>& rows, DrainStats* stats,
+                                           Status* stop);
   static void AddDdl(std::vector<wire::Transaction> ddl, uint64_t seq, int64_t committed_at_us,
                      wire::ChangeBatch* batch, DrainStats* stats);
 

@@ -32,8 +32,7 @@ Status CaptureAgent::Run() {
         version.ok() ? DrainAvailable() : Result<DrainStats>(version.status());
     if (!drained.ok()) {
       if (!drained.status().Retryable()) return drained.status();
-      spdlog::warn("capture: {} (retrying in {} ms)", drained.status().ToString(),
-                   backoff.count());
+      spdlog::warn("capture: {} (retrying in {} ms)", drained.status().ToString(), backoff.count());
       (void)watcher_->Wait(backoff);
       backoff = std::min(backoff * 2, kMaxBackoff);
       continue;
@@ -64,8 +63,8 @@ Status CaptureAgent::ApplyRetention() {
   SQLIFT_ASSIGN_OR_RETURN(state::LogStats stats, log_->Stats());
   if (stats.count == 0 || stats.first_seq > acked) return Status::OK();
   const int64_t cutoff =
-      NowMicros() - std::chrono::duration_cast<std::chrono::microseconds>(options_.retain_time)
-                        .count();
+      NowMicros() -
+      std::chrono::duration_cast<std::chrono::microseconds>(options_.retain_time).count();
   uint64_t trim_below = stats.first_seq;
   uint64_t bytes = stats.bytes;
   Status scan = log_->Scan(stats.first_seq, acked, [&](uint64_t seq, std::string_view value) {

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
+#include <map>
 
 #include "capture/outbox.h"
 #include "capture/testing/session_writer.h"
@@ -75,8 +77,7 @@ class CaptureAgentTest : public ::testing::Test {
 
 TEST_F(CaptureAgentTest, DrainsEveryCommittedTransactionInOrderThenTrims) {
   for (int i = 1; i <= 7; ++i) {
-    Txn("INSERT INTO users VALUES (" + std::to_string(i) + ", 'u" + std::to_string(i) +
-        "', NULL)");
+    Txn("INSERT INTO users VALUES (" + std::to_string(i) + ", 'u" + std::to_string(i) + "', NULL)");
   }
   writer_->Begin();
   writer_->Exec("INSERT INTO users VALUES (100, 'rolled back', NULL)");
@@ -185,8 +186,58 @@ TEST_F(CaptureAgentTest, RestartRewritesNothingAndGoesOn) {
   EXPECT_EQ(Records().size(), 2u);
 }
 
+TEST_F(CaptureAgentTest, EdgeValuesAndOddNamesSurviveTheLog) {
+  writer_->Exec(
+      "CREATE TABLE \"we\"\"ird tåble\" (\"k \"\"ey\" INTEGER PRIMARY KEY, "
+      "\"vålue\", \"b\")");
+  const std::string big(10 * 1024 * 1024 + 3, '\x5a');
+  writer_->Begin();
+  writer_->Exec(
+      "INSERT INTO \"we\"\"ird tåble\" VALUES (-9223372036854775808, NULL, x'00ff'), "
+      "(9223372036854775807, '', NULL), (0, 1.7976931348623157e308, 4.9e-324), "
+      "(1, CAST(x'610062ff' AS TEXT), 9e999), (2, -0.0, zeroblob(0))");
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(
+      sqlite3_prepare_v2(app_->handle(), "INSERT INTO \"we\"\"ird tåble\" VALUES (3, 'big', ?1)",
+                         -1, &stmt, nullptr),
+      SQLITE_OK);
+  sqlite3_bind_blob(stmt, 1, big.data(), static_cast<int>(big.size()), SQLITE_STATIC);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_DONE);
+  sqlite3_finalize(stmt);
+  writer_->Commit();
+  auto agent = OpenAgent();
+  ASSERT_TRUE(agent->DrainAvailable().ok());
+  std::vector<wire::ChangeBatch> records = Records();
+  ASSERT_EQ(records.size(), 1u);
+  const wire::ChangeBatch& b = records[0];
+  const wire::TableShape* shape = nullptr;
+  for (const auto& t : b.tables()) {
+    if (t.name() == "we\"ird tåble") shape = &t;
+  }
+  ASSERT_NE(shape, nullptr);
+  EXPECT_EQ(shape->columns(0), "k \"ey");
+  EXPECT_EQ(shape->columns(1), "vålue");
+  std::map<int64_t, const wire::RowChange*> by_key;
+  for (const auto& c : b.transactions().rbegin()->changes()) {
+    if (b.tables(c.table_index()).name() == shape->name()) by_key[c.pk(0).integer()] = &c;
+  }
+  ASSERT_EQ(by_key.size(), 6u);
+  EXPECT_EQ(by_key[INT64_MIN]->new_values(1).kind_case(), wire::Value::kNull);
+  EXPECT_EQ(by_key[INT64_MIN]->new_values(2).blob(), std::string("\0\xff", 2));
+  EXPECT_EQ(by_key[INT64_MAX]->new_values(1).kind_case(), wire::Value::kText);
+  EXPECT_EQ(by_key[INT64_MAX]->new_values(1).text(), "");
+  EXPECT_EQ(by_key[0]->new_values(1).real(), 1.7976931348623157e308);
+  EXPECT_EQ(by_key[0]->new_values(2).real(), 4.9e-324);
+  EXPECT_EQ(by_key[1]->new_values(1).text(), std::string("a\0b\xff", 4));
+  EXPECT_TRUE(std::isinf(by_key[1]->new_values(2).real()));
+  EXPECT_TRUE(std::signbit(by_key[2]->new_values(1).real()));
+  EXPECT_EQ(by_key[2]->new_values(2).kind_case(), wire::Value::kBlob);
+  EXPECT_EQ(by_key[3]->new_values(2).blob(), big);
+}
+
 TEST_F(CaptureAgentTest, RetentionDropsOnlyAckedRecords) {
-  for (int i = 1; i <= 5; ++i) Txn("INSERT INTO users VALUES (" + std::to_string(i) + ", 'x', NULL)");
+  for (int i = 1; i <= 5; ++i)
+    Txn("INSERT INTO users VALUES (" + std::to_string(i) + ", 'x', NULL)");
   CaptureAgentOptions o;
   o.sqlite_path = path_;
   o.retain_time = std::chrono::seconds(0);

@@ -27,8 +27,7 @@ Result<std::unique_ptr<ChangeWatcher>> ChangeWatcher::Open(const std::string& db
   } else if (fd < 0) {
     spdlog::warn("inotify: {}; falling back to polling", std::strerror(errno));
   }
-  return std::unique_ptr<ChangeWatcher>(
-      new ChangeWatcher(fd, wake, path.filename().string()));
+  return std::unique_ptr<ChangeWatcher>(new ChangeWatcher(fd, wake, path.filename().string()));
 }
 
 ChangeWatcher::~ChangeWatcher() {

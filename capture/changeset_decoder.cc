@@ -46,14 +46,15 @@ bool ValidRecord(std::string_view in, size_t* pos, uint64_t ncol) {
         if (in.size() - *pos < 8) return false;
         *pos += 8;
         break;
-      case 3:  // text
+      case 3:    // text
       case 4: {  // blob
         uint64_t len = 0;
         if (!ReadVarint(in, pos, &len) || len > in.size() - *pos) return false;
         *pos += len;
         break;
       }
-      default: return false;
+      default:
+        return false;
     }
   }
   return true;
@@ -67,8 +68,8 @@ Status ValidateChangeset(std::string_view in) {
   size_t pos = 0;
   uint64_t ncol = 0;
   auto bad = [&](std::string_view what) {
-    return Status::Corruption(fmt::format("changeset damaged at byte {} of {}: {}", pos,
-                                          in.size(), what));
+    return Status::Corruption(
+        fmt::format("changeset damaged at byte {} of {}: {}", pos, in.size(), what));
   };
   while (pos < in.size()) {
     uint8_t kind = static_cast<uint8_t>(in[pos++]);
@@ -112,8 +113,12 @@ Result<IterPtr> Start(std::string_view changeset) {
 void ToWire(sqlite3_value* v, wire::Value* out) {
   if (v == nullptr) return;
   switch (sqlite3_value_type(v)) {
-    case SQLITE_INTEGER: out->set_integer(sqlite3_value_int64(v)); break;
-    case SQLITE_FLOAT: out->set_real(sqlite3_value_double(v)); break;
+    case SQLITE_INTEGER:
+      out->set_integer(sqlite3_value_int64(v));
+      break;
+    case SQLITE_FLOAT:
+      out->set_real(sqlite3_value_double(v));
+      break;
     case SQLITE_TEXT: {
       const unsigned char* p = sqlite3_value_text(v);
       out->set_text(reinterpret_cast<const char*>(p), sqlite3_value_bytes(v));
@@ -125,16 +130,22 @@ void ToWire(sqlite3_value* v, wire::Value* out) {
       out->set_blob(p ? static_cast<const char*>(p) : "", n);
       break;
     }
-    default: out->mutable_null(); break;
+    default:
+      out->mutable_null();
+      break;
   }
 }
 
 wire::RowChange::Op WireOp(int op) {
   switch (op) {
-    case SQLITE_INSERT: return wire::RowChange::INSERT;
-    case SQLITE_UPDATE: return wire::RowChange::UPDATE;
-    case SQLITE_DELETE: return wire::RowChange::DELETE;
-    default: return wire::RowChange::OP_UNSPECIFIED;
+    case SQLITE_INSERT:
+      return wire::RowChange::INSERT;
+    case SQLITE_UPDATE:
+      return wire::RowChange::UPDATE;
+    case SQLITE_DELETE:
+      return wire::RowChange::DELETE;
+    default:
+      return wire::RowChange::OP_UNSPECIFIED;
   }
 }
 
@@ -225,7 +236,8 @@ Result<int64_t> CountChangesetRows(std::string_view changeset) {
   SQLIFT_ASSIGN_OR_RETURN(IterPtr it, Start(changeset));
   int64_t n = 0;
   int rc;
-  while ((rc = sqlite3changeset_next(it.get())) == SQLITE_ROW) ++n;
+  while ((rc = sqlite3changeset_next(it.get())) == SQLITE_ROW)
+    ++n;
   if (rc != SQLITE_DONE) {
     return Status::Corruption(fmt::format("changeset next: {}", sqlite3_errstr(rc)));
   }

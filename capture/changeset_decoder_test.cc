@@ -134,7 +134,8 @@ TEST_F(DecoderTest, ShapeErrorsStopTheDecode) {
   wire::ChangeBatch batch;
   wire::Transaction txn;
   Status st = DecodeChangeset(
-      cs, [](const ChangesetTable&) -> Result<wire::TableShape> {
+      cs,
+      [](const ChangesetTable&) -> Result<wire::TableShape> {
         return Status::FailedPrecondition("table t was dropped");
       },
       &batch, &txn);
@@ -146,8 +147,8 @@ TEST_F(DecoderTest, DamagedChangesetsAreCorruptionNeverACrash) {
   writer_->Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
   writer_->Begin();
   for (int i = 0; i < 20; ++i) {
-    writer_->Exec("INSERT INTO t VALUES (" + std::to_string(i) + ", 'value " +
-                  std::to_string(i) + "')");
+    writer_->Exec("INSERT INTO t VALUES (" + std::to_string(i) + ", 'value " + std::to_string(i) +
+                  "')");
   }
   std::string cs = writer_->Changeset();
   writer_->Commit();
@@ -161,7 +162,8 @@ TEST_F(DecoderTest, DamagedChangesetsAreCorruptionNeverACrash) {
     if (round % 2 == 0) {
       bad.resize(rng() % bad.size());
     } else {
-      for (int k = 0; k < 4; ++k) bad[rng() % bad.size()] = static_cast<char>(rng());
+      for (int k = 0; k < 4; ++k)
+        bad[rng() % bad.size()] = static_cast<char>(rng());
     }
     wire::ChangeBatch batch;
     wire::Transaction txn;

@@ -24,8 +24,8 @@ Status CreateTables(sqlite3* db) {
 }
 
 Status CheckTables(sqlite3* db) {
-  int rc = sqlite3_table_column_metadata(db, "main", "_sqlift_outbox", "payload", nullptr,
-                                         nullptr, nullptr, nullptr, nullptr);
+  int rc = sqlite3_table_column_metadata(db, "main", "_sqlift_outbox", "payload", nullptr, nullptr,
+                                         nullptr, nullptr, nullptr);
   if (rc == SQLITE_OK) return Status::OK();
   return Status::FailedPrecondition(
       fmt::format("{} has no sqlift outbox (_sqlift_outbox.payload): run `sqlift init` first",

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "capture/outbox.h"
+#include "common/crash_point.h"
 
 namespace sqlift {
 
@@ -20,13 +21,15 @@ Status OutboxReader::Prepare() {
     *out = std::make_unique<SqliteStatement>(std::move(stmt));
     return Status::OK();
   };
-  SQLIFT_RETURN_IF_ERROR(make("SELECT seq, committed_at, kind, payload FROM _sqlift_outbox "
-                              "WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-                              &read_));
+  SQLIFT_RETURN_IF_ERROR(
+      make("SELECT seq, committed_at, kind, payload FROM _sqlift_outbox "
+           "WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+           &read_));
   SQLIFT_RETURN_IF_ERROR(make("DELETE FROM _sqlift_outbox WHERE seq <= ?1", &delete_));
-  SQLIFT_RETURN_IF_ERROR(make("INSERT INTO _sqlift_state(key, value) VALUES (?1, ?2) "
-                              "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                              &set_trimmed_));
+  SQLIFT_RETURN_IF_ERROR(
+      make("INSERT INTO _sqlift_state(key, value) VALUES (?1, ?2) "
+           "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+           &set_trimmed_));
   return make("SELECT value FROM _sqlift_state WHERE key = ?1", &get_trimmed_);
 }
 
@@ -68,6 +71,7 @@ Status OutboxReader::Trim(uint64_t up_to) {
   if (st.ok()) st = set_trimmed_->BindInt64(2, static_cast<int64_t>(up_to));
   if (st.ok()) st = set_trimmed_->Run();
   (void)set_trimmed_->Reset();
+  CrashPoint("mid_trim");
   if (st.ok()) st = db_->Exec("COMMIT");
   if (!st.ok()) {
     (void)db_->Exec("ROLLBACK");
@@ -85,7 +89,9 @@ Result<uint64_t> OutboxReader::TrimmedSeq() {
   return value;
 }
 
-Result<int64_t> OutboxReader::DataVersion() { return db_->QueryInt64("PRAGMA data_version"); }
+Result<int64_t> OutboxReader::DataVersion() {
+  return db_->QueryInt64("PRAGMA data_version");
+}
 
 Result<int64_t> OutboxReader::SchemaVersion() {
   return db_->QueryInt64("PRAGMA schema_version");

@@ -29,7 +29,8 @@ wire::TableShape ShapeOf(const TableSchema& t, int column_count) {
 
 int VisibleColumns(const TableSchema& t) {
   int n = 0;
-  for (const ColumnSchema& c : t.columns) n += c.hidden ? 0 : 1;
+  for (const ColumnSchema& c : t.columns)
+    n += c.hidden ? 0 : 1;
   return n;
 }
 

@@ -56,10 +56,10 @@ class SchemaTracker {
   state::ChangeLog* log_;
   std::set<std::string> excluded_;
   int64_t schema_version_ = -1;
-  std::map<std::string, TableSchema> tables_;          // current schema
-  std::map<std::string, std::string> logged_;          // table -> CREATE text in the log
-  std::map<std::string, std::string> handed_out_;      // DDL given out, not yet MarkLogged
-  bool untouched_pending_ = false;                     // schema moved since last Take
+  std::map<std::string, TableSchema> tables_;      // current schema
+  std::map<std::string, std::string> logged_;      // table -> CREATE text in the log
+  std::map<std::string, std::string> handed_out_;  // DDL given out, not yet MarkLogged
+  bool untouched_pending_ = false;                 // schema moved since last Take
 };
 
 }  // namespace sqlift

@@ -21,7 +21,8 @@ std::vector<uint32_t> TableSchema::PrimaryKeyColumns() const {
   }
   std::sort(pk.begin(), pk.end());
   std::vector<uint32_t> out;
-  for (const auto& p : pk) out.push_back(p.second);
+  for (const auto& p : pk)
+    out.push_back(p.second);
   return out;
 }
 
@@ -39,10 +40,9 @@ namespace {
 
 Status ReadColumns(SqliteDb& db, TableSchema* table) {
   // table_xinfo also lists hidden and generated columns (hidden != 0), which changesets omit.
-  SQLIFT_ASSIGN_OR_RETURN(
-      SqliteStatement stmt,
-      db.Prepare("SELECT name, type, \"notnull\", dflt_value, pk, hidden "
-                 "FROM pragma_table_xinfo(?1, 'main') ORDER BY cid"));
+  SQLIFT_ASSIGN_OR_RETURN(SqliteStatement stmt,
+                          db.Prepare("SELECT name, type, \"notnull\", dflt_value, pk, hidden "
+                                     "FROM pragma_table_xinfo(?1, 'main') ORDER BY cid"));
   SQLIFT_RETURN_IF_ERROR(stmt.BindText(1, table->name));
   for (;;) {
     SQLIFT_ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -90,8 +90,8 @@ Result<std::vector<TableSchema>> ReadTables(SqliteDb& db, const std::string* onl
     std::string upper = t.create_sql;
     std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
     size_t close = upper.rfind(')');
-    t.without_rowid = close != std::string::npos &&
-                      upper.find("WITHOUT ROWID", close) != std::string::npos;
+    t.without_rowid =
+        close != std::string::npos && upper.find("WITHOUT ROWID", close) != std::string::npos;
   }
   return tables;
 }

@@ -160,9 +160,8 @@ Result<std::unique_ptr<ChangeLog>> OpenRocksChangeLogWithEnv(const std::string& 
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s =
-      options.read_only
-          ? rocksdb::DB::OpenForReadOnly(db_options, dir, descriptors, &handles, &raw)
-          : rocksdb::DB::Open(db_options, dir, descriptors, &handles, &raw);
+      options.read_only ? rocksdb::DB::OpenForReadOnly(db_options, dir, descriptors, &handles, &raw)
+                        : rocksdb::DB::Open(db_options, dir, descriptors, &handles, &raw);
   if (!s.ok()) return OpenError(dir, s).With(what);
   auto log = std::make_unique<RocksChangeLog>(std::unique_ptr<rocksdb::DB>(raw), std::move(handles),
                                               names);

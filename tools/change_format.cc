@@ -11,7 +11,8 @@ namespace {
 std::string Hex(std::string_view bytes) {
   std::string out;
   out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) fmt::format_to(std::back_inserter(out), "{:02x}", c);
+  for (unsigned char c : bytes)
+    fmt::format_to(std::back_inserter(out), "{:02x}", c);
   return out;
 }
 
@@ -23,20 +24,26 @@ std::string Real(double v) {
 
 std::string JsonValue(const wire::Value& v) {
   switch (v.kind_case()) {
-    case wire::Value::kInteger: return std::to_string(v.integer());
-    case wire::Value::kReal: return Real(v.real());
+    case wire::Value::kInteger:
+      return std::to_string(v.integer());
+    case wire::Value::kReal:
+      return Real(v.real());
     case wire::Value::kText:
       return IsValidUtf8(v.text()) ? JsonString(v.text())
                                    : "{\"text_hex\":\"" + Hex(v.text()) + "\"}";
-    case wire::Value::kBlob: return "{\"blob_hex\":\"" + Hex(v.blob()) + "\"}";
-    default: return "null";
+    case wire::Value::kBlob:
+      return "{\"blob_hex\":\"" + Hex(v.blob()) + "\"}";
+    default:
+      return "null";
   }
 }
 
 std::string TextValue(const wire::Value& v) {
   switch (v.kind_case()) {
-    case wire::Value::kInteger: return std::to_string(v.integer());
-    case wire::Value::kReal: return fmt::format("{}", v.real());
+    case wire::Value::kInteger:
+      return std::to_string(v.integer());
+    case wire::Value::kReal:
+      return fmt::format("{}", v.real());
     case wire::Value::kText: {
       if (!IsValidUtf8(v.text())) return "x'" + Hex(v.text()) + "'(text)";
       std::string s = "'";
@@ -46,17 +53,23 @@ std::string TextValue(const wire::Value& v) {
       }
       return s + "'";
     }
-    case wire::Value::kBlob: return "x'" + Hex(v.blob()) + "'";
-    default: return "NULL";
+    case wire::Value::kBlob:
+      return "x'" + Hex(v.blob()) + "'";
+    default:
+      return "NULL";
   }
 }
 
 const char* OpName(wire::RowChange::Op op) {
   switch (op) {
-    case wire::RowChange::INSERT: return "INSERT";
-    case wire::RowChange::UPDATE: return "UPDATE";
-    case wire::RowChange::DELETE: return "DELETE";
-    default: return "UNKNOWN";
+    case wire::RowChange::INSERT:
+      return "INSERT";
+    case wire::RowChange::UPDATE:
+      return "UPDATE";
+    case wire::RowChange::DELETE:
+      return "DELETE";
+    default:
+      return "UNKNOWN";
   }
 }
 
@@ -80,9 +93,9 @@ std::string Columns(const wire::TableShape& shape,
 void FormatChange(const wire::ChangeBatch& batch, const wire::Transaction& txn,
                   const wire::RowChange& c, ChangeFormat format, std::string* out) {
   static const wire::TableShape kUnknown;
-  const wire::TableShape& shape =
-      c.table_index() < static_cast<uint32_t>(batch.tables_size()) ? batch.tables(c.table_index())
-                                                                    : kUnknown;
+  const wire::TableShape& shape = c.table_index() < static_cast<uint32_t>(batch.tables_size())
+                                      ? batch.tables(c.table_index())
+                                      : kUnknown;
   bool json = format == ChangeFormat::kJsonLines;
   std::string pk;
   for (int i = 0; i < c.pk_size(); ++i) {
@@ -121,7 +134,8 @@ void FormatChangeBatch(const wire::ChangeBatch& batch, ChangeFormat format, std:
       }
       continue;
     }
-    for (const wire::RowChange& c : txn.changes()) FormatChange(batch, txn, c, format, out);
+    for (const wire::RowChange& c : txn.changes())
+      FormatChange(batch, txn, c, format, out);
   }
 }
 
@@ -129,11 +143,21 @@ std::string JsonString(std::string_view text) {
   std::string out = "\"";
   for (unsigned char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
@@ -184,8 +208,8 @@ std::string FormatMicrosUtc(int64_t unix_micros) {
   }
   std::tm tm{};
   gmtime_r(&secs, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, micros);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, micros);
 }
 
 }  // namespace sqlift

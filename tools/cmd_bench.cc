@@ -21,12 +21,14 @@ int NotYet(const char* what) {
 void AddBenchCommands(CLI::App& root, CommandTable& table, const GlobalOptions&) {
   static BenchOptions o;
   CLI::App* bench = root.add_subcommand(
-      "bench", "Measure capture, copy and stream against baselines run on the same machine, "
-               "in the same run");
+      "bench",
+      "Measure capture, copy and stream against baselines run on the same machine, "
+      "in the same run");
   bench->require_subcommand(1);
   CLI::App* capture = bench->add_subcommand(
-      "capture", "Write transactions (1 insert + 1 update, WAL, synchronous=NORMAL) with and "
-                 "without the recorder; print both rates and the ratio");
+      "capture",
+      "Write transactions (1 insert + 1 update, WAL, synchronous=NORMAL) with and "
+      "without the recorder; print both rates and the ratio");
   capture->add_flag("--json", o.json, "Print one JSON object");
   capture->add_option("--size", o.size, "small (5,000 transactions per run) or full (20,000)")
       ->check(CLI::IsMember({"small", "full"}));

@@ -25,10 +25,12 @@ Status InitSqlite(const Config& cfg) {
   SQLIFT_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(cfg.source_sqlite, SqliteDb::Mode::kReadWrite));
   SQLIFT_ASSIGN_OR_RETURN(SqliteStatement wal, db->Prepare("PRAGMA journal_mode=WAL"));
   SQLIFT_ASSIGN_OR_RETURN(bool row, wal.Step());
-  if (!row || wal.ColumnText(0) != "wal") {
-    return Status::FailedPrecondition(fmt::format(
-        "{} could not be switched to WAL mode (is it on a network file system?)",
-        cfg.source_sqlite));
+  const bool is_wal = row && wal.ColumnText(0) == "wal";
+  SQLIFT_RETURN_IF_ERROR(wal.Reset());  // a statement in progress would block the COMMIT
+  if (!is_wal) {
+    return Status::FailedPrecondition(
+        fmt::format("{} could not be switched to WAL mode (is it on a network file system?)",
+                    cfg.source_sqlite));
   }
   SQLIFT_RETURN_IF_ERROR(db->Exec("BEGIN IMMEDIATE"));
   auto fail = [&](Status st) {
@@ -44,8 +46,8 @@ Status InitSqlite(const Config& cfg) {
   for (const TableSchema& t : *tables) {
     if (excluded.count(t.name)) continue;
     if (!t.HasPrimaryKey()) {
-      blockers += fmt::format("\n  {}: add a PRIMARY KEY, or list it in [source] exclude_tables",
-                              t.name);
+      blockers +=
+          fmt::format("\n  {}: add a PRIMARY KEY, or list it in [source] exclude_tables", t.name);
       continue;
     }
     ++captured;
@@ -120,14 +122,16 @@ Status Capture(const Config& cfg, const CaptureOptions& opts) {
 
 void AddCaptureCommands(CLI::App& root, CommandTable& table, const GlobalOptions& global) {
   CLI::App* init = root.add_subcommand(
-      "init", "Prepare the SQLite database: switch it to WAL, check every captured table has a "
-              "primary key, create the outbox and state tables (idempotent)");
+      "init",
+      "Prepare the SQLite database: switch it to WAL, check every captured table has a "
+      "primary key, create the outbox and state tables (idempotent)");
   table.Set(init, [&global] { return RunInit(global); });
 
   static CaptureOptions o;
   CLI::App* capture = root.add_subcommand(
-      "capture", "Run the capture agent: move committed outbox rows into the durable log in "
-                 "the state directory, then trim them from the outbox");
+      "capture",
+      "Run the capture agent: move committed outbox rows into the durable log in "
+      "the state directory, then trim them from the outbox");
   capture->add_flag("--once", o.once, "Drain what is in the outbox now, then exit");
   table.Set(capture, [&global] {
     Result<Config> cfg = RequireConfig(global);

@@ -54,12 +54,12 @@ Status Stats(state::ChangeLog& log) {
   SQLIFT_ASSIGN_OR_RETURN(state::LogStats s, log.Stats());
   SQLIFT_ASSIGN_OR_RETURN(uint64_t logged, log.GetPosition(state::kMetaLoggedSeq));
   SQLIFT_ASSIGN_OR_RETURN(uint64_t acked, log.GetPosition(state::kMetaAckedSeq));
-  std::printf("first_seq  %llu\nlast_seq   %llu\ncount      %llu\nbytes      %llu\n"
-              "logged_seq %llu\nacked_seq  %llu\n",
-              static_cast<unsigned long long>(s.first_seq),
-              static_cast<unsigned long long>(s.last_seq),
-              static_cast<unsigned long long>(s.count), static_cast<unsigned long long>(s.bytes),
-              static_cast<unsigned long long>(logged), static_cast<unsigned long long>(acked));
+  std::printf(
+      "first_seq  %llu\nlast_seq   %llu\ncount      %llu\nbytes      %llu\n"
+      "logged_seq %llu\nacked_seq  %llu\n",
+      static_cast<unsigned long long>(s.first_seq), static_cast<unsigned long long>(s.last_seq),
+      static_cast<unsigned long long>(s.count), static_cast<unsigned long long>(s.bytes),
+      static_cast<unsigned long long>(logged), static_cast<unsigned long long>(acked));
   return Status::OK();
 }
 
@@ -77,8 +77,9 @@ void AddLogCommands(CLI::App& root, CommandTable& table, const GlobalOptions& gl
   log->require_subcommand(1);
 
   CLI::App* dump = log->add_subcommand(
-      "dump", "Print one line per row change or DDL event: seq, committed_at, table, op, pk, "
-              "old, new");
+      "dump",
+      "Print one line per row change or DDL event: seq, committed_at, table, op, pk, "
+      "old, new");
   dump->add_option("--state", o.state_dir, "The agent's state directory (default: [state] dir)");
   dump->add_option("--from", o.from, "First seq to print");
   dump->add_option("--to", o.to, "Last seq to print");
@@ -90,8 +91,9 @@ void AddLogCommands(CLI::App& root, CommandTable& table, const GlobalOptions& gl
   });
 
   CLI::App* stats = log->add_subcommand(
-      "stats", "Print the first and last seq, record count, bytes, and the logged and acked "
-               "positions");
+      "stats",
+      "Print the first and last seq, record count, bytes, and the logged and acked "
+      "positions");
   stats->add_option("--state", o.state_dir, "The agent's state directory (default: [state] dir)");
   table.Set(stats, [&global] {
     Result<std::unique_ptr<state::ChangeLog>> l = OpenLog(global, o);

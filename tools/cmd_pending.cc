@@ -88,7 +88,6 @@ void AddPendingCommands(CLI::App& root, CommandTable& table, const GlobalOptions
   CLI::App* finish = root.add_subcommand(
       "finish", "Stop replication and remove sqlift's tables, leaving PostgreSQL alone");
   Pending(finish, table);
-
 }
 
 }  // namespace sqlift

@@ -21,8 +21,8 @@ struct KeySpec {
   std::function<std::string*(Config&)> string_field;
   std::function<int64_t*(Config&)> int_field;
   std::function<std::vector<std::string>*(Config&)> list_field;  // array of strings
-  std::vector<std::string_view> allowed;  // for enumerations; empty = any
-  int64_t min = 0, max = 0;               // for integers
+  std::vector<std::string_view> allowed;                         // for enumerations; empty = any
+  int64_t min = 0, max = 0;                                      // for integers
 };
 
 const std::map<std::string, KeySpec, std::less<>>& KnownKeys() {

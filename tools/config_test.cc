@@ -112,7 +112,8 @@ TEST(ConfigTest, ArraysOfStrings) {
   EXPECT_EQ(r->source_exclude_tables, (std::vector<std::string>{"a", "b c"}));
   Result<Config> bad = ParseConfig("[source]\nexclude_tables = [\"a\", 3]\n", "x.toml");
   ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.status().message(), "x.toml:2:24: source.exclude_tables: expected strings, got an integer");
+  EXPECT_EQ(bad.status().message(),
+            "x.toml:2:24: source.exclude_tables: expected strings, got an integer");
 }
 
 TEST(ConfigTest, ShippedExampleLoads) {

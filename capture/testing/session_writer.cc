@@ -7,11 +7,15 @@
 namespace sqlift::testing {
 namespace {
 
-int NotReserved(void*, const char* table) { return std::strncmp(table, "_sqlift_", 8) != 0; }
+int NotReserved(void*, const char* table) {
+  return std::strncmp(table, "_sqlift_", 8) != 0;
+}
 
 }  // namespace
 
-SessionWriter::~SessionWriter() { EndSession(); }
+SessionWriter::~SessionWriter() {
+  EndSession();
+}
 
 void SessionWriter::EndSession() {
   if (session_) sqlite3session_delete(session_);

@@ -85,3 +85,87 @@ Result<ProcessOutput> RunProcess(const std::vector<std::string>& argv, const std
 }
 
 }  // namespace sqlift::testing
+
+namespace sqlift::testing {
+
+Result<ChildProcess> ChildProcess::Spawn(const std::vector<std::string>& argv,
+                                         const std::vector<std::string>& env,
+                                         const std::string& stdout_path) {
+  if (argv.empty()) return Status::InvalidArgument("Spawn: empty argv");
+  std::vector<char*> args;
+  for (const std::string& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  std::vector<std::string> env_copy;
+  for (char** e = environ; *e; ++e)
+    env_copy.emplace_back(*e);
+  env_copy.insert(env_copy.end(), env.begin(), env.end());
+  std::vector<char*> envp;
+  for (std::string& e : env_copy)
+    envp.push_back(e.data());
+  envp.push_back(nullptr);
+  int out_fd = -1;
+  if (!stdout_path.empty()) {
+    out_fd = open(stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (out_fd < 0)
+      return Status::IOError(fmt::format("open {}: {}", stdout_path, std::strerror(errno)));
+  }
+  pid_t pid = fork();
+  if (pid < 0) return Status::IOError(fmt::format("fork: {}", std::strerror(errno)));
+  if (pid == 0) {
+    if (out_fd >= 0) dup2(out_fd, 1);
+    execve(args[0], args.data(), envp.data());
+    _exit(127);
+  }
+  if (out_fd >= 0) close(out_fd);
+  return ChildProcess(pid);
+}
+
+ChildProcess::ChildProcess(ChildProcess&& other) noexcept
+    : pid_(std::exchange(other.pid_, -1)), exit_code_(other.exit_code_) {}
+
+ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
+  if (this != &other) {
+    if (pid_ > 0 && !exit_code_) {
+      kill(pid_, SIGKILL);
+      (void)Wait();
+    }
+    pid_ = std::exchange(other.pid_, -1);
+    exit_code_ = other.exit_code_;
+  }
+  return *this;
+}
+
+ChildProcess::~ChildProcess() {
+  if (pid_ > 0 && !exit_code_) {
+    kill(pid_, SIGKILL);
+    (void)Wait();
+  }
+}
+
+void ChildProcess::Kill(int signal) {
+  if (pid_ > 0 && !exit_code_) kill(pid_, signal);
+}
+
+static int DecodeWaitStatus(int wstatus) {
+  return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+}
+
+Result<int> ChildProcess::Wait() {
+  if (exit_code_) return *exit_code_;
+  int wstatus = 0;
+  while (waitpid(pid_, &wstatus, 0) < 0) {
+    if (errno != EINTR) return Status::IOError(fmt::format("waitpid: {}", std::strerror(errno)));
+  }
+  exit_code_ = DecodeWaitStatus(wstatus);
+  return *exit_code_;
+}
+
+std::optional<int> ChildProcess::Poll() {
+  if (exit_code_) return exit_code_;
+  int wstatus = 0;
+  if (waitpid(pid_, &wstatus, WNOHANG) == pid_) exit_code_ = DecodeWaitStatus(wstatus);
+  return exit_code_;
+}
+
+}  // namespace sqlift::testing

@@ -2,6 +2,9 @@
 // Thread safety: each call is independent.
 #pragma once
 
+#include <sys/types.h>
+
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,5 +22,34 @@ struct ProcessOutput {
 // `input` is written to its standard input.
 [[nodiscard]] Result<ProcessOutput> RunProcess(const std::vector<std::string>& argv,
                                                const std::string& input = "");
+
+}  // namespace sqlift::testing
+
+namespace sqlift::testing {
+
+// A child process started without waiting for it; killed with SIGKILL on destruction if
+// still running. Its standard output and error go to the files given (or are inherited).
+class ChildProcess {
+ public:
+  // env: extra "NAME=value" entries added to this process's environment.
+  [[nodiscard]] static Result<ChildProcess> Spawn(const std::vector<std::string>& argv,
+                                                  const std::vector<std::string>& env = {},
+                                                  const std::string& stdout_path = "");
+  ChildProcess(ChildProcess&& other) noexcept;
+  ChildProcess& operator=(ChildProcess&& other) noexcept;
+  ~ChildProcess();
+
+  void Kill(int signal);
+  // Waits for the exit; returns the exit code, or 128 + signal.
+  [[nodiscard]] Result<int> Wait();
+  // Non-blocking: the exit code if it has exited.
+  [[nodiscard]] std::optional<int> Poll();
+  pid_t pid() const { return pid_; }
+
+ private:
+  explicit ChildProcess(pid_t pid) : pid_(pid) {}
+  pid_t pid_ = -1;
+  std::optional<int> exit_code_;
+};
 
 }  // namespace sqlift::testing
