@@ -38,9 +38,9 @@ class CaptureAgentTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  void Txn(const std::string& sql) {
+  void Txn(const std::string& sql, const std::vector<testing::SessionWriter::Param>& params = {}) {
     writer_->Begin();
-    writer_->Exec(sql);
+    writer_->Exec(sql, params);
     writer_->Commit();
   }
 
@@ -77,7 +77,7 @@ class CaptureAgentTest : public ::testing::Test {
 
 TEST_F(CaptureAgentTest, DrainsEveryCommittedTransactionInOrderThenTrims) {
   for (int i = 1; i <= 7; ++i) {
-    Txn("INSERT INTO users VALUES (" + std::to_string(i) + ", 'u" + std::to_string(i) + "', NULL)");
+    Txn("INSERT INTO users VALUES (?1, ?2, NULL)", {int64_t{i}, "u" + std::to_string(i)});
   }
   writer_->Begin();
   writer_->Exec("INSERT INTO users VALUES (100, 'rolled back', NULL)");
@@ -237,7 +237,7 @@ TEST_F(CaptureAgentTest, EdgeValuesAndOddNamesSurviveTheLog) {
 
 TEST_F(CaptureAgentTest, RetentionDropsOnlyAckedRecords) {
   for (int i = 1; i <= 5; ++i)
-    Txn("INSERT INTO users VALUES (" + std::to_string(i) + ", 'x', NULL)");
+    Txn("INSERT INTO users VALUES (?1, 'x', NULL)", {int64_t{i}});
   CaptureAgentOptions o;
   o.sqlite_path = path_;
   o.retain_time = std::chrono::seconds(0);

@@ -147,8 +147,7 @@ TEST_F(DecoderTest, DamagedChangesetsAreCorruptionNeverACrash) {
   writer_->Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
   writer_->Begin();
   for (int i = 0; i < 20; ++i) {
-    writer_->Exec("INSERT INTO t VALUES (" + std::to_string(i) + ", 'value " + std::to_string(i) +
-                  "')");
+    writer_->Exec("INSERT INTO t VALUES (?1, ?2)", {int64_t{i}, "value " + std::to_string(i)});
   }
   std::string cs = writer_->Changeset();
   writer_->Commit();

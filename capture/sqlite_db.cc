@@ -3,20 +3,11 @@
 #include <fmt/format.h>
 
 #include "capture/sqlite_status.h"
+#include "common/text.h"
 
 namespace sqlift {
 
-std::string QuoteSqliteIdentifier(std::string_view name) {
-  std::string out;
-  out.reserve(name.size() + 2);
-  out.push_back('"');
-  for (char c : name) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  out.push_back('"');
-  return out;
-}
+std::string QuoteSqliteIdentifier(std::string_view name) { return QuoteSqlIdentifier(name); }
 
 Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path, Mode mode,
                                                  std::chrono::milliseconds busy_timeout) {

@@ -169,36 +169,6 @@ std::string JsonString(std::string_view text) {
   return out + "\"";
 }
 
-bool IsValidUtf8(std::string_view s) {
-  static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};  // no overlong forms
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = s[i];
-    int n;  // continuation bytes that follow
-    if (c < 0x80) {
-      n = 0;
-    } else if ((c >> 5) == 0x6) {
-      n = 1;
-    } else if ((c >> 4) == 0xe) {
-      n = 2;
-    } else if ((c >> 3) == 0x1e) {
-      n = 3;
-    } else {
-      return false;
-    }
-    if (s.size() - i <= static_cast<size_t>(n)) return false;
-    uint32_t cp = n == 0 ? c : (c & (0x7f >> (n + 1)));
-    for (int k = 1; k <= n; ++k) {
-      unsigned char cc = s[i + k];
-      if ((cc & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
-    i += n + 1;
-  }
-  return true;
-}
-
 std::string FormatMicrosUtc(int64_t unix_micros) {
   std::time_t secs = static_cast<std::time_t>(unix_micros / 1000000);
   int64_t micros = unix_micros % 1000000;

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/text.h"
 #include "proto/sqlift.pb.h"
 
 namespace sqlift {
@@ -23,7 +24,6 @@ void FormatChangeBatch(const wire::ChangeBatch& batch, ChangeFormat format, std:
 
 // A JSON string literal of `text` (quotes included); `text` must be valid UTF-8.
 std::string JsonString(std::string_view text);
-bool IsValidUtf8(std::string_view text);
 // "2026-11-21T23:54:16.123456Z"
 std::string FormatMicrosUtc(int64_t unix_micros);
 

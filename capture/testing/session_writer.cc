@@ -29,6 +29,23 @@ void SessionWriter::Exec(const std::string& sql) {
   sqlite3_free(err);
 }
 
+void SessionWriter::Exec(const std::string& sql, const std::vector<Param>& params) {
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sql;
+  for (size_t i = 0; i < params.size(); ++i) {
+    int index = static_cast<int>(i + 1);
+    if (const auto* n = std::get_if<int64_t>(&params[i])) {
+      sqlite3_bind_int64(stmt, index, *n);
+    } else if (const auto* t = std::get_if<std::string>(&params[i])) {
+      sqlite3_bind_text(stmt, index, t->data(), static_cast<int>(t->size()), SQLITE_TRANSIENT);
+    } else {
+      sqlite3_bind_null(stmt, index);
+    }
+  }
+  EXPECT_EQ(sqlite3_step(stmt), SQLITE_DONE) << sql << ": " << sqlite3_errmsg(db_);
+  sqlite3_finalize(stmt);
+}
+
 void SessionWriter::Begin() {
   Exec("BEGIN IMMEDIATE");
   ASSERT_EQ(sqlite3session_create(db_, "main", &session_), SQLITE_OK);

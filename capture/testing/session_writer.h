@@ -8,6 +8,8 @@
 
 #include <cstdint>
 #include <string>
+#include <variant>
+#include <vector>
 
 namespace sqlift::testing {
 
@@ -25,6 +27,9 @@ class SessionWriter {
   void Rollback();
   // Runs SQL (test set-up and writes); fails the test on error.
   void Exec(const std::string& sql);
+  // Runs one statement with bound parameters ?1, ?2, ...: integers, text, or NULL.
+  using Param = std::variant<int64_t, std::string, std::nullptr_t>;
+  void Exec(const std::string& sql, const std::vector<Param>& params);
 
  private:
   void EndSession();

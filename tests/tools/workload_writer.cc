@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 
 #include <cstdio>
+#include <initializer_list>
 #include <random>
 #include <string>
 
@@ -24,35 +25,56 @@ int Fail(const std::string& what) {
   return 1;
 }
 
-bool Exec(sqlite3* db, const std::string& sql) {
-  return sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK;
+// The workload's statements, prepared once; values are always bound.
+struct Statements {
+  sqlite3_stmt* event = nullptr;
+  sqlite3_stmt* insert = nullptr;
+  sqlite3_stmt* update = nullptr;
+  sqlite3_stmt* remove = nullptr;
+  sqlite3_stmt* move = nullptr;
+
+  bool Prepare(sqlite3* db) {
+    auto p = [&](const char* sql, sqlite3_stmt** out) {
+      return sqlite3_prepare_v2(db, sql, -1, out, nullptr) == SQLITE_OK;
+    };
+    return p("INSERT INTO events VALUES (?1, ?2, 'writer ' || ?1 || ' txn ' || ?2)", &event) &&
+           p("INSERT OR IGNORE INTO accounts VALUES (?1, 'o' || ?1, 100, randomblob(?2))",
+             &insert) &&
+           p("UPDATE accounts SET balance = balance + 1, owner = owner || '+' WHERE id = ?1",
+             &update) &&
+           p("DELETE FROM accounts WHERE id = ?1", &remove) &&
+           p("UPDATE OR IGNORE accounts SET id = ?2 WHERE id = ?1", &move);
+  }
+  void Finalize() {
+    for (sqlite3_stmt** s : {&event, &insert, &update, &remove, &move}) {
+      sqlite3_finalize(*s);
+      *s = nullptr;
+    }
+  }
+  ~Statements() { Finalize(); }
+};
+
+// Steps a statement with two integer parameters; false on an SQLite error.
+bool Run(sqlite3_stmt* stmt, long a, long b) {
+  sqlite3_bind_int64(stmt, 1, a);
+  if (sqlite3_bind_parameter_count(stmt) > 1) sqlite3_bind_int64(stmt, 2, b);
+  int rc = sqlite3_step(stmt);
+  sqlite3_reset(stmt);
+  return rc == SQLITE_DONE;
 }
 
 // The writes of one transaction; false on an SQLite error (the caller rolls back).
-bool Writes(sqlite3* db, int writer, long n, std::mt19937_64& rng) {
+bool Writes(Statements& st, int writer, long n, std::mt19937_64& rng) {
   const long base = static_cast<long>(writer) * 1'000'000;
-  std::string sql = "INSERT INTO events VALUES (" + std::to_string(writer) + ", " +
-                    std::to_string(n) + ", 'writer " + std::to_string(writer) + " txn " +
-                    std::to_string(n) + "');";
+  if (!Run(st.event, writer, n)) return false;
   long id = base + static_cast<long>(rng() % 50);
   switch (rng() % 5) {
-    case 0:
-      sql += "INSERT OR IGNORE INTO accounts VALUES (" + std::to_string(id) + ", 'o" +
-             std::to_string(id) + "', 100, randomblob(" + std::to_string(rng() % 64) + "));";
-      break;
+    case 0: return Run(st.insert, id, static_cast<long>(rng() % 64));
     case 1:
-    case 2:
-      sql += "UPDATE accounts SET balance = balance + 1, owner = owner || '+' WHERE id = " +
-             std::to_string(id) + ";";
-      break;
-    case 3:
-      sql += "DELETE FROM accounts WHERE id = " + std::to_string(id) + ";";
-      break;
-    default:  // a primary key change, when the new id is free
-      sql += "UPDATE OR IGNORE accounts SET id = " + std::to_string(base + 50 + rng() % 50) +
-             " WHERE id = " + std::to_string(id) + ";";
+    case 2: return Run(st.update, id, 0);
+    case 3: return Run(st.remove, id, 0);
+    default: return Run(st.move, id, base + 50 + static_cast<long>(rng() % 50));  // new key
   }
-  return Exec(db, sql);
 }
 
 }  // namespace
@@ -69,6 +91,8 @@ int main(int argc, char** argv) {
   sqlite3_busy_timeout(db, 20000);
   auto rec = sqlift::Recorder::Attach(db);
   if (!rec.ok()) return Fail("attach: " + rec.status().ToString());
+  Statements st;
+  if (!st.Prepare(db)) return Fail(std::string("prepare: ") + sqlite3_errmsg(db));
   long committed = 0, rolled_back = 0;
   for (long n = 1; n <= count;) {
     bool rollback = rng() % 5 == 0;
@@ -77,7 +101,7 @@ int main(int argc, char** argv) {
       if (txn.status().Retryable()) continue;
       return Fail("begin: " + txn.status().ToString());
     }
-    if (!Writes(db, writer, rollback ? -n : n, rng)) {
+    if (!Writes(st, writer, rollback ? -n : n, rng)) {
       if (sqlite3_errcode(db) == SQLITE_BUSY) continue;  // the guard rolls back
       return Fail(std::string("write: ") + sqlite3_errmsg(db));
     }
@@ -96,6 +120,7 @@ int main(int argc, char** argv) {
     ++n;
   }
   rec->reset();
+  st.Finalize();  // before the connection closes
   sqlite3_close(db);
   std::printf("committed %ld rolled_back %ld\n", committed, rolled_back);
   return 0;

@@ -1,0 +1,45 @@
+#include "common/text.h"
+
+#include <cstdint>
+
+namespace sqlift {
+
+std::string QuoteSqlIdentifier(std::string_view name) {
+  std::string out;
+  out.reserve(name.size() + 2);
+  out.push_back('"');
+  for (char c : name) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
+
+size_t Utf8SequenceLength(std::string_view s, size_t i) {
+  auto byte = [&](size_t k) { return static_cast<uint8_t>(s[k]); };
+  uint8_t b = byte(i);
+  if (b < 0x80) return 1;
+  size_t len = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC2 ? 2 : 0;
+  if (len == 0 || b > 0xF4 || i + len > s.size()) return 0;
+  for (size_t k = 1; k < len; ++k) {
+    if ((byte(i + k) & 0xC0) != 0x80) return 0;
+  }
+  uint8_t b1 = byte(i + 1);
+  if (b == 0xE0 && b1 < 0xA0) return 0;   // overlong
+  if (b == 0xED && b1 >= 0xA0) return 0;  // surrogate
+  if (b == 0xF0 && b1 < 0x90) return 0;   // overlong
+  if (b == 0xF4 && b1 >= 0x90) return 0;  // past U+10FFFF
+  return len;
+}
+
+bool IsValidUtf8(std::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    size_t len = Utf8SequenceLength(text, i);
+    if (len == 0) return false;
+    i += len;
+  }
+  return true;
+}
+
+}  // namespace sqlift
