@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -183,6 +184,55 @@ TEST_F(CaptureE2eTest, AgentKilledAtRandomPointsLosesAndDuplicatesNothing) {
   ASSERT_EQ(stats.exit_code, 0) << stats.err;
   EXPECT_NE(stats.out.find("logged_seq " + std::to_string(committed)), std::string::npos)
       << stats.out;
+}
+
+TEST_F(CaptureE2eTest, InitRefusesTablesWithoutPrimaryKeyUnlessExcluded) {
+  {
+    auto db = SqliteDb::Open(db_path_, SqliteDb::Mode::kReadWrite);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->Exec("CREATE TABLE audit (at TEXT, what TEXT); CREATE TABLE \"log x\" (v)").ok());
+  }
+  auto refused = Sqlift({"init"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("audit: add a PRIMARY KEY, or list it in [source] exclude_tables"),
+            std::string::npos)
+      << refused.err;
+  EXPECT_NE(refused.err.find("log x:"), std::string::npos) << refused.err;
+  std::string text;
+  {
+    std::ifstream in(config_);
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  size_t at = text.find("[state]");
+  text.insert(at, "exclude_tables = [\"audit\", \"log x\"]\n");
+  std::ofstream(config_) << text;
+  auto accepted = Sqlift({"init"});
+  EXPECT_EQ(accepted.exit_code, 0) << accepted.err;
+  auto again = Sqlift({"init"});  // idempotent
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+}
+
+TEST_F(CaptureE2eTest, DaemonFollowsCommitsAndStopsCleanlyOnSigterm) {
+  auto p = ChildProcess::Spawn({SQLIFT_BINARY, "--config", config_, "capture"}, {},
+                               (dir_ / "agent.out").string());
+  ASSERT_TRUE(p.ok());
+  std::vector<ChildProcess> writers = StartWriters(1, 50);
+  long committed = JoinWriters(writers);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (TrimmedSeq() < committed && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  EXPECT_EQ(TrimmedSeq(), committed) << "the daemon did not follow the commits";
+  p->Kill(SIGTERM);
+  Result<int> rc = p->Wait();
+  ASSERT_TRUE(rc.ok());
+  EXPECT_EQ(*rc, 0);
+  ExpectLogEqualsDatabase(committed);
+  auto dump = Sqlift({"log", "dump", "--state", state_, "--format", "jsonl"});
+  ASSERT_EQ(dump.exit_code, 0) << dump.err;
+  long lines = std::count(dump.out.begin(), dump.out.end(), '\n');
+  EXPECT_GE(lines, committed + 2);  // every transaction's changes, and the two definitions
+  EXPECT_NE(dump.out.find("\"ddl\":\"CREATE TABLE accounts"), std::string::npos);
 }
 
 }  // namespace

@@ -48,7 +48,10 @@ int RunDemo(const DemoOptions& o) {
   int n = 1;
   for (const Stage& s : kStages)
     std::printf("  %2d. %-10s %s\n", n++, s.name, s.what);
-  std::printf("\nBuilt so far: the throwaway PostgreSQL (`sqlift pg-sandbox start --dir D`).\n");
+  std::printf(
+      "\nBuilt so far: the throwaway PostgreSQL (`sqlift pg-sandbox`), capture (`sqlift init`,\n"
+      "the recorder and libsqlift_capture.so, `sqlift capture`, `sqlift log`), and\n"
+      "`sqlift bench capture`. See README.md, \"Capturing changes\", for a worked example.\n");
   return kExitOk;
 }
 
