@@ -9,33 +9,6 @@
 
 namespace sqlift {
 
-bool TableSchema::HasPrimaryKey() const {
-  return std::any_of(columns.begin(), columns.end(),
-                     [](const ColumnSchema& c) { return c.pk_position > 0; });
-}
-
-std::vector<uint32_t> TableSchema::PrimaryKeyColumns() const {
-  std::vector<std::pair<int, uint32_t>> pk;
-  for (uint32_t i = 0; i < columns.size(); ++i) {
-    if (columns[i].pk_position > 0) pk.emplace_back(columns[i].pk_position, i);
-  }
-  std::sort(pk.begin(), pk.end());
-  std::vector<uint32_t> out;
-  for (const auto& p : pk)
-    out.push_back(p.second);
-  return out;
-}
-
-int TableSchema::ColumnIndex(std::string_view name) const {
-  for (size_t i = 0; i < columns.size(); ++i) {
-    const std::string& c = columns[i].name;
-    if (c.size() == name.size() && strncasecmp(c.data(), name.data(), c.size()) == 0) {
-      return static_cast<int>(i);
-    }
-  }
-  return -1;
-}
-
 namespace {
 
 Status ReadColumns(SqliteDb& db, TableSchema* table) {
@@ -59,6 +32,107 @@ Status ReadColumns(SqliteDb& db, TableSchema* table) {
   }
   if (table->columns.empty()) {
     return Status::NotFound(fmt::format("table {} has no columns", table->name));
+  }
+  return Status::OK();
+}
+
+// The WHERE expression of a partial index, from its CREATE INDEX text: whatever follows the
+// keyword WHERE after the parenthesized key list (quotes and nesting respected).
+std::string PartialWhere(std::string_view sql) {
+  int depth = 0;
+  bool seen_open = false;
+  char quote = 0;
+  for (size_t i = 0; i < sql.size(); ++i) {
+    char c = sql[i];
+    if (quote) {
+      if (c == quote) quote = 0;
+      continue;
+    }
+    if (c == '\'' || c == '"' || c == '`') quote = c;
+    if (c == '[') quote = ']';
+    if (c == '(') ++depth, seen_open = true;
+    if (c == ')') --depth;
+    if (seen_open && depth == 0 && c == ')') {
+      std::string rest(sql.substr(i + 1));
+      std::string upper = rest;
+      std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
+      size_t w = upper.find("WHERE");
+      if (w == std::string::npos) return "";
+      size_t b = rest.find_first_not_of(" \t\r\n", w + 5);
+      size_t e = rest.find_last_not_of(" \t\r\n;");
+      return b == std::string::npos ? "" : rest.substr(b, e - b + 1);
+    }
+  }
+  return "";
+}
+
+Status ReadIndexColumns(SqliteDb& db, IndexSchema* index) {
+  SQLIFT_ASSIGN_OR_RETURN(
+      SqliteStatement stmt,
+      db.Prepare("SELECT cid, name, \"desc\", coll FROM "
+                 "pragma_index_xinfo(?1, 'main') WHERE key = 1 ORDER BY seqno"));
+  SQLIFT_RETURN_IF_ERROR(stmt.BindText(1, index->name));
+  for (;;) {
+    SQLIFT_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    IndexColumn c;
+    c.expression = stmt.ColumnInt64(0) == -2;  // -2: an expression; -1: the rowid
+    c.name = std::string(stmt.ColumnText(1));
+    c.descending = stmt.ColumnInt64(2) != 0;
+    c.collation = std::string(stmt.ColumnText(3));
+    index->columns.push_back(std::move(c));
+  }
+  return Status::OK();
+}
+
+// Indexes other than the primary key's own: UNIQUE constraints (origin 'u') and CREATE INDEX
+// ('c'). A declared PRIMARY KEY ('pk') is already part of the table.
+Status ReadIndexes(SqliteDb& db, TableSchema* table) {
+  SQLIFT_ASSIGN_OR_RETURN(
+      SqliteStatement stmt,
+      db.Prepare("SELECT il.name, il.\"unique\", il.origin, il.partial, s.sql FROM "
+                 "pragma_index_list(?1, 'main') AS il LEFT JOIN main.sqlite_schema AS s "
+                 "ON s.type = 'index' AND s.name = il.name WHERE il.origin <> 'pk' "
+                 "ORDER BY il.name"));
+  SQLIFT_RETURN_IF_ERROR(stmt.BindText(1, table->name));
+  for (;;) {
+    SQLIFT_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    IndexSchema ix;
+    ix.name = std::string(stmt.ColumnText(0));
+    ix.unique = stmt.ColumnInt64(1) != 0;
+    ix.from_constraint = stmt.ColumnText(2) == "u";
+    ix.create_sql = std::string(stmt.ColumnText(4));
+    if (stmt.ColumnInt64(3) != 0) ix.where = PartialWhere(ix.create_sql);
+    table->indexes.push_back(std::move(ix));
+  }
+  for (IndexSchema& ix : table->indexes) {
+    SQLIFT_RETURN_IF_ERROR(ReadIndexColumns(db, &ix).With("read index " + ix.name));
+  }
+  return Status::OK();
+}
+
+Status ReadForeignKeys(SqliteDb& db, TableSchema* table) {
+  SQLIFT_ASSIGN_OR_RETURN(SqliteStatement stmt,
+                          db.Prepare("SELECT id, \"table\", \"from\", \"to\", on_update, "
+                                     "on_delete FROM pragma_foreign_key_list(?1, 'main') "
+                                     "ORDER BY id, seq"));
+  SQLIFT_RETURN_IF_ERROR(stmt.BindText(1, table->name));
+  int64_t last_id = -1;
+  for (;;) {
+    SQLIFT_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    if (stmt.ColumnInt64(0) != last_id) {
+      last_id = stmt.ColumnInt64(0);
+      ForeignKeySchema fk;
+      fk.ref_table = std::string(stmt.ColumnText(1));
+      fk.on_update = std::string(stmt.ColumnText(4));
+      fk.on_delete = std::string(stmt.ColumnText(5));
+      table->foreign_keys.push_back(std::move(fk));
+    }
+    ForeignKeySchema& fk = table->foreign_keys.back();
+    fk.columns.emplace_back(stmt.ColumnText(2));
+    fk.ref_columns.emplace_back(stmt.ColumnText(3));  // NULL (""): the parent's primary key
   }
   return Status::OK();
 }
@@ -87,6 +161,8 @@ Result<std::vector<TableSchema>> ReadTables(SqliteDb& db, const std::string* onl
   }
   for (TableSchema& t : tables) {
     SQLIFT_RETURN_IF_ERROR(ReadColumns(db, &t).With("read columns of " + t.name));
+    SQLIFT_RETURN_IF_ERROR(ReadIndexes(db, &t).With("read indexes of " + t.name));
+    SQLIFT_RETURN_IF_ERROR(ReadForeignKeys(db, &t).With("read foreign keys of " + t.name));
     std::string upper = t.create_sql;
     std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
     size_t close = upper.rfind(')');

@@ -35,14 +35,6 @@ void Pending(CLI::App* sub, CommandTable& table) {
 void AddPendingCommands(CLI::App& root, CommandTable& table, const GlobalOptions&) {
   static PendingOptions o;  // lives as long as the CLI tree, which main() owns
 
-  CLI::App* plan = root.add_subcommand(
-      "plan",
-      "Read a SQLite database and print the PostgreSQL schema it maps to, with every "
-      "problem found (exit 3 when something blocks the migration)");
-  plan->add_option("--sqlite", o.text1, "SQLite database file");
-  plan->add_flag("--json", o.flag1, "Print one JSON document");
-  Pending(plan, table);
-
   CLI::App* apply = root.add_subcommand(
       "apply",
       "Run the applier: receive the snapshot and changes and apply them to PostgreSQL "

@@ -58,6 +58,7 @@ void AddDemoCommand(CLI::App& root, CommandTable& table, const GlobalOptions& gl
 void AddCaptureCommands(CLI::App& root, CommandTable& table, const GlobalOptions& global);
 void AddLogCommands(CLI::App& root, CommandTable& table, const GlobalOptions& global);
 void AddBenchCommands(CLI::App& root, CommandTable& table, const GlobalOptions& global);
+void AddPlanCommand(CLI::App& root, CommandTable& table, const GlobalOptions& global);
 void AddPendingCommands(CLI::App& root, CommandTable& table, const GlobalOptions& global);
 
 }  // namespace sqlift

@@ -138,6 +138,35 @@ Status SetKey(Config& cfg, const KeySpec& spec, const std::string& key, const to
   return Status::OK();
 }
 
+// [mapping]: the keys are the user's column names, so it is walked on its own. The type text
+// is checked by `plan`, which knows the types (apply/type_mapping.h).
+Status WalkMapping(Config& cfg, const toml::table& mapping, std::string_view name) {
+  auto add = [&](const std::string& key, const toml::node& v) {
+    const auto* s = v.as_string();
+    if (!s) {
+      return Status::InvalidArgument(fmt::format(
+          "{}: mapping.{}: expected a type name string, got {}", Where(name, v), key, TypeName(v)));
+    }
+    if (key.find('.') == std::string::npos) {
+      return Status::InvalidArgument(fmt::format(
+          "{}: mapping.{}: expected \"table.column\" = \"pg type\"", Where(name, v), key));
+    }
+    cfg.mapping.push_back({key, s->get(), Where(name, v)});
+    return Status::OK();
+  };
+  for (const auto& [k, v] : mapping) {
+    std::string key(k.str());
+    if (const toml::table* per_table = v.as_table()) {
+      for (const auto& [ck, cv] : *per_table) {
+        SQLIFT_RETURN_IF_ERROR(add(key + "." + std::string(ck.str()), cv));
+      }
+      continue;
+    }
+    SQLIFT_RETURN_IF_ERROR(add(key, v));
+  }
+  return Status::OK();
+}
+
 Status Walk(Config& cfg, const toml::table& root, std::string_view name) {
   for (const auto& [section_key, section] : root) {
     std::string section_name(section_key.str());
@@ -146,6 +175,10 @@ Status Walk(Config& cfg, const toml::table& root, std::string_view name) {
       return Status::InvalidArgument(fmt::format("{}: '{}': expected a [section] table, got {}",
                                                  Where(name, section), section_name,
                                                  TypeName(section)));
+    }
+    if (section_name == "mapping") {
+      SQLIFT_RETURN_IF_ERROR(WalkMapping(cfg, *t, name));
+      continue;
     }
     for (const auto& [k, v] : *t) {
       std::string key = section_name + "." + std::string(k.str());

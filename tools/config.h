@@ -43,6 +43,15 @@ struct Config {
   int64_t transport_max_frame_bytes = 64 << 20;
   // [http]
   std::string http_listen;
+  // [mapping]: per-column PostgreSQL type overrides, "table.column" = "pg type". Written either
+  // as quoted keys ("rooms.price" = "numeric(12,2)") or as a table per SQLite table
+  // ([mapping.rooms] price = "numeric(12,2)"). `where` is file:line:col, for messages.
+  struct MappingEntry {
+    std::string column;  // "table.column"
+    std::string pg_type;
+    std::string where;
+  };
+  std::vector<MappingEntry> mapping;
   // [log]
   std::string log_format = "text";  // text | json
   std::string log_level = "info";   // trace | debug | info | warn | error | off

@@ -116,6 +116,31 @@ TEST(ConfigTest, ArraysOfStrings) {
             "x.toml:2:24: source.exclude_tables: expected strings, got an integer");
 }
 
+TEST(ConfigTest, MappingTakesQuotedKeysAndTablesPerTable) {
+  Result<Config> r = ParseConfig(
+      "[mapping]\n\"rooms.price\" = \"numeric(12,2)\"\n[mapping.users]\nemail = \"varchar(200)\"\n",
+      "m.toml");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->mapping.size(), 2u);
+  EXPECT_EQ(r->mapping[0].column, "rooms.price");
+  EXPECT_EQ(r->mapping[0].pg_type, "numeric(12,2)");
+  EXPECT_EQ(r->mapping[0].where, "m.toml:2:17");
+  EXPECT_EQ(r->mapping[1].column, "users.email");
+  EXPECT_EQ(r->mapping[1].pg_type, "varchar(200)");
+}
+
+TEST(ConfigTest, MappingValuesMustBeTypeStrings) {
+  Result<Config> r = ParseConfig("[mapping]\n\"rooms.price\" = 12\n", "m.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("m.toml:2:17: mapping.rooms.price: expected a type name"),
+            std::string::npos)
+      << r.status().ToString();
+  r = ParseConfig("[mapping]\nprice = \"text\"\n", "m.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("m.toml:2:9: mapping.price"), std::string::npos)
+      << r.status().ToString();
+}
+
 TEST(ConfigTest, ShippedExampleLoads) {
   Result<Config> r = LoadConfigFile(SQLIFT_EXAMPLE_CONFIG);
   ASSERT_TRUE(r.ok()) << r.status().ToString();

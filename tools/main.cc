@@ -55,6 +55,7 @@ int Main(int argc, char** argv) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
 
   CommandTable table;
+  AddPlanCommand(app, table, global);
   AddPendingCommands(app, table, global);
   AddCaptureCommands(app, table, global);
   AddLogCommands(app, table, global);

@@ -1,0 +1,84 @@
+// Internal to the receiver (receiver.cc, receiver_session.cc): the shared state of a
+// Receiver and the session that serves one connection. Not a public header.
+//
+// Threads: the io_context runs on one thread, so the acceptor, every session coroutine and
+// the session registry need no lock. The sink is called on `pool`; stats are shared with
+// callers of Receiver::stats() under `mu`.
+#pragma once
+
+#include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange unincluded
+// Asio
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "apply/receiver.h"
+#include "proto/sqlift.pb.h"
+
+namespace sqlift::apply {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+class ReceiverSession;
+
+struct Receiver::Impl {
+  Impl(ReceiverOptions opts, BatchSink* s)
+      : options(std::move(opts)), sink(s), pool(options.apply_threads) {}
+
+  // Adds one line to stats.reasons (and the log) and wakes WaitFor.
+  void Record(const std::function<void(ReceiverStats&)>& mutate);
+  void RecordClose(const std::string& peer, const std::string& reason);
+  asio::awaitable<void> AcceptLoop();
+  void CloseAll();  // io thread
+
+  ReceiverOptions options;
+  BatchSink* sink;
+  asio::io_context io{1};
+  tcp::acceptor acceptor{io};
+  asio::thread_pool pool;
+  std::thread thread;
+  bool stopped = false;  // Stop() ran (caller's thread)
+
+  // io thread only.
+  std::map<uint64_t, std::weak_ptr<ReceiverSession>> sessions;
+  std::map<std::string, uint64_t> active_sources;  // source -> session id
+  uint64_t next_session_id = 1;
+
+  mutable std::mutex mu;
+  mutable std::condition_variable cv;
+  ReceiverStats stats;
+};
+
+// One connection: handshake, then batches, until an error or a close. Owned by its own
+// coroutine (shared_ptr); the registry holds a weak_ptr so CloseAll can reach the socket.
+class ReceiverSession : public std::enable_shared_from_this<ReceiverSession> {
+ public:
+  ReceiverSession(Receiver::Impl* impl, uint64_t id, tcp::socket socket);
+  static asio::awaitable<void> Run(std::shared_ptr<ReceiverSession> self);
+  void Close();  // io thread
+
+ private:
+  asio::awaitable<Status> Serve();
+  asio::awaitable<Status> Handshake();
+  asio::awaitable<Status> CheckHello(const wire::Frame& frame);
+  asio::awaitable<Status> HandleBatch(const wire::ChangeBatch& batch);
+  asio::awaitable<Status> SendAck();
+  // The single failure path: sends Error{code} (best effort) and returns `why` for the log.
+  asio::awaitable<Status> Fail(wire::Error::Code code, Status why, bool retryable = false);
+  asio::awaitable<Result<uint64_t>> OnPool(std::function<Result<uint64_t>()> fn);
+
+  Receiver::Impl* impl_;
+  const uint64_t id_;
+  tcp::socket socket_;
+  std::string peer_;
+  std::string source_;  // set once the Hello is accepted and the source slot claimed
+  uint64_t applied_ = 0;
+};
+
+}  // namespace sqlift::apply

@@ -1,0 +1,83 @@
+// TranslateSchema: the PostgreSQL schema a set of SQLite tables becomes, and every problem
+// found on the way (design sections 1 and 7). Pure: it reads no database, so `plan`, `copy`,
+// `init` and the applier all get the same DDL from the same input.
+//
+// Output, deterministic for a given input (tables in name order, as ReadSchema gives them):
+//  - ddl: CREATE SCHEMA IF NOT EXISTS, then one CREATE TABLE per table with its columns,
+//    NOT NULL, translated defaults and primary key (the applier upserts by primary key, so
+//    it exists before any row arrives);
+//  - after_data: run once the snapshot is loaded, because they are faster to build over
+//    loaded data and foreign keys would otherwise refuse rows copied table by table: UNIQUE
+//    constraints, CREATE INDEX, FOREIGN KEY ... DEFERRABLE INITIALLY IMMEDIATE, and identity
+//    sequences set past the largest key;
+//  - problems: blockers (the migration cannot go on as is) and warnings, each with a fix.
+//
+// Every identifier in the SQL goes through QuoteIdentifier. Names PostgreSQL cannot keep
+// (over 63 bytes) are shortened to 54 bytes + '_' + 8 hex digits of a hash of the full name,
+// so the mapping is stable from run to run; `tables` says what each name became.
+//
+// Thread safety: pure function.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "apply/type_mapping.h"
+#include "capture/table_schema.h"
+#include "common/result.h"
+
+namespace sqlift {
+
+struct TranslateOptions {
+  std::string schema = "public";  // target PostgreSQL schema
+  TypeOverrides overrides;        // "table.column" → PostgreSQL type
+};
+
+struct Problem {
+  enum class Severity { kBlocker, kWarning };
+  Severity severity = Severity::kWarning;
+  std::string table;   // SQLite name; empty for the whole schema
+  std::string column;  // SQLite name; empty for a table-level problem
+  std::string what;
+  std::string fix;
+  int64_t count = 0;                  // values concerned (data problems); 0 otherwise
+  std::vector<std::string> examples;  // up to 3, "pk=(7) value='abc': not an integer"
+};
+
+const char* SeverityName(Problem::Severity s);  // "blocker" | "warning"
+
+struct ColumnPlan {
+  std::string source_name;
+  std::string pg_name;
+  ColumnMapping mapping;
+};
+
+struct TablePlan {
+  std::string source_name;
+  std::string pg_name;
+  std::vector<ColumnPlan> columns;  // in SQLite column order, hidden/generated ones left out
+};
+
+struct SchemaPlan {
+  std::vector<std::string> ddl;
+  std::vector<std::string> after_data;
+  std::vector<Problem> problems;
+  std::vector<TablePlan> tables;
+
+  bool blocked() const;
+};
+
+// Fails only on input it cannot describe at all (an override that is not a type name, one
+// naming a column that does not exist); everything about the schema itself is a Problem.
+[[nodiscard]] Result<SchemaPlan> TranslateSchema(const std::vector<TableSchema>& tables,
+                                                 const TranslateOptions& options);
+
+// The PostgreSQL name chosen for a SQLite name: itself when it fits in 63 bytes, else the
+// shortened form described above.
+std::string PgNameFor(std::string_view name);
+
+// True for words PostgreSQL reserves (`user`, `order`, `table`, ...), any case.
+bool IsPgReservedWord(std::string_view name);
+
+}  // namespace sqlift

@@ -1,0 +1,243 @@
+// WhyValueDoesNotFit: whether PostgreSQL takes a SQLite value in a column of a mapped type.
+// Deliberately strict: a value that PostgreSQL would change (round, reinterpret) counts as
+// not fitting, because the design forbids silent truncation.
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cmath>
+#include <regex>
+
+#include "apply/type_mapping.h"
+#include "common/text.h"
+
+namespace sqlift {
+namespace {
+
+using K = PgType::Kind;
+using Why = std::optional<std::string>;
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+Why TextProblem(std::string_view s, std::string_view what) {
+  if (s.find('\0') != std::string_view::npos) return fmt::format("{} holds a NUL byte", what);
+  if (!IsValidUtf8(s)) return fmt::format("{} is not valid UTF-8", what);
+  return std::nullopt;
+}
+
+// Integer range of a PostgreSQL integer type.
+std::pair<int64_t, int64_t> Range(K kind) {
+  if (kind == K::kSmallint) return {-32768, 32767};
+  if (kind == K::kInteger) return {INT32_MIN, INT32_MAX};
+  return {INT64_MIN, INT64_MAX};
+}
+
+Why CheckInteger(const wire::Value& v, const PgType& t) {
+  auto [lo, hi] = Range(t.kind);
+  int64_t x = 0;
+  if (v.has_integer()) {
+    x = v.integer();
+  } else if (v.has_real()) {
+    double d = v.real();
+    if (!std::isfinite(d) || d != std::floor(d)) return "a fractional or non-finite number";
+    if (d < -9.2e18 || d > 9.2e18) return "out of range";
+    x = static_cast<int64_t>(d);
+  } else if (v.has_text()) {
+    static const std::regex kInt(R"(\s*[+-]?[0-9]+\s*)");
+    if (!std::regex_match(v.text(), kInt)) return "text that is not an integer";
+    std::string s = v.text();
+    size_t b = s.find_first_of("+-0123456789");
+    const char* p = s.data() + b + (s[b] == '+' ? 1 : 0);
+    auto r = std::from_chars(p, s.data() + s.size(), x);
+    if (r.ec != std::errc()) return "out of range";
+  } else {
+    return "a blob";
+  }
+  if (x < lo || x > hi) return fmt::format("out of range for {}", t.sql);
+  return std::nullopt;
+}
+
+// Digits before and after the point of a decimal number in text ("-0012.3400e1" → 3, 1).
+bool DecimalDigits(const std::string& s, int* int_digits, int* frac_digits) {
+  static const std::regex kNum(R"(\s*[+-]?([0-9]*)\.?([0-9]*)(?:[eE]([+-]?[0-9]{1,6}))?\s*)");
+  std::smatch m;
+  if (!std::regex_match(s, m, kNum) || (m[1].length() == 0 && m[2].length() == 0)) return false;
+  std::string digits = m[1].str() + m[2].str();
+  long point = static_cast<long>(m[1].length()) + (m[3].matched ? std::stol(m[3]) : 0);
+  size_t lead = digits.find_first_not_of('0');
+  if (lead == std::string::npos) return *int_digits = *frac_digits = 0, true;
+  digits.erase(0, lead), point -= static_cast<long>(lead);
+  digits.erase(digits.find_last_not_of('0') + 1);
+  *int_digits = static_cast<int>(std::max(0L, point));
+  *frac_digits = static_cast<int>(std::max(0L, static_cast<long>(digits.size()) - point));
+  return true;
+}
+
+Why CheckNumeric(const wire::Value& v, const PgType& t) {
+  std::string s;
+  if (v.has_integer()) {
+    s = std::to_string(v.integer());
+  } else if (v.has_real()) {
+    if (!std::isfinite(v.real())) {
+      return t.precision ? Why("a non-finite number in a constrained numeric") : std::nullopt;
+    }
+    char buf[64];
+    auto r = std::to_chars(buf, buf + sizeof buf, v.real());  // shortest round-trip form
+    s.assign(buf, r.ptr);
+  } else if (v.has_text()) {
+    s = v.text();
+  } else {
+    return "a blob";
+  }
+  int int_digits = 0, frac_digits = 0;
+  if (!DecimalDigits(s, &int_digits, &frac_digits)) return "text that is not a number";
+  if (t.precision == 0) return std::nullopt;
+  if (int_digits > t.precision - t.scale) return fmt::format("too large for {}", t.sql);
+  if (frac_digits > t.scale) {
+    return fmt::format("{} decimal places; {} would round it", frac_digits, t.sql);
+  }
+  return std::nullopt;
+}
+
+Why CheckDouble(const wire::Value& v) {
+  if (v.has_integer() || v.has_real()) return std::nullopt;
+  if (!v.has_text()) return "a blob";
+  std::string s = Lower(v.text());
+  for (const char* special : {"nan", "infinity", "-infinity", "+infinity", "inf", "-inf"}) {
+    if (s == special) return std::nullopt;
+  }
+  int a = 0, b = 0;
+  if (!DecimalDigits(s, &a, &b)) return "text that is not a number";
+  return std::nullopt;
+}
+
+Why CheckBoolean(const wire::Value& v) {
+  if (v.has_integer() && (v.integer() == 0 || v.integer() == 1)) return std::nullopt;
+  if (v.has_real() && (v.real() == 0.0 || v.real() == 1.0)) return std::nullopt;
+  if (v.has_text()) {
+    std::string s = Lower(v.text());
+    for (const char* ok : {"0", "1", "true", "false", "t", "f"}) {
+      if (s == ok) return std::nullopt;
+    }
+  }
+  return "not 0/1/true/false/t/f";
+}
+
+Why CheckText(const wire::Value& v, const PgType& t) {
+  if (v.has_integer() || v.has_real()) return std::nullopt;
+  const std::string& s = v.has_text() ? v.text() : v.blob();
+  if (Why w = TextProblem(s, v.has_text() ? "text" : "a blob")) return w;
+  if (t.kind == K::kVarchar) {
+    size_t chars = 0;
+    for (unsigned char c : s)
+      chars += (c & 0xC0) != 0x80;
+    if (chars > static_cast<size_t>(t.length)) {
+      return fmt::format("{} characters, longer than {}", chars, t.sql);
+    }
+  }
+  return std::nullopt;
+}
+
+Why CheckJson(const wire::Value& v, const PgType& t) {
+  if (v.has_integer()) return std::nullopt;
+  if (v.has_real()) return std::isfinite(v.real()) ? Why() : Why("a non-finite number");
+  const std::string& s = v.has_text() ? v.text() : v.blob();
+  if (Why w = TextProblem(s, "the text")) return w;
+  Why w = WhyNotJson(s);
+  if (w && t.kind == K::kJson && w->find("\\u0000") != std::string::npos) return std::nullopt;
+  return w;
+}
+
+Why CheckUuid(const wire::Value& v) {
+  static const std::regex kUuid(
+      R"([0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12})");
+  if (v.has_text() && std::regex_match(v.text(), kUuid)) return std::nullopt;
+  return "not a UUID";
+}
+
+bool LeapYear(int y) {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+// 'YYYY-MM-DD' with a real calendar date.
+Why CheckDateText(const std::string& s, size_t* used) {
+  static const std::regex kDate(R"(([0-9]{4})-([0-9]{2})-([0-9]{2}).*)");
+  std::smatch m;
+  if (!std::regex_match(s, m, kDate)) return "not a date in YYYY-MM-DD form";
+  int y = std::stoi(m[1]), mo = std::stoi(m[2]), d = std::stoi(m[3]);
+  static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (mo < 1 || mo > 12) return fmt::format("month {} does not exist", mo);
+  int last = kDays[mo - 1] + (mo == 2 && LeapYear(y) ? 1 : 0);
+  if (d < 1 || d > last) return fmt::format("day {} does not exist in {}-{:02}", d, y, mo);
+  *used = 10;
+  return std::nullopt;
+}
+
+// ISO 8601 as SQLite's date functions write it: a date, optionally ' ' or 'T' and
+// HH:MM[:SS[.fff]], optionally 'Z' or ±hh[:mm].
+Why CheckTimestampText(const std::string& s, bool date_only) {
+  size_t used = 0;
+  if (Why w = CheckDateText(s, &used)) return w;
+  std::string rest = s.substr(used);
+  if (date_only) return rest.empty() ? Why() : Why("a date with more after it");
+  static const std::regex kTime(R"((?:[ T]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.[0-9]{1,9})?)?)?)"
+                                R"(\s*(?:Z|[+-]([0-9]{2})(?::?([0-9]{2}))?)?)");
+  std::smatch m;
+  if (!std::regex_match(rest, m, kTime)) return "not an ISO date and time";
+  auto num = [&](int i) { return m[i].matched ? std::stoi(m[i]) : 0; };
+  if (num(1) > 23 || num(2) > 59 || num(3) > 59) return "a time of day that does not exist";
+  if (num(4) > 15 || num(5) > 59) return "a time zone offset out of range";
+  return std::nullopt;
+}
+
+Why CheckTime(const wire::Value& v, const PgType& t) {
+  const bool date_only = t.kind == K::kDate;
+  if (v.has_integer() && !date_only) {  // unix seconds; PostgreSQL reaches year 294276
+    return std::llabs(v.integer()) < 9'000'000'000'000LL ? Why() : Why("out of range");
+  }
+  if (v.has_real() && !date_only) return std::isfinite(v.real()) ? Why() : Why("not finite");
+  if (!v.has_text()) return date_only ? "not a date in YYYY-MM-DD form" : "not a time";
+  return CheckTimestampText(v.text(), date_only);
+}
+
+}  // namespace
+
+std::optional<std::string> WhyValueDoesNotFit(const wire::Value& v, const PgType& t) {
+  if (v.kind_case() == wire::Value::KIND_NOT_SET || v.has_null()) return std::nullopt;
+  switch (t.kind) {
+    case K::kBigint:
+    case K::kInteger:
+    case K::kSmallint:
+      return CheckInteger(v, t);
+    case K::kNumeric:
+      return CheckNumeric(v, t);
+    case K::kDouble:
+    case K::kReal:
+      return CheckDouble(v);
+    case K::kBoolean:
+      return CheckBoolean(v);
+    case K::kText:
+    case K::kVarchar:
+      return CheckText(v, t);
+    case K::kTimestamptz:
+    case K::kTimestamp:
+    case K::kDate:
+      return CheckTime(v, t);
+    case K::kBytea:
+      return v.has_text() || v.has_blob() ? Why() : Why("a number in a bytea column");
+    case K::kJsonb:
+    case K::kJson:
+      return CheckJson(v, t);
+    case K::kUuid:
+      return CheckUuid(v);
+    case K::kOther:
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+}  // namespace sqlift

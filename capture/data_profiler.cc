@@ -1,0 +1,137 @@
+#include "capture/data_profiler.h"
+
+#include <fmt/format.h>
+
+#include "common/text.h"
+
+namespace sqlift {
+namespace {
+
+wire::Value ReadValue(const SqliteStatement& stmt, int col) {
+  wire::Value v;
+  switch (stmt.ColumnType(col)) {
+    case SQLITE_INTEGER:
+      v.set_integer(stmt.ColumnInt64(col));
+      break;
+    case SQLITE_FLOAT:
+      v.set_real(stmt.ColumnDouble(col));
+      break;
+    case SQLITE_TEXT:
+      v.set_text(std::string(stmt.ColumnText(col)));
+      break;
+    case SQLITE_BLOB:
+      v.set_blob(std::string(stmt.ColumnBlob(col)));
+      break;
+    default:
+      v.mutable_null();
+  }
+  return v;
+}
+
+// "SELECT "a", "b" FROM "t"" over the visible columns; the column indexes it reads.
+std::string SelectSql(const TableSchema& t, std::vector<size_t>* cols) {
+  std::string list;
+  for (size_t i = 0; i < t.columns.size(); ++i) {
+    if (t.columns[i].hidden) continue;
+    if (!list.empty()) list += ", ";
+    list += QuoteSqliteIdentifier(t.columns[i].name);
+    cols->push_back(i);
+  }
+  return fmt::format("SELECT {} FROM main.{}", list, QuoteSqliteIdentifier(t.name));
+}
+
+std::string KeyOf(const TableSchema& t, const std::vector<size_t>& cols,
+                  const std::vector<wire::Value>& row) {
+  std::vector<std::string> parts;
+  for (uint32_t pk : t.PrimaryKeyColumns()) {
+    for (size_t j = 0; j < cols.size(); ++j) {
+      if (cols[j] == pk) parts.push_back(DescribeValue(row[j]));
+    }
+  }
+  return parts.empty() ? "row" : fmt::format("pk=({})", fmt::join(parts, ", "));
+}
+
+Status ProfileTable(SqliteDb& db, const TableSchema& t, const ValueCheck& check,
+                    const ProfileOptions& options, std::vector<ColumnFindings>* out) {
+  SQLIFT_ASSIGN_OR_RETURN(
+      int64_t total, db.QueryInt64("SELECT count(*) FROM main." + QuoteSqliteIdentifier(t.name)));
+  std::vector<size_t> cols;
+  SQLIFT_ASSIGN_OR_RETURN(SqliteStatement stmt, db.Prepare(SelectSql(t, &cols)));
+  std::vector<ColumnFindings> found(cols.size());
+  std::vector<wire::Value> row(cols.size());
+  int64_t done = 0;
+  for (;;) {
+    SQLIFT_ASSIGN_OR_RETURN(bool more, stmt.Step());
+    if (!more) break;
+    for (size_t j = 0; j < cols.size(); ++j)
+      row[j] = ReadValue(stmt, static_cast<int>(j));
+    for (size_t j = 0; j < cols.size(); ++j) {
+      std::optional<std::string> why = check(t, cols[j], row[j]);
+      if (!why) continue;
+      ColumnFindings& f = found[j];
+      if (f.examples.size() < options.max_examples) {
+        f.examples.push_back(
+            fmt::format("{} value={}: {}", KeyOf(t, cols, row), DescribeValue(row[j]), *why));
+      }
+      ++f.count;
+    }
+    if (options.progress && ++done % options.progress_every == 0)
+      options.progress(t.name, done, total);
+  }
+  if (options.progress) options.progress(t.name, done, total);
+  for (size_t j = 0; j < cols.size(); ++j) {
+    if (found[j].count == 0) continue;
+    found[j].table = t.name;
+    found[j].column = t.columns[cols[j]].name;
+    out->push_back(std::move(found[j]));
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<std::vector<ColumnFindings>> ProfileData(SqliteDb& db,
+                                                const std::vector<TableSchema>& tables,
+                                                const ValueCheck& check,
+                                                const ProfileOptions& options) {
+  // One read transaction: every table is seen at the same point in time.
+  SQLIFT_RETURN_IF_ERROR(db.Exec("BEGIN"));
+  std::vector<ColumnFindings> out;
+  for (const TableSchema& t : tables) {
+    Status st = ProfileTable(db, t, check, options, &out);
+    if (!st.ok()) {
+      (void)db.Exec("ROLLBACK");  // the scan's error is the one worth reporting
+      return st.With("profile data of " + t.name);
+    }
+  }
+  SQLIFT_RETURN_IF_ERROR(db.Exec("COMMIT"));
+  return out;
+}
+
+std::string DescribeValue(const wire::Value& v) {
+  if (v.has_integer()) return std::to_string(v.integer());
+  if (v.has_real()) return fmt::format("{}", v.real());
+  if (v.has_blob()) {
+    std::string hex;
+    for (size_t i = 0; i < v.blob().size() && i < 20; ++i) {
+      hex += fmt::format("{:02x}", static_cast<unsigned char>(v.blob()[i]));
+    }
+    return fmt::format("x'{}{}'", hex, v.blob().size() > 20 ? "..." : "");
+  }
+  if (!v.has_text()) return "NULL";
+  std::string out = "'";
+  const std::string& s = v.text();
+  size_t chars = 0;
+  for (size_t i = 0; i < s.size() && chars < 40; ++chars) {
+    size_t n = Utf8SequenceLength(s, i);
+    unsigned char c = s[i];
+    if (n == 0 || (n == 1 && (c < 0x20 || c == 0x7f))) {
+      out += fmt::format("\\x{:02x}", c), ++i;  // invalid UTF-8 or a control byte, shown as hex
+    } else {
+      out += c == '\'' ? std::string("''") : s.substr(i, n), i += n;
+    }
+  }
+  return out + (chars >= 40 ? "...'" : "'");
+}
+
+}  // namespace sqlift

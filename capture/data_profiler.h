@@ -1,0 +1,57 @@
+// DataProfiler: reads every row of the application's tables and counts, per column, the
+// values a check rejects (used by `plan` to report values that do not fit their PostgreSQL
+// type). It lives in capture/ because it reads SQLite; the check comes from apply/ as a
+// function, so capture/ never depends on apply/.
+//
+// All tables are read in one read transaction, so the counts describe one consistent state.
+// A writer keeps writing meanwhile (WAL); the scan holds no lock that blocks it.
+//
+// Thread safety: one call at a time per SqliteDb; callbacks run on the calling thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "capture/sqlite_db.h"
+#include "capture/table_schema.h"
+#include "common/result.h"
+#include "proto/sqlift.pb.h"
+
+namespace sqlift {
+
+// Why a value of column `column` (index into TableSchema::columns) of `table` does not fit;
+// nullopt when it does.
+using ValueCheck = std::function<std::optional<std::string>(const TableSchema& table, size_t column,
+                                                            const wire::Value& value)>;
+
+// Called every `progress_every` rows and at the end of each table.
+using ProgressCallback =
+    std::function<void(const std::string& table, int64_t rows_done, int64_t rows_total)>;
+
+struct ColumnFindings {
+  std::string table;
+  std::string column;
+  int64_t count = 0;                  // values that do not fit
+  std::vector<std::string> examples;  // the first 3: "pk=(7) value='abc': not an integer"
+};
+
+struct ProfileOptions {
+  ProgressCallback progress;  // may be empty
+  int64_t progress_every = 100000;
+  size_t max_examples = 3;
+};
+
+// Scans `tables` (hidden columns skipped) and returns one entry per column with at least one
+// value that does not fit, in table then column order.
+[[nodiscard]] Result<std::vector<ColumnFindings>> ProfileData(
+    SqliteDb& db, const std::vector<TableSchema>& tables, const ValueCheck& check,
+    const ProfileOptions& options = {});
+
+// A short, printable rendering of a value for messages: 42, 1.5, 'text' (escaped, cut at 40
+// characters), x'00ff' for blobs, NULL.
+std::string DescribeValue(const wire::Value& value);
+
+}  // namespace sqlift

@@ -1,0 +1,81 @@
+// Internal to the shipper (shipper.cc: lifecycle, connect, handshake, back-off;
+// shipper_stream.cc: the writer and Ack reader of one connection). Not a public header.
+//
+// Threads: everything below runs on the io thread except `mu`/`cv`/`stats`/`status`, which
+// callers of Shipper::stats() share, and Notify(), which only posts to the io thread.
+#pragma once
+
+#include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange unincluded
+// Asio
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <thread>
+
+#include "capture/shipper.h"
+#include "proto/sqlift.pb.h"
+
+namespace sqlift {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+// An Error frame from the applier as a status; retryable ones mean "reconnect later".
+Status FromWireError(const wire::Error& error);
+
+struct Shipper::Impl {
+  Impl(ShipperOptions opts, state::ChangeLog* l) : options(std::move(opts)), log(l) {}
+
+  // shipper.cc
+  asio::awaitable<void> RunLoop();
+  asio::awaitable<Status> Connect();
+  asio::awaitable<Result<uint64_t>> Handshake();
+  asio::awaitable<void> Backoff(std::chrono::milliseconds* delay);
+  void Update(const std::function<void(ShipperStats&)>& mutate);
+  void Wake();  // io thread: wakes the writer
+
+  // shipper_stream.cc: one connection after the handshake, from `applied` on.
+  asio::awaitable<Status> Stream(uint64_t applied);
+  asio::awaitable<Status> WriteLoop();
+  asio::awaitable<void> ReadAcks(std::shared_ptr<Status> result);
+  Status OnAck(uint64_t applied_seq);
+  Result<bool> FillPending();  // reads the next packed batch from the log into `pending`
+  asio::awaitable<Status> SendPending();
+  asio::awaitable<Status> SendHeartbeat();
+  asio::awaitable<void> WaitForWake(std::chrono::steady_clock::time_point until);
+
+  ShipperOptions options;
+  state::ChangeLog* log;
+  asio::io_context io{1};
+  tcp::socket socket{io};
+  asio::steady_timer wake{io};     // the writer waits on it; cancelled to wake it
+  asio::steady_timer backoff{io};  // between connection attempts
+  std::thread thread;
+  bool started = false;  // caller's thread (Start/Stop)
+  bool stopped = false;
+
+  // io thread only.
+  bool stopping = false;
+  bool woken = false;  // a wake-up arrived while the writer was not waiting
+  bool reader_done = true;
+  uint64_t shipped = 0;
+  uint64_t acked = 0;
+  std::deque<std::pair<uint64_t, size_t>> inflight;  // (last_seq, frame bytes), oldest first
+  size_t unacked = 0;
+  std::optional<wire::Frame> pending;  // read from the log, waiting for room in the window
+  size_t pending_bytes = 0;
+  std::minstd_rand rng{std::random_device{}()};
+
+  mutable std::mutex mu;
+  mutable std::condition_variable cv;
+  ShipperStats stats;
+  Status status;
+};
+
+}  // namespace sqlift

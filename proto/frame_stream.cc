@@ -1,0 +1,104 @@
+// Frames over an Asio stream (see frame_stream.h).
+#include "proto/frame_stream.h"
+
+#include <fmt/format.h>
+
+#include <boost/asio/read.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <memory>
+#include <string>
+
+namespace sqlift::proto {
+namespace {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+// Closes the stream's socket when `timeout` passes before the guard is destroyed.
+// The timer's handler may run after the guard (and even the stream) are gone, so it shares
+// only `state` with the guard and touches the stream only while the guard is alive; every
+// handler runs on the stream's single-threaded executor, like the coroutine that owns the guard.
+template <typename Stream>
+class Deadline {
+ public:
+  Deadline(Stream& stream, std::chrono::milliseconds timeout)
+      : state_(std::make_shared<State>()), timer_(stream.get_executor()) {
+    timer_.expires_after(timeout);
+    timer_.async_wait([state = state_, &stream](const error_code& ec) {
+      if (ec || state->done) return;
+      state->expired = true;
+      error_code ignored;
+      stream.lowest_layer().close(ignored);
+    });
+  }
+  ~Deadline() {
+    state_->done = true;
+    timer_.cancel();
+  }
+  Deadline(const Deadline&) = delete;
+  Deadline& operator=(const Deadline&) = delete;
+
+  bool expired() const { return state_->expired; }
+
+ private:
+  struct State {
+    bool done = false;
+    bool expired = false;
+  };
+  std::shared_ptr<State> state_;
+  asio::steady_timer timer_;
+};
+
+Status IoStatus(const error_code& ec, bool expired, std::chrono::milliseconds timeout,
+                const char* what) {
+  if (expired) {
+    return Status::Aborted(fmt::format("{}: deadline of {} ms passed", what, timeout.count()));
+  }
+  if (ec == asio::error::eof) return Status::Unavailable(fmt::format("{}: peer closed", what));
+  return Status::Unavailable(fmt::format("{}: {}", what, ec.message()));
+}
+
+}  // namespace
+
+template <typename Stream>
+asio::awaitable<Status> ReadFrame(Stream& stream, size_t max_frame_bytes,
+                                  std::chrono::milliseconds timeout, wire::Frame* out) {
+  Deadline<Stream> deadline(stream, timeout);
+  error_code ec;
+  unsigned char header[kFrameHeaderBytes];
+  co_await asio::async_read(stream, asio::buffer(header),
+                            asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return IoStatus(ec, deadline.expired(), timeout, "read frame header");
+  Result<uint32_t> length = ParseFrameHeader(header, max_frame_bytes);
+  if (!length.ok()) co_return length.status();
+  // Allocated only now that the length is known to be within the maximum.
+  std::string body(*length, '\0');
+  co_await asio::async_read(stream, asio::buffer(body),
+                            asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return IoStatus(ec, deadline.expired(), timeout, "read frame body");
+  co_return ParseFrameBody(body, out);
+}
+
+template <typename Stream>
+asio::awaitable<Status> WriteFrame(Stream& stream, const wire::Frame& frame, size_t max_frame_bytes,
+                                   std::chrono::milliseconds timeout) {
+  std::string bytes;
+  Status st = EncodeFrame(frame, max_frame_bytes, &bytes);
+  if (!st.ok()) co_return st;
+  Deadline<Stream> deadline(stream, timeout);
+  error_code ec;
+  co_await asio::async_write(stream, asio::buffer(bytes),
+                             asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return IoStatus(ec, deadline.expired(), timeout, "write frame");
+  co_return Status::OK();
+}
+
+template asio::awaitable<Status> ReadFrame(asio::ip::tcp::socket&, size_t,
+                                           std::chrono::milliseconds, wire::Frame*);
+template asio::awaitable<Status> WriteFrame(asio::ip::tcp::socket&, const wire::Frame&, size_t,
+                                            std::chrono::milliseconds);
+
+}  // namespace sqlift::proto

@@ -1,0 +1,50 @@
+// Frames over an Asio stream: the Asio side of the framing in frame_codec.h.
+//
+// ReadFrame reads the 4-byte header, checks it with ParseFrameHeader against the maximum
+// BEFORE reading or allocating the body, then reads exactly N bytes and parses them. The whole
+// frame must arrive within `timeout`: when the deadline passes the stream's socket is closed
+// (not just cancelled, so a timer that fires between the header and the body read still ends
+// the connection) and Aborted is returned. A peer that sends two bytes and stalls (slow loris)
+// therefore costs one timer, never a stuck session.
+//
+// Errors: Aborted (deadline passed), Unavailable (peer closed, socket error), Corruption (a
+// header of 0 or over the maximum, or a body that is not a Frame). Callers close the
+// connection on any error; none of them leaves the stream at a frame boundary.
+//
+// Streams: implemented once as a template in frame_stream.cc and instantiated for
+// tcp::socket; a TLS stream (ssl::stream<tcp::socket>) is one more instantiation there.
+//
+// Thread safety: one ReadFrame and one WriteFrame may be outstanding at a time per stream,
+// both on the stream's (single-threaded) executor.
+#pragma once
+
+#include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange unincluded
+// Asio
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <cstddef>
+
+#include "common/status.h"
+#include "proto/frame_codec.h"
+
+namespace sqlift::proto {
+
+template <typename Stream>
+boost::asio::awaitable<Status> ReadFrame(Stream& stream, size_t max_frame_bytes,
+                                         std::chrono::milliseconds timeout, wire::Frame* out);
+
+// Encodes `frame` (EncodeFrame) and writes it within `timeout` (the socket is closed when it
+// passes). InvalidArgument when the frame has no body or is over max_frame_bytes.
+template <typename Stream>
+boost::asio::awaitable<Status> WriteFrame(Stream& stream, const wire::Frame& frame,
+                                          size_t max_frame_bytes,
+                                          std::chrono::milliseconds timeout);
+
+extern template boost::asio::awaitable<Status> ReadFrame(boost::asio::ip::tcp::socket&, size_t,
+                                                         std::chrono::milliseconds, wire::Frame*);
+extern template boost::asio::awaitable<Status> WriteFrame(boost::asio::ip::tcp::socket&,
+                                                          const wire::Frame&, size_t,
+                                                          std::chrono::milliseconds);
+
+}  // namespace sqlift::proto
