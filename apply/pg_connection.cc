@@ -303,6 +303,27 @@ Result<PgResult> PgConnection::Finish(PGresult* raw, std::string_view sql) {
   }
 }
 
+Status PgConnection::PutCopyData(std::string_view data) {
+  if (PQputCopyData(conn_, data.data(), static_cast<int>(data.size())) != 1) {
+    return ErrorFromResult(nullptr, conn_).With("send COPY data to " + Describe());
+  }
+  return Status::OK();
+}
+
+Status PgConnection::PutCopyEnd(const std::string& abort_reason) {
+  if (PQputCopyEnd(conn_, abort_reason.empty() ? nullptr : abort_reason.c_str()) != 1) {
+    return ErrorFromResult(nullptr, conn_).With("end COPY on " + Describe());
+  }
+  Status outcome;
+  // The COPY's own result, then the NULL that ends the command; every result is read so the
+  // connection is ready for the next statement whatever happened.
+  while (PGresult* raw = PQgetResult(conn_)) {
+    Result<PgResult> r = Finish(raw, "COPY");
+    if (!r.ok() && outcome.ok()) outcome = r.status();
+  }
+  return outcome;
+}
+
 std::string SqlStateOf(const Status& status) {
   const std::string& m = status.message();
   if (m.size() >= 7 && m[0] == '[' && m[6] == ']') return m.substr(1, 5);

@@ -86,6 +86,14 @@ class PgConnection {
   [[nodiscard]] Result<PgResult> Query(std::string_view sql,
                                        const std::vector<std::optional<std::string>>& params = {});
 
+  // COPY ... FROM STDIN: after Exec() of the COPY statement put the data (any number of calls;
+  // each is one or more whole lines in the COPY format), then PutCopyEnd(), which returns the
+  // COPY's outcome: PostgreSQL checks rows (types, NOT NULL, constraints) as they arrive and
+  // reports the first failure only there. `abort_reason` non-empty ends the COPY with that
+  // error instead (PQputCopyEnd's errormsg), rolling back its rows. Blocking calls.
+  [[nodiscard]] Status PutCopyData(std::string_view data);
+  [[nodiscard]] Status PutCopyEnd(const std::string& abort_reason = "");
+
   // "user@host:port/db", for log and error messages (no password).
   std::string Describe() const;
 

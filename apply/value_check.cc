@@ -13,6 +13,46 @@
 namespace sqlift {
 namespace {
 
+bool IsDigit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+size_t SkipSpaces(const std::string& s, size_t i) {
+  while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+    ++i;
+  return i;
+}
+
+// Reads exactly n digits at *i into *out.
+bool FixedDigits(const std::string& s, size_t* i, int n, int* out) {
+  if (s.size() - *i < static_cast<size_t>(n)) return false;
+  int v = 0;
+  for (int k = 0; k < n; ++k) {
+    char c = s[*i + k];
+    if (!IsDigit(c)) return false;
+    v = v * 10 + (c - '0');
+  }
+  *i += n;
+  *out = v;
+  return true;
+}
+
+bool Expect(const std::string& s, size_t* i, char c) {
+  if (*i >= s.size() || s[*i] != c) return false;
+  ++*i;
+  return true;
+}
+
+// [space][+-]digits[space]
+bool IsIntegerText(const std::string& s) {
+  size_t i = SkipSpaces(s, 0);
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+  size_t digits = i;
+  while (i < s.size() && IsDigit(s[i]))
+    ++i;
+  return i > digits && SkipSpaces(s, i) == s.size();
+}
+
 using K = PgType::Kind;
 using Why = std::optional<std::string>;
 
@@ -47,8 +87,7 @@ Why CheckInteger(const wire::Value& v, const PgType& t) {
     if (d < -9.2e18 || d > 9.2e18) return "out of range";
     x = static_cast<int64_t>(d);
   } else if (v.has_text()) {
-    static const std::regex kInt(R"(\s*[+-]?[0-9]+\s*)");
-    if (!std::regex_match(v.text(), kInt)) return "text that is not an integer";
+    if (!IsIntegerText(v.text())) return "text that is not an integer";
     std::string s = v.text();
     size_t b = s.find_first_of("+-0123456789");
     const char* p = s.data() + b + (s[b] == '+' ? 1 : 0);
@@ -63,11 +102,31 @@ Why CheckInteger(const wire::Value& v, const PgType& t) {
 
 // Digits before and after the point of a decimal number in text ("-0012.3400e1" → 3, 1).
 bool DecimalDigits(const std::string& s, int* int_digits, int* frac_digits) {
-  static const std::regex kNum(R"(\s*[+-]?([0-9]*)\.?([0-9]*)(?:[eE]([+-]?[0-9]{1,6}))?\s*)");
-  std::smatch m;
-  if (!std::regex_match(s, m, kNum) || (m[1].length() == 0 && m[2].length() == 0)) return false;
-  std::string digits = m[1].str() + m[2].str();
-  long point = static_cast<long>(m[1].length()) + (m[3].matched ? std::stol(m[3]) : 0);
+  // [space][+-]digits[.digits][(e|E)[+-]1..6 digits][space], at least one digit overall.
+  size_t i = SkipSpaces(s, 0);
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+  size_t int_begin = i;
+  while (i < s.size() && IsDigit(s[i]))
+    ++i;
+  std::string digits = s.substr(int_begin, i - int_begin);
+  long point = static_cast<long>(digits.size());
+  if (i < s.size() && s[i] == '.') {
+    size_t frac_begin = ++i;
+    while (i < s.size() && IsDigit(s[i]))
+      ++i;
+    digits += s.substr(frac_begin, i - frac_begin);
+  }
+  if (digits.empty()) return false;
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    size_t exp_begin = ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    size_t exp_digits = i;
+    while (i < s.size() && IsDigit(s[i]))
+      ++i;
+    if (i == exp_digits || i - exp_digits > 6) return false;
+    point += std::stol(s.substr(exp_begin, i - exp_begin));
+  }
+  if (SkipSpaces(s, i) != s.size()) return false;
   size_t lead = digits.find_first_not_of('0');
   if (lead == std::string::npos) return *int_digits = *frac_digits = 0, true;
   digits.erase(0, lead), point -= static_cast<long>(lead);
@@ -165,32 +224,56 @@ bool LeapYear(int y) {
 
 // 'YYYY-MM-DD' with a real calendar date.
 Why CheckDateText(const std::string& s, size_t* used) {
-  static const std::regex kDate(R"(([0-9]{4})-([0-9]{2})-([0-9]{2}).*)");
-  std::smatch m;
-  if (!std::regex_match(s, m, kDate)) return "not a date in YYYY-MM-DD form";
-  int y = std::stoi(m[1]), mo = std::stoi(m[2]), d = std::stoi(m[3]);
+  size_t i = 0;
+  int y = 0, mo = 0, d = 0;
+  if (!FixedDigits(s, &i, 4, &y) || !Expect(s, &i, '-') || !FixedDigits(s, &i, 2, &mo) ||
+      !Expect(s, &i, '-') || !FixedDigits(s, &i, 2, &d)) {
+    return "not a date in YYYY-MM-DD form";
+  }
   static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   if (mo < 1 || mo > 12) return fmt::format("month {} does not exist", mo);
   int last = kDays[mo - 1] + (mo == 2 && LeapYear(y) ? 1 : 0);
   if (d < 1 || d > last) return fmt::format("day {} does not exist in {}-{:02}", d, y, mo);
-  *used = 10;
+  *used = i;
   return std::nullopt;
 }
 
 // ISO 8601 as SQLite's date functions write it: a date, optionally ' ' or 'T' and
-// HH:MM[:SS[.fff]], optionally 'Z' or ±hh[:mm].
+// HH:MM[:SS[.fff]], optionally 'Z' or ±hh[:mm]. Hand-parsed: this runs for every timestamp
+// value `plan` and `copy` see, and std::regex made it most of copy's CPU.
 Why CheckTimestampText(const std::string& s, bool date_only) {
-  size_t used = 0;
-  if (Why w = CheckDateText(s, &used)) return w;
-  std::string rest = s.substr(used);
-  if (date_only) return rest.empty() ? Why() : Why("a date with more after it");
-  static const std::regex kTime(R"((?:[ T]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.[0-9]{1,9})?)?)?)"
-                                R"(\s*(?:Z|[+-]([0-9]{2})(?::?([0-9]{2}))?)?)");
-  std::smatch m;
-  if (!std::regex_match(rest, m, kTime)) return "not an ISO date and time";
-  auto num = [&](int i) { return m[i].matched ? std::stoi(m[i]) : 0; };
-  if (num(1) > 23 || num(2) > 59 || num(3) > 59) return "a time of day that does not exist";
-  if (num(4) > 15 || num(5) > 59) return "a time zone offset out of range";
+  size_t i = 0;
+  if (Why w = CheckDateText(s, &i)) return w;
+  if (date_only) return i == s.size() ? Why() : Why("a date with more after it");
+  int hh = 0, mm = 0, ss = 0, oh = 0, om = 0;
+  if (i < s.size() && (s[i] == ' ' || s[i] == 'T') && i + 1 < s.size() && IsDigit(s[i + 1])) {
+    ++i;
+    if (!FixedDigits(s, &i, 2, &hh) || !Expect(s, &i, ':') || !FixedDigits(s, &i, 2, &mm)) {
+      return "not an ISO date and time";
+    }
+    if (i < s.size() && s[i] == ':') {
+      ++i;
+      if (!FixedDigits(s, &i, 2, &ss)) return "not an ISO date and time";
+      if (i < s.size() && s[i] == '.') {
+        size_t frac = ++i;
+        while (i < s.size() && IsDigit(s[i]))
+          ++i;
+        if (i == frac || i - frac > 9) return "not an ISO date and time";
+      }
+    }
+  }
+  i = SkipSpaces(s, i);
+  if (i < s.size() && s[i] == 'Z') {
+    ++i;
+  } else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
+    ++i;
+    if (!FixedDigits(s, &i, 2, &oh)) return "not an ISO date and time";
+    if (i < s.size() && s[i] == ':') ++i;
+    if (i < s.size() && !FixedDigits(s, &i, 2, &om)) return "not an ISO date and time";
+  }
+  if (i != s.size()) return "not an ISO date and time";
+  if (hh > 23 || mm > 59 || ss > 59) return "a time of day that does not exist";
+  if (oh > 15 || om > 59) return "a time zone offset out of range";
   return std::nullopt;
 }
 

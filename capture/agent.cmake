@@ -7,7 +7,8 @@ add_library(sqlift_capture_agent
   ${CMAKE_CURRENT_LIST_DIR}/change_watcher.cc
   ${CMAKE_CURRENT_LIST_DIR}/capture_agent.cc
   ${CMAKE_CURRENT_LIST_DIR}/capture_agent_run.cc
-  ${CMAKE_CURRENT_LIST_DIR}/data_profiler.cc)  # `plan`'s scan of every value
+  ${CMAKE_CURRENT_LIST_DIR}/data_profiler.cc  # `plan`'s scan of every value
+  ${CMAKE_CURRENT_LIST_DIR}/snapshot_reader.cc)  # `copy`'s (and the snapshot's) consistent read
 target_link_libraries(sqlift_capture_agent PUBLIC sqlift_capture sqlift_proto sqlift_state
                       spdlog::spdlog fmt::fmt)
 
@@ -17,3 +18,6 @@ sqlift_add_test(NAME capture_agent_test
   LIBS sqlift_capture_agent LABELS unit)
 target_sources(capture_agent_test PRIVATE ${CMAKE_CURRENT_LIST_DIR}/testing/session_writer.cc)
 
+
+sqlift_add_test(NAME snapshot_reader_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/snapshot_reader_test.cc
+  LIBS sqlift_capture_agent LABELS unit)

@@ -41,15 +41,6 @@ void AddPendingCommands(CLI::App& root, CommandTable& table, const GlobalOptions
       "exactly once");
   Pending(apply, table);
 
-  CLI::App* copy = root.add_subcommand(
-      "copy", "One-shot consistent copy of a SQLite database (schema and data) into PostgreSQL");
-  copy->add_option("--sqlite", o.text1, "SQLite database file");
-  copy->add_option("--pg", o.text2, "PostgreSQL URI");
-  copy->add_option("--jobs", o.number, "Tables copied in parallel");
-  copy->add_option("--tables", o.list, "Copy only these tables");
-  copy->add_option("--on-error", o.text3, "stop or skip-row");
-  Pending(copy, table);
-
   CLI::App* status = root.add_subcommand(
       "status",
       "Print every position (captured, logged, shipped, applied), lag, snapshot "

@@ -14,15 +14,9 @@
 #include "common/text.h"
 #include "tools/change_format.h"
 #include "tools/command.h"
+#include "tools/plan_input.h"
 
 namespace sqlift {
-namespace {
-
-struct PlanOptions {
-  std::string sqlite;
-  std::string schema = "public";
-  bool json = false;
-};
 
 // Tables read from SQLite, without [source] exclude_tables (compared as SQLite does).
 Result<std::vector<TableSchema>> ReadTables(SqliteDb& db,
@@ -59,6 +53,14 @@ Result<TypeOverrides> Overrides(const Config* cfg, const std::vector<TableSchema
   }
   return out;
 }
+
+namespace {
+
+struct PlanOptions {
+  std::string sqlite;
+  std::string schema = "public";
+  bool json = false;
+};
 
 // Scans every row and adds a blocker per column holding values that do not fit.
 Status AddDataProblems(SqliteDb& db, const std::vector<TableSchema>& tables, SchemaPlan* plan) {

@@ -59,6 +59,7 @@ void AddCaptureCommands(CLI::App& root, CommandTable& table, const GlobalOptions
 void AddLogCommands(CLI::App& root, CommandTable& table, const GlobalOptions& global);
 void AddBenchCommands(CLI::App& root, CommandTable& table, const GlobalOptions& global);
 void AddPlanCommand(CLI::App& root, CommandTable& table, const GlobalOptions& global);
+void AddCopyCommand(CLI::App& root, CommandTable& table, const GlobalOptions& global);
 void AddPendingCommands(CLI::App& root, CommandTable& table, const GlobalOptions& global);
 
 }  // namespace sqlift

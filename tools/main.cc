@@ -56,6 +56,7 @@ int Main(int argc, char** argv) {
 
   CommandTable table;
   AddPlanCommand(app, table, global);
+  AddCopyCommand(app, table, global);
   AddPendingCommands(app, table, global);
   AddCaptureCommands(app, table, global);
   AddLogCommands(app, table, global);

@@ -1,0 +1,124 @@
+#include "apply/copy_loader.h"
+
+#include <fmt/format.h>
+
+#include "apply/value_encoder.h"
+
+namespace sqlift {
+
+CopyLoader::CopyLoader(PgConnection& conn, PgConnection& dead_letters, const TablePlan& table,
+                       std::string schema, CopyLoaderOptions options)
+    : conn_(conn),
+      dead_letters_(dead_letters),
+      table_(table),
+      schema_(std::move(schema)),
+      options_(std::move(options)) {}
+
+Status CopyLoader::Begin() {
+  std::vector<std::string> cols;
+  for (const ColumnPlan& c : table_.columns)
+    cols.push_back(QuoteIdentifier(c.pg_name));
+  SQLIFT_RETURN_IF_ERROR(conn_.Exec(fmt::format(
+      "COPY {} ({}) FROM STDIN", QuoteQualified(schema_, table_.pg_name), fmt::join(cols, ", "))));
+  in_copy_ = true;
+  return Status::OK();
+}
+
+Status CopyLoader::AddRows(const std::vector<wire::Row>& rows) {
+  SQLIFT_ASSIGN_OR_RETURN(Encoded e, EncodeRows(rows));
+  return Submit(std::move(e));
+}
+
+Result<CopyLoader::Encoded> CopyLoader::EncodeRows(const std::vector<wire::Row>& rows) const {
+  Encoded out;
+  for (const wire::Row& row : rows) {
+    SQLIFT_RETURN_IF_ERROR(EncodeRow(row, &out));
+    // With kStop nothing after the first failure will be sent.
+    if (!out.failures.empty() && options_.on_error == OnError::kStop) break;
+  }
+  return out;
+}
+
+Status CopyLoader::EncodeRow(const wire::Row& row, Encoded* out) const {
+  if (static_cast<size_t>(row.values_size()) != table_.columns.size()) {
+    return Status::InvalidArgument(fmt::format("a row of {} has {} values for {} columns",
+                                               table_.source_name, row.values_size(),
+                                               table_.columns.size()));
+  }
+  const size_t start = out->data.size();
+  for (size_t i = 0; i < table_.columns.size(); ++i) {
+    if (i > 0) out->data.push_back('\t');
+    Status st = AppendCopyField(row.values(static_cast<int>(i)), table_.columns[i].mapping.type,
+                                &out->data);
+    if (!st.ok()) {
+      out->data.resize(start);  // the row's fields encoded so far are taken back
+      out->failures.push_back(Letter(row, i, st));
+      return Status::OK();
+    }
+  }
+  out->data.push_back('\n');
+  ++out->rows;
+  return Status::OK();
+}
+
+std::string CopyLoader::KeyOf(const wire::Row& row) const {
+  std::vector<std::string> parts;
+  for (size_t i : options_.key_columns)
+    parts.push_back(options_.describe(row.values(static_cast<int>(i))));
+  return fmt::format("({})", fmt::join(parts, ", "));
+}
+
+DeadLetter CopyLoader::Letter(const wire::Row& row, size_t column, const Status& why) const {
+  DeadLetter d;
+  d.source = options_.source;
+  d.seq = options_.seq;
+  d.table = table_.source_name;
+  d.key = KeyOf(row);
+  d.column = table_.columns[column].source_name;
+  d.value = options_.describe(row.values(static_cast<int>(column)));
+  d.error = why.message();
+  return d;
+}
+
+Status CopyLoader::Submit(Encoded e) {
+  // Dead letters first: they are written even when the copy then stops (invariant 8).
+  for (const DeadLetter& d : e.failures) {
+    SQLIFT_RETURN_IF_ERROR(InsertDeadLetter(dead_letters_, d));
+    ++stats_.dead_letters;
+    if (options_.on_error == OnError::kStop) {
+      return Status::InvalidArgument(fmt::format("table {} key {} column {} value {}: {}", d.table,
+                                                 *d.key, *d.column, *d.value, d.error));
+    }
+  }
+  if (buffer_.empty()) {
+    buffer_ = std::move(e.data);
+  } else {
+    buffer_ += e.data;
+  }
+  stats_.rows += e.rows;
+  return buffer_.size() >= options_.send_bytes ? Send() : Status::OK();
+}
+
+Status CopyLoader::Send() {
+  if (buffer_.empty()) return Status::OK();
+  Status st = conn_.PutCopyData(buffer_);
+  buffer_.clear();
+  return st.ok() ? st : st.With("copy into " + table_.source_name);
+}
+
+Status CopyLoader::Finish() {
+  SQLIFT_RETURN_IF_ERROR(Send());
+  in_copy_ = false;
+  return conn_.PutCopyEnd().With("copy into " + table_.source_name);
+}
+
+void CopyLoader::Abort(const std::string& reason) {
+  if (!in_copy_) return;
+  in_copy_ = false;
+  buffer_.clear();
+  // The COPY ends with PostgreSQL's "COPY from stdin failed: <reason>"; that error is the
+  // expected outcome of an abort, not news for the caller.
+  (void)conn_.PutCopyEnd(reason.empty() ? "aborted" : reason);
+}
+
+}  // namespace sqlift

@@ -1,0 +1,42 @@
+// sqlift's own tables in PostgreSQL (schema `sqlift`, design section 6): the applier's
+// positions and the dead-letter table for values PostgreSQL cannot take (design invariant 8).
+//
+//   sqlift.positions(source text primary key, applied_seq bigint not null,
+//                    snapshot_seq bigint, updated_at timestamptz not null default now())
+//   sqlift.dead_letter(id bigserial primary key, source text, seq bigint,
+//                      table_name text not null, key text, column_name text, value text,
+//                      error text not null, at timestamptz not null default now())
+//
+// Defined here once; `copy` creates them and the applier will use both.
+// Thread safety: functions over the connection they are given (one thread at a time).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "apply/pg_connection.h"
+
+namespace sqlift {
+
+inline constexpr char kStateSchema[] = "sqlift";
+
+// Creates the schema and both tables when missing; idempotent. (Two first runs racing on two
+// connections can fail one with a catalog unique violation, as CREATE ... IF NOT EXISTS is not
+// atomic in PostgreSQL; running it again succeeds.)
+[[nodiscard]] Status EnsureStateSchema(PgConnection& conn);
+
+struct DeadLetter {
+  std::optional<std::string> source;  // the source id; none for a one-shot `copy`
+  std::optional<int64_t> seq;         // the change's seq; for a snapshot, S
+  std::string table;                  // the SQLite table name
+  std::optional<std::string> key;     // the row's primary key values as text: "(7, 'a')"
+  std::optional<std::string> column;  // the SQLite column name, when one value was at fault
+  std::optional<std::string> value;   // a printable rendering of that value
+  std::string error;
+};
+
+// Inserts one dead letter, every field a bound parameter.
+[[nodiscard]] Status InsertDeadLetter(PgConnection& conn, const DeadLetter& letter);
+
+}  // namespace sqlift

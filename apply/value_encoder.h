@@ -1,0 +1,42 @@
+// Value encoder: a SQLite value (wire::Value) → the text PostgreSQL's COPY (text format) takes
+// for a column of a mapped type, or the reason it cannot go there. Used by the copy loader and,
+// for snapshots inside replication, by the applier.
+//
+// Whether a value fits is decided once, by WhyValueDoesNotFit (apply/type_mapping.h); this file
+// only spells values that fit the way PostgreSQL reads them:
+//  - NULL → \N; boolean 0/1/'true'/'false'/'t'/'f' (any case) → t/f;
+//  - timestamptz: ISO text without an offset is UTC (+00 appended); integer/real unix seconds →
+//    'YYYY-MM-DD HH:MM:SS[.ffffff]+00';
+//  - bytea: blob (or text) bytes → \x hex; numbers in text columns as SQLite's CAST(x AS TEXT)
+//    writes them (1.0 → '1.0'), in numeric/double columns in shortest round-trip form; NaN and
+//    ±Infinity as PostgreSQL spells them;
+//  - then COPY escaping: backslash, tab, newline and carriage return become \\, \t, \n, \r.
+// Text that holds a NUL byte or invalid UTF-8 never fits anything (PostgreSQL refuses it).
+//
+// Thread safety: pure functions.
+#pragma once
+
+#include <string>
+
+#include "apply/type_mapping.h"
+#include "common/result.h"
+#include "proto/sqlift.pb.h"
+
+namespace sqlift {
+
+// The value as PostgreSQL's text input takes it (no COPY escaping), or InvalidArgument with the
+// reason. Not for NULL (there is no text for it).
+[[nodiscard]] Result<std::string> PgTextOf(const wire::Value& v, const PgType& t);
+
+// Appends the COPY text-format field for `v` (escaped, \N for NULL) to *out; on error *out is
+// left unchanged and the Status says why the value does not fit.
+[[nodiscard]] Status AppendCopyField(const wire::Value& v, const PgType& t, std::string* out);
+
+// Appends `text` with COPY text-format escaping.
+void AppendCopyEscaped(std::string_view text, std::string* out);
+
+// SQLite's own rendering of a real as text (CAST(x AS TEXT)): "%.15g" with ".0" added when it
+// would otherwise read as an integer, "Inf"/"-Inf" for infinities.
+std::string SqliteRealText(double d);
+
+}  // namespace sqlift

@@ -1,0 +1,124 @@
+#include "capture/snapshot_reader.h"
+
+#include <fmt/format.h>
+
+namespace sqlift {
+namespace {
+
+wire::Value ColumnValue(const SqliteStatement& stmt, int col) {
+  wire::Value v;
+  switch (stmt.ColumnType(col)) {
+    case SQLITE_INTEGER:
+      v.set_integer(stmt.ColumnInt64(col));
+      break;
+    case SQLITE_FLOAT:
+      v.set_real(stmt.ColumnDouble(col));
+      break;
+    case SQLITE_TEXT:
+      v.set_text(std::string(stmt.ColumnText(col)));
+      break;
+    case SQLITE_BLOB:
+      v.set_blob(std::string(stmt.ColumnBlob(col)));
+      break;
+    default:
+      v.mutable_null();
+  }
+  return v;
+}
+
+// SELECT of the visible columns in key order. The ORDER BY matches an index SQLite already
+// has (the rowid, or the primary key's), so it costs no sort.
+std::string SelectSql(const TableSchema& t) {
+  std::vector<std::string> cols, order;
+  for (const ColumnSchema& c : t.columns) {
+    if (!c.hidden) cols.push_back(QuoteSqliteIdentifier(c.name));
+  }
+  for (uint32_t i : t.PrimaryKeyColumns())
+    order.push_back(QuoteSqliteIdentifier(t.columns[i].name));
+  if (order.empty()) order.push_back("rowid");
+  return fmt::format("SELECT {} FROM main.{} ORDER BY {}", fmt::join(cols, ", "),
+                     QuoteSqliteIdentifier(t.name), fmt::join(order, ", "));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SnapshotReader>> SnapshotReader::Open(const std::string& path) {
+  SQLIFT_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(path, SqliteDb::Mode::kReadOnly));
+  std::unique_ptr<SnapshotReader> reader(new SnapshotReader(std::move(db)));
+  SQLIFT_RETURN_IF_ERROR(reader->Begin().With("open snapshot of " + path));
+  return reader;
+}
+
+Status SnapshotReader::Begin() {
+  SQLIFT_RETURN_IF_ERROR(db_->Exec("BEGIN"));
+  open_ = true;
+  // The first read fixes the snapshot; it must also tell whether an outbox exists, because
+  // sqlite_sequence only exists once some AUTOINCREMENT table has been created.
+  SQLIFT_ASSIGN_OR_RETURN(
+      int64_t has_seq,
+      db_->QueryInt64("SELECT count(*) FROM sqlite_schema WHERE name = 'sqlite_sequence'"));
+  if (has_seq == 0) return Status::OK();
+  SQLIFT_ASSIGN_OR_RETURN(SqliteStatement stmt,
+                          db_->Prepare("SELECT seq FROM sqlite_sequence WHERE name = ?1"));
+  SQLIFT_RETURN_IF_ERROR(stmt.BindText(1, "_sqlift_outbox"));
+  SQLIFT_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (row) snapshot_seq_ = stmt.ColumnInt64(0);
+  return Status::OK();
+}
+
+SnapshotReader::~SnapshotReader() {
+  if (open_) (void)db_->Exec("ROLLBACK");  // a read transaction: nothing to lose
+}
+
+Result<int64_t> SnapshotReader::CountRows(const TableSchema& t) {
+  return db_->QueryInt64("SELECT count(*) FROM main." + QuoteSqliteIdentifier(t.name));
+}
+
+Status SnapshotReader::ReadTable(const TableSchema& t, size_t chunk_rows, const ChunkSink& sink) {
+  if (!open_) return Status::FailedPrecondition("snapshot reader is closed");
+  chunk_rows = std::max<size_t>(chunk_rows, 1);
+  SQLIFT_ASSIGN_OR_RETURN(SqliteStatement stmt, db_->Prepare(SelectSql(t)));
+  std::vector<wire::Row> chunk;
+  chunk.reserve(chunk_rows);
+  const int ncols = stmt.ColumnCount();
+  for (;;) {
+    Result<bool> more = stmt.Step();
+    if (!more.ok()) return more.status().With("read table " + t.name);
+    if (*more) {
+      wire::Row& row = chunk.emplace_back();
+      for (int c = 0; c < ncols; ++c)
+        *row.add_values() = ColumnValue(stmt, c);
+    }
+    if (chunk.size() == chunk_rows || (!*more && !chunk.empty())) {
+      SQLIFT_RETURN_IF_ERROR(sink(std::move(chunk)));
+      chunk = std::vector<wire::Row>();
+      chunk.reserve(chunk_rows);
+    }
+    if (!*more) return Status::OK();
+  }
+}
+
+Status SnapshotReader::Close() {
+  if (!open_) return Status::OK();
+  open_ = false;
+  return db_->Exec("COMMIT").With("close snapshot of " + db_->path());
+}
+
+wire::TableShape SnapshotReader::ShapeOf(const TableSchema& t) {
+  wire::TableShape shape;
+  shape.set_name(t.name);
+  std::vector<int> visible_index(t.columns.size(), -1);
+  int n = 0;
+  for (size_t i = 0; i < t.columns.size(); ++i) {
+    if (t.columns[i].hidden) continue;
+    visible_index[i] = n++;
+    shape.add_columns(t.columns[i].name);
+    shape.add_declared_types(t.columns[i].declared_type);
+  }
+  for (uint32_t i : t.PrimaryKeyColumns()) {
+    if (visible_index[i] >= 0) shape.add_pk_columns(static_cast<uint32_t>(visible_index[i]));
+  }
+  return shape;
+}
+
+}  // namespace sqlift

@@ -1,0 +1,81 @@
+// SnapshotReader: one consistent read of a SQLite database at a known outbox position
+// (design invariant 5), for `sqlift copy` and for the snapshot inside replication.
+//
+//   SQLIFT_ASSIGN_OR_RETURN(auto reader, SnapshotReader::Open(path));
+//   int64_t s = reader->snapshot_seq();             // streaming resumes at s + 1
+//   SQLIFT_ASSIGN_OR_RETURN(auto tables, ReadSchema(reader->db()));  // same snapshot
+//   SQLIFT_RETURN_IF_ERROR(reader->ReadTable(t, 10000, [&](const std::vector<wire::Row>& rows) {
+//     ...; return Status::OK(); }));
+//   SQLIFT_RETURN_IF_ERROR(reader->Close());
+//
+// Open() opens its own read-only connection, BEGINs a read transaction and reads S (the outbox
+// high-water mark in sqlite_sequence, 0 when there is no outbox: copy works on any SQLite
+// file) as the transaction's first read, which is what fixes the snapshot. Everything read
+// until Close() sees that one state: exactly the effects of seqs <= S. In WAL mode writers
+// go on meanwhile and are not blocked; in rollback-journal mode the read lock makes writers
+// wait until Close() (the reader cannot avoid that; `init` switches databases to WAL).
+//
+// Why one reader and not N: separate connections start separate read transactions, which may
+// see different states, and Debian's libsqlite3 is built without SQLITE_ENABLE_SNAPSHOT
+// (no sqlite3_snapshot_open to share one). Parallel loading therefore fans out after this
+// reader, never by opening more readers.
+//
+// Thread safety: none; one thread uses a reader. Callbacks run on that thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "capture/sqlite_db.h"
+#include "capture/table_schema.h"
+#include "common/result.h"
+#include "proto/sqlift.pb.h"
+
+namespace sqlift {
+
+class SnapshotReader {
+ public:
+  // The sink may keep the rows (move them away); the reader starts a fresh chunk after each call.
+  using ChunkSink = std::function<Status(std::vector<wire::Row>&& rows)>;
+
+  [[nodiscard]] static Result<std::unique_ptr<SnapshotReader>> Open(const std::string& path);
+  ~SnapshotReader();  // rolls the read transaction back when Close() was not called
+  SnapshotReader(const SnapshotReader&) = delete;
+  SnapshotReader& operator=(const SnapshotReader&) = delete;
+
+  // S: the highest outbox seq the snapshot includes.
+  int64_t snapshot_seq() const { return snapshot_seq_; }
+
+  // The connection, inside the snapshot's transaction (for ReadSchema); owned by the reader.
+  SqliteDb& db() { return *db_; }
+
+  // The number of rows of `table` in the snapshot (for progress and ETA).
+  [[nodiscard]] Result<int64_t> CountRows(const TableSchema& table);
+
+  // Streams every row of `table` in primary-key order (rowid order without one), `chunk_rows`
+  // rows per call of `sink` (the last chunk may be shorter; an empty table makes no call).
+  // Each row holds the visible columns (ShapeOf(table).columns) in order. A sink error stops
+  // the read and is returned.
+  [[nodiscard]] Status ReadTable(const TableSchema& table, size_t chunk_rows,
+                                 const ChunkSink& sink);
+
+  // Ends the read transaction (COMMIT). The reader cannot be used afterwards.
+  [[nodiscard]] Status Close();
+
+  // The shape rows of `table` are read in: visible (not generated/hidden) columns, the
+  // primary key, the declared types.
+  static wire::TableShape ShapeOf(const TableSchema& table);
+
+ private:
+  explicit SnapshotReader(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
+  Status Begin();
+
+  std::unique_ptr<SqliteDb> db_;
+  int64_t snapshot_seq_ = 0;
+  bool open_ = false;
+};
+
+}  // namespace sqlift

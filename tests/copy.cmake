@@ -1,0 +1,7 @@
+# `sqlift copy` end to end (issue 4, part 3): chinook compared row by row, dead letters, refusals.
+sqlift_add_test(NAME copy_test SOURCES copy_test.cc
+                LIBS sqlift_testutil sqlift_apply sqlift_pgsandbox LABELS pg)
+target_compile_definitions(copy_test PRIVATE
+  SQLIFT_BINARY="$<TARGET_FILE:sqlift>"
+  SQLIFT_SHARED_DATA="${PROJECT_SOURCE_DIR}/../shared/data")
+add_dependencies(copy_test sqlift)

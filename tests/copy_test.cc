@@ -1,0 +1,332 @@
+// `sqlift copy` as an operator runs it, against a throwaway PostgreSQL: chinook copies with
+// every row (compared independently: both sides read and normalized here, not by sqlift), its
+// constraints and foreign keys; bad values are dead-lettered or stop the copy, as asked;
+// hostile identifiers copy; a second copy into full tables is refused.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "apply/pg_connection.h"
+#include "apply/pg_state_schema.h"
+#include "capture/sqlite_db.h"
+#include "deploy/pg_sandbox.h"
+#include "tests/testutil/subprocess.h"
+
+namespace sqlift {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::ProcessOutput;
+
+class CopyTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto pg = PgSandbox::Start({});
+    ASSERT_TRUE(pg.ok()) << pg.status().ToString();
+    pg_ = std::move(pg).value().release();
+  }
+  static void TearDownTestSuite() { delete pg_; }
+
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("sqlift_copy_test_" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // A fresh database on the sandbox and a connection to it.
+  std::string NewDatabase(const std::string& name) {
+    auto uri = pg_->CreateDatabase(name);
+    EXPECT_TRUE(uri.ok()) << uri.status().ToString();
+    conn_ = std::move(PgConnection::Connect(*uri, std::chrono::seconds(10))).value();
+    return *uri;
+  }
+
+  static ProcessOutput Copy(std::vector<std::string> args) {
+    args.insert(args.begin(), {SQLIFT_BINARY, "copy"});
+    Result<ProcessOutput> r = testing::RunProcess(args);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : ProcessOutput{};
+  }
+
+  std::string Sqlite(const std::string& name, const std::string& sql) {
+    std::string path = (dir_ / name).string();
+    auto db = SqliteDb::Open(path, SqliteDb::Mode::kReadWriteCreate);
+    EXPECT_TRUE(db.ok()) << db.status().ToString();
+    Status st = (*db)->Exec(sql);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return path;
+  }
+
+  std::string PgValue(const std::string& sql) {
+    auto r = conn_->Query(sql);
+    EXPECT_TRUE(r.ok()) << r.status().ToString() << "\n" << sql;
+    return r.ok() && r->rows() > 0 ? std::string(r->get(0, 0)) : "";
+  }
+
+  static PgSandbox* pg_;
+  std::unique_ptr<PgConnection> conn_;
+  fs::path dir_;
+};
+
+PgSandbox* CopyTest::pg_ = nullptr;
+
+// A SQLite value as canonical text: integers in decimal, reals in shortest round-trip form
+// ("1.0" → "1"), DATETIME text with a space separator.
+std::string NormalizeSqlite(const SqliteStatement& s, int col) {
+  switch (s.ColumnType(col)) {
+    case SQLITE_NULL:
+      return "NULL";
+    case SQLITE_INTEGER:
+      return std::to_string(s.ColumnInt64(col));
+    case SQLITE_FLOAT: {
+      char buf[64];
+      return std::string(buf, std::to_chars(buf, buf + 64, s.ColumnDouble(col)).ptr);
+    }
+    default:
+      return std::string(s.ColumnText(col));
+  }
+}
+
+// Every row of an SQLite table, normalized, sorted.
+std::vector<std::string> SqliteRows(SqliteDb& db, const std::string& table) {
+  auto stmt = std::move(db.Prepare("SELECT * FROM " + QuoteSqliteIdentifier(table))).value();
+  std::vector<std::string> rows;
+  while (*stmt.Step()) {
+    std::string row;
+    for (int c = 0; c < stmt.ColumnCount(); ++c)
+      row += NormalizeSqlite(stmt, c) + "|";
+    rows.push_back(row);
+  }
+  std::sort(rows.begin(), rows.end());
+  return rows;
+}
+
+// Every row of a PostgreSQL table, normalized in SQL to the same canonical text, sorted.
+std::vector<std::string> PgRows(PgConnection& conn, const std::string& table) {
+  auto cols = std::move(conn.Query("SELECT column_name, data_type FROM information_schema.columns "
+                                   "WHERE table_schema = 'public' AND table_name = $1 "
+                                   "ORDER BY ordinal_position",
+                                   {table}))
+                  .value();
+  std::string select;
+  for (int i = 0; i < cols.rows(); ++i) {
+    std::string c = QuoteIdentifier(cols.get(i, 0)), type(cols.get(i, 1));
+    std::string e = type == "numeric"                    ? "trim_scale(" + c + ")::text"
+                    : type.starts_with("timestamp with") ? "to_char(" + c +
+                                                               " AT TIME ZONE 'UTC', "
+                                                               "'YYYY-MM-DD HH24:MI:SS')"
+                                                         : c + "::text";
+    select += (i ? " || " : "") + ("coalesce(" + e + ", 'NULL') || '|'");
+  }
+  auto r = std::move(conn.Query("SELECT " + select + " FROM " + QuoteQualified("public", table)))
+               .value();
+  std::vector<std::string> rows;
+  for (int i = 0; i < r.rows(); ++i)
+    rows.emplace_back(r.get(i, 0));
+  std::sort(rows.begin(), rows.end());
+  return rows;
+}
+
+TEST_F(CopyTest, ChinookCopiesEveryRowConstraintAndForeignKey) {
+  std::string path = (dir_ / "chinook.sqlite").string();
+  fs::copy_file(SQLIFT_SHARED_DATA "/chinook.sqlite", path);
+  fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write);
+  std::string uri = NewDatabase("chinook");
+  ProcessOutput p = Copy({"--sqlite", path, "--pg", uri});
+  ASSERT_EQ(p.exit_code, 0) << p.out << p.err;
+  EXPECT_NE(p.out.find("total                                 15607"), std::string::npos) << p.out;
+
+  auto db = std::move(SqliteDb::Open(path, SqliteDb::Mode::kReadOnly)).value();
+  auto tables = std::move(db->Prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND "
+                                      "name NOT LIKE 'sqlite_%' ORDER BY name"))
+                    .value();
+  int n = 0;
+  while (*tables.Step()) {
+    std::string t(tables.ColumnText(0));
+    std::vector<std::string> want = SqliteRows(*db, t), got = PgRows(*conn_, t);
+    EXPECT_EQ(got.size(), want.size()) << t;
+    EXPECT_TRUE(got == want) << t << ": first rows " << (got.empty() ? "" : got[0]) << " vs "
+                             << (want.empty() ? "" : want[0]);
+    ++n;
+  }
+  EXPECT_EQ(n, 11);
+  // 11 primary keys and 11 foreign keys, as in chinook; identities past the largest key.
+  EXPECT_EQ(PgValue("SELECT count(*) FROM pg_constraint WHERE contype = 'p' AND "
+                    "connamespace = 'public'::regnamespace"),
+            "11");
+  EXPECT_EQ(PgValue("SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND "
+                    "connamespace = 'public'::regnamespace"),
+            "11");
+  EXPECT_EQ(PgValue("INSERT INTO \"Genre\" (\"Name\") VALUES ('new') RETURNING \"GenreId\""), "26");
+  EXPECT_EQ(PgValue("SELECT count(*) FROM sqlift.dead_letter"), "0");
+
+  // A second copy into full tables is refused, and --truncate replaces the rows.
+  ProcessOutput again = Copy({"--sqlite", path, "--pg", uri});
+  EXPECT_EQ(again.exit_code, 1) << again.out << again.err;
+  EXPECT_NE(again.err.find("give --truncate"), std::string::npos) << again.err;
+  ProcessOutput truncated = Copy({"--sqlite", path, "--pg", uri, "--truncate"});
+  EXPECT_EQ(truncated.exit_code, 0) << truncated.out << truncated.err;
+  EXPECT_EQ(PgValue("SELECT count(*) FROM \"Genre\""), "25");
+}
+
+// The booking application's schema (DECIMAL, DATETIME, BOOLEAN, TEXT) with generated rows,
+// read in many small chunks encoded on 3 threads: every row equal, and each spelling of times
+// and booleans the type mapping accepts arrives as the same instant or truth value.
+TEST_F(CopyTest, GeneratedBookingDatabaseCopiesWithParallelEncoding) {
+  std::ifstream in(SQLIFT_SHARED_DATA "/booking_schema.sql");
+  std::stringstream schema;
+  schema << in.rdbuf();
+  std::string path = Sqlite("booking.db", schema.str() + R"(
+    WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50)
+    INSERT INTO rooms (name, capacity, category, price_per_hour, is_active, created_at)
+      SELECT 'Room ' || i, i, 'c', i * 1.25, i % 2, '2024-01-02 03:04:05' FROM n;
+    WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000)
+    INSERT INTO bookings (room_id, customer_name, start_time, end_time, notes, total_price,
+                          created_at, updated_at)
+      SELECT 1 + i % 50, 'Customer ' || i, datetime(1700000000 + i * 3600, 'unixepoch'),
+             datetime(1700000000 + i * 3600 + 7200, 'unixepoch'),
+             CASE WHEN i % 3 = 0 THEN 'tab	new
+line \ back' END, (i % 400) * 2.5, '2024-05-06 07:08:09', '2024-05-06 07:08:09' FROM n;
+    UPDATE rooms SET is_active = 'true', created_at = '2024-01-02T05:04:05+02:00' WHERE id = 2;
+    UPDATE rooms SET is_active = 'F', created_at = 1704164645 WHERE id = 3;
+    UPDATE rooms SET created_at = '2024-01-02T03:04:05Z' WHERE id = 4;
+  )");
+  std::string uri = NewDatabase("booking");
+  ProcessOutput p = Copy({"--sqlite", path, "--pg", uri, "--jobs", "3", "--chunk-rows", "7"});
+  ASSERT_EQ(p.exit_code, 0) << p.out << p.err;
+  auto db = std::move(SqliteDb::Open(path, SqliteDb::Mode::kReadOnly)).value();
+  std::vector<std::string> want = SqliteRows(*db, "bookings"), got = PgRows(*conn_, "bookings");
+  ASSERT_EQ(got.size(), 1000u);
+  EXPECT_TRUE(got == want) << got[0] << " vs " << want[0];
+  EXPECT_EQ(PgValue("SELECT string_agg(is_active::text, ',' ORDER BY id) FROM rooms WHERE id <= 4"),
+            "true,true,false,false");
+  EXPECT_EQ(PgValue("SELECT count(DISTINCT created_at) FROM rooms"), "1");  // four spellings
+  EXPECT_EQ(PgValue("SELECT sum(price_per_hour) FROM rooms"), "1593.75");
+  EXPECT_EQ(PgValue("SELECT count(*) FROM pg_constraint WHERE contype = 'f'"), "1");
+}
+
+const char kBadValues[] = R"(
+  CREATE TABLE items (id INTEGER PRIMARY KEY, qty INTEGER, ok BOOLEAN, note TEXT NOT NULL);
+  INSERT INTO items VALUES (1, 5, 1, 'fine'), (2, 'many', 0, 'text in integer'),
+                           (3, 7, 'maybe', 'bad boolean'), (4, 8, 'true', 'tab	and \ slash');
+)";
+
+TEST_F(CopyTest, SkipRowDeadLettersBadRowsAndCopiesTheRest) {
+  std::string path = Sqlite("bad.db", kBadValues);
+  std::string uri = NewDatabase("skiprow");
+  ProcessOutput p = Copy({"--sqlite", path, "--pg", uri, "--on-error", "skip-row"});
+  ASSERT_EQ(p.exit_code, 0) << p.out << p.err;
+  EXPECT_EQ(PgValue("SELECT string_agg(id || ':' || qty || ':' || ok || ':' || note, ',' ORDER "
+                    "BY id) FROM items"),
+            "1:5:true:fine,4:8:true:tab\tand \\ slash");
+  EXPECT_EQ(PgValue("SELECT string_agg(table_name || ' ' || key || ' ' || column_name || ' ' || "
+                    "value || ' ' || error, ';' ORDER BY id) FROM sqlift.dead_letter"),
+            "items (2) qty 'many' text that is not an integer (column type bigint);"
+            "items (3) ok 'maybe' not 0/1/true/false/t/f (column type boolean)");
+  EXPECT_NE(p.out.find("items                                     2"), std::string::npos) << p.out;
+}
+
+TEST_F(CopyTest, StopNamesTheTableAndKeyAndKeepsNoRows) {
+  std::string path = Sqlite("bad.db", kBadValues);
+  std::string uri = NewDatabase("stop");
+  ProcessOutput p = Copy({"--sqlite", path, "--pg", uri});  // stop is the default
+  EXPECT_EQ(p.exit_code, 1) << p.out << p.err;
+  EXPECT_NE(p.err.find("table items key (2) column qty value 'many': text that is not an integer"),
+            std::string::npos)
+      << p.err;
+  EXPECT_EQ(PgValue("SELECT to_regclass('public.items') IS NULL"), "t");  // all or nothing
+  EXPECT_EQ(PgValue("SELECT count(*) FROM sqlift.dead_letter"), "1");
+  // The same with rows encoded on several threads: the first bad row in read order stops it.
+  ProcessOutput jobs = Copy({"--sqlite", path, "--pg", uri, "--jobs", "4", "--chunk-rows", "1"});
+  EXPECT_EQ(jobs.exit_code, 1) << jobs.out << jobs.err;
+  EXPECT_NE(jobs.err.find("table items key (2) column qty"), std::string::npos) << jobs.err;
+}
+
+TEST_F(CopyTest, HostileIdentifiersCopy) {
+  std::string path = Sqlite("hostile.db", R"(
+    CREATE TABLE x (id INTEGER PRIMARY KEY);
+    CREATE TABLE "user" (id INTEGER PRIMARY KEY, """; DROP TABLE x; --" TEXT, "Mixed Case" REAL);
+    INSERT INTO x VALUES (1);
+    INSERT INTO "user" VALUES (1, 'a''b', 1.5), (2, NULL, NULL);
+  )");
+  std::string uri = NewDatabase("hostile");
+  ProcessOutput p = Copy({"--sqlite", path, "--pg", uri});
+  ASSERT_EQ(p.exit_code, 0) << p.out << p.err;
+  EXPECT_EQ(PgValue("SELECT string_agg(id || ':' || coalesce(\"\"\"; DROP TABLE x; --\", '-') || "
+                    "':' || coalesce(\"Mixed Case\"::text, '-'), ',' ORDER BY id) FROM \"user\""),
+            "1:a'b:1.5,2:-:-");
+  EXPECT_EQ(PgValue("SELECT count(*) FROM x"), "1");
+
+  // Dead letters of such a table name it exactly (every field is a bound parameter).
+  Sqlite("hostile.db", R"(INSERT INTO "user" VALUES (3, CAST(x'6100' AS TEXT), 2.5))");
+  ProcessOutput skip =
+      Copy({"--sqlite", path, "--pg", uri, "--truncate", "--on-error", "skip-row"});
+  ASSERT_EQ(skip.exit_code, 0) << skip.out << skip.err;
+  EXPECT_EQ(PgValue("SELECT table_name || '|' || column_name || '|' || key || '|' || error "
+                    "FROM sqlift.dead_letter"),
+            "user|\"; DROP TABLE x; --|(3)|text holds a NUL byte (column type text)");
+}
+
+TEST_F(CopyTest, SchemaBlockersStopWithExit3) {
+  std::string path =
+      Sqlite("nopk.db", "CREATE TABLE log (msg TEXT); INSERT INTO log VALUES ('a');");
+  std::string uri = NewDatabase("blocked");
+  ProcessOutput p = Copy({"--sqlite", path, "--pg", uri});
+  EXPECT_EQ(p.exit_code, 3) << p.out << p.err;
+  EXPECT_NE(p.err.find("blocker log: no primary key"), std::string::npos) << p.err;
+  EXPECT_EQ(PgValue("SELECT to_regclass('public.log') IS NULL"), "t");
+}
+
+TEST_F(CopyTest, NotNullViolationFailsWithTableAndMessage) {
+  // Only PostgreSQL finds this one: NOT NULL on a column whose SQLite rows hold NULL cannot
+  // happen through SQLite, so a [mapping]-free way is a table already created with NOT NULL.
+  std::string path = Sqlite("nn.db",
+                            "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);"
+                            "INSERT INTO t VALUES (1, NULL);");
+  std::string uri = NewDatabase("notnull");
+  ASSERT_TRUE(conn_->Exec("CREATE TABLE public.t (id bigint PRIMARY KEY, v text NOT NULL)").ok());
+  ProcessOutput p = Copy({"--sqlite", path, "--pg", uri});
+  EXPECT_EQ(p.exit_code, 1) << p.out << p.err;
+  EXPECT_NE(p.err.find("copy into t: "), std::string::npos) << p.err;
+  EXPECT_NE(p.err.find("violates not-null constraint"), std::string::npos) << p.err;
+}
+
+// The pieces under `copy`, driven directly: PgConnection's COPY calls and the state schema.
+TEST_F(CopyTest, CopyApiAndStateSchema) {
+  NewDatabase("copyapi");
+  ASSERT_TRUE(conn_->Exec("CREATE TABLE t (id int PRIMARY KEY, v text NOT NULL)").ok());
+  // A row PostgreSQL refuses is reported when the COPY ends; the connection stays usable.
+  ASSERT_TRUE(conn_->Exec("COPY t FROM STDIN").ok());
+  ASSERT_TRUE(conn_->PutCopyData("1\ta\n2\t\\N\n").ok());
+  Status end = conn_->PutCopyEnd();
+  EXPECT_EQ(SqlStateOf(end), "23502") << end.ToString();
+  EXPECT_EQ(PgValue("SELECT count(*) FROM t"), "0");
+  // An aborted COPY keeps nothing; a good one keeps its rows.
+  ASSERT_TRUE(conn_->Exec("COPY t FROM STDIN").ok());
+  ASSERT_TRUE(conn_->PutCopyData("3\tb\n").ok());
+  EXPECT_FALSE(conn_->PutCopyEnd("stopped by the caller").ok());
+  ASSERT_TRUE(conn_->Exec("COPY t FROM STDIN").ok());
+  ASSERT_TRUE(conn_->PutCopyData("4\tc\\td\n").ok());
+  EXPECT_TRUE(conn_->PutCopyEnd().ok());
+  EXPECT_EQ(PgValue("SELECT string_agg(id || '=' || v, ',') FROM t"), "4=c\td");
+
+  ASSERT_TRUE(EnsureStateSchema(*conn_).ok());
+  ASSERT_TRUE(EnsureStateSchema(*conn_).ok());  // idempotent
+  DeadLetter d;
+  d.table = "it's \"t\"";
+  d.key = "('a'';--')";
+  d.error = "$1 and $2";
+  ASSERT_TRUE(InsertDeadLetter(*conn_, d).ok());
+  EXPECT_EQ(PgValue("SELECT table_name || key || error || coalesce(seq::text, '-') || "
+                    "(at IS NOT NULL) FROM sqlift.dead_letter"),
+            "it's \"t\"('a'';--')$1 and $2-true");
+}
+
+}  // namespace
+}  // namespace sqlift

@@ -1,0 +1,28 @@
+// What `plan` and `copy` both read before translating a schema: the tables (less
+// [source] exclude_tables) and the [mapping] overrides, checked against those tables.
+// Defined in cmd_plan.cc; shared so the two commands cannot drift apart.
+//
+// Thread safety: functions over the connection they are given.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "apply/type_mapping.h"
+#include "capture/sqlite_db.h"
+#include "capture/table_schema.h"
+#include "common/result.h"
+#include "tools/config.h"
+
+namespace sqlift {
+
+// Tables read from SQLite, without `excluded` (compared as SQLite does).
+[[nodiscard]] Result<std::vector<TableSchema>> ReadTables(SqliteDb& db,
+                                                          const std::vector<std::string>& excluded);
+
+// [mapping] entries as overrides, each checked so an error names its place in the file; empty
+// without a configuration.
+[[nodiscard]] Result<TypeOverrides> Overrides(const Config* cfg,
+                                              const std::vector<TableSchema>& tables);
+
+}  // namespace sqlift
