@@ -2,6 +2,7 @@
 add_library(sqlift_capture_agent
   ${CMAKE_CURRENT_LIST_DIR}/sqlite_schema.cc
   ${CMAKE_CURRENT_LIST_DIR}/changeset_decoder.cc
+  ${CMAKE_CURRENT_LIST_DIR}/wire_value.cc
   ${CMAKE_CURRENT_LIST_DIR}/schema_tracker.cc
   ${CMAKE_CURRENT_LIST_DIR}/outbox_reader.cc
   ${CMAKE_CURRENT_LIST_DIR}/change_watcher.cc

@@ -6,6 +6,8 @@
 #include <memory>
 #include <string>
 
+#include "capture/wire_value.h"
+
 namespace sqlift {
 namespace {
 
@@ -109,33 +111,6 @@ Result<IterPtr> Start(std::string_view changeset) {
   return IterPtr(it);
 }
 
-// Copies a changeset value; a null pointer is "not present" (an UPDATE's unchanged column).
-void ToWire(sqlite3_value* v, wire::Value* out) {
-  if (v == nullptr) return;
-  switch (sqlite3_value_type(v)) {
-    case SQLITE_INTEGER:
-      out->set_integer(sqlite3_value_int64(v));
-      break;
-    case SQLITE_FLOAT:
-      out->set_real(sqlite3_value_double(v));
-      break;
-    case SQLITE_TEXT: {
-      const unsigned char* p = sqlite3_value_text(v);
-      out->set_text(reinterpret_cast<const char*>(p), sqlite3_value_bytes(v));
-      break;
-    }
-    case SQLITE_BLOB: {
-      const void* p = sqlite3_value_blob(v);
-      int n = sqlite3_value_bytes(v);
-      out->set_blob(p ? static_cast<const char*>(p) : "", n);
-      break;
-    }
-    default:
-      out->mutable_null();
-      break;
-  }
-}
-
 wire::RowChange::Op WireOp(int op) {
   switch (op) {
     case SQLITE_INSERT:
@@ -182,11 +157,11 @@ Status DecodeOne(sqlite3_changeset_iter* it, uint32_t table_index, const wire::T
     sqlite3_value* v = nullptr;
     if (op != SQLITE_INSERT) {
       if (sqlite3changeset_old(it, i, &v) != SQLITE_OK) return Status::Corruption("old value");
-      ToWire(v, change->add_old_values());
+      SqliteValueToWire(v, change->add_old_values());
     }
     if (op != SQLITE_DELETE) {
       if (sqlite3changeset_new(it, i, &v) != SQLITE_OK) return Status::Corruption("new value");
-      ToWire(v, change->add_new_values());
+      SqliteValueToWire(v, change->add_new_values());
     }
   }
   const auto& key_source = op == SQLITE_INSERT ? change->new_values() : change->old_values();

@@ -2,31 +2,11 @@
 
 #include <fmt/format.h>
 
+#include "capture/wire_value.h"
 #include "common/text.h"
 
 namespace sqlift {
 namespace {
-
-wire::Value ReadValue(const SqliteStatement& stmt, int col) {
-  wire::Value v;
-  switch (stmt.ColumnType(col)) {
-    case SQLITE_INTEGER:
-      v.set_integer(stmt.ColumnInt64(col));
-      break;
-    case SQLITE_FLOAT:
-      v.set_real(stmt.ColumnDouble(col));
-      break;
-    case SQLITE_TEXT:
-      v.set_text(std::string(stmt.ColumnText(col)));
-      break;
-    case SQLITE_BLOB:
-      v.set_blob(std::string(stmt.ColumnBlob(col)));
-      break;
-    default:
-      v.mutable_null();
-  }
-  return v;
-}
 
 // "SELECT "a", "b" FROM "t"" over the visible columns; the column indexes it reads.
 std::string SelectSql(const TableSchema& t, std::vector<size_t>* cols) {
@@ -64,7 +44,7 @@ Status ProfileTable(SqliteDb& db, const TableSchema& t, const ValueCheck& check,
     SQLIFT_ASSIGN_OR_RETURN(bool more, stmt.Step());
     if (!more) break;
     for (size_t j = 0; j < cols.size(); ++j)
-      row[j] = ReadValue(stmt, static_cast<int>(j));
+      row[j] = ColumnToWire(stmt.handle(), static_cast<int>(j));
     for (size_t j = 0; j < cols.size(); ++j) {
       std::optional<std::string> why = check(t, cols[j], row[j]);
       if (!why) continue;

@@ -2,29 +2,10 @@
 
 #include <fmt/format.h>
 
+#include "capture/wire_value.h"
+
 namespace sqlift {
 namespace {
-
-wire::Value ColumnValue(const SqliteStatement& stmt, int col) {
-  wire::Value v;
-  switch (stmt.ColumnType(col)) {
-    case SQLITE_INTEGER:
-      v.set_integer(stmt.ColumnInt64(col));
-      break;
-    case SQLITE_FLOAT:
-      v.set_real(stmt.ColumnDouble(col));
-      break;
-    case SQLITE_TEXT:
-      v.set_text(std::string(stmt.ColumnText(col)));
-      break;
-    case SQLITE_BLOB:
-      v.set_blob(std::string(stmt.ColumnBlob(col)));
-      break;
-    default:
-      v.mutable_null();
-  }
-  return v;
-}
 
 // SELECT of the visible columns in key order. The ORDER BY matches an index SQLite already
 // has (the rowid, or the primary key's), so it costs no sort.
@@ -87,7 +68,7 @@ Status SnapshotReader::ReadTable(const TableSchema& t, size_t chunk_rows, const 
     if (*more) {
       wire::Row& row = chunk.emplace_back();
       for (int c = 0; c < ncols; ++c)
-        *row.add_values() = ColumnValue(stmt, c);
+        SqliteValueToWire(sqlite3_column_value(stmt.handle(), c), row.add_values());
     }
     if (chunk.size() == chunk_rows || (!*more && !chunk.empty())) {
       SQLIFT_RETURN_IF_ERROR(sink(std::move(chunk)));
