@@ -289,6 +289,27 @@ Result<PgResult> PgConnection::Query(std::string_view sql,
   return Finish(result, sql);
 }
 
+Status PgConnection::Prepare(const std::string& name, std::string_view sql, int nparams) {
+  SQLIFT_RETURN_IF_ERROR(CheckNoNul(sql, "SQL text"));
+  std::string text(sql);
+  return Finish(PQprepare(conn_, name.c_str(), text.c_str(), nparams, nullptr), sql).status();
+}
+
+Result<PgResult> PgConnection::ExecPrepared(const std::string& name,
+                                            const std::vector<std::optional<std::string>>& params) {
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (params[i]) {
+      SQLIFT_RETURN_IF_ERROR(CheckNoNul(*params[i], "parameter $" + std::to_string(i + 1)));
+    }
+    values.push_back(params[i] ? params[i]->c_str() : nullptr);
+  }
+  PGresult* result = PQexecPrepared(conn_, name.c_str(), static_cast<int>(values.size()),
+                                    values.data(), nullptr, nullptr, /*resultFormat=*/0);
+  return Finish(result, "prepared statement " + name);
+}
+
 Result<PgResult> PgConnection::Finish(PGresult* raw, std::string_view sql) {
   PgResult result(raw);  // cleared on every path
   switch (raw != nullptr ? PQresultStatus(raw) : PGRES_FATAL_ERROR) {

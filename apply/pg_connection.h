@@ -86,6 +86,12 @@ class PgConnection {
   [[nodiscard]] Result<PgResult> Query(std::string_view sql,
                                        const std::vector<std::optional<std::string>>& params = {});
 
+  // A named prepared statement: Prepare once per connection, then ExecPrepared with text
+  // parameters as Query takes them. Errors are those of Query.
+  [[nodiscard]] Status Prepare(const std::string& name, std::string_view sql, int nparams);
+  [[nodiscard]] Result<PgResult> ExecPrepared(
+      const std::string& name, const std::vector<std::optional<std::string>>& params);
+
   // COPY ... FROM STDIN: after Exec() of the COPY statement put the data (any number of calls;
   // each is one or more whole lines in the COPY format), then PutCopyEnd(), which returns the
   // COPY's outcome: PostgreSQL checks rows (types, NOT NULL, constraints) as they arrive and

@@ -1,0 +1,236 @@
+// PgBatchSink: one PostgreSQL transaction per batch, data and position together (see header).
+#include "apply/pg_batch_sink.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include "apply/pg_batch_sink_internal.h"
+#include "apply/value_encoder.h"
+
+namespace sqlift::apply {
+namespace {
+
+bool Present(const google::protobuf::RepeatedPtrField<wire::Value>& values, int i) {
+  return i < values.size() && values[i].kind_case() != wire::Value::KIND_NOT_SET;
+}
+
+Status CheckBatch(const wire::ChangeBatch& batch) {
+  if (batch.first_seq() == 0 || batch.last_seq() < batch.first_seq()) {
+    return Status::InvalidArgument(
+        fmt::format("bad batch range {}..{}", batch.first_seq(), batch.last_seq()));
+  }
+  for (const wire::Transaction& txn : batch.transactions()) {
+    if (txn.seq() < batch.first_seq() || txn.seq() > batch.last_seq()) {
+      return Status::InvalidArgument(fmt::format("transaction seq {} outside batch {}..{}",
+                                                 txn.seq(), batch.first_seq(), batch.last_seq()));
+    }
+  }
+  return Status::OK();
+}
+
+// Matches each TableShape of the batch to its target table; an unknown table or column is an
+// error (rows are never dropped silently).
+Result<std::vector<ResolvedTable>> Resolve(const wire::ChangeBatch& batch,
+                                           const PgBatchSinkOptions& options) {
+  std::vector<ResolvedTable> out;
+  for (const wire::TableShape& shape : batch.tables()) {
+    ResolvedTable r{shape.name(), nullptr, {}, {}};
+    auto it = options.tables.find(shape.name());
+    if (it == options.tables.end()) return Status::NotFound("no target table for " + shape.name());
+    r.table = &it->second;
+    for (const std::string& col : shape.columns()) {
+      auto c = std::find_if(r.table->columns.begin(), r.table->columns.end(),
+                            [&](const PgSinkColumn& p) { return p.sqlite_name == col; });
+      if (c == r.table->columns.end()) {
+        return Status::NotFound(fmt::format("no target column for {}.{}", shape.name(), col));
+      }
+      r.columns.push_back(&*c);
+    }
+    for (uint32_t pk : shape.pk_columns()) {
+      if (pk >= r.columns.size())
+        return Status::InvalidArgument("bad pk column in " + r.sqlite_name);
+      r.pk.push_back(static_cast<int>(pk));
+    }
+    if (r.pk.empty()) return Status::NotImplemented("table without primary key: " + r.sqlite_name);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::map<std::string, PgSinkTable> SinkTablesFromPlan(const SchemaPlan& plan) {
+  std::map<std::string, PgSinkTable> out;
+  for (const TablePlan& t : plan.tables) {
+    PgSinkTable& target = out[t.source_name];
+    target.pg_name = t.pg_name;
+    for (const ColumnPlan& c : t.columns) {
+      target.columns.push_back({c.source_name, c.pg_name, c.mapping.type});
+    }
+  }
+  return out;
+}
+
+PgBatchSink::PgBatchSink(std::unique_ptr<PgConnection> conn, PgBatchSinkOptions options)
+    : conn_(std::move(conn)), options_(std::move(options)) {}
+
+Result<uint64_t> PgBatchSink::AppliedSeq(const std::string& source) {
+  std::lock_guard lock(mu_);
+  SQLIFT_ASSIGN_OR_RETURN(
+      PgResult r,
+      conn_->Query("SELECT applied_seq FROM sqlift.positions WHERE source = $1", {source}));
+  if (r.rows() == 0) return Status::NotFound(fmt::format("no position for {}", source));
+  return std::stoull(std::string(r.get(0, 0)));
+}
+
+Result<uint64_t> PgBatchSink::Apply(const std::string& source, const wire::ChangeBatch& batch) {
+  std::lock_guard lock(mu_);
+  SQLIFT_RETURN_IF_ERROR(CheckBatch(batch));
+  return ApplyLocked(source, batch);
+}
+
+Result<uint64_t> PgBatchSink::ApplyLocked(const std::string& source,
+                                          const wire::ChangeBatch& batch) {
+  SQLIFT_ASSIGN_OR_RETURN(auto tables, Resolve(batch, options_));
+  Context ctx{source, std::move(tables), std::nullopt};
+  SQLIFT_RETURN_IF_ERROR(conn_->Exec("BEGIN; SET CONSTRAINTS ALL DEFERRED"));
+  // Every failure below ends the transaction; the position is never cached across one.
+  auto fail = [&](const Status& st) -> Status {
+    (void)conn_->Exec("ROLLBACK");
+    if (ctx.stop_letter) {
+      Status dl = InsertDeadLetter(*conn_, *ctx.stop_letter);
+      if (!dl.ok()) spdlog::error("applier: dead letter not written: {}", dl.ToString());
+    }
+    return st;
+  };
+  auto pos = conn_->Query("SELECT applied_seq FROM sqlift.positions WHERE source = $1 FOR UPDATE",
+                          {source});
+  if (!pos.ok()) return fail(pos.status());
+  uint64_t applied = pos->rows() ? std::stoull(std::string(pos->get(0, 0))) : 0;
+  if (batch.first_seq() > applied + 1) {
+    return fail(
+        Status::FailedPrecondition(fmt::format("seq gap: batch {}..{} after applied seq {}",
+                                               batch.first_seq(), batch.last_seq(), applied)));
+  }
+  if (batch.last_seq() <= applied) {  // a replay of what is committed: nothing to do
+    SQLIFT_RETURN_IF_ERROR(conn_->Exec("ROLLBACK"));
+    return applied;
+  }
+  for (const wire::Transaction& txn : batch.transactions()) {
+    if (txn.seq() <= applied) continue;  // the overlap with what is already applied
+    Status st = ApplyTransaction(ctx, txn);
+    if (!st.ok()) return fail(st);
+  }
+  auto moved = conn_->Query(
+      "INSERT INTO sqlift.positions(source, applied_seq) VALUES ($1, $2::bigint) "
+      "ON CONFLICT (source) DO UPDATE SET applied_seq = EXCLUDED.applied_seq, updated_at = now()",
+      {source, std::to_string(batch.last_seq())});
+  if (!moved.ok()) return fail(moved.status());
+  // Deferred constraints are checked here; a failing COMMIT rolls back data and position.
+  Status commit = conn_->Exec("COMMIT");
+  if (!commit.ok()) {
+    (void)conn_->Exec("ROLLBACK");
+    return commit.With(fmt::format("commit seqs {}..{}", batch.first_seq(), batch.last_seq()));
+  }
+  return batch.last_seq();
+}
+
+Status PgBatchSink::ApplyTransaction(Context& ctx, const wire::Transaction& txn) {
+  if (txn.kind() == wire::Transaction::DDL) {
+    // Not applied yet (next step of issue 4): counted and logged so it is never unnoticed.
+    ++ddl_seen_;
+    spdlog::warn("applier: DDL at seq {} on {} not applied: {}", txn.seq(), txn.ddl_table(),
+                 txn.ddl_sql());
+    return Status::OK();
+  }
+  if (txn.kind() != wire::Transaction::CHANGES) {
+    return Status::InvalidArgument(fmt::format("transaction seq {} has no kind", txn.seq()));
+  }
+  for (const wire::RowChange& ch : txn.changes()) {
+    SQLIFT_RETURN_IF_ERROR(ApplyChange(ctx, txn, ch));
+  }
+  return Status::OK();
+}
+
+Status PgBatchSink::ApplyChange(Context& ctx, const wire::Transaction& txn,
+                                const wire::RowChange& ch) {
+  if (ch.table_index() >= ctx.tables.size()) {
+    return Status::InvalidArgument(fmt::format("seq {}: bad table index", txn.seq()));
+  }
+  const bool skip = options_.on_error == PgBatchSinkOptions::OnError::kSkip;
+  if (skip) SQLIFT_RETURN_IF_ERROR(conn_->Exec("SAVEPOINT sqlift_row"));
+  std::string column, value;
+  Status st = RunChange(ctx, ch, &column, &value);
+  if (st.ok()) return skip ? conn_->Exec("RELEASE SAVEPOINT sqlift_row") : Status::OK();
+  const ResolvedTable& t = ctx.tables[ch.table_index()];
+  std::string key = RenderKey(ch, t);
+  std::string msg =
+      fmt::format("seq {} table {} key {}: {}", txn.seq(), t.sqlite_name, key, st.message());
+  if (!column.empty() || IsDataError(st)) {
+    DeadLetter letter{ctx.source,    static_cast<int64_t>(txn.seq()),
+                      t.sqlite_name, key,
+                      std::nullopt,  std::nullopt,
+                      st.message()};
+    if (!column.empty()) letter.column = column, letter.value = value;
+    if (!skip) {
+      ctx.stop_letter = letter;
+      return Rewrap(st, msg);
+    }
+    SQLIFT_RETURN_IF_ERROR(conn_->Exec("ROLLBACK TO SAVEPOINT sqlift_row"));
+    spdlog::warn("applier: dead-lettered {}", msg);
+    return InsertDeadLetter(*conn_, letter);
+  }
+  return Rewrap(st, msg);
+}
+
+Status PgBatchSink::RunChange(Context& ctx, const wire::RowChange& ch, std::string* column,
+                              std::string* value) {
+  const ResolvedTable& t = ctx.tables[ch.table_index()];
+  std::vector<int> cols;
+  std::string sql, key;
+  if (ch.op() == wire::RowChange::INSERT || ch.op() == wire::RowChange::UPDATE) {
+    bool update = ch.op() == wire::RowChange::UPDATE;
+    for (int i = 0; i < static_cast<int>(t.columns.size()); ++i) {
+      bool is_pk = std::find(t.pk.begin(), t.pk.end(), i) != t.pk.end();
+      if (Present(ch.new_values(), i) && !(update && is_pk)) cols.push_back(i);
+    }
+    if (update && cols.empty()) return Status::OK();  // nothing changed but the key
+    sql = update ? UpdateSql(options_.schema, t, cols) : InsertSql(options_.schema, t, cols);
+  } else if (ch.op() == wire::RowChange::DELETE) {
+    sql = DeleteSql(options_.schema, t);
+  } else {
+    return Status::InvalidArgument("row change without op");
+  }
+  key = fmt::format("{}|{}|{}", t.sqlite_name, static_cast<int>(ch.op()), fmt::join(cols, ","));
+  // Parameters: the new values of `cols`, then (UPDATE, DELETE) the key.
+  std::vector<std::optional<std::string>> params;
+  auto bind = [&](const wire::Value& v, const PgSinkColumn& c) -> Status {
+    if (v.kind_case() == wire::Value::kNull) return params.emplace_back(), Status::OK();
+    auto text = PgTextOf(v, c.type);
+    if (!text.ok()) {
+      *column = c.sqlite_name, *value = RenderValue(v);
+      return Status::InvalidArgument(
+          fmt::format("column {}: {}", c.sqlite_name, text.status().message()));
+    }
+    params.emplace_back(std::move(text).value());
+    return Status::OK();
+  };
+  for (int i : cols)
+    SQLIFT_RETURN_IF_ERROR(bind(ch.new_values(i), *t.columns[i]));
+  if (ch.op() != wire::RowChange::INSERT) {
+    if (ch.pk_size() != static_cast<int>(t.pk.size())) return Status::InvalidArgument("bad key");
+    for (size_t j = 0; j < t.pk.size(); ++j) {
+      SQLIFT_RETURN_IF_ERROR(bind(ch.pk(static_cast<int>(j)), *t.columns[t.pk[j]]));
+    }
+  }
+  SQLIFT_ASSIGN_OR_RETURN(std::string name, Prepared(key, sql, static_cast<int>(params.size())));
+  SQLIFT_ASSIGN_OR_RETURN(PgResult r, ExecPrepared(name, params));
+  if (ch.op() == wire::RowChange::UPDATE && r.affected_rows() == 0) {
+    return Status::FailedPrecondition(fmt::format(
+        "consistency error: row to update is missing in PostgreSQL ({})", t.table->pg_name));
+  }
+  return Status::OK();
+}
+
+}  // namespace sqlift::apply

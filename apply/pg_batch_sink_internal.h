@@ -1,0 +1,46 @@
+// Internals shared by pg_batch_sink.cc and pg_batch_sink_sql.cc; not for other users.
+// Thread safety: pure functions and plain structs, used under PgBatchSink's mutex.
+#pragma once
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "apply/pg_batch_sink.h"
+#include "apply/pg_state_schema.h"
+
+namespace sqlift::apply {
+
+// One TableShape of a batch matched to its target table: columns[i] is the target column of
+// shape column i; pk holds shape column indexes in primary key order.
+struct ResolvedTable {
+  std::string sqlite_name;
+  const PgSinkTable* table = nullptr;
+  std::vector<const PgSinkColumn*> columns;
+  std::vector<int> pk;
+};
+
+struct PgBatchSink::Context {
+  const std::string& source;
+  std::vector<ResolvedTable> tables;      // by ChangeBatch.tables index
+  std::optional<DeadLetter> stop_letter;  // kStop: written after the rollback
+};
+
+// Status with `st`'s code and a new message.
+Status Rewrap(const Status& st, const std::string& msg);
+// A value as a dead letter or message shows it: 7, 1.5, 'text', x'00ff', NULL.
+std::string RenderValue(const wire::Value& v);
+// The primary key of a change on `t`: "(7, 'a')".
+std::string RenderKey(const wire::RowChange& ch, const ResolvedTable& t);
+// True for SQLSTATE classes 22 (data exception) and 23 (integrity constraint violation).
+bool IsDataError(const Status& st);
+
+// Statement text; `cols` are shape column indexes, bound as $1.. in that order, then the key.
+std::string InsertSql(const std::string& schema, const ResolvedTable& t,
+                      const std::vector<int>& cols);
+std::string UpdateSql(const std::string& schema, const ResolvedTable& t,
+                      const std::vector<int>& cols);
+std::string DeleteSql(const std::string& schema, const ResolvedTable& t);
+
+}  // namespace sqlift::apply

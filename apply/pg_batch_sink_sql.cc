@@ -1,0 +1,143 @@
+// PgBatchSink's SQL text and libpq plumbing: statement text per row change shape, prepared
+// statements, and rendering of keys and values for messages and dead letters.
+// Thread safety: member functions run under PgBatchSink::mu_; the rest are pure functions.
+#include <fmt/format.h>
+
+#include "apply/pg_batch_sink_internal.h"
+#include "apply/value_encoder.h"
+
+namespace sqlift::apply {
+
+Status Rewrap(const Status& st, const std::string& msg) {
+  switch (st.code()) {
+    case Status::Code::kInvalidArgument:
+      return Status::InvalidArgument(msg);
+    case Status::Code::kNotFound:
+      return Status::NotFound(msg);
+    case Status::Code::kIOError:
+      return Status::IOError(msg);
+    case Status::Code::kCorruption:
+      return Status::Corruption(msg);
+    case Status::Code::kUnavailable:
+      return Status::Unavailable(msg);
+    case Status::Code::kAborted:
+      return Status::Aborted(msg);
+    case Status::Code::kNotImplemented:
+      return Status::NotImplemented(msg);
+    case Status::Code::kInternal:
+      return Status::Internal(msg);
+    default:
+      return Status::FailedPrecondition(msg);
+  }
+}
+
+std::string RenderValue(const wire::Value& v) {
+  switch (v.kind_case()) {
+    case wire::Value::kInteger:
+      return std::to_string(v.integer());
+    case wire::Value::kReal:
+      return SqliteRealText(v.real());
+    case wire::Value::kText: {
+      std::string out = "'";
+      for (char c : v.text().substr(0, 200))
+        out += c == '\'' ? std::string("''") : std::string(1, c);
+      return out + "'";
+    }
+    case wire::Value::kBlob: {
+      std::string out = "x'";
+      for (unsigned char c : v.blob().substr(0, 100))
+        out += fmt::format("{:02x}", c);
+      return out + "'";
+    }
+    default:
+      return "NULL";
+  }
+}
+
+std::string RenderKey(const wire::RowChange& ch, const ResolvedTable& t) {
+  // RowChange.pk is always sent; fall back to the row's own key columns if it is not.
+  const auto& row = ch.op() == wire::RowChange::DELETE ? ch.old_values() : ch.new_values();
+  std::string out = "(";
+  for (size_t j = 0; j < t.pk.size(); ++j) {
+    int i = static_cast<int>(j);
+    const wire::Value v = i < ch.pk_size()       ? ch.pk(i)
+                          : t.pk[j] < row.size() ? row[t.pk[j]]
+                                                 : wire::Value();
+    out += (j ? ", " : "") + RenderValue(v);
+  }
+  return out + ")";
+}
+
+bool IsDataError(const Status& st) {
+  std::string state = SqlStateOf(st);
+  return state.starts_with("22") || state.starts_with("23");
+}
+
+// "$n::type" for parameter n of type t.
+static std::string Param(int n, const PgType& t) {
+  return fmt::format("${}::{}", n, t.sql);
+}
+
+// "pk1" = $k::T AND ..., parameters numbered from `first`.
+static std::string PkWhere(const ResolvedTable& t, int first) {
+  std::string out;
+  for (size_t j = 0; j < t.pk.size(); ++j) {
+    const PgSinkColumn& c = *t.columns[t.pk[j]];
+    out += fmt::format("{}{} = {}", j ? " AND " : "", QuoteIdentifier(c.pg_name),
+                       Param(first + static_cast<int>(j), c.type));
+  }
+  return out;
+}
+
+std::string InsertSql(const std::string& schema, const ResolvedTable& t,
+                      const std::vector<int>& cols) {
+  std::string names, values, pk, set;
+  for (size_t i = 0; i < cols.size(); ++i) {
+    const PgSinkColumn& c = *t.columns[cols[i]];
+    names += (i ? ", " : "") + QuoteIdentifier(c.pg_name);
+    values += (i ? ", " : "") + Param(static_cast<int>(i) + 1, c.type);
+    if (std::find(t.pk.begin(), t.pk.end(), cols[i]) != t.pk.end()) continue;
+    set += fmt::format("{}{} = EXCLUDED.{}", set.empty() ? "" : ", ", QuoteIdentifier(c.pg_name),
+                       QuoteIdentifier(c.pg_name));
+  }
+  for (size_t j = 0; j < t.pk.size(); ++j) {
+    pk += (j ? ", " : "") + QuoteIdentifier(t.columns[t.pk[j]]->pg_name);
+  }
+  return fmt::format("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO {}",
+                     QuoteQualified(schema, t.table->pg_name), names, values, pk,
+                     set.empty() ? "NOTHING" : "UPDATE SET " + set);
+}
+
+std::string UpdateSql(const std::string& schema, const ResolvedTable& t,
+                      const std::vector<int>& cols) {
+  std::string set;
+  for (size_t i = 0; i < cols.size(); ++i) {
+    const PgSinkColumn& c = *t.columns[cols[i]];
+    set += fmt::format("{}{} = {}", i ? ", " : "", QuoteIdentifier(c.pg_name),
+                       Param(static_cast<int>(i) + 1, c.type));
+  }
+  return fmt::format("UPDATE {} SET {} WHERE {}", QuoteQualified(schema, t.table->pg_name), set,
+                     PkWhere(t, static_cast<int>(cols.size()) + 1));
+}
+
+std::string DeleteSql(const std::string& schema, const ResolvedTable& t) {
+  return fmt::format("DELETE FROM {} WHERE {}", QuoteQualified(schema, t.table->pg_name),
+                     PkWhere(t, 1));
+}
+
+Result<std::string> PgBatchSink::Prepared(const std::string& key, const std::string& sql,
+                                          int nparams) {
+  auto it = statements_.find(key);
+  if (it != statements_.end()) return it->second;
+  std::string name = fmt::format("s{}", statements_.size() + 1);
+  SQLIFT_RETURN_IF_ERROR(conn_->Prepare(name, sql, nparams));
+  statements_.emplace(key, name);
+  return name;
+}
+
+Result<PgResult> PgBatchSink::ExecPrepared(const std::string& name,
+                                           const std::vector<std::optional<std::string>>& params) {
+  return conn_->ExecPrepared(name, params);
+}
+
+}  // namespace sqlift::apply
