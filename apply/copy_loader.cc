@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include "apply/value_encoder.h"
+#include "proto/value_text.h"
+#include "proto/value_text.h"
 
 namespace sqlift {
 
@@ -64,7 +66,7 @@ Status CopyLoader::EncodeRow(const wire::Row& row, Encoded* out) const {
 std::string CopyLoader::KeyOf(const wire::Row& row) const {
   std::vector<std::string> parts;
   for (size_t i : options_.key_columns)
-    parts.push_back(options_.describe(row.values(static_cast<int>(i))));
+    parts.push_back(DescribeValue(row.values(static_cast<int>(i))));
   return fmt::format("({})", fmt::join(parts, ", "));
 }
 
@@ -75,7 +77,7 @@ DeadLetter CopyLoader::Letter(const wire::Row& row, size_t column, const Status&
   d.table = table_.source_name;
   d.key = KeyOf(row);
   d.column = table_.columns[column].source_name;
-  d.value = options_.describe(row.values(static_cast<int>(column)));
+  d.value = DescribeValue(row.values(static_cast<int>(column)));
   d.error = why.message();
   return d;
 }

@@ -43,9 +43,6 @@ enum class OnError { kStop, kSkipRow };
 
 struct CopyLoaderOptions {
   OnError on_error = OnError::kStop;
-  // A short printable rendering of a value for dead letters and messages (the caller passes
-  // capture's DescribeValue: apply/ does not link capture/).
-  std::function<std::string(const wire::Value&)> describe;
   size_t send_bytes = 1 << 20;  // COPY data is sent in pieces of about this size
   // Indexes into a row of the primary key columns, in key order (SnapshotReader::ShapeOf's
   // pk_columns): the key a dead letter names.

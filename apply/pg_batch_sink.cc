@@ -175,13 +175,13 @@ Status PgBatchSink::ApplyChange(Context& ctx, const wire::Transaction& txn,
     if (!column.empty()) letter.column = column, letter.value = value;
     if (!skip) {
       ctx.stop_letter = letter;
-      return Rewrap(st, msg);
+      return Status::FromCode(st.code(), msg);
     }
     SQLIFT_RETURN_IF_ERROR(conn_->Exec("ROLLBACK TO SAVEPOINT sqlift_row"));
     spdlog::warn("applier: dead-lettered {}", msg);
     return InsertDeadLetter(*conn_, letter);
   }
-  return Rewrap(st, msg);
+  return Status::FromCode(st.code(), msg);
 }
 
 Status PgBatchSink::RunChange(Context& ctx, const wire::RowChange& ch, std::string* column,
@@ -209,7 +209,7 @@ Status PgBatchSink::RunChange(Context& ctx, const wire::RowChange& ch, std::stri
     if (v.kind_case() == wire::Value::kNull) return params.emplace_back(), Status::OK();
     auto text = PgTextOf(v, c.type);
     if (!text.ok()) {
-      *column = c.sqlite_name, *value = RenderValue(v);
+      *column = c.sqlite_name, *value = DescribeValue(v);
       return Status::InvalidArgument(
           fmt::format("column {}: {}", c.sqlite_name, text.status().message()));
     }

@@ -9,6 +9,7 @@
 
 #include "apply/pg_batch_sink.h"
 #include "apply/pg_state_schema.h"
+#include "proto/value_text.h"
 
 namespace sqlift::apply {
 
@@ -27,10 +28,6 @@ struct PgBatchSink::Context {
   std::optional<DeadLetter> stop_letter;  // kStop: written after the rollback
 };
 
-// Status with `st`'s code and a new message.
-Status Rewrap(const Status& st, const std::string& msg);
-// A value as a dead letter or message shows it: 7, 1.5, 'text', x'00ff', NULL.
-std::string RenderValue(const wire::Value& v);
 // The primary key of a change on `t`: "(7, 'a')".
 std::string RenderKey(const wire::RowChange& ch, const ResolvedTable& t);
 // True for SQLSTATE classes 22 (data exception) and 23 (integrity constraint violation).

@@ -8,52 +8,6 @@
 
 namespace sqlift::apply {
 
-Status Rewrap(const Status& st, const std::string& msg) {
-  switch (st.code()) {
-    case Status::Code::kInvalidArgument:
-      return Status::InvalidArgument(msg);
-    case Status::Code::kNotFound:
-      return Status::NotFound(msg);
-    case Status::Code::kIOError:
-      return Status::IOError(msg);
-    case Status::Code::kCorruption:
-      return Status::Corruption(msg);
-    case Status::Code::kUnavailable:
-      return Status::Unavailable(msg);
-    case Status::Code::kAborted:
-      return Status::Aborted(msg);
-    case Status::Code::kNotImplemented:
-      return Status::NotImplemented(msg);
-    case Status::Code::kInternal:
-      return Status::Internal(msg);
-    default:
-      return Status::FailedPrecondition(msg);
-  }
-}
-
-std::string RenderValue(const wire::Value& v) {
-  switch (v.kind_case()) {
-    case wire::Value::kInteger:
-      return std::to_string(v.integer());
-    case wire::Value::kReal:
-      return SqliteRealText(v.real());
-    case wire::Value::kText: {
-      std::string out = "'";
-      for (char c : v.text().substr(0, 200))
-        out += c == '\'' ? std::string("''") : std::string(1, c);
-      return out + "'";
-    }
-    case wire::Value::kBlob: {
-      std::string out = "x'";
-      for (unsigned char c : v.blob().substr(0, 100))
-        out += fmt::format("{:02x}", c);
-      return out + "'";
-    }
-    default:
-      return "NULL";
-  }
-}
-
 std::string RenderKey(const wire::RowChange& ch, const ResolvedTable& t) {
   // RowChange.pk is always sent; fall back to the row's own key columns if it is not.
   const auto& row = ch.op() == wire::RowChange::DELETE ? ch.old_values() : ch.new_values();
@@ -63,7 +17,7 @@ std::string RenderKey(const wire::RowChange& ch, const ResolvedTable& t) {
     const wire::Value v = i < ch.pk_size()       ? ch.pk(i)
                           : t.pk[j] < row.size() ? row[t.pk[j]]
                                                  : wire::Value();
-    out += (j ? ", " : "") + RenderValue(v);
+    out += (j ? ", " : "") + DescribeValue(v);
   }
   return out + ")";
 }

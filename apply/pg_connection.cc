@@ -113,25 +113,6 @@ Status::Code CodeForSqlState(std::string_view s) {
   return C::kFailedPrecondition;
 }
 
-Status MakeStatus(Status::Code code, const std::string& msg) {
-  switch (code) {
-    case Status::Code::kCorruption:
-      return Status::Corruption(msg);
-    case Status::Code::kUnavailable:
-      return Status::Unavailable(msg);
-    case Status::Code::kAborted:
-      return Status::Aborted(msg);
-    case Status::Code::kIOError:
-      return Status::IOError(msg);
-    case Status::Code::kNotFound:
-      return Status::NotFound(msg);
-    case Status::Code::kInvalidArgument:
-      return Status::InvalidArgument(msg);
-    default:
-      return Status::FailedPrecondition(msg);
-  }
-}
-
 // "[SQLSTATE] primary message (detail)" with a code from the SQLSTATE; kUnavailable whenever
 // the connection itself is gone.
 Status ErrorFromResult(const PGresult* result, PGconn* conn) {
@@ -144,7 +125,7 @@ Status ErrorFromResult(const PGresult* result, PGconn* conn) {
   if (detail != nullptr) msg += " (" + std::string(detail) + ")";
   if (PQstatus(conn) == CONNECTION_BAD) return Status::Unavailable(msg);
   if (state == nullptr) return Status::FailedPrecondition(msg);
-  return MakeStatus(CodeForSqlState(state), msg);
+  return Status::FromCode(CodeForSqlState(state), msg);
 }
 
 // The start of `sql` on one line, for error context.
@@ -235,7 +216,7 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string& c
   auto conn = std::make_unique<PgConnection>(raw);
   Status st = WaitConnected(raw, deadline);
   if (!st.ok()) {
-    Status redacted = MakeStatus(st.code(), Redact(st.message(), conninfo));
+    Status redacted = Status::FromCode(st.code(), Redact(st.message(), conninfo));
     return redacted.With("connect to PostgreSQL at " + conn->Describe());
   }
   PQsetNoticeProcessor(

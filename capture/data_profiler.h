@@ -19,6 +19,7 @@
 #include "capture/table_schema.h"
 #include "common/result.h"
 #include "proto/sqlift.pb.h"
+#include "proto/value_text.h"
 
 namespace sqlift {
 
@@ -49,9 +50,5 @@ struct ProfileOptions {
 [[nodiscard]] Result<std::vector<ColumnFindings>> ProfileData(
     SqliteDb& db, const std::vector<TableSchema>& tables, const ValueCheck& check,
     const ProfileOptions& options = {});
-
-// A short, printable rendering of a value for messages: 42, 1.5, 'text' (escaped, cut at 40
-// characters), x'00ff' for blobs, NULL.
-std::string DescribeValue(const wire::Value& value);
 
 }  // namespace sqlift

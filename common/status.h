@@ -43,6 +43,11 @@ class [[nodiscard]] Status {
   }
   static Status NotImplemented(std::string_view msg) { return {Code::kNotImplemented, msg}; }
   static Status Internal(std::string_view msg) { return {Code::kInternal, msg}; }
+  // A status of a code decided at run time (mapping another library's codes, or rewording an
+  // error while keeping its code). kOk is not an error and becomes kInternal.
+  static Status FromCode(Code code, std::string_view msg) {
+    return {code == Code::kOk ? Code::kInternal : code, msg};
+  }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }

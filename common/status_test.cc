@@ -27,6 +27,13 @@ TEST(StatusTest, ContextReadsOutermostFirst) {
   EXPECT_EQ(outer.message(), "No space left on device");
 }
 
+TEST(StatusTest, FromCodeKeepsTheCodeAndNeverMakesOk) {
+  Status s = Status::FromCode(Status::Code::kUnavailable, "busy");
+  EXPECT_EQ(s.code(), Status::Code::kUnavailable);
+  EXPECT_EQ(s.message(), "busy");
+  EXPECT_EQ(Status::FromCode(Status::Code::kOk, "x").code(), Status::Code::kInternal);
+}
+
 TEST(StatusTest, WithOnOkStaysOk) {
   EXPECT_TRUE(Status::OK().With("anything").ok());
 }

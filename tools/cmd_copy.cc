@@ -147,7 +147,6 @@ void Progress(const std::string& table, int64_t done, int64_t total, Clock::time
 CopyLoaderOptions LoaderOptions(const CopyRun& run, const TableSchema& t) {
   CopyLoaderOptions lo;
   lo.on_error = run.o.on_error == "skip-row" ? OnError::kSkipRow : OnError::kStop;
-  lo.describe = DescribeValue;
   lo.seq = run.reader->snapshot_seq();
   const wire::TableShape shape = SnapshotReader::ShapeOf(t);  // kept alive for the loop
   for (uint32_t i : shape.pk_columns())
