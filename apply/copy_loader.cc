@@ -4,7 +4,6 @@
 
 #include "apply/value_encoder.h"
 #include "proto/value_text.h"
-#include "proto/value_text.h"
 
 namespace sqlift {
 

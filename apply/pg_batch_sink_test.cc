@@ -7,6 +7,7 @@
 
 #include "apply/pg_state_schema.h"
 #include "deploy/pg_sandbox.h"
+#include "deploy/testing/pg_suite_test.h"
 
 namespace sqlift::apply {
 namespace {
@@ -82,15 +83,8 @@ void Change(wire::Transaction* t, uint32_t table, wire::RowChange::Op op,
     *(op == wire::RowChange::DELETE ? ch->add_old_values() : ch->add_new_values()) = v;
 }
 
-class PgBatchSinkTest : public ::testing::Test {
+class PgBatchSinkTest : public PgSuiteTest {
  protected:
-  static void SetUpTestSuite() {
-    auto pg = PgSandbox::Start({});
-    ASSERT_TRUE(pg.ok()) << pg.status().ToString();
-    pg_ = std::move(pg).value().release();
-  }
-  static void TearDownTestSuite() { delete pg_; }
-
   void SetUp() override {
     std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
     for (char& c : name)
@@ -148,12 +142,9 @@ class PgBatchSinkTest : public ::testing::Test {
   std::vector<std::string> Items() { return Rows("SELECT * FROM app.items ORDER BY 1, 2"); }
   std::vector<std::string> Users() { return Rows("SELECT * FROM app.users ORDER BY 1"); }
 
-  static PgSandbox* pg_;
   std::string uri_;
   std::unique_ptr<PgConnection> conn_;
 };
-
-PgSandbox* PgBatchSinkTest::pg_ = nullptr;
 
 // Seqs 1..3: inserts, partial updates, a delete and a primary key change (DELETE + INSERT).
 wire::ChangeBatch FirstBatch() {

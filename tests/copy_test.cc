@@ -15,6 +15,7 @@
 #include "apply/pg_state_schema.h"
 #include "capture/sqlite_db.h"
 #include "deploy/pg_sandbox.h"
+#include "deploy/testing/pg_suite_test.h"
 #include "tests/testutil/subprocess.h"
 
 namespace sqlift {
@@ -23,15 +24,8 @@ namespace {
 namespace fs = std::filesystem;
 using testing::ProcessOutput;
 
-class CopyTest : public ::testing::Test {
+class CopyTest : public PgSuiteTest {
  protected:
-  static void SetUpTestSuite() {
-    auto pg = PgSandbox::Start({});
-    ASSERT_TRUE(pg.ok()) << pg.status().ToString();
-    pg_ = std::move(pg).value().release();
-  }
-  static void TearDownTestSuite() { delete pg_; }
-
   void SetUp() override {
     dir_ = fs::temp_directory_path() / ("sqlift_copy_test_" + std::to_string(::getpid()));
     fs::remove_all(dir_);
@@ -69,12 +63,9 @@ class CopyTest : public ::testing::Test {
     return r.ok() && r->rows() > 0 ? std::string(r->get(0, 0)) : "";
   }
 
-  static PgSandbox* pg_;
   std::unique_ptr<PgConnection> conn_;
   fs::path dir_;
 };
-
-PgSandbox* CopyTest::pg_ = nullptr;
 
 // A SQLite value as canonical text: integers in decimal, reals in shortest round-trip form
 // ("1.0" → "1"), DATETIME text with a space separator.

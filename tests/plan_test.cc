@@ -11,6 +11,7 @@
 #include "apply/pg_connection.h"
 #include "capture/sqlite_db.h"
 #include "deploy/pg_sandbox.h"
+#include "deploy/testing/pg_suite_test.h"
 #include "tests/testutil/subprocess.h"
 
 namespace sqlift {
@@ -19,15 +20,8 @@ namespace {
 namespace fs = std::filesystem;
 using testing::ProcessOutput;
 
-class PlanTest : public ::testing::Test {
+class PlanTest : public PgSuiteTest {
  protected:
-  static void SetUpTestSuite() {
-    auto pg = PgSandbox::Start({});
-    ASSERT_TRUE(pg.ok()) << pg.status().ToString();
-    pg_ = std::move(pg).value().release();
-  }
-  static void TearDownTestSuite() { delete pg_; }
-
   void SetUp() override {
     dir_ = fs::temp_directory_path() / ("sqlift_plan_test_" + std::to_string(::getpid()));
     fs::remove_all(dir_);
@@ -79,11 +73,8 @@ class PlanTest : public ::testing::Test {
     ASSERT_TRUE(st.ok()) << st.ToString() << "\n" << sql;
   }
 
-  static PgSandbox* pg_;
   fs::path dir_;
 };
-
-PgSandbox* PlanTest::pg_ = nullptr;
 
 TEST_F(PlanTest, ChinookPlansAndItsDdlRuns) {
   std::string copy = (dir_ / "chinook.sqlite").string();
