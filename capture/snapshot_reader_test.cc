@@ -32,11 +32,13 @@ class SnapshotReaderTest : public ::testing::Test {
 
   // One application transaction: an item row and its outbox row, whose seq the item records.
   void WriteItem(const std::string& name) {
-    ASSERT_TRUE(writer_
-                    ->Exec("BEGIN; INSERT INTO _sqlift_outbox (kind, payload) VALUES (1, x'');"
-                           "INSERT INTO items (name, seq) VALUES ('" +
-                           name + "', last_insert_rowid()); COMMIT")
-                    .ok());
+    ASSERT_TRUE(
+        writer_->Exec("BEGIN; INSERT INTO _sqlift_outbox (kind, payload) VALUES (1, x'')").ok());
+    auto item = writer_->Prepare("INSERT INTO items (name, seq) VALUES (?1, last_insert_rowid())");
+    ASSERT_TRUE(item.ok()) << item.status().ToString();
+    ASSERT_TRUE(item->BindText(1, name).ok());
+    ASSERT_TRUE(item->Run().ok());
+    ASSERT_TRUE(writer_->Exec("COMMIT").ok());
   }
 
   void MakeOutboxDb(int transactions) {

@@ -37,11 +37,12 @@ int main(int argc, char** argv) {
   auto rec = sqlift::Recorder::Attach(db);
   if (!rec.ok()) return Fail("attach", rec.status().ToString());
 
-  std::string sql = "BEGIN IMMEDIATE; UPDATE items SET qty = qty + 1 WHERE id = 1;";
-  for (int i = 0; i < 100; ++i) {
-    sql += "INSERT INTO items VALUES (" + std::to_string(1000 + i) + ", 'crash', 0);";
-  }
-  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
+  // Ids 1000..1099, generated in SQL: no value is spliced into the statement text.
+  const char* sql =
+      "BEGIN IMMEDIATE; UPDATE items SET qty = qty + 1 WHERE id = 1;"
+      "WITH RECURSIVE n(i) AS (SELECT 1000 UNION ALL SELECT i + 1 FROM n WHERE i < 1099) "
+      "INSERT INTO items SELECT i, 'crash', 0 FROM n;";
+  if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
     return Fail("write", sqlite3_errmsg(db));
   }
   Step("written");
