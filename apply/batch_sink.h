@@ -35,12 +35,31 @@ class BatchSink {
   // it is committed together with the position.
   [[nodiscard]] virtual Result<uint64_t> Apply(const std::string& source,
                                                const wire::ChangeBatch& batch) = 0;
+
+  // The snapshot (design invariant 5), one chunk at a time, in chunk_no order, from one
+  // session. Chunk 0 starts a snapshot (discarding an unfinished one); nothing is visible
+  // until the chunk with last_chunk commits every table together with the position
+  // applied_seq = snapshot_seq. Returns that seq for the last chunk; for the others, the
+  // source's applied seq before the snapshot (0).
+  [[nodiscard]] virtual Result<uint64_t> LoadSnapshot(const std::string& source,
+                                                      const wire::SnapshotChunk& chunk) = 0;
+  // Discards an unfinished snapshot of `source` (its session ended); a no-op when none.
+  virtual void AbortSnapshot(const std::string& source) = 0;
 };
 
 class MemBatchSink final : public BatchSink {
  public:
   Result<uint64_t> AppliedSeq(const std::string& source) override;
   Result<uint64_t> Apply(const std::string& source, const wire::ChangeBatch& batch) override;
+  // Keeps the rows of the snapshot being loaded; the last chunk makes them the source's
+  // snapshot and sets its position. Chunks out of order fail.
+  Result<uint64_t> LoadSnapshot(const std::string& source,
+                                const wire::SnapshotChunk& chunk) override;
+  void AbortSnapshot(const std::string& source) override;
+
+  // The committed snapshot of `source`: row count per table; empty when none.
+  std::map<std::string, uint64_t> snapshot_rows(const std::string& source) const;
+  uint64_t snapshots_aborted() const;
 
   // Seqs of the CHANGES transactions applied for `source`, in apply order.
   std::vector<uint64_t> applied_seqs(const std::string& source) const;
@@ -62,8 +81,13 @@ class MemBatchSink final : public BatchSink {
  private:
   struct Source {
     uint64_t applied = 0;
+    bool has_position = false;
     std::vector<uint64_t> seqs;
+    std::map<std::string, uint64_t> snapshot;  // committed: table -> rows
+    std::map<std::string, uint64_t> loading;   // the snapshot in progress
+    uint64_t next_chunk = 0;                   // chunk_no expected next while loading
   };
+  uint64_t aborted_ = 0;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::map<std::string, Source> sources_;

@@ -9,7 +9,9 @@ Result<uint64_t> MemBatchSink::AppliedSeq(const std::string& source) {
   std::lock_guard lock(mu_);
   ++calls_;
   auto it = sources_.find(source);
-  if (it == sources_.end()) return Status::NotFound(fmt::format("no position for {}", source));
+  if (it == sources_.end() || !it->second.has_position) {
+    return Status::NotFound(fmt::format("no position for {}", source));
+  }
   return it->second.applied;
 }
 
@@ -34,11 +36,61 @@ Result<uint64_t> MemBatchSink::Apply(const std::string& source, const wire::Chan
       if (txn.kind() == wire::Transaction::CHANGES) src.seqs.push_back(txn.seq());
     }
     src.applied = applied = batch.last_seq();
+    src.has_position = true;
     on_applied = on_applied_;
     cv_.notify_all();
   }
   if (on_applied) on_applied(applied);
   return applied;
+}
+
+Result<uint64_t> MemBatchSink::LoadSnapshot(const std::string& source,
+                                            const wire::SnapshotChunk& chunk) {
+  std::function<void(uint64_t)> on_applied;
+  uint64_t applied = 0;
+  {
+    std::lock_guard lock(mu_);
+    ++calls_;
+    if (!fail_.ok()) return fail_;
+    Source& src = sources_[source];
+    if (chunk.chunk_no() == 0) src.loading.clear(), src.next_chunk = 0;
+    if (chunk.chunk_no() != src.next_chunk) {
+      return Status::FailedPrecondition(
+          fmt::format("snapshot chunk {} where {} was expected", chunk.chunk_no(), src.next_chunk));
+    }
+    ++src.next_chunk;
+    src.loading[chunk.table().name()] += static_cast<uint64_t>(chunk.rows_size());
+    if (!chunk.last_chunk()) return src.applied;
+    src.snapshot = std::move(src.loading);
+    src.loading.clear();
+    src.next_chunk = 0;
+    src.applied = applied = chunk.snapshot_seq();
+    src.has_position = true;
+    on_applied = on_applied_;
+    cv_.notify_all();
+  }
+  if (on_applied) on_applied(applied);
+  return applied;
+}
+
+void MemBatchSink::AbortSnapshot(const std::string& source) {
+  std::lock_guard lock(mu_);
+  Source& src = sources_[source];
+  if (src.next_chunk == 0) return;
+  src.loading.clear();
+  src.next_chunk = 0;
+  ++aborted_;
+}
+
+std::map<std::string, uint64_t> MemBatchSink::snapshot_rows(const std::string& source) const {
+  std::lock_guard lock(mu_);
+  auto it = sources_.find(source);
+  return it == sources_.end() ? std::map<std::string, uint64_t>{} : it->second.snapshot;
+}
+
+uint64_t MemBatchSink::snapshots_aborted() const {
+  std::lock_guard lock(mu_);
+  return aborted_;
 }
 
 std::vector<uint64_t> MemBatchSink::applied_seqs(const std::string& source) const {

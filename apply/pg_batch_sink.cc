@@ -7,6 +7,7 @@
 
 #include "apply/pg_batch_sink_internal.h"
 #include "apply/value_encoder.h"
+#include "common/crash_point.h"
 
 namespace sqlift::apply {
 namespace {
@@ -29,30 +30,38 @@ Status CheckBatch(const wire::ChangeBatch& batch) {
   return Status::OK();
 }
 
-// Matches each TableShape of the batch to its target table; an unknown table or column is an
-// error (rows are never dropped silently).
-Result<std::vector<ResolvedTable>> Resolve(const wire::ChangeBatch& batch,
-                                           const PgBatchSinkOptions& options) {
+// Matches one TableShape of a batch to its target table.
+Status ResolveOne(const wire::TableShape& shape, const std::map<std::string, PgSinkTable>& tables,
+                  ResolvedTable* r) {
+  auto it = tables.find(shape.name());
+  if (it == tables.end()) return Status::NotFound("no target table for " + shape.name());
+  r->table = &it->second;
+  for (const std::string& col : shape.columns()) {
+    auto c = std::find_if(r->table->columns.begin(), r->table->columns.end(),
+                          [&](const PgSinkColumn& p) { return p.sqlite_name == col; });
+    if (c == r->table->columns.end()) {
+      return Status::NotFound(fmt::format("no target column for {}.{}", shape.name(), col));
+    }
+    r->columns.push_back(&*c);
+  }
+  for (uint32_t pk : shape.pk_columns()) {
+    if (pk >= r->columns.size()) return Status::InvalidArgument("bad pk column in " + shape.name());
+    r->pk.push_back(static_cast<int>(pk));
+  }
+  if (r->pk.empty()) return Status::NotImplemented("table without primary key: " + shape.name());
+  return Status::OK();
+}
+
+// Matches each TableShape of the batch to its target table. A table or column without a target
+// is kept as an error that a change to it returns (rows are never dropped silently); a DDL
+// event later in the batch may still create it.
+std::vector<ResolvedTable> Resolve(const wire::ChangeBatch& batch,
+                                   const std::map<std::string, PgSinkTable>& tables) {
   std::vector<ResolvedTable> out;
   for (const wire::TableShape& shape : batch.tables()) {
-    ResolvedTable r{shape.name(), nullptr, {}, {}};
-    auto it = options.tables.find(shape.name());
-    if (it == options.tables.end()) return Status::NotFound("no target table for " + shape.name());
-    r.table = &it->second;
-    for (const std::string& col : shape.columns()) {
-      auto c = std::find_if(r.table->columns.begin(), r.table->columns.end(),
-                            [&](const PgSinkColumn& p) { return p.sqlite_name == col; });
-      if (c == r.table->columns.end()) {
-        return Status::NotFound(fmt::format("no target column for {}.{}", shape.name(), col));
-      }
-      r.columns.push_back(&*c);
-    }
-    for (uint32_t pk : shape.pk_columns()) {
-      if (pk >= r.columns.size())
-        return Status::InvalidArgument("bad pk column in " + r.sqlite_name);
-      r.pk.push_back(static_cast<int>(pk));
-    }
-    if (r.pk.empty()) return Status::NotImplemented("table without primary key: " + r.sqlite_name);
+    ResolvedTable r{shape.name(), nullptr, {}, {}, Status::OK()};
+    r.error = ResolveOne(shape, tables, &r);
+    if (!r.error.ok()) r.table = nullptr;
     out.push_back(std::move(r));
   }
   return out;
@@ -77,6 +86,7 @@ PgBatchSink::PgBatchSink(std::unique_ptr<PgConnection> conn, PgBatchSinkOptions 
 
 Result<uint64_t> PgBatchSink::AppliedSeq(const std::string& source) {
   std::lock_guard lock(mu_);
+  SQLIFT_RETURN_IF_ERROR(EnsureConnected());
   SQLIFT_ASSIGN_OR_RETURN(
       PgResult r,
       conn_->Query("SELECT applied_seq FROM sqlift.positions WHERE source = $1", {source}));
@@ -87,13 +97,14 @@ Result<uint64_t> PgBatchSink::AppliedSeq(const std::string& source) {
 Result<uint64_t> PgBatchSink::Apply(const std::string& source, const wire::ChangeBatch& batch) {
   std::lock_guard lock(mu_);
   SQLIFT_RETURN_IF_ERROR(CheckBatch(batch));
+  SQLIFT_RETURN_IF_ERROR(EnsureConnected());
   return ApplyLocked(source, batch);
 }
 
 Result<uint64_t> PgBatchSink::ApplyLocked(const std::string& source,
                                           const wire::ChangeBatch& batch) {
-  SQLIFT_ASSIGN_OR_RETURN(auto tables, Resolve(batch, options_));
-  Context ctx{source, std::move(tables), std::nullopt};
+  SQLIFT_ASSIGN_OR_RETURN(std::shared_ptr<const SourceSchema> schema, SchemaOf(source));
+  Context ctx{source, batch, std::move(schema), false, false, {}, std::nullopt};
   SQLIFT_RETURN_IF_ERROR(conn_->Exec("BEGIN; SET CONSTRAINTS ALL DEFERRED"));
   // Every failure below ends the transaction; the position is never cached across one.
   auto fail = [&](const Status& st) -> Status {
@@ -127,25 +138,29 @@ Result<uint64_t> PgBatchSink::ApplyLocked(const std::string& source,
       "ON CONFLICT (source) DO UPDATE SET applied_seq = EXCLUDED.applied_seq, updated_at = now()",
       {source, std::to_string(batch.last_seq())});
   if (!moved.ok()) return fail(moved.status());
+  if (ctx.schema_changed) {
+    Status stored = StoreSourceSchema(*conn_, source, ctx.schema->sql);
+    if (!stored.ok()) return fail(stored);
+  }
   // Deferred constraints are checked here; a failing COMMIT rolls back data and position.
   Status commit = conn_->Exec("COMMIT");
   if (!commit.ok()) {
     (void)conn_->Exec("ROLLBACK");
     return commit.With(fmt::format("commit seqs {}..{}", batch.first_seq(), batch.last_seq()));
   }
+  if (ctx.schema_changed) schemas_[source] = ctx.schema;  // committed: now the schema
+  CrashPoint("after_apply_commit");  // committed, not yet acked: the agent must not resend it
   return batch.last_seq();
 }
 
 Status PgBatchSink::ApplyTransaction(Context& ctx, const wire::Transaction& txn) {
-  if (txn.kind() == wire::Transaction::DDL) {
-    // Not applied yet (next step of issue 4): counted and logged so it is never unnoticed.
-    ++ddl_seen_;
-    spdlog::warn("applier: DDL at seq {} on {} not applied: {}", txn.seq(), txn.ddl_table(),
-                 txn.ddl_sql());
-    return Status::OK();
-  }
+  if (txn.kind() == wire::Transaction::DDL) return ApplyDdl(ctx, txn);
   if (txn.kind() != wire::Transaction::CHANGES) {
     return Status::InvalidArgument(fmt::format("transaction seq {} has no kind", txn.seq()));
+  }
+  if (!ctx.resolved) {  // the batch's shapes, matched to the schema as of this transaction
+    ctx.tables = Resolve(ctx.batch, ctx.schema->tables);
+    ctx.resolved = true;
   }
   for (const wire::RowChange& ch : txn.changes()) {
     SQLIFT_RETURN_IF_ERROR(ApplyChange(ctx, txn, ch));
@@ -157,6 +172,9 @@ Status PgBatchSink::ApplyChange(Context& ctx, const wire::Transaction& txn,
                                 const wire::RowChange& ch) {
   if (ch.table_index() >= ctx.tables.size()) {
     return Status::InvalidArgument(fmt::format("seq {}: bad table index", txn.seq()));
+  }
+  if (!ctx.tables[ch.table_index()].table) {
+    return ctx.tables[ch.table_index()].error.With(fmt::format("seq {}", txn.seq()));
   }
   const bool skip = options_.on_error == PgBatchSinkOptions::OnError::kSkip;
   if (skip) SQLIFT_RETURN_IF_ERROR(conn_->Exec("SAVEPOINT sqlift_row"));

@@ -12,7 +12,17 @@
 //          sqlift.dead_letter (same transaction) and the batch goes on;
 //   kStop: the whole transaction is rolled back, the dead letter is written in its own
 //          transaction and Apply fails naming seq, table and key.
-// DDL transactions are not applied yet: they are counted and logged (ddl_seen()).
+// DDL transactions (a table's new CREATE TABLE text) are compiled with the SchemaCompiler into
+// the next plan; additive differences (apply/ddl_diff.h) run in the same transaction and the
+// new schema is stored in sqlift.source_schema with the position; anything else stops.
+//
+// Snapshots (LoadSnapshot) go through apply/pg_snapshot_loader.h on two connections of their
+// own; the committed snapshot's schema becomes the source's schema.
+//
+// Which tables a source has: its statements in sqlift.source_schema (loaded on first use and
+// kept in memory), or, for a source with none stored, PgBatchSinkOptions::tables (tests that
+// build tables by hand). A lost connection is reopened through `connect` on the next call
+// (its prepared statements with it).
 //
 // Ownership: owns its PgConnection and its prepared statements (named "s1", "s2", ... on that
 // connection). Thread safety: one connection, so calls are serialized by an internal mutex;
@@ -20,6 +30,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -29,6 +40,8 @@
 
 #include "apply/batch_sink.h"
 #include "apply/pg_connection.h"
+#include "apply/pg_snapshot_loader.h"
+#include "apply/schema_compiler.h"
 #include "apply/schema_translator.h"
 #include "apply/type_mapping.h"
 
@@ -53,6 +66,9 @@ struct PgBatchSinkOptions {
   std::string schema = "public";              // target PostgreSQL schema
   std::map<std::string, PgSinkTable> tables;  // SQLite table name → target table
   OnError on_error = OnError::kStop;
+  SchemaCompiler* compiler = nullptr;  // not owned; required for snapshots and DDL events
+  // Opens a new connection to the target: the snapshot's two, and after a lost connection.
+  std::function<Result<std::unique_ptr<PgConnection>>()> connect;
 };
 
 // The table mapping of a SchemaPlan, as PgBatchSinkOptions::tables wants it.
@@ -70,12 +86,26 @@ class PgBatchSink final : public BatchSink {
   // no position yet starts from 0.
   Result<uint64_t> Apply(const std::string& source, const wire::ChangeBatch& batch) override;
 
-  // DDL transactions seen (and not applied) so far.
+  Result<uint64_t> LoadSnapshot(const std::string& source,
+                                const wire::SnapshotChunk& chunk) override;
+  void AbortSnapshot(const std::string& source) override;
+
+  // DDL transactions seen so far (applied, or counted only for a source without a schema).
   uint64_t ddl_seen() const { return ddl_seen_.load(); }
 
+  // A source's schema as the sink knows it: the SQLite statements and their plan.
+  struct SourceSchema {
+    std::vector<std::string> sql;
+    SchemaPlan plan;
+    std::map<std::string, PgSinkTable> tables;
+  };
   struct Context;  // the state of one Apply call (pg_batch_sink.cc)
 
  private:
+  Status EnsureConnected();
+  Result<std::shared_ptr<const SourceSchema>> SchemaOf(const std::string& source);
+  Status ApplyDdl(Context& ctx, const wire::Transaction& txn);
+  Status BeginSnapshot(const std::string& source, const wire::SnapshotChunk& chunk);
   Result<uint64_t> ApplyLocked(const std::string& source, const wire::ChangeBatch& batch);
   Status ApplyTransaction(Context& ctx, const wire::Transaction& txn);
   Status ApplyChange(Context& ctx, const wire::Transaction& txn, const wire::RowChange& ch);
@@ -91,6 +121,8 @@ class PgBatchSink final : public BatchSink {
   std::unique_ptr<PgConnection> conn_;
   PgBatchSinkOptions options_;
   std::map<std::string, std::string> statements_;  // table|op|columns → "sN"
+  std::map<std::string, std::shared_ptr<const SourceSchema>> schemas_;  // by source
+  std::map<std::string, std::unique_ptr<PgSnapshotLoader>> snapshots_;  // loading, by source
   std::atomic<uint64_t> ddl_seen_{0};
 };
 

@@ -20,12 +20,17 @@ struct ResolvedTable {
   const PgSinkTable* table = nullptr;
   std::vector<const PgSinkColumn*> columns;
   std::vector<int> pk;
+  Status error;  // why `table` is null: no target for this table or one of its columns
 };
 
 struct PgBatchSink::Context {
   const std::string& source;
-  std::vector<ResolvedTable> tables;      // by ChangeBatch.tables index
-  std::optional<DeadLetter> stop_letter;  // kStop: written after the rollback
+  const wire::ChangeBatch& batch;
+  std::shared_ptr<const SourceSchema> schema;  // as of this point in the batch
+  bool schema_changed = false;                 // a DDL event ran: store it with the position
+  bool resolved = false;                       // `tables` matches `schema`
+  std::vector<ResolvedTable> tables;           // by ChangeBatch.tables index
+  std::optional<DeadLetter> stop_letter;       // kStop: written after the rollback
 };
 
 // The primary key of a change on `t`: "(7, 'a')".

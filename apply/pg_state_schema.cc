@@ -12,8 +12,39 @@ Status EnsureStateSchema(PgConnection& conn) {
             "CREATE TABLE IF NOT EXISTS " + QuoteQualified(kStateSchema, "dead_letter") +
             " (id bigserial PRIMARY KEY, source text, seq bigint, table_name text NOT NULL,"
             " key text, column_name text, value text, error text NOT NULL,"
-            " at timestamptz NOT NULL DEFAULT now())")
+            " at timestamptz NOT NULL DEFAULT now());" +
+            "CREATE TABLE IF NOT EXISTS " + QuoteQualified(kStateSchema, "source_schema") +
+            " (source text NOT NULL, ord integer NOT NULL, sql text NOT NULL,"
+            " PRIMARY KEY (source, ord))")
       .With("create sqlift state schema");
+}
+
+Result<std::optional<std::vector<std::string>>> LoadSourceSchema(PgConnection& conn,
+                                                                 const std::string& source) {
+  SQLIFT_ASSIGN_OR_RETURN(PgResult r,
+                          conn.Query("SELECT sql FROM " +
+                                         QuoteQualified(kStateSchema, "source_schema") +
+                                         " WHERE source = $1 ORDER BY ord",
+                                     {source}));
+  if (r.rows() == 0) return std::optional<std::vector<std::string>>();
+  std::vector<std::string> out;
+  for (int i = 0; i < r.rows(); ++i)
+    out.emplace_back(r.get(i, 0));
+  return std::optional(std::move(out));
+}
+
+Status StoreSourceSchema(PgConnection& conn, const std::string& source,
+                         const std::vector<std::string>& sqlite_sql) {
+  const std::string table = QuoteQualified(kStateSchema, "source_schema");
+  Result<PgResult> del = conn.Query("DELETE FROM " + table + " WHERE source = $1", {source});
+  if (!del.ok()) return del.status().With("store source schema");
+  for (size_t i = 0; i < sqlite_sql.size(); ++i) {
+    Result<PgResult> ins =
+        conn.Query("INSERT INTO " + table + " (source, ord, sql) VALUES ($1, $2::integer, $3)",
+                   {source, std::to_string(i), sqlite_sql[i]});
+    if (!ins.ok()) return ins.status().With("store source schema");
+  }
+  return Status::OK();
 }
 
 Status InsertDeadLetter(PgConnection& conn, const DeadLetter& d) {

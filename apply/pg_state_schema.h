@@ -6,6 +6,9 @@
 //   sqlift.dead_letter(id bigserial primary key, source text, seq bigint,
 //                      table_name text not null, key text, column_name text, value text,
 //                      error text not null, at timestamptz not null default now())
+//   sqlift.source_schema(source text, ord integer, sql text, primary key (source, ord)):
+//                      the SQLite schema statements of each source as the applier last
+//                      applied them (snapshot, then DDL events), in the same transactions.
 //
 // Defined here once; `copy` creates them and the applier will use both.
 // Thread safety: functions over the connection they are given (one thread at a time).
@@ -14,6 +17,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "apply/pg_connection.h"
 
@@ -38,5 +42,12 @@ struct DeadLetter {
 
 // Inserts one dead letter, every field a bound parameter.
 [[nodiscard]] Status InsertDeadLetter(PgConnection& conn, const DeadLetter& letter);
+
+// The schema statements stored for `source`; nullopt when none are.
+[[nodiscard]] Result<std::optional<std::vector<std::string>>> LoadSourceSchema(
+    PgConnection& conn, const std::string& source);
+// Replaces the stored statements of `source` (inside the caller's transaction).
+[[nodiscard]] Status StoreSourceSchema(PgConnection& conn, const std::string& source,
+                                       const std::vector<std::string>& sqlite_sql);
 
 }  // namespace sqlift

@@ -6,7 +6,11 @@
 //      answered with an Error frame and the connection is closed, before anything else is read
 //      and without touching the sink.
 //   2. HelloReply{accepted, has_position, applied_seq} from the sink's position.
-//   3. ChangeBatch frames, each continuing from applied_seq: a replay (seqs <= applied_seq) is
+//   3. When the source had no position: SnapshotChunk frames, chunk_no 0, 1, ..., each handed to
+//      the sink's LoadSnapshot and acked with Ack{applied_seq, snapshot_chunk_no}; the last one
+//      commits the snapshot, and applied_seq becomes its snapshot_seq S. A session that ends
+//      mid-snapshot makes the sink discard it (AbortSnapshot).
+//   4. ChangeBatch frames, each continuing from applied_seq: a replay (seqs <= applied_seq) is
 //      trimmed or skipped and acked, a gap is SEQ_GAP. Ack(applied_seq) is sent only after
 //      the sink's Apply returned. Each Heartbeat is recorded and answered with an Ack.
 // A malformed or oversized frame, a read deadline passing (slow loris), a protocol violation or
@@ -58,6 +62,8 @@ struct ReceiverStats {
   uint64_t batches = 0;              // ChangeBatch frames received
   uint64_t acks = 0;                 // Acks sent
   uint64_t heartbeats = 0;           // Heartbeats received
+  uint64_t snapshot_chunks = 0;      // SnapshotChunk frames received
+  uint64_t snapshots = 0;            // snapshots committed
   std::vector<std::string> reasons;  // why connections ended, oldest first (the last 64)
 };
 

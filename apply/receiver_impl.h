@@ -14,6 +14,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -68,7 +69,9 @@ class ReceiverSession : public std::enable_shared_from_this<ReceiverSession> {
   asio::awaitable<Status> Handshake();
   asio::awaitable<Status> CheckHello(const wire::Frame& frame);
   asio::awaitable<Status> HandleBatch(const wire::ChangeBatch& batch);
-  asio::awaitable<Status> SendAck();
+  asio::awaitable<Status> HandleChunk(const wire::SnapshotChunk& chunk);
+  // Ack(applied_seq), with the snapshot chunk it answers when there is one.
+  asio::awaitable<Status> SendAck(std::optional<uint64_t> chunk_no = std::nullopt);
   // The single failure path: sends Error{code} (best effort) and returns `why` for the log.
   asio::awaitable<Status> Fail(wire::Error::Code code, Status why, bool retryable = false);
   asio::awaitable<Result<uint64_t>> OnPool(std::function<Result<uint64_t>()> fn);
@@ -79,6 +82,8 @@ class ReceiverSession : public std::enable_shared_from_this<ReceiverSession> {
   std::string peer_;
   std::string source_;  // set once the Hello is accepted and the source slot claimed
   uint64_t applied_ = 0;
+  bool snapshot_allowed_ = false;  // the source had no position at the handshake
+  uint64_t snapshot_next_ = 0;     // chunk_no expected next; > 0 while a snapshot loads
 };
 
 }  // namespace sqlift::apply

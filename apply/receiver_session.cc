@@ -70,6 +70,15 @@ asio::awaitable<void> ReceiverSession::Run(std::shared_ptr<ReceiverSession> self
   Status st = co_await self->Serve();
   self->Close();
   Receiver::Impl* impl = self->impl_;
+  if (self->snapshot_next_ > 0) {  // ended mid-snapshot: nothing of it may stay behind
+    // Only trivially copyable captures in a lambda passed inside co_await: GCC 12 destroys
+    // such a temporary twice, which a captured std::string would turn into a double free.
+    ReceiverSession* session = self.get();
+    (void)co_await self->OnPool([impl, session]() -> Result<uint64_t> {
+      impl->sink->AbortSnapshot(session->source_);
+      return uint64_t{0};
+    });
+  }
   if (!self->source_.empty()) impl->active_sources.erase(self->source_);
   impl->sessions.erase(self->id_);
   std::string who = self->source_.empty()
@@ -91,11 +100,13 @@ asio::awaitable<Status> ReceiverSession::Serve() {
     if (frame.has_change_batch()) {
       impl_->Record([](ReceiverStats& s) { ++s.batches; });
       st = co_await HandleBatch(frame.change_batch());
+    } else if (frame.has_snapshot_chunk()) {
+      impl_->Record([](ReceiverStats& s) { ++s.snapshot_chunks; });
+      st = co_await HandleChunk(frame.snapshot_chunk());
     } else if (frame.has_heartbeat()) {
       impl_->Record([](ReceiverStats& s) { ++s.heartbeats; });
       st = co_await SendAck();
     } else {
-      // SnapshotChunk is loaded by the snapshot stage (issue 4 part 4), not yet here.
       st = co_await Fail(wire::Error::PROTOCOL_VIOLATION,
                          Status::InvalidArgument(fmt::format("unexpected {}", BodyName(frame))));
     }
@@ -124,11 +135,13 @@ asio::awaitable<Status> ReceiverSession::Handshake() {
                             applied.status().Retryable());
   }
   applied_ = has_position ? *applied : 0;
+  snapshot_allowed_ = !has_position;
   wire::Frame reply;
   auto* r = reply.mutable_hello_reply();
   r->set_accepted(true);
   r->set_has_position(has_position);
   r->set_applied_seq(applied_);
+  r->set_snapshot_needed(!has_position);
   r->set_protocol_version(proto::kProtocolVersion);
   st = co_await proto::WriteFrame(socket_, reply, opt.max_frame_bytes, opt.write_timeout);
   if (!st.ok()) co_return st.With("send HelloReply");
@@ -172,6 +185,11 @@ asio::awaitable<Status> ReceiverSession::CheckHello(const wire::Frame& frame) {
 }
 
 asio::awaitable<Status> ReceiverSession::HandleBatch(const wire::ChangeBatch& batch) {
+  if (snapshot_next_ > 0) {
+    co_return co_await Fail(wire::Error::PROTOCOL_VIOLATION,
+                            Status::InvalidArgument("ChangeBatch before the snapshot's last chunk"));
+  }
+  snapshot_allowed_ = false;  // a source that streams has its position
   if (batch.first_seq() == 0 || batch.last_seq() < batch.first_seq()) {
     co_return co_await Fail(wire::Error::PROTOCOL_VIOLATION,
                             Status::InvalidArgument(fmt::format(
@@ -210,9 +228,40 @@ asio::awaitable<Status> ReceiverSession::HandleBatch(const wire::ChangeBatch& ba
   co_return co_await SendAck();
 }
 
-asio::awaitable<Status> ReceiverSession::SendAck() {
+asio::awaitable<Status> ReceiverSession::HandleChunk(const wire::SnapshotChunk& chunk) {
+  if (!snapshot_allowed_) {
+    co_return co_await Fail(
+        wire::Error::PROTOCOL_VIOLATION,
+        Status::InvalidArgument(fmt::format(
+            "SnapshotChunk for source {}, which has a position (applied seq {})", source_,
+            applied_)));
+  }
+  if (chunk.chunk_no() != snapshot_next_) {
+    co_return co_await Fail(wire::Error::PROTOCOL_VIOLATION,
+                            Status::InvalidArgument(fmt::format(
+                                "snapshot chunk {} where {} was expected", chunk.chunk_no(),
+                                snapshot_next_)));
+  }
+  ++snapshot_next_;
+  Result<uint64_t> applied =
+      co_await OnPool([this, &chunk] { return impl_->sink->LoadSnapshot(source_, chunk); });
+  if (!applied.ok()) {
+    co_return co_await Fail(wire::Error::APPLY_FAILED, applied.status().With("load snapshot"),
+                            applied.status().Retryable());
+  }
+  if (chunk.last_chunk()) {
+    snapshot_next_ = 0;
+    snapshot_allowed_ = false;
+    applied_ = *applied;
+    impl_->Record([](ReceiverStats& s) { ++s.snapshots; });
+  }
+  co_return co_await SendAck(chunk.chunk_no());
+}
+
+asio::awaitable<Status> ReceiverSession::SendAck(std::optional<uint64_t> chunk_no) {
   wire::Frame frame;
   frame.mutable_ack()->set_applied_seq(applied_);
+  if (chunk_no) frame.mutable_ack()->set_snapshot_chunk_no(*chunk_no);
   const ReceiverOptions& opt = impl_->options;
   Status st = co_await proto::WriteFrame(socket_, frame, opt.max_frame_bytes, opt.write_timeout);
   if (!st.ok()) co_return st.With(fmt::format("send Ack {}", applied_));

@@ -184,14 +184,15 @@ TablePlan AddTable(Context& ctx, const TableSchema& t, const std::vector<ColumnM
               "add it on PostgreSQL as GENERATED ALWAYS AS (...) STORED if it is needed");
       continue;
     }
-    ColumnPlan cp{c.name, MapName(ctx, t.name, c.name, c.name), maps[i]};
+    ColumnPlan cp{c.name, MapName(ctx, t.name, c.name, c.name), maps[i], ""};
     if (!taken.insert(cp.pg_name).second) {
       ctx.Add(Sev::kBlocker, t.name, c.name,
               fmt::format("becomes \"{}\", the name of another column", cp.pg_name),
               "rename one of the columns in SQLite");
     }
     AddColumnWarnings(ctx, t, c, cp.mapping);
-    lines.push_back("  " + ColumnDdl(ctx, t, c, cp));
+    cp.ddl = ColumnDdl(ctx, t, c, cp);
+    lines.push_back("  " + cp.ddl);
     tp.columns.push_back(std::move(cp));
   }
   std::vector<std::string> pk;

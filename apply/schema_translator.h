@@ -51,6 +51,9 @@ struct ColumnPlan {
   std::string source_name;
   std::string pg_name;
   ColumnMapping mapping;
+  // The column's definition as CREATE TABLE has it (name, type, NOT NULL, DEFAULT), which is
+  // also what ALTER TABLE ... ADD COLUMN takes when a DDL event adds the column.
+  std::string ddl;
 };
 
 struct TablePlan {

@@ -141,6 +141,7 @@ Result<bool> CaptureAgent::DrainBatch(DrainStats* stats) {
   CrashPoint("before_log_append");
   SQLIFT_RETURN_IF_ERROR(log_->Append(records));  // its error names the seqs
   logged_seq_ = last;
+  if (options_.on_logged) options_.on_logged(last);
   CrashPoint("after_log_append");
   SQLIFT_RETURN_IF_ERROR(schema_.MarkLogged());
   Status trim = outbox_->Trim(last);

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -37,6 +38,9 @@ struct CaptureAgentOptions {
   // Retention of acked log records: kept at least this long, and trimmed beyond this size.
   std::chrono::seconds retain_time{24 * 3600};
   uint64_t retain_bytes = 1ULL << 30;
+  // Called on the agent's thread after each synced log write with the new logged_seq (the
+  // shipper's Notify), so shipping does not wait for its poll.
+  std::function<void(uint64_t)> on_logged;
 };
 
 struct DrainStats {

@@ -164,6 +164,7 @@ asio::awaitable<Result<uint64_t>> Shipper::Impl::Handshake() {
   }
   // The applier owns the applied position; ours follows it, in either direction.
   uint64_t applied = reply.hello_reply().applied_seq();
+  snapshot_needed = !reply.hello_reply().has_position();
   st = log->SetPosition(state::kMetaAckedSeq, applied);
   if (!st.ok()) co_return st.With("record acked seq");
   // Published before `connects` moves, so a watcher never sees the new connection with the

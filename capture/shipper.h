@@ -9,6 +9,11 @@
 // to send it sends a Heartbeat every heartbeat_interval (the applier answers with an Ack, so
 // the read deadline on Acks also detects a dead applier).
 //
+// When the HelloReply says the applier has no position, the shipper first sends a snapshot
+// from options.snapshot: SnapshotChunks under the same window (acked by chunk_no), and once the
+// applier acks the last chunk with applied_seq = S, it streams the log from S + 1. A connection
+// lost mid-snapshot ends that snapshot; the next connection starts a new one.
+//
 // Positions: shipped_seq (last seq written to the current connection) and acked_seq (last seq
 // the applier acked). New records are noticed through Notify() (the capture agent calls it
 // after each append) and by polling the log every poll_interval as the floor.
@@ -26,6 +31,7 @@
 #include <memory>
 #include <string>
 
+#include "capture/snapshot_source.h"
 #include "common/status.h"
 #include "state/change_log.h"
 
@@ -46,6 +52,9 @@ struct ShipperOptions {
   std::chrono::milliseconds write_timeout{10000};
   std::chrono::milliseconds backoff_min{100};
   std::chrono::milliseconds backoff_max{5000};
+  // Where the snapshot comes from when the applier holds no position (not owned; must outlive
+  // the Shipper). Without one, the shipper streams the log from seq 1 instead (tests).
+  SnapshotSource* snapshot = nullptr;
 };
 
 struct ShipperStats {
@@ -57,6 +66,10 @@ struct ShipperStats {
   uint64_t window_waits = 0;       // times it stopped reading the log for a full window
   uint64_t batches = 0;
   uint64_t heartbeats = 0;
+  uint64_t snapshot_chunks = 0;  // SnapshotChunks shipped (every attempt counted)
+  uint64_t snapshots = 0;        // snapshots the applier committed
+  uint64_t snapshot_seq = 0;     // S of the last snapshot begun
+  bool snapshotting = false;     // a snapshot is being shipped now
   bool stopped = false;    // the shipping loop has ended
   std::string last_error;  // why the last connection ended
 };

@@ -44,7 +44,11 @@ struct Shipper::Impl {
   asio::awaitable<Status> Stream(uint64_t applied);
   asio::awaitable<Status> WriteLoop();
   asio::awaitable<void> ReadAcks(std::shared_ptr<Status> result);
-  Status OnAck(uint64_t applied_seq);
+  Status OnAck(const wire::Ack& ack);
+  Status OnSnapshotAck(const wire::Ack& ack);
+  Status BeginSnapshot();
+  void EndSnapshot();
+  Result<bool> FillSnapshot();  // the next SnapshotChunk into `pending`
   Result<bool> FillPending();  // reads the next packed batch from the log into `pending`
   asio::awaitable<Status> SendPending();
   asio::awaitable<Status> SendHeartbeat();
@@ -66,10 +70,16 @@ struct Shipper::Impl {
   bool reader_done = true;
   uint64_t shipped = 0;
   uint64_t acked = 0;
-  std::deque<std::pair<uint64_t, size_t>> inflight;  // (last_seq, frame bytes), oldest first
+  // (last_seq, frame bytes), oldest first; while snapshotting, (chunk_no, frame bytes).
+  std::deque<std::pair<uint64_t, size_t>> inflight;
   size_t unacked = 0;
   std::optional<wire::Frame> pending;  // read from the log, waiting for room in the window
   size_t pending_bytes = 0;
+  bool snapshot_needed = false;  // from the last HelloReply
+  bool snapshotting = false;     // shipping a snapshot on this connection
+  bool last_chunk_sent = false;
+  uint64_t last_chunk_no = 0;
+  uint64_t snapshot_seq = 0;  // S of the snapshot being shipped
   std::minstd_rand rng{std::random_device{}()};
 
   mutable std::mutex mu;

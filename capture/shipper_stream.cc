@@ -42,10 +42,18 @@ asio::awaitable<Status> Shipper::Impl::Stream(uint64_t applied) {
     s.shipped_seq = s.acked_seq = applied;
     s.unacked_bytes = 0;
   });
+  if (snapshot_needed && options.snapshot) {
+    Status begun = BeginSnapshot();
+    if (!begun.ok()) co_return begun;
+  } else if (snapshot_needed) {
+    spdlog::warn("shipper: the applier has no position and no snapshot source is set; "
+                 "streaming the log from seq 1");
+  }
   auto reader_status = std::make_shared<Status>();
   reader_done = false;
   asio::co_spawn(io, ReadAcks(reader_status), asio::detached);
   Status st = co_await WriteLoop();
+  if (snapshotting) EndSnapshot();
   boost::system::error_code ignored;
   socket.close(ignored);
   while (!reader_done)
@@ -79,7 +87,40 @@ asio::awaitable<Status> Shipper::Impl::WriteLoop() {
   }
 }
 
+Status Shipper::Impl::BeginSnapshot() {
+  Result<uint64_t> s = options.snapshot->Begin([this] { asio::post(io, [this] { Wake(); }); });
+  if (!s.ok()) return s.status().With("begin snapshot");
+  snapshotting = true;
+  last_chunk_sent = false;
+  snapshot_seq = *s;
+  spdlog::info("shipper: the applier has no position: sending a snapshot at seq {}", *s);
+  Update([&](ShipperStats& st) {
+    st.snapshotting = true;
+    st.snapshot_seq = snapshot_seq;
+  });
+  return Status::OK();
+}
+
+void Shipper::Impl::EndSnapshot() {
+  options.snapshot->End();
+  snapshotting = false;
+  inflight.clear();
+  unacked = 0;
+  Update([](ShipperStats& st) { st.snapshotting = false; });
+}
+
+Result<bool> Shipper::Impl::FillSnapshot() {
+  if (last_chunk_sent) return false;  // waiting for the Ack of the last chunk
+  wire::Frame frame;
+  Result<bool> got = options.snapshot->TryNext(frame.mutable_snapshot_chunk());
+  if (!got.ok() || !*got) return got;
+  pending = std::move(frame);
+  pending_bytes = pending->ByteSizeLong() + proto::kFrameHeaderBytes;
+  return true;
+}
+
 Result<bool> Shipper::Impl::FillPending() {
+  if (snapshotting) return FillSnapshot();
   BatchPacker packer(options.batch_bytes);
   uint64_t next = shipped + 1;
   bool full = false;
@@ -114,6 +155,23 @@ Result<bool> Shipper::Impl::FillPending() {
 }
 
 asio::awaitable<Status> Shipper::Impl::SendPending() {
+  if (pending->has_snapshot_chunk()) {
+    const wire::SnapshotChunk& chunk = pending->snapshot_chunk();
+    inflight.emplace_back(chunk.chunk_no(), pending_bytes);
+    unacked += pending_bytes;
+    if (chunk.last_chunk()) last_chunk_sent = true, last_chunk_no = chunk.chunk_no();
+    Update([&](ShipperStats& s) {
+      ++s.snapshot_chunks;
+      s.unacked_bytes = unacked;
+      s.max_unacked_bytes = std::max<uint64_t>(s.max_unacked_bytes, unacked);
+    });
+    wire::Frame frame = std::move(*pending);
+    pending.reset();
+    Status st =
+        co_await proto::WriteFrame(socket, frame, options.max_frame_bytes, options.write_timeout);
+    if (!st.ok()) co_return st.With(fmt::format("send snapshot chunk {}", inflight.back().first));
+    co_return Status::OK();
+  }
   // Counted in flight before the write: the Ack may be read before the write's completion.
   uint64_t last = pending->change_batch().last_seq();
   shipped = last;
@@ -160,7 +218,7 @@ asio::awaitable<void> Shipper::Impl::ReadAcks(std::shared_ptr<Status> result) {
     if (st.code() == Status::Code::kCorruption) st = Status::Unavailable(st.ToString());
     if (st.ok()) {
       if (frame.has_ack()) {
-        st = OnAck(frame.ack().applied_seq());
+        st = OnAck(frame.ack());
       } else if (frame.has_error()) {
         st = FromWireError(frame.error());
       } else {
@@ -178,7 +236,37 @@ asio::awaitable<void> Shipper::Impl::ReadAcks(std::shared_ptr<Status> result) {
   Wake();
 }
 
-Status Shipper::Impl::OnAck(uint64_t applied_seq) {
+Status Shipper::Impl::OnSnapshotAck(const wire::Ack& ack) {
+  if (!ack.has_snapshot_chunk_no()) return Status::OK();  // a heartbeat's answer
+  const uint64_t no = ack.snapshot_chunk_no();
+  while (!inflight.empty() && inflight.front().first <= no) {
+    unacked -= inflight.front().second;
+    inflight.pop_front();
+  }
+  Update([&](ShipperStats& s) { s.unacked_bytes = unacked; });
+  Wake();
+  if (!last_chunk_sent || no != last_chunk_no) return Status::OK();
+  // The applier committed the snapshot: stream from S + 1.
+  if (ack.applied_seq() != snapshot_seq) {
+    return Status::Unavailable(fmt::format("applier committed the snapshot at seq {}, not {}",
+                                           ack.applied_seq(), snapshot_seq));
+  }
+  EndSnapshot();
+  shipped = acked = snapshot_seq;
+  Status st = log->SetPosition(state::kMetaAckedSeq, snapshot_seq);
+  if (!st.ok()) return st.With("record acked seq");
+  spdlog::info("shipper: snapshot at seq {} committed by the applier; streaming from {}",
+               snapshot_seq, snapshot_seq + 1);
+  Update([&](ShipperStats& s) {
+    ++s.snapshots;
+    s.shipped_seq = s.acked_seq = snapshot_seq;
+  });
+  return Status::OK();
+}
+
+Status Shipper::Impl::OnAck(const wire::Ack& ack) {
+  if (snapshotting) return OnSnapshotAck(ack);
+  const uint64_t applied_seq = ack.applied_seq();
   if (applied_seq > shipped) {
     return Status::Unavailable(
         fmt::format("applier acked seq {} beyond shipped seq {}", applied_seq, shipped));

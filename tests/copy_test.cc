@@ -17,6 +17,7 @@
 #include "deploy/pg_sandbox.h"
 #include "deploy/testing/pg_suite_test.h"
 #include "tests/testutil/subprocess.h"
+#include "tests/testutil/table_compare.h"
 
 namespace sqlift {
 namespace {
@@ -67,62 +68,8 @@ class CopyTest : public PgSuiteTest {
   fs::path dir_;
 };
 
-// A SQLite value as canonical text: integers in decimal, reals in shortest round-trip form
-// ("1.0" → "1"), DATETIME text with a space separator.
-std::string NormalizeSqlite(const SqliteStatement& s, int col) {
-  switch (s.ColumnType(col)) {
-    case SQLITE_NULL:
-      return "NULL";
-    case SQLITE_INTEGER:
-      return std::to_string(s.ColumnInt64(col));
-    case SQLITE_FLOAT: {
-      char buf[64];
-      return std::string(buf, std::to_chars(buf, buf + 64, s.ColumnDouble(col)).ptr);
-    }
-    default:
-      return std::string(s.ColumnText(col));
-  }
-}
-
-// Every row of an SQLite table, normalized, sorted.
-std::vector<std::string> SqliteRows(SqliteDb& db, const std::string& table) {
-  auto stmt = std::move(db.Prepare("SELECT * FROM " + QuoteSqliteIdentifier(table))).value();
-  std::vector<std::string> rows;
-  while (*stmt.Step()) {
-    std::string row;
-    for (int c = 0; c < stmt.ColumnCount(); ++c)
-      row += NormalizeSqlite(stmt, c) + "|";
-    rows.push_back(row);
-  }
-  std::sort(rows.begin(), rows.end());
-  return rows;
-}
-
-// Every row of a PostgreSQL table, normalized in SQL to the same canonical text, sorted.
-std::vector<std::string> PgRows(PgConnection& conn, const std::string& table) {
-  auto cols = std::move(conn.Query("SELECT column_name, data_type FROM information_schema.columns "
-                                   "WHERE table_schema = 'public' AND table_name = $1 "
-                                   "ORDER BY ordinal_position",
-                                   {table}))
-                  .value();
-  std::string select;
-  for (int i = 0; i < cols.rows(); ++i) {
-    std::string c = QuoteIdentifier(cols.get(i, 0)), type(cols.get(i, 1));
-    std::string e = type == "numeric"                    ? "trim_scale(" + c + ")::text"
-                    : type.starts_with("timestamp with") ? "to_char(" + c +
-                                                               " AT TIME ZONE 'UTC', "
-                                                               "'YYYY-MM-DD HH24:MI:SS')"
-                                                         : c + "::text";
-    select += (i ? " || " : "") + ("coalesce(" + e + ", 'NULL') || '|'");
-  }
-  auto r = std::move(conn.Query("SELECT " + select + " FROM " + QuoteQualified("public", table)))
-               .value();
-  std::vector<std::string> rows;
-  for (int i = 0; i < r.rows(); ++i)
-    rows.emplace_back(r.get(i, 0));
-  std::sort(rows.begin(), rows.end());
-  return rows;
-}
+using testing::PgRows;
+using testing::SqliteRows;
 
 TEST_F(CopyTest, ChinookCopiesEveryRowConstraintAndForeignKey) {
   std::string path = (dir_ / "chinook.sqlite").string();

@@ -8,6 +8,8 @@
 
 #include "capture/capture_agent.h"
 #include "capture/outbox.h"
+#include "capture/shipper.h"
+#include "capture/sqlite_snapshot_source.h"
 #include "capture/sqlite_schema.h"
 #include "state/change_log.h"
 #include "tools/command.h"
@@ -93,10 +95,52 @@ Result<CaptureAgentOptions> AgentOptions(const Config& cfg) {
   return o;
 }
 
+// What ships the log to the applier when [transport] connect is set: the shipper and the
+// snapshot it sends when the applier has no position. Owned by Capture(); the shipper's
+// thread runs beside the agent's loop on the main thread.
+struct Shipping {
+  std::unique_ptr<SqliteSnapshotSource> snapshot;
+  std::unique_ptr<Shipper> shipper;
+};
+
+Result<Shipping> StartShipping(const Config& cfg, state::ChangeLog* log) {
+  Shipping out;
+  if (cfg.transport_connect.empty()) {
+    spdlog::warn("[transport] connect is not set: capturing into the log without shipping");
+    return out;
+  }
+  SQLIFT_RETURN_IF_ERROR(cfg.Require({"source.id"}, "capture"));
+  SQLIFT_ASSIGN_OR_RETURN(Endpoint to, ParseEndpoint(cfg.transport_connect));
+  SQLIFT_ASSIGN_OR_RETURN(std::string token, ReadTokenFile(cfg));
+  SqliteSnapshotOptions so;
+  so.sqlite_path = cfg.source_sqlite;
+  so.exclude_tables.insert(cfg.source_exclude_tables.begin(), cfg.source_exclude_tables.end());
+  out.snapshot = std::make_unique<SqliteSnapshotSource>(so);
+  ShipperOptions o;
+  o.host = to.host;
+  o.port = to.port;
+  o.source_id = cfg.source_id;
+  o.token = token;
+  o.max_frame_bytes = static_cast<size_t>(cfg.transport_max_frame_bytes);
+  o.batch_bytes = std::min<size_t>(o.batch_bytes, o.max_frame_bytes / 4);
+  o.snapshot = out.snapshot.get();
+  out.shipper = std::make_unique<Shipper>(o, log);
+  out.shipper->Start();
+  spdlog::info("shipping to the applier at {}:{} as source {}", to.host, to.port, cfg.source_id);
+  return out;
+}
+
 Status Capture(const Config& cfg, const CaptureOptions& opts) {
   SQLIFT_RETURN_IF_ERROR(cfg.Require({"source.sqlite", "state.dir"}, "capture"));
   SQLIFT_ASSIGN_OR_RETURN(auto log, state::OpenRocksChangeLog(cfg.state_dir));
   SQLIFT_ASSIGN_OR_RETURN(CaptureAgentOptions options, AgentOptions(cfg));
+  Shipping shipping;
+  if (!opts.once) {
+    SQLIFT_ASSIGN_OR_RETURN(shipping, StartShipping(cfg, log.get()));
+    if (Shipper* shipper = shipping.shipper.get()) {
+      options.on_logged = [shipper](uint64_t) { shipper->Notify(); };
+    }
+  }
   SQLIFT_ASSIGN_OR_RETURN(auto agent, CaptureAgent::Open(options, log.get()));
   if (opts.once) {
     SQLIFT_ASSIGN_OR_RETURN(DrainStats stats, agent->DrainAvailable());
@@ -114,6 +158,11 @@ Status Capture(const Config& cfg, const CaptureOptions& opts) {
                cfg.source_id, agent->logged_seq());
   Status st = agent->Run();
   g_agent = nullptr;
+  if (shipping.shipper) {
+    shipping.shipper->Stop();
+    ShipperStats s = shipping.shipper->stats();
+    spdlog::info("shipper stopped: shipped seq {}, acked seq {}", s.shipped_seq, s.acked_seq);
+  }
   spdlog::info("capture agent stopped at logged seq {}", agent->logged_seq());
   return st;
 }
@@ -130,8 +179,9 @@ void AddCaptureCommands(CLI::App& root, CommandTable& table, const GlobalOptions
   static CaptureOptions o;
   CLI::App* capture = root.add_subcommand(
       "capture",
-      "Run the capture agent: move committed outbox rows into the durable log in "
-      "the state directory, then trim them from the outbox");
+      "Run the capture agent: move committed outbox rows into the durable log in the state "
+      "directory, trim them from the outbox, and ship the log to the applier at [transport] "
+      "connect (a snapshot first when the applier has no position)");
   capture->add_flag("--once", o.once, "Drain what is in the outbox now, then exit");
   table.Set(capture, [&global] {
     Result<Config> cfg = RequireConfig(global);

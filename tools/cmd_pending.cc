@@ -35,12 +35,6 @@ void Pending(CLI::App* sub, CommandTable& table) {
 void AddPendingCommands(CLI::App& root, CommandTable& table, const GlobalOptions&) {
   static PendingOptions o;  // lives as long as the CLI tree, which main() owns
 
-  CLI::App* apply = root.add_subcommand(
-      "apply",
-      "Run the applier: receive the snapshot and changes and apply them to PostgreSQL "
-      "exactly once");
-  Pending(apply, table);
-
   CLI::App* status = root.add_subcommand(
       "status",
       "Print every position (captured, logged, shipped, applied), lag, snapshot "

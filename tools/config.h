@@ -74,4 +74,9 @@ struct Endpoint {
 };
 [[nodiscard]] Result<Endpoint> ParseEndpoint(std::string_view text);
 
+// The shared secret in [transport] token_file, without a trailing newline. Fails when the key
+// is missing, the file unreadable or the token shorter than 16 bytes; warns when the file is
+// readable by group or others. (tools/token_file.cc)
+[[nodiscard]] Result<std::string> ReadTokenFile(const Config& cfg);
+
 }  // namespace sqlift

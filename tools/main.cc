@@ -57,6 +57,7 @@ int Main(int argc, char** argv) {
   CommandTable table;
   AddPlanCommand(app, table, global);
   AddCopyCommand(app, table, global);
+  AddApplyCommand(app, table, global);
   AddPendingCommands(app, table, global);
   AddCaptureCommands(app, table, global);
   AddLogCommands(app, table, global);

@@ -90,7 +90,8 @@ namespace sqlift::testing {
 
 Result<ChildProcess> ChildProcess::Spawn(const std::vector<std::string>& argv,
                                          const std::vector<std::string>& env,
-                                         const std::string& stdout_path) {
+                                         const std::string& stdout_path,
+                                         const std::string& stderr_path) {
   if (argv.empty()) return Status::InvalidArgument("Spawn: empty argv");
   std::vector<char*> args;
   for (const std::string& a : argv)
@@ -105,19 +106,32 @@ Result<ChildProcess> ChildProcess::Spawn(const std::vector<std::string>& argv,
     envp.push_back(e.data());
   envp.push_back(nullptr);
   int out_fd = -1;
+  const bool one_log = !stdout_path.empty() && stdout_path == stderr_path;
   if (!stdout_path.empty()) {
-    out_fd = open(stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    out_fd = open(stdout_path.c_str(),
+                  O_WRONLY | O_CREAT | (one_log ? O_APPEND : O_TRUNC) | O_CLOEXEC, 0644);
     if (out_fd < 0)
       return Status::IOError(fmt::format("open {}: {}", stdout_path, std::strerror(errno)));
+  }
+  int err_fd = -1;
+  if (!stderr_path.empty() && !one_log) {
+    err_fd = open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (err_fd < 0) {
+      if (out_fd >= 0) close(out_fd);
+      return Status::IOError(fmt::format("open {}: {}", stderr_path, std::strerror(errno)));
+    }
   }
   pid_t pid = fork();
   if (pid < 0) return Status::IOError(fmt::format("fork: {}", std::strerror(errno)));
   if (pid == 0) {
     if (out_fd >= 0) dup2(out_fd, 1);
+    if (err_fd >= 0) dup2(err_fd, 2);
+    if (one_log) dup2(out_fd, 2);
     execve(args[0], args.data(), envp.data());
     _exit(127);
   }
   if (out_fd >= 0) close(out_fd);
+  if (err_fd >= 0) close(err_fd);
   return ChildProcess(pid);
 }
 

@@ -28,13 +28,16 @@ struct ProcessOutput {
 namespace sqlift::testing {
 
 // A child process started without waiting for it; killed with SIGKILL on destruction if
-// still running. Its standard output and error go to the files given (or are inherited).
+// still running. Its standard output goes to `stdout_path` (truncated) and its standard error
+// is appended to `stderr_path` (so a daemon restarted many times keeps one log), or each is
+// inherited when its path is empty. The same path for both: one log, appended to.
 class ChildProcess {
  public:
   // env: extra "NAME=value" entries added to this process's environment.
   [[nodiscard]] static Result<ChildProcess> Spawn(const std::vector<std::string>& argv,
                                                   const std::vector<std::string>& env = {},
-                                                  const std::string& stdout_path = "");
+                                                  const std::string& stdout_path = "",
+                                                  const std::string& stderr_path = "");
   ChildProcess(ChildProcess&& other) noexcept;
   ChildProcess& operator=(ChildProcess&& other) noexcept;
   ~ChildProcess();

@@ -1,0 +1,166 @@
+// PgSnapshotLoader: a whole snapshot in one PostgreSQL transaction (see header).
+#include "apply/pg_snapshot_loader.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "apply/pg_state_schema.h"
+
+namespace sqlift {
+
+Status RunAfterData(PgConnection& conn, const std::vector<std::string>& statements) {
+  for (const std::string& sql : statements) {
+    SQLIFT_RETURN_IF_ERROR(conn.Exec("SAVEPOINT after_data"));
+    Status st = conn.Exec(sql);
+    std::string state = SqlStateOf(st);
+    if (state == "42P07" || state == "42710") {
+      spdlog::info("already present, kept: {}", sql.substr(0, 120));
+      SQLIFT_RETURN_IF_ERROR(conn.Exec("ROLLBACK TO SAVEPOINT after_data"));
+      continue;
+    }
+    SQLIFT_RETURN_IF_ERROR(st.With(sql.substr(0, 120)));
+    SQLIFT_RETURN_IF_ERROR(conn.Exec("RELEASE SAVEPOINT after_data"));
+  }
+  return Status::OK();
+}
+
+PgSnapshotLoader::PgSnapshotLoader(std::unique_ptr<PgConnection> conn,
+                                   std::unique_ptr<PgConnection> dead_conn,
+                                   PgSnapshotOptions options)
+    : conn_(std::move(conn)), dead_conn_(std::move(dead_conn)), options_(std::move(options)) {}
+
+PgSnapshotLoader::~PgSnapshotLoader() {
+  Abort();
+}
+
+Status PgSnapshotLoader::Begin(SchemaPlan plan, std::vector<std::string> sqlite_sql, uint64_t s) {
+  if (plan.blocked()) {
+    for (const Problem& p : plan.problems) {
+      if (p.severity != Problem::Severity::kBlocker) continue;
+      return Status::FailedPrecondition(fmt::format(
+          "the source's schema has a blocker: {}{}: {} (fix: {}); see `sqlift plan`", p.table,
+          p.column.empty() ? "" : "." + p.column, p.what, p.fix));
+    }
+  }
+  plan_ = std::move(plan);
+  sqlite_sql_ = std::move(sqlite_sql);
+  s_ = s;
+  SQLIFT_RETURN_IF_ERROR(conn_->Exec("BEGIN; SET CONSTRAINTS ALL DEFERRED"));
+  open_ = true;
+  return CreateTables();
+}
+
+Status PgSnapshotLoader::CreateTables() {
+  std::string sql = plan_.ddl[0] + ";";
+  for (size_t i = 0; i < plan_.tables.size(); ++i) {
+    std::string name = QuoteQualified(options_.schema, plan_.tables[i].pg_name);
+    SQLIFT_ASSIGN_OR_RETURN(PgResult r, conn_->Query("SELECT to_regclass($1) IS NOT NULL", {name}));
+    if (r.get(0, 0) != "t") {
+      sql += plan_.ddl[i + 1] + ";";
+      continue;
+    }
+    SQLIFT_ASSIGN_OR_RETURN(PgResult rows, conn_->Query("SELECT EXISTS (SELECT 1 FROM " + name + ")"));
+    if (rows.get(0, 0) == "t") {
+      return Status::FailedPrecondition(fmt::format(
+          "target table {} already holds rows; a snapshot loads only into empty or new tables "
+          "(empty it, or use another database)",
+          name));
+    }
+  }
+  return conn_->Exec(sql).With("create target tables");
+}
+
+Status PgSnapshotLoader::StartTable(const wire::TableShape& shape) {
+  for (size_t i = 0; i < plan_.tables.size(); ++i) {
+    const TablePlan& t = plan_.tables[i];
+    if (t.source_name != shape.name()) continue;
+    if (static_cast<size_t>(shape.columns_size()) != t.columns.size()) {
+      return Status::InvalidArgument(fmt::format(
+          "snapshot of {} has {} columns, its schema {}", shape.name(), shape.columns_size(),
+          t.columns.size()));
+    }
+    for (size_t c = 0; c < t.columns.size(); ++c) {
+      if (shape.columns(static_cast<int>(c)) != t.columns[c].source_name) {
+        return Status::InvalidArgument(fmt::format("snapshot of {}: column {} is {} in its schema",
+                                                   shape.name(), shape.columns(static_cast<int>(c)),
+                                                   t.columns[c].source_name));
+      }
+    }
+    CopyLoaderOptions lo;
+    lo.on_error = options_.on_error;
+    lo.seq = static_cast<int64_t>(s_);
+    lo.source = options_.source;
+    for (uint32_t k : shape.pk_columns())
+      lo.key_columns.push_back(k);
+    loader_ = std::make_unique<CopyLoader>(*conn_, *dead_conn_, t, options_.schema, lo);
+    table_ = i;
+    ++stats_.tables;
+    return loader_->Begin();
+  }
+  return Status::NotFound(fmt::format("snapshot chunk for {}, which its schema does not have",
+                                      shape.name()));
+}
+
+Status PgSnapshotLoader::FinishTable() {
+  if (!loader_) return Status::OK();
+  Status st = loader_->Finish();
+  stats_.rows += loader_->stats().rows;
+  stats_.dead_letters += loader_->stats().dead_letters;
+  loader_.reset();
+  table_.reset();
+  return st;
+}
+
+Status PgSnapshotLoader::Add(const wire::SnapshotChunk& chunk) {
+  if (!open_) return Status::FailedPrecondition("snapshot not begun");
+  if (chunk.snapshot_seq() != s_) {
+    return Status::InvalidArgument(
+        fmt::format("chunk of snapshot {} inside snapshot {}", chunk.snapshot_seq(), s_));
+  }
+  if (!chunk.has_table() || chunk.table().name().empty()) return Status::OK();  // no tables
+  if (table_ && plan_.tables[*table_].source_name != chunk.table().name()) {
+    return Status::InvalidArgument(fmt::format("chunk of {} before the end of {}",
+                                               chunk.table().name(),
+                                               plan_.tables[*table_].source_name));
+  }
+  if (!table_) SQLIFT_RETURN_IF_ERROR(StartTable(chunk.table()));
+  if (chunk.rows_size() > 0) {
+    std::vector<wire::Row> rows(chunk.rows().begin(), chunk.rows().end());
+    Status st = loader_->AddRows(rows);
+    if (!st.ok()) {
+      loader_->Abort(st.message());
+      loader_.reset();
+      return st;
+    }
+  }
+  if (chunk.last_in_table()) return FinishTable();
+  return Status::OK();
+}
+
+Status PgSnapshotLoader::Commit() {
+  if (!open_) return Status::FailedPrecondition("snapshot not begun");
+  SQLIFT_RETURN_IF_ERROR(FinishTable());
+  SQLIFT_RETURN_IF_ERROR(conn_->Exec("SET CONSTRAINTS ALL IMMEDIATE"));
+  SQLIFT_RETURN_IF_ERROR(RunAfterData(*conn_, plan_.after_data).With("after the data"));
+  SQLIFT_ASSIGN_OR_RETURN(
+      PgResult pos,
+      conn_->Query("INSERT INTO sqlift.positions(source, applied_seq, snapshot_seq) "
+                   "VALUES ($1, $2::bigint, $2::bigint) ON CONFLICT (source) DO UPDATE SET "
+                   "applied_seq = EXCLUDED.applied_seq, snapshot_seq = EXCLUDED.snapshot_seq, "
+                   "updated_at = now()",
+                   {options_.source, std::to_string(s_)}));
+  SQLIFT_RETURN_IF_ERROR(StoreSourceSchema(*conn_, options_.source, sqlite_sql_));
+  SQLIFT_RETURN_IF_ERROR(conn_->Exec("COMMIT").With("commit the snapshot"));
+  open_ = false;
+  return Status::OK();
+}
+
+void PgSnapshotLoader::Abort() {
+  if (loader_) loader_->Abort("snapshot aborted");
+  loader_.reset();
+  table_.reset();
+  if (open_) (void)conn_->Exec("ROLLBACK");
+  open_ = false;
+}
+
+}  // namespace sqlift

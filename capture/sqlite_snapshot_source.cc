@@ -1,0 +1,195 @@
+// SqliteSnapshotSource: one read transaction, cut into chunks on a reading thread (see header).
+#include "capture/sqlite_snapshot_source.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <strings.h>
+
+#include "capture/snapshot_reader.h"
+#include "capture/sqlite_schema.h"
+
+namespace sqlift {
+
+// The state one snapshot's reading thread shares with the shipper's thread, under `mu`.
+struct SqliteSnapshotSource::Run {
+  std::mutex mu;
+  std::condition_variable cv;  // the reader waits here for room in `ready_chunks`
+  std::deque<wire::SnapshotChunk> ready_chunks;
+  Status error;       // the read failed: handed out once by TryNext
+  bool done = false;  // the reader pushed the last chunk or failed
+  bool stop = false;  // End(): the reader must give up
+  std::thread thread;
+  std::function<void()> notify;
+};
+
+namespace {
+
+bool Excluded(const std::set<std::string>& excluded, const std::string& name) {
+  for (const std::string& e : excluded) {
+    if (strcasecmp(e.c_str(), name.c_str()) == 0) return true;
+  }
+  return false;
+}
+
+size_t ApproxBytes(const wire::Row& row) {
+  size_t n = 2;
+  for (const wire::Value& v : row.values())
+    n += 3 + (v.has_text() ? v.text().size() : v.has_blob() ? v.blob().size() : 8);
+  return n;
+}
+
+// Cuts the rows of the tables into numbered chunks and hands each to `push`.
+class Chunker {
+ public:
+  Chunker(const SqliteSnapshotOptions& o, uint64_t s, std::vector<std::string> schema_sql,
+          std::function<Status(wire::SnapshotChunk&&)> push)
+      : o_(o), s_(s), schema_sql_(std::move(schema_sql)), push_(std::move(push)) {}
+
+  Status Table(SnapshotReader& reader, const TableSchema& t, bool last_table) {
+    SQLIFT_ASSIGN_OR_RETURN(int64_t total, reader.CountRows(t));
+    shape_ = SnapshotReader::ShapeOf(t);
+    total_ = static_cast<uint64_t>(total);
+    Start();
+    SQLIFT_RETURN_IF_ERROR(reader.ReadTable(t, o_.chunk_rows, [&](std::vector<wire::Row>&& rows) {
+      for (wire::Row& row : rows) {
+        bytes_ += ApproxBytes(row);
+        *cur_.add_rows() = std::move(row);
+        if (static_cast<size_t>(cur_.rows_size()) >= o_.chunk_rows || bytes_ >= o_.chunk_bytes) {
+          SQLIFT_RETURN_IF_ERROR(Flush(false, false));
+          Start();
+        }
+      }
+      return Status::OK();
+    }));
+    return Flush(true, last_table);
+  }
+
+  // A database without tables still sends one chunk: the schema and the end.
+  Status Empty() {
+    Start();
+    cur_.clear_table();
+    return Flush(true, true);
+  }
+
+ private:
+  void Start() {
+    cur_.Clear();
+    bytes_ = 0;
+    cur_.set_snapshot_seq(s_);
+    *cur_.mutable_table() = shape_;
+    cur_.set_table_rows_total_hint(total_);
+  }
+
+  Status Flush(bool last_in_table, bool last_chunk) {
+    // A table whose rows ended exactly on a chunk boundary: its end goes in an empty chunk.
+    cur_.set_chunk_no(next_++);
+    cur_.set_last_in_table(last_in_table);
+    cur_.set_last_chunk(last_chunk);
+    if (cur_.chunk_no() == 0) {
+      for (const std::string& sql : schema_sql_)
+        cur_.add_schema_sql(sql);
+    }
+    return push_(std::move(cur_));
+  }
+
+  const SqliteSnapshotOptions& o_;
+  const uint64_t s_;
+  std::vector<std::string> schema_sql_;
+  std::function<Status(wire::SnapshotChunk&&)> push_;
+  wire::TableShape shape_;
+  uint64_t total_ = 0;
+  wire::SnapshotChunk cur_;
+  size_t bytes_ = 0;
+  uint64_t next_ = 0;
+};
+
+// Reads every table into chunks; runs on the snapshot's thread.
+Status ReadAll(const SqliteSnapshotOptions& o, SnapshotReader& reader,
+               const std::vector<TableSchema>& tables, std::vector<std::string> schema_sql,
+               const std::shared_ptr<SqliteSnapshotSource::Run>& run) {
+  auto push = [&](wire::SnapshotChunk&& chunk) -> Status {
+    std::unique_lock lock(run->mu);
+    run->cv.wait(lock, [&] { return run->stop || run->ready_chunks.size() < o.read_ahead; });
+    if (run->stop) return Status::Aborted("snapshot ended");
+    run->ready_chunks.push_back(std::move(chunk));
+    lock.unlock();
+    run->notify();
+    return Status::OK();
+  };
+  Chunker chunker(o, static_cast<uint64_t>(reader.snapshot_seq()), std::move(schema_sql), push);
+  if (tables.empty()) return chunker.Empty();
+  for (size_t i = 0; i < tables.size(); ++i) {
+    SQLIFT_RETURN_IF_ERROR(
+        chunker.Table(reader, tables[i], i + 1 == tables.size()).With("table " + tables[i].name));
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<uint64_t> SqliteSnapshotSource::Begin(std::function<void()> ready) {
+  End();
+  SQLIFT_ASSIGN_OR_RETURN(std::shared_ptr<SnapshotReader> reader,
+                          SnapshotReader::Open(options_.sqlite_path));
+  SQLIFT_ASSIGN_OR_RETURN(std::vector<TableSchema> all, ReadSchema(reader->db()));
+  std::vector<TableSchema> tables;
+  std::vector<std::string> schema_sql, index_sql;
+  for (TableSchema& t : all) {
+    if (Excluded(options_.exclude_tables, t.name)) continue;
+    schema_sql.push_back(t.create_sql);
+    for (const IndexSchema& idx : t.indexes) {
+      if (!idx.create_sql.empty()) index_sql.push_back(idx.create_sql);
+    }
+    tables.push_back(std::move(t));
+  }
+  schema_sql.insert(schema_sql.end(), index_sql.begin(), index_sql.end());
+  const uint64_t s = static_cast<uint64_t>(reader->snapshot_seq());
+  spdlog::info("snapshot at seq {}: {} tables", s, tables.size());
+  auto run = std::make_shared<Run>();
+  run->notify = std::move(ready);
+  run->thread = std::thread([o = options_, run, reader, tables = std::move(tables),
+                             schema_sql = std::move(schema_sql)]() mutable {
+    Status st = ReadAll(o, *reader, tables, std::move(schema_sql), run);
+    if (st.ok()) st = reader->Close();
+    reader.reset();  // the read transaction ends here, not when the source is destroyed
+    {
+      std::lock_guard lock(run->mu);
+      if (!st.ok() && !run->stop) run->error = st.With("snapshot read");
+      run->done = true;
+    }
+    run->notify();
+  });
+  run_ = std::move(run);
+  return s;
+}
+
+Result<bool> SqliteSnapshotSource::TryNext(wire::SnapshotChunk* chunk) {
+  if (!run_) return Status::FailedPrecondition("no snapshot in progress");
+  std::lock_guard lock(run_->mu);
+  if (!run_->ready_chunks.empty()) {
+    *chunk = std::move(run_->ready_chunks.front());
+    run_->ready_chunks.pop_front();
+    run_->cv.notify_all();
+    return true;
+  }
+  if (!run_->error.ok()) {
+    Status st = std::move(run_->error);
+    run_->error = Status::OK();
+    return st;
+  }
+  if (run_->done) return Status::FailedPrecondition("the snapshot has no more chunks");
+  return false;
+}
+
+void SqliteSnapshotSource::End() {
+  if (!run_) return;
+  {
+    std::lock_guard lock(run_->mu);
+    run_->stop = true;
+    run_->cv.notify_all();
+  }
+  run_->thread.join();
+  run_.reset();
+}
+
+}  // namespace sqlift

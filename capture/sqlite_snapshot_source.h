@@ -1,0 +1,51 @@
+// SqliteSnapshotSource: the snapshot of the application's SQLite database, read in one read
+// transaction (capture/snapshot_reader.h) that fixes S, cut into SnapshotChunks for the
+// shipper (capture/snapshot_source.h).
+//
+// Tables go one after another in name order, each in chunks of at most chunk_rows rows and
+// about chunk_bytes bytes; an empty table still sends one chunk (so the applier creates it).
+// [source] exclude_tables are left out of the data and of the schema. At most `read_ahead`
+// chunks wait in memory: reading stops while the shipper's window is full, and the
+// snapshot's memory stays bounded whatever the database's size.
+//
+// Ownership: the reading thread and its SQLite connection belong to the source and end with
+// End() or the destructor. Thread safety: as SnapshotSource.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "capture/snapshot_source.h"
+
+namespace sqlift {
+
+struct SqliteSnapshotOptions {
+  std::string sqlite_path;
+  std::set<std::string> exclude_tables;  // compared case-insensitively, as SQLite does
+  size_t chunk_rows = 5000;
+  size_t chunk_bytes = 4 << 20;
+  size_t read_ahead = 4;  // chunks read but not yet taken
+};
+
+class SqliteSnapshotSource final : public SnapshotSource {
+ public:
+  explicit SqliteSnapshotSource(SqliteSnapshotOptions options) : options_(std::move(options)) {}
+  ~SqliteSnapshotSource() override { End(); }
+
+  Result<uint64_t> Begin(std::function<void()> ready) override;
+  Result<bool> TryNext(wire::SnapshotChunk* chunk) override;
+  void End() override;
+
+  struct Run;  // one snapshot's reader thread state (sqlite_snapshot_source.cc)
+
+ private:
+  SqliteSnapshotOptions options_;
+  std::shared_ptr<Run> run_;
+};
+
+}  // namespace sqlift

@@ -1,0 +1,268 @@
+// ReplicationScenario: the real daemons against a throwaway PostgreSQL (see header).
+#include "tests/testutil/replication_scenario.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <fmt/format.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <csignal>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "apply/pg_connection.h"
+#include "capture/sqlite_db.h"
+#include "tests/testutil/table_compare.h"
+
+namespace sqlift::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A loopback port free right now (the applier binds it a moment later).
+uint16_t FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  uint16_t port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  close(fd);
+  return port;
+}
+
+const char kSchema[] = R"(
+CREATE TABLE accounts (id INTEGER PRIMARY KEY, owner TEXT NOT NULL, balance INTEGER, note BLOB);
+CREATE TABLE events (writer INTEGER, n INTEGER, payload TEXT, PRIMARY KEY (writer, n));
+CREATE TABLE "user" (id INTEGER PRIMARY KEY, """; DROP TABLE x; --" TEXT,
+                     amount DECIMAL(10,2), at DATETIME, ok BOOLEAN);
+CREATE INDEX user_at ON "user" (at);
+CREATE TABLE bulk (id INTEGER PRIMARY KEY, label TEXT NOT NULL, price DECIMAL(10,2),
+                   at DATETIME, account_id INTEGER REFERENCES accounts (id) DEFERRABLE INITIALLY DEFERRED);
+INSERT INTO "user" VALUES (1, 'it''s "quoted"', 12.5, '2024-05-06 07:08:09', 1),
+                          (2, NULL, 20, '2024-12-31 23:59:59', 0);
+)";
+
+std::string Tail(const fs::path& path, size_t bytes) {
+  std::ifstream in(path);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  std::string s = buf.str();
+  return s.size() > bytes ? s.substr(s.size() - bytes) : s;
+}
+
+Result<uint64_t> PositionColumn(const std::string& uri, const std::string& column) {
+  SQLIFT_ASSIGN_OR_RETURN(auto conn, PgConnection::Connect(uri, std::chrono::seconds(2)));
+  SQLIFT_ASSIGN_OR_RETURN(
+      PgResult r, conn->Query("SELECT " + column + " FROM sqlift.positions WHERE source = 'app'"));
+  if (r.rows() == 0 || r.is_null(0, 0)) return Status::NotFound("no position yet");
+  return std::stoull(std::string(r.get(0, 0)));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ReplicationScenario>> ReplicationScenario::Create(PgSandbox& pg,
+                                                                         const std::string& name,
+                                                                         int bulk_rows) {
+  std::unique_ptr<ReplicationScenario> s(new ReplicationScenario());
+  s->dir_ = fs::temp_directory_path() / fmt::format("sqlift_{}_{}", name, ::getpid());
+  fs::remove_all(s->dir_);
+  fs::create_directories(s->dir_);
+  SQLIFT_ASSIGN_OR_RETURN(s->uri_, pg.CreateDatabase(name));
+  s->port_ = FreePort();
+  SQLIFT_RETURN_IF_ERROR(s->Layout(bulk_rows));
+  Result<ProcessOutput> init = RunProcess(
+      {SQLIFT_BINARY, "--config", (s->dir_ / "sqlift.toml").string(), "init"});
+  if (!init.ok()) return init.status();
+  if (init->exit_code != 0) return Status::Internal("sqlift init failed: " + init->err);
+  return s;
+}
+
+Status ReplicationScenario::Layout(int bulk_rows) {
+  const std::string db_path = (dir_ / "app.db").string();
+  SQLIFT_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(db_path, SqliteDb::Mode::kReadWriteCreate));
+  SQLIFT_RETURN_IF_ERROR(db->Exec(kSchema));
+  SQLIFT_RETURN_IF_ERROR(db->Exec(fmt::format(
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {}) "
+      "INSERT INTO bulk SELECT i, 'label ' || i || ' ' || hex(randomblob(8)), (i % 997) * 1.25, "
+      "datetime(1700000000 + i * 37, 'unixepoch'), NULL FROM n",
+      bulk_rows)));
+  std::ofstream(dir_ / "token") << "0123456789abcdef0123456789abcdef\n";
+  fs::permissions(dir_ / "token", fs::perms::owner_read | fs::perms::owner_write);
+  std::ofstream cfg(dir_ / "sqlift.toml");
+  cfg << fmt::format(
+      "[source]\nid = \"app\"\nsqlite = \"{0}/app.db\"\n"
+      "[state]\ndir = \"{0}/state\"\n"
+      "[capture]\npoll_ms = 100\n"
+      "[target]\npg = \"{1}\"\n"
+      "[transport]\nlisten = \"127.0.0.1:{2}\"\nconnect = \"127.0.0.1:{2}\"\n"
+      "token_file = \"{0}/token\"\n",
+      dir_.string(), uri_, port_);
+  return cfg.flush() ? Status::OK() : Status::IOError("write sqlift.toml");
+}
+
+ReplicationScenario::~ReplicationScenario() {
+  KillAgent();
+  KillApplier();
+  if (!::testing::Test::HasFailure()) fs::remove_all(dir_);
+}
+
+Status ReplicationScenario::InstallAudit() {
+  SQLIFT_ASSIGN_OR_RETURN(auto conn, PgConnection::Connect(uri_, std::chrono::seconds(10)));
+  return conn->Exec(R"(
+    CREATE TABLE public.accounts (id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+                                  owner text NOT NULL, balance bigint, note bytea);
+    CREATE SCHEMA audit;
+    CREATE TABLE audit.accounts (id bigint PRIMARY KEY, base bigint, updates bigint NOT NULL);
+    CREATE FUNCTION audit.count() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF TG_OP = 'INSERT' THEN
+        INSERT INTO audit.accounts VALUES (NEW.id, NEW.balance, 0)
+          ON CONFLICT (id) DO UPDATE SET base = EXCLUDED.base, updates = 0;
+      ELSIF TG_OP = 'UPDATE' THEN
+        UPDATE audit.accounts SET updates = updates + 1 WHERE id = NEW.id;
+      ELSE
+        DELETE FROM audit.accounts WHERE id = OLD.id;
+      END IF;
+      RETURN NULL;
+    END $$;
+    CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON public.accounts
+      FOR EACH ROW EXECUTE FUNCTION audit.count();
+  )");
+}
+
+Status ReplicationScenario::StartApplier(const std::vector<std::string>& env) {
+  SQLIFT_ASSIGN_OR_RETURN(
+      ChildProcess p, ChildProcess::Spawn({SQLIFT_BINARY, "--config",
+                                           (dir_ / "sqlift.toml").string(), "apply"},
+                                          env, (dir_ / "apply.log").string(), (dir_ / "apply.log").string()));
+  applier_.emplace(std::move(p));
+  return Status::OK();
+}
+
+Status ReplicationScenario::StartAgent() {
+  SQLIFT_ASSIGN_OR_RETURN(
+      ChildProcess p, ChildProcess::Spawn({SQLIFT_BINARY, "--config",
+                                           (dir_ / "sqlift.toml").string(), "capture"},
+                                          {}, (dir_ / "capture.log").string(), (dir_ / "capture.log").string()));
+  agent_.emplace(std::move(p));
+  return Status::OK();
+}
+
+Result<int> ReplicationScenario::WaitApplierExit() {
+  if (!applier_) return Status::FailedPrecondition("no applier running");
+  Result<int> code = applier_->Wait();
+  applier_.reset();
+  return code;
+}
+
+void ReplicationScenario::KillApplier() {
+  if (applier_) applier_->Kill(SIGKILL), (void)applier_->Wait();
+  applier_.reset();
+}
+
+void ReplicationScenario::KillAgent() {
+  if (agent_) agent_->Kill(SIGKILL), (void)agent_->Wait();
+  agent_.reset();
+}
+
+Status ReplicationScenario::StopDaemons() {
+  Status st;
+  for (std::optional<ChildProcess>* p : {&agent_, &applier_}) {
+    if (!*p) continue;
+    (*p)->Kill(SIGTERM);
+    Result<int> code = (*p)->Wait();
+    if (st.ok() && (!code.ok() || *code != 0)) {
+      st = Status::Internal(fmt::format("{} exited with {}", p == &agent_ ? "capture" : "apply",
+                                        code.ok() ? *code : -1));
+    }
+    p->reset();
+  }
+  return st;
+}
+
+Result<ChildProcess> ReplicationScenario::StartWriter(int writer, int txns, int seed) {
+  return ChildProcess::Spawn({SQLIFT_WORKLOAD_WRITER, (dir_ / "app.db").string(),
+                              std::to_string(writer), std::to_string(txns), std::to_string(seed)},
+                             {}, (dir_ / fmt::format("writer{}.out", writer)).string());
+}
+
+Result<ProcessOutput> ReplicationScenario::Shell(const std::string& sql) {
+  return RunProcess({"/usr/bin/sqlite3", "-bail", (dir_ / "app.db").string()},
+                    std::string(".load ") + SQLIFT_CAPTURE_EXTENSION + "\n" + sql + "\n");
+}
+
+Result<uint64_t> ReplicationScenario::CommittedSeq() {
+  SQLIFT_ASSIGN_OR_RETURN(auto db,
+                          SqliteDb::Open((dir_ / "app.db").string(), SqliteDb::Mode::kReadOnly));
+  Result<int64_t> seq =
+      db->QueryInt64("SELECT seq FROM sqlite_sequence WHERE name = '_sqlift_outbox'");
+  if (seq.status().code() == Status::Code::kNotFound) return uint64_t{0};
+  if (!seq.ok()) return seq.status();
+  return static_cast<uint64_t>(*seq);
+}
+
+Result<uint64_t> ReplicationScenario::AppliedSeq() {
+  return PositionColumn(uri_, "applied_seq");
+}
+
+Result<uint64_t> ReplicationScenario::SnapshotSeq() {
+  return PositionColumn(uri_, "snapshot_seq");
+}
+
+bool ReplicationScenario::WaitApplied(uint64_t seq, std::chrono::seconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    Result<uint64_t> applied = AppliedSeq();
+    if (applied.ok() && *applied >= seq) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling the position
+  }
+  return false;
+}
+
+std::string ReplicationScenario::CompareAll(const std::vector<std::string>& tables) {
+  auto db = SqliteDb::Open((dir_ / "app.db").string(), SqliteDb::Mode::kReadOnly);
+  auto conn = PgConnection::Connect(uri_, std::chrono::seconds(10));
+  if (!db.ok() || !conn.ok()) return "cannot open both sides";
+  std::string out;
+  for (const std::string& t : tables) {
+    std::string diff = FirstDifference(SqliteRows(**db, t), PgRows(**conn, t));
+    if (!diff.empty()) out += t + ": " + diff + "\n";
+  }
+  return out;
+}
+
+std::string ReplicationScenario::AuditProblems() {
+  auto conn = PgConnection::Connect(uri_, std::chrono::seconds(10));
+  if (!conn.ok()) return conn.status().ToString();
+  auto r = (*conn)->Query(
+      "SELECT a.id, a.balance, x.base, x.updates FROM public.accounts a "
+      "LEFT JOIN audit.accounts x USING (id) "
+      "WHERE x.id IS NULL OR x.updates <> a.balance - x.base ORDER BY a.id LIMIT 5");
+  if (!r.ok()) return r.status().ToString();
+  std::string out;
+  for (int i = 0; i < r->rows(); ++i) {
+    out += fmt::format("account {}: balance {}, inserted with {}, updated {} times\n",
+                       r->get(i, 0), r->get(i, 1), r->get(i, 2), r->get(i, 3));
+  }
+  return out;
+}
+
+std::string ReplicationScenario::ApplierLog() const {
+  return Tail(dir_ / "apply.log", 1 << 20);
+}
+
+std::string ReplicationScenario::Logs(size_t bytes) const {
+  return "--- apply.log\n" + Tail(dir_ / "apply.log", bytes) + "--- capture.log\n" +
+         Tail(dir_ / "capture.log", bytes);
+}
+
+}  // namespace sqlift::testing

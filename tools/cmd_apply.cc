@@ -1,0 +1,134 @@
+// `sqlift apply --config F`: the applier daemon (issue 4 part 5). It listens for the capture
+// agent ([transport] listen, token from token_file), loads the snapshot when PostgreSQL holds
+// no position for the source, then applies every ChangeBatch in one PostgreSQL transaction
+// with its position (apply/receiver.h + apply/pg_batch_sink.h). Runs until SIGTERM or SIGINT,
+// then finishes the batch in hand and stops.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+
+#include "apply/pg_batch_sink.h"
+#include "apply/pg_state_schema.h"
+#include "apply/receiver.h"
+#include "tools/command.h"
+#include "tools/sqlite_schema_compiler.h"
+
+namespace sqlift {
+namespace {
+
+struct ApplyOptions {
+  std::string on_error = "stop";
+  std::string ready_file;
+};
+
+// SIGTERM and SIGINT, blocked in every thread so that only sigtimedwait sees them.
+sigset_t StopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
+}
+
+bool StopRequested(const sigset_t& set, std::chrono::milliseconds wait) {
+  timespec ts{static_cast<time_t>(wait.count() / 1000),
+              static_cast<long>((wait.count() % 1000) * 1000000)};
+  int sig = sigtimedwait(&set, nullptr, &ts);
+  if (sig > 0) spdlog::info("applier: signal {} received, stopping", sig);
+  return sig > 0;
+}
+
+// Connects, retrying with back-off while PostgreSQL is unreachable (a restart of the target
+// must not need a restart of the applier); nullptr when a stop signal came first.
+Result<std::unique_ptr<PgConnection>> ConnectWithRetry(const std::string& uri,
+                                                       const sigset_t& signals) {
+  std::chrono::milliseconds delay(200);
+  while (true) {
+    auto conn = PgConnection::Connect(uri, std::chrono::seconds(10));
+    if (conn.ok() || !conn.status().Retryable()) return conn;
+    spdlog::warn("applier: {} (retrying in {} ms)", conn.status().ToString(), delay.count());
+    if (StopRequested(signals, delay)) return std::unique_ptr<PgConnection>();
+    delay = std::min(delay * 2, std::chrono::milliseconds(5000));
+  }
+}
+
+Status WriteReadyFile(const std::string& path, const std::string& host, uint16_t port) {
+  if (path.empty()) return Status::OK();
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << host << ":" << port << "\n";
+    if (!out.flush()) return Status::IOError("write " + tmp);
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) return Status::IOError("rename " + tmp);
+  return Status::OK();
+}
+
+Status Apply(const Config& cfg, const ApplyOptions& o, const sigset_t& signals) {
+  SQLIFT_RETURN_IF_ERROR(cfg.Require({"source.id", "target.pg", "transport.listen"}, "apply"));
+  SQLIFT_ASSIGN_OR_RETURN(std::string token, ReadTokenFile(cfg));
+  SQLIFT_ASSIGN_OR_RETURN(Endpoint listen, ParseEndpoint(cfg.transport_listen));
+  SQLIFT_ASSIGN_OR_RETURN(auto conn, ConnectWithRetry(cfg.target_pg, signals));
+  if (!conn) return Status::OK();
+  SQLIFT_RETURN_IF_ERROR(EnsureStateSchema(*conn));
+
+  SqliteSchemaCompiler compiler(cfg.mapping, "public");
+  apply::PgBatchSinkOptions sink_options;
+  sink_options.compiler = &compiler;
+  sink_options.on_error = o.on_error == "skip-row" ? apply::PgBatchSinkOptions::OnError::kSkip
+                                                   : apply::PgBatchSinkOptions::OnError::kStop;
+  const std::string uri = cfg.target_pg;
+  sink_options.connect = [uri] { return PgConnection::Connect(uri, std::chrono::seconds(10)); };
+  apply::PgBatchSink sink(std::move(conn), std::move(sink_options));
+
+  apply::ReceiverOptions ro;
+  ro.listen_host = listen.host;
+  ro.listen_port = listen.port;
+  ro.source_tokens[cfg.source_id] = token;
+  ro.max_frame_bytes = static_cast<size_t>(cfg.transport_max_frame_bytes);
+  SQLIFT_ASSIGN_OR_RETURN(auto receiver, apply::Receiver::Start(ro, &sink));
+  spdlog::info("applier for source {} listening on {}:{}", cfg.source_id, listen.host,
+               receiver->port());
+  SQLIFT_RETURN_IF_ERROR(WriteReadyFile(o.ready_file, listen.host, receiver->port()));
+  while (!StopRequested(signals, std::chrono::seconds(60))) {
+    apply::ReceiverStats s = receiver->stats();
+    spdlog::info("applier: {} sessions, {} batches, {} acks, {} snapshots", s.sessions, s.batches,
+                 s.acks, s.snapshots);
+  }
+  receiver->Stop();  // an apply in progress commits; its Ack is not sent (the agent resends)
+  spdlog::info("applier stopped");
+  return Status::OK();
+}
+
+}  // namespace
+
+void AddApplyCommand(CLI::App& root, CommandTable& table, const GlobalOptions& global) {
+  static ApplyOptions o;  // lives as long as the CLI tree, which main() owns
+  CLI::App* apply = root.add_subcommand(
+      "apply",
+      "Run the applier: listen for the capture agent, load the snapshot when PostgreSQL has "
+      "no position for the source, then apply every change exactly once, in commit order");
+  apply->add_option("--on-error", o.on_error,
+                    "A value PostgreSQL refuses: stop the stream, or skip-row (dead-lettered "
+                    "either way, in sqlift.dead_letter)")
+      ->check(CLI::IsMember({"stop", "skip-row"}))
+      ->capture_default_str();
+  apply->add_option("--ready-file", o.ready_file,
+                    "Write host:port here once listening (for scripts and tests)");
+  table.Set(apply, [&global] {
+    const sigset_t signals = StopSignals();
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // before any thread starts
+    Result<Config> cfg = RequireConfig(global);
+    Status st = cfg.ok() ? Apply(*cfg, o, signals) : cfg.status();
+    if (!st.ok()) {
+      spdlog::error("apply: {}", st.ToString());
+      return st.code() == Status::Code::kInvalidArgument ? kExitUsage : kExitFailure;
+    }
+    return kExitOk;
+  });
+}
+
+}  // namespace sqlift
