@@ -39,6 +39,10 @@
 #include "apply/batch_sink.h"
 #include "common/result.h"
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace sqlift::apply {
 
 struct ReceiverOptions {
@@ -52,6 +56,9 @@ struct ReceiverOptions {
   std::chrono::milliseconds read_timeout{30000};
   std::chrono::milliseconds write_timeout{10000};
   size_t apply_threads = 1;
+  // TLS (proto::MakeServerTls): every connection's first bytes are a TLS handshake; none
+  // when null.
+  std::shared_ptr<boost::asio::ssl::context> tls;
 };
 
 struct ReceiverStats {

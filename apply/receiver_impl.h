@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "apply/receiver.h"
+#include "proto/frame_stream.h"
 #include "proto/sqlift.pb.h"
 
 namespace sqlift::apply {
@@ -78,7 +79,7 @@ class ReceiverSession : public std::enable_shared_from_this<ReceiverSession> {
 
   Receiver::Impl* impl_;
   const uint64_t id_;
-  tcp::socket socket_;
+  proto::FrameSocket socket_;  // plain TCP, or TLS after the handshake's StartTls
   std::string peer_;
   std::string source_;  // set once the Hello is accepted and the source slot claimed
   uint64_t applied_ = 0;

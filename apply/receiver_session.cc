@@ -56,7 +56,7 @@ const char* BodyName(const wire::Frame& frame) {
 ReceiverSession::ReceiverSession(Receiver::Impl* impl, uint64_t id, tcp::socket socket)
     : impl_(impl), id_(id), socket_(std::move(socket)) {
   boost::system::error_code ec;
-  auto remote = socket_.remote_endpoint(ec);
+  auto remote = socket_.tcp().remote_endpoint(ec);
   peer_ = ec ? std::string("unknown peer")
              : fmt::format("{}:{}", remote.address().to_string(), remote.port());
 }
@@ -116,6 +116,13 @@ asio::awaitable<Status> ReceiverSession::Serve() {
 
 asio::awaitable<Status> ReceiverSession::Handshake() {
   const ReceiverOptions& opt = impl_->options;
+  if (opt.tls) {  // TLS first: not one frame is read in the clear
+    Status tls = co_await socket_.StartTls(*opt.tls, /*server=*/true, "", opt.handshake_timeout);
+    if (!tls.ok()) {
+      impl_->Record([](ReceiverStats& s) { ++s.refused; });
+      co_return tls;
+    }
+  }
   wire::Frame frame;
   Status st =
       co_await proto::ReadFrame(socket_, opt.max_frame_bytes, opt.handshake_timeout, &frame);

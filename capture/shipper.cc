@@ -127,14 +127,19 @@ asio::awaitable<Status> Shipper::Impl::Connect() {
     boost::system::error_code ignored;
     socket.close(ignored);
   });
-  socket = tcp::socket(io);
-  co_await asio::async_connect(socket, endpoints, asio::redirect_error(asio::use_awaitable, ec));
+  socket.Reset(io);
+  co_await asio::async_connect(socket.tcp(), endpoints, asio::redirect_error(asio::use_awaitable, ec));
   deadline.cancel();
   if (ec || *expired || stopping) {
     co_return Status::Unavailable(fmt::format("connect to {}:{}: {}", options.host, options.port,
                                               *expired ? "deadline passed" : ec.message()));
   }
-  socket.set_option(tcp::no_delay(true), ec);
+  socket.tcp().set_option(tcp::no_delay(true), ec);
+  if (options.tls) {
+    const std::string& name = options.tls_server_name.empty() ? options.host : options.tls_server_name;
+    co_return co_await socket.StartTls(*options.tls, /*server=*/false, name,
+                                       options.connect_timeout);
+  }
   co_return Status::OK();
 }
 

@@ -35,6 +35,10 @@
 #include "common/status.h"
 #include "state/change_log.h"
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace sqlift {
 
 struct ShipperOptions {
@@ -55,6 +59,10 @@ struct ShipperOptions {
   // Where the snapshot comes from when the applier holds no position (not owned; must outlive
   // the Shipper). Without one, the shipper streams the log from seq 1 instead (tests).
   SnapshotSource* snapshot = nullptr;
+  // TLS (proto::MakeClientTls): the applier's certificate must chain to the CA and name
+  // tls_server_name (default: host). Plain TCP when null.
+  std::shared_ptr<boost::asio::ssl::context> tls;
+  std::string tls_server_name;
 };
 
 struct ShipperStats {

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "capture/shipper.h"
+#include "proto/frame_stream.h"
 #include "proto/sqlift.pb.h"
 
 namespace sqlift {
@@ -57,7 +58,7 @@ struct Shipper::Impl {
   ShipperOptions options;
   state::ChangeLog* log;
   asio::io_context io{1};
-  tcp::socket socket{io};
+  proto::FrameSocket socket{io};
   asio::steady_timer wake{io};     // the writer waits on it; cancelled to wake it
   asio::steady_timer backoff{io};  // between connection attempts
   std::thread thread;

@@ -12,7 +12,7 @@ packages=(
   libssl-dev librocksdb-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # servers and clients used by the demo, the tests and the benchmarks
-  postgresql-15 postgresql-client-15 sqlite3 python3 procps
+  postgresql-15 postgresql-client-15 sqlite3 python3 procps openssl
 )
 
 sudo_cmd=()

@@ -1,6 +1,8 @@
 // Frames over an Asio stream (see frame_stream.h).
 #include "proto/frame_stream.h"
 
+#include <boost/asio/ssl/host_name_verification.hpp>
+
 #include <fmt/format.h>
 
 #include <boost/asio/read.hpp>
@@ -100,5 +102,75 @@ template asio::awaitable<Status> ReadFrame(asio::ip::tcp::socket&, size_t,
                                            std::chrono::milliseconds, wire::Frame*);
 template asio::awaitable<Status> WriteFrame(asio::ip::tcp::socket&, const wire::Frame&, size_t,
                                             std::chrono::milliseconds);
+template asio::awaitable<Status> ReadFrame(FrameSocket::Tls&, size_t, std::chrono::milliseconds,
+                                           wire::Frame*);
+template asio::awaitable<Status> WriteFrame(FrameSocket::Tls&, const wire::Frame&, size_t,
+                                            std::chrono::milliseconds);
+
+asio::awaitable<Status> ReadFrame(FrameSocket& socket, size_t max_frame_bytes,
+                                  std::chrono::milliseconds timeout, wire::Frame* out) {
+  if (socket.tls()) co_return co_await ReadFrame(*socket.tls(), max_frame_bytes, timeout, out);
+  co_return co_await ReadFrame(socket.tcp(), max_frame_bytes, timeout, out);
+}
+
+asio::awaitable<Status> WriteFrame(FrameSocket& socket, const wire::Frame& frame,
+                                   size_t max_frame_bytes, std::chrono::milliseconds timeout) {
+  if (socket.tls()) {
+    co_return co_await WriteFrame(*socket.tls(), frame, max_frame_bytes, timeout);
+  }
+  co_return co_await WriteFrame(socket.tcp(), frame, max_frame_bytes, timeout);
+}
+
+asio::awaitable<Status> FrameSocket::StartTls(asio::ssl::context& ctx, bool server,
+                                              const std::string& host,
+                                              std::chrono::milliseconds timeout) {
+  tls_ = std::make_unique<Tls>(socket_, ctx);
+  if (!server) {
+    tls_->set_verify_mode(asio::ssl::verify_peer);
+    tls_->set_verify_callback(asio::ssl::host_name_verification(host));
+    // SNI, so a server behind a TLS proxy can pick the certificate.
+    SSL_set_tlsext_host_name(tls_->native_handle(), host.c_str());
+  }
+  Deadline<Tls> deadline(*tls_, timeout);
+  error_code ec;
+  co_await tls_->async_handshake(server ? asio::ssl::stream_base::server
+                                        : asio::ssl::stream_base::client,
+                                 asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return IoStatus(ec, deadline.expired(), timeout, "TLS handshake");
+  co_return Status::OK();
+}
+
+namespace {
+
+Status UseFile(std::string_view what, const std::string& path, const error_code& ec) {
+  if (!ec) return Status::OK();
+  return Status::IOError(fmt::format("TLS {} {}: {}", what, path, ec.message()));
+}
+
+}  // namespace
+
+Result<std::shared_ptr<asio::ssl::context>> MakeServerTls(const TlsFiles& files) {
+  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+  error_code ec;
+  ctx->set_options(asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3 |
+                       asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1,
+                   ec);
+  ctx->use_certificate_chain_file(files.cert, ec);
+  SQLIFT_RETURN_IF_ERROR(UseFile("certificate", files.cert, ec));
+  ctx->use_private_key_file(files.key, asio::ssl::context::pem, ec);
+  SQLIFT_RETURN_IF_ERROR(UseFile("key", files.key, ec));
+  return ctx;
+}
+
+Result<std::shared_ptr<asio::ssl::context>> MakeClientTls(const TlsFiles& files) {
+  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+  error_code ec;
+  ctx->set_options(asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3 |
+                       asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1,
+                   ec);
+  ctx->load_verify_file(files.ca, ec);
+  SQLIFT_RETURN_IF_ERROR(UseFile("CA", files.ca, ec));
+  return ctx;
+}
 
 }  // namespace sqlift::proto

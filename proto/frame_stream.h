@@ -22,9 +22,14 @@
 // Asio
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <chrono>
 #include <cstddef>
+#include <memory>
+#include <string>
 
+#include "common/result.h"
 #include "common/status.h"
 #include "proto/frame_codec.h"
 
@@ -38,6 +43,56 @@ boost::asio::awaitable<Status> ReadFrame(Stream& stream, size_t max_frame_bytes,
 // passes). InvalidArgument when the frame has no body or is over max_frame_bytes.
 template <typename Stream>
 boost::asio::awaitable<Status> WriteFrame(Stream& stream, const wire::Frame& frame,
+                                          size_t max_frame_bytes,
+                                          std::chrono::milliseconds timeout);
+
+// A TCP connection whose frames go in plain TCP or, after StartTls, through TLS (Asio SSL
+// over OpenSSL): the one type the shipper and the receiver hold, so that their code is the
+// same either way. Closing the TCP socket (deadlines, Stop) ends both.
+//
+// Thread safety: as its socket; one read and one write may be outstanding at once.
+class FrameSocket {
+ public:
+  using Tcp = boost::asio::ip::tcp::socket;
+  using Tls = boost::asio::ssl::stream<Tcp&>;
+
+  explicit FrameSocket(Tcp socket) : socket_(std::move(socket)) {}
+  explicit FrameSocket(boost::asio::io_context& io) : socket_(io) {}
+
+  Tcp& tcp() { return socket_; }
+  Tls* tls() { return tls_.get(); }
+  // A fresh, unconnected socket (before a reconnect); TLS is off until StartTls.
+  void Reset(boost::asio::io_context& io) {
+    tls_.reset();
+    socket_ = Tcp(io);
+  }
+  void close(boost::system::error_code& ec) { socket_.close(ec); }
+
+  // The TLS handshake within `timeout`, as the server or as a client that checks the
+  // certificate names `host`. Unavailable when it fails (a wrong certificate included).
+  boost::asio::awaitable<Status> StartTls(boost::asio::ssl::context& ctx, bool server,
+                                          const std::string& host,
+                                          std::chrono::milliseconds timeout);
+
+ private:
+  Tcp socket_;
+  std::unique_ptr<Tls> tls_;  // refers to socket_; destroyed before it
+};
+
+// TLS contexts from PEM files ([transport] tls_cert, tls_key, tls_ca). The server presents
+// cert + key; the client trusts only `ca` and checks the server's name. IOError naming the
+// file when one cannot be used.
+struct TlsFiles {
+  std::string cert, key, ca;
+};
+[[nodiscard]] Result<std::shared_ptr<boost::asio::ssl::context>> MakeServerTls(
+    const TlsFiles& files);
+[[nodiscard]] Result<std::shared_ptr<boost::asio::ssl::context>> MakeClientTls(
+    const TlsFiles& files);
+
+boost::asio::awaitable<Status> ReadFrame(FrameSocket& socket, size_t max_frame_bytes,
+                                         std::chrono::milliseconds timeout, wire::Frame* out);
+boost::asio::awaitable<Status> WriteFrame(FrameSocket& socket, const wire::Frame& frame,
                                           size_t max_frame_bytes,
                                           std::chrono::milliseconds timeout);
 

@@ -3,7 +3,7 @@
 # fuzz target do not pull in Asio. Included from proto/CMakeLists.txt.
 add_library(sqlift_transport ${CMAKE_CURRENT_LIST_DIR}/frame_stream.cc)
 target_link_libraries(sqlift_transport PUBLIC sqlift_proto Boost::headers Threads::Threads
-                      PRIVATE fmt::fmt)
+                      OpenSSL::SSL OpenSSL::Crypto PRIVATE fmt::fmt)
 # Asio's awaitable needs C++20 coroutines; g++ 12 enables them with -std=c++20.
 target_compile_features(sqlift_transport PUBLIC cxx_std_20)
 # GCC 12 at -O2 reports Asio's awaitable frame allocator (operator new/delete of its own) as

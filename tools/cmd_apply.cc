@@ -13,6 +13,7 @@
 #include "apply/pg_batch_sink.h"
 #include "apply/pg_state_schema.h"
 #include "apply/receiver.h"
+#include "proto/frame_stream.h"
 #include "tools/command.h"
 #include "tools/sqlite_schema_compiler.h"
 
@@ -89,9 +90,13 @@ Status Apply(const Config& cfg, const ApplyOptions& o, const sigset_t& signals) 
   ro.listen_port = listen.port;
   ro.source_tokens[cfg.source_id] = token;
   ro.max_frame_bytes = static_cast<size_t>(cfg.transport_max_frame_bytes);
+  if (!cfg.transport_tls_cert.empty()) {
+    SQLIFT_ASSIGN_OR_RETURN(ro.tls, proto::MakeServerTls({cfg.transport_tls_cert,
+                                                          cfg.transport_tls_key, ""}));
+  }
   SQLIFT_ASSIGN_OR_RETURN(auto receiver, apply::Receiver::Start(ro, &sink));
-  spdlog::info("applier for source {} listening on {}:{}", cfg.source_id, listen.host,
-               receiver->port());
+  spdlog::info("applier for source {} listening on {}:{}{}", cfg.source_id, listen.host,
+               receiver->port(), ro.tls ? " (TLS)" : "");
   SQLIFT_RETURN_IF_ERROR(WriteReadyFile(o.ready_file, listen.host, receiver->port()));
   while (!StopRequested(signals, std::chrono::seconds(60))) {
     apply::ReceiverStats s = receiver->stats();

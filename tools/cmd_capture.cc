@@ -10,6 +10,7 @@
 #include "capture/outbox.h"
 #include "capture/shipper.h"
 #include "capture/sqlite_snapshot_source.h"
+#include "proto/frame_stream.h"
 #include "capture/sqlite_schema.h"
 #include "state/change_log.h"
 #include "tools/command.h"
@@ -124,9 +125,14 @@ Result<Shipping> StartShipping(const Config& cfg, state::ChangeLog* log) {
   o.max_frame_bytes = static_cast<size_t>(cfg.transport_max_frame_bytes);
   o.batch_bytes = std::min<size_t>(o.batch_bytes, o.max_frame_bytes / 4);
   o.snapshot = out.snapshot.get();
+  if (!cfg.transport_tls_ca.empty()) {
+    SQLIFT_ASSIGN_OR_RETURN(o.tls, proto::MakeClientTls({"", "", cfg.transport_tls_ca}));
+    o.tls_server_name = cfg.transport_tls_server_name;
+  }
   out.shipper = std::make_unique<Shipper>(o, log);
   out.shipper->Start();
-  spdlog::info("shipping to the applier at {}:{} as source {}", to.host, to.port, cfg.source_id);
+  spdlog::info("shipping to the applier at {}:{} as source {}{}", to.host, to.port, cfg.source_id,
+               o.tls ? " (TLS)" : "");
   return out;
 }
 

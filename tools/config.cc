@@ -60,6 +60,10 @@ const std::map<std::string, KeySpec, std::less<>>& KnownKeys() {
       {"transport.connect", str(&Config::transport_connect)},
       {"transport.token_file", str(&Config::transport_token_file)},
       {"transport.max_frame_bytes", num(&Config::transport_max_frame_bytes, 1024, 1LL << 30)},
+      {"transport.tls_cert", str(&Config::transport_tls_cert)},
+      {"transport.tls_key", str(&Config::transport_tls_key)},
+      {"transport.tls_ca", str(&Config::transport_tls_ca)},
+      {"transport.tls_server_name", str(&Config::transport_tls_server_name)},
       {"http.listen", str(&Config::http_listen)},
       {"log.format", str(&Config::log_format, {"text", "json"})},
       {"log.level", str(&Config::log_level, {"trace", "debug", "info", "warn", "error", "off"})},
@@ -205,6 +209,12 @@ Status Validate(const Config& cfg) {
                         where("source.id"), cfg.source_id));
       }
     }
+  }
+  if (cfg.transport_tls_cert.empty() != cfg.transport_tls_key.empty()) {
+    return Status::InvalidArgument(fmt::format(
+        "{}: set both transport.tls_cert and transport.tls_key (the applier's side of TLS), "
+        "or neither",
+        where("transport")));
   }
   if (!cfg.source_tenant_column.empty() && !cfg.source_tenant.empty()) {
     return Status::InvalidArgument(

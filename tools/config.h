@@ -41,6 +41,12 @@ struct Config {
   std::string transport_connect;
   std::string transport_token_file;
   int64_t transport_max_frame_bytes = 64 << 20;
+  // TLS, when set: the applier presents tls_cert/tls_key (PEM); the agent trusts tls_ca (PEM)
+  // and checks that the certificate names tls_server_name (default: the connect host).
+  std::string transport_tls_cert;
+  std::string transport_tls_key;
+  std::string transport_tls_ca;
+  std::string transport_tls_server_name;
   // [http]
   std::string http_listen;
   // [mapping]: per-column PostgreSQL type overrides, "table.column" = "pg type". Written either
