@@ -7,21 +7,35 @@
 
 namespace sqlift {
 
+namespace {
+
+// Binary COPY's file header (signature, flags, no extension) and trailer (field count -1).
+constexpr std::string_view kBinaryHeader("PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0", 19);
+constexpr std::string_view kBinaryTrailer("\377\377", 2);
+
+}  // namespace
+
 CopyLoader::CopyLoader(PgConnection& conn, PgConnection& dead_letters, const TablePlan& table,
                        std::string schema, CopyLoaderOptions options)
     : conn_(conn),
       dead_letters_(dead_letters),
       table_(table),
       schema_(std::move(schema)),
-      options_(std::move(options)) {}
+      options_(std::move(options)) {
+  binary_ = options_.binary;
+  for (const ColumnPlan& c : table_.columns)
+    binary_ = binary_ && HasBinaryForm(c.mapping.type);
+}
 
 Status CopyLoader::Begin() {
   std::vector<std::string> cols;
   for (const ColumnPlan& c : table_.columns)
     cols.push_back(QuoteIdentifier(c.pg_name));
-  SQLIFT_RETURN_IF_ERROR(conn_.Exec(fmt::format(
-      "COPY {} ({}) FROM STDIN", QuoteQualified(schema_, table_.pg_name), fmt::join(cols, ", "))));
+  SQLIFT_RETURN_IF_ERROR(
+      conn_.Exec(fmt::format("COPY {} ({}) FROM STDIN{}", QuoteQualified(schema_, table_.pg_name),
+                             fmt::join(cols, ", "), binary_ ? " (FORMAT binary)" : "")));
   in_copy_ = true;
+  if (binary_) buffer_.assign(kBinaryHeader);
   return Status::OK();
 }
 
@@ -32,6 +46,7 @@ Status CopyLoader::AddRows(const std::vector<wire::Row>& rows) {
 
 Result<CopyLoader::Encoded> CopyLoader::EncodeRows(const std::vector<wire::Row>& rows) const {
   Encoded out;
+  out.data.reserve(rows.size() * table_.columns.size() * 16);  // grows at most once, typically
   for (const wire::Row& row : rows) {
     SQLIFT_RETURN_IF_ERROR(EncodeRow(row, &out));
     // With kStop nothing after the first failure will be sent.
@@ -47,17 +62,23 @@ Status CopyLoader::EncodeRow(const wire::Row& row, Encoded* out) const {
                                                table_.columns.size()));
   }
   const size_t start = out->data.size();
+  if (binary_) {  // the tuple's field count, big-endian int16
+    out->data.push_back(static_cast<char>(table_.columns.size() >> 8));
+    out->data.push_back(static_cast<char>(table_.columns.size() & 0xFF));
+  }
   for (size_t i = 0; i < table_.columns.size(); ++i) {
-    if (i > 0) out->data.push_back('\t');
-    Status st = AppendCopyField(row.values(static_cast<int>(i)), table_.columns[i].mapping.type,
-                                &out->data);
+    if (i > 0 && !binary_) out->data.push_back('\t');
+    const wire::Value& v = row.values(static_cast<int>(i));
+    const PgType& type = table_.columns[i].mapping.type;
+    Status st =
+        binary_ ? AppendBinaryField(v, type, &out->data) : AppendCopyField(v, type, &out->data);
     if (!st.ok()) {
       out->data.resize(start);  // the row's fields encoded so far are taken back
       out->failures.push_back(Letter(row, i, st));
       return Status::OK();
     }
   }
-  out->data.push_back('\n');
+  if (!binary_) out->data.push_back('\n');
   ++out->rows;
   return Status::OK();
 }
@@ -108,6 +129,7 @@ Status CopyLoader::Send() {
 }
 
 Status CopyLoader::Finish() {
+  if (binary_) buffer_.append(kBinaryTrailer);
   SQLIFT_RETURN_IF_ERROR(Send());
   in_copy_ = false;
   return conn_.PutCopyEnd().With("copy into " + table_.source_name);

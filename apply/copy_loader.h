@@ -1,6 +1,6 @@
 // CopyLoader: loads the rows of one table into PostgreSQL with one
-// `COPY "schema"."table" ("c1", ...) FROM STDIN` (text format), for `sqlift copy` and the
-// snapshot inside replication.
+// `COPY "schema"."table" ("c1", ...) FROM STDIN` (binary format, or text; see below), for
+// `sqlift copy` and the snapshot inside replication.
 //
 //   CopyLoader loader(*conn, *dead_conn, plan.tables[i], "public", options);
 //   SQLIFT_RETURN_IF_ERROR(loader.Begin());
@@ -18,9 +18,12 @@
 // Finish(), with PostgreSQL's message; they are not dead-lettered (that would need a
 // row-by-row retry).
 //
-// Why text COPY and not binary: the encoder's output is exactly PostgreSQL's text input form,
-// which keeps one spelling of each conversion; binary needs per-type wire formats (numeric,
-// timestamptz) written a second time.
+// Binary COPY when every column's type has a binary form (value_encoder.h; all but overrides
+// sqlift does not know), text COPY otherwise or when options.binary is false. Binary is what
+// makes a copy faster than the sqlite3 | psql pipe: PostgreSQL's side of a COPY is most of a
+// load's CPU, and parsing text (timestamptz_in, numeric_in) was most of that. The encoder
+// builds both forms from the same reading of each value; tests/copy_binary_test.cc loads edge
+// values of every type both ways into PostgreSQL and compares what was stored.
 //
 // Lifetimes: `conn`, `dead_letters` and `table` must outlive the loader.
 // Thread safety: one thread per loader; its connections belong to it while it runs.
@@ -44,6 +47,7 @@ enum class OnError { kStop, kSkipRow };
 struct CopyLoaderOptions {
   OnError on_error = OnError::kStop;
   size_t send_bytes = 1 << 20;  // COPY data is sent in pieces of about this size
+  bool binary = true;           // binary COPY when every column has a binary form
   // Indexes into a row of the primary key columns, in key order (SnapshotReader::ShapeOf's
   // pk_columns): the key a dead letter names.
   std::vector<size_t> key_columns;
@@ -73,7 +77,7 @@ class CopyLoader {
   // once; Submit runs on the loader's thread, in the order the rows should be judged (for
   // kStop, the first failure submitted stops the copy).
   struct Encoded {
-    std::string data;  // COPY lines of the rows that fit
+    std::string data;  // COPY rows (lines, or binary tuples) of the rows that fit
     int64_t rows = 0;
     std::vector<DeadLetter> failures;  // rows that do not fit, in row order
   };
@@ -99,6 +103,7 @@ class CopyLoader {
   CopyLoaderOptions options_;
   std::string buffer_;
   CopyStats stats_;
+  bool binary_ = false;  // decided at construction
   bool in_copy_ = false;
 };
 

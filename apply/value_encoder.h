@@ -32,6 +32,15 @@ namespace sqlift {
 // left unchanged and the Status says why the value does not fit.
 [[nodiscard]] Status AppendCopyField(const wire::Value& v, const PgType& t, std::string* out);
 
+// Binary COPY: whether a column of type `t` can be sent in binary (every type sqlift checks
+// values for; not an override sqlift does not know), and the binary-format field for `v`
+// (length, then the type's send form; length -1 for NULL), appended to *out. The value stored
+// is the one the text field would store. On error *out is left unchanged. A few values the
+// checks let through but PostgreSQL refuses (a float that overflows, year 0, a numeric past
+// its format) are refused here, so they are dead-lettered instead of failing the whole COPY.
+bool HasBinaryForm(const PgType& t);
+[[nodiscard]] Status AppendBinaryField(const wire::Value& v, const PgType& t, std::string* out);
+
 // Appends `text` with COPY text-format escaping.
 void AppendCopyEscaped(std::string_view text, std::string* out);
 

@@ -21,6 +21,18 @@ std::string SelectSql(const TableSchema& t) {
                      QuoteSqliteIdentifier(t.name), fmt::join(order, ", "));
 }
 
+// Overwrites `row` with the current row of `stmt`. Setting a value of the kind it already
+// holds reuses its string's memory (protobuf assigns into it).
+void FillRow(sqlite3_stmt* stmt, int ncols, wire::Row* row) {
+  if (row->values_size() != ncols) {
+    row->clear_values();
+    for (int c = 0; c < ncols; ++c)
+      row->add_values();
+  }
+  for (int c = 0; c < ncols; ++c)
+    SqliteValueToWire(sqlite3_column_value(stmt, c), row->mutable_values(c));
+}
+
 }  // namespace
 
 Result<std::unique_ptr<SnapshotReader>> SnapshotReader::Open(const std::string& path) {
@@ -60,20 +72,23 @@ Status SnapshotReader::ReadTable(const TableSchema& t, size_t chunk_rows, const 
   chunk_rows = std::max<size_t>(chunk_rows, 1);
   SQLIFT_ASSIGN_OR_RETURN(SqliteStatement stmt, db_->Prepare(SelectSql(t)));
   std::vector<wire::Row> chunk;
-  chunk.reserve(chunk_rows);
+  chunk.reserve(std::min<size_t>(chunk_rows, 1 << 16));
+  size_t filled = 0;  // rows of `chunk` holding this chunk's values
   const int ncols = stmt.ColumnCount();
   for (;;) {
     Result<bool> more = stmt.Step();
     if (!more.ok()) return more.status().With("read table " + t.name);
     if (*more) {
-      wire::Row& row = chunk.emplace_back();
-      for (int c = 0; c < ncols; ++c)
-        SqliteValueToWire(sqlite3_column_value(stmt.handle(), c), row.add_values());
+      if (filled == chunk.size()) chunk.emplace_back();
+      FillRow(stmt.handle(), ncols, &chunk[filled++]);
     }
-    if (chunk.size() == chunk_rows || (!*more && !chunk.empty())) {
+    if (filled == chunk_rows || (!*more && filled > 0)) {
+      chunk.resize(filled);
       SQLIFT_RETURN_IF_ERROR(sink(std::move(chunk)));
-      chunk = std::vector<wire::Row>();
-      chunk.reserve(chunk_rows);
+      // Rows the sink left in `chunk` are refilled in place: their messages and strings keep
+      // their memory, which spares the allocator most of a copy's work. A moved-from vector
+      // is empty, so rows the sink took are simply made anew.
+      filled = 0;
     }
     if (!*more) return Status::OK();
   }

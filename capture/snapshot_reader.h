@@ -38,7 +38,8 @@ namespace sqlift {
 
 class SnapshotReader {
  public:
-  // The sink may keep the rows (move them away); the reader starts a fresh chunk after each call.
+  // The sink may keep the rows by moving them away. Rows it leaves in the vector are reused
+  // (overwritten) for the next chunk, so it must not keep pointers into them.
   using ChunkSink = std::function<Status(std::vector<wire::Row>&& rows)>;
 
   [[nodiscard]] static Result<std::unique_ptr<SnapshotReader>> Open(const std::string& path);

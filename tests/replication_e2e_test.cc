@@ -129,6 +129,8 @@ CREATE TABLE later (id INTEGER PRIMARY KEY, v TEXT, n REAL DEFAULT 1.5);
 BEGIN; INSERT INTO later (id, v) VALUES (1, 'a'), (2, 'b');
   INSERT INTO accounts (id, owner, balance) VALUES (2, 'after', 7);
   UPDATE accounts SET tag = 't' WHERE id = 1; SELECT sqlift_flush(); COMMIT;
+BEGIN; UPDATE "user" SET """; DROP TABLE x; --" = 'x''); DROP TABLE bulk; --' WHERE id = 1;
+  INSERT INTO "user" VALUES (3, '$1', 0.5, '2025-01-01 00:00:00', 1); SELECT sqlift_flush(); COMMIT;
 )");
   ASSERT_TRUE(out.ok() && out->exit_code == 0) << (out.ok() ? out->err : out.status().ToString());
   Result<uint64_t> committed = s->CommittedSeq();

@@ -1,5 +1,6 @@
 // `sqlift bench capture|copy|stream|all`: figures against baselines measured in the same run.
 #include "tools/bench_capture.h"
+#include "tools/bench_copy.h"
 #include "tools/command.h"
 
 namespace sqlift {
@@ -9,11 +10,46 @@ struct BenchOptions {
   bool json = false;
   std::string size = "small";
   int64_t transactions = 0;  // 0: by --size
+  int64_t rows = 0;          // bench copy: bookings; 0: by --size
+  int rounds = 0;            // bench copy: 0: by --size
+  int jobs = 1;              // bench copy: sqlift copy --jobs
+  std::string dir;           // bench copy: keep the generated file here
 };
 
 int NotYet(const char* what) {
   std::fprintf(stderr, "sqlift bench %s: not implemented yet\n", what);
   return kExitUsage;
+}
+
+void AddBenchCopy(CLI::App& bench, CommandTable& table, BenchOptions& o) {
+  CLI::App* copy = bench.add_subcommand(
+      "copy",
+      "Load a generated booking database into PostgreSQL with `sqlift copy` and with the "
+      "pipe sqlite3 -csv | psql COPY, same server, same run; print both rates, the ratio and "
+      "sqlift's peak RSS");
+  copy->add_flag("--json", o.json, "Print one JSON object");
+  copy->add_option("--size", o.size,
+                   "small (1,000 rooms, 200,000 bookings, 3 rounds) or full (2,000,000 "
+                   "bookings, 1 round)")
+      ->check(CLI::IsMember({"small", "full"}));
+  copy->add_option("--rows", o.rows, "Bookings to generate (overrides --size)");
+  copy->add_option("--rounds", o.rounds, "Loads of each kind; medians are printed");
+  copy->add_option("--jobs", o.jobs, "sqlift copy --jobs")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  copy->add_option("--dir", o.dir,
+                   "Generate the SQLite file in this directory and keep it (to profile a copy "
+                   "of it by hand); default: a temporary directory, removed");
+  table.Set(copy, [&o] {
+    BenchCopyOptions b;
+    b.json = o.json;
+    const bool full = o.size == "full";
+    b.bookings = o.rows > 0 ? o.rows : (full ? 2000000 : 200000);
+    b.rounds = o.rounds > 0 ? o.rounds : (full ? 1 : 3);
+    b.jobs = o.jobs;
+    b.dir = o.dir;
+    return RunBenchCopy(b);
+  });
 }
 
 }  // namespace
@@ -39,7 +75,8 @@ void AddBenchCommands(CLI::App& root, CommandTable& table, const GlobalOptions&)
     b.transactions = o.transactions > 0 ? o.transactions : (o.size == "full" ? 20000 : 5000);
     return RunBenchCapture(b);
   });
-  for (const char* name : {"copy", "stream", "all"}) {
+  AddBenchCopy(*bench, table, o);
+  for (const char* name : {"stream", "all"}) {
     CLI::App* b = bench->add_subcommand(name, std::string("Benchmark: ") + name);
     b->add_flag("--json", o.json, "Print one JSON object");
     b->add_option("--size", o.size, "small or full");
