@@ -1,11 +1,8 @@
 // ReplicationScenario: the real daemons against a throwaway PostgreSQL (see header).
 #include "tests/testutil/replication_scenario.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <fmt/format.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -16,28 +13,13 @@
 
 #include "apply/pg_connection.h"
 #include "capture/sqlite_db.h"
+#include "deploy/pg_cluster.h"
 #include "tests/testutil/table_compare.h"
 
 namespace sqlift::testing {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A loopback port free right now (the applier binds it a moment later).
-uint16_t FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  uint16_t port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
-}
 
 const char kSchema[] = R"(
 CREATE TABLE accounts (id INTEGER PRIMARY KEY, owner TEXT NOT NULL, balance INTEGER, note BLOB);
@@ -77,7 +59,8 @@ Result<std::unique_ptr<ReplicationScenario>> ReplicationScenario::Create(PgSandb
   fs::remove_all(s->dir_);
   fs::create_directories(s->dir_);
   SQLIFT_ASSIGN_OR_RETURN(s->uri_, pg.CreateDatabase(name));
-  s->port_ = FreePort();
+  SQLIFT_ASSIGN_OR_RETURN(int port, pgcluster::PickFreePort());  // the applier binds it soon
+  s->port_ = static_cast<uint16_t>(port);
   SQLIFT_RETURN_IF_ERROR(s->Layout(bulk_rows));
   Result<ProcessOutput> init = RunProcess(
       {SQLIFT_BINARY, "--config", (s->dir_ / "sqlift.toml").string(), "init"});
