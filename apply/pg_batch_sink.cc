@@ -104,10 +104,17 @@ Result<uint64_t> PgBatchSink::Apply(const std::string& source, const wire::Chang
 Result<uint64_t> PgBatchSink::ApplyLocked(const std::string& source,
                                           const wire::ChangeBatch& batch) {
   SQLIFT_ASSIGN_OR_RETURN(std::shared_ptr<const SourceSchema> schema, SchemaOf(source));
-  Context ctx{source, batch, std::move(schema), false, false, {}, std::nullopt};
+  Context ctx{.source = source,
+              .batch = batch,
+              .schema = std::move(schema),
+              .pipelined = options_.on_error == PgBatchSinkOptions::OnError::kStop};
   SQLIFT_RETURN_IF_ERROR(conn_->Exec("BEGIN; SET CONSTRAINTS ALL DEFERRED"));
   // Every failure below ends the transaction; the position is never cached across one.
   auto fail = [&](const Status& st) -> Status {
+    if (conn_->in_pipeline()) {  // results of a failed pipeline are read and dropped
+      (void)conn_->SyncPipeline();
+      (void)conn_->ExitPipeline();
+    }
     (void)conn_->Exec("ROLLBACK");
     if (ctx.stop_letter) {
       Status dl = InsertDeadLetter(*conn_, *ctx.stop_letter);
@@ -133,6 +140,8 @@ Result<uint64_t> PgBatchSink::ApplyLocked(const std::string& source,
     Status st = ApplyTransaction(ctx, txn);
     if (!st.ok()) return fail(st);
   }
+  Status flushed = FlushPipeline(ctx, /*exit=*/true);
+  if (!flushed.ok()) return fail(flushed);
   auto moved = conn_->Query(
       "INSERT INTO sqlift.positions(source, applied_seq) VALUES ($1, $2::bigint) "
       "ON CONFLICT (source) DO UPDATE SET applied_seq = EXCLUDED.applied_seq, updated_at = now()",
@@ -154,7 +163,11 @@ Result<uint64_t> PgBatchSink::ApplyLocked(const std::string& source,
 }
 
 Status PgBatchSink::ApplyTransaction(Context& ctx, const wire::Transaction& txn) {
-  if (txn.kind() == wire::Transaction::DDL) return ApplyDdl(ctx, txn);
+  ctx.txn = &txn;
+  if (txn.kind() == wire::Transaction::DDL) {
+    SQLIFT_RETURN_IF_ERROR(FlushPipeline(ctx, /*exit=*/true));  // DDL runs on its own
+    return ApplyDdl(ctx, txn);
+  }
   if (txn.kind() != wire::Transaction::CHANGES) {
     return Status::InvalidArgument(fmt::format("transaction seq {} has no kind", txn.seq()));
   }
@@ -181,6 +194,7 @@ Status PgBatchSink::ApplyChange(Context& ctx, const wire::Transaction& txn,
   std::string column, value;
   Status st = RunChange(ctx, ch, &column, &value);
   if (st.ok()) return skip ? conn_->Exec("RELEASE SAVEPOINT sqlift_row") : Status::OK();
+  if (!skip) return ChangeFailed(ctx, txn, ch, st, column, value);
   const ResolvedTable& t = ctx.tables[ch.table_index()];
   std::string key = RenderKey(ch, t);
   std::string msg =
@@ -191,13 +205,27 @@ Status PgBatchSink::ApplyChange(Context& ctx, const wire::Transaction& txn,
                       std::nullopt,  std::nullopt,
                       st.message()};
     if (!column.empty()) letter.column = column, letter.value = value;
-    if (!skip) {
-      ctx.stop_letter = letter;
-      return Status::FromCode(st.code(), msg);
-    }
     SQLIFT_RETURN_IF_ERROR(conn_->Exec("ROLLBACK TO SAVEPOINT sqlift_row"));
     spdlog::warn("applier: dead-lettered {}", msg);
     return InsertDeadLetter(*conn_, letter);
+  }
+  return Status::FromCode(st.code(), msg);
+}
+
+Status PgBatchSink::ChangeFailed(Context& ctx, const wire::Transaction& txn,
+                                 const wire::RowChange& ch, const Status& st,
+                                 const std::string& column, const std::string& value) {
+  const ResolvedTable& t = ctx.tables[ch.table_index()];
+  std::string key = RenderKey(ch, t);
+  std::string msg =
+      fmt::format("seq {} table {} key {}: {}", txn.seq(), t.sqlite_name, key, st.message());
+  if (!column.empty() || IsDataError(st)) {
+    DeadLetter letter{ctx.source,    static_cast<int64_t>(txn.seq()),
+                      t.sqlite_name, key,
+                      std::nullopt,  std::nullopt,
+                      st.message()};
+    if (!column.empty()) letter.column = column, letter.value = value;
+    ctx.stop_letter = letter;
   }
   return Status::FromCode(st.code(), msg);
 }
@@ -242,7 +270,9 @@ Status PgBatchSink::RunChange(Context& ctx, const wire::RowChange& ch, std::stri
       SQLIFT_RETURN_IF_ERROR(bind(ch.pk(static_cast<int>(j)), *t.columns[t.pk[j]]));
     }
   }
-  SQLIFT_ASSIGN_OR_RETURN(std::string name, Prepared(key, sql, static_cast<int>(params.size())));
+  SQLIFT_ASSIGN_OR_RETURN(std::string name,
+                          Prepared(ctx, key, sql, static_cast<int>(params.size())));
+  if (ctx.pipelined) return Send(ctx, name, params, ch);
   SQLIFT_ASSIGN_OR_RETURN(PgResult r, ExecPrepared(name, params));
   if (ch.op() == wire::RowChange::UPDATE && r.affected_rows() == 0) {
     return Status::FailedPrecondition(fmt::format(

@@ -7,6 +7,9 @@
 //   INSERT → upsert by primary key (a replayed insert is harmless);
 //   UPDATE → sets only the changed columns; no row to update is a consistency error (stop);
 //   DELETE → by primary key; a missing row is fine (idempotent).
+// With kStop, row changes are sent in libpq pipeline mode (checked at the end of the batch,
+// every 1,000 statements, and before a DDL event): one round trip per batch instead of one per
+// row; with kSkip each runs on its own, inside its SAVEPOINT.
 // A value PgTextOf refuses or a statement PostgreSQL rejects with SQLSTATE class 22/23:
 //   kSkip: the row change runs inside a SAVEPOINT; it is rolled back alone, dead-lettered in
 //          sqlift.dead_letter (same transaction) and the batch goes on;
@@ -112,8 +115,20 @@ class PgBatchSink final : public BatchSink {
   // Runs one row change's statement; the error (if any) says which column/value was at fault.
   Status RunChange(Context& ctx, const wire::RowChange& ch, std::string* column,
                    std::string* value);
-  // The name of the prepared statement for `sql`, preparing it on first use.
-  Result<std::string> Prepared(const std::string& key, const std::string& sql, int nparams);
+  // The name of the prepared statement for `sql`, preparing it on first use (which first ends
+  // a pipeline in progress: preparing is not allowed inside one).
+  Result<std::string> Prepared(Context& ctx, const std::string& key, const std::string& sql,
+                               int nparams);
+  // kStop: queues the statement in the pipeline; checked by FlushPipeline.
+  Status Send(Context& ctx, const std::string& name,
+              const std::vector<std::optional<std::string>>& params, const wire::RowChange& ch);
+  // Reads and checks the results of every statement sent (the first failure names its change);
+  // leaves pipeline mode when `exit`.
+  Status FlushPipeline(Context& ctx, bool exit);
+  // The error of one failed change, naming seq, table and key; a data error also becomes the
+  // dead letter written after the rollback (kStop).
+  Status ChangeFailed(Context& ctx, const wire::Transaction& txn, const wire::RowChange& ch,
+                      const Status& st, const std::string& column, const std::string& value);
   Result<PgResult> ExecPrepared(const std::string& name,
                                 const std::vector<std::optional<std::string>>& params);
 

@@ -31,6 +31,15 @@ struct PgBatchSink::Context {
   bool resolved = false;                       // `tables` matches `schema`
   std::vector<ResolvedTable> tables;           // by ChangeBatch.tables index
   std::optional<DeadLetter> stop_letter;       // kStop: written after the rollback
+  // kStop pipelines row changes (PgConnection pipeline mode): statements sent and not yet
+  // checked, in send order, with what their check needs.
+  bool pipelined = false;
+  const wire::Transaction* txn = nullptr;  // the transaction being applied
+  struct Sent {
+    const wire::Transaction* txn;
+    const wire::RowChange* change;
+  };
+  std::vector<Sent> sent;
 };
 
 // The primary key of a change on `t`: "(7, 'a')".

@@ -79,14 +79,48 @@ std::string DeleteSql(const std::string& schema, const ResolvedTable& t) {
                      PkWhere(t, 1));
 }
 
-Result<std::string> PgBatchSink::Prepared(const std::string& key, const std::string& sql,
-                                          int nparams) {
+Result<std::string> PgBatchSink::Prepared(Context& ctx, const std::string& key,
+                                          const std::string& sql, int nparams) {
   auto it = statements_.find(key);
   if (it != statements_.end()) return it->second;
+  SQLIFT_RETURN_IF_ERROR(FlushPipeline(ctx, /*exit=*/true));
   std::string name = fmt::format("s{}", statements_.size() + 1);
   SQLIFT_RETURN_IF_ERROR(conn_->Prepare(name, sql, nparams));
   statements_.emplace(key, name);
   return name;
+}
+
+Status PgBatchSink::Send(Context& ctx, const std::string& name,
+                         const std::vector<std::optional<std::string>>& params,
+                         const wire::RowChange& ch) {
+  if (!conn_->in_pipeline()) SQLIFT_RETURN_IF_ERROR(conn_->EnterPipeline());
+  SQLIFT_RETURN_IF_ERROR(conn_->SendPrepared(name, params));
+  ctx.sent.push_back({ctx.txn, &ch});
+  // A bounded number in flight: the results wait in socket buffers until read.
+  return ctx.sent.size() >= 1000 ? FlushPipeline(ctx, /*exit=*/false) : Status::OK();
+}
+
+Status PgBatchSink::FlushPipeline(Context& ctx, bool exit) {
+  if (!conn_->in_pipeline()) return Status::OK();
+  SQLIFT_ASSIGN_OR_RETURN(std::vector<Result<PgResult>> results, conn_->SyncPipeline());
+  std::vector<Context::Sent> sent = std::move(ctx.sent);
+  ctx.sent.clear();
+  if (exit) SQLIFT_RETURN_IF_ERROR(conn_->ExitPipeline());
+  for (size_t i = 0; i < results.size() && i < sent.size(); ++i) {
+    const wire::RowChange& ch = *sent[i].change;
+    if (!results[i].ok()) {
+      return ChangeFailed(ctx, *sent[i].txn, ch, results[i].status(), "", "");
+    }
+    if (ch.op() == wire::RowChange::UPDATE && results[i]->affected_rows() == 0) {
+      return ChangeFailed(
+          ctx, *sent[i].txn, ch,
+          Status::FailedPrecondition(fmt::format(
+              "consistency error: row to update is missing in PostgreSQL ({})",
+              ctx.tables[ch.table_index()].table->pg_name)),
+          "", "");
+    }
+  }
+  return Status::OK();
 }
 
 Result<PgResult> PgBatchSink::ExecPrepared(const std::string& name,

@@ -282,6 +282,44 @@ TEST_F(PgBatchSinkTest, UpdateOfMissingRowStopsEvenWhenSkipping) {
   EXPECT_EQ(sink->AppliedSeq("src").status().code(), Status::Code::kNotFound);
 }
 
+// kStop sends row changes in pipeline mode: a change PostgreSQL refuses (NOT NULL, seen only
+// by the server) or an UPDATE of a missing row is still named exactly, and nothing of the
+// batch stays.
+TEST_F(PgBatchSinkTest, PipelinedStopNamesTheChangeThePostgresRefused) {
+  auto sink = Sink(PgBatchSinkOptions::OnError::kStop);
+  ASSERT_TRUE(sink->Apply("src", FirstBatch()).ok());
+  EXPECT_EQ(Items(), kItemsAfterFirst);
+  EXPECT_EQ(Users(), kUsersAfterFirst);
+  wire::ChangeBatch b = Batch(4, 6);
+  Change(Txn(b, 4), kUsers, wire::RowChange::INSERT, {}, {Int(9), Text("kept?"), Null()});
+  Change(Txn(b, 5), kUsers, wire::RowChange::INSERT, {}, {Int(10), Null(), Null()});
+  Change(Txn(b, 6), kUsers, wire::RowChange::INSERT, {}, {Int(11), Text("after"), Null()});
+  auto r = sink->Apply("src", b);
+  ASSERT_FALSE(r.ok());
+  std::string msg = r.status().ToString();
+  EXPECT_NE(msg.find("seq 5 table users key (10)"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("23502"), std::string::npos) << msg;
+  EXPECT_EQ(Users(), kUsersAfterFirst);
+  EXPECT_EQ(*sink->AppliedSeq("src"), 3u);
+  EXPECT_EQ(Rows("SELECT seq, table_name, key FROM sqlift.dead_letter"),
+            (std::vector<std::string>{"5|users|(10)"}));
+
+  wire::ChangeBatch missing = Batch(4, 4);
+  auto* t = Txn(missing, 4);
+  Change(t, kUsers, wire::RowChange::INSERT, {}, {Int(9), Text("x"), Null()});
+  Change(t, kUsers, wire::RowChange::UPDATE, {Int(42)}, {Unset(), Text("x"), Unset()});
+  r = sink->Apply("src", missing);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().ToString().find("key (42)"), std::string::npos) << r.status().ToString();
+  EXPECT_NE(r.status().ToString().find("missing"), std::string::npos);
+  EXPECT_EQ(Users(), kUsersAfterFirst);
+
+  wire::ChangeBatch fine = Batch(4, 4);  // and the connection is fine afterwards
+  Change(Txn(fine, 4), kUsers, wire::RowChange::INSERT, {}, {Int(9), Text("kept"), Null()});
+  ASSERT_TRUE(sink->Apply("src", fine).ok());
+  EXPECT_EQ(Users().size(), 3u);
+}
+
 TEST_F(PgBatchSinkTest, DdlIsCountedNotApplied) {
   auto sink = Sink(PgBatchSinkOptions::OnError::kStop);
   wire::ChangeBatch b = Batch(1, 1);

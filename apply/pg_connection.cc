@@ -291,6 +291,74 @@ Result<PgResult> PgConnection::ExecPrepared(const std::string& name,
   return Finish(result, "prepared statement " + name);
 }
 
+Status PgConnection::EnterPipeline() {
+  if (PQenterPipelineMode(conn_) != 1) {
+    return ErrorFromResult(nullptr, conn_).With("enter pipeline mode on " + Describe());
+  }
+  pipeline_sent_ = 0;
+  return Status::OK();
+}
+
+Status PgConnection::SendPrepared(const std::string& name,
+                                  const std::vector<std::optional<std::string>>& params) {
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (params[i]) {
+      SQLIFT_RETURN_IF_ERROR(CheckNoNul(*params[i], "parameter $" + std::to_string(i + 1)));
+    }
+    values.push_back(params[i] ? params[i]->c_str() : nullptr);
+  }
+  if (PQsendQueryPrepared(conn_, name.c_str(), static_cast<int>(values.size()), values.data(),
+                          nullptr, nullptr, /*resultFormat=*/0) != 1) {
+    return ErrorFromResult(nullptr, conn_).With("send prepared statement " + name);
+  }
+  ++pipeline_sent_;
+  return Status::OK();
+}
+
+Result<std::vector<Result<PgResult>>> PgConnection::SyncPipeline() {
+  if (PQpipelineSync(conn_) != 1) {
+    return ErrorFromResult(nullptr, conn_).With("pipeline sync on " + Describe());
+  }
+  std::vector<Result<PgResult>> out;
+  out.reserve(pipeline_sent_);
+  // Each statement gives one result and then NULL; the sync point gives PGRES_PIPELINE_SYNC.
+  while (true) {
+    PGresult* raw = PQgetResult(conn_);
+    if (raw == nullptr) {
+      if (PQstatus(conn_) == CONNECTION_BAD) {
+        return ErrorFromResult(nullptr, conn_).With("read pipeline results on " + Describe());
+      }
+      continue;  // the end of one statement's results
+    }
+    ExecStatusType status = PQresultStatus(raw);
+    if (status == PGRES_PIPELINE_SYNC) {
+      PQclear(raw);
+      break;
+    }
+    if (status == PGRES_PIPELINE_ABORTED) {
+      PQclear(raw);
+      out.emplace_back(Status::Aborted("skipped: an earlier statement of the pipeline failed"));
+    } else {
+      out.push_back(Finish(raw, "pipelined statement"));
+    }
+  }
+  if (out.size() != pipeline_sent_) {
+    return Status::Internal("pipeline gave " + std::to_string(out.size()) + " results for " +
+                            std::to_string(pipeline_sent_) + " statements");
+  }
+  pipeline_sent_ = 0;
+  return out;
+}
+
+Status PgConnection::ExitPipeline() {
+  if (PQexitPipelineMode(conn_) != 1) {
+    return ErrorFromResult(nullptr, conn_).With("exit pipeline mode on " + Describe());
+  }
+  return Status::OK();
+}
+
 Result<PgResult> PgConnection::Finish(PGresult* raw, std::string_view sql) {
   PgResult result(raw);  // cleared on every path
   switch (raw != nullptr ? PQresultStatus(raw) : PGRES_FATAL_ERROR) {

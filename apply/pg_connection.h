@@ -92,6 +92,21 @@ class PgConnection {
   [[nodiscard]] Result<PgResult> ExecPrepared(
       const std::string& name, const std::vector<std::optional<std::string>>& params);
 
+  // Pipeline mode (libpq 14+): prepared statements are sent without waiting for their
+  // results, so N statements cost about one network round trip instead of N.
+  //   SQLIFT_RETURN_IF_ERROR(conn->EnterPipeline());
+  //   ... conn->SendPrepared(name, params) ...
+  //   SQLIFT_ASSIGN_OR_RETURN(auto results, conn->SyncPipeline());  // one per statement sent
+  //   SQLIFT_RETURN_IF_ERROR(conn->ExitPipeline());
+  // After a statement fails, PostgreSQL skips the rest up to the sync: their results are
+  // Aborted ("skipped"). Other calls (Exec, Query, Prepare) are not allowed in between.
+  [[nodiscard]] Status EnterPipeline();
+  [[nodiscard]] Status SendPrepared(const std::string& name,
+                                    const std::vector<std::optional<std::string>>& params);
+  [[nodiscard]] Result<std::vector<Result<PgResult>>> SyncPipeline();
+  [[nodiscard]] Status ExitPipeline();
+  bool in_pipeline() const { return PQpipelineStatus(conn_) != PQ_PIPELINE_OFF; }
+
   // COPY ... FROM STDIN: after Exec() of the COPY statement put the data (any number of calls;
   // each is one or more whole lines in the COPY format), then PutCopyEnd(), which returns the
   // COPY's outcome: PostgreSQL checks rows (types, NOT NULL, constraints) as they arrive and
@@ -110,6 +125,7 @@ class PgConnection {
   Result<PgResult> Finish(PGresult* result, std::string_view sql);
 
   PGconn* conn_;
+  size_t pipeline_sent_ = 0;  // statements sent since the last SyncPipeline
 };
 
 // The SQLSTATE in a Status made by PgConnection ("23505"), or "" when it carries none.

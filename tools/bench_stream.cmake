@@ -7,3 +7,6 @@ target_link_libraries(sqlift_bench_stream PUBLIC sqlift_capture sqlift_pgconn sq
 # benchmark without the CLI, for working on it while cmd_bench.cc does not call it yet.
 add_executable(bench_stream_main bench_stream_main.cc)
 target_link_libraries(bench_stream_main PRIVATE sqlift_bench_stream)
+
+# The CLI (tools/cmd_bench.cc) calls RunBenchStream.
+target_link_libraries(sqlift_cli PUBLIC sqlift_bench_stream)

@@ -121,6 +121,10 @@ void AddApplyCommand(CLI::App& root, CommandTable& table, const GlobalOptions& g
                     "either way, in sqlift.dead_letter)")
       ->check(CLI::IsMember({"stop", "skip-row"}))
       ->capture_default_str();
+  apply->footer(
+      "Needs --config with [source] id, [target] pg, [transport] listen and token_file "
+      "(and tls_cert + tls_key for TLS). Positions, the source's schema and dead letters live "
+      "in PostgreSQL schema `sqlift`. Stops cleanly on SIGTERM or SIGINT.");
   apply->add_option("--ready-file", o.ready_file,
                     "Write host:port here once listening (for scripts and tests)");
   table.Set(apply, [&global] {

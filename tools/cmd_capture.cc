@@ -188,7 +188,11 @@ void AddCaptureCommands(CLI::App& root, CommandTable& table, const GlobalOptions
       "Run the capture agent: move committed outbox rows into the durable log in the state "
       "directory, trim them from the outbox, and ship the log to the applier at [transport] "
       "connect (a snapshot first when the applier has no position)");
-  capture->add_flag("--once", o.once, "Drain what is in the outbox now, then exit");
+  capture->add_flag("--once", o.once, "Drain what is in the outbox now, then exit (no shipping)");
+  capture->footer(
+      "Needs --config with [source] sqlite and [state] dir; to ship, also [source] id, "
+      "[transport] connect and token_file (and tls_ca for TLS). Without [transport] connect it "
+      "captures into the log only. Stops cleanly on SIGTERM or SIGINT.");
   table.Set(capture, [&global] {
     Result<Config> cfg = RequireConfig(global);
     Status st = cfg.ok() ? Capture(*cfg, o) : cfg.status();

@@ -1,0 +1,39 @@
+// bench_stream_main [--json] [--size small|full] [--changes N] [--seconds S] [--dir D] BINARY:
+// RunBenchStream without the sqlift command line, BINARY being the sqlift executable to run.
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "tools/bench_stream.h"
+
+int main(int argc, char** argv) {
+  sqlift::BenchStreamOptions o;
+  o.binary.clear();
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    bool has_value = i + 1 < argc;
+    if (a == "--json") {
+      o.json = true;
+    } else if (a == "--size" && has_value) {
+      o.size = argv[++i];
+    } else if (a == "--changes" && has_value) {
+      o.changes = std::atoll(argv[++i]);
+    } else if (a == "--seconds" && has_value) {
+      o.seconds = std::atof(argv[++i]);
+    } else if (a == "--dir" && has_value) {
+      o.dir = argv[++i];
+    } else if (a[0] != '-' && o.binary.empty()) {
+      o.binary = a;
+    } else {
+      o.binary.clear();
+      break;
+    }
+  }
+  if (o.binary.empty()) {
+    std::fprintf(stderr,
+                 "usage: bench_stream_main [--json] [--size small|full] [--changes N] "
+                 "[--seconds S] [--dir D] SQLIFT_BINARY\n");
+    return 2;
+  }
+  return sqlift::RunBenchStream(o);
+}
