@@ -104,10 +104,8 @@ Result<uint64_t> PgBatchSink::Apply(const std::string& source, const wire::Chang
 Result<uint64_t> PgBatchSink::ApplyLocked(const std::string& source,
                                           const wire::ChangeBatch& batch) {
   SQLIFT_ASSIGN_OR_RETURN(std::shared_ptr<const SourceSchema> schema, SchemaOf(source));
-  Context ctx{.source = source,
-              .batch = batch,
-              .schema = std::move(schema),
-              .pipelined = options_.on_error == PgBatchSinkOptions::OnError::kStop};
+  Context ctx(source, batch, std::move(schema),
+              options_.on_error == PgBatchSinkOptions::OnError::kStop);
   SQLIFT_RETURN_IF_ERROR(conn_->Exec("BEGIN; SET CONSTRAINTS ALL DEFERRED"));
   // Every failure below ends the transaction; the position is never cached across one.
   auto fail = [&](const Status& st) -> Status {

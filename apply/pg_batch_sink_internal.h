@@ -24,6 +24,10 @@ struct ResolvedTable {
 };
 
 struct PgBatchSink::Context {
+  Context(const std::string& s, const wire::ChangeBatch& b,
+          std::shared_ptr<const SourceSchema> current, bool pipeline)
+      : source(s), batch(b), schema(std::move(current)), pipelined(pipeline) {}
+
   const std::string& source;
   const wire::ChangeBatch& batch;
   std::shared_ptr<const SourceSchema> schema;  // as of this point in the batch
