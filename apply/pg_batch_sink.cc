@@ -193,21 +193,13 @@ Status PgBatchSink::ApplyChange(Context& ctx, const wire::Transaction& txn,
   Status st = RunChange(ctx, ch, &column, &value);
   if (st.ok()) return skip ? conn_->Exec("RELEASE SAVEPOINT sqlift_row") : Status::OK();
   if (!skip) return ChangeFailed(ctx, txn, ch, st, column, value);
-  const ResolvedTable& t = ctx.tables[ch.table_index()];
-  std::string key = RenderKey(ch, t);
-  std::string msg =
-      fmt::format("seq {} table {} key {}: {}", txn.seq(), t.sqlite_name, key, st.message());
-  if (!column.empty() || IsDataError(st)) {
-    DeadLetter letter{ctx.source,    static_cast<int64_t>(txn.seq()),
-                      t.sqlite_name, key,
-                      std::nullopt,  std::nullopt,
-                      st.message()};
-    if (!column.empty()) letter.column = column, letter.value = value;
-    SQLIFT_RETURN_IF_ERROR(conn_->Exec("ROLLBACK TO SAVEPOINT sqlift_row"));
-    spdlog::warn("applier: dead-lettered {}", msg);
-    return InsertDeadLetter(*conn_, letter);
-  }
-  return Status::FromCode(st.code(), msg);
+  Status failed = ChangeFailed(ctx, txn, ch, st, column, value);
+  if (!ctx.stop_letter) return failed;  // not the data's fault: skipping would hide it
+  DeadLetter letter = std::move(*ctx.stop_letter);
+  ctx.stop_letter.reset();
+  SQLIFT_RETURN_IF_ERROR(conn_->Exec("ROLLBACK TO SAVEPOINT sqlift_row"));
+  spdlog::warn("applier: dead-lettered {}", failed.message());
+  return InsertDeadLetter(*conn_, letter);
 }
 
 Status PgBatchSink::ChangeFailed(Context& ctx, const wire::Transaction& txn,

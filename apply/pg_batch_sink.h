@@ -125,8 +125,8 @@ class PgBatchSink final : public BatchSink {
   // Reads and checks the results of every statement sent (the first failure names its change);
   // leaves pipeline mode when `exit`.
   Status FlushPipeline(Context& ctx, bool exit);
-  // The error of one failed change, naming seq, table and key; a data error also becomes the
-  // dead letter written after the rollback (kStop).
+  // The error of one failed change, naming seq, table and key; a data error also sets
+  // ctx.stop_letter (kStop writes it after the rollback; kSkip takes it at once).
   Status ChangeFailed(Context& ctx, const wire::Transaction& txn, const wire::RowChange& ch,
                       const Status& st, const std::string& column, const std::string& value);
   Result<PgResult> ExecPrepared(const std::string& name,

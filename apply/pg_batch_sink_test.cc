@@ -8,40 +8,19 @@
 #include "apply/pg_state_schema.h"
 #include "deploy/pg_sandbox.h"
 #include "deploy/testing/pg_suite_test.h"
+#include "proto/frame_test_util.h"
 
 namespace sqlift::apply {
 namespace {
 
 using K = PgType::Kind;
 
-wire::Value Int(int64_t i) {
-  wire::Value v;
-  v.set_integer(i);
-  return v;
-}
-wire::Value Real(double d) {
-  wire::Value v;
-  v.set_real(d);
-  return v;
-}
-wire::Value Text(const std::string& s) {
-  wire::Value v;
-  v.set_text(s);
-  return v;
-}
-wire::Value Blob(const std::string& s) {
-  wire::Value v;
-  v.set_blob(s);
-  return v;
-}
-wire::Value Null() {
-  wire::Value v;
-  v.mutable_null();
-  return v;
-}
-wire::Value Unset() {
-  return wire::Value();
-}
+using proto::testing::Blob;
+using proto::testing::Int;
+using proto::testing::Real;
+using proto::testing::Text;
+wire::Value Null() { return proto::testing::NullValue(); }
+wire::Value Unset() { return proto::testing::Absent(); }
 
 constexpr uint32_t kItems = 0, kUsers = 1;
 

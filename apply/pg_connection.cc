@@ -143,6 +143,19 @@ Status CheckNoNul(std::string_view text, std::string_view what) {
   return Status::InvalidArgument(std::string(what) + " contains a NUL byte");
 }
 
+// libpq's parameter array for text parameters (nullopt: NULL); a NUL byte cannot be sent.
+Status ParamPointers(const std::vector<std::optional<std::string>>& params,
+                     std::vector<const char*>* values) {
+  values->reserve(params.size());
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (params[i]) {
+      SQLIFT_RETURN_IF_ERROR(CheckNoNul(*params[i], "parameter $" + std::to_string(i + 1)));
+    }
+    values->push_back(params[i] ? params[i]->c_str() : nullptr);
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 // ---- PgResult ----
@@ -257,13 +270,7 @@ Result<PgResult> PgConnection::Query(std::string_view sql,
                                      const std::vector<std::optional<std::string>>& params) {
   SQLIFT_RETURN_IF_ERROR(CheckNoNul(sql, "SQL text"));
   std::vector<const char*> values;
-  values.reserve(params.size());
-  for (size_t i = 0; i < params.size(); ++i) {
-    if (params[i]) {
-      SQLIFT_RETURN_IF_ERROR(CheckNoNul(*params[i], "parameter $" + std::to_string(i + 1)));
-    }
-    values.push_back(params[i] ? params[i]->c_str() : nullptr);
-  }
+  SQLIFT_RETURN_IF_ERROR(ParamPointers(params, &values));
   std::string text(sql);
   PGresult* result = PQexecParams(conn_, text.c_str(), static_cast<int>(values.size()), nullptr,
                                   values.data(), nullptr, nullptr, /*resultFormat=*/0);
@@ -279,13 +286,7 @@ Status PgConnection::Prepare(const std::string& name, std::string_view sql, int 
 Result<PgResult> PgConnection::ExecPrepared(const std::string& name,
                                             const std::vector<std::optional<std::string>>& params) {
   std::vector<const char*> values;
-  values.reserve(params.size());
-  for (size_t i = 0; i < params.size(); ++i) {
-    if (params[i]) {
-      SQLIFT_RETURN_IF_ERROR(CheckNoNul(*params[i], "parameter $" + std::to_string(i + 1)));
-    }
-    values.push_back(params[i] ? params[i]->c_str() : nullptr);
-  }
+  SQLIFT_RETURN_IF_ERROR(ParamPointers(params, &values));
   PGresult* result = PQexecPrepared(conn_, name.c_str(), static_cast<int>(values.size()),
                                     values.data(), nullptr, nullptr, /*resultFormat=*/0);
   return Finish(result, "prepared statement " + name);
@@ -302,13 +303,7 @@ Status PgConnection::EnterPipeline() {
 Status PgConnection::SendPrepared(const std::string& name,
                                   const std::vector<std::optional<std::string>>& params) {
   std::vector<const char*> values;
-  values.reserve(params.size());
-  for (size_t i = 0; i < params.size(); ++i) {
-    if (params[i]) {
-      SQLIFT_RETURN_IF_ERROR(CheckNoNul(*params[i], "parameter $" + std::to_string(i + 1)));
-    }
-    values.push_back(params[i] ? params[i]->c_str() : nullptr);
-  }
+  SQLIFT_RETURN_IF_ERROR(ParamPointers(params, &values));
   if (PQsendQueryPrepared(conn_, name.c_str(), static_cast<int>(values.size()), values.data(),
                           nullptr, nullptr, /*resultFormat=*/0) != 1) {
     return ErrorFromResult(nullptr, conn_).With("send prepared statement " + name);

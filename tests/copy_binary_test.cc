@@ -9,35 +9,17 @@
 #include "apply/copy_loader.h"
 #include "apply/pg_state_schema.h"
 #include "deploy/testing/pg_suite_test.h"
+#include "proto/frame_test_util.h"
 
 namespace sqlift {
 namespace {
 
-wire::Value I(int64_t x) {
-  wire::Value v;
-  v.set_integer(x);
-  return v;
-}
-wire::Value R(double x) {
-  wire::Value v;
-  v.set_real(x);
-  return v;
-}
-wire::Value T(const std::string& s) {
-  wire::Value v;
-  v.set_text(s);
-  return v;
-}
-wire::Value B(const std::string& s) {
-  wire::Value v;
-  v.set_blob(s);
-  return v;
-}
-wire::Value Null() {
-  wire::Value v;
-  v.mutable_null();
-  return v;
-}
+using proto::testing::Blob;
+using proto::testing::Int;
+using proto::testing::NullValue;
+using proto::testing::Real;
+using proto::testing::Text;
+
 
 struct Case {
   std::string type;  // a PostgreSQL type (ParsePgType)
@@ -49,39 +31,39 @@ const double kInf = std::numeric_limits<double>::infinity();
 std::vector<Case> Cases() {
   return {
       {"bigint",
-       {I(0), I(-5), I(INT64_MAX), I(INT64_MIN), R(3.0), T(" 42 "), T("+7"), T("-0012"), Null()}},
-      {"integer", {I(2147483647), T("-2147483648"), I(2147483648), R(-2.0)}},
-      {"smallint", {I(-32768), T("123"), I(40000)}},
+       {Int(0), Int(-5), Int(INT64_MAX), Int(INT64_MIN), Real(3.0), Text(" 42 "), Text("+7"), Text("-0012"), NullValue()}},
+      {"integer", {Int(2147483647), Text("-2147483648"), Int(2147483648), Real(-2.0)}},
+      {"smallint", {Int(-32768), Text("123"), Int(40000)}},
       {"double precision",
-       {R(0.1), R(-0.0), R(1e308), R(5e-324), I(9007199254740993), T("1e-5"), T(" 3.25 "), T("NaN"),
-        T("-Infinity"), T("inf"), R(kInf), T("abc")}},
-      {"real", {R(0.1), R(3.4e38), I(16777217), T("1.17549435e-38"), T("NaN"), R(1.0 / 3)}},
+       {Real(0.1), Real(-0.0), Real(1e308), Real(5e-324), Int(9007199254740993), Text("1e-5"), Text(" 3.25 "), Text("NaN"),
+        Text("-Infinity"), Text("inf"), Real(kInf), Text("abc")}},
+      {"real", {Real(0.1), Real(3.4e38), Int(16777217), Text("1.17549435e-38"), Text("NaN"), Real(1.0 / 3)}},
       {"numeric(10,2)",
-       {R(25.5), I(30), T("12.34"), T("-0.01"), T("0"), T("-0"), T("1e3"), T(" 7.5 "), R(1234.5),
-        R(0.125), I(123456789012)}},
+       {Real(25.5), Int(30), Text("12.34"), Text("-0.01"), Text("0"), Text("-0"), Text("1e3"), Text(" 7.5 "), Real(1234.5),
+        Real(0.125), Int(123456789012)}},
       {"numeric",
-       {T("123456789012345678901234567890.000123"), T("0.00000001"), T("1.50"), T("-1.5e-10"),
-        T("12e5"), R(1e20), R(-2.5e-7), I(INT64_MIN), R(kInf), R(-kInf), T("00012.3400"), T(".5"),
-        T("5."), T("1E+2"), T("-0.000"), T("99990000"), T("0.0001")}},
-      {"boolean", {I(1), I(0), T("true"), T("F"), R(1.0), T("yes")}},
+       {Text("123456789012345678901234567890.000123"), Text("0.00000001"), Text("1.50"), Text("-1.5e-10"),
+        Text("12e5"), Real(1e20), Real(-2.5e-7), Int(INT64_MIN), Real(kInf), Real(-kInf), Text("00012.3400"), Text(".5"),
+        Text("5."), Text("1E+2"), Text("-0.000"), Text("99990000"), Text("0.0001")}},
+      {"boolean", {Int(1), Int(0), Text("true"), Text("F"), Real(1.0), Text("yes")}},
       {"timestamp with time zone",
-       {T("2024-01-02 03:04:05"), T("2024-01-02T03:04:05.123"), T("2024-01-02T03:04:05Z"),
-        T("2024-01-02 03:04:05+02:00"), T("2024-01-02 03:04-05"), T("2024-01-02"),
-        T("2024-01-02 03:04:05.1234565"), T("2024-01-02 03:04:05.9999999"),
-        T("1969-07-20 20:17:40+0530"), T("0001-01-01 00:00:00"), T("2000-02-29 12:00:00 Z"),
-        T("2024-01-02 03:04:05.5 -03:30"), I(0), I(-1), I(1700000000), R(1.5), R(-0.25),
-        R(1700000000.123456789), T("2024-02-30 00:00:00")}},
+       {Text("2024-01-02 03:04:05"), Text("2024-01-02T03:04:05.123"), Text("2024-01-02T03:04:05Z"),
+        Text("2024-01-02 03:04:05+02:00"), Text("2024-01-02 03:04-05"), Text("2024-01-02"),
+        Text("2024-01-02 03:04:05.1234565"), Text("2024-01-02 03:04:05.9999999"),
+        Text("1969-07-20 20:17:40+0530"), Text("0001-01-01 00:00:00"), Text("2000-02-29 12:00:00 Z"),
+        Text("2024-01-02 03:04:05.5 -03:30"), Int(0), Int(-1), Int(1700000000), Real(1.5), Real(-0.25),
+        Real(1700000000.123456789), Text("2024-02-30 00:00:00")}},
       {"timestamp without time zone",
-       {T("2024-01-02 03:04:05+02:00"), T("2024-01-02 03:04:05"), I(86400), R(0.5)}},
-      {"date", {T("2024-02-29"), T("1900-01-01"), T("0001-01-01"), T("2023-02-29")}},
-      {"bytea", {B(std::string("\0\1\xff", 3)), T("abc"), B("")}},
+       {Text("2024-01-02 03:04:05+02:00"), Text("2024-01-02 03:04:05"), Int(86400), Real(0.5)}},
+      {"date", {Text("2024-02-29"), Text("1900-01-01"), Text("0001-01-01"), Text("2023-02-29")}},
+      {"bytea", {Blob(std::string("\0\1\xff", 3)), Text("abc"), Blob("")}},
       {"text",
-       {T("héllo\ttab\nnew\\back"), I(42), R(1.0), R(0.1), R(1e100), B("utf8 blob"), T(""),
-        T("\\N"), B("\xff\xfe")}},
-      {"jsonb", {T("{\"a\": [1, 2.50, null]}"), I(5), R(2.5), T("\"x\""), T("not json")}},
-      {"json", {T("{\"b\":1,  \"a\":2}"), R(-0.5)}},
-      {"uuid", {T("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"), T("A0EEBC999C0B4EF8BB6D6BB9BD380A11")}},
-      {"varchar(5)", {T("abcde"), T("abcdef"), T("héllo")}},
+       {Text("héllo\ttab\nnew\\back"), Int(42), Real(1.0), Real(0.1), Real(1e100), Blob("utf8 blob"), Text(""),
+        Text("\\N"), Blob("\xff\xfe")}},
+      {"jsonb", {Text("{\"a\": [1, 2.50, null]}"), Int(5), Real(2.5), Text("\"x\""), Text("not json")}},
+      {"json", {Text("{\"b\":1,  \"a\":2}"), Real(-0.5)}},
+      {"uuid", {Text("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"), Text("A0EEBC999C0B4EF8BB6D6BB9BD380A11")}},
+      {"varchar(5)", {Text("abcde"), Text("abcdef"), Text("héllo")}},
   };
 }
 
@@ -109,7 +91,7 @@ std::vector<std::string> Load(PgConnection& conn, PgConnection& dead, const Case
   std::vector<wire::Row> rows;
   for (size_t i = 0; i < c.values.size(); ++i) {
     wire::Row& r = rows.emplace_back();
-    *r.add_values() = I(static_cast<int64_t>(i));
+    *r.add_values() = Int(static_cast<int64_t>(i));
     *r.add_values() = c.values[i];
   }
   Status st = loader.Begin();

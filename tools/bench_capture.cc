@@ -13,40 +13,12 @@
 #include "capture/outbox.h"
 #include "capture/recorder.h"
 #include "capture/sqlite_db.h"
+#include "tools/bench_util.h"
 
 namespace sqlift {
 namespace {
 
-// From the booking application's schema (shared/data/booking_schema.sql), copied so the
-// benchmark does not read files at run time.
-constexpr const char* kSchema = R"sql(
-CREATE TABLE rooms (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  name TEXT NOT NULL,
-  capacity INTEGER NOT NULL,
-  category TEXT NOT NULL,
-  description TEXT,
-  price_per_hour DECIMAL(10,2) DEFAULT 0,
-  is_active BOOLEAN DEFAULT 1,
-  created_at DATETIME DEFAULT CURRENT_TIMESTAMP,
-  updated_at DATETIME DEFAULT CURRENT_TIMESTAMP
-);
-CREATE TABLE bookings (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  room_id INTEGER NOT NULL,
-  customer_name TEXT NOT NULL,
-  customer_email TEXT,
-  customer_phone TEXT,
-  start_time DATETIME NOT NULL,
-  end_time DATETIME NOT NULL,
-  status TEXT DEFAULT 'confirmed',
-  notes TEXT,
-  total_price DECIMAL(10,2),
-  created_at DATETIME DEFAULT CURRENT_TIMESTAMP,
-  updated_at DATETIME DEFAULT CURRENT_TIMESTAMP,
-  FOREIGN KEY (room_id) REFERENCES rooms (id)
-);
-)sql";
+
 
 constexpr int kRooms = 20;
 constexpr int kSeedBookings = 1000;  // earlier bookings for the first UPDATEs to find
@@ -63,7 +35,7 @@ class BookingApp {
   static Result<std::unique_ptr<BookingApp>> Create(const std::string& path) {
     SQLIFT_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(path, SqliteDb::Mode::kReadWriteCreate));
     SQLIFT_RETURN_IF_ERROR(db->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL"));
-    SQLIFT_RETURN_IF_ERROR(db->Exec(kSchema));
+    SQLIFT_RETURN_IF_ERROR(db->Exec(kBookingSchemaSql));
     SQLIFT_RETURN_IF_ERROR(outbox::CreateTables(db->handle()));
     SQLIFT_RETURN_IF_ERROR(db->Exec(
         fmt::format("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {}) "
@@ -150,37 +122,6 @@ Result<double> RunOnce(const std::string& path, int64_t transactions, bool with_
   return transactions / elapsed.count();
 }
 
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-// Deletes the directory it was given when it made it itself.
-struct Scratch {
-  std::filesystem::path dir;
-  bool owned = false;
-  ~Scratch() {
-    std::error_code ec;
-    if (owned) std::filesystem::remove_all(dir, ec);
-  }
-};
-
-Result<std::filesystem::path> MakeScratch(const BenchCaptureOptions& o, Scratch* s) {
-  if (!o.dir.empty()) {
-    s->dir = o.dir;
-    std::error_code ec;
-    std::filesystem::create_directories(s->dir, ec);
-    if (ec) return Status::IOError(fmt::format("create {}: {}", o.dir, ec.message()));
-    return s->dir;
-  }
-  std::string pattern = (std::filesystem::temp_directory_path() / "sqlift_bench_XXXXXX").string();
-  if (mkdtemp(pattern.data()) == nullptr) return Status::IOError("mkdtemp " + pattern);
-  s->dir = pattern;
-  s->owned = true;
-  return s->dir;
-}
-
 void Print(const BenchCaptureOptions& o, double base, double rec) {
   double ratio = rec / base, overhead_ms = 1000.0 / rec - 1000.0 / base;
   if (o.json) {
@@ -207,12 +148,13 @@ int RunBenchCapture(const BenchCaptureOptions& o) {
     fmt::print(*o.err, "bench capture: transactions and rounds must be at least 1\n");
     return 2;
   }
-  Scratch scratch;
-  Result<std::filesystem::path> dir = MakeScratch(o, &scratch);
-  if (!dir.ok()) {
-    fmt::print(*o.err, "bench capture: {}\n", dir.status().ToString());
+  ScratchDir scratch;
+  Status made = MakeScratchDir(o.dir, &scratch);
+  if (!made.ok()) {
+    fmt::print(*o.err, "bench capture: {}\n", made.ToString());
     return 1;
   }
+  const std::filesystem::path* dir = &scratch.dir;
   std::vector<double> base, rec;
   for (int round = 0; round < o.rounds; ++round) {
     for (int k = 0; k < 2; ++k) {

@@ -17,6 +17,7 @@
 #include "capture/sqlite_schema.h"
 #include "deploy/pg_sandbox.h"
 #include "tools/bench_copy_internal.h"
+#include "tools/bench_util.h"
 
 namespace sqlift {
 namespace {
@@ -48,36 +49,6 @@ struct Load {
 
 double Seconds(Clock::time_point since) {
   return std::chrono::duration<double>(Clock::now() - since).count();
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-// Deletes the directory it was given when it made it itself.
-struct Scratch {
-  std::filesystem::path dir;
-  bool owned = false;
-  ~Scratch() {
-    std::error_code ec;
-    if (owned) std::filesystem::remove_all(dir, ec);
-  }
-};
-
-Status MakeScratch(const BenchCopyOptions& o, Scratch* s) {
-  if (!o.dir.empty()) {
-    s->dir = o.dir;
-    std::error_code ec;
-    std::filesystem::create_directories(s->dir, ec);
-    return ec ? Status::IOError(fmt::format("create {}: {}", o.dir, ec.message())) : Status::OK();
-  }
-  std::string pattern = (std::filesystem::temp_directory_path() / "sqlift_bench_XXXXXX").string();
-  if (mkdtemp(pattern.data()) == nullptr) return Status::IOError("mkdtemp " + pattern);
-  s->dir = pattern;
-  s->owned = true;
-  return Status::OK();
 }
 
 // The plan `sqlift copy` makes of the generated file, for the pipe's tables.
@@ -264,8 +235,8 @@ int RunBenchCopy(const BenchCopyOptions& o) {
     fmt::print(*o.err, "bench copy: rooms, rounds and jobs must be at least 1, bookings >= 0\n");
     return 2;
   }
-  Scratch scratch;
-  Status st = MakeScratch(o, &scratch);
+  ScratchDir scratch;
+  Status st = MakeScratchDir(o.dir, &scratch);
   if (st.ok()) st = Bench(o, scratch.dir);
   if (st.ok()) return 0;
   fmt::print(*o.err, "bench copy: {}\n", st.ToString());

@@ -12,65 +12,12 @@
 
 #include "capture/sqlite_db.h"
 #include "tools/bench_copy_internal.h"
+#include "tools/bench_util.h"
 
 namespace sqlift::bench_copy {
 namespace {
 
-// The whole of shared/data/booking_schema.sql, copied so the benchmark reads no file at run
-// time.
-constexpr const char* kSchema = R"sql(
-CREATE TABLE users (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  email TEXT UNIQUE NOT NULL,
-  password TEXT NOT NULL,
-  name TEXT NOT NULL,
-  role TEXT DEFAULT 'user',
-  created_at DATETIME DEFAULT CURRENT_TIMESTAMP,
-  updated_at DATETIME DEFAULT CURRENT_TIMESTAMP
-);
-CREATE TABLE rooms (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  name TEXT NOT NULL,
-  capacity INTEGER NOT NULL,
-  category TEXT NOT NULL,
-  description TEXT,
-  price_per_hour DECIMAL(10,2) DEFAULT 0,
-  is_active BOOLEAN DEFAULT 1,
-  created_at DATETIME DEFAULT CURRENT_TIMESTAMP,
-  updated_at DATETIME DEFAULT CURRENT_TIMESTAMP
-);
-CREATE TABLE bookings (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  room_id INTEGER NOT NULL,
-  customer_name TEXT NOT NULL,
-  customer_email TEXT,
-  customer_phone TEXT,
-  start_time DATETIME NOT NULL,
-  end_time DATETIME NOT NULL,
-  status TEXT DEFAULT 'confirmed',
-  notes TEXT,
-  total_price DECIMAL(10,2),
-  created_at DATETIME DEFAULT CURRENT_TIMESTAMP,
-  updated_at DATETIME DEFAULT CURRENT_TIMESTAMP,
-  FOREIGN KEY (room_id) REFERENCES rooms (id)
-);
-CREATE TABLE business_hours (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  day_of_week INTEGER NOT NULL,
-  open_time TEXT NOT NULL,
-  close_time TEXT NOT NULL,
-  is_closed BOOLEAN DEFAULT 0,
-  created_at DATETIME DEFAULT CURRENT_TIMESTAMP,
-  updated_at DATETIME DEFAULT CURRENT_TIMESTAMP
-);
-CREATE TABLE settings (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  key TEXT UNIQUE NOT NULL,
-  value TEXT NOT NULL,
-  created_at DATETIME DEFAULT CURRENT_TIMESTAMP,
-  updated_at DATETIME DEFAULT CURRENT_TIMESTAMP
-);
-)sql";
+
 
 constexpr int64_t kUsers = 200;
 constexpr int64_t kEpoch2022 = 1640995200;  // 2022-01-01 00:00:00 UTC
@@ -285,7 +232,7 @@ Result<GeneratedDb> GenerateBookingDb(const std::string& path, int64_t rooms, in
   SQLIFT_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(path, SqliteDb::Mode::kReadWriteCreate));
   // A scratch file: no journal, no syncs. One transaction, statements prepared once.
   SQLIFT_RETURN_IF_ERROR(db->Exec("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF"));
-  SQLIFT_RETURN_IF_ERROR(db->Exec(kSchema));
+  SQLIFT_RETURN_IF_ERROR(db->Exec(kBookingSchemaSql));
   SQLIFT_RETURN_IF_ERROR(db->Exec("BEGIN"));
   Rng rng;
   std::vector<int64_t> cents;
