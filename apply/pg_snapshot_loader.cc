@@ -144,11 +144,11 @@ Status PgSnapshotLoader::Commit() {
   SQLIFT_RETURN_IF_ERROR(RunAfterData(*conn_, plan_.after_data).With("after the data"));
   SQLIFT_ASSIGN_OR_RETURN(
       PgResult pos,
-      conn_->Query("INSERT INTO sqlift.positions(source, applied_seq, snapshot_seq) "
-                   "VALUES ($1, $2::bigint, $2::bigint) ON CONFLICT (source) DO UPDATE SET "
-                   "applied_seq = EXCLUDED.applied_seq, snapshot_seq = EXCLUDED.snapshot_seq, "
-                   "updated_at = now()",
-                   {options_.source, std::to_string(s_)}));
+      conn_->Query("INSERT INTO sqlift.positions(source, applied_seq, snapshot_seq, snapshot_rows) "
+                   "VALUES ($1, $2::bigint, $2::bigint, $3::bigint) ON CONFLICT (source) DO UPDATE "
+                   "SET applied_seq = EXCLUDED.applied_seq, snapshot_seq = EXCLUDED.snapshot_seq, "
+                   "snapshot_rows = EXCLUDED.snapshot_rows, updated_at = now()",
+                   {options_.source, std::to_string(s_), std::to_string(stats_.rows)}));
   SQLIFT_RETURN_IF_ERROR(StoreSourceSchema(*conn_, options_.source, sqlite_sql_));
   SQLIFT_RETURN_IF_ERROR(conn_->Exec("COMMIT").With("commit the snapshot"));
   open_ = false;

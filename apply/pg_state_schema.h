@@ -2,7 +2,8 @@
 // positions and the dead-letter table for values PostgreSQL cannot take (design invariant 8).
 //
 //   sqlift.positions(source text primary key, applied_seq bigint not null,
-//                    snapshot_seq bigint, updated_at timestamptz not null default now())
+//                    snapshot_seq bigint, updated_at timestamptz not null default now(),
+//                    snapshot_rows bigint)
 //   sqlift.dead_letter(id bigserial primary key, source text, seq bigint,
 //                      table_name text not null, key text, column_name text, value text,
 //                      error text not null, at timestamptz not null default now())

@@ -1,58 +1,70 @@
-// `sqlift demo`: the README's main job. Until every stage exists it prints the plan of the
-// stages it will run, marking the ones that are built.
+// `sqlift demo`: the README's main job (issue 6 part 1). Runs the stages of tools/demo_run.h
+// on a sample booking application and prints each stage with its timing and a summary, or
+// one JSON document with --json. Exit 0 when every stage that exists succeeded, no
+// acknowledged write was lost and every verify matched.
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <string>
 
 #include "tools/command.h"
+#include "tools/demo_run.h"
 
 namespace sqlift {
 namespace {
 
-struct DemoOptions {
-  std::string pg;
-  bool json = false;
-  bool keep = false;
-};
-
-struct Stage {
-  const char* name;
-  const char* what;
-};
-
-constexpr Stage kStages[] = {
-    {"pg-sandbox", "start a throwaway PostgreSQL (unless --pg is given)"},
-    {"app", "create the booking application database and start writers through the recorder"},
-    {"plan", "map the SQLite schema to PostgreSQL and list every problem"},
-    {"init", "create the outbox, state tables and the PostgreSQL schema"},
-    {"snapshot", "copy every table at log position S with COPY"},
-    {"stream", "apply every change after S exactly once, in commit order"},
-    {"verify", "compare both sides at one position"},
-    {"cutover", "fence SQLite, drain, flip the route; writers follow it to PostgreSQL"},
-    {"fallback", "move writes back to SQLite; nothing written on PostgreSQL is lost"},
-    {"verify", "compare again"},
-    {"cutover", "move to PostgreSQL for good"},
-    {"finish", "stop replication and remove sqlift's tables"},
-};
-
-int RunDemo(const DemoOptions& o) {
-  if (o.json) {
-    std::printf("{\"implemented\":false,\"stages\":[");
-    for (size_t i = 0; i < std::size(kStages); ++i) {
-      std::printf("%s{\"name\":\"%s\",\"what\":\"%s\"}", i ? "," : "", kStages[i].name,
-                  kStages[i].what);
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\', out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      out += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
+    } else {
+      out += c;
     }
-    std::printf("]}\n");
-    return kExitOk;
   }
-  std::printf("sqlift demo: the stages are not all built yet; this is the plan it will run:\n\n");
-  int n = 1;
-  for (const Stage& s : kStages)
-    std::printf("  %2d. %-10s %s\n", n++, s.name, s.what);
-  std::printf(
-      "\nBuilt so far: the throwaway PostgreSQL (`sqlift pg-sandbox`), capture (`sqlift init`,\n"
-      "the recorder and libsqlift_capture.so, `sqlift capture`, `sqlift log`), and\n"
-      "`sqlift bench capture`. See README.md, \"Capturing changes\", for a worked example.\n");
-  return kExitOk;
+  return out + "\"";
+}
+
+void PrintJson(const DemoReport& r) {
+  std::string stages;
+  for (const DemoStage& s : r.stages) {
+    stages += fmt::format("{}{{\"name\":{},\"seconds\":{:.3f},\"ok\":{},\"skipped\":{},\"note\":{}}}",
+                          stages.empty() ? "" : ",", JsonString(s.name), s.seconds,
+                          s.ok ? "true" : "false", s.skipped ? "true" : "false",
+                          JsonString(s.note));
+  }
+  fmt::print(
+      "{{\"ok\":{},\"rows_copied\":{},\"snapshot_seq\":{},\"changes_streamed\":{},"
+      "\"writes_acknowledged\":{},\"writes_lost\":{},\"catch_up_ms\":{:.1f},\"max_lag_seqs\":{},"
+      "\"verify_matched\":{},\"cutover_pause_ms\":null,\"fallback_pause_ms\":null,"
+      "\"stages\":[{}]}}\n",
+      r.ok() ? "true" : "false", r.rows_copied, r.snapshot_seq, r.changes_streamed,
+      r.writes_acknowledged, r.writes_lost, r.catch_up_ms, r.max_lag_seqs,
+      r.verify_matched ? (*r.verify_matched ? "true" : "false") : "null", stages);
+}
+
+void PrintText(const DemoReport& r) {
+  fmt::print("\nsqlift demo: a booking application migrated live to PostgreSQL\n\n");
+  fmt::print("  {:<14} {:>8}  {:<7} {}\n", "stage", "seconds", "result", "");
+  for (const DemoStage& s : r.stages) {
+    fmt::print("  {:<14} {:>8.2f}  {:<7} {}\n", s.name, s.seconds,
+               s.skipped ? "skipped" : s.ok ? "ok" : "FAILED", s.note);
+  }
+  fmt::print("\n  rows copied (snapshot)        {}\n", r.rows_copied);
+  fmt::print("  changes streamed after S      {} transactions\n", r.changes_streamed);
+  fmt::print("  lag                           at most {} transactions behind; caught up "
+             "{:.0f} ms after the writers stopped\n",
+             r.max_lag_seqs, r.catch_up_ms);
+  fmt::print("  writes acknowledged           {}\n", r.writes_acknowledged);
+  fmt::print("  writes lost                   {}\n",
+             r.writes_lost < 0 ? std::string("unknown") : std::to_string(r.writes_lost));
+  fmt::print("  verify                        {}\n",
+             r.verify_matched ? (*r.verify_matched ? "matched" : "DIFFERENT") : "not run");
+  fmt::print("  write pauses                  cutover/fallback not built yet (issue 5)\n");
+  if (!r.dir.empty()) fmt::print("  files                         {}\n", r.dir);
+  fmt::print("\n{}\n", r.ok() ? "demo: ok" : "demo: FAILED");
 }
 
 }  // namespace
@@ -60,11 +72,26 @@ int RunDemo(const DemoOptions& o) {
 void AddDemoCommand(CLI::App& root, CommandTable& table, const GlobalOptions&) {
   static DemoOptions o;
   CLI::App* demo = root.add_subcommand(
-      "demo", "Run a whole migration of a sample booking application, with a summary");
-  demo->add_option("--pg", o.pg, "Use this PostgreSQL instead of starting a throwaway one");
+      "demo",
+      "Run a live migration of a sample booking application (writers keep writing through the "
+      "recorder): plan, init, snapshot, stream, verify; prints every stage and a summary");
+  demo->add_option("--pg", o.pg,
+                   "Use this PostgreSQL database instead of starting a throwaway server");
   demo->add_flag("--json", o.json, "Print the summary as one JSON document");
-  demo->add_flag("--keep", o.keep, "Leave the databases and the throwaway server behind");
-  table.Set(demo, [] { return RunDemo(o); });
+  demo->add_flag("--keep", o.keep, "Leave the files (and the throwaway server) behind");
+  demo->add_option("--seconds", o.stream_seconds, "How long the writers stream after the snapshot")
+      ->capture_default_str();
+  demo->add_option("--bookings", o.bookings, "Bookings in the generated database")
+      ->capture_default_str();
+  table.Set(demo, [] {
+    DemoReport r = RunDemoStages(o);
+    if (o.json) {
+      PrintJson(r);
+    } else {
+      PrintText(r);
+    }
+    return r.ok() ? kExitOk : kExitFailure;
+  });
 }
 
 }  // namespace sqlift

@@ -42,13 +42,6 @@ void AddPendingCommands(CLI::App& root, CommandTable& table, const GlobalOptions
   status->add_flag("--json", o.flag1, "Print one JSON document");
   Pending(status, table);
 
-  CLI::App* verify = root.add_subcommand(
-      "verify", "Compare SQLite and PostgreSQL at one log position, table by table");
-  verify->add_option("--tables", o.list, "Compare only these tables");
-  verify->add_option("--tenant", o.text1, "Compare only this tenant's rows");
-  verify->add_flag("--json", o.flag1, "Print one JSON document");
-  Pending(verify, table);
-
   CLI::App* cutover =
       root.add_subcommand("cutover",
                           "Move writes to PostgreSQL: fence SQLite, drain, verify, flip the route, "

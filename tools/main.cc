@@ -58,6 +58,7 @@ int Main(int argc, char** argv) {
   AddPlanCommand(app, table, global);
   AddCopyCommand(app, table, global);
   AddApplyCommand(app, table, global);
+  AddVerifyCommand(app, table, global);
   AddPendingCommands(app, table, global);
   AddCaptureCommands(app, table, global);
   AddLogCommands(app, table, global);
