@@ -67,6 +67,28 @@ TEST_F(ReplicationTest, SnapshotWhileWritingThenStreamEqualsSqlite) {
   EXPECT_GT(*applied, *snapshot) << "nothing was streamed after the snapshot";
   EXPECT_EQ(s->CompareAll(kTables), "") << s->Logs();
   EXPECT_EQ(s->AuditProblems(), "");
+
+  // `sqlift status` reads every position where it lives, and both daemons answer.
+  auto status = s->RunStatus();
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->exit_code, 0) << status->out << status->err;
+  for (std::string key : {"\"captured_seq\":", "\"applied_seq\":", "\"logged_seq\":"}) {
+    EXPECT_NE(status->out.find(key + std::to_string(*applied) + ","), std::string::npos)
+        << key << " " << status->out;
+  }
+  EXPECT_NE(status->out.find("\"lag_seqs\":0,"), std::string::npos) << status->out;
+  EXPECT_NE(status->out.find("\"agent\":\"up\""), std::string::npos) << status->out;
+  EXPECT_NE(status->out.find("\"applier\":\"up\""), std::string::npos) << status->out;
+  for (auto [port, metric] : {std::pair{s->agent_http_port(), "sqlift_captured_seq{source=\"app\"} "},
+                              std::pair{s->applier_http_port(), "sqlift_applied_seq{source=\"app\"} "}}) {
+    auto metrics = testing::RunProcess(
+        {"/usr/bin/python3", "-c",
+         "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen("
+         "'http://127.0.0.1:" + std::to_string(port) + "/metrics', timeout=5).read().decode())"});
+    ASSERT_TRUE(metrics.ok());
+    EXPECT_NE(metrics->out.find(metric + std::to_string(*applied) + "\n"), std::string::npos)
+        << metrics->out << metrics->err;
+  }
   EXPECT_TRUE(s->StopDaemons().ok()) << s->Logs();
 }
 

@@ -15,6 +15,8 @@
 #include "apply/receiver.h"
 #include "proto/frame_stream.h"
 #include "tools/command.h"
+#include "tools/daemon_status.h"
+#include "tools/http_server.h"
 #include "tools/sqlite_schema_compiler.h"
 
 namespace sqlift {
@@ -98,11 +100,20 @@ Status Apply(const Config& cfg, const ApplyOptions& o, const sigset_t& signals) 
   spdlog::info("applier for source {} listening on {}:{}{}", cfg.source_id, listen.host,
                receiver->port(), ro.tls ? " (TLS)" : "");
   SQLIFT_RETURN_IF_ERROR(WriteReadyFile(o.ready_file, listen.host, receiver->port()));
+  ApplierProbe probe(uri, cfg.source_id, receiver.get());
+  std::unique_ptr<HttpServer> http;
+  if (!cfg.http_apply_listen.empty()) {
+    SQLIFT_ASSIGN_OR_RETURN(Endpoint ep, ParseEndpoint(cfg.http_apply_listen));
+    SQLIFT_ASSIGN_OR_RETURN(http, HttpServer::Start(ep.host, ep.port,
+                                                    {{"/status", [&] { return probe.Status(); }},
+                                                     {"/metrics", [&] { return probe.Metrics(); }}}));
+  }
   while (!StopRequested(signals, std::chrono::seconds(60))) {
     apply::ReceiverStats s = receiver->stats();
     spdlog::info("applier: {} sessions, {} batches, {} acks, {} snapshots", s.sessions, s.batches,
                  s.acks, s.snapshots);
   }
+  if (http) http->Stop();
   receiver->Stop();  // an apply in progress commits; its Ack is not sent (the agent resends)
   spdlog::info("applier stopped");
   return Status::OK();
@@ -123,7 +134,8 @@ void AddApplyCommand(CLI::App& root, CommandTable& table, const GlobalOptions& g
       ->capture_default_str();
   apply->footer(
       "Needs --config with [source] id, [target] pg, [transport] listen and token_file "
-      "(and tls_cert + tls_key for TLS). Positions, the source's schema and dead letters live "
+      "(and tls_cert + tls_key for TLS). With [http] apply_listen it serves GET /status (JSON) "
+      "and /metrics (Prometheus). Positions, the source's schema and dead letters live "
       "in PostgreSQL schema `sqlift`. Stops cleanly on SIGTERM or SIGINT.");
   apply->add_option("--ready-file", o.ready_file,
                     "Write host:port here once listening (for scripts and tests)");

@@ -14,6 +14,8 @@
 #include "capture/sqlite_schema.h"
 #include "state/change_log.h"
 #include "tools/command.h"
+#include "tools/daemon_status.h"
+#include "tools/http_server.h"
 
 namespace sqlift {
 namespace {
@@ -157,6 +159,17 @@ Status Capture(const Config& cfg, const CaptureOptions& opts) {
                 static_cast<unsigned long long>(stats.logged_seq));
     return Status::OK();
   }
+  std::unique_ptr<HttpServer> http;
+  if (!cfg.http_listen.empty()) {
+    SQLIFT_ASSIGN_OR_RETURN(Endpoint ep, ParseEndpoint(cfg.http_listen));
+    state::ChangeLog* l = log.get();
+    const Shipper* s = shipping.shipper.get();
+    SQLIFT_ASSIGN_OR_RETURN(
+        http, HttpServer::Start(
+                  ep.host, ep.port,
+                  {{"/status", [&cfg, l, s] { return AgentStatus(cfg.source_id, cfg.source_sqlite, *l, s); }},
+                   {"/metrics", [&cfg, l, s] { return AgentMetrics(cfg.source_id, cfg.source_sqlite, *l, s); }}}));
+  }
   g_agent = agent.get();
   std::signal(SIGTERM, StopOnSignal);
   std::signal(SIGINT, StopOnSignal);
@@ -164,6 +177,7 @@ Status Capture(const Config& cfg, const CaptureOptions& opts) {
                cfg.source_id, agent->logged_seq());
   Status st = agent->Run();
   g_agent = nullptr;
+  if (http) http->Stop();
   if (shipping.shipper) {
     shipping.shipper->Stop();
     ShipperStats s = shipping.shipper->stats();
@@ -192,7 +206,8 @@ void AddCaptureCommands(CLI::App& root, CommandTable& table, const GlobalOptions
   capture->footer(
       "Needs --config with [source] sqlite and [state] dir; to ship, also [source] id, "
       "[transport] connect and token_file (and tls_ca for TLS). Without [transport] connect it "
-      "captures into the log only. Stops cleanly on SIGTERM or SIGINT.");
+      "captures into the log only. With [http] listen it serves GET /status (JSON) and /metrics "
+      "(Prometheus). Stops cleanly on SIGTERM or SIGINT.");
   table.Set(capture, [&global] {
     Result<Config> cfg = RequireConfig(global);
     Status st = cfg.ok() ? Capture(*cfg, o) : cfg.status();

@@ -7,25 +7,12 @@
 #include <cstdio>
 #include <string>
 
+#include "tools/change_format.h"
 #include "tools/command.h"
 #include "tools/demo_run.h"
 
 namespace sqlift {
 namespace {
-
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\', out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      out += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
 
 void PrintJson(const DemoReport& r) {
   std::string stages;

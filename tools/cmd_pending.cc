@@ -35,13 +35,6 @@ void Pending(CLI::App* sub, CommandTable& table) {
 void AddPendingCommands(CLI::App& root, CommandTable& table, const GlobalOptions&) {
   static PendingOptions o;  // lives as long as the CLI tree, which main() owns
 
-  CLI::App* status = root.add_subcommand(
-      "status",
-      "Print every position (captured, logged, shipped, applied), lag, snapshot "
-      "progress and routes");
-  status->add_flag("--json", o.flag1, "Print one JSON document");
-  Pending(status, table);
-
   CLI::App* cutover =
       root.add_subcommand("cutover",
                           "Move writes to PostgreSQL: fence SQLite, drain, verify, flip the route, "

@@ -60,6 +60,7 @@ void AddLogCommands(CLI::App& root, CommandTable& table, const GlobalOptions& gl
 void AddBenchCommands(CLI::App& root, CommandTable& table, const GlobalOptions& global);
 void AddPlanCommand(CLI::App& root, CommandTable& table, const GlobalOptions& global);
 void AddCopyCommand(CLI::App& root, CommandTable& table, const GlobalOptions& global);
+void AddStatusCommand(CLI::App& root, CommandTable& table, const GlobalOptions& global);
 void AddVerifyCommand(CLI::App& root, CommandTable& table, const GlobalOptions& global);
 void AddApplyCommand(CLI::App& root, CommandTable& table, const GlobalOptions& global);
 void AddPendingCommands(CLI::App& root, CommandTable& table, const GlobalOptions& global);

@@ -65,6 +65,7 @@ const std::map<std::string, KeySpec, std::less<>>& KnownKeys() {
       {"transport.tls_ca", str(&Config::transport_tls_ca)},
       {"transport.tls_server_name", str(&Config::transport_tls_server_name)},
       {"http.listen", str(&Config::http_listen)},
+      {"http.apply_listen", str(&Config::http_apply_listen)},
       {"log.format", str(&Config::log_format, {"text", "json"})},
       {"log.level", str(&Config::log_level, {"trace", "debug", "info", "warn", "error", "off"})},
   };
@@ -225,7 +226,8 @@ Status Validate(const Config& cfg) {
   for (auto [key, value] :
        {std::pair<std::string_view, const std::string*>{"transport.listen", &cfg.transport_listen},
         {"transport.connect", &cfg.transport_connect},
-        {"http.listen", &cfg.http_listen}}) {
+        {"http.listen", &cfg.http_listen},
+        {"http.apply_listen", &cfg.http_apply_listen}}) {
     if (value->empty()) continue;
     Result<Endpoint> ep = ParseEndpoint(*value);
     if (!ep.ok()) return ep.status().With(where(key));

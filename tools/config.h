@@ -47,8 +47,10 @@ struct Config {
   std::string transport_tls_key;
   std::string transport_tls_ca;
   std::string transport_tls_server_name;
-  // [http]
+  // [http]: the capture agent serves /status, /metrics (and later /route) at listen; the
+  // applier at apply_listen (the two daemons may share a host, so they need two ports).
   std::string http_listen;
+  std::string http_apply_listen;
   // [mapping]: per-column PostgreSQL type overrides, "table.column" = "pg type". Written either
   // as quoted keys ("rooms.price" = "numeric(12,2)") or as a table per SQLite table
   // ([mapping.rooms] price = "numeric(12,2)"). `where` is file:line:col, for messages.

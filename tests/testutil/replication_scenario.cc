@@ -61,6 +61,8 @@ Result<std::unique_ptr<ReplicationScenario>> ReplicationScenario::Create(PgSandb
   SQLIFT_ASSIGN_OR_RETURN(s->uri_, pg.CreateDatabase(name));
   SQLIFT_ASSIGN_OR_RETURN(int port, pgcluster::PickFreePort());  // the applier binds it soon
   s->port_ = static_cast<uint16_t>(port);
+  SQLIFT_ASSIGN_OR_RETURN(int http, pgcluster::PickFreePort());  // and the next one
+  s->http_port_ = static_cast<uint16_t>(http);
   SQLIFT_RETURN_IF_ERROR(s->Layout(bulk_rows));
   Result<ProcessOutput> init = RunProcess(
       {SQLIFT_BINARY, "--config", (s->dir_ / "sqlift.toml").string(), "init"});
@@ -87,8 +89,9 @@ Status ReplicationScenario::Layout(int bulk_rows) {
       "[capture]\npoll_ms = 100\n"
       "[target]\npg = \"{1}\"\n"
       "[transport]\nlisten = \"127.0.0.1:{2}\"\nconnect = \"127.0.0.1:{2}\"\n"
-      "token_file = \"{0}/token\"\n",
-      dir_.string(), uri_, port_);
+      "token_file = \"{0}/token\"\n"
+      "[http]\nlisten = \"127.0.0.1:{3}\"\napply_listen = \"127.0.0.1:{4}\"\n",
+      dir_.string(), uri_, port_, http_port_, http_port_ + 1);
   return cfg.flush() ? Status::OK() : Status::IOError("write sqlift.toml");
 }
 
@@ -176,6 +179,10 @@ Result<ChildProcess> ReplicationScenario::StartWriter(int writer, int txns, int 
   return ChildProcess::Spawn({SQLIFT_WORKLOAD_WRITER, (dir_ / "app.db").string(),
                               std::to_string(writer), std::to_string(txns), std::to_string(seed)},
                              {}, (dir_ / fmt::format("writer{}.out", writer)).string());
+}
+
+Result<ProcessOutput> ReplicationScenario::RunStatus() {
+  return RunProcess({SQLIFT_BINARY, "--config", (dir_ / "sqlift.toml").string(), "status", "--json"});
 }
 
 Result<ProcessOutput> ReplicationScenario::Shell(const std::string& sql) {

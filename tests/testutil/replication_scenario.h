@@ -50,6 +50,10 @@ class ReplicationScenario {
 
   // workload_writer WRITER txns seed, through the recorder.
   [[nodiscard]] Result<ChildProcess> StartWriter(int writer, int txns, int seed);
+  // `sqlift status --json` for this source.
+  [[nodiscard]] Result<ProcessOutput> RunStatus();
+  uint16_t agent_http_port() const { return http_port_; }
+  uint16_t applier_http_port() const { return http_port_ + 1; }
   // Runs `sql` in the sqlite3 shell with the capture extension loaded.
   [[nodiscard]] Result<ProcessOutput> Shell(const std::string& sql);
 
@@ -80,6 +84,7 @@ class ReplicationScenario {
   std::filesystem::path dir_;
   std::string uri_;
   uint16_t port_ = 0;
+  uint16_t http_port_ = 0;  // the agent's; the applier's is the next one
   std::optional<ChildProcess> applier_, agent_;
 };
 

@@ -1,0 +1,159 @@
+// `sqlift status --config F [--json]` (issue 6 part 2): every position, read where it lives —
+// captured from the application's outbox, logged and acked from the agent's RocksDB state
+// (read-only, beside a running agent), applied, snapshot and dead letters from PostgreSQL —
+// the lag in seqs and in seconds, and whether each daemon answers on its [http] port.
+#include <fmt/format.h>
+#include <sys/socket.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <chrono>
+
+#include "proto/sqlift.pb.h"
+#include "state/keys.h"
+#include "tools/change_format.h"
+#include "tools/command.h"
+#include "tools/daemon_status.h"
+
+namespace sqlift {
+namespace {
+
+struct StatusOptions {
+  bool json = false;
+};
+
+struct Report {
+  std::optional<uint64_t> captured, logged, acked, applied, snapshot_seq, snapshot_rows;
+  std::optional<int64_t> dead_letters;
+  std::optional<double> lag_seconds;
+  std::string agent_http = "not configured", applier_http = "not configured";
+  std::vector<std::string> errors;
+};
+
+// GET path on host:port with a 2 s limit; "up" or why not.
+std::string Probe(const std::string& endpoint, const std::string& path) {
+  if (endpoint.empty()) return "not configured";
+  Result<Endpoint> ep = ParseEndpoint(endpoint);
+  if (!ep.ok()) return ep.status().ToString();
+  try {
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::socket socket(io);
+    timeval tv{2, 0};
+    boost::asio::ip::tcp::resolver resolver(io);
+    boost::asio::connect(socket, resolver.resolve(ep->host, std::to_string(ep->port)));
+    setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    std::string req = "GET " + path + " HTTP/1.0\r\nHost: " + ep->host + "\r\n\r\n";
+    boost::asio::write(socket, boost::asio::buffer(req));
+    char buf[64];
+    size_t n = socket.read_some(boost::asio::buffer(buf));
+    std::string head(buf, n);
+    return head.find(" 200 ") != std::string::npos ? "up" : "answered: " + head.substr(0, 20);
+  } catch (const std::exception& e) {
+    return std::string("down (") + e.what() + ")";
+  }
+}
+
+void ReadLog(const Config& cfg, Report* r) {
+  auto log = state::OpenRocksChangeLog(cfg.state_dir, {.create_if_missing = false, .read_only = true});
+  if (!log.ok()) return r->errors.push_back("state: " + log.status().ToString());
+  Result<uint64_t> logged = (*log)->GetPosition(state::kMetaLoggedSeq);
+  Result<uint64_t> acked = (*log)->GetPosition(state::kMetaAckedSeq);
+  if (logged.ok()) r->logged = *logged;
+  if (acked.ok()) r->acked = *acked;
+  // Lag in seconds: how long ago the oldest transaction not yet applied committed.
+  uint64_t next = (r->applied ? *r->applied : acked.ok() ? *acked : 0) + 1;
+  Status st = (*log)->Scan(next, next, [&](uint64_t, std::string_view v) {
+    wire::ChangeBatch b;
+    if (b.ParseFromArray(v.data(), static_cast<int>(v.size())) && b.transactions_size() > 0) {
+      int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+      r->lag_seconds = (now - b.transactions(b.transactions_size() - 1).committed_at_us()) / 1e6;
+    }
+    return Status::OK();
+  });
+  if (!r->lag_seconds && st.ok()) r->lag_seconds = 0;
+}
+
+Report Gather(const Config& cfg) {
+  Report r;
+  if (!cfg.source_sqlite.empty()) {
+    Result<uint64_t> c = CapturedSeq(cfg.source_sqlite);
+    if (c.ok()) r.captured = *c; else r.errors.push_back("sqlite: " + c.status().ToString());
+  }
+  if (!cfg.target_pg.empty()) {
+    auto conn = PgConnection::Connect(cfg.target_pg, std::chrono::seconds(3));
+    Result<AppliedState> a = conn.ok() ? ReadAppliedState(**conn, cfg.source_id)
+                                       : Result<AppliedState>(conn.status());
+    if (a.ok()) {
+      if (a->has_position) r.applied = a->applied_seq;
+      r.snapshot_seq = a->snapshot_seq, r.snapshot_rows = a->snapshot_rows;
+      r.dead_letters = a->dead_letters;
+    } else {
+      r.errors.push_back("postgres: " + a.status().ToString());
+    }
+  }
+  if (!cfg.state_dir.empty()) ReadLog(cfg, &r);
+  r.agent_http = Probe(cfg.http_listen, "/status");
+  r.applier_http = Probe(cfg.http_apply_listen, "/status");
+  return r;
+}
+
+std::string Num(const std::optional<uint64_t>& v) { return v ? std::to_string(*v) : "null"; }
+
+void Print(const Config& cfg, const Report& r, bool json) {
+  std::optional<uint64_t> lag;
+  if (r.captured && r.applied) lag = *r.captured > *r.applied ? *r.captured - *r.applied : 0;
+  if (json) {
+    std::string errors;
+    for (const std::string& e : r.errors) errors += (errors.empty() ? "" : ",") + JsonString(e);
+    fmt::print("{{\"source\":{},\"captured_seq\":{},\"logged_seq\":{},\"acked_seq\":{},"
+               "\"applied_seq\":{},\"lag_seqs\":{},\"lag_seconds\":{},\"snapshot_seq\":{},"
+               "\"snapshot_rows\":{},\"dead_letters\":{},\"agent\":{},\"applier\":{},"
+               "\"routes\":[],\"errors\":[{}]}}\n",
+               JsonString(cfg.source_id), Num(r.captured), Num(r.logged), Num(r.acked), Num(r.applied),
+               Num(lag), r.lag_seconds ? fmt::format("{:.3f}", *r.lag_seconds) : "null",
+               Num(r.snapshot_seq), Num(r.snapshot_rows),
+               r.dead_letters ? std::to_string(*r.dead_letters) : "null", JsonString(r.agent_http),
+               JsonString(r.applier_http), errors);
+    return;
+  }
+  auto show = [](const std::optional<uint64_t>& v) { return v ? std::to_string(*v) : "-"; };
+  fmt::print("source {}\n", cfg.source_id);
+  fmt::print("  captured seq   {:>12}   (outbox high-water mark in SQLite)\n", show(r.captured));
+  fmt::print("  logged seq     {:>12}   (synced to the agent's durable log)\n", show(r.logged));
+  fmt::print("  acked seq      {:>12}   (acknowledged by the applier)\n", show(r.acked));
+  fmt::print("  applied seq    {:>12}   (committed in PostgreSQL)\n", show(r.applied));
+  fmt::print("  lag            {:>12} seqs, {} s\n", show(lag),
+             r.lag_seconds ? fmt::format("{:.3f}", *r.lag_seconds) : "-");
+  fmt::print("  snapshot       {:>12}   (S; {} rows)\n", show(r.snapshot_seq), show(r.snapshot_rows));
+  fmt::print("  dead letters   {:>12}\n", r.dead_letters ? std::to_string(*r.dead_letters) : "-");
+  fmt::print("  capture agent  {}\n  applier        {}\n", r.agent_http, r.applier_http);
+  fmt::print("  routes         (cutover is not built yet: every tenant is on SQLite)\n");
+  for (const std::string& e : r.errors) fmt::print("  error: {}\n", e);
+}
+
+}  // namespace
+
+void AddStatusCommand(CLI::App& root, CommandTable& table, const GlobalOptions& global) {
+  static StatusOptions o;
+  CLI::App* status = root.add_subcommand(
+      "status",
+      "Print every position (captured, logged, acked, applied), lag in seqs and seconds, the "
+      "snapshot, dead letters, and whether each daemon answers on its [http] port");
+  status->add_flag("--json", o.json, "Print one JSON document");
+  table.Set(status, [&global] {
+    Result<Config> cfg = RequireConfig(global);
+    if (!cfg.ok()) {
+      fmt::print(stderr, "status: {}\n", cfg.status().ToString());
+      return kExitUsage;
+    }
+    Report r = Gather(*cfg);
+    Print(*cfg, r, o.json);
+    return r.errors.empty() ? kExitOk : kExitFailure;
+  });
+}
+
+}  // namespace sqlift

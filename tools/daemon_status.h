@@ -1,0 +1,62 @@
+// What the daemons serve on [http] (GET /status as JSON, GET /metrics for Prometheus) and
+// what `sqlift status` reads: positions named for what they are (captured, logged, shipped,
+// acked, applied), lag, snapshot, dead letters.
+//
+// Thread safety: the functions read thread-safe sources (RocksDB, the shipper's and
+// receiver's stats, their own SQLite and PostgreSQL connections); ApplierProbe serializes
+// its connection with a mutex.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "apply/pg_connection.h"
+#include "apply/receiver.h"
+#include "capture/shipper.h"
+#include "common/result.h"
+#include "state/change_log.h"
+#include "tools/http_server.h"
+
+namespace sqlift {
+
+// The outbox high-water mark of the application's database: the last seq committed there
+// (the captured position). 0 without an outbox.
+[[nodiscard]] Result<uint64_t> CapturedSeq(const std::string& sqlite_path);
+
+// The applier's truth in PostgreSQL for one source.
+struct AppliedState {
+  bool has_position = false;
+  uint64_t applied_seq = 0;
+  std::optional<uint64_t> snapshot_seq, snapshot_rows;
+  std::string updated_at;
+  int64_t dead_letters = 0;
+};
+[[nodiscard]] Result<AppliedState> ReadAppliedState(PgConnection& conn, const std::string& source);
+
+// The agent's /status and /metrics.
+HttpResponse AgentStatus(const std::string& source, const std::string& sqlite_path,
+                         state::ChangeLog& log, const Shipper* shipper);
+HttpResponse AgentMetrics(const std::string& source, const std::string& sqlite_path,
+                          state::ChangeLog& log, const Shipper* shipper);
+
+// The applier's /status and /metrics, with its own PostgreSQL connection (reopened when lost).
+class ApplierProbe {
+ public:
+  ApplierProbe(std::string uri, std::string source, const apply::Receiver* receiver)
+      : uri_(std::move(uri)), source_(std::move(source)), receiver_(receiver) {}
+  HttpResponse Status();
+  HttpResponse Metrics();
+
+ private:
+  Result<AppliedState> Read();
+
+  const std::string uri_, source_;
+  const apply::Receiver* receiver_;
+  std::mutex mu_;
+  std::unique_ptr<PgConnection> conn_;
+};
+
+}  // namespace sqlift
