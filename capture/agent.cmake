@@ -23,3 +23,10 @@ target_sources(capture_agent_test PRIVATE ${CMAKE_CURRENT_LIST_DIR}/testing/sess
 
 sqlift_add_test(NAME snapshot_reader_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/snapshot_reader_test.cc
   LIBS sqlift_capture_agent LABELS unit)
+
+# Fuzzing the changeset decoder (issue 6 part 5): corpus replay in every build, libFuzzer in
+# the fuzz preset.
+sqlift_add_fuzz_target(NAME changeset_decoder_fuzz
+                       FUZZ_SOURCE ${CMAKE_CURRENT_LIST_DIR}/changeset_decoder_fuzz.cc
+                       CORPUS ${CMAKE_CURRENT_LIST_DIR}/fuzz/changeset
+                       LIBS sqlift_capture_agent)

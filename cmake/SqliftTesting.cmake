@@ -31,3 +31,35 @@ function(sqlift_add_test)
                          PROPERTIES LABELS ${T_LABELS} TIMEOUT ${T_TIMEOUT})
   endif()
 endfunction()
+
+# A libFuzzer target whose entry point (LLVMFuzzerTestOneInput in FUZZ_SOURCE) also runs over
+# its seed corpus in every build, as the unit test <NAME>_corpus_test, so the target keeps
+# compiling and every input found by fuzzing stays a regression test (drop it in CORPUS).
+# With SQLIFT_FUZZ (the fuzz preset) it is also built with -fsanitize=fuzzer and run for a
+# short bounded time as the `fuzz`-labelled test <NAME> (longer: tools/fuzz.sh). libFuzzer adds
+# new inputs to the first corpus directory, so the seeds are copied into the build tree first.
+function(sqlift_add_fuzz_target)
+  cmake_parse_arguments(F "" "NAME;FUZZ_SOURCE;CORPUS;SECONDS" "LIBS" ${ARGN})
+  if(NOT F_SECONDS)
+    set(F_SECONDS 15)
+  endif()
+  sqlift_add_test(NAME ${F_NAME}_corpus_test
+                  SOURCES ${PROJECT_SOURCE_DIR}/tests/fuzz_corpus_test.cc ${F_FUZZ_SOURCE}
+                  LIBS ${F_LIBS} LABELS unit)
+  target_compile_definitions(${F_NAME}_corpus_test PRIVATE SQLIFT_FUZZ_CORPUS="${F_CORPUS}")
+  if(SQLIFT_FUZZ)
+    add_executable(${F_NAME} ${F_FUZZ_SOURCE})
+    target_link_libraries(${F_NAME} PRIVATE ${F_LIBS})
+    target_link_options(${F_NAME} PRIVATE -fsanitize=fuzzer)
+    set(work ${CMAKE_CURRENT_BINARY_DIR}/${F_NAME}.work)
+    file(MAKE_DIRECTORY ${work})
+    add_test(NAME ${F_NAME}_seed COMMAND ${CMAKE_COMMAND} -E copy_directory ${F_CORPUS} ${work}/corpus)
+    add_test(NAME ${F_NAME}
+             COMMAND ${F_NAME} -max_total_time=${F_SECONDS} -timeout=10 -artifact_prefix=${work}/
+                     ${work}/corpus
+             WORKING_DIRECTORY ${work})
+    set_tests_properties(${F_NAME}_seed PROPERTIES LABELS fuzz FIXTURES_SETUP ${F_NAME}_seed)
+    set_tests_properties(${F_NAME} PROPERTIES LABELS fuzz TIMEOUT 300
+                         FIXTURES_REQUIRED ${F_NAME}_seed)
+  endif()
+endfunction()
