@@ -1,4 +1,5 @@
 // `sqlift bench capture|copy|stream|all`: figures against baselines measured in the same run.
+#include "tools/bench_all.h"
 #include "tools/bench_capture.h"
 #include "tools/bench_stream.h"
 #include "tools/bench_copy.h"
@@ -16,11 +17,6 @@ struct BenchOptions {
   int jobs = 1;              // bench copy: sqlift copy --jobs
   std::string dir;           // bench copy: keep the generated file here
 };
-
-int NotYet(const char* what) {
-  std::fprintf(stderr, "sqlift bench %s: not implemented yet\n", what);
-  return kExitUsage;
-}
 
 void AddBenchCopy(CLI::App& bench, CommandTable& table, BenchOptions& o) {
   CLI::App* copy = bench.add_subcommand(
@@ -90,10 +86,16 @@ void AddBenchCommands(CLI::App& root, CommandTable& table, const GlobalOptions&)
     b.size = o.size;
     return RunBenchStream(b);
   });
-  CLI::App* all = bench->add_subcommand("all", "Benchmark: capture, copy and stream together");
-  all->add_flag("--json", o.json, "Print one JSON object");
-  all->add_option("--size", o.size, "small or full");
-  table.Set(all, [] { return NotYet("all"); });
+  CLI::App* all = bench->add_subcommand(
+      "all", "capture, copy and stream, each with its baselines in the same run; one table");
+  all->add_flag("--json", o.json, "Print one JSON document");
+  all->add_option("--size", o.size, "small or full")->check(CLI::IsMember({"small", "full"}));
+  table.Set(all, [] {
+    BenchAllOptions b;
+    b.json = o.json;
+    b.size = o.size;
+    return RunBenchAll(b);
+  });
 }
 
 }  // namespace sqlift

@@ -1,0 +1,83 @@
+// `sqlift bench all [--json] [--size small|full]` (issue 6 part 6): capture, copy and stream,
+// each with its baselines measured in the same run, and one table of figures and ratios.
+// Each benchmark prints one JSON object into a buffer; the table reads its figures from them,
+// and --json prints the three objects as one document.
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+
+#include <sstream>
+#include <string>
+
+#include "tools/bench_all.h"
+#include "tools/bench_capture.h"
+#include "tools/bench_copy.h"
+#include "tools/bench_stream.h"
+
+namespace sqlift {
+namespace {
+
+// The number after "key": in a flat JSON object; NaN when absent.
+double Field(const std::string& json, const std::string& key) {
+  size_t at = json.find("\"" + key + "\":");
+  if (at == std::string::npos) return std::nan("");
+  return std::strtod(json.c_str() + at + key.size() + 3, nullptr);
+}
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+int RunBenchAll(const BenchAllOptions& o) {
+  const bool full = o.size == "full";
+  std::ostringstream capture_out, copy_out, stream_out;
+  BenchCaptureOptions c;
+  c.json = true, c.out = &capture_out, c.err = o.err;
+  c.transactions = full ? 20000 : 5000;
+  BenchCopyOptions p;
+  p.json = true, p.out = &copy_out, p.err = o.err;
+  p.bookings = full ? 2000000 : 200000;
+  p.rounds = full ? 3 : 1;
+  BenchStreamOptions s;
+  s.json = true, s.out = &stream_out, s.err = o.err;
+  s.size = o.size;
+  fmt::print(*o.err, "bench all ({}): capture\n", o.size);
+  int rc = RunBenchCapture(c);
+  fmt::print(*o.err, "bench all ({}): copy\n", o.size);
+  rc = std::max(rc, RunBenchCopy(p));
+  fmt::print(*o.err, "bench all ({}): stream\n", o.size);
+  rc = std::max(rc, RunBenchStream(s));
+  const std::string cj = Trim(capture_out.str()), pj = Trim(copy_out.str()), sj = Trim(stream_out.str());
+  if (o.json) {
+    fmt::print(*o.out, "{{\"size\": \"{}\", \"capture\": {}, \"copy\": {}, \"stream\": {}}}\n",
+               o.size, cj.empty() ? "null" : cj, pj.empty() ? "null" : pj,
+               sj.empty() ? "null" : sj);
+    return rc;
+  }
+  fmt::print(*o.out,
+             "bench all ({}): every figure against its baseline, measured in the same run\n"
+             "  {:<8} {:<34} {:>12} {:<28} {:>12} {:>8}  {}\n",
+             o.size, "", "figure", "value", "baseline", "value", "ratio", "target");
+  fmt::print(*o.out, "  {:<8} {:<34} {:>12.0f} {:<28} {:>12.0f} {:>8.3f}  {}\n", "capture",
+             "app txn/s with the recorder", Field(cj, "recorder_txn_per_s"), "without",
+             Field(cj, "baseline_txn_per_s"), Field(cj, "ratio"), ">= 0.85");
+  fmt::print(*o.out, "  {:<8} {:<34} {:>12.0f} {:<28} {:>12.0f} {:>8.3f}  {}\n", "copy",
+             "sqlift copy rows/s", Field(pj, "sqlift_rows_per_s"), "sqlite3 | psql COPY",
+             Field(pj, "pipe_rows_per_s"), Field(pj, "ratio"), ">= 1.2");
+  fmt::print(*o.out, "  {:<8} {:<34} {:>12.1f} {:<28} {:>12} {:>8}  {}\n", "copy",
+             "peak RSS MB", Field(pj, "sqlift_peak_rss_mb"), "", "", "", "< 256");
+  fmt::print(*o.out, "  {:<8} {:<34} {:>12.0f} {:<28} {:>12.0f} {:>8.3f}  {}\n", "stream",
+             "row changes/s end to end", Field(sj, "stream_changes_per_s"), "direct PostgreSQL",
+             Field(sj, "direct_pg_changes_per_s"), Field(sj, "stream_vs_direct_pg"), ">= 20000");
+  fmt::print(*o.out, "  {:<8} {:<34} {:>12.1f} {:<28} {:>12} {:>8}  {}\n", "stream",
+             "lag p99 ms at 5,000 changes/s", Field(sj, "lag_p99_ms"), "", "", "", "< 1000");
+  return rc;
+}
+
+}  // namespace sqlift
