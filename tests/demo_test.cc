@@ -14,7 +14,7 @@ TEST(DemoTest, JsonSummaryShowsNoLostWrites) {
   EXPECT_EQ(r->exit_code, 0) << r->out << r->err;
   const std::string& j = r->out;
   for (const char* key : {"\"rows_copied\":", "\"changes_streamed\":", "\"writes_acknowledged\":",
-                          "\"writes_lost\":0,", "\"verify_matched\":", "\"cutover_pause_ms\":",
+                          "\"writes_lost\":0,", "\"verify_matched\":true,", "\"cutover_pause_ms\":",
                           "\"fallback_pause_ms\":", "\"stages\":[", "\"ok\":true"}) {
     EXPECT_NE(j.find(key), std::string::npos) << key << "\n" << j;
   }

@@ -3,6 +3,7 @@
 // (read-only, beside a running agent), applied, snapshot and dead letters from PostgreSQL —
 // the lag in seqs and in seconds, and whether each daemon answers on its [http] port.
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
 #include <boost/asio/connect.hpp>
@@ -147,7 +148,7 @@ void AddStatusCommand(CLI::App& root, CommandTable& table, const GlobalOptions& 
   table.Set(status, [&global] {
     Result<Config> cfg = RequireConfig(global);
     if (!cfg.ok()) {
-      fmt::print(stderr, "status: {}\n", cfg.status().ToString());
+      spdlog::error("status: {}", cfg.status().ToString());
       return kExitUsage;
     }
     Report r = Gather(*cfg);

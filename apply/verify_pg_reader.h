@@ -1,0 +1,51 @@
+// The PostgreSQL side of `sqlift verify`: one read-only snapshot, the catalog questions the
+// comparison asks, and a VerifyTableReader that streams a table with COPY TO STDOUT.
+//
+//   SQLIFT_RETURN_IF_ERROR(BeginVerifySnapshot(*conn));   // fixes output forms and snapshot
+//   PgTableReader reader(*conn, "public", plan.tables[i]);
+//   ... CompareTable(sqlite_reader, reader, options) ...
+//   SQLIFT_RETURN_IF_ERROR(conn->Exec("COMMIT"));
+//
+// Thread safety: everything here uses the connection it was given, one thread at a time.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "apply/pg_connection.h"
+#include "apply/schema_translator.h"
+#include "apply/verify_engine.h"
+
+namespace sqlift {
+
+// Sets the output forms verify_normalize.h expects (TimeZone UTC, DateStyle ISO, bytea_output
+// hex, extra_float_digits 3) and begins a REPEATABLE READ READ ONLY transaction, so every
+// table (and each table's second read) comes from one snapshot.
+[[nodiscard]] Status BeginVerifySnapshot(PgConnection& conn);
+
+// The columns of schema.table in attribute order; nullopt when there is no such table.
+[[nodiscard]] Result<std::optional<std::vector<std::string>>> PgTableColumns(
+    PgConnection& conn, const std::string& schema, const std::string& table);
+
+// The ordinary and partitioned tables of `schema`, by name.
+[[nodiscard]] Result<std::vector<std::string>> PgTablesIn(PgConnection& conn,
+                                                          const std::string& schema);
+
+// Streams schema.table's planned columns, in plan order, as canonical values of their
+// mapped types. *conn and *table must outlive the reader.
+class PgTableReader : public VerifyTableReader {
+ public:
+  PgTableReader(PgConnection& conn, std::string schema, const TablePlan& table)
+      : conn_(conn), schema_(std::move(schema)), table_(table) {}
+  [[nodiscard]] Status Scan(const RowSink& sink) override;
+
+ private:
+  Status Drain(Status st);
+
+  PgConnection& conn_;
+  std::string schema_;
+  const TablePlan& table_;
+};
+
+}  // namespace sqlift

@@ -1,0 +1,174 @@
+#include "apply/verify_report.h"
+
+#include <fmt/format.h>
+
+#include <ctime>
+
+#include "apply/pg_state_schema.h"
+#include "common/text.h"
+
+namespace sqlift {
+namespace {
+
+// A JSON string. Text jsonb could not hold (invalid UTF-8, NUL) is written as x'hex'.
+std::string Json(std::string_view s) {
+  if (s.find('\0') != std::string_view::npos || !IsValidUtf8(s)) {
+    std::string hex = "x'";
+    for (unsigned char c : s)
+      hex += fmt::format("{:02x}", c);
+    return Json(hex + "'");
+  }
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\', out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      out += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+std::string JsonList(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (const std::string& s : items)
+    out += (out.size() > 1 ? "," : "") + Json(s);
+  return out + "]";
+}
+
+std::string ExampleJson(const RowDiffExample& e) {
+  std::string out = fmt::format("{{\"kind\":\"{}\",\"key\":{},\"columns\":{}", RowDiffName(e.kind),
+                                Json(e.key), JsonList(e.columns));
+  if (!e.sqlite.empty()) out += ",\"sqlite\":" + JsonList(e.sqlite);
+  if (!e.pg.empty()) out += ",\"pg\":" + JsonList(e.pg);
+  return out + "}";
+}
+
+std::string TableJson(const TableVerdict& t) {
+  const TableComparison& c = t.comparison;
+  std::string examples = "[";
+  for (const RowDiffExample& e : c.examples)
+    examples += (examples.size() > 1 ? "," : "") + ExampleJson(e);
+  return fmt::format(
+      "{{\"table\":{},\"pg_table\":{},\"status\":\"{}\",\"sqlite_rows\":{},\"pg_rows\":{},"
+      "\"different\":{},\"missing\":{},\"extra\":{},\"differing_buckets\":{},"
+      "\"examined_buckets\":{},\"complete\":{},\"seconds\":{:.3f},\"notes\":{},\"examples\":{}]}}",
+      Json(t.table), Json(t.pg_table), TableStatusName(t.status), c.sqlite_rows, c.pg_rows,
+      c.different, c.missing, c.extra, c.differing_buckets, c.examined_buckets, c.complete(),
+      t.seconds, JsonList(t.notes), examples);
+}
+
+std::string Counts(const TableComparison& c) {
+  std::vector<std::string> parts;
+  if (c.different) parts.push_back(fmt::format("{} different", c.different));
+  if (c.missing) parts.push_back(fmt::format("{} missing", c.missing));
+  if (c.extra) parts.push_back(fmt::format("{} extra", c.extra));
+  std::string out = fmt::format("{}", fmt::join(parts, ", "));
+  if (!c.complete()) {
+    out += fmt::format("{}{} of {} differing key ranges examined (row cap)",
+                       out.empty() ? "" : "; ", c.examined_buckets, c.differing_buckets);
+  }
+  return out;
+}
+
+std::string ExampleText(const RowDiffExample& e) {
+  std::string out = fmt::format("    {} key {}:", RowDiffName(e.kind), e.key);
+  for (size_t i = 0; i < e.columns.size(); ++i) {
+    out += (i ? "," : "") + std::string(" ") + QuoteIdentifier(e.columns[i]);
+    if (e.kind == RowDiffKind::kDifferent) {
+      out += fmt::format(" sqlite {} pg {}", e.sqlite[i], e.pg[i]);
+    } else {
+      out += " " + (e.kind == RowDiffKind::kMissing ? e.sqlite[i] : e.pg[i]);
+    }
+  }
+  return out + "\n";
+}
+
+std::string UtcText(std::chrono::system_clock::time_point t) {
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+  time_t secs = static_cast<time_t>(us / 1'000'000);
+  struct tm tm {};
+  gmtime_r(&secs, &tm);
+  return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}+00", tm.tm_year + 1900,
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, us % 1'000'000);
+}
+
+}  // namespace
+
+const char* TableStatusName(TableStatus s) {
+  switch (s) {
+    case TableStatus::kMatched:
+      return "Matched";
+    case TableStatus::kDifferent:
+      return "Different";
+    case TableStatus::kMissing:
+      return "Missing";
+    case TableStatus::kExtra:
+      return "Extra";
+  }
+  return "?";
+}
+
+bool VerifyReport::matched() const {
+  return std::all_of(tables.begin(), tables.end(),
+                     [](const TableVerdict& t) { return t.status == TableStatus::kMatched; });
+}
+
+std::string ReportJson(const VerifyReport& r) {
+  std::string tables = "[";
+  for (const TableVerdict& t : r.tables)
+    tables += (tables.size() > 1 ? "," : "") + TableJson(t);
+  std::string id = r.run_id ? fmt::format("\"run_id\":{},", *r.run_id) : "";
+  return fmt::format(
+      "{{{}\"matched\":{},\"sqlite\":{},\"pg\":{},\"schema\":{},\"position\":{},"
+      "\"seconds\":{:.3f},\"tables\":{}]}}",
+      id, r.matched(), Json(r.sqlite), Json(r.pg), Json(r.schema), r.position, r.seconds, tables);
+}
+
+std::string ReportText(const VerifyReport& r) {
+  std::string out = fmt::format("{:<30} {:>12} {:>12}  {:<10} {}\n", "table", "sqlite rows",
+                                "pg rows", "status", "details");
+  for (const TableVerdict& t : r.tables) {
+    std::string details = Counts(t.comparison);
+    for (const std::string& n : t.notes)
+      details += (details.empty() ? "" : "; ") + n;
+    out += fmt::format("{:<30} {:>12} {:>12}  {:<10} {}\n", t.table, t.comparison.sqlite_rows,
+                       t.comparison.pg_rows, TableStatusName(t.status), details);
+    for (const RowDiffExample& e : t.comparison.examples)
+      out += ExampleText(e);
+  }
+  size_t matched = std::count_if(r.tables.begin(), r.tables.end(), [](const TableVerdict& t) {
+    return t.status == TableStatus::kMatched;
+  });
+  out += fmt::format("{} of {} tables matched in {:.2f} s at SQLite position {}", matched,
+                     r.tables.size(), r.seconds, r.position);
+  if (r.run_id) out += fmt::format("; recorded as sqlift.verify_runs id {}", *r.run_id);
+  return out + "\n";
+}
+
+Status EnsureVerifyRuns(PgConnection& conn) {
+  return conn
+      .Exec("CREATE SCHEMA IF NOT EXISTS " + QuoteIdentifier(kStateSchema) +
+            "; CREATE TABLE IF NOT EXISTS " + QuoteQualified(kStateSchema, "verify_runs") +
+            " (id bigserial PRIMARY KEY, started_at timestamptz NOT NULL, finished_at "
+            "timestamptz NOT NULL, source text, scope text NOT NULL, position bigint, matched "
+            "boolean NOT NULL, report jsonb NOT NULL)")
+      .With("create sqlift.verify_runs");
+}
+
+Result<int64_t> RecordVerifyRun(PgConnection& conn, const VerifyReport& report,
+                                const VerifyRunRecord& record) {
+  SQLIFT_ASSIGN_OR_RETURN(
+      PgResult r,
+      conn.Query(
+          "INSERT INTO " + QuoteQualified(kStateSchema, "verify_runs") +
+              " (started_at, finished_at, source, scope, position, matched, report) "
+              "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+          {UtcText(record.started_at), UtcText(record.finished_at), record.source, record.scope,
+           std::to_string(report.position), report.matched() ? "t" : "f", ReportJson(report)}));
+  return std::stoll(std::string(r.get(0, 0)));
+}
+
+}  // namespace sqlift
