@@ -67,29 +67,12 @@ Status FailWith(Status st, int code, int* exit) {
   return st;
 }
 
-// --tables, checked: a name that is not in the database is a usage error.
-Result<std::vector<TableSchema>> Select(std::vector<TableSchema> all,
-                                        const std::vector<std::string>& names) {
-  if (names.empty()) return all;
-  std::vector<TableSchema> out;
-  for (const std::string& n : names) {
-    auto it = std::find_if(all.begin(), all.end(), [&](const TableSchema& t) {
-      return strcasecmp(t.name.c_str(), n.c_str()) == 0;
-    });
-    if (it == all.end()) return Status::InvalidArgument("--tables: no table " + n);
-    out.push_back(*it);
-  }
-  std::sort(out.begin(), out.end(),
-            [](const TableSchema& a, const TableSchema& b) { return a.name < b.name; });
-  return out;
-}
-
 // Reads and translates the schema inside the snapshot; blockers make the run stop with 3.
 Status Translate(CopyRun& run, const Config* cfg, int* exit) {
   std::vector<std::string> excluded;
   if (cfg) excluded = cfg->source_exclude_tables;
   SQLIFT_ASSIGN_OR_RETURN(std::vector<TableSchema> all, ReadTables(run.reader->db(), excluded));
-  Result<std::vector<TableSchema>> chosen = Select(std::move(all), run.o.tables);
+  Result<std::vector<TableSchema>> chosen = SelectTables(std::move(all), run.o.tables);
   if (!chosen.ok()) return FailWith(chosen.status(), kExitUsage, exit);
   run.tables = std::move(chosen).value();
   TranslateOptions topt;

@@ -33,6 +33,22 @@ Result<std::vector<TableSchema>> ReadTables(SqliteDb& db,
 }
 
 // [mapping] entries as overrides, each checked here so an error names its place in the file.
+Result<std::vector<TableSchema>> SelectTables(std::vector<TableSchema> all,
+                                              const std::vector<std::string>& names) {
+  if (names.empty()) return all;
+  std::vector<TableSchema> out;
+  for (const std::string& n : names) {
+    auto it = std::find_if(all.begin(), all.end(), [&](const TableSchema& t) {
+      return strcasecmp(t.name.c_str(), n.c_str()) == 0;
+    });
+    if (it == all.end()) return Status::InvalidArgument("--tables: no table " + n);
+    out.push_back(*it);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const TableSchema& a, const TableSchema& b) { return a.name < b.name; });
+  return out;
+}
+
 Result<TypeOverrides> Overrides(const Config* cfg, const std::vector<TableSchema>& tables) {
   TypeOverrides out;
   if (!cfg) return out;

@@ -56,23 +56,6 @@ Status FailWith(Status st, int code, int* exit) {
   return st;
 }
 
-// --tables, checked: a name that is not in the database is a usage error.
-Result<std::vector<TableSchema>> Select(std::vector<TableSchema> all,
-                                        const std::vector<std::string>& names) {
-  if (names.empty()) return all;
-  std::vector<TableSchema> out;
-  for (const std::string& n : names) {
-    auto it = std::find_if(all.begin(), all.end(), [&](const TableSchema& t) {
-      return strcasecmp(t.name.c_str(), n.c_str()) == 0;
-    });
-    if (it == all.end()) return Status::InvalidArgument("--tables: no table " + n);
-    out.push_back(*it);
-  }
-  std::sort(out.begin(), out.end(),
-            [](const TableSchema& a, const TableSchema& b) { return a.name < b.name; });
-  return out;
-}
-
 std::vector<std::string> Excluded(const Config* cfg) {
   return cfg ? cfg->source_exclude_tables : std::vector<std::string>{};
 }
@@ -82,7 +65,7 @@ std::vector<std::string> Excluded(const Config* cfg) {
 Status Translate(VerifyRun& run, int* exit) {
   SQLIFT_ASSIGN_OR_RETURN(std::vector<TableSchema> all,
                           ReadTables(run.reader->db(), Excluded(run.cfg)));
-  Result<std::vector<TableSchema>> chosen = Select(std::move(all), run.o.tables);
+  Result<std::vector<TableSchema>> chosen = SelectTables(std::move(all), run.o.tables);
   if (!chosen.ok()) return FailWith(chosen.status(), kExitUsage, exit);
   run.tables = std::move(chosen).value();
   TranslateOptions topt;

@@ -20,6 +20,11 @@ namespace sqlift {
 [[nodiscard]] Result<std::vector<TableSchema>> ReadTables(SqliteDb& db,
                                                           const std::vector<std::string>& excluded);
 
+// --tables: the named tables (compared as SQLite does), in name order; a name the database
+// does not have is InvalidArgument (a usage error). All of them when `names` is empty.
+[[nodiscard]] Result<std::vector<TableSchema>> SelectTables(std::vector<TableSchema> all,
+                                                            const std::vector<std::string>& names);
+
 // [mapping] entries as overrides, each checked so an error names its place in the file; empty
 // without a configuration.
 [[nodiscard]] Result<TypeOverrides> Overrides(const Config* cfg,
