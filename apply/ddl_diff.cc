@@ -37,7 +37,8 @@ std::vector<std::string> NewTable(const SchemaPlan& after, int i, const std::str
     if (sql.find(" " + name + " ") != std::string::npos ||
         sql.find(" " + name + "(") != std::string::npos ||
         sql.find(" " + name + "\n") != std::string::npos ||
-        (sql.size() >= name.size() && sql.compare(sql.size() - name.size(), name.size(), name) == 0)) {
+        (sql.size() >= name.size() &&
+         sql.compare(sql.size() - name.size(), name.size(), name) == 0)) {
       out.push_back(sql);
     }
   }
@@ -47,8 +48,7 @@ std::vector<std::string> NewTable(const SchemaPlan& after, int i, const std::str
 }  // namespace
 
 Result<std::vector<std::string>> AdditiveDdl(const SchemaPlan& before, const SchemaPlan& after,
-                                             const std::string& table,
-                                             const std::string& schema) {
+                                             const std::string& table, const std::string& schema) {
   const int b = Find(before, table), a = Find(after, table);
   if (a < 0 && b < 0) return std::vector<std::string>{};
   if (a < 0) return NotAdditive(table, "the table was dropped");

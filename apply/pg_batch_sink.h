@@ -33,8 +33,8 @@
 #pragma once
 
 #include <atomic>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -135,7 +135,7 @@ class PgBatchSink final : public BatchSink {
   std::mutex mu_;  // serializes all use of conn_ and statements_
   std::unique_ptr<PgConnection> conn_;
   PgBatchSinkOptions options_;
-  std::map<std::string, std::string> statements_;  // table|op|columns → "sN"
+  std::map<std::string, std::string> statements_;                       // table|op|columns → "sN"
   std::map<std::string, std::shared_ptr<const SourceSchema>> schemas_;  // by source
   std::map<std::string, std::unique_ptr<PgSnapshotLoader>> snapshots_;  // loading, by source
   std::atomic<uint64_t> ddl_seen_{0};

@@ -11,7 +11,7 @@ namespace sqlift::apply {
 namespace {
 
 std::shared_ptr<PgBatchSink::SourceSchema> MakeSchema(std::vector<std::string> sql,
-                                                       SchemaPlan plan) {
+                                                      SchemaPlan plan) {
   auto schema = std::make_shared<PgBatchSink::SourceSchema>();
   schema->tables = SinkTablesFromPlan(plan);
   schema->sql = std::move(sql);
@@ -84,8 +84,8 @@ Status PgBatchSink::BeginSnapshot(const std::string& source, const wire::Snapsho
   PgSnapshotOptions o;
   o.source = source;
   o.schema = options_.schema;
-  o.on_error = options_.on_error == PgBatchSinkOptions::OnError::kSkip ? OnError::kSkipRow
-                                                                        : OnError::kStop;
+  o.on_error =
+      options_.on_error == PgBatchSinkOptions::OnError::kSkip ? OnError::kSkipRow : OnError::kStop;
   auto loader = std::make_unique<PgSnapshotLoader>(std::move(conn), std::move(dead), o);
   SQLIFT_RETURN_IF_ERROR(loader->Begin(std::move(plan), std::move(sql), chunk.snapshot_seq()));
   spdlog::info("applier: loading the snapshot of {} at seq {}", source, chunk.snapshot_seq());
@@ -121,7 +121,8 @@ Result<uint64_t> PgBatchSink::LoadSnapshot(const std::string& source,
 
 void PgBatchSink::AbortSnapshot(const std::string& source) {
   std::lock_guard lock(mu_);
-  if (snapshots_.erase(source)) spdlog::warn("applier: unfinished snapshot of {} discarded", source);
+  if (snapshots_.erase(source))
+    spdlog::warn("applier: unfinished snapshot of {} discarded", source);
 }
 
 }  // namespace sqlift::apply

@@ -112,12 +112,11 @@ Status PgBatchSink::FlushPipeline(Context& ctx, bool exit) {
       return ChangeFailed(ctx, *sent[i].txn, ch, results[i].status(), "", "");
     }
     if (ch.op() == wire::RowChange::UPDATE && results[i]->affected_rows() == 0) {
-      return ChangeFailed(
-          ctx, *sent[i].txn, ch,
-          Status::FailedPrecondition(fmt::format(
-              "consistency error: row to update is missing in PostgreSQL ({})",
-              ctx.tables[ch.table_index()].table->pg_name)),
-          "", "");
+      return ChangeFailed(ctx, *sent[i].txn, ch,
+                          Status::FailedPrecondition(fmt::format(
+                              "consistency error: row to update is missing in PostgreSQL ({})",
+                              ctx.tables[ch.table_index()].table->pg_name)),
+                          "", "");
     }
   }
   return Status::OK();

@@ -19,8 +19,12 @@ using proto::testing::Blob;
 using proto::testing::Int;
 using proto::testing::Real;
 using proto::testing::Text;
-wire::Value Null() { return proto::testing::NullValue(); }
-wire::Value Unset() { return proto::testing::Absent(); }
+wire::Value Null() {
+  return proto::testing::NullValue();
+}
+wire::Value Unset() {
+  return proto::testing::Absent();
+}
 
 constexpr uint32_t kItems = 0, kUsers = 1;
 

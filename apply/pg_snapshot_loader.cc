@@ -37,9 +37,9 @@ Status PgSnapshotLoader::Begin(SchemaPlan plan, std::vector<std::string> sqlite_
   if (plan.blocked()) {
     for (const Problem& p : plan.problems) {
       if (p.severity != Problem::Severity::kBlocker) continue;
-      return Status::FailedPrecondition(fmt::format(
-          "the source's schema has a blocker: {}{}: {} (fix: {}); see `sqlift plan`", p.table,
-          p.column.empty() ? "" : "." + p.column, p.what, p.fix));
+      return Status::FailedPrecondition(
+          fmt::format("the source's schema has a blocker: {}{}: {} (fix: {}); see `sqlift plan`",
+                      p.table, p.column.empty() ? "" : "." + p.column, p.what, p.fix));
     }
   }
   plan_ = std::move(plan);
@@ -59,7 +59,8 @@ Status PgSnapshotLoader::CreateTables() {
       sql += plan_.ddl[i + 1] + ";";
       continue;
     }
-    SQLIFT_ASSIGN_OR_RETURN(PgResult rows, conn_->Query("SELECT EXISTS (SELECT 1 FROM " + name + ")"));
+    SQLIFT_ASSIGN_OR_RETURN(PgResult rows,
+                            conn_->Query("SELECT EXISTS (SELECT 1 FROM " + name + ")"));
     if (rows.get(0, 0) == "t") {
       return Status::FailedPrecondition(fmt::format(
           "target table {} already holds rows; a snapshot loads only into empty or new tables "
@@ -75,9 +76,9 @@ Status PgSnapshotLoader::StartTable(const wire::TableShape& shape) {
     const TablePlan& t = plan_.tables[i];
     if (t.source_name != shape.name()) continue;
     if (static_cast<size_t>(shape.columns_size()) != t.columns.size()) {
-      return Status::InvalidArgument(fmt::format(
-          "snapshot of {} has {} columns, its schema {}", shape.name(), shape.columns_size(),
-          t.columns.size()));
+      return Status::InvalidArgument(fmt::format("snapshot of {} has {} columns, its schema {}",
+                                                 shape.name(), shape.columns_size(),
+                                                 t.columns.size()));
     }
     for (size_t c = 0; c < t.columns.size(); ++c) {
       if (shape.columns(static_cast<int>(c)) != t.columns[c].source_name) {
@@ -97,8 +98,8 @@ Status PgSnapshotLoader::StartTable(const wire::TableShape& shape) {
     ++stats_.tables;
     return loader_->Begin();
   }
-  return Status::NotFound(fmt::format("snapshot chunk for {}, which its schema does not have",
-                                      shape.name()));
+  return Status::NotFound(
+      fmt::format("snapshot chunk for {}, which its schema does not have", shape.name()));
 }
 
 Status PgSnapshotLoader::FinishTable() {

@@ -10,8 +10,8 @@ Status EnsureStateSchema(PgConnection& conn) {
             " (source text PRIMARY KEY, applied_seq bigint NOT NULL, snapshot_seq bigint,"
             " updated_at timestamptz NOT NULL DEFAULT now());" +
             "ALTER TABLE " + QuoteQualified(kStateSchema, "positions") +
-            " ADD COLUMN IF NOT EXISTS snapshot_rows bigint;" +
-            "CREATE TABLE IF NOT EXISTS " + QuoteQualified(kStateSchema, "dead_letter") +
+            " ADD COLUMN IF NOT EXISTS snapshot_rows bigint;" + "CREATE TABLE IF NOT EXISTS " +
+            QuoteQualified(kStateSchema, "dead_letter") +
             " (id bigserial PRIMARY KEY, source text, seq bigint, table_name text NOT NULL,"
             " key text, column_name text, value text, error text NOT NULL,"
             " at timestamptz NOT NULL DEFAULT now());" +
@@ -23,11 +23,10 @@ Status EnsureStateSchema(PgConnection& conn) {
 
 Result<std::optional<std::vector<std::string>>> LoadSourceSchema(PgConnection& conn,
                                                                  const std::string& source) {
-  SQLIFT_ASSIGN_OR_RETURN(PgResult r,
-                          conn.Query("SELECT sql FROM " +
-                                         QuoteQualified(kStateSchema, "source_schema") +
-                                         " WHERE source = $1 ORDER BY ord",
-                                     {source}));
+  SQLIFT_ASSIGN_OR_RETURN(
+      PgResult r, conn.Query("SELECT sql FROM " + QuoteQualified(kStateSchema, "source_schema") +
+                                 " WHERE source = $1 ORDER BY ord",
+                             {source}));
   if (r.rows() == 0) return std::optional<std::vector<std::string>>();
   std::vector<std::string> out;
   for (int i = 0; i < r.rows(); ++i)

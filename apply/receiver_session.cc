@@ -193,8 +193,9 @@ asio::awaitable<Status> ReceiverSession::CheckHello(const wire::Frame& frame) {
 
 asio::awaitable<Status> ReceiverSession::HandleBatch(const wire::ChangeBatch& batch) {
   if (snapshot_next_ > 0) {
-    co_return co_await Fail(wire::Error::PROTOCOL_VIOLATION,
-                            Status::InvalidArgument("ChangeBatch before the snapshot's last chunk"));
+    co_return co_await Fail(
+        wire::Error::PROTOCOL_VIOLATION,
+        Status::InvalidArgument("ChangeBatch before the snapshot's last chunk"));
   }
   snapshot_allowed_ = false;  // a source that streams has its position
   if (batch.first_seq() == 0 || batch.last_seq() < batch.first_seq()) {
@@ -239,15 +240,15 @@ asio::awaitable<Status> ReceiverSession::HandleChunk(const wire::SnapshotChunk& 
   if (!snapshot_allowed_) {
     co_return co_await Fail(
         wire::Error::PROTOCOL_VIOLATION,
-        Status::InvalidArgument(fmt::format(
-            "SnapshotChunk for source {}, which has a position (applied seq {})", source_,
-            applied_)));
+        Status::InvalidArgument(
+            fmt::format("SnapshotChunk for source {}, which has a position (applied seq {})",
+                        source_, applied_)));
   }
   if (chunk.chunk_no() != snapshot_next_) {
-    co_return co_await Fail(wire::Error::PROTOCOL_VIOLATION,
-                            Status::InvalidArgument(fmt::format(
-                                "snapshot chunk {} where {} was expected", chunk.chunk_no(),
-                                snapshot_next_)));
+    co_return co_await Fail(
+        wire::Error::PROTOCOL_VIOLATION,
+        Status::InvalidArgument(fmt::format("snapshot chunk {} where {} was expected",
+                                            chunk.chunk_no(), snapshot_next_)));
   }
   ++snapshot_next_;
   Result<uint64_t> applied =

@@ -17,7 +17,6 @@ using proto::testing::NullValue;
 using proto::testing::Real;
 using proto::testing::Text;
 
-
 // The COPY field for `v` in a column declared `declared` in SQLite; "ERROR: ..." on refusal.
 std::string Field(const wire::Value& v, const std::string& declared) {
   std::string out;

@@ -27,7 +27,8 @@ void Check(bool ok, const char* what) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view bytes(reinterpret_cast<const char*>(data), size);
   // Names every column c0, c1, ... and keeps the changeset's primary-key flags.
-  sqlift::ShapeFn shape = [](const sqlift::ChangesetTable& t) -> sqlift::Result<sqlift::wire::TableShape> {
+  sqlift::ShapeFn shape =
+      [](const sqlift::ChangesetTable& t) -> sqlift::Result<sqlift::wire::TableShape> {
     sqlift::wire::TableShape s;
     s.set_name(std::string(t.name));
     for (int i = 0; i < t.column_count; ++i) {

@@ -128,7 +128,8 @@ asio::awaitable<Status> Shipper::Impl::Connect() {
     socket.close(ignored);
   });
   socket.Reset(io);
-  co_await asio::async_connect(socket.tcp(), endpoints, asio::redirect_error(asio::use_awaitable, ec));
+  co_await asio::async_connect(socket.tcp(), endpoints,
+                               asio::redirect_error(asio::use_awaitable, ec));
   deadline.cancel();
   if (ec || *expired || stopping) {
     co_return Status::Unavailable(fmt::format("connect to {}:{}: {}", options.host, options.port,
@@ -136,7 +137,8 @@ asio::awaitable<Status> Shipper::Impl::Connect() {
   }
   socket.tcp().set_option(tcp::no_delay(true), ec);
   if (options.tls) {
-    const std::string& name = options.tls_server_name.empty() ? options.host : options.tls_server_name;
+    const std::string& name =
+        options.tls_server_name.empty() ? options.host : options.tls_server_name;
     co_return co_await socket.StartTls(*options.tls, /*server=*/false, name,
                                        options.connect_timeout);
   }

@@ -78,8 +78,8 @@ struct ShipperStats {
   uint64_t snapshots = 0;        // snapshots the applier committed
   uint64_t snapshot_seq = 0;     // S of the last snapshot begun
   bool snapshotting = false;     // a snapshot is being shipped now
-  bool stopped = false;    // the shipping loop has ended
-  std::string last_error;  // why the last connection ended
+  bool stopped = false;          // the shipping loop has ended
+  std::string last_error;        // why the last connection ended
 };
 
 class Shipper {

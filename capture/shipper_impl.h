@@ -50,7 +50,7 @@ struct Shipper::Impl {
   Status BeginSnapshot();
   void EndSnapshot();
   Result<bool> FillSnapshot();  // the next SnapshotChunk into `pending`
-  Result<bool> FillPending();  // reads the next packed batch from the log into `pending`
+  Result<bool> FillPending();   // reads the next packed batch from the log into `pending`
   asio::awaitable<Status> SendPending();
   asio::awaitable<Status> SendHeartbeat();
   asio::awaitable<void> WaitForWake(std::chrono::steady_clock::time_point until);

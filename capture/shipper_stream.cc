@@ -46,8 +46,9 @@ asio::awaitable<Status> Shipper::Impl::Stream(uint64_t applied) {
     Status begun = BeginSnapshot();
     if (!begun.ok()) co_return begun;
   } else if (snapshot_needed) {
-    spdlog::warn("shipper: the applier has no position and no snapshot source is set; "
-                 "streaming the log from seq 1");
+    spdlog::warn(
+        "shipper: the applier has no position and no snapshot source is set; "
+        "streaming the log from seq 1");
   }
   auto reader_status = std::make_shared<Status>();
   reader_done = false;

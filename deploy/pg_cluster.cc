@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <system_error>
 #include <thread>
 
@@ -171,22 +172,42 @@ Result<std::optional<subprocess::UserIdentity>> ServerUser() {
       "an ordinary user");
 }
 
-Result<int> PickFreePort() {
+namespace {
+
+// Binds 127.0.0.1:port (0: any); the port bound, or the error.
+Result<int> BindLoopback(int port) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return Status::IOError("socket: " + std::error_code(errno, std::system_category()).message());
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
   socklen_t len = sizeof addr;
   bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
             getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
   int err = errno;
   close(fd);
   if (!ok)
-    return Status::IOError("bind 127.0.0.1:0: " +
+    return Status::IOError("bind 127.0.0.1:" + std::to_string(port) + ": " +
                            std::error_code(err, std::system_category()).message());
   return static_cast<int>(ntohs(addr.sin_port));
+}
+
+}  // namespace
+
+// Below Linux's ephemeral range (32768-60999 by default): a port from that range can be taken
+// by any outgoing connection between the pick and the bind, which busy tests (many
+// connections, restarts) did hit. Random ports in [20000, 32768) first; port 0 as a last resort.
+Result<int> PickFreePort() {
+  static std::mt19937 rng(
+      static_cast<uint32_t>(::getpid()) ^
+      static_cast<uint32_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    Result<int> port = BindLoopback(20000 + static_cast<int>(rng() % 12768));
+    if (port.ok()) return port;
+  }
+  return BindLoopback(0);
 }
 
 Status ValidateSettings(const Settings& settings) {

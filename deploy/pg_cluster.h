@@ -34,7 +34,8 @@ struct Cluster {
 // run as root), nullopt (the current user) otherwise.
 [[nodiscard]] Result<std::optional<subprocess::UserIdentity>> ServerUser();
 
-// A loopback port that was free a moment ago (bind 127.0.0.1:0).
+// A loopback port that was free a moment ago, below the ephemeral range (so an outgoing
+// connection cannot take it before the caller binds it); see pg_cluster.cc.
 [[nodiscard]] Result<int> PickFreePort();
 
 // Rejects setting names that are not plain identifiers, values with line breaks, and the

@@ -1,12 +1,11 @@
 // Frames over an Asio stream (see frame_stream.h).
 #include "proto/frame_stream.h"
 
-#include <boost/asio/ssl/host_name_verification.hpp>
-
 #include <fmt/format.h>
 
 #include <boost/asio/read.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -133,9 +132,9 @@ asio::awaitable<Status> FrameSocket::StartTls(asio::ssl::context& ctx, bool serv
   }
   Deadline<Tls> deadline(*tls_, timeout);
   error_code ec;
-  co_await tls_->async_handshake(server ? asio::ssl::stream_base::server
-                                        : asio::ssl::stream_base::client,
-                                 asio::redirect_error(asio::use_awaitable, ec));
+  co_await tls_->async_handshake(
+      server ? asio::ssl::stream_base::server : asio::ssl::stream_base::client,
+      asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return IoStatus(ec, deadline.expired(), timeout, "TLS handshake");
   co_return Status::OK();
 }

@@ -40,8 +40,7 @@ class ReplicationTest : public PgSuiteTest {
     Result<uint64_t> committed = s.CommittedSeq();
     ASSERT_TRUE(committed.ok()) << committed.status().ToString();
     ASSERT_TRUE(s.WaitApplied(*committed, std::chrono::seconds(120)))
-        << "applied " << (s.AppliedSeq().ok() ? *s.AppliedSeq() : 0) << " of " << *committed
-        << "\n"
+        << "applied " << (s.AppliedSeq().ok() ? *s.AppliedSeq() : 0) << " of " << *committed << "\n"
         << s.Logs();
   }
 };
@@ -79,12 +78,14 @@ TEST_F(ReplicationTest, SnapshotWhileWritingThenStreamEqualsSqlite) {
   EXPECT_NE(status->out.find("\"lag_seqs\":0,"), std::string::npos) << status->out;
   EXPECT_NE(status->out.find("\"agent\":\"up\""), std::string::npos) << status->out;
   EXPECT_NE(status->out.find("\"applier\":\"up\""), std::string::npos) << status->out;
-  for (auto [port, metric] : {std::pair{s->agent_http_port(), "sqlift_captured_seq{source=\"app\"} "},
-                              std::pair{s->applier_http_port(), "sqlift_applied_seq{source=\"app\"} "}}) {
-    auto metrics = testing::RunProcess(
-        {"/usr/bin/python3", "-c",
-         "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen("
-         "'http://127.0.0.1:" + std::to_string(port) + "/metrics', timeout=5).read().decode())"});
+  for (auto [port, metric] :
+       {std::pair{s->agent_http_port(), "sqlift_captured_seq{source=\"app\"} "},
+        std::pair{s->applier_http_port(), "sqlift_applied_seq{source=\"app\"} "}}) {
+    auto metrics =
+        testing::RunProcess({"/usr/bin/python3", "-c",
+                             "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen("
+                             "'http://127.0.0.1:" +
+                                 std::to_string(port) + "/metrics', timeout=5).read().decode())"});
     ASSERT_TRUE(metrics.ok());
     EXPECT_NE(metrics->out.find(metric + std::to_string(*applied) + "\n"), std::string::npos)
         << metrics->out << metrics->err;

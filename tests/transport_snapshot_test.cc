@@ -108,8 +108,8 @@ TEST_F(TransportTest, CutMidSnapshotDiscardsItAndSendsANewOne) {
   opts.snapshot = &source;
   StartShipper(opts, log.get());
   ASSERT_TRUE(source.WaitPaused());
-  ASSERT_TRUE(receiver_->WaitFor([](const apply::ReceiverStats& s) { return s.snapshot_chunks >= 6; },
-                                 kWait));
+  ASSERT_TRUE(receiver_->WaitFor(
+      [](const apply::ReceiverStats& s) { return s.snapshot_chunks >= 6; }, kWait));
   receiver_->DropConnections();
   ASSERT_TRUE(shipper_->WaitFor([](const ShipperStats& s) { return s.connects >= 2; }, kWait));
   source.Resume();

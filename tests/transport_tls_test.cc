@@ -23,10 +23,10 @@ class TransportTlsTest : public TransportTest {
     fs::create_directories(dir_);
     for (const char* name : {"applier", "stranger"}) {
       std::string base = (dir_ / name).string();
-      Result<ProcessOutput> r = RunProcess(
-          {"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
-           base + ".key", "-out", base + ".crt", "-days", "2", "-subj", "/CN=applier.test",
-           "-addext", "subjectAltName=DNS:applier.test"});
+      Result<ProcessOutput> r =
+          RunProcess({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                      "-keyout", base + ".key", "-out", base + ".crt", "-days", "2", "-subj",
+                      "/CN=applier.test", "-addext", "subjectAltName=DNS:applier.test"});
       ASSERT_TRUE(r.ok() && r->exit_code == 0) << (r.ok() ? r->err : r.status().ToString());
     }
   }
@@ -65,8 +65,8 @@ TEST_F(TransportTlsTest, ShipsEverySeqOverTls) {
 TEST_F(TransportTlsTest, UntrustedCertificateOrWrongNameNeverConnects) {
   StartTlsReceiver();
   auto log = MakeLog(10);
-  for (auto [ca, name] : {std::pair{"stranger.crt", "applier.test"},
-                          std::pair{"applier.crt", "other.test"}}) {
+  for (auto [ca, name] :
+       {std::pair{"stranger.crt", "applier.test"}, std::pair{"applier.crt", "other.test"}}) {
     StartShipper(TlsShipperOpts(ca, name), log.get());
     ASSERT_TRUE(shipper_->WaitFor(
         [](const ShipperStats& s) {
@@ -89,8 +89,8 @@ TEST_F(TransportTlsTest, PlainFramesToATlsApplierAreRefused) {
   hello.mutable_hello()->set_token(kToken);
   client.SendFrame(hello);
   EXPECT_TRUE(client.ReadEof());
-  ASSERT_TRUE(receiver_->WaitFor([](const apply::ReceiverStats& s) { return s.refused >= 1; },
-                                 kWait));
+  ASSERT_TRUE(
+      receiver_->WaitFor([](const apply::ReceiverStats& s) { return s.refused >= 1; }, kWait));
   EXPECT_EQ(receiver_->stats().sessions, 0u);
   EXPECT_EQ(sink_.calls(), 0u);
 }

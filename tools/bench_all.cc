@@ -2,17 +2,17 @@
 // each with its baselines measured in the same run, and one table of figures and ratios.
 // Each benchmark prints one JSON object into a buffer; the table reads its figures from them,
 // and --json prints the three objects as one document.
+#include "tools/bench_all.h"
+
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-
 #include <sstream>
 #include <string>
 
-#include "tools/bench_all.h"
 #include "tools/bench_capture.h"
 #include "tools/bench_copy.h"
 #include "tools/bench_stream.h"
@@ -28,7 +28,8 @@ double Field(const std::string& json, const std::string& key) {
 }
 
 std::string Trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
+    s.pop_back();
   return s;
 }
 
@@ -53,7 +54,8 @@ int RunBenchAll(const BenchAllOptions& o) {
   rc = std::max(rc, RunBenchCopy(p));
   fmt::print(*o.err, "bench all ({}): stream\n", o.size);
   rc = std::max(rc, RunBenchStream(s));
-  const std::string cj = Trim(capture_out.str()), pj = Trim(copy_out.str()), sj = Trim(stream_out.str());
+  const std::string cj = Trim(capture_out.str()), pj = Trim(copy_out.str()),
+                    sj = Trim(stream_out.str());
   if (o.json) {
     fmt::print(*o.out, "{{\"size\": \"{}\", \"capture\": {}, \"copy\": {}, \"stream\": {}}}\n",
                o.size, cj.empty() ? "null" : cj, pj.empty() ? "null" : pj,
@@ -70,8 +72,8 @@ int RunBenchAll(const BenchAllOptions& o) {
   fmt::print(*o.out, "  {:<8} {:<34} {:>12.0f} {:<28} {:>12.0f} {:>8.3f}  {}\n", "copy",
              "sqlift copy rows/s", Field(pj, "sqlift_rows_per_s"), "sqlite3 | psql COPY",
              Field(pj, "pipe_rows_per_s"), Field(pj, "ratio"), ">= 1.2");
-  fmt::print(*o.out, "  {:<8} {:<34} {:>12.1f} {:<28} {:>12} {:>8}  {}\n", "copy",
-             "peak RSS MB", Field(pj, "sqlift_peak_rss_mb"), "", "", "", "< 256");
+  fmt::print(*o.out, "  {:<8} {:<34} {:>12.1f} {:<28} {:>12} {:>8}  {}\n", "copy", "peak RSS MB",
+             Field(pj, "sqlift_peak_rss_mb"), "", "", "", "< 256");
   fmt::print(*o.out, "  {:<8} {:<34} {:>12.0f} {:<28} {:>12.0f} {:>8.3f}  {}\n", "stream",
              "row changes/s end to end", Field(sj, "stream_changes_per_s"), "direct PostgreSQL",
              Field(sj, "direct_pg_changes_per_s"), Field(sj, "stream_vs_direct_pg"), ">= 20000");

@@ -18,8 +18,6 @@
 namespace sqlift {
 namespace {
 
-
-
 constexpr int kRooms = 20;
 constexpr int kSeedBookings = 1000;  // earlier bookings for the first UPDATEs to find
 

@@ -17,8 +17,6 @@
 namespace sqlift::bench_copy {
 namespace {
 
-
-
 constexpr int64_t kUsers = 200;
 constexpr int64_t kEpoch2022 = 1640995200;  // 2022-01-01 00:00:00 UTC
 constexpr int64_t kDay = 86400;

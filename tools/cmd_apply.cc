@@ -93,8 +93,8 @@ Status Apply(const Config& cfg, const ApplyOptions& o, const sigset_t& signals) 
   ro.source_tokens[cfg.source_id] = token;
   ro.max_frame_bytes = static_cast<size_t>(cfg.transport_max_frame_bytes);
   if (!cfg.transport_tls_cert.empty()) {
-    SQLIFT_ASSIGN_OR_RETURN(ro.tls, proto::MakeServerTls({cfg.transport_tls_cert,
-                                                          cfg.transport_tls_key, ""}));
+    SQLIFT_ASSIGN_OR_RETURN(
+        ro.tls, proto::MakeServerTls({cfg.transport_tls_cert, cfg.transport_tls_key, ""}));
   }
   SQLIFT_ASSIGN_OR_RETURN(auto receiver, apply::Receiver::Start(ro, &sink));
   spdlog::info("applier for source {} listening on {}:{}{}", cfg.source_id, listen.host,
@@ -102,13 +102,23 @@ Status Apply(const Config& cfg, const ApplyOptions& o, const sigset_t& signals) 
   SQLIFT_RETURN_IF_ERROR(WriteReadyFile(o.ready_file, listen.host, receiver->port()));
   ApplierProbe probe(uri, cfg.source_id, receiver.get());
   std::unique_ptr<HttpServer> http;
-  if (!cfg.http_apply_listen.empty()) {
-    SQLIFT_ASSIGN_OR_RETURN(Endpoint ep, ParseEndpoint(cfg.http_apply_listen));
-    SQLIFT_ASSIGN_OR_RETURN(http, HttpServer::Start(ep.host, ep.port,
-                                                    {{"/status", [&] { return probe.Status(); }},
-                                                     {"/metrics", [&] { return probe.Metrics(); }}}));
-  }
+  // The HTTP endpoint is for watching: a port that cannot be bound is logged (and retried
+  // every minute below), never a reason to stop replicating.
+  auto start_http = [&] {
+    if (cfg.http_apply_listen.empty() || http) return;
+    Result<Endpoint> ep = ParseEndpoint(cfg.http_apply_listen);
+    auto started = ep.ok() ? HttpServer::Start(ep->host, ep->port,
+                                               {{"/status", [&] { return probe.Status(); }},
+                                                {"/metrics", [&] { return probe.Metrics(); }}})
+                           : Result<std::unique_ptr<HttpServer>>(ep.status());
+    if (started.ok())
+      http = std::move(started).value();
+    else
+      spdlog::error("applier: no /status and /metrics: {}", started.status().ToString());
+  };
+  start_http();
   while (!StopRequested(signals, std::chrono::seconds(60))) {
+    start_http();
     apply::ReceiverStats s = receiver->stats();
     spdlog::info("applier: {} sessions, {} batches, {} acks, {} snapshots", s.sessions, s.batches,
                  s.acks, s.snapshots);
@@ -127,9 +137,10 @@ void AddApplyCommand(CLI::App& root, CommandTable& table, const GlobalOptions& g
       "apply",
       "Run the applier: listen for the capture agent, load the snapshot when PostgreSQL has "
       "no position for the source, then apply every change exactly once, in commit order");
-  apply->add_option("--on-error", o.on_error,
-                    "A value PostgreSQL refuses: stop the stream, or skip-row (dead-lettered "
-                    "either way, in sqlift.dead_letter)")
+  apply
+      ->add_option("--on-error", o.on_error,
+                   "A value PostgreSQL refuses: stop the stream, or skip-row (dead-lettered "
+                   "either way, in sqlift.dead_letter)")
       ->check(CLI::IsMember({"stop", "skip-row"}))
       ->capture_default_str();
   apply->footer(

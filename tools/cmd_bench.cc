@@ -1,8 +1,8 @@
 // `sqlift bench capture|copy|stream|all`: figures against baselines measured in the same run.
 #include "tools/bench_all.h"
 #include "tools/bench_capture.h"
-#include "tools/bench_stream.h"
 #include "tools/bench_copy.h"
+#include "tools/bench_stream.h"
 #include "tools/command.h"
 
 namespace sqlift {

@@ -9,9 +9,9 @@
 #include "capture/capture_agent.h"
 #include "capture/outbox.h"
 #include "capture/shipper.h"
+#include "capture/sqlite_schema.h"
 #include "capture/sqlite_snapshot_source.h"
 #include "proto/frame_stream.h"
-#include "capture/sqlite_schema.h"
 #include "state/change_log.h"
 #include "tools/command.h"
 #include "tools/daemon_status.h"
@@ -159,16 +159,28 @@ Status Capture(const Config& cfg, const CaptureOptions& opts) {
                 static_cast<unsigned long long>(stats.logged_seq));
     return Status::OK();
   }
+  // The HTTP endpoint is for watching: a port that cannot be bound is logged, never a reason
+  // to stop capturing (the outbox would grow in the application's database).
   std::unique_ptr<HttpServer> http;
   if (!cfg.http_listen.empty()) {
-    SQLIFT_ASSIGN_OR_RETURN(Endpoint ep, ParseEndpoint(cfg.http_listen));
     state::ChangeLog* l = log.get();
     const Shipper* s = shipping.shipper.get();
-    SQLIFT_ASSIGN_OR_RETURN(
-        http, HttpServer::Start(
-                  ep.host, ep.port,
-                  {{"/status", [&cfg, l, s] { return AgentStatus(cfg.source_id, cfg.source_sqlite, *l, s); }},
-                   {"/metrics", [&cfg, l, s] { return AgentMetrics(cfg.source_id, cfg.source_sqlite, *l, s); }}}));
+    Result<Endpoint> ep = ParseEndpoint(cfg.http_listen);
+    auto started =
+        ep.ok()
+            ? HttpServer::Start(
+                  ep->host, ep->port,
+                  {{"/status",
+                    [&cfg, l, s] { return AgentStatus(cfg.source_id, cfg.source_sqlite, *l, s); }},
+                   {"/metrics",
+                    [&cfg, l, s] {
+                      return AgentMetrics(cfg.source_id, cfg.source_sqlite, *l, s);
+                    }}})
+            : Result<std::unique_ptr<HttpServer>>(ep.status());
+    if (started.ok())
+      http = std::move(started).value();
+    else
+      spdlog::error("capture: no /status and /metrics: {}", started.status().ToString());
   }
   g_agent = agent.get();
   std::signal(SIGTERM, StopOnSignal);

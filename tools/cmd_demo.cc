@@ -17,10 +17,10 @@ namespace {
 void PrintJson(const DemoReport& r) {
   std::string stages;
   for (const DemoStage& s : r.stages) {
-    stages += fmt::format("{}{{\"name\":{},\"seconds\":{:.3f},\"ok\":{},\"skipped\":{},\"note\":{}}}",
-                          stages.empty() ? "" : ",", JsonString(s.name), s.seconds,
-                          s.ok ? "true" : "false", s.skipped ? "true" : "false",
-                          JsonString(s.note));
+    stages +=
+        fmt::format("{}{{\"name\":{},\"seconds\":{:.3f},\"ok\":{},\"skipped\":{},\"note\":{}}}",
+                    stages.empty() ? "" : ",", JsonString(s.name), s.seconds,
+                    s.ok ? "true" : "false", s.skipped ? "true" : "false", JsonString(s.note));
   }
   fmt::print(
       "{{\"ok\":{},\"rows_copied\":{},\"snapshot_seq\":{},\"changes_streamed\":{},"
@@ -37,13 +37,17 @@ void PrintText(const DemoReport& r) {
   fmt::print("  {:<14} {:>8}  {:<7} {}\n", "stage", "seconds", "result", "");
   for (const DemoStage& s : r.stages) {
     fmt::print("  {:<14} {:>8.2f}  {:<7} {}\n", s.name, s.seconds,
-               s.skipped ? "skipped" : s.ok ? "ok" : "FAILED", s.note);
+               s.skipped ? "skipped"
+               : s.ok    ? "ok"
+                         : "FAILED",
+               s.note);
   }
   fmt::print("\n  rows copied (snapshot)        {}\n", r.rows_copied);
   fmt::print("  changes streamed after S      {} transactions\n", r.changes_streamed);
-  fmt::print("  lag                           at most {} transactions behind; caught up "
-             "{:.0f} ms after the writers stopped\n",
-             r.max_lag_seqs, r.catch_up_ms);
+  fmt::print(
+      "  lag                           at most {} transactions behind; caught up "
+      "{:.0f} ms after the writers stopped\n",
+      r.max_lag_seqs, r.catch_up_ms);
   fmt::print("  writes acknowledged           {}\n", r.writes_acknowledged);
   fmt::print("  writes lost                   {}\n",
              r.writes_lost < 0 ? std::string("unknown") : std::to_string(r.writes_lost));

@@ -57,7 +57,8 @@ std::string Probe(const std::string& endpoint, const std::string& path) {
 }
 
 void ReadLog(const Config& cfg, Report* r) {
-  auto log = state::OpenRocksChangeLog(cfg.state_dir, {.create_if_missing = false, .read_only = true});
+  auto log =
+      state::OpenRocksChangeLog(cfg.state_dir, {.create_if_missing = false, .read_only = true});
   if (!log.ok()) return r->errors.push_back("state: " + log.status().ToString());
   Result<uint64_t> logged = (*log)->GetPosition(state::kMetaLoggedSeq);
   Result<uint64_t> acked = (*log)->GetPosition(state::kMetaAckedSeq);
@@ -82,12 +83,15 @@ Report Gather(const Config& cfg) {
   Report r;
   if (!cfg.source_sqlite.empty()) {
     Result<uint64_t> c = CapturedSeq(cfg.source_sqlite);
-    if (c.ok()) r.captured = *c; else r.errors.push_back("sqlite: " + c.status().ToString());
+    if (c.ok())
+      r.captured = *c;
+    else
+      r.errors.push_back("sqlite: " + c.status().ToString());
   }
   if (!cfg.target_pg.empty()) {
     auto conn = PgConnection::Connect(cfg.target_pg, std::chrono::seconds(3));
-    Result<AppliedState> a = conn.ok() ? ReadAppliedState(**conn, cfg.source_id)
-                                       : Result<AppliedState>(conn.status());
+    Result<AppliedState> a =
+        conn.ok() ? ReadAppliedState(**conn, cfg.source_id) : Result<AppliedState>(conn.status());
     if (a.ok()) {
       if (a->has_position) r.applied = a->applied_seq;
       r.snapshot_seq = a->snapshot_seq, r.snapshot_rows = a->snapshot_rows;
@@ -102,23 +106,27 @@ Report Gather(const Config& cfg) {
   return r;
 }
 
-std::string Num(const std::optional<uint64_t>& v) { return v ? std::to_string(*v) : "null"; }
+std::string Num(const std::optional<uint64_t>& v) {
+  return v ? std::to_string(*v) : "null";
+}
 
 void Print(const Config& cfg, const Report& r, bool json) {
   std::optional<uint64_t> lag;
   if (r.captured && r.applied) lag = *r.captured > *r.applied ? *r.captured - *r.applied : 0;
   if (json) {
     std::string errors;
-    for (const std::string& e : r.errors) errors += (errors.empty() ? "" : ",") + JsonString(e);
-    fmt::print("{{\"source\":{},\"captured_seq\":{},\"logged_seq\":{},\"acked_seq\":{},"
-               "\"applied_seq\":{},\"lag_seqs\":{},\"lag_seconds\":{},\"snapshot_seq\":{},"
-               "\"snapshot_rows\":{},\"dead_letters\":{},\"agent\":{},\"applier\":{},"
-               "\"routes\":[],\"errors\":[{}]}}\n",
-               JsonString(cfg.source_id), Num(r.captured), Num(r.logged), Num(r.acked), Num(r.applied),
-               Num(lag), r.lag_seconds ? fmt::format("{:.3f}", *r.lag_seconds) : "null",
-               Num(r.snapshot_seq), Num(r.snapshot_rows),
-               r.dead_letters ? std::to_string(*r.dead_letters) : "null", JsonString(r.agent_http),
-               JsonString(r.applier_http), errors);
+    for (const std::string& e : r.errors)
+      errors += (errors.empty() ? "" : ",") + JsonString(e);
+    fmt::print(
+        "{{\"source\":{},\"captured_seq\":{},\"logged_seq\":{},\"acked_seq\":{},"
+        "\"applied_seq\":{},\"lag_seqs\":{},\"lag_seconds\":{},\"snapshot_seq\":{},"
+        "\"snapshot_rows\":{},\"dead_letters\":{},\"agent\":{},\"applier\":{},"
+        "\"routes\":[],\"errors\":[{}]}}\n",
+        JsonString(cfg.source_id), Num(r.captured), Num(r.logged), Num(r.acked), Num(r.applied),
+        Num(lag), r.lag_seconds ? fmt::format("{:.3f}", *r.lag_seconds) : "null",
+        Num(r.snapshot_seq), Num(r.snapshot_rows),
+        r.dead_letters ? std::to_string(*r.dead_letters) : "null", JsonString(r.agent_http),
+        JsonString(r.applier_http), errors);
     return;
   }
   auto show = [](const std::optional<uint64_t>& v) { return v ? std::to_string(*v) : "-"; };
@@ -129,11 +137,13 @@ void Print(const Config& cfg, const Report& r, bool json) {
   fmt::print("  applied seq    {:>12}   (committed in PostgreSQL)\n", show(r.applied));
   fmt::print("  lag            {:>12} seqs, {} s\n", show(lag),
              r.lag_seconds ? fmt::format("{:.3f}", *r.lag_seconds) : "-");
-  fmt::print("  snapshot       {:>12}   (S; {} rows)\n", show(r.snapshot_seq), show(r.snapshot_rows));
+  fmt::print("  snapshot       {:>12}   (S; {} rows)\n", show(r.snapshot_seq),
+             show(r.snapshot_rows));
   fmt::print("  dead letters   {:>12}\n", r.dead_letters ? std::to_string(*r.dead_letters) : "-");
   fmt::print("  capture agent  {}\n  applier        {}\n", r.agent_http, r.applier_http);
   fmt::print("  routes         (cutover is not built yet: every tenant is on SQLite)\n");
-  for (const std::string& e : r.errors) fmt::print("  error: {}\n", e);
+  for (const std::string& e : r.errors)
+    fmt::print("  error: {}\n", e);
 }
 
 }  // namespace

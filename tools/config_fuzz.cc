@@ -22,7 +22,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     return 0;
   }
-  for (const std::string* ep : {&cfg->transport_listen, &cfg->transport_connect, &cfg->http_listen}) {
+  for (const std::string* ep :
+       {&cfg->transport_listen, &cfg->transport_connect, &cfg->http_listen}) {
     if (!ep->empty() && !sqlift::ParseEndpoint(*ep).ok()) {
       std::fprintf(stderr, "config_fuzz: accepted a bad endpoint %s\n", ep->c_str());
       std::abort();

@@ -10,7 +10,9 @@
 namespace sqlift {
 namespace {
 
-std::string Quote(const std::string& s) { return JsonString(s); }
+std::string Quote(const std::string& s) {
+  return JsonString(s);
+}
 
 struct AgentPositions {
   uint64_t captured = 0, logged = 0, acked = 0;
@@ -54,7 +56,8 @@ Result<AppliedState> ReadAppliedState(PgConnection& conn, const std::string& sou
     s.updated_at = std::string(r.get(0, 3));
   }
   SQLIFT_ASSIGN_OR_RETURN(
-      PgResult d, conn.Query("SELECT count(*) FROM sqlift.dead_letter WHERE source = $1", {source}));
+      PgResult d,
+      conn.Query("SELECT count(*) FROM sqlift.dead_letter WHERE source = $1", {source}));
   s.dead_letters = std::stoll(std::string(d.get(0, 0)));
   return s;
 }

@@ -102,8 +102,8 @@ Status Demo::MakeApp(std::string* note) {
   if (o_.keep) r_.dir = dir_.dir.string();
   SQLIFT_ASSIGN_OR_RETURN(int port, pgcluster::PickFreePort());
   std::ofstream(Path("token")) << fmt::format("demo-token-{}-{}\n", ::getpid(), port);
-  std::filesystem::permissions(Path("token"), std::filesystem::perms::owner_read |
-                                                  std::filesystem::perms::owner_write);
+  std::filesystem::permissions(
+      Path("token"), std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   std::ofstream cfg(Path("sqlift.toml"));
   cfg << fmt::format(
       "[source]\nid = \"booking\"\nsqlite = \"{0}/app.db\"\n[state]\ndir = \"{0}/state\"\n"
@@ -123,8 +123,8 @@ Status Demo::Plan(std::string* note) {
   int blockers = 0, warnings = 0;
   for (const Problem& p : plan.problems)
     (p.severity == Problem::Severity::kBlocker ? blockers : warnings)++;
-  *note = fmt::format("{} tables, {} blockers, {} warnings", plan.tables.size(), blockers,
-                      warnings);
+  *note =
+      fmt::format("{} tables, {} blockers, {} warnings", plan.tables.size(), blockers, warnings);
   return blockers ? Status::FailedPrecondition(*note) : Status::OK();
 }
 
@@ -148,9 +148,9 @@ Status Demo::Init(std::string* note) {
 
 Result<uint64_t> Demo::Position(const char* column) {
   SQLIFT_ASSIGN_OR_RETURN(
-      PgResult r, conn_->Query(fmt::format("SELECT {} FROM sqlift.positions WHERE source = $1",
-                                           column),
-                               {"booking"}));
+      PgResult r,
+      conn_->Query(fmt::format("SELECT {} FROM sqlift.positions WHERE source = $1", column),
+                   {"booking"}));
   if (r.rows() == 0 || r.is_null(0, 0)) return Status::NotFound("no position yet");
   return std::stoull(std::string(r.get(0, 0)));
 }
@@ -179,7 +179,8 @@ Status Demo::WaitSnapshot(std::string* note) {
 }
 
 Status Demo::Stream(std::string* note) {
-  auto until = Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(o_.stream_seconds * 1000));
+  auto until =
+      Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(o_.stream_seconds * 1000));
   while (Clock::now() < until) {  // sample the lag while the writers write
     Result<uint64_t> committed = bench_stream::CommittedSeq(Path("app.db"));
     Result<uint64_t> applied = Position("applied_seq");
@@ -203,19 +204,21 @@ Status Demo::Stream(std::string* note) {
   // Every acknowledged booking must be in PostgreSQL.
   std::vector<int64_t> acked = writers_->acknowledged();
   SQLIFT_ASSIGN_OR_RETURN(
-      PgResult found, conn_->Query("SELECT count(*) FROM public.bookings WHERE id = ANY($1::bigint[])",
-                                   {fmt::format("{{{}}}", fmt::join(acked, ","))}));
+      PgResult found,
+      conn_->Query("SELECT count(*) FROM public.bookings WHERE id = ANY($1::bigint[])",
+                   {fmt::format("{{{}}}", fmt::join(acked, ","))}));
   r_.writes_lost = static_cast<int64_t>(acked.size()) - std::stoll(std::string(found.get(0, 0)));
-  *note = fmt::format("{} transactions after S; caught up {:.0f} ms after the writers stopped; "
-                      "{} acknowledged writes, {} lost",
-                      r_.changes_streamed, r_.catch_up_ms, acked.size(), r_.writes_lost);
+  *note = fmt::format(
+      "{} transactions after S; caught up {:.0f} ms after the writers stopped; "
+      "{} acknowledged writes, {} lost",
+      r_.changes_streamed, r_.catch_up_ms, acked.size(), r_.writes_lost);
   return r_.writes_lost == 0 ? Status::OK() : Status::FailedPrecondition(*note);
 }
 
 Status Demo::Verify(std::string* note) {
-  SQLIFT_ASSIGN_OR_RETURN(auto child, Child::Spawn({kSelf, "verify", "--sqlite", Path("app.db"),
-                                                    "--pg", r_.pg_uri},
-                                                   Path("verify.log")));
+  SQLIFT_ASSIGN_OR_RETURN(
+      auto child, Child::Spawn({kSelf, "verify", "--sqlite", Path("app.db"), "--pg", r_.pg_uri},
+                               Path("verify.log")));
   while (!child->Exited())
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   int code = child->Stop(std::chrono::seconds(1));
@@ -253,8 +256,8 @@ DemoReport Demo::Run() {
       r_.stages.back().ok = false;
     }
   }
-  for (const char* name : {"cutover", "pg-writes", "fallback", "verify-again", "cutover-again",
-                           "finish"}) {
+  for (const char* name :
+       {"cutover", "pg-writes", "fallback", "verify-again", "cutover-again", "finish"}) {
     Skip(name, "not built yet (issue 5)");
   }
   if (applier_ && agent_) Stage("stop", [&](std::string* n) { return StopDaemons(n); });

@@ -38,15 +38,15 @@ struct DemoStage {
 
 struct DemoReport {
   std::vector<DemoStage> stages;
-  int64_t rows_copied = 0;         // rows in the snapshot
-  uint64_t snapshot_seq = 0;       // S
-  uint64_t changes_streamed = 0;   // source transactions applied after S
-  int64_t writes_acknowledged = 0; // writer transactions whose COMMIT returned
-  int64_t writes_lost = -1;        // acknowledged bookings missing in PostgreSQL (-1: unknown)
-  double catch_up_ms = 0;          // from the writers' stop until applied == committed
-  uint64_t max_lag_seqs = 0;       // largest committed - applied seen while streaming
+  int64_t rows_copied = 0;          // rows in the snapshot
+  uint64_t snapshot_seq = 0;        // S
+  uint64_t changes_streamed = 0;    // source transactions applied after S
+  int64_t writes_acknowledged = 0;  // writer transactions whose COMMIT returned
+  int64_t writes_lost = -1;         // acknowledged bookings missing in PostgreSQL (-1: unknown)
+  double catch_up_ms = 0;           // from the writers' stop until applied == committed
+  uint64_t max_lag_seqs = 0;        // largest committed - applied seen while streaming
   std::optional<bool> verify_matched;
-  std::string dir;                 // kept with --keep
+  std::string dir;  // kept with --keep
   std::string pg_uri;
   bool ok() const;
 };

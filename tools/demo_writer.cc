@@ -42,8 +42,8 @@ void DemoWriters::Run(int writer) {
 
 // One connection and recorder per writer, statements prepared once, as an application would.
 Status DemoWriters::Write(int writer) {
-  SQLIFT_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(path_, SqliteDb::Mode::kReadWrite,
-                                                  std::chrono::milliseconds(20000)));
+  SQLIFT_ASSIGN_OR_RETURN(
+      auto db, SqliteDb::Open(path_, SqliteDb::Mode::kReadWrite, std::chrono::milliseconds(20000)));
   SQLIFT_ASSIGN_OR_RETURN(std::unique_ptr<Recorder> rec, Recorder::Attach(db->handle()));
   SQLIFT_ASSIGN_OR_RETURN(
       SqliteStatement insert,

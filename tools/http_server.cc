@@ -3,21 +3,21 @@
 // close.
 #include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange unincluded
 // Asio and the rest
-#include "tools/http_server.h"
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <thread>
+
+#include "tools/http_server.h"
 
 namespace sqlift {
 
@@ -98,7 +98,8 @@ asio::awaitable<void> HttpServer::Impl::Serve(tcp::socket socket) {
 asio::awaitable<void> HttpServer::Impl::Accept() {
   while (acceptor.is_open()) {
     boost::system::error_code ec;
-    tcp::socket socket = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    tcp::socket socket =
+        co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (!acceptor.is_open()) break;
       continue;
@@ -149,12 +150,13 @@ uint16_t HttpServer::port() const {
   return impl_->port;
 }
 
-void PrometheusText::Add(const std::string& type, const std::string& name,
-                         const std::string& help, double value, const std::string& labels) {
+void PrometheusText::Add(const std::string& type, const std::string& name, const std::string& help,
+                         double value, const std::string& labels) {
   if (text_.find("# TYPE " + name + " ") == std::string::npos) {
     text_ += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
   }
-  text_ += fmt::format("{}{}{} {}\n", name, labels.empty() ? "" : "{", labels.empty() ? "" : labels + "}", value);
+  text_ += fmt::format("{}{}{} {}\n", name, labels.empty() ? "" : "{",
+                       labels.empty() ? "" : labels + "}", value);
 }
 
 void PrometheusText::Gauge(const std::string& name, const std::string& help, double value,

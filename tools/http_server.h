@@ -53,8 +53,8 @@ class PrometheusText {
   const std::string& text() const { return text_; }
 
  private:
-  void Add(const std::string& type, const std::string& name, const std::string& help,
-           double value, const std::string& labels);
+  void Add(const std::string& type, const std::string& name, const std::string& help, double value,
+           const std::string& labels);
   std::string text_;
 };
 

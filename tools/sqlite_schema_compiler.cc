@@ -31,9 +31,8 @@ Status RunOne(SqliteDb& db, const std::string& sql) {
   int rc = sqlite3_prepare_v2(db.handle(), sql.c_str(), static_cast<int>(sql.size()), &stmt, &tail);
   SqliteStatement owned(db.handle(), stmt);
   if (rc != SQLITE_OK || !stmt) {
-    return Status::InvalidArgument(
-        fmt::format("schema statement does not compile: {}: {}", sqlite3_errmsg(db.handle()),
-                    sql.substr(0, 80)));
+    return Status::InvalidArgument(fmt::format("schema statement does not compile: {}: {}",
+                                               sqlite3_errmsg(db.handle()), sql.substr(0, 80)));
   }
   for (; tail && *tail; ++tail) {
     if (!isspace(static_cast<unsigned char>(*tail)) && *tail != ';') {

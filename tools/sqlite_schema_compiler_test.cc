@@ -39,9 +39,9 @@ TEST(SqliteSchemaCompilerTest, CompilesWithMappingOverridesOfExistingColumnsOnly
 
 TEST(SqliteSchemaCompilerTest, RefusesAnythingButCreateTableAndIndex) {
   SqliteSchemaCompiler c({}, "public");
-  for (const char* sql : {"ATTACH '/tmp/x' AS x", "CREATE TABLE a (id INTEGER PRIMARY KEY); DROP TABLE a",
-                          "CREATE TRIGGER t AFTER INSERT ON rooms BEGIN SELECT 1; END",
-                          "CREATE TABLE broken ("}) {
+  for (const char* sql :
+       {"ATTACH '/tmp/x' AS x", "CREATE TABLE a (id INTEGER PRIMARY KEY); DROP TABLE a",
+        "CREATE TRIGGER t AFTER INSERT ON rooms BEGIN SELECT 1; END", "CREATE TABLE broken ("}) {
     std::vector<std::string> sql_list = kSchema;
     sql_list.push_back(sql);
     EXPECT_FALSE(c.Compile(sql_list).ok()) << sql;

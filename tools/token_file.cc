@@ -12,8 +12,9 @@ namespace sqlift {
 
 Result<std::string> ReadTokenFile(const Config& cfg) {
   if (cfg.transport_token_file.empty()) {
-    return Status::InvalidArgument("[transport] token_file is required: the agent and the "
-                                   "applier prove who they are with the token it holds");
+    return Status::InvalidArgument(
+        "[transport] token_file is required: the agent and the "
+        "applier prove who they are with the token it holds");
   }
   std::ifstream in(cfg.transport_token_file, std::ios::binary);
   if (!in) {

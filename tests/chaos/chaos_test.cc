@@ -41,10 +41,12 @@ class ChaosTest : public PgSuiteTest {};
 TEST_F(ChaosTest, KillEverythingRepeatedlyAndLoseOrRepeatNothing) {
   const Size size = ChaosSize();
   const char* seed_env = std::getenv("SQLIFT_CHAOS_SEED");
-  const uint32_t seed = seed_env ? static_cast<uint32_t>(std::stoul(seed_env)) : std::random_device{}();
-  std::printf("chaos: seed %u (SQLIFT_CHAOS_SEED=%u replays the schedule), %llu transactions, "
-              ">= %d kills\n",
-              seed, seed, static_cast<unsigned long long>(size.transactions), size.min_kills);
+  const uint32_t seed =
+      seed_env ? static_cast<uint32_t>(std::stoul(seed_env)) : std::random_device{}();
+  std::printf(
+      "chaos: seed %u (SQLIFT_CHAOS_SEED=%u replays the schedule), %llu transactions, "
+      ">= %d kills\n",
+      seed, seed, static_cast<unsigned long long>(size.transactions), size.min_kills);
   std::mt19937 rng(seed);
   auto made = ReplicationScenario::Create(*pg_, "chaos", 5000);
   ASSERT_TRUE(made.ok()) << made.status().ToString();
@@ -77,7 +79,8 @@ TEST_F(ChaosTest, KillEverythingRepeatedlyAndLoseOrRepeatNothing) {
       ASSERT_EQ(*code, 0) << "a writer failed";
       it = writers.erase(it);
     }
-    while (writers.size() < 2 && committed() < size.transactions) add_writer();
+    while (writers.size() < 2 && committed() < size.transactions)
+      add_writer();
     if (writers.empty() && total >= size.min_kills) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50 + rng() % 450));  // a random moment
     const int victim = static_cast<int>(rng() % 4);
@@ -105,9 +108,10 @@ TEST_F(ChaosTest, KillEverythingRepeatedlyAndLoseOrRepeatNothing) {
   EXPECT_EQ(s.CompareAll({"accounts", "bulk", "events", "user"}), "") << s.Logs();
   EXPECT_EQ(s.AuditProblems(), "");
   EXPECT_TRUE(s.StopDaemons().ok()) << s.Logs();
-  std::printf("chaos: %llu transactions committed; kills: agent %d, applier %d, postgres %d, "
-              "writer %d (total %d)\n",
-              static_cast<unsigned long long>(*last), kills[0], kills[1], kills[2], kills[3], total);
+  std::printf(
+      "chaos: %llu transactions committed; kills: agent %d, applier %d, postgres %d, "
+      "writer %d (total %d)\n",
+      static_cast<unsigned long long>(*last), kills[0], kills[1], kills[2], kills[3], total);
   RecordProperty("transactions", static_cast<int>(*last));
   RecordProperty("kills", total);
 }

@@ -1,12 +1,11 @@
 // ReplicationScenario: the real daemons against a throwaway PostgreSQL (see header).
 #include "tests/testutil/replication_scenario.h"
 
-#include <gtest/gtest.h>
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <csignal>
-
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -61,11 +60,13 @@ Result<std::unique_ptr<ReplicationScenario>> ReplicationScenario::Create(PgSandb
   SQLIFT_ASSIGN_OR_RETURN(s->uri_, pg.CreateDatabase(name));
   SQLIFT_ASSIGN_OR_RETURN(int port, pgcluster::PickFreePort());  // the applier binds it soon
   s->port_ = static_cast<uint16_t>(port);
-  SQLIFT_ASSIGN_OR_RETURN(int http, pgcluster::PickFreePort());  // and the next one
+  SQLIFT_ASSIGN_OR_RETURN(int http, pgcluster::PickFreePort());
+  SQLIFT_ASSIGN_OR_RETURN(int apply_http, pgcluster::PickFreePort());
   s->http_port_ = static_cast<uint16_t>(http);
+  s->apply_http_port_ = static_cast<uint16_t>(apply_http);
   SQLIFT_RETURN_IF_ERROR(s->Layout(bulk_rows));
-  Result<ProcessOutput> init = RunProcess(
-      {SQLIFT_BINARY, "--config", (s->dir_ / "sqlift.toml").string(), "init"});
+  Result<ProcessOutput> init =
+      RunProcess({SQLIFT_BINARY, "--config", (s->dir_ / "sqlift.toml").string(), "init"});
   if (!init.ok()) return init.status();
   if (init->exit_code != 0) return Status::Internal("sqlift init failed: " + init->err);
   return s;
@@ -91,7 +92,7 @@ Status ReplicationScenario::Layout(int bulk_rows) {
       "[transport]\nlisten = \"127.0.0.1:{2}\"\nconnect = \"127.0.0.1:{2}\"\n"
       "token_file = \"{0}/token\"\n"
       "[http]\nlisten = \"127.0.0.1:{3}\"\napply_listen = \"127.0.0.1:{4}\"\n",
-      dir_.string(), uri_, port_, http_port_, http_port_ + 1);
+      dir_.string(), uri_, port_, http_port_, apply_http_port_);
   return cfg.flush() ? Status::OK() : Status::IOError("write sqlift.toml");
 }
 
@@ -127,18 +128,18 @@ Status ReplicationScenario::InstallAudit() {
 
 Status ReplicationScenario::StartApplier(const std::vector<std::string>& env) {
   SQLIFT_ASSIGN_OR_RETURN(
-      ChildProcess p, ChildProcess::Spawn({SQLIFT_BINARY, "--config",
-                                           (dir_ / "sqlift.toml").string(), "apply"},
-                                          env, (dir_ / "apply.log").string(), (dir_ / "apply.log").string()));
+      ChildProcess p,
+      ChildProcess::Spawn({SQLIFT_BINARY, "--config", (dir_ / "sqlift.toml").string(), "apply"},
+                          env, (dir_ / "apply.log").string(), (dir_ / "apply.log").string()));
   applier_.emplace(std::move(p));
   return Status::OK();
 }
 
 Status ReplicationScenario::StartAgent() {
   SQLIFT_ASSIGN_OR_RETURN(
-      ChildProcess p, ChildProcess::Spawn({SQLIFT_BINARY, "--config",
-                                           (dir_ / "sqlift.toml").string(), "capture"},
-                                          {}, (dir_ / "capture.log").string(), (dir_ / "capture.log").string()));
+      ChildProcess p,
+      ChildProcess::Spawn({SQLIFT_BINARY, "--config", (dir_ / "sqlift.toml").string(), "capture"},
+                          {}, (dir_ / "capture.log").string(), (dir_ / "capture.log").string()));
   agent_.emplace(std::move(p));
   return Status::OK();
 }
@@ -182,7 +183,8 @@ Result<ChildProcess> ReplicationScenario::StartWriter(int writer, int txns, int 
 }
 
 Result<ProcessOutput> ReplicationScenario::RunStatus() {
-  return RunProcess({SQLIFT_BINARY, "--config", (dir_ / "sqlift.toml").string(), "status", "--json"});
+  return RunProcess(
+      {SQLIFT_BINARY, "--config", (dir_ / "sqlift.toml").string(), "status", "--json"});
 }
 
 Result<ProcessOutput> ReplicationScenario::Shell(const std::string& sql) {
@@ -240,8 +242,8 @@ std::string ReplicationScenario::AuditProblems() {
   if (!r.ok()) return r.status().ToString();
   std::string out;
   for (int i = 0; i < r->rows(); ++i) {
-    out += fmt::format("account {}: balance {}, inserted with {}, updated {} times\n",
-                       r->get(i, 0), r->get(i, 1), r->get(i, 2), r->get(i, 3));
+    out += fmt::format("account {}: balance {}, inserted with {}, updated {} times\n", r->get(i, 0),
+                       r->get(i, 1), r->get(i, 2), r->get(i, 3));
   }
   return out;
 }

@@ -53,7 +53,7 @@ class ReplicationScenario {
   // `sqlift status --json` for this source.
   [[nodiscard]] Result<ProcessOutput> RunStatus();
   uint16_t agent_http_port() const { return http_port_; }
-  uint16_t applier_http_port() const { return http_port_ + 1; }
+  uint16_t applier_http_port() const { return apply_http_port_; }
   // Runs `sql` in the sqlite3 shell with the capture extension loaded.
   [[nodiscard]] Result<ProcessOutput> Shell(const std::string& sql);
 
@@ -84,7 +84,7 @@ class ReplicationScenario {
   std::filesystem::path dir_;
   std::string uri_;
   uint16_t port_ = 0;
-  uint16_t http_port_ = 0;  // the agent's; the applier's is the next one
+  uint16_t http_port_ = 0, apply_http_port_ = 0;
   std::optional<ChildProcess> applier_, agent_;
 };
 

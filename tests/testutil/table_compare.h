@@ -3,8 +3,8 @@
 // (so a bug in the encoder cannot hide itself).
 //
 // Canonical text: NULL as "NULL"; integers in decimal; reals in shortest round-trip form;
-// booleans as 1/0; text as is; blobs as PostgreSQL's bytea text ("\x" + lowercase hex); numerics without
-// trailing zeros; timestamps as "YYYY-MM-DD HH:MM:SS" (UTC). Each value ends with '|'.
+// booleans as 1/0; text as is; blobs as PostgreSQL's bytea text ("\x" + lowercase hex); numerics
+// without trailing zeros; timestamps as "YYYY-MM-DD HH:MM:SS" (UTC). Each value ends with '|'.
 //
 // Thread safety: functions over the connection they are given.
 #pragma once
