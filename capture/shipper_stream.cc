@@ -30,9 +30,14 @@ asio::awaitable<Status> Shipper::Impl::Stream(uint64_t applied) {
   Result<uint64_t> logged = log->GetPosition(state::kMetaLoggedSeq);
   if (!logged.ok()) co_return logged.status().With("read logged seq");
   if (*logged < applied) {
-    co_return Status::FailedPrecondition(fmt::format(
-        "the applier has applied seq {} but this log ends at {}: another state directory?", applied,
-        *logged));
+    // Normal after a snapshot: S is the outbox's high-water mark when the snapshot was read,
+    // and the agent may not have drained the seqs up to S into this log yet (or was restarted
+    // before it did). They are in the snapshot; shipping resumes at applied + 1 once the log
+    // gets there. (A state directory that belongs to another database is refused by the
+    // capture agent itself, from the outbox's trimmed_seq.)
+    spdlog::info("shipper: the applier is at seq {}, ahead of this log ({}); shipping resumes "
+                 "at {} once the log reaches it",
+                 applied, *logged, applied + 1);
   }
   shipped = acked = applied;
   inflight.clear();

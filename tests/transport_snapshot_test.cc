@@ -121,6 +121,35 @@ TEST_F(TransportTest, CutMidSnapshotDiscardsItAndSendsANewOne) {
   EXPECT_EQ(sink_.applied_seqs(kSource), Seqs(11, 30));
 }
 
+// S is the outbox's high-water mark, which may be ahead of what the agent has logged yet. A
+// reconnect right after such a snapshot (the agent restarted) must wait for the log to pass S,
+// not give up (found by the chaos test).
+TEST_F(TransportTest, SnapshotAheadOfTheLogSurvivesAReconnect) {
+  StartReceiver(ReceiverOpts());
+  auto log = MakeLog(10);
+  FakeSnapshotSource source(/*s=*/20, /*chunks=*/3);
+  ShipperOptions opts = ShipperOpts();
+  opts.snapshot = &source;
+  StartShipper(opts, log.get());
+  ASSERT_TRUE(shipper_->WaitFor([](const ShipperStats& s) { return s.snapshots == 1; }, kWait));
+  receiver_->DropConnections();  // the applier now states applied seq 20; the log ends at 10
+  ASSERT_TRUE(shipper_->WaitFor([](const ShipperStats& s) { return s.connects >= 2; }, kWait));
+  auto more = MakeLog(25);
+  std::vector<state::LogRecord> tail;
+  ASSERT_TRUE(more->Scan(11, 25,
+                         [&](uint64_t seq, std::string_view v) {
+                           tail.push_back({seq, std::string(v)});
+                           return Status::OK();
+                         })
+                  .ok());
+  ASSERT_TRUE(log->Append(tail).ok());
+  shipper_->Notify();
+  ASSERT_TRUE(shipper_->WaitFor([](const ShipperStats& s) { return s.acked_seq == 25; }, kWait))
+      << shipper_->stats().last_error;
+  EXPECT_TRUE(shipper_->status().ok()) << shipper_->status().ToString();
+  EXPECT_EQ(sink_.applied_seqs(kSource), Seqs(21, 25));
+}
+
 TEST_F(TransportTest, SnapshotFromASourceWithAPositionIsRefused) {
   StartReceiver(ReceiverOpts());
   ExpectServes(5);  // the source now has a position
