@@ -1,6 +1,10 @@
 // PgBatchSink: one PostgreSQL transaction per batch, data and position together (see header).
 #include "apply/pg_batch_sink.h"
 
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
@@ -103,6 +107,41 @@ Result<uint64_t> PgBatchSink::Apply(const std::string& source, const wire::Chang
 
 Result<uint64_t> PgBatchSink::ApplyLocked(const std::string& source,
                                           const wire::ChangeBatch& batch) {
+  for (;;) {
+    SQLIFT_ASSIGN_OR_RETURN(uint64_t applied, ApplyUpTo(source, batch));
+    if (applied >= batch.last_seq()) return applied;
+    // Held short of the batch's end (`sqlift verify`): the rest waits for the hold to move.
+    SQLIFT_RETURN_IF_ERROR(WaitWhileHeld(source, applied));
+  }
+}
+
+// Waits until the hold on `source` lets seq applied + 1 through: released, moved past, or
+// expired (hold_until is in PostgreSQL's clock, so a verify that died cannot hold for ever).
+Status PgBatchSink::WaitWhileHeld(const std::string& source, uint64_t applied) {
+  bool logged = false;
+  for (;;) {
+    if (interrupted_.load()) {
+      return Status::Aborted(fmt::format("applier stopping while held at seq {}", applied));
+    }
+    SQLIFT_ASSIGN_OR_RETURN(
+        PgResult r,
+        conn_->Query("SELECT CASE WHEN hold_until > clock_timestamp() THEN hold_seq END "
+                     "FROM sqlift.positions WHERE source = $1",
+                     {source}));
+    if (r.rows() == 0 || r.is_null(0, 0) || std::stoull(std::string(r.get(0, 0))) > applied) {
+      if (logged) spdlog::info("applier: hold on {} released at seq {}", source, applied);
+      return Status::OK();
+    }
+    if (!logged) spdlog::info("applier: {} held at seq {} (sqlift verify)", source, applied);
+    logged = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+void PgBatchSink::Interrupt() { interrupted_.store(true); }
+
+Result<uint64_t> PgBatchSink::ApplyUpTo(const std::string& source,
+                                        const wire::ChangeBatch& batch) {
   SQLIFT_ASSIGN_OR_RETURN(std::shared_ptr<const SourceSchema> schema, SchemaOf(source));
   Context ctx(source, batch, std::move(schema),
               options_.on_error == PgBatchSinkOptions::OnError::kStop);
@@ -120,8 +159,11 @@ Result<uint64_t> PgBatchSink::ApplyLocked(const std::string& source,
     }
     return st;
   };
-  auto pos = conn_->Query("SELECT applied_seq FROM sqlift.positions WHERE source = $1 FOR UPDATE",
-                          {source});
+  // The position, and the hold `sqlift verify` may have put on it (apply/applier_hold.h).
+  auto pos = conn_->Query(
+      "SELECT applied_seq, CASE WHEN hold_until > clock_timestamp() THEN hold_seq END "
+      "FROM sqlift.positions WHERE source = $1 FOR UPDATE",
+      {source});
   if (!pos.ok()) return fail(pos.status());
   uint64_t applied = pos->rows() ? std::stoull(std::string(pos->get(0, 0))) : 0;
   if (batch.first_seq() > applied + 1) {
@@ -129,12 +171,17 @@ Result<uint64_t> PgBatchSink::ApplyLocked(const std::string& source,
         Status::FailedPrecondition(fmt::format("seq gap: batch {}..{} after applied seq {}",
                                                batch.first_seq(), batch.last_seq(), applied)));
   }
-  if (batch.last_seq() <= applied) {  // a replay of what is committed: nothing to do
+  uint64_t end = batch.last_seq();  // apply every transaction with seq <= end
+  if (pos->rows() && !pos->is_null(0, 1)) {
+    end = std::min<uint64_t>(end, std::max<uint64_t>(applied, std::stoull(std::string(pos->get(0, 1)))));
+  }
+  if (end <= applied) {  // a replay of what is committed, or held: nothing to do now
     SQLIFT_RETURN_IF_ERROR(conn_->Exec("ROLLBACK"));
     return applied;
   }
   for (const wire::Transaction& txn : batch.transactions()) {
     if (txn.seq() <= applied) continue;  // the overlap with what is already applied
+    if (txn.seq() > end) break;          // past the hold: whole transactions only
     Status st = ApplyTransaction(ctx, txn);
     if (!st.ok()) return fail(st);
   }
@@ -143,7 +190,7 @@ Result<uint64_t> PgBatchSink::ApplyLocked(const std::string& source,
   auto moved = conn_->Query(
       "INSERT INTO sqlift.positions(source, applied_seq) VALUES ($1, $2::bigint) "
       "ON CONFLICT (source) DO UPDATE SET applied_seq = EXCLUDED.applied_seq, updated_at = now()",
-      {source, std::to_string(batch.last_seq())});
+      {source, std::to_string(end)});
   if (!moved.ok()) return fail(moved.status());
   if (ctx.schema_changed) {
     Status stored = StoreSourceSchema(*conn_, source, ctx.schema->sql);
@@ -153,11 +200,11 @@ Result<uint64_t> PgBatchSink::ApplyLocked(const std::string& source,
   Status commit = conn_->Exec("COMMIT");
   if (!commit.ok()) {
     (void)conn_->Exec("ROLLBACK");
-    return commit.With(fmt::format("commit seqs {}..{}", batch.first_seq(), batch.last_seq()));
+    return commit.With(fmt::format("commit seqs {}..{}", batch.first_seq(), end));
   }
   if (ctx.schema_changed) schemas_[source] = ctx.schema;  // committed: now the schema
   CrashPoint("after_apply_commit");  // committed, not yet acked: the agent must not resend it
-  return batch.last_seq();
+  return end;
 }
 
 Status PgBatchSink::ApplyTransaction(Context& ctx, const wire::Transaction& txn) {

@@ -27,6 +27,10 @@
 // build tables by hand). A lost connection is reopened through `connect` on the next call
 // (its prepared statements with it).
 //
+// Holds (design invariant 6): while sqlift.positions.hold_seq is set and hold_until has not
+// passed, Apply commits only the transactions up to hold_seq and then waits (polling every
+// 10 ms) for the hold to move; the receiver sees one Apply call that takes longer.
+//
 // Ownership: owns its PgConnection and its prepared statements (named "s1", "s2", ... on that
 // connection). Thread safety: one connection, so calls are serialized by an internal mutex;
 // any thread may call any method.
@@ -93,6 +97,10 @@ class PgBatchSink final : public BatchSink {
                                 const wire::SnapshotChunk& chunk) override;
   void AbortSnapshot(const std::string& source) override;
 
+  // Ends a wait for a hold (see ApplyUpTo) with Aborted, for a clean stop; the part of the
+  // batch before the hold stays committed. Any thread.
+  void Interrupt();
+
   // DDL transactions seen so far (applied, or counted only for a source without a schema).
   uint64_t ddl_seen() const { return ddl_seen_.load(); }
 
@@ -110,6 +118,11 @@ class PgBatchSink final : public BatchSink {
   Status ApplyDdl(Context& ctx, const wire::Transaction& txn);
   Status BeginSnapshot(const std::string& source, const wire::SnapshotChunk& chunk);
   Result<uint64_t> ApplyLocked(const std::string& source, const wire::ChangeBatch& batch);
+  // One PostgreSQL transaction: every transaction of `batch` after the applied position, up to
+  // the hold when `sqlift verify` holds the source (sqlift.positions.hold_seq); returns the
+  // new applied seq, below batch.last_seq() when held.
+  Result<uint64_t> ApplyUpTo(const std::string& source, const wire::ChangeBatch& batch);
+  Status WaitWhileHeld(const std::string& source, uint64_t applied);
   Status ApplyTransaction(Context& ctx, const wire::Transaction& txn);
   Status ApplyChange(Context& ctx, const wire::Transaction& txn, const wire::RowChange& ch);
   // Runs one row change's statement; the error (if any) says which column/value was at fault.
@@ -139,6 +152,7 @@ class PgBatchSink final : public BatchSink {
   std::map<std::string, std::shared_ptr<const SourceSchema>> schemas_;  // by source
   std::map<std::string, std::unique_ptr<PgSnapshotLoader>> snapshots_;  // loading, by source
   std::atomic<uint64_t> ddl_seen_{0};
+  std::atomic<bool> interrupted_{false};
 };
 
 }  // namespace sqlift::apply

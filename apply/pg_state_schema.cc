@@ -10,7 +10,9 @@ Status EnsureStateSchema(PgConnection& conn) {
             " (source text PRIMARY KEY, applied_seq bigint NOT NULL, snapshot_seq bigint,"
             " updated_at timestamptz NOT NULL DEFAULT now());" +
             "ALTER TABLE " + QuoteQualified(kStateSchema, "positions") +
-            " ADD COLUMN IF NOT EXISTS snapshot_rows bigint;" + "CREATE TABLE IF NOT EXISTS " +
+            " ADD COLUMN IF NOT EXISTS snapshot_rows bigint, ADD COLUMN IF NOT EXISTS hold_seq"
+            " bigint, ADD COLUMN IF NOT EXISTS hold_until timestamptz;" +
+            "CREATE TABLE IF NOT EXISTS " +
             QuoteQualified(kStateSchema, "dead_letter") +
             " (id bigserial PRIMARY KEY, source text, seq bigint, table_name text NOT NULL,"
             " key text, column_name text, value text, error text NOT NULL,"

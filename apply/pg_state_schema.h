@@ -3,7 +3,9 @@
 //
 //   sqlift.positions(source text primary key, applied_seq bigint not null,
 //                    snapshot_seq bigint, updated_at timestamptz not null default now(),
-//                    snapshot_rows bigint)
+//                    snapshot_rows bigint, hold_seq bigint, hold_until timestamptz)
+//     hold_seq/hold_until: while now() < hold_until, the applier applies nothing past
+//     hold_seq (`sqlift verify` holds it at a position, design invariant 6; apply/applier_hold.h)
 //   sqlift.dead_letter(id bigserial primary key, source text, seq bigint,
 //                      table_name text not null, key text, column_name text, value text,
 //                      error text not null, at timestamptz not null default now())

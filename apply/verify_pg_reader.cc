@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "common/text.h"
+
 namespace sqlift {
 namespace {
 
@@ -89,8 +91,22 @@ Status PgTableReader::Scan(const RowSink& sink) {
   std::string cols;
   for (const ColumnPlan& c : table_.columns)
     cols += (cols.empty() ? "" : ", ") + QuoteIdentifier(c.pg_name);
-  std::string sql =
-      "COPY (SELECT " + cols + " FROM " + QuoteQualified(schema_, table_.pg_name) + ") TO STDOUT";
+  std::string where;
+  if (!filter_.column.empty()) {
+    std::string values = "[";
+    for (const std::string& v : filter_.values)
+      values += (values.size() > 1 ? "," : "") + JsonQuote(v);
+    SQLIFT_ASSIGN_OR_RETURN(
+        PgResult set,
+        conn_.Query("SELECT set_config('sqlift.verify_filter', $1, true)", {values + "]"}));
+    (void)set;
+    where = " WHERE (" + QuoteIdentifier(filter_.column) +
+            "::text = ANY (ARRAY(SELECT jsonb_array_elements_text(current_setting("
+            "'sqlift.verify_filter')::jsonb)))) IS " +
+            (filter_.exclude ? "NOT TRUE" : "TRUE");
+  }
+  std::string sql = "COPY (SELECT " + cols + " FROM " + QuoteQualified(schema_, table_.pg_name) +
+                    where + ") TO STDOUT";
   SQLIFT_RETURN_IF_ERROR(conn_.Exec(sql));
   std::vector<std::optional<std::string>> fields;
   CanonicalRow row(table_.columns.size());

@@ -32,12 +32,23 @@ namespace sqlift {
 [[nodiscard]] Result<std::vector<std::string>> PgTablesIn(PgConnection& conn,
                                                           const std::string& schema);
 
+// Which rows of a table a comparison covers: every row, or those whose `column` (a tenant
+// column) holds one of `values` (compared as text), or with `exclude` those that do not
+// (NULL included).
+struct RowFilter {
+  std::string column;  // PostgreSQL column name; empty: every row
+  std::vector<std::string> values;
+  bool exclude = false;
+};
+
 // Streams schema.table's planned columns, in plan order, as canonical values of their
-// mapped types. *conn and *table must outlive the reader.
+// mapped types, and only the rows `filter` keeps (the values travel as a bound setting, never
+// in the SQL text). *conn and *table must outlive the reader.
 class PgTableReader : public VerifyTableReader {
  public:
-  PgTableReader(PgConnection& conn, std::string schema, const TablePlan& table)
-      : conn_(conn), schema_(std::move(schema)), table_(table) {}
+  PgTableReader(PgConnection& conn, std::string schema, const TablePlan& table,
+                RowFilter filter = {})
+      : conn_(conn), schema_(std::move(schema)), table_(table), filter_(std::move(filter)) {}
   [[nodiscard]] Status Scan(const RowSink& sink) override;
 
  private:
@@ -46,6 +57,7 @@ class PgTableReader : public VerifyTableReader {
   PgConnection& conn_;
   std::string schema_;
   const TablePlan& table_;
+  RowFilter filter_;
 };
 
 }  // namespace sqlift

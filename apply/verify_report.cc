@@ -18,17 +18,7 @@ std::string Json(std::string_view s) {
       hex += fmt::format("{:02x}", c);
     return Json(hex + "'");
   }
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\', out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      out += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
+  return JsonQuote(s);
 }
 
 std::string JsonList(const std::vector<std::string>& items) {
@@ -123,8 +113,9 @@ std::string ReportJson(const VerifyReport& r) {
   std::string id = r.run_id ? fmt::format("\"run_id\":{},", *r.run_id) : "";
   return fmt::format(
       "{{{}\"matched\":{},\"sqlite\":{},\"pg\":{},\"schema\":{},\"position\":{},"
-      "\"seconds\":{:.3f},\"tables\":{}]}}",
-      id, r.matched(), Json(r.sqlite), Json(r.pg), Json(r.schema), r.position, r.seconds, tables);
+      "\"held\":{},\"tenant_scope\":{},\"seconds\":{:.3f},\"tables\":{}]}}",
+      id, r.matched(), Json(r.sqlite), Json(r.pg), Json(r.schema), r.position, r.held,
+      Json(r.tenant_scope), r.seconds, tables);
 }
 
 std::string ReportText(const VerifyReport& r) {
@@ -142,8 +133,10 @@ std::string ReportText(const VerifyReport& r) {
   size_t matched = std::count_if(r.tables.begin(), r.tables.end(), [](const TableVerdict& t) {
     return t.status == TableStatus::kMatched;
   });
-  out += fmt::format("{} of {} tables matched in {:.2f} s at SQLite position {}", matched,
-                     r.tables.size(), r.seconds, r.position);
+  out += fmt::format("{} of {} tables matched in {:.2f} s at {} position {}{}", matched,
+                     r.tables.size(), r.seconds, r.held ? "log" : "SQLite", r.position,
+                     r.held ? " (applier held there)" : "");
+  if (!r.tenant_scope.empty()) out += "; " + r.tenant_scope;
   if (r.run_id) out += fmt::format("; recorded as sqlift.verify_runs id {}", *r.run_id);
   return out + "\n";
 }

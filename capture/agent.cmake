@@ -10,7 +10,8 @@ add_library(sqlift_capture_agent
   ${CMAKE_CURRENT_LIST_DIR}/capture_agent_run.cc
   ${CMAKE_CURRENT_LIST_DIR}/data_profiler.cc  # `plan`'s scan of every value
   ${CMAKE_CURRENT_LIST_DIR}/snapshot_reader.cc  # `copy`'s (and the snapshot's) consistent read
-  ${CMAKE_CURRENT_LIST_DIR}/sqlite_snapshot_source.cc)  # the snapshot the shipper sends
+  ${CMAKE_CURRENT_LIST_DIR}/sqlite_snapshot_source.cc  # the snapshot the shipper sends
+  ${CMAKE_CURRENT_LIST_DIR}/route_writer.cc)  # cutover and fallback change routes
 target_link_libraries(sqlift_capture_agent PUBLIC sqlift_capture sqlift_proto sqlift_state
                       spdlog::spdlog fmt::fmt)
 

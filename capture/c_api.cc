@@ -71,6 +71,18 @@ int sqlift_recorder_discard(sqlift_recorder* rec) {
   });
 }
 
+int sqlift_recorder_route(sqlift_recorder* rec, const char* tenant, int* on_postgres,
+                          int64_t* epoch, int* fenced) {
+  if (tenant == nullptr) return SQLITE_MISUSE;
+  return Count(rec, nullptr, [&](sqlift::Recorder& r) -> sqlift::Result<int64_t> {
+    SQLIFT_ASSIGN_OR_RETURN(sqlift::RouteRow route, r.RouteFor(tenant));
+    if (on_postgres != nullptr) *on_postgres = route.on_postgres() ? 1 : 0;
+    if (epoch != nullptr) *epoch = route.epoch;
+    if (fenced != nullptr) *fenced = route.fenced ? 1 : 0;
+    return int64_t{0};
+  });
+}
+
 const char* sqlift_recorder_errmsg(sqlift_recorder* rec) {
   if (rec == nullptr) return "no recorder (NULL)";
   try {

@@ -5,10 +5,30 @@
 
 #include "capture/changeset_decoder.h"
 #include "capture/outbox.h"
+#include "capture/route_writer.h"
 #include "common/crash_point.h"
 #include "state/keys.h"
 
 namespace sqlift {
+namespace {
+
+// A route event (capture/route_writer.h): one ROUTE transaction.
+Result<wire::ChangeBatch> EncodeRoute(const OutboxRow& row) {
+  wire::ChangeBatch batch;
+  batch.set_first_seq(row.seq);
+  batch.set_last_seq(row.seq);
+  wire::Transaction* txn = batch.add_transactions();
+  txn->set_seq(row.seq);
+  txn->set_committed_at_us(row.committed_at_us);
+  txn->set_kind(wire::Transaction::ROUTE);
+  if (!txn->mutable_route()->ParseFromString(row.payload)) {
+    return Status::Corruption("route event that does not parse");
+  }
+  SQLIFT_RETURN_IF_ERROR(FromWire(txn->route()).status());
+  return batch;
+}
+
+}  // namespace
 
 Result<std::unique_ptr<CaptureAgent>> CaptureAgent::Open(const CaptureAgentOptions& options,
                                                          state::ChangeLog* log) {
@@ -48,7 +68,12 @@ Status CaptureAgent::Recover() {
   return Status::OK();
 }
 
+
 Result<wire::ChangeBatch> CaptureAgent::Encode(const OutboxRow& row, DrainStats* stats) {
+  if (row.kind == static_cast<int64_t>(outbox::OutboxKind::kRoute)) {
+    ++stats->route_events;
+    return EncodeRoute(row);
+  }
   if (row.kind != static_cast<int64_t>(outbox::OutboxKind::kChangeset)) {
     return Status::Corruption(fmt::format("unknown outbox kind {}", row.kind));
   }
@@ -131,15 +156,21 @@ Result<bool> CaptureAgent::DrainBatch(DrainStats* stats) {
          batches[0].transactions().rbegin()->committed_at_us(), &batches[0], stats);
 
   std::vector<state::LogRecord> records(batches.size());
+  std::vector<state::RouteRecord> routes;  // mirrored in the state with their records
   for (size_t i = 0; i < batches.size(); ++i) {
     records[i].seq = batches[i].first_seq();
     if (!batches[i].SerializeToString(&records[i].value)) {
       return Status::Internal("serialize ChangeBatch");
     }
+    for (const wire::Transaction& t : batches[i].transactions()) {
+      if (t.kind() == wire::Transaction::ROUTE) {
+        routes.push_back({t.route().tenant(), t.route().SerializeAsString()});
+      }
+    }
   }
   uint64_t last = records.back().seq;
   CrashPoint("before_log_append");
-  SQLIFT_RETURN_IF_ERROR(log_->Append(records));  // its error names the seqs
+  SQLIFT_RETURN_IF_ERROR(log_->Append(records, routes));  // its error names the seqs
   logged_seq_ = last;
   if (options_.on_logged) options_.on_logged(last);
   CrashPoint("after_log_append");

@@ -7,6 +7,8 @@
 // SQL functions, on the loading connection only (SQLITE_DIRECTONLY: not from triggers/views):
 //   sqlift_flush()        writes the transaction's changes to the outbox; returns their number
 //   sqlift_pending()      the number of changes not yet flushed
+//   sqlift_route(tenant)  the route of a tenant ('*': the whole database) as JSON text:
+//                         {"tenant":"acme","side":"postgres","epoch":4,"fenced":false}
 //   sqlift_last_refusal() why the last COMMIT was refused, or NULL. SQLite gives a commit hook
 //                         no way to set the error message, so the refused COMMIT itself only
 //                         reports SQLITE_CONSTRAINT_COMMITHOOK ("constraint failed").
@@ -29,6 +31,7 @@
 
 #include "capture/recorder.h"
 #include "capture/status_codes.h"
+#include "common/text.h"
 
 namespace sqlift {
 namespace {
@@ -75,16 +78,32 @@ void LastRefusal(sqlite3_context* ctx, int, sqlite3_value**) {
   }
 }
 
+
+void RouteFunction(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  try {
+    const unsigned char* t = sqlite3_value_text(argv[0]);
+    std::string tenant = t ? reinterpret_cast<const char*>(t) : "*";
+    Result<RouteRow> r = RecorderOf(ctx).RouteFor(tenant);
+    if (!r.ok()) return ResultError(ctx, "sqlift_route()", r.status());
+    std::string json = fmt::format(R"({{"tenant":{},"side":{},"epoch":{},"fenced":{}}})",
+                                   JsonQuote(tenant), JsonQuote(r->side), r->epoch,
+                                   r->fenced ? "true" : "false");
+    sqlite3_result_text(ctx, json.data(), static_cast<int>(json.size()), SQLITE_TRANSIENT);
+  } catch (const std::bad_alloc&) {
+    sqlite3_result_error_nomem(ctx);
+  }
+}
+
 void FreeRecorder(void* p) {
   delete static_cast<SharedRecorder*>(p);
 }
 
 int Register(sqlite3* db, const char* name, const SharedRecorder& rec,
-             void (*fn)(sqlite3_context*, int, sqlite3_value**)) {
+             void (*fn)(sqlite3_context*, int, sqlite3_value**), int nargs = 0) {
   auto* data = new SharedRecorder(rec);
   // On failure SQLite calls FreeRecorder itself.
-  return sqlite3_create_function_v2(db, name, 0, SQLITE_UTF8 | SQLITE_DIRECTONLY, data, fn, nullptr,
-                                    nullptr, &FreeRecorder);
+  return sqlite3_create_function_v2(db, name, nargs, SQLITE_UTF8 | SQLITE_DIRECTONLY, data, fn,
+                                    nullptr, nullptr, &FreeRecorder);
 }
 
 std::string VersionText(int n) {
@@ -124,6 +143,7 @@ int Init(sqlite3* db, std::string* error) {
   int rc = Register(db, "sqlift_flush", rec, &CountFunction<&Recorder::Flush>);
   if (rc == SQLITE_OK) rc = Register(db, "sqlift_pending", rec, &CountFunction<&Recorder::Pending>);
   if (rc == SQLITE_OK) rc = Register(db, "sqlift_last_refusal", rec, &LastRefusal);
+  if (rc == SQLITE_OK) rc = Register(db, "sqlift_route", rec, &RouteFunction, 1);
   if (rc != SQLITE_OK) {
     *error = fmt::format("sqlift_capture: register SQL functions: {}", sqlite3_errmsg(db));
   }

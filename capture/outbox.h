@@ -6,6 +6,7 @@
 //                  kind INTEGER NOT NULL,                   -- OutboxKind
 //                  payload BLOB NOT NULL)                   -- a SQLite changeset
 //   _sqlift_state(key TEXT PRIMARY KEY, value)              -- small named values
+//   _sqlift_route(...)                                       -- capture/route_table.h
 //
 // Every table whose name starts with kReservedPrefix belongs to sqlift and is never captured.
 // Thread safety: constants and functions that act on the connection they are given.
@@ -26,19 +27,23 @@ inline constexpr std::string_view kStateTable = "_sqlift_state";
 
 enum class OutboxKind : int64_t {
   kChangeset = 1,  // payload is a changeset from the session extension
+  kRoute = 2,      // payload is a serialized wire::Route (capture/route_writer.h)
 };
 
 // _sqlift_state keys.
 // The highest seq the agent has deleted from the outbox, written in the same SQLite
 // transaction as the delete. A log that ends below it belongs to another state directory.
 inline constexpr std::string_view kStateTrimmedSeq = "trimmed_seq";
+// How rows map to tenants (capture/route_table.h), from [source] tenant_column / tenant.
+inline constexpr std::string_view kStateTenantColumn = "tenant_column";
+inline constexpr std::string_view kStateTenant = "tenant";
 
 // True for sqlift's own tables, which are never captured or copied.
 inline bool IsReservedTable(std::string_view name) {
   return name.substr(0, kReservedPrefix.size()) == kReservedPrefix;
 }
 
-// Creates the outbox and the state table if they do not exist (idempotent). Runs inside the
+// Creates the outbox, the state table and the route table if they do not exist (idempotent). Runs inside the
 // caller's transaction, if any.
 [[nodiscard]] Status CreateTables(sqlite3* db);
 

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "capture/outbox.h"
+#include "capture/route_fence.h"
 #include "capture/sqlite_db.h"
 #include "capture/sqlite_status.h"
 
@@ -80,6 +81,7 @@ Result<std::unique_ptr<Recorder>> Recorder::Attach(sqlite3* db, RecorderOptions 
   }
   std::unique_ptr<Recorder> r(new Recorder(db, std::move(options)));
   SQLIFT_RETURN_IF_ERROR(r->Register());
+  SQLIFT_ASSIGN_OR_RETURN(r->fence_, RouteFence::Load(db, r->options_.keep_prepared_insert));
   int rc = r->NewSession(&r->session_);
   if (rc != SQLITE_OK) return SqliteStatus(rc, "attach recorder: create session");
   if (r->options_.keep_prepared_insert) {
@@ -102,6 +104,7 @@ Recorder::~Recorder() {
   if (session_ != nullptr) sqlite3session_delete(session_);
   for (sqlite3_session* s : retired_)
     sqlite3session_delete(s);
+  fence_.reset();  // its statement too, before the last one below
   // Last: after sqlite3_close_v2(), finalizing the last statement frees the connection.
   sqlite3_finalize(insert_);
   if (registered_) {
@@ -209,12 +212,21 @@ Result<int64_t> Recorder::CountPending(bool write) {
   // Rows that were touched but end unchanged (an UPDATE to the same value, an INSERT then
   // DELETE) give an empty changeset: no outbox row, but the session must still be replaced,
   // or the commit hook would see it non-empty and refuse the COMMIT.
-  if (size > 0) SQLIFT_RETURN_IF_ERROR(InsertOutboxRow(data, size).With("flush"));
+  if (size > 0) {
+    SQLIFT_RETURN_IF_ERROR(fence_->Check(data, size));  // its message is for the application
+    SQLIFT_RETURN_IF_ERROR(InsertOutboxRow(data, size).With("flush"));
+  }
   rc = ReplaceSession(/*in_hook=*/false);
   // The old session still holds the changes, so the commit hook refuses the COMMIT and the
   // outbox row is rolled back with the transaction.
   if (rc != SQLITE_OK) return SqliteStatus(rc, "flush: start a fresh session");
   return changes;
+}
+
+Result<RouteRow> Recorder::RouteFor(std::string_view tenant) {
+  Result<RouteRow> r = fence_->RouteFor(tenant);
+  if (!r.ok()) return r.status().With("route for " + DescribeTenant(tenant));
+  return r;
 }
 
 Status Recorder::InsertOutboxRow(const void* changeset, int size) {

@@ -13,6 +13,11 @@
 // last_refusal() says why). That includes autocommit statements (no BEGIN) that change a
 // captured table. Changes are refused, never committed without their outbox row.
 //
+// Routes (design invariant 7). Flush() refuses a transaction that writes a tenant whose route
+// does not let SQLite take writes (capture/route_fence.h): Unavailable while the tenant is
+// being switched (retry), FailedPrecondition once it is routed to PostgreSQL. The message names
+// the tenant and the route epoch; the transaction must be rolled back.
+//
 // Captured: every table of the "main" database that has a PRIMARY KEY, except sqlift's own
 // (_sqlift_*), SQLite's (sqlite_*) and RecorderOptions::exclude_tables. Changes made by triggers
 // and foreign-key actions are captured too (flagged indirect). Not captured (SQLite sessions
@@ -32,9 +37,12 @@
 #include <string>
 #include <vector>
 
+#include "capture/route_table.h"
 #include "common/result.h"
 
 namespace sqlift {
+
+class RouteFence;
 
 struct RecorderOptions {
   // Tables never captured, besides _sqlift_* and sqlite_*. Compared without regard to ASCII
@@ -73,6 +81,11 @@ class Recorder {
   // changes there would let them commit unrecorded).
   [[nodiscard]] Status Discard();
 
+  // Which side takes writes for `tenant` ("*": the whole database), read from _sqlift_route
+  // (capture/route_table.h). Writers follow it: on `sqlite` (not fenced) write here; fenced:
+  // wait and ask again; on `postgres`: write on PostgreSQL.
+  [[nodiscard]] Result<RouteRow> RouteFor(std::string_view tenant);
+
   // Why the connection's most recent COMMIT was refused; empty once a COMMIT has gone through.
   std::string last_refusal() const { return refusal_ ? refusal_ : ""; }
   // How many COMMITs have been refused since Attach (tells which came last: a refusal or an
@@ -100,6 +113,7 @@ class Recorder {
   sqlite3* const db_;
   const RecorderOptions options_;
   const std::string insert_sql_;
+  std::unique_ptr<RouteFence> fence_;
   sqlite3_stmt* insert_ = nullptr;  // the outbox INSERT, when options_.keep_prepared_insert
   bool registered_ = false;
   bool hooks_installed_ = false;

@@ -52,6 +52,15 @@ SQLIFT_CAPTURE_API int sqlift_recorder_pending(sqlift_recorder* rec, int64_t* ch
 /* After a ROLLBACK: drops the recorded changes (the rollback hook normally does this). */
 SQLIFT_CAPTURE_API int sqlift_recorder_discard(sqlift_recorder* rec);
 
+/* Which side takes writes for `tenant` ("*" for the whole database): *on_postgres is 1 when
+ * the tenant is routed to PostgreSQL, *fenced 1 while a cutover or fallback is switching it
+ * (wait and ask again), *epoch the route's epoch. Any out-pointer may be NULL. A flush that
+ * writes a fenced tenant fails with SQLITE_BUSY (roll back, retry); one that writes a tenant
+ * routed to PostgreSQL with SQLITE_MISUSE (roll back, write on PostgreSQL);
+ * sqlift_recorder_errmsg() names the tenant and the epoch. */
+SQLIFT_CAPTURE_API int sqlift_recorder_route(sqlift_recorder* rec, const char* tenant,
+                                             int* on_postgres, int64_t* epoch, int* fenced);
+
 /* Why the last sqlift_recorder_* call on `rec` failed, or why the connection's last COMMIT was
  * refused, whichever happened later; "not an error" when neither did. Valid until the next call
  * on `rec`. */

@@ -22,4 +22,8 @@ size_t Utf8SequenceLength(std::string_view text, size_t i);
 
 bool IsValidUtf8(std::string_view text);
 
+// A JSON string literal: quotes, backslashes and control characters escaped; other bytes as
+// they are (the caller decides what to do with text that is not UTF-8).
+std::string JsonQuote(std::string_view text);
+
 }  // namespace sqlift

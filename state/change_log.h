@@ -31,6 +31,12 @@ struct LogRecord {
   std::string value;  // serialized wire::ChangeBatch
 };
 
+// One tenant's route as the agent last logged it (design section 6: the `route` family).
+struct RouteRecord {
+  std::string tenant;  // "*" for the whole database
+  std::string value;   // serialized wire::Route
+};
+
 struct LogStats {
   uint64_t first_seq = 0;  // 0 when the log is empty
   uint64_t last_seq = 0;
@@ -53,7 +59,17 @@ class ChangeLog {
   // rewrite replaces the stored value (last write wins; the agent re-reads the same outbox
   // rows, so the bytes are expected to be equal) and may bring back a seq that TrimBefore
   // removed. An empty batch is OK and does nothing. On any error nothing is written.
-  [[nodiscard]] virtual Status Append(const std::vector<LogRecord>& records) = 0;
+  //
+  // `routes` are written into the route family in the same synced write (a route event's
+  // record and the route it sets land together); each replaces that tenant's stored route.
+  [[nodiscard]] virtual Status Append(const std::vector<LogRecord>& records,
+                                      const std::vector<RouteRecord>& routes) = 0;
+  [[nodiscard]] Status Append(const std::vector<LogRecord>& records) {
+    return Append(records, {});
+  }
+
+  // Every stored route, by tenant.
+  [[nodiscard]] virtual Result<std::vector<RouteRecord>> Routes() = 0;
 
   // A named position (state/keys.h kMeta*); 0 when never set. Names must be non-empty.
   [[nodiscard]] virtual Result<uint64_t> GetPosition(std::string_view name) = 0;

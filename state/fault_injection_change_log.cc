@@ -53,8 +53,14 @@ void FaultInjectionChangeLog::CountRead() {
   ++counts_.reads;
 }
 
-Status FaultInjectionChangeLog::Append(const std::vector<LogRecord>& records) {
-  Status s = Write(internal::AppendWhat(records), [&] { return base_->Append(records); });
+Result<std::vector<RouteRecord>> FaultInjectionChangeLog::Routes() {
+  CountRead();
+  return base_->Routes();
+}
+
+Status FaultInjectionChangeLog::Append(const std::vector<LogRecord>& records,
+                                       const std::vector<RouteRecord>& routes) {
+  Status s = Write(internal::AppendWhat(records), [&] { return base_->Append(records, routes); });
   if (s.ok()) {
     std::lock_guard lock(mu_);
     ++counts_.appends;

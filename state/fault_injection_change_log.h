@@ -51,7 +51,10 @@ class FaultInjectionChangeLog final : public ChangeLog {
 
   Counts counts() const;
 
-  Status Append(const std::vector<LogRecord>& records) override;
+  using ChangeLog::Append;
+  Status Append(const std::vector<LogRecord>& records,
+                const std::vector<RouteRecord>& routes) override;
+  Result<std::vector<RouteRecord>> Routes() override;
   Result<uint64_t> GetPosition(std::string_view name) override;
   Status SetPosition(std::string_view name, uint64_t value) override;
   Result<std::string> GetMeta(std::string_view key) override;

@@ -17,14 +17,26 @@ namespace {
 
 class MemChangeLog final : public ChangeLog {
  public:
-  Status Append(const std::vector<LogRecord>& records) override {
+  using ChangeLog::Append;
+  Status Append(const std::vector<LogRecord>& records,
+                const std::vector<RouteRecord>& routes) override {
     std::lock_guard lock(mu_);
     Result<uint64_t> next = internal::CheckAppend(LoggedSeqLocked(), records);
     if (!next.ok()) return next.status().With(internal::AppendWhat(records));
     for (const LogRecord& r : records)
       log_[r.seq] = r.value;
+    for (const RouteRecord& r : routes)
+      routes_[r.tenant] = r.value;
     positions_[std::string(kMetaLoggedSeq)] = *next;
     return Status::OK();
+  }
+
+  Result<std::vector<RouteRecord>> Routes() override {
+    std::lock_guard lock(mu_);
+    std::vector<RouteRecord> out;
+    for (const auto& [tenant, value] : routes_)
+      out.push_back({tenant, value});
+    return out;
   }
 
   Result<uint64_t> GetPosition(std::string_view name) override {
@@ -105,6 +117,7 @@ class MemChangeLog final : public ChangeLog {
   std::map<uint64_t, std::string> log_;                     // guarded by mu_
   std::map<std::string, uint64_t, std::less<>> positions_;  // guarded by mu_
   std::map<std::string, std::string, std::less<>> meta_;    // guarded by mu_
+  std::map<std::string, std::string> routes_;               // guarded by mu_
 };
 
 }  // namespace

@@ -98,16 +98,22 @@ Status RocksChangeLog::BuildAppend(const std::vector<LogRecord>& records,
   return PutCounters(batch, *count, *bytes);
 }
 
-Status RocksChangeLog::Append(const std::vector<LogRecord>& records) {
+Status RocksChangeLog::Append(const std::vector<LogRecord>& records,
+                              const std::vector<RouteRecord>& routes) {
   const std::string what = AppendWhat(records);
   std::lock_guard lock(write_mu_);
   if (!write_failure_.ok()) return RefusingWrites(write_failure_).With(what);
   Result<uint64_t> next = CheckAppend(logged_seq_, records);
   if (!next.ok()) return next.status().With(what);
-  if (records.empty()) return Status::OK();
+  if (records.empty() && routes.empty()) return Status::OK();
+  if (route_ == nullptr) return Status::Internal("the route family is not open").With(what);
   rocksdb::WriteBatch batch;
   uint64_t count = 0, bytes = 0;
   SQLIFT_RETURN_IF_ERROR(BuildAppend(records, &batch, &count, &bytes).With(what));
+  for (const RouteRecord& r : routes) {
+    if (r.tenant.empty()) return Status::InvalidArgument("route without a tenant").With(what);
+    SQLIFT_RETURN_IF_ERROR(FromRocks(batch.Put(route_, r.tenant, r.value)).With(what));
+  }
   if (*next != logged_seq_) {
     SQLIFT_RETURN_IF_ERROR(
         FromRocks(batch.Put(meta_, MetaPositionKey(kMetaLoggedSeq), EncodeFixed64(*next)))
@@ -118,6 +124,16 @@ Status RocksChangeLog::Append(const std::vector<LogRecord>& records) {
   count_ = count;
   bytes_ = bytes;
   return Status::OK();
+}
+
+Result<std::vector<RouteRecord>> RocksChangeLog::Routes() {
+  std::vector<RouteRecord> out;
+  if (route_ == nullptr) return out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), route_));
+  for (it->SeekToFirst(); it->Valid(); it->Next())
+    out.push_back({it->key().ToString(), it->value().ToString()});
+  SQLIFT_RETURN_IF_ERROR(FromRocks(it->status()).With("read routes"));
+  return out;
 }
 
 Result<uint64_t> RocksChangeLog::GetPosition(std::string_view name) {

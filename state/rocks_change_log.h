@@ -71,7 +71,10 @@ class RocksChangeLog final : public ChangeLog {
   // read_only: do not write the format version of a store that has none.
   [[nodiscard]] Status Load(bool read_only = false);
 
-  Status Append(const std::vector<LogRecord>& records) override;
+  using ChangeLog::Append;
+  Status Append(const std::vector<LogRecord>& records,
+                const std::vector<RouteRecord>& routes) override;
+  Result<std::vector<RouteRecord>> Routes() override;
   Result<uint64_t> GetPosition(std::string_view name) override;
   Status SetPosition(std::string_view name, uint64_t value) override;
   Result<std::string> GetMeta(std::string_view key) override;
@@ -107,6 +110,7 @@ class RocksChangeLog final : public ChangeLog {
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned; destroyed before db_ closes
   rocksdb::ColumnFamilyHandle* log_ = nullptr;         // points into handles_
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;        // points into handles_
+  rocksdb::ColumnFamilyHandle* route_ = nullptr;       // points into handles_
 
   std::mutex write_mu_;
   uint64_t logged_seq_ = 0;  // guarded by write_mu_; equal to the stored pos/logged_seq

@@ -69,6 +69,7 @@ RocksChangeLog::RocksChangeLog(std::unique_ptr<rocksdb::DB> db,
   for (size_t i = 0; i < names.size(); ++i) {
     if (names[i] == kLogFamily) log_ = handles_[i];
     if (names[i] == kMetaFamily) meta_ = handles_[i];
+    if (names[i] == kRouteFamily) route_ = handles_[i];
   }
 }
 

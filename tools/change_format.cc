@@ -1,5 +1,7 @@
 #include "tools/change_format.h"
 
+#include "common/text.h"
+
 #include <fmt/format.h>
 
 #include <cmath>
@@ -134,40 +136,28 @@ void FormatChangeBatch(const wire::ChangeBatch& batch, ChangeFormat format, std:
       }
       continue;
     }
+    if (txn.kind() == wire::Transaction::ROUTE) {
+      const wire::Route& r = txn.route();
+      const char* side = r.side() == wire::Route::POSTGRES ? "postgres" : "sqlite";
+      if (format == ChangeFormat::kJsonLines) {
+        fmt::format_to(std::back_inserter(*out),
+                       "{{\"seq\":{},\"committed_at\":\"{}\",\"route\":{{\"tenant\":{},"
+                       "\"side\":\"{}\",\"epoch\":{},\"fenced\":{}}}}}\n",
+                       txn.seq(), FormatMicrosUtc(txn.committed_at_us()), JsonString(r.tenant()),
+                       side, r.epoch(), r.fenced() ? "true" : "false");
+      } else {
+        fmt::format_to(std::back_inserter(*out), "seq={} {} ROUTE {} -> {} epoch {}{}\n",
+                       txn.seq(), FormatMicrosUtc(txn.committed_at_us()), r.tenant(), side,
+                       r.epoch(), r.fenced() ? " (fenced)" : "");
+      }
+      continue;
+    }
     for (const wire::RowChange& c : txn.changes())
       FormatChange(batch, txn, c, format, out);
   }
 }
 
-std::string JsonString(std::string_view text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
+std::string JsonString(std::string_view text) { return JsonQuote(text); }
 
 std::string FormatMicrosUtc(int64_t unix_micros) {
   std::time_t secs = static_cast<std::time_t>(unix_micros / 1000000);

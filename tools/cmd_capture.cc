@@ -8,6 +8,7 @@
 
 #include "capture/capture_agent.h"
 #include "capture/outbox.h"
+#include "capture/route_table.h"
 #include "capture/shipper.h"
 #include "capture/sqlite_schema.h"
 #include "capture/sqlite_snapshot_source.h"
@@ -23,6 +24,33 @@ namespace {
 struct CaptureOptions {
   bool once = false;
 };
+
+// Records how rows map to tenants (capture/route_table.h) for the recorder and the tools. A
+// scheme cannot change once a route exists: the routes would then mean other rows.
+Status StoreTenantScheme(SqliteDb& db, const Config& cfg) {
+  SQLIFT_ASSIGN_OR_RETURN(TenantScheme old, ReadTenantScheme(db.handle()));
+  SQLIFT_ASSIGN_OR_RETURN(std::vector<RouteRow> routes, ReadRoutes(db.handle()));
+  const TenantScheme want{cfg.source_tenant.empty() ? cfg.source_tenant_column : "",
+                          cfg.source_tenant};
+  if ((old.column != want.column || old.constant != want.constant) && !routes.empty()) {
+    return Status::FailedPrecondition(fmt::format(
+        "[source] tenant_column/tenant changed (was \"{}\"/\"{}\") after routes were set; "
+        "finish or undo the migration first",
+        old.column, old.constant));
+  }
+  SQLIFT_ASSIGN_OR_RETURN(
+      SqliteStatement put,
+      db.Prepare("INSERT INTO main._sqlift_state (key, value) VALUES (?1, ?2) "
+                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value"));
+  for (auto [key, value] : {std::pair{outbox::kStateTenantColumn, want.column},
+                            std::pair{outbox::kStateTenant, want.constant}}) {
+    SQLIFT_RETURN_IF_ERROR(put.BindText(1, key));
+    SQLIFT_RETURN_IF_ERROR(put.BindText(2, value));
+    SQLIFT_RETURN_IF_ERROR(put.Run());
+    SQLIFT_RETURN_IF_ERROR(put.Reset());
+  }
+  return Status::OK();
+}
 
 // Switches to WAL, checks every captured table has a primary key, and creates the outbox and
 // state tables, in one transaction; idempotent.
@@ -63,6 +91,7 @@ Status InitSqlite(const Config& cfg) {
         blockers)));
   }
   Status st = outbox::CreateTables(db->handle());
+  if (st.ok()) st = StoreTenantScheme(*db, cfg);
   if (!st.ok()) return fail(st);
   SQLIFT_RETURN_IF_ERROR(db->Exec("COMMIT"));
   spdlog::info("{}: WAL mode, outbox ready; {} tables captured, {} excluded", cfg.source_sqlite,

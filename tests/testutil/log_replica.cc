@@ -76,6 +76,10 @@ Status LogReplica::Apply(const wire::ChangeBatch& batch) {
       }
       continue;
     }
+    if (txn.kind() == wire::Transaction::ROUTE) {  // no row changes: only the seq moves
+      last_seq_ = txn.seq();
+      continue;
+    }
     if (txn.kind() != wire::Transaction::CHANGES) return Status::Corruption("transaction kind");
     for (const wire::RowChange& c : txn.changes()) {
       if (c.table_index() >= static_cast<uint32_t>(batch.tables_size())) {

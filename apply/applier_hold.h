@@ -1,0 +1,58 @@
+// ApplierHold: holds one source's applier at a log position, so that a comparison can read
+// PostgreSQL at exactly the position its SQLite snapshot has (design invariant 6), while
+// capture goes on logging. The hold lives in PostgreSQL (sqlift.positions.hold_seq and
+// hold_until), where the applier reads its position in every transaction
+// (apply/pg_batch_sink.h), so no control channel to the daemon is needed, and a hold whose
+// owner died lapses by itself at hold_until.
+//
+//   auto hold = ApplierHold::Begin(std::move(conn), "app", std::chrono::seconds(30));  // at A
+//   S = the SQLite snapshot's outbox position (>= A: nothing is applied before it commits)
+//   SQLIFT_RETURN_IF_ERROR((*hold)->AdvanceTo(S, timeout));  // applied_seq == S now
+//   ... begin the PostgreSQL snapshot (REPEATABLE READ) and read it once ...
+//   SQLIFT_RETURN_IF_ERROR((*hold)->Release());               // the applier goes on
+//
+// One hold per source at a time: a second Begin while one is live is FailedPrecondition.
+// Ownership: owns its connection (not the one the comparison reads with, which sits in a
+// snapshot). Thread safety: one thread at a time.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "apply/pg_connection.h"
+
+namespace sqlift {
+
+class ApplierHold {
+ public:
+  // Holds `source` at its current applied_seq (the applier finishes the transaction in hand,
+  // then applies nothing more) for at most `ttl`. NotFound when PostgreSQL holds no position.
+  [[nodiscard]] static Result<std::unique_ptr<ApplierHold>> Begin(
+      std::unique_ptr<PgConnection> conn, std::string source, std::chrono::seconds ttl);
+  ~ApplierHold();  // Release(), logging a failure
+  ApplierHold(const ApplierHold&) = delete;
+  ApplierHold& operator=(const ApplierHold&) = delete;
+
+  uint64_t held_at() const { return held_at_; }
+
+  // Moves the hold to `seq` (>= held_at) and waits until applied_seq == seq. Aborted when
+  // `timeout` passes first (naming both positions: is `sqlift apply` running?).
+  [[nodiscard]] Status AdvanceTo(uint64_t seq, std::chrono::milliseconds timeout);
+
+  // Lets the applier go on; idempotent.
+  [[nodiscard]] Status Release();
+
+ private:
+  ApplierHold(std::unique_ptr<PgConnection> conn, std::string source, uint64_t at)
+      : conn_(std::move(conn)), source_(std::move(source)), held_at_(at) {}
+  [[nodiscard]] Result<uint64_t> Applied();
+
+  std::unique_ptr<PgConnection> conn_;
+  std::string source_;
+  uint64_t held_at_ = 0;
+  bool released_ = false;
+};
+
+}  // namespace sqlift

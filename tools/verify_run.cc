@@ -1,0 +1,317 @@
+// RunVerification (see verify_run.h).
+#include "tools/verify_run.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+#include <set>
+
+#include "apply/applier_hold.h"
+#include "apply/pg_state_schema.h"
+#include "apply/schema_translator.h"
+#include "apply/verify_pg_reader.h"
+#include "capture/route_table.h"
+#include "capture/snapshot_reader.h"
+#include "tools/command.h"
+#include "tools/plan_input.h"
+
+namespace sqlift {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Everything one run holds; used from the calling thread only.
+struct Run {
+  const VerifySpec& s;
+  std::unique_ptr<ApplierHold> hold;
+  std::unique_ptr<SnapshotReader> reader;
+  std::vector<TableSchema> tables;
+  SchemaPlan plan;
+  std::unique_ptr<PgConnection> conn;
+  std::vector<std::string> skip;  // tenants whose rows are left out on both sides
+  VerifyReport report;
+};
+
+double Since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+Status FailWith(Status st, int code, int* exit) {
+  *exit = code;
+  return st;
+}
+
+std::vector<std::string> Excluded(const Config* cfg) {
+  return cfg ? cfg->source_exclude_tables : std::vector<std::string>{};
+}
+
+// The tables and the types their columns have in PostgreSQL, as `copy` decides them. Schema
+// blockers do not stop a comparison (it only reads); `plan` reports them.
+Status Translate(Run& run, int* exit) {
+  SQLIFT_ASSIGN_OR_RETURN(std::vector<TableSchema> all,
+                          ReadTables(run.reader->db(), Excluded(run.s.cfg)));
+  Result<std::vector<TableSchema>> chosen = SelectTables(std::move(all), run.s.tables);
+  if (!chosen.ok()) return FailWith(chosen.status(), kExitUsage, exit);
+  run.tables = std::move(chosen).value();
+  TranslateOptions topt;
+  topt.schema = run.s.schema;
+  Result<TypeOverrides> overrides = Overrides(run.s.cfg, run.tables);
+  if (!overrides.ok()) return FailWith(overrides.status(), kExitUsage, exit);
+  topt.overrides = std::move(overrides).value();
+  SQLIFT_ASSIGN_OR_RETURN(run.plan, TranslateSchema(run.tables, topt));
+  return Status::OK();
+}
+
+// The held form's hand-off: the applier reaches S, PostgreSQL's snapshot is taken and checked to
+// be at S, and the applier is let go (the snapshot keeps what it saw).
+Status TakeSnapshots(Run& run) {
+  const uint64_t s = static_cast<uint64_t>(run.reader->snapshot_seq());
+  if (run.hold) SQLIFT_RETURN_IF_ERROR(run.hold->AdvanceTo(s, run.s.hold_timeout));
+  SQLIFT_RETURN_IF_ERROR(BeginVerifySnapshot(*run.conn));
+  if (!run.hold) return Status::OK();
+  SQLIFT_ASSIGN_OR_RETURN(PgResult pos,
+                          run.conn->Query("SELECT applied_seq FROM sqlift.positions WHERE "
+                                          "source = $1",
+                                          {run.s.hold_source}));
+  if (pos.rows() != 1 || std::stoull(std::string(pos.get(0, 0))) != s) {
+    return Status::Internal(fmt::format("PostgreSQL's snapshot is not at seq {} ({})", s,
+                                        pos.rows() ? pos.get(0, 0) : "no position"));
+  }
+  return run.hold->Release();
+}
+
+// Which tenants' rows stay out: the ones given, and with skip_moved_tenants those SQLite routes
+// to PostgreSQL (read inside the SQLite snapshot, so at S).
+Status ChooseTenants(Run& run) {
+  run.skip = run.s.skip_tenants;
+  if (!run.s.skip_moved_tenants) return Status::OK();
+  SQLIFT_ASSIGN_OR_RETURN(std::vector<RouteRow> routes, ReadRoutes(run.reader->db().handle()));
+  RouteRow whole = LookupRoute(routes, kWholeDatabase);
+  std::string asked = run.s.tenant.empty() ? std::string(kWholeDatabase) : run.s.tenant;
+  RouteRow own = LookupRoute(routes, asked);
+  if (own.on_postgres() || whole.on_postgres()) {
+    return Status::FailedPrecondition(fmt::format(
+        "{} is routed to postgres (epoch {}): its rows change on PostgreSQL, with no position "
+        "to hold; fallback verifies it",
+        DescribeTenant(own.on_postgres() ? asked : kWholeDatabase), own.epoch));
+  }
+  for (const RouteRow& r : routes) {
+    if (r.on_postgres() && r.tenant != kWholeDatabase) run.skip.push_back(r.tenant);
+  }
+  return Status::OK();
+}
+
+std::string TenantScope(const Run& run) {
+  if (!run.s.tenant.empty()) return "tenant " + run.s.tenant;
+  if (!run.s.constant_tenant.empty()) return "tenant " + run.s.constant_tenant + " of this file";
+  if (!run.skip.empty())
+    return fmt::format("without tenants routed to postgres: {}", fmt::join(run.skip, ", "));
+  return "";
+}
+
+// Planned columns PostgreSQL lacks make the table Different (its rows cannot be compared);
+// columns only PostgreSQL has are noted and left out (the constant tenant column silently).
+bool CheckColumns(const Run& run, const TablePlan& plan, const std::vector<std::string>& pg_columns,
+                  TableVerdict* v) {
+  std::set<std::string> pg(pg_columns.begin(), pg_columns.end()), planned;
+  for (const ColumnPlan& c : plan.columns) {
+    planned.insert(c.pg_name);
+    if (!pg.count(c.pg_name)) {
+      v->notes.push_back("column " + QuoteIdentifier(c.pg_name) + " is not in PostgreSQL");
+    }
+  }
+  bool ok = v->notes.empty();
+  if (!run.s.constant_tenant.empty()) planned.insert(PgNameFor(run.s.tenant_column));
+  for (const std::string& c : pg_columns) {
+    if (!planned.count(c))
+      v->notes.push_back("column " + QuoteIdentifier(c) + " only in PostgreSQL (not compared)");
+  }
+  return ok;
+}
+
+VerifyOptions EngineOptions(const Run& run, const TableSchema& t, const TablePlan& plan) {
+  VerifyOptions vo;
+  for (const ColumnPlan& c : plan.columns)
+    vo.column_names.push_back(c.source_name);
+  const wire::TableShape shape = SnapshotReader::ShapeOf(t);
+  for (uint32_t i : shape.pk_columns())
+    vo.key_columns.push_back(i);
+  vo.max_rows_kept = run.s.max_rows_kept;
+  return vo;
+}
+
+// A SQLite value as the tenant filter compares it; nullopt for NULL and blobs.
+std::optional<std::string> TenantText(const wire::Value& v) {
+  if (v.kind_case() == wire::Value::kText) return v.text();
+  if (v.kind_case() == wire::Value::kInteger) return std::to_string(v.integer());
+  return std::nullopt;
+}
+
+// The tenant filter of one table on both sides; false when the table is left out (one tenant
+// asked, and the table has no tenant column).
+bool TableFilter(const Run& run, const TableSchema& t, const TablePlan& plan, int* sqlite_col,
+                 RowFilter* pg) {
+  *sqlite_col = -1;
+  if (!run.s.constant_tenant.empty()) {
+    *pg = RowFilter{PgNameFor(run.s.tenant_column), {run.s.constant_tenant}, false};
+    return true;
+  }
+  if (run.s.tenant_column.empty() || (run.s.tenant.empty() && run.skip.empty())) return true;
+  const wire::TableShape shape = SnapshotReader::ShapeOf(t);
+  for (int i = 0; i < shape.columns_size(); ++i) {
+    if (strcasecmp(shape.columns(i).c_str(), run.s.tenant_column.c_str()) == 0) *sqlite_col = i;
+  }
+  if (*sqlite_col < 0) return run.s.tenant.empty();  // a shared table: whole, or not at all
+  std::string pg_name = plan.columns[static_cast<size_t>(*sqlite_col)].pg_name;
+  *pg = run.s.tenant.empty() ? RowFilter{pg_name, run.skip, true}
+                             : RowFilter{pg_name, {run.s.tenant}, false};
+  return true;
+}
+
+Result<TableVerdict> VerifyTable(Run& run, size_t i) {
+  const TableSchema& t = run.tables[i];
+  const TablePlan& plan = run.plan.tables[i];
+  TableVerdict v{t.name, plan.pg_name, TableStatus::kMatched, {}, {}, 0};
+  Clock::time_point start = Clock::now();
+  SQLIFT_ASSIGN_OR_RETURN(auto pg_columns, PgTableColumns(*run.conn, run.s.schema, plan.pg_name));
+  if (!pg_columns) {
+    v.status = TableStatus::kMissing;
+    v.notes.push_back("table " + QuoteQualified(run.s.schema, plan.pg_name) +
+                      " is not in PostgreSQL");
+    return v;
+  }
+  if (!CheckColumns(run, plan, *pg_columns, &v)) {
+    v.status = TableStatus::kDifferent;
+    return v;
+  }
+  int tenant_col = -1;
+  RowFilter pg_filter;
+  TableFilter(run, t, plan, &tenant_col, &pg_filter);
+  if (!t.HasPrimaryKey()) v.notes.push_back("no primary key: rows are matched whole");
+  std::vector<PgType> types;
+  for (const ColumnPlan& c : plan.columns)
+    types.push_back(c.mapping.type);
+  std::set<std::string> wanted(pg_filter.values.begin(), pg_filter.values.end());
+  auto keep = [&](const wire::Row& r) {
+    if (tenant_col < 0) return true;
+    std::optional<std::string> tenant = TenantText(r.values(tenant_col));
+    bool listed = tenant && wanted.count(*tenant);
+    return pg_filter.exclude ? !listed : listed;
+  };
+  WireTableReader sqlite(std::move(types), [&](const WireTableReader::WireSink& sink) {
+    return run.reader->ReadTable(t, 1000, [&](std::vector<wire::Row>&& rows) {
+      for (const wire::Row& r : rows) {
+        if (keep(r)) SQLIFT_RETURN_IF_ERROR(sink(r));
+      }
+      return Status::OK();
+    });
+  });
+  PgTableReader pg(*run.conn, run.s.schema, plan, pg_filter);
+  SQLIFT_ASSIGN_OR_RETURN(v.comparison, CompareTable(sqlite, pg, EngineOptions(run, t, plan)));
+  if (!v.comparison.matched()) v.status = TableStatus::kDifferent;
+  v.seconds = Since(start);
+  return v;
+}
+
+// Tables of the target schema that SQLite does not have (all tables only; not sqlift's own,
+// not the excluded ones, and not with a tenant scope: other sources own tables too).
+Status AddExtraTables(Run& run) {
+  if (!run.s.tables.empty() || run.s.schema == kStateSchema || !run.s.tenant.empty() ||
+      !run.s.constant_tenant.empty())
+    return Status::OK();
+  std::set<std::string> known;
+  for (const TablePlan& p : run.plan.tables)
+    known.insert(p.pg_name);
+  for (const std::string& e : Excluded(run.s.cfg))
+    known.insert(PgNameFor(e));
+  SQLIFT_ASSIGN_OR_RETURN(std::vector<std::string> pg, PgTablesIn(*run.conn, run.s.schema));
+  for (const std::string& name : pg) {
+    if (known.count(name)) continue;
+    TableVerdict v{name, name, TableStatus::kExtra, {}, {"table only in PostgreSQL"}, 0};
+    run.report.tables.push_back(std::move(v));
+  }
+  return Status::OK();
+}
+
+void Progress(const std::string& table, size_t i, size_t n, bool done) {
+  std::fprintf(stderr, "\rverify %s (%zu/%zu)%s\033[K%s", table.c_str(), i + 1, n,
+               done ? " done" : "...", done && i + 1 == n ? "\n" : "");
+}
+
+Status Compare(Run& run) {
+  const bool tty = run.s.progress && isatty(STDERR_FILENO);
+  for (size_t i = 0; i < run.tables.size(); ++i) {
+    int col = -1;
+    RowFilter ignored;
+    if (!TableFilter(run, run.tables[i], run.plan.tables[i], &col, &ignored)) continue;
+    if (tty) Progress(run.tables[i].name, i, run.tables.size(), false);
+    Result<TableVerdict> v = VerifyTable(run, i);
+    if (!v.ok()) return v.status().With("verify table " + run.tables[i].name);
+    if (tty) Progress(run.tables[i].name, i, run.tables.size(), true);
+    run.report.tables.push_back(std::move(v).value());
+  }
+  SQLIFT_RETURN_IF_ERROR(AddExtraTables(run));
+  return run.conn->Exec("COMMIT");
+}
+
+std::string Scope(const Run& run) {
+  if (!run.s.scope.empty()) return run.s.scope;
+  std::string tables = run.s.tables.empty()
+                           ? "all tables"
+                           : fmt::format("tables {}", fmt::join(run.s.tables, ","));
+  std::string tenants = TenantScope(run);
+  return fmt::format("{} -> {}: {}{}{}", run.s.sqlite, run.s.schema, tables,
+                     tenants.empty() ? "" : "; ", tenants);
+}
+
+Status Prepare(Run& run, int* exit) {
+  if (!run.s.hold_source.empty()) {
+    SQLIFT_ASSIGN_OR_RETURN(auto hold_conn, PgConnection::Connect(run.s.pg, std::chrono::seconds(10)));
+    SQLIFT_ASSIGN_OR_RETURN(run.hold,
+                            ApplierHold::Begin(std::move(hold_conn), run.s.hold_source, run.s.hold_ttl));
+  }
+  SQLIFT_ASSIGN_OR_RETURN(run.reader, SnapshotReader::Open(run.s.sqlite));
+  SQLIFT_RETURN_IF_ERROR(Translate(run, exit));
+  Status tenants = ChooseTenants(run);
+  if (!tenants.ok()) return FailWith(tenants, kExitUsage, exit);
+  SQLIFT_ASSIGN_OR_RETURN(run.conn, PgConnection::Connect(run.s.pg, std::chrono::seconds(10)));
+  return TakeSnapshots(run);
+}
+
+}  // namespace
+
+Result<VerifyReport> RunVerification(const VerifySpec& spec, int* exit) {
+  *exit = kExitFailure;
+  Clock::time_point start = Clock::now();
+  VerifyRunRecord record{std::chrono::system_clock::now(), {}, {}, ""};
+  if (spec.cfg && !spec.cfg->source_id.empty()) record.source = spec.cfg->source_id;
+  Run run{spec, {}, {}, {}, {}, {}, {}, {}};
+  Status st = Prepare(run, exit);
+  if (st.ok()) {
+    run.report.sqlite = spec.sqlite, run.report.pg = run.conn->Describe();
+    run.report.schema = spec.schema;
+    run.report.position = run.reader->snapshot_seq();
+    run.report.held = run.hold != nullptr;
+    run.report.tenant_scope = TenantScope(run);
+    st = Compare(run);
+  }
+  if (!st.ok()) {
+    if (run.conn) (void)run.conn->Exec("ROLLBACK");  // the comparison's error is the one to report
+    return st;
+  }
+  SQLIFT_RETURN_IF_ERROR(run.reader->Close());
+  run.report.seconds = Since(start);
+  record.finished_at = std::chrono::system_clock::now();
+  record.scope = Scope(run);
+  SQLIFT_RETURN_IF_ERROR(EnsureVerifyRuns(*run.conn));
+  SQLIFT_ASSIGN_OR_RETURN(run.report.run_id, RecordVerifyRun(*run.conn, run.report, record));
+  *exit = run.report.matched() ? kExitOk : kExitBlocked;
+  return std::move(run.report);
+}
+
+}  // namespace sqlift

@@ -1,0 +1,60 @@
+// One verification: SQLite and PostgreSQL compared table by table at one position (design
+// invariant 6), as `sqlift verify`, `cutover` and `fallback` run it. docs/verify.md has the
+// method; this is the orchestration:
+//
+//  1. held form (`hold_source` set): the applier of that source is held at its applied
+//     position (apply/applier_hold.h), the SQLite snapshot is opened (its position S is the
+//     outbox high-water mark), the hold is moved to S and awaited, PostgreSQL's REPEATABLE READ
+//     snapshot is taken and checked to be at S, and the applier is let go again before the
+//     tables are read: both sides are then compared at S while capture and apply go on.
+//     One-shot form (no source): the two sides as they are, for a database nobody writes.
+//  2. the tables (less excluded ones, or `tables`) as `plan` translates them, each compared by
+//     the engine (apply/verify_engine.h), restricted to the rows of the tenant scope;
+//  3. the run recorded in sqlift.verify_runs.
+//
+// Tenant scope (design section 8): `tenant` limits the comparison to one tenant's rows (tables
+// without the tenant column are left out and noted); `skip_tenants` leaves those tenants' rows
+// out (the held form skips tenants routed to PostgreSQL: their rows change there, with no
+// position to hold); with `constant_tenant` (database-per-tenant) PostgreSQL's rows are those
+// whose tenant column holds that value and the column itself is not compared.
+//
+// Thread safety: one call at a time per spec; everything runs on the calling thread.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "apply/verify_report.h"
+#include "common/result.h"
+#include "tools/config.h"
+
+namespace sqlift {
+
+struct VerifySpec {
+  std::string sqlite;
+  std::string pg;
+  std::string schema = "public";
+  std::vector<std::string> tables;  // empty: every table
+  const Config* cfg = nullptr;      // exclude_tables, [mapping], [source] id and tenants
+  size_t max_rows_kept = 50'000;
+  bool progress = false;  // per-table progress on stderr
+
+  std::string hold_source;  // non-empty: the held form
+  std::chrono::seconds hold_ttl{30};
+  std::chrono::milliseconds hold_timeout{60'000};
+
+  std::string tenant_column;    // the tenant column's SQLite name ("" without tenants)
+  std::string tenant;           // only this tenant's rows
+  std::vector<std::string> skip_tenants;
+  bool skip_moved_tenants = false;  // add the tenants SQLite routes to PostgreSQL (held form)
+  std::string constant_tenant;      // database-per-tenant
+  std::string scope;                // for sqlift.verify_runs; empty: made from the above
+};
+
+// Fails (with *exit = kExitUsage for bad input, else kExitFailure) when the comparison could
+// not be made; otherwise returns the report, recorded, and sets *exit to 0 (all matched) or
+// kExitBlocked.
+[[nodiscard]] Result<VerifyReport> RunVerification(const VerifySpec& spec, int* exit);
+
+}  // namespace sqlift
