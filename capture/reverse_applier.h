@@ -1,0 +1,125 @@
+// ReverseApplier: applies PostgreSQL transactions (pgchange::Transaction, decoded from logical
+// replication by apply/'s reader) to the SQLite database after cutover, so that a fallback
+// loses nothing. Each transaction is applied in one SQLite BEGIN IMMEDIATE transaction that
+// also records its end LSN in _sqlift_state (key kStateReverseLsn): exactly once across
+// restarts. Design invariant 7: a row of a tenant whose route says 'sqlite' is refused, never
+// merged; the whole transaction then fails and nothing is written.
+//
+// Skipped without writing: transactions whose origin starts with "sqlift" (the forward
+// applier's own writes) and those at or below the recorded position (a replay).
+// Refused (FailedPrecondition): TRUNCATE, relations outside pg_schema or without a mapping
+// (the publication must carry only mapped tables), rows of tenants routed to sqlite, an
+// UPDATE that finds no row (the sides have diverged).
+//
+// Rows: INSERT → upsert on the SQLite primary key; UPDATE → the changed columns (unchanged
+// TOAST values left as they are) where the key is the old key; DELETE → by the old key (a
+// missing row is fine). Values are converted by capture/pg_text_value.h. The SQLite schema is
+// read at Open and again whenever PRAGMA schema_version moves.
+//
+// The applier owns its own read-write connection with no recorder attached, so its writes are
+// never captured back into the outbox. It runs with synchronous=FULL: once Apply returns, the
+// rows and the position are on disk, and the caller may confirm the LSN to PostgreSQL. It runs with
+// foreign_keys=OFF: PostgreSQL already enforced the constraints and sends every cascaded change as
+// a change of its own. Triggers defined in SQLite still fire.
+//
+// Thread safety: none; one thread uses an applier at a time.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "capture/reverse_route.h"
+#include "capture/reverse_writer.h"
+#include "capture/sqlite_db.h"
+#include "capture/table_schema.h"
+#include "common/result.h"
+#include "proto/pg_change.h"
+
+namespace sqlift {
+
+// _sqlift_state key: the end_lsn (INTEGER) of the last PostgreSQL transaction applied.
+inline constexpr std::string_view kStateReverseLsn = "reverse_lsn";
+
+struct ReverseColumnMap {
+  std::string pg_name;
+  std::string sqlite_name;
+};
+
+struct ReverseTableMap {
+  std::string sqlite_table;
+  // Renamed columns only: a PostgreSQL column not listed here has the same name in SQLite.
+  std::vector<ReverseColumnMap> columns;
+};
+
+struct ReverseApplierOptions {
+  std::string pg_schema = "public";               // only relations in this schema
+  std::map<std::string, ReverseTableMap> tables;  // key: PostgreSQL table name
+  // PostgreSQL column holding a row's tenant; "" → the whole database (tenant "*"). A table
+  // without this column belongs to tenant "*".
+  std::string tenant_column;
+  // Database-per-tenant: tenant_column exists only in PostgreSQL (the forward applier adds
+  // it, in the primary key). Rows whose value differs belong to other sources and are
+  // skipped; the column is never written to SQLite. Needs tenant_column.
+  std::optional<std::string> constant_tenant;
+  std::chrono::milliseconds busy_timeout{5000};
+};
+
+struct ReverseApplyStats {
+  bool skipped = false;            // origin sqlift_* or already applied: nothing written
+  int64_t rows = 0;                // row changes written
+  int64_t rows_other_tenants = 0;  // constant_tenant: rows of other sources, skipped
+};
+
+class ReverseApplier {
+ public:
+  // Opens a read-write connection to `sqlite_path` (busy_timeout set) and reads its schema.
+  // FailedPrecondition when _sqlift_state or _sqlift_route is missing (`sqlift init`) or a
+  // mapped table is missing or has no primary key; InvalidArgument for inconsistent options.
+  [[nodiscard]] static Result<std::unique_ptr<ReverseApplier>> Open(const std::string& sqlite_path,
+                                                                    ReverseApplierOptions options);
+  ~ReverseApplier();
+
+  // The end LSN of the last transaction applied; 0 when none ever was.
+  [[nodiscard]] Result<pgchange::Lsn> Position();
+
+  // Applies `txn` and records its end_lsn, in one transaction; on any error nothing is
+  // written and the position stays where it was.
+  [[nodiscard]] Result<ReverseApplyStats> Apply(const pgchange::Transaction& txn);
+
+ private:
+  ReverseApplier(std::unique_ptr<SqliteDb> db, ReverseApplierOptions options);
+
+  [[nodiscard]] Status RefreshSchema();
+  [[nodiscard]] Status RefreshSchemaIfChanged();
+  [[nodiscard]] Result<const ReverseTarget*> Resolve(
+      const std::shared_ptr<const pgchange::Relation>& rel);
+  [[nodiscard]] Result<ReverseTarget> BuildTarget(
+      const std::shared_ptr<const pgchange::Relation>& rel);
+  [[nodiscard]] Result<ReverseApplyStats> ApplyInTransaction(const pgchange::Transaction& txn);
+  // Adds one row change to `stats` or says why it may not be applied.
+  [[nodiscard]] Status ApplyChange(const pgchange::Transaction& txn, const pgchange::Change& change,
+                                   const RouteTable& routes, ReverseApplyStats* stats);
+  // Whether the row is this applier's to write (false: another source's row, constant
+  // tenant); FailedPrecondition when a tenant it touches is routed to sqlite.
+  [[nodiscard]] Result<bool> CheckTenants(const pgchange::Transaction& txn,
+                                          const ReverseTarget& target,
+                                          const pgchange::Change& change, const RouteTable& routes);
+  [[nodiscard]] Result<std::vector<std::string>> RowTenants(const ReverseTarget& target,
+                                                            const pgchange::Change& change);
+
+  std::unique_ptr<SqliteDb> db_;
+  ReverseApplierOptions options_;
+  int64_t schema_version_ = -1;
+  // SQLite tables by lower-cased name (SQLite compares names case-insensitively).
+  std::map<std::string, TableSchema> schema_;
+  std::map<uint32_t, ReverseTarget> targets_;  // by relation OID
+  ReverseRowWriter writer_;
+};
+
+}  // namespace sqlift

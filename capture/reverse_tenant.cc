@@ -1,0 +1,94 @@
+// The reverse applier's tenant rules (see reverse_applier.h): whose row a change touches, and
+// whether that tenant's route lets PostgreSQL write it.
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "capture/reverse_applier.h"
+
+namespace sqlift {
+
+namespace {
+
+using pgchange::Change;
+using pgchange::Datum;
+
+}  // namespace
+
+// The tenants a change touches: one, or two for an update that moves a row between tenants.
+// Empty when it cannot touch a row at all (an update or delete of a row SQLite does not hold).
+Result<std::vector<std::string>> ReverseApplier::RowTenants(const ReverseTarget& t,
+                                                            const Change& c) {
+  if (t.tenant_col < 0) return std::vector<std::string>{std::string(kWholeDatabaseTenant)};
+  const std::string& column = t.rel->columns[t.tenant_col].name;
+  // The tenant in `tuple`; nullopt for an unchanged TOAST value.
+  auto tenant_in = [&](const std::vector<Datum>& tuple) -> Result<std::optional<std::string>> {
+    const Datum& d = tuple[t.tenant_col];
+    if (d.kind == Datum::Kind::kUnchanged) return std::optional<std::string>();
+    if (d.kind == Datum::Kind::kNull) {
+      return Status::FailedPrecondition(
+          fmt::format("reverse replication: {} key {} has a NULL tenant column {}: cannot route "
+                      "it, refused",
+                      t.pg_name, DescribeKey(t, KeyTuple(c)), column));
+    }
+    return std::optional<std::string>(d.text);
+  };
+  std::optional<std::string> now, before;
+  if (c.op != Change::Op::kDelete) {
+    SQLIFT_ASSIGN_OR_RETURN(now, tenant_in(c.new_tuple));
+    if (c.op == Change::Op::kInsert) {
+      if (!now) return Status::InvalidArgument(t.pg_name + ": insert without its tenant value");
+      return std::vector<std::string>{*now};
+    }
+  }
+  if (t.tenant_in_key) {
+    if (c.old_tuple.empty()) {
+      before = now;  // an update that kept its key kept its tenant
+    } else {
+      SQLIFT_ASSIGN_OR_RETURN(before, tenant_in(c.old_tuple));
+    }
+  } else if (options_.constant_tenant) {
+    return Status::FailedPrecondition(fmt::format(
+        "reverse replication: {}: tenant column {} is not part of PostgreSQL's replica "
+        "identity, so an update or delete cannot be attributed to a source (put it in the "
+        "primary key)",
+        t.pg_name, column));
+  } else {
+    // PostgreSQL did not send the old tenant: the row as SQLite holds it says whose it is.
+    SQLIFT_ASSIGN_OR_RETURN(before, writer_.ReadText(t, KeyTuple(c), t.sqlite_col[t.tenant_col]));
+  }
+  std::vector<std::string> out;
+  if (before) out.push_back(*before);
+  if (now && now != before) out.push_back(*now);
+  return out;
+}
+
+Result<bool> ReverseApplier::CheckTenants(const pgchange::Transaction& txn, const ReverseTarget& t,
+                                          const Change& c, const RouteTable& routes) {
+  SQLIFT_ASSIGN_OR_RETURN(std::vector<std::string> tenants, RowTenants(t, c));
+  std::string tenant_text = tenants.size() == 2
+                                ? fmt::format("{} and {}", tenants[0], tenants[1])
+                                : (tenants.empty() ? std::string("(none)") : tenants[0]);
+  if (options_.constant_tenant && t.tenant_col >= 0) {
+    const std::string& self = *options_.constant_tenant;
+    size_t mine = std::count(tenants.begin(), tenants.end(), self);
+    if (mine == 0) return false;  // another source's row
+    if (mine != tenants.size()) {
+      return Status::FailedPrecondition(
+          fmt::format("{} moved {} key {} between tenants {}: a row cannot move between "
+                      "database-per-tenant sources, refused",
+                      ReverseTxnName(txn), t.pg_name, DescribeKey(t, KeyTuple(c)), tenant_text));
+    }
+  }
+  for (const std::string& tenant : tenants) {
+    Route route = LookupRoute(routes, tenant);
+    if (route.side == Route::Side::kPostgres) continue;  // fenced or not
+    return Status::FailedPrecondition(
+        fmt::format("{} changed {} key {} of tenant {}, which is routed to {} (epoch {}): refused",
+                    ReverseTxnName(txn), t.pg_name, DescribeKey(t, KeyTuple(c)), tenant,
+                    SideName(route.side), route.epoch));
+  }
+  return true;
+}
+
+}  // namespace sqlift
