@@ -164,7 +164,7 @@ Result<ReverseApplyStats> ReverseApplier::ApplyInTransaction(const pgchange::Tra
     stats.skipped = true;
     return stats;
   }
-  SQLIFT_ASSIGN_OR_RETURN(RouteTable routes, ReadRoutes(*db_));
+  SQLIFT_ASSIGN_OR_RETURN(std::vector<RouteRow> routes, ReadRoutes(db_->handle()));
   for (const Change& change : txn.changes) {
     SQLIFT_RETURN_IF_ERROR(ApplyChange(txn, change, routes, &stats));
   }
@@ -178,7 +178,7 @@ Result<ReverseApplyStats> ReverseApplier::ApplyInTransaction(const pgchange::Tra
 }
 
 Status ReverseApplier::ApplyChange(const pgchange::Transaction& txn, const Change& change,
-                                   const RouteTable& routes, ReverseApplyStats* stats) {
+                                   const std::vector<RouteRow>& routes, ReverseApplyStats* stats) {
   if (!change.rel) return Status::InvalidArgument("a change without its relation");
   if (change.op == Change::Op::kTruncate) {
     return Status::FailedPrecondition(

@@ -34,7 +34,7 @@
 #include <string_view>
 #include <vector>
 
-#include "capture/reverse_route.h"
+#include "capture/route_table.h"
 #include "capture/reverse_writer.h"
 #include "capture/sqlite_db.h"
 #include "capture/table_schema.h"
@@ -104,12 +104,12 @@ class ReverseApplier {
   [[nodiscard]] Result<ReverseApplyStats> ApplyInTransaction(const pgchange::Transaction& txn);
   // Adds one row change to `stats` or says why it may not be applied.
   [[nodiscard]] Status ApplyChange(const pgchange::Transaction& txn, const pgchange::Change& change,
-                                   const RouteTable& routes, ReverseApplyStats* stats);
+                                   const std::vector<RouteRow>& routes, ReverseApplyStats* stats);
   // Whether the row is this applier's to write (false: another source's row, constant
   // tenant); FailedPrecondition when a tenant it touches is routed to sqlite.
   [[nodiscard]] Result<bool> CheckTenants(const pgchange::Transaction& txn,
                                           const ReverseTarget& target,
-                                          const pgchange::Change& change, const RouteTable& routes);
+                                          const pgchange::Change& change, const std::vector<RouteRow>& routes);
   [[nodiscard]] Result<std::vector<std::string>> RowTenants(const ReverseTarget& target,
                                                             const pgchange::Change& change);
 

@@ -19,7 +19,7 @@ using pgchange::Datum;
 // Empty when it cannot touch a row at all (an update or delete of a row SQLite does not hold).
 Result<std::vector<std::string>> ReverseApplier::RowTenants(const ReverseTarget& t,
                                                             const Change& c) {
-  if (t.tenant_col < 0) return std::vector<std::string>{std::string(kWholeDatabaseTenant)};
+  if (t.tenant_col < 0) return std::vector<std::string>{std::string(kWholeDatabase)};
   const std::string& column = t.rel->columns[t.tenant_col].name;
   // The tenant in `tuple`; nullopt for an unchanged TOAST value.
   auto tenant_in = [&](const std::vector<Datum>& tuple) -> Result<std::optional<std::string>> {
@@ -64,7 +64,7 @@ Result<std::vector<std::string>> ReverseApplier::RowTenants(const ReverseTarget&
 }
 
 Result<bool> ReverseApplier::CheckTenants(const pgchange::Transaction& txn, const ReverseTarget& t,
-                                          const Change& c, const RouteTable& routes) {
+                                          const Change& c, const std::vector<RouteRow>& routes) {
   SQLIFT_ASSIGN_OR_RETURN(std::vector<std::string> tenants, RowTenants(t, c));
   std::string tenant_text = tenants.size() == 2
                                 ? fmt::format("{} and {}", tenants[0], tenants[1])
@@ -81,12 +81,12 @@ Result<bool> ReverseApplier::CheckTenants(const pgchange::Transaction& txn, cons
     }
   }
   for (const std::string& tenant : tenants) {
-    Route route = LookupRoute(routes, tenant);
-    if (route.side == Route::Side::kPostgres) continue;  // fenced or not
+    RouteRow route = LookupRoute(routes, tenant);
+    if (route.on_postgres()) continue;  // fenced or not
     return Status::FailedPrecondition(
         fmt::format("{} changed {} key {} of tenant {}, which is routed to {} (epoch {}): refused",
                     ReverseTxnName(txn), t.pg_name, DescribeKey(t, KeyTuple(c)), tenant,
-                    SideName(route.side), route.epoch));
+                    route.side, route.epoch));
   }
   return true;
 }

@@ -12,15 +12,15 @@ namespace sqlift {
 namespace {
 
 TEST(LookupRouteTest, OwnRowThenWholeDatabaseThenSqlite) {
-  RouteTable rows;
-  EXPECT_EQ(LookupRoute(rows, "acme").side, Route::Side::kSqlite);
+  std::vector<RouteRow> rows;
+  EXPECT_EQ(LookupRoute(rows, "acme").side, "sqlite");
   EXPECT_EQ(LookupRoute(rows, "acme").epoch, 0);
   EXPECT_FALSE(LookupRoute(rows, "acme").fenced);
-  rows["*"] = {Route::Side::kPostgres, 7, false};
-  EXPECT_EQ(LookupRoute(rows, "acme").side, Route::Side::kPostgres);
+  rows.push_back({"*", "postgres", 7, false, 0});
+  EXPECT_EQ(LookupRoute(rows, "acme").side, "postgres");
   EXPECT_EQ(LookupRoute(rows, "acme").epoch, 7);
-  rows["acme"] = {Route::Side::kSqlite, 9, true};
-  EXPECT_EQ(LookupRoute(rows, "acme").side, Route::Side::kSqlite);
+  rows.push_back({"acme", "sqlite", 9, true, 0});
+  EXPECT_EQ(LookupRoute(rows, "acme").side, "sqlite");
   EXPECT_EQ(LookupRoute(rows, "acme").epoch, 9);
   EXPECT_TRUE(LookupRoute(rows, "acme").fenced);
   EXPECT_EQ(LookupRoute(rows, "globex").epoch, 7);

@@ -34,7 +34,6 @@ class ReverseFixture : public ::testing::Test {
     path_ = (dir_ / "app.db").string();
     db_ = std::move(SqliteDb::Open(path_, SqliteDb::Mode::kReadWriteCreate)).value();
     ASSERT_TRUE(outbox::CreateTables(db_->handle()).ok());
-    Exec(std::string(kRouteTableDdl));
   }
   void TearDown() override {
     db_.reset();
