@@ -213,6 +213,10 @@ Status PgBatchSink::ApplyTransaction(Context& ctx, const wire::Transaction& txn)
     SQLIFT_RETURN_IF_ERROR(FlushPipeline(ctx, /*exit=*/true));  // DDL runs on its own
     return ApplyDdl(ctx, txn);
   }
+  if (txn.kind() == wire::Transaction::ROUTE) {
+    SQLIFT_RETURN_IF_ERROR(FlushPipeline(ctx, /*exit=*/true));  // after the changes before it
+    return ApplyRouteEvent(ctx, txn);
+  }
   if (txn.kind() != wire::Transaction::CHANGES) {
     return Status::InvalidArgument(fmt::format("transaction seq {} has no kind", txn.seq()));
   }

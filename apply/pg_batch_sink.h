@@ -15,6 +15,9 @@
 //          sqlift.dead_letter (same transaction) and the batch goes on;
 //   kStop: the whole transaction is rolled back, the dead letter is written in its own
 //          transaction and Apply fails naming seq, table and key.
+// ROUTE transactions (a cutover or fallback changed a tenant's route) go into sqlift.route in
+// the same transaction (ApplyRoute, which waits for in-flight writers of that tenant), so the
+// route PostgreSQL enforces is always the one of its applied position.
 // DDL transactions (a table's new CREATE TABLE text) are compiled with the SchemaCompiler into
 // the next plan; additive differences (apply/ddl_diff.h) run in the same transaction and the
 // new schema is stored in sqlift.source_schema with the position; anything else stops.
@@ -76,6 +79,14 @@ struct PgBatchSinkOptions {
   SchemaCompiler* compiler = nullptr;  // not owned; required for snapshots and DDL events
   // Opens a new connection to the target: the snapshot's two, and after a lost connection.
   std::function<Result<std::unique_ptr<PgConnection>>()> connect;
+  // Run on the sink's own connection before its first use and after every reconnect (the
+  // applier marks the session for the fences and sets up its replication origin there).
+  std::function<Status(PgConnection& conn)> prepare_session;
+  // Fences (apply/pg_route.h): with `fences`, every table a snapshot or a DDL event creates
+  // gets the fence triggers, keyed on the column named tenant_column (SQLite name; tables
+  // without it, and every table when it is empty, belong to the tenant "*").
+  bool fences = false;
+  std::string tenant_column;
 };
 
 // The table mapping of a SchemaPlan, as PgBatchSinkOptions::tables wants it.
@@ -116,6 +127,10 @@ class PgBatchSink final : public BatchSink {
   Status EnsureConnected();
   Result<std::shared_ptr<const SourceSchema>> SchemaOf(const std::string& source);
   Status ApplyDdl(Context& ctx, const wire::Transaction& txn);
+  Status ApplyRouteEvent(Context& ctx, const wire::Transaction& txn);
+  // Installs the fences on `table` (every table of `plan` when empty), inside the caller's
+  // transaction; nothing without options_.fences.
+  Status InstallFences(PgConnection& conn, const SchemaPlan& plan, const std::string& table);
   Status BeginSnapshot(const std::string& source, const wire::SnapshotChunk& chunk);
   Result<uint64_t> ApplyLocked(const std::string& source, const wire::ChangeBatch& batch);
   // One PostgreSQL transaction: every transaction of `batch` after the applied position, up to
@@ -147,6 +162,7 @@ class PgBatchSink final : public BatchSink {
 
   std::mutex mu_;  // serializes all use of conn_ and statements_
   std::unique_ptr<PgConnection> conn_;
+  bool prepared_ = false;  // options_.prepare_session ran on conn_
   PgBatchSinkOptions options_;
   std::map<std::string, std::string> statements_;                       // table|op|columns → "sN"
   std::map<std::string, std::shared_ptr<const SourceSchema>> schemas_;  // by source

@@ -1,10 +1,12 @@
 // PgBatchSink: the connection, each source's schema, DDL events and snapshots (see header).
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <strings.h>
 
 #include "apply/ddl_diff.h"
 #include "apply/pg_batch_sink.h"
 #include "apply/pg_batch_sink_internal.h"
+#include "apply/pg_route.h"
 #include "common/crash_point.h"
 
 namespace sqlift::apply {
@@ -22,13 +24,52 @@ std::shared_ptr<PgBatchSink::SourceSchema> MakeSchema(std::vector<std::string> s
 }  // namespace
 
 Status PgBatchSink::EnsureConnected() {
-  if (conn_ && PQstatus(conn_->raw()) == CONNECTION_OK) return Status::OK();
-  if (!options_.connect) return Status::Unavailable("the connection to PostgreSQL is lost");
-  statements_.clear();  // prepared statements died with the old connection
-  conn_.reset();
-  SQLIFT_ASSIGN_OR_RETURN(conn_, options_.connect());
-  spdlog::info("applier: connected to {}", conn_->Describe());
+  if (!conn_ || PQstatus(conn_->raw()) != CONNECTION_OK) {
+    if (!options_.connect) return Status::Unavailable("the connection to PostgreSQL is lost");
+    statements_.clear();  // prepared statements died with the old connection
+    conn_.reset();
+    prepared_ = false;
+    SQLIFT_ASSIGN_OR_RETURN(conn_, options_.connect());
+    spdlog::info("applier: connected to {}", conn_->Describe());
+  }
+  if (!prepared_ && options_.prepare_session) {
+    SQLIFT_RETURN_IF_ERROR(options_.prepare_session(*conn_));
+  }
+  prepared_ = true;
   return Status::OK();
+}
+
+Status PgBatchSink::InstallFences(PgConnection& conn, const SchemaPlan& plan,
+                                  const std::string& table) {
+  if (!options_.fences) return Status::OK();
+  for (const TablePlan& t : plan.tables) {
+    if (!table.empty() && t.source_name != table) continue;
+    std::string tenant;
+    for (const ColumnPlan& c : t.columns) {
+      if (!options_.tenant_column.empty() &&
+          strcasecmp(c.source_name.c_str(), options_.tenant_column.c_str()) == 0)
+        tenant = c.pg_name;
+    }
+    SQLIFT_RETURN_IF_ERROR(InstallFence(conn, options_.schema, t.pg_name, tenant));
+  }
+  return Status::OK();
+}
+
+Status PgBatchSink::ApplyRouteEvent(Context& ctx, const wire::Transaction& txn) {
+  const wire::Route& r = txn.route();
+  if (r.tenant().empty() || r.side() == wire::Route::SIDE_UNSPECIFIED) {
+    return Status::InvalidArgument(fmt::format("seq {}: a route event without tenant or side",
+                                               txn.seq()));
+  }
+  PgRoute route{r.tenant(),
+                r.side() == wire::Route::POSTGRES ? RouteSide::kPostgres : RouteSide::kSqlite,
+                r.epoch(),
+                r.fenced(),
+                ctx.source,
+                txn.seq()};
+  spdlog::info("applier: seq {}: route of {} -> {} epoch {}{}", txn.seq(), r.tenant(),
+               RouteSideName(route.side), r.epoch(), r.fenced() ? " (fenced)" : "");
+  return ApplyRoute(*conn_, route).With(fmt::format("route event at seq {}", txn.seq()));
 }
 
 Result<std::shared_ptr<const PgBatchSink::SourceSchema>> PgBatchSink::SchemaOf(
@@ -66,6 +107,7 @@ Status PgBatchSink::ApplyDdl(Context& ctx, const wire::Transaction& txn) {
     spdlog::info("applier: seq {}: {}", txn.seq(), stmt.substr(0, 200));
     SQLIFT_RETURN_IF_ERROR(conn_->Exec(stmt).With(fmt::format("DDL at seq {}", txn.seq())));
   }
+  if (!txn.ddl_sql().empty()) SQLIFT_RETURN_IF_ERROR(InstallFences(*conn_, plan, table));
   ctx.schema = MakeSchema(std::move(sql), std::move(plan));
   ctx.schema_changed = true;
   ctx.resolved = false;  // later changes may name the new table or columns
@@ -86,6 +128,9 @@ Status PgBatchSink::BeginSnapshot(const std::string& source, const wire::Snapsho
   o.schema = options_.schema;
   o.on_error =
       options_.on_error == PgBatchSinkOptions::OnError::kSkip ? OnError::kSkipRow : OnError::kStop;
+  o.before_commit = [this](PgConnection& c, const SchemaPlan& p) {
+    return InstallFences(c, p, "");
+  };
   auto loader = std::make_unique<PgSnapshotLoader>(std::move(conn), std::move(dead), o);
   SQLIFT_RETURN_IF_ERROR(loader->Begin(std::move(plan), std::move(sql), chunk.snapshot_seq()));
   spdlog::info("applier: loading the snapshot of {} at seq {}", source, chunk.snapshot_seq());

@@ -143,6 +143,7 @@ Status PgSnapshotLoader::Commit() {
   SQLIFT_RETURN_IF_ERROR(FinishTable());
   SQLIFT_RETURN_IF_ERROR(conn_->Exec("SET CONSTRAINTS ALL IMMEDIATE"));
   SQLIFT_RETURN_IF_ERROR(RunAfterData(*conn_, plan_.after_data).With("after the data"));
+  if (options_.before_commit) SQLIFT_RETURN_IF_ERROR(options_.before_commit(*conn_, plan_));
   SQLIFT_ASSIGN_OR_RETURN(
       PgResult pos,
       conn_->Query("INSERT INTO sqlift.positions(source, applied_seq, snapshot_seq, snapshot_rows) "

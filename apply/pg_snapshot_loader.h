@@ -15,6 +15,7 @@
 // rollback). Thread safety: one thread at a time.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,6 +31,9 @@ struct PgSnapshotOptions {
   std::string source;
   std::string schema = "public";
   OnError on_error = OnError::kStop;
+  // Runs in the snapshot's transaction after the after-data statements, before the position is
+  // written (the applier installs its fences there, so they exist exactly when the data does).
+  std::function<Status(PgConnection& conn, const SchemaPlan& plan)> before_commit;
 };
 
 struct SnapshotLoadStats {
