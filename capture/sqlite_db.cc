@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <thread>
+
 #include "capture/sqlite_status.h"
 #include "common/text.h"
 
@@ -32,8 +34,24 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path, Mode m
     return SqliteStatus(rc, msg);
   }
   sqlite3_extended_result_codes(db, 1);
-  sqlite3_busy_timeout(db, static_cast<int>(busy_timeout.count()));
-  return std::unique_ptr<SqliteDb>(new SqliteDb(db, path));
+  std::unique_ptr<SqliteDb> out(new SqliteDb(db, path));
+  out->busy_.timeout = busy_timeout;
+  sqlite3_busy_handler(db, &SqliteDb::OnBusy, &out->busy_);
+  return out;
+}
+
+// SQLite's own busy handler (sqlite3_busy_timeout) sleeps longer and longer, up to 100 ms
+// between attempts; under a steady stream of application writers a connection waiting that
+// way rarely finds the lock free. sqlift's connections take the write lock for short, rare
+// transactions (the agent's trim, a route change, a reverse-applied transaction), so they
+// poll briefly instead and get in between the application's transactions.
+int SqliteDb::OnBusy(void* arg, int attempts) {
+  auto* busy = static_cast<BusyState*>(arg);
+  auto now = std::chrono::steady_clock::now();
+  if (attempts == 0) busy->since = now;
+  if (now - busy->since >= busy->timeout) return 0;  // give up: SQLITE_BUSY
+  std::this_thread::sleep_for(std::chrono::microseconds(attempts < 100 ? 50 : 500));
+  return 1;
 }
 
 SqliteDb::~SqliteDb() {

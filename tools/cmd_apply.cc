@@ -11,12 +11,15 @@
 #include <fstream>
 
 #include "apply/pg_batch_sink.h"
+#include "apply/pg_replication_admin.h"
+#include "apply/pg_route.h"
 #include "apply/pg_state_schema.h"
 #include "apply/receiver.h"
 #include "proto/frame_stream.h"
 #include "tools/command.h"
 #include "tools/daemon_status.h"
 #include "tools/http_server.h"
+#include "tools/source_layout.h"
 #include "tools/sqlite_schema_compiler.h"
 
 namespace sqlift {
@@ -77,6 +80,7 @@ Status Apply(const Config& cfg, const ApplyOptions& o, const sigset_t& signals) 
   SQLIFT_ASSIGN_OR_RETURN(auto conn, ConnectWithRetry(cfg.target_pg, signals));
   if (!conn) return Status::OK();
   SQLIFT_RETURN_IF_ERROR(EnsureStateSchema(*conn));
+  SQLIFT_RETURN_IF_ERROR(EnsureRouteSchema(*conn));
 
   SqliteSchemaCompiler compiler(cfg.mapping, "public");
   apply::PgBatchSinkOptions sink_options;
@@ -84,7 +88,21 @@ Status Apply(const Config& cfg, const ApplyOptions& o, const sigset_t& signals) 
   sink_options.on_error = o.on_error == "skip-row" ? apply::PgBatchSinkOptions::OnError::kSkip
                                                    : apply::PgBatchSinkOptions::OnError::kStop;
   const std::string uri = cfg.target_pg;
-  sink_options.connect = [uri] { return PgConnection::Connect(uri, std::chrono::seconds(10)); };
+  // Every applier connection may write past the fences (apply/pg_route.h).
+  sink_options.connect = [uri]() -> Result<std::unique_ptr<PgConnection>> {
+    SQLIFT_ASSIGN_OR_RETURN(auto c, PgConnection::Connect(uri, std::chrono::seconds(10)));
+    SQLIFT_RETURN_IF_ERROR(MarkApplierSession(*c));
+    return c;
+  };
+  // The sink's own connection also commits under the source's replication origin, which the
+  // reverse path skips, so the applier's writes are never sent back to SQLite.
+  const std::string origin = ReplicationNameFor(cfg);
+  sink_options.prepare_session = [origin](PgConnection& c) {
+    SQLIFT_RETURN_IF_ERROR(MarkApplierSession(c));
+    return SetupOriginSession(c, origin);
+  };
+  sink_options.fences = true;
+  sink_options.tenant_column = TenantColumnOf(cfg);
   apply::PgBatchSink sink(std::move(conn), std::move(sink_options));
 
   apply::ReceiverOptions ro;
@@ -124,6 +142,7 @@ Status Apply(const Config& cfg, const ApplyOptions& o, const sigset_t& signals) 
                  s.acks, s.snapshots);
   }
   if (http) http->Stop();
+  sink.Interrupt();  // a verify's hold must not keep the stop waiting
   receiver->Stop();  // an apply in progress commits; its Ack is not sent (the agent resends)
   spdlog::info("applier stopped");
   return Status::OK();

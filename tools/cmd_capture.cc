@@ -17,6 +17,7 @@
 #include "tools/command.h"
 #include "tools/daemon_status.h"
 #include "tools/http_server.h"
+#include "tools/reverse_runner.h"
 
 namespace sqlift {
 namespace {
@@ -211,6 +212,9 @@ Status Capture(const Config& cfg, const CaptureOptions& opts) {
     else
       spdlog::error("capture: no /status and /metrics: {}", started.status().ToString());
   }
+  // Reverse replication for tenants cut over to PostgreSQL (needs [target] pg).
+  std::unique_ptr<ReverseRunner> reverse;
+  if (!cfg.target_pg.empty() && !cfg.source_id.empty()) reverse = ReverseRunner::Start(cfg);
   g_agent = agent.get();
   std::signal(SIGTERM, StopOnSignal);
   std::signal(SIGINT, StopOnSignal);
@@ -219,6 +223,7 @@ Status Capture(const Config& cfg, const CaptureOptions& opts) {
   Status st = agent->Run();
   g_agent = nullptr;
   if (http) http->Stop();
+  if (reverse) reverse->Stop();
   if (shipping.shipper) {
     shipping.shipper->Stop();
     ShipperStats s = shipping.shipper->stats();

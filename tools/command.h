@@ -63,6 +63,6 @@ void AddCopyCommand(CLI::App& root, CommandTable& table, const GlobalOptions& gl
 void AddStatusCommand(CLI::App& root, CommandTable& table, const GlobalOptions& global);
 void AddVerifyCommand(CLI::App& root, CommandTable& table, const GlobalOptions& global);
 void AddApplyCommand(CLI::App& root, CommandTable& table, const GlobalOptions& global);
-void AddPendingCommands(CLI::App& root, CommandTable& table, const GlobalOptions& global);
+void AddSwitchCommands(CLI::App& root, CommandTable& table, const GlobalOptions& global);
 
 }  // namespace sqlift

@@ -60,7 +60,7 @@ int Main(int argc, char** argv) {
   AddApplyCommand(app, table, global);
   AddVerifyCommand(app, table, global);
   AddStatusCommand(app, table, global);
-  AddPendingCommands(app, table, global);
+  AddSwitchCommands(app, table, global);
   AddCaptureCommands(app, table, global);
   AddLogCommands(app, table, global);
   AddBenchCommands(app, table, global);

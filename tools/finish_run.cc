@@ -1,0 +1,122 @@
+// RunFinish (see switch_run.h): after the last tenant moved, PostgreSQL is left standing alone.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+
+#include "apply/pg_replication_admin.h"
+#include "apply/pg_route.h"
+#include "capture/route_table.h"
+#include "capture/sqlite_db.h"
+#include "state/change_log.h"
+#include "tools/source_layout.h"
+#include "tools/switch_run.h"
+
+namespace sqlift {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Finish {
+  const Config& cfg;
+  FinishReport& r;
+  std::unique_ptr<SqliteDb> db;
+  std::unique_ptr<PgConnection> pg;
+
+  Status Step(const std::string& name, const std::function<Status(std::string*)>& body) {
+    Clock::time_point start = Clock::now();
+    SwitchStep step{name, 0, false, ""};
+    Status st = body(&step.note);
+    step.ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    step.ok = st.ok();
+    if (!st.ok()) step.note = st.ToString();
+    spdlog::info("finish: {} ({:.0f} ms){}", name, step.ms, step.note.empty() ? "" : ": " + step.note);
+    r.steps.push_back(std::move(step));
+    return st;
+  }
+};
+
+// Every route must be on postgres: the whole database ("*", which shared tables and tenants
+// without a route of their own follow) and every tenant with a route of its own.
+Status CheckRoutes(Finish& f, std::string* note) {
+  SQLIFT_ASSIGN_OR_RETURN(std::vector<RouteRow> routes, ReadRoutes(f.db->handle()));
+  std::vector<std::string> left;
+  const std::string whole = DefaultTenantOf(f.cfg);
+  if (!LookupRoute(routes, whole).on_postgres() || LookupRoute(routes, whole).fenced)
+    left.push_back(DescribeTenant(whole));
+  for (const RouteRow& r : routes) {
+    if (r.tenant != whole && (!r.on_postgres() || r.fenced)) left.push_back(DescribeTenant(r.tenant));
+  }
+  if (!left.empty()) {
+    return Status::FailedPrecondition(
+        fmt::format("not every route is on postgres: {}; cut them over first", fmt::join(left, ", ")));
+  }
+  *note = fmt::format("{} routes, all on postgres", routes.size());
+  return Status::OK();
+}
+
+// The agent holds its state directory locked while it runs; finish must not pull the outbox
+// from under it (nor the slot its reverse path streams).
+Status CheckAgentStopped(Finish& f, std::string* note) {
+  if (f.cfg.state_dir.empty() || !std::filesystem::exists(f.cfg.state_dir)) {
+    *note = "no state directory";
+    return Status::OK();
+  }
+  state::RocksChangeLogOptions o;
+  o.create_if_missing = false;
+  Result<std::unique_ptr<state::ChangeLog>> log = state::OpenRocksChangeLog(f.cfg.state_dir, o);
+  if (!log.ok() && log.status().code() == Status::Code::kIOError) {
+    return Status::FailedPrecondition(fmt::format(
+        "the capture agent still runs (its state {} is locked): stop `sqlift capture` first",
+        f.cfg.state_dir));
+  }
+  *note = "the capture agent is stopped";
+  return Status::OK();
+}
+
+Status DropReplication(Finish& f, std::string* note) {
+  const std::string name = ReplicationNameFor(f.cfg);
+  SQLIFT_RETURN_IF_ERROR(DropSlot(*f.pg, name, std::chrono::seconds(15)));
+  SQLIFT_RETURN_IF_ERROR(DropPublication(*f.pg, name));
+  SQLIFT_RETURN_IF_ERROR(DropFences(*f.pg));
+  *note = fmt::format("slot and publication {} dropped; fence triggers dropped", name);
+  return Status::OK();
+}
+
+Status DropSqliteTables(Finish& f, std::string* note) {
+  SQLIFT_RETURN_IF_ERROR(f.db->Exec("BEGIN IMMEDIATE"));
+  Status st = f.db->Exec(
+      "DROP TABLE IF EXISTS main._sqlift_outbox; DROP TABLE IF EXISTS main._sqlift_route; "
+      "DROP TABLE IF EXISTS main._sqlift_state");
+  if (st.ok()) st = f.db->Exec("COMMIT");
+  if (!st.ok()) {
+    (void)f.db->Exec("ROLLBACK");
+    return st;
+  }
+  *note = "_sqlift_outbox, _sqlift_route and _sqlift_state dropped from " + f.cfg.source_sqlite;
+  return Status::OK();
+}
+
+}  // namespace
+
+FinishReport RunFinish(const Config& cfg) {
+  FinishReport r;
+  Finish f{cfg, r, {}, {}};
+  Status st = f.Step("open", [&](std::string* n) -> Status {
+    SQLIFT_RETURN_IF_ERROR(cfg.Require({"source.id", "source.sqlite", "target.pg"}, "finish"));
+    SQLIFT_ASSIGN_OR_RETURN(f.db, SqliteDb::Open(cfg.source_sqlite, SqliteDb::Mode::kReadWrite));
+    SQLIFT_ASSIGN_OR_RETURN(f.pg, PgConnection::Connect(cfg.target_pg, std::chrono::seconds(10)));
+    *n = f.pg->Describe();
+    return Status::OK();
+  });
+  if (st.ok()) st = f.Step("routes", [&](std::string* n) { return CheckRoutes(f, n); });
+  if (st.ok()) st = f.Step("agent", [&](std::string* n) { return CheckAgentStopped(f, n); });
+  if (st.ok()) st = f.Step("replication", [&](std::string* n) { return DropReplication(f, n); });
+  if (st.ok()) st = f.Step("sqlite", [&](std::string* n) { return DropSqliteTables(f, n); });
+  r.ok = st.ok();
+  if (!st.ok()) r.reason = st.ToString();
+  return r;
+}
+
+}  // namespace sqlift

@@ -1,0 +1,91 @@
+// Cutover, fallback and finish: moving a tenant's writes between SQLite and PostgreSQL (design
+// section 1, invariants 6 and 7; issue 5 parts 4, 6 and 7). The route in SQLite's
+// _sqlift_route is the authority writers follow (Recorder::RouteFor, GET /route); every change
+// of it is also an outbox event (capture/route_writer.h), so PostgreSQL's sqlift.route follows
+// in commit order when the applier applies it, and `applied_seq >= seq of the event` tells that
+// PostgreSQL enforces it.
+//
+// Cutover of tenant T (route sqlite, epoch E):
+//   check      the source replicates; T is on SQLite; keys cannot collide once both sides
+//              generate them (tenant cutover refuses tables keyed by SQLite's rowid alone)
+//   catch up   until the applier is within max_lag_seqs of the outbox
+//   reverse    publication and logical slot exist (before PostgreSQL takes any write of T)
+//   fence      SQLite: (T, sqlite, E, fenced) at seq F: T's writers get a retryable refusal
+//   drain      applied_seq >= F: every change of T is in PostgreSQL
+//   verify     T's rows compared on both sides (both are still now)
+//   sequences  identities set past the largest key
+//   flip       SQLite: (T, postgres, E+1) at seq F2 — the commit point
+//   open       applied_seq >= F2: PostgreSQL takes T's writes; the write pause ends here
+// Any failure or the timeout before the flip undoes the fence ((T, sqlite, E) again): T stays
+// on SQLite and its writers go on. The flip is the commit point: after it only waiting for
+// PostgreSQL to open is left, and a timeout there is reported, not undone (T's writers then
+// wait for the applier, which is the safe side).
+//
+// Fallback of tenant T (route postgres, epoch E), the other direction:
+//   fence      SQLite: (T, postgres, E, fenced) at F3; drain forward: applied_seq >= F3, so
+//              PostgreSQL refuses T's writes (ApplyRoute waits for the ones in flight)
+//   drain      a logical marker written after that; the slot's confirmed position passes it
+//              only once the reverse path has applied every earlier PostgreSQL write to SQLite
+//   verify, flip (T, sqlite, E+1): SQLite takes T's writes again; the pause ends here
+//   close      when no tenant is left on postgres, the slot and publication are dropped
+// Failure or timeout before the flip undoes the fence ((T, postgres, E)).
+//
+// Finish: every route on postgres, the capture agent stopped; drops the slot, the publication,
+// the fences, and on SQLite the outbox, state and route tables.
+//
+// Thread safety: one call at a time; everything runs on the calling thread.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "apply/verify_report.h"
+#include "common/result.h"
+#include "tools/config.h"
+
+namespace sqlift {
+
+struct SwitchOptions {
+  std::string tenant;  // "*": the whole database
+  std::chrono::milliseconds timeout{30'000};
+  uint64_t max_lag_seqs = 1000;  // catch up this close before fencing
+  bool verify = true;
+};
+
+struct SwitchStep {
+  std::string name;
+  double ms = 0;
+  bool ok = false;
+  std::string note;
+};
+
+struct SwitchReport {
+  std::string direction;  // "cutover" | "fallback"
+  std::string tenant;
+  bool ok = false;
+  bool undone = false;  // failed before the flip, and the fence was lifted
+  std::string reason;   // why it failed
+  int64_t epoch_before = 0, epoch_after = 0;
+  uint64_t fence_seq = 0, flip_seq = 0;
+  double pause_ms = 0;  // the tenant's writes refused on both sides
+  std::vector<SwitchStep> steps;
+  std::optional<VerifyReport> verify;
+};
+
+// Never fails as a Result: a failure is in the report (ok false, with the steps done).
+SwitchReport RunCutover(const Config& cfg, const SwitchOptions& options);
+SwitchReport RunFallback(const Config& cfg, const SwitchOptions& options);
+
+struct FinishReport {
+  bool ok = false;
+  std::string reason;
+  std::vector<SwitchStep> steps;
+};
+FinishReport RunFinish(const Config& cfg);
+
+std::string SwitchReportText(const SwitchReport& r);
+std::string SwitchReportJson(const SwitchReport& r);
+
+}  // namespace sqlift

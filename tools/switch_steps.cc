@@ -1,0 +1,170 @@
+// The shared steps of cutover and fallback (see switch_steps.h).
+#include "tools/switch_steps.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+#include "apply/pg_replication_admin.h"
+#include "capture/route_writer.h"
+#include "tools/command.h"
+#include "tools/source_layout.h"
+#include "tools/verify_run.h"
+
+namespace sqlift::switching {
+namespace {
+
+double MsSince(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+// Polls `done` every few milliseconds until it holds or the switch's deadline passes.
+Status PollUntil(Switch& s, const std::string& what, const std::function<Result<bool>()>& done) {
+  for (;;) {
+    SQLIFT_ASSIGN_OR_RETURN(bool ok, done());
+    if (ok) return Status::OK();
+    if (s.TimedOut()) {
+      return Status::Aborted(
+          fmt::format("timed out after {} ms waiting for {}", s.o.timeout.count(), what));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+}  // namespace
+
+Status Switch::Step(const std::string& name,
+                    const std::function<Status(std::string* note)>& body) {
+  Clock::time_point start = Clock::now();
+  SwitchStep step{name, 0, false, ""};
+  Status st = body(&step.note);
+  step.ms = MsSince(start);
+  step.ok = st.ok();
+  if (!st.ok()) step.note = st.ToString();
+  spdlog::info("{} {}: {} ({:.0f} ms){}", r.direction, DescribeTenant(r.tenant), name, step.ms,
+               step.note.empty() ? "" : ": " + step.note);
+  r.steps.push_back(std::move(step));
+  return st;
+}
+
+Result<uint64_t> OutboxHighWater(SqliteDb& db) {
+  SQLIFT_ASSIGN_OR_RETURN(SqliteStatement q,
+                          db.Prepare("SELECT seq FROM sqlite_sequence WHERE name = '_sqlift_outbox'"));
+  SQLIFT_ASSIGN_OR_RETURN(bool row, q.Step());
+  return row ? static_cast<uint64_t>(q.ColumnInt64(0)) : 0;
+}
+
+Result<uint64_t> AppliedSeq(PgConnection& pg, const std::string& source) {
+  SQLIFT_ASSIGN_OR_RETURN(
+      PgResult r, pg.Query("SELECT applied_seq FROM sqlift.positions WHERE source = $1", {source}));
+  if (r.rows() == 0) {
+    return Status::FailedPrecondition(fmt::format(
+        "PostgreSQL holds no position for source {}: run `sqlift apply` and `sqlift capture` "
+        "until the snapshot is in",
+        source));
+  }
+  return std::stoull(std::string(r.get(0, 0)));
+}
+
+Status Open(Switch& s) {
+  SQLIFT_RETURN_IF_ERROR(s.cfg.Require({"source.id", "source.sqlite", "target.pg"}, s.r.direction));
+  SQLIFT_ASSIGN_OR_RETURN(s.db, SqliteDb::Open(s.cfg.source_sqlite, SqliteDb::Mode::kReadWrite));
+  SQLIFT_ASSIGN_OR_RETURN(std::vector<RouteRow> routes, ReadRoutes(s.db->handle()));
+  s.route = LookupRoute(routes, s.r.tenant);
+  s.r.epoch_before = s.r.epoch_after = s.route.epoch;
+  SQLIFT_ASSIGN_OR_RETURN(s.pg, PgConnection::Connect(s.cfg.target_pg, std::chrono::seconds(10)));
+  return AppliedSeq(*s.pg, s.cfg.source_id).status();
+}
+
+Status WaitApplied(Switch& s, uint64_t seq, std::string* note) {
+  uint64_t applied = 0;
+  Status st = PollUntil(s, fmt::format("the applier to apply seq {}", seq), [&]() -> Result<bool> {
+    SQLIFT_ASSIGN_OR_RETURN(applied, AppliedSeq(*s.pg, s.cfg.source_id));
+    return applied >= seq;
+  });
+  *note = fmt::format("applied seq {} (>= {})", applied, seq);
+  return st.ok() ? st : st.With(fmt::format("applied seq is {}", applied));
+}
+
+Status CatchUp(Switch& s, std::string* note) {
+  uint64_t committed = 0, applied = 0;
+  Status st = PollUntil(s, "the applier to catch up", [&]() -> Result<bool> {
+    SQLIFT_ASSIGN_OR_RETURN(committed, OutboxHighWater(*s.db));
+    SQLIFT_ASSIGN_OR_RETURN(applied, AppliedSeq(*s.pg, s.cfg.source_id));
+    return committed <= applied + s.o.max_lag_seqs;
+  });
+  *note = fmt::format("lag {} seqs (committed {}, applied {})",
+                      committed > applied ? committed - applied : 0, committed, applied);
+  return st;
+}
+
+Result<uint64_t> SetRoute(Switch& s, std::string_view side, int64_t epoch, bool fenced) {
+  RouteRow row;
+  row.tenant = s.r.tenant;
+  row.side = std::string(side);
+  row.epoch = epoch;
+  row.fenced = fenced;
+  return CommitRoute(*s.db, row);
+}
+
+Status VerifyTenant(Switch& s, std::string* note) {
+  if (!s.o.verify) {
+    *note = "skipped (--no-verify)";
+    return Status::OK();
+  }
+  VerifySpec spec;
+  spec.sqlite = s.cfg.source_sqlite;
+  spec.pg = s.cfg.target_pg;
+  spec.cfg = &s.cfg;
+  spec.tenant_column = TenantColumnOf(s.cfg);
+  spec.constant_tenant = s.cfg.source_tenant;
+  if (s.r.tenant != "*" && spec.constant_tenant.empty()) spec.tenant = s.r.tenant;
+  if (s.r.tenant == "*" && !spec.tenant_column.empty() && spec.constant_tenant.empty()) {
+    // The whole database, less the tenants already on PostgreSQL (their rows move there).
+    SQLIFT_ASSIGN_OR_RETURN(std::vector<RouteRow> routes, ReadRoutes(s.db->handle()));
+    for (const RouteRow& r : routes) {
+      if (r.tenant != "*" && r.on_postgres()) spec.skip_tenants.push_back(r.tenant);
+    }
+  }
+  spec.scope = fmt::format("{} of {}: {}", s.r.direction, s.cfg.source_id,
+                           DescribeTenant(s.r.tenant));
+  int exit = 0;
+  SQLIFT_ASSIGN_OR_RETURN(VerifyReport report, RunVerification(spec, &exit));
+  s.r.verify = report;
+  int64_t rows = 0;
+  for (const TableVerdict& t : report.tables)
+    rows += t.comparison.sqlite_rows;
+  *note = fmt::format("{} tables, {} rows, verify_runs id {}", report.tables.size(), rows,
+                      report.run_id.value_or(0));
+  if (report.matched()) return Status::OK();
+  for (const TableVerdict& t : report.tables) {
+    if (t.status == TableStatus::kMatched) continue;
+    std::string first = t.comparison.examples.empty() ? "" : " (key " + t.comparison.examples[0].key + ")";
+    return Status::FailedPrecondition(fmt::format("verify: table {} is {}{}; see verify_runs id {}",
+                                                  t.table, TableStatusName(t.status), first,
+                                                  report.run_id.value_or(0)));
+  }
+  return Status::Internal("verify did not match, without a table that differs");
+}
+
+Status WaitReverseDrained(Switch& s, std::string* note) {
+  const std::string slot = ReplicationNameFor(s.cfg);
+  SQLIFT_ASSIGN_OR_RETURN(pgchange::Lsn marker,
+                          EmitMarker(*s.pg, "sqlift", fmt::format("drain {}", s.r.tenant)));
+  SlotInfo info;
+  Status st = PollUntil(s, "the reverse path (sqlift capture) to reach the drain marker",
+                        [&]() -> Result<bool> {
+                          SQLIFT_ASSIGN_OR_RETURN(info, GetSlot(*s.pg, slot));
+                          if (!info.exists) {
+                            return Status::FailedPrecondition("the replication slot " + slot +
+                                                              " is gone");
+                          }
+                          return info.confirmed_flush >= marker;
+                        });
+  *note = fmt::format("slot {} confirmed {} (marker {})", slot,
+                      pgchange::FormatLsn(info.confirmed_flush), pgchange::FormatLsn(marker));
+  return st;
+}
+
+}  // namespace sqlift::switching
