@@ -189,32 +189,20 @@ Status Capture(const Config& cfg, const CaptureOptions& opts) {
                 static_cast<unsigned long long>(stats.logged_seq));
     return Status::OK();
   }
+  // Reverse replication for tenants cut over to PostgreSQL (needs [target] pg).
+  std::unique_ptr<ReverseRunner> reverse;
+  if (!cfg.target_pg.empty() && !cfg.source_id.empty()) reverse = ReverseRunner::Start(cfg);
   // The HTTP endpoint is for watching: a port that cannot be bound is logged, never a reason
   // to stop capturing (the outbox would grow in the application's database).
   std::unique_ptr<HttpServer> http;
   if (!cfg.http_listen.empty()) {
-    state::ChangeLog* l = log.get();
-    const Shipper* s = shipping.shipper.get();
-    Result<Endpoint> ep = ParseEndpoint(cfg.http_listen);
-    auto started =
-        ep.ok()
-            ? HttpServer::Start(
-                  ep->host, ep->port,
-                  {{"/status",
-                    [&cfg, l, s] { return AgentStatus(cfg.source_id, cfg.source_sqlite, *l, s); }},
-                   {"/metrics",
-                    [&cfg, l, s] {
-                      return AgentMetrics(cfg.source_id, cfg.source_sqlite, *l, s);
-                    }}})
-            : Result<std::unique_ptr<HttpServer>>(ep.status());
+    Result<std::unique_ptr<HttpServer>> started =
+        StartAgentHttp(cfg, log.get(), shipping.shipper.get(), reverse.get());
     if (started.ok())
       http = std::move(started).value();
     else
-      spdlog::error("capture: no /status and /metrics: {}", started.status().ToString());
+      spdlog::error("capture: no /status, /metrics and /route: {}", started.status().ToString());
   }
-  // Reverse replication for tenants cut over to PostgreSQL (needs [target] pg).
-  std::unique_ptr<ReverseRunner> reverse;
-  if (!cfg.target_pg.empty() && !cfg.source_id.empty()) reverse = ReverseRunner::Start(cfg);
   g_agent = agent.get();
   std::signal(SIGTERM, StopOnSignal);
   std::signal(SIGINT, StopOnSignal);

@@ -3,7 +3,10 @@
 
 #include <fmt/format.h>
 
+#include "capture/route_table.h"
+#include "capture/route_writer.h"
 #include "capture/sqlite_db.h"
+#include "proto/pg_change.h"
 #include "state/keys.h"
 #include "tools/change_format.h"
 
@@ -62,9 +65,74 @@ Result<AppliedState> ReadAppliedState(PgConnection& conn, const std::string& sou
   return s;
 }
 
-HttpResponse AgentStatus(const std::string& source, const std::string& sqlite_path,
-                         state::ChangeLog& log, const Shipper* shipper) {
-  AgentPositions p = ReadAgent(sqlite_path, log);
+namespace {
+
+std::string ReverseJson(const ReverseRunner* reverse) {
+  if (!reverse) return "null";
+  ReverseStats r = reverse->stats();
+  return fmt::format(
+      "{{\"streaming\":{},\"failed\":{},\"applied_lsn\":{},\"confirmed_lsn\":{},"
+      "\"transactions\":{},\"rows\":{},\"skipped\":{},\"last_error\":{}}}",
+      r.streaming, r.failed, Quote(pgchange::FormatLsn(r.applied_lsn)),
+      Quote(pgchange::FormatLsn(r.confirmed_lsn)), r.transactions, r.rows, r.skipped,
+      Quote(r.last_error));
+}
+
+std::string RouteJson(const RouteRow& r) {
+  return fmt::format("{{\"tenant\":{},\"side\":{},\"epoch\":{},\"fenced\":{}}}",
+                     Quote(r.tenant), Quote(r.side), r.epoch, r.fenced);
+}
+
+Result<std::vector<RouteRow>> LoggedRoutes(state::ChangeLog& log) {
+  SQLIFT_ASSIGN_OR_RETURN(std::vector<state::RouteRecord> stored, log.Routes());
+  std::vector<RouteRow> out;
+  for (const state::RouteRecord& rec : stored) {
+    wire::Route w;
+    if (!w.ParseFromString(rec.value)) return Status::Corruption("route of " + rec.tenant);
+    SQLIFT_ASSIGN_OR_RETURN(RouteRow row, FromWire(w));
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
+// "[{route}, ...]", or null when the state cannot be read.
+std::string RoutesJson(state::ChangeLog& log) {
+  Result<std::vector<RouteRow>> routes = LoggedRoutes(log);
+  if (!routes.ok()) return "null";
+  std::string list;
+  for (const RouteRow& r : *routes)
+    list += (list.empty() ? "" : ",") + RouteJson(r);
+  return "[" + list + "]";
+}
+
+}  // namespace
+
+Result<std::unique_ptr<HttpServer>> StartAgentHttp(const Config& cfg, state::ChangeLog* log,
+                                                   const Shipper* shipper,
+                                                   const ReverseRunner* reverse) {
+  SQLIFT_ASSIGN_OR_RETURN(Endpoint ep, ParseEndpoint(cfg.http_listen));
+  const Config* c = &cfg;
+  return HttpServer::Start(
+      ep.host, ep.port,
+      {{"/status", [=](const HttpQuery&) { return AgentStatus(*c, *log, shipper, reverse); }},
+       {"/metrics", [=](const HttpQuery&) { return AgentMetrics(*c, *log, shipper, reverse); }},
+       {"/route", [=](const HttpQuery& q) { return AgentRoutes(*log, q); }}});
+}
+
+HttpResponse AgentRoutes(state::ChangeLog& log, const HttpQuery& query) {
+  Result<std::vector<RouteRow>> routes = LoggedRoutes(log);
+  if (!routes.ok()) {
+    return {"application/json", fmt::format("{{\"error\":{}}}\n", Quote(routes.status().ToString())), 500};
+  }
+  auto tenant = query.find("tenant");
+  if (tenant != query.end()) return {"application/json", RouteJson(LookupRoute(*routes, tenant->second)) + "\n"};
+  return {"application/json", fmt::format("{{\"routes\":{}}}\n", RoutesJson(log))};
+}
+
+HttpResponse AgentStatus(const Config& cfg, state::ChangeLog& log, const Shipper* shipper,
+                         const ReverseRunner* reverse) {
+  const std::string& source = cfg.source_id;
+  AgentPositions p = ReadAgent(cfg.source_sqlite, log);
   std::string ship = "null";
   if (shipper) {
     ShipperStats s = shipper->stats();
@@ -78,14 +146,16 @@ HttpResponse AgentStatus(const std::string& source, const std::string& sqlite_pa
   return {"application/json",
           fmt::format("{{\"daemon\":\"capture\",\"source\":{},\"captured_seq\":{},"
                       "\"logged_seq\":{},\"acked_seq\":{},\"lag_seqs\":{},\"shipper\":{},"
-                      "\"error\":{}}}\n",
+                      "\"reverse\":{},\"routes\":{},\"error\":{}}}\n",
                       Quote(source), p.captured, p.logged, p.acked,
-                      p.captured > p.acked ? p.captured - p.acked : 0, ship, Quote(p.error))};
+                      p.captured > p.acked ? p.captured - p.acked : 0, ship, ReverseJson(reverse),
+                      RoutesJson(log), Quote(p.error))};
 }
 
-HttpResponse AgentMetrics(const std::string& source, const std::string& sqlite_path,
-                          state::ChangeLog& log, const Shipper* shipper) {
-  AgentPositions p = ReadAgent(sqlite_path, log);
+HttpResponse AgentMetrics(const Config& cfg, state::ChangeLog& log, const Shipper* shipper,
+                          const ReverseRunner* reverse) {
+  const std::string& source = cfg.source_id;
+  AgentPositions p = ReadAgent(cfg.source_sqlite, log);
   const std::string l = fmt::format("source=\"{}\"", source);
   PrometheusText m;
   m.Gauge("sqlift_captured_seq", "Last seq committed in the outbox", p.captured, l);
@@ -100,6 +170,15 @@ HttpResponse AgentMetrics(const std::string& source, const std::string& sqlite_p
     m.Counter("sqlift_shipper_connects_total", "Handshakes the applier accepted", s.connects, l);
     m.Counter("sqlift_shipper_batches_total", "Change batches shipped", s.batches, l);
     m.Counter("sqlift_snapshot_chunks_total", "Snapshot chunks shipped", s.snapshot_chunks, l);
+  }
+  if (reverse) {
+    ReverseStats r = reverse->stats();
+    m.Gauge("sqlift_reverse_streaming", "Whether reverse replication streams", r.streaming, l);
+    m.Gauge("sqlift_reverse_failed", "Whether reverse replication stopped on a refusal", r.failed,
+            l);
+    m.Counter("sqlift_reverse_transactions_total", "PostgreSQL transactions applied to SQLite",
+              r.transactions, l);
+    m.Counter("sqlift_reverse_rows_total", "Rows applied to SQLite", r.rows, l);
   }
   return {"text/plain; version=0.0.4", m.text()};
 }

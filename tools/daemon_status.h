@@ -18,7 +18,9 @@
 #include "capture/shipper.h"
 #include "common/result.h"
 #include "state/change_log.h"
+#include "tools/config.h"
 #include "tools/http_server.h"
+#include "tools/reverse_runner.h"
 
 namespace sqlift {
 
@@ -36,11 +38,18 @@ struct AppliedState {
 };
 [[nodiscard]] Result<AppliedState> ReadAppliedState(PgConnection& conn, const std::string& source);
 
-// The agent's /status and /metrics.
-HttpResponse AgentStatus(const std::string& source, const std::string& sqlite_path,
-                         state::ChangeLog& log, const Shipper* shipper);
-HttpResponse AgentMetrics(const std::string& source, const std::string& sqlite_path,
-                          state::ChangeLog& log, const Shipper* shipper);
+// The agent's endpoints: /status (JSON), /metrics (Prometheus), /route (JSON: every route the
+// agent has logged, or with ?tenant=T the route that applies to T). The handlers read what
+// is passed here, which must outlive the server; `shipper` and `reverse` may be null.
+[[nodiscard]] Result<std::unique_ptr<HttpServer>> StartAgentHttp(const Config& cfg,
+                                                                 state::ChangeLog* log,
+                                                                 const Shipper* shipper,
+                                                                 const ReverseRunner* reverse);
+HttpResponse AgentStatus(const Config& cfg, state::ChangeLog& log, const Shipper* shipper,
+                         const ReverseRunner* reverse);
+HttpResponse AgentMetrics(const Config& cfg, state::ChangeLog& log, const Shipper* shipper,
+                          const ReverseRunner* reverse);
+HttpResponse AgentRoutes(state::ChangeLog& log, const HttpQuery& query);
 
 // The applier's /status and /metrics, with its own PostgreSQL connection (reopened when lost).
 class ApplierProbe {

@@ -27,6 +27,41 @@ using asio::ip::tcp;
 
 namespace {
 
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string PercentDecode(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out += ' ';
+    } else if (s[i] == '%' && i + 2 < s.size() && HexDigit(s[i + 1]) >= 0 &&
+               HexDigit(s[i + 2]) >= 0) {
+      out += static_cast<char>(HexDigit(s[i + 1]) * 16 + HexDigit(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+HttpQuery ParseQuery(std::string_view q) {
+  HttpQuery out;
+  while (!q.empty()) {
+    std::string_view part = q.substr(0, q.find('&'));
+    q.remove_prefix(std::min(q.size(), part.size() + 1));
+    size_t eq = part.find('=');
+    out[PercentDecode(part.substr(0, eq))] =
+        eq == std::string_view::npos ? "" : PercentDecode(part.substr(eq + 1));
+  }
+  return out;
+}
+
 std::string Paths(const std::map<std::string, HttpServer::Handler>& routes) {
   std::string out;
   for (const auto& r : routes)
@@ -55,7 +90,9 @@ http::response<http::string_body> HttpServer::Impl::Answer(
   res.keep_alive(false);
   res.set(http::field::server, "sqlift");
   std::string target(req.target());
-  target = target.substr(0, target.find('?'));
+  size_t q = target.find('?');
+  HttpQuery query = q == std::string::npos ? HttpQuery{} : ParseQuery(target.substr(q + 1));
+  target = target.substr(0, q);
   auto it = routes.find(target);
   if (it == routes.end()) {
     res.result(http::status::not_found);
@@ -65,8 +102,8 @@ http::response<http::string_body> HttpServer::Impl::Answer(
     res.result(http::status::method_not_allowed);
     res.set(http::field::allow, "GET, HEAD");
   } else {
-    HttpResponse r = it->second();
-    res.result(http::status::ok);
+    HttpResponse r = it->second(query);
+    res.result(static_cast<http::status>(r.status));
     res.set(http::field::content_type, r.content_type);
     res.body() = std::move(r.body);
   }

@@ -23,11 +23,15 @@ namespace sqlift {
 struct HttpResponse {
   std::string content_type = "application/json";
   std::string body;
+  int status = 200;  // 200, or 400/404 for a bad or unknown query
 };
+
+// The parameters of a request's query string ("tenant=acme&x=1"), percent-decoded.
+using HttpQuery = std::map<std::string, std::string>;
 
 class HttpServer {
  public:
-  using Handler = std::function<HttpResponse()>;
+  using Handler = std::function<HttpResponse(const HttpQuery& query)>;
 
   // Binds host:port (port 0: any free port) and serves `routes` (path → handler).
   [[nodiscard]] static Result<std::unique_ptr<HttpServer>> Start(
