@@ -12,6 +12,13 @@
 //   sqlift_last_refusal() why the last COMMIT was refused, or NULL. SQLite gives a commit hook
 //                         no way to set the error message, so the refused COMMIT itself only
 //                         reports SQLITE_CONSTRAINT_COMMITHOOK ("constraint failed").
+//   sqlift_shadow(rate, path)  samples this connection's read queries into the shadow log at
+//                         `path` with probability `rate` (0..1; capture/shadow_sampler.h),
+//                         replacing its sampler; rate 0 detaches (path may be NULL). Returns the
+//                         replaced sampler's counts as JSON text, or NULL when there was none:
+//                         {"candidates":N,"sampled":N,"skipped":N,"written":N,"dropped":N}.
+//                         It installs a trace callback (sqlite3_trace_v2), replacing any other.
+//                         When attaching fails, the connection is left without a sampler.
 //
 // The session API is not in the loadable-extension routine table (sqlite3_api_routines), so
 // this library calls the SQLite it links (the system libsqlite3) directly, with no sqlite3ext.h
@@ -27,9 +34,11 @@
 
 #include <memory>
 #include <new>
+#include <random>
 #include <string>
 
 #include "capture/recorder.h"
+#include "capture/shadow_sampler.h"
 #include "capture/status_codes.h"
 #include "common/text.h"
 
@@ -94,6 +103,65 @@ void RouteFunction(sqlite3_context* ctx, int, sqlite3_value** argv) {
   }
 }
 
+// The connection's shadow sampler, owned by the sqlift_shadow function (freed with it when the
+// connection closes).
+struct ShadowSlot {
+  sqlite3* db;
+  std::unique_ptr<ShadowSampler> sampler;
+};
+
+std::string ShadowStatsJson(const ShadowStats& s) {
+  return fmt::format(R"({{"candidates":{},"sampled":{},"skipped":{},"written":{},"dropped":{}}})",
+                     s.candidates, s.sampled, s.skipped, s.written, s.dropped);
+}
+
+void ShadowFunction(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  try {
+    auto* slot = static_cast<ShadowSlot*>(sqlite3_user_data(ctx));
+    const double rate = sqlite3_value_double(argv[0]);
+    const int rate_type = sqlite3_value_numeric_type(argv[0]);
+    if ((rate_type != SQLITE_INTEGER && rate_type != SQLITE_FLOAT) || !(rate >= 0 && rate <= 1)) {
+      return ResultError(ctx, "sqlift_shadow()",
+                         Status::InvalidArgument("rate must be a number in 0..1"));
+    }
+    const unsigned char* path = sqlite3_value_text(argv[1]);
+    if (rate > 0 && (path == nullptr || *path == '\0')) {
+      return ResultError(ctx, "sqlift_shadow()", Status::InvalidArgument("no log path"));
+    }
+    std::string previous;
+    if (slot->sampler) {
+      previous = ShadowStatsJson(slot->sampler->stats());
+      slot->sampler.reset();  // first: its destructor removes the trace callback
+    }
+    if (rate > 0) {
+      ShadowOptions options;
+      options.rate = rate;
+      options.log_path = reinterpret_cast<const char*>(path);
+      options.seed = std::random_device{}();
+      Result<std::unique_ptr<ShadowSampler>> s = ShadowSampler::Attach(slot->db, options);
+      if (!s.ok()) return ResultError(ctx, "sqlift_shadow()", s.status());
+      slot->sampler = std::move(s).value();
+    }
+    if (previous.empty()) return sqlite3_result_null(ctx);
+    sqlite3_result_text(ctx, previous.data(), static_cast<int>(previous.size()), SQLITE_TRANSIENT);
+  } catch (const std::bad_alloc&) {
+    sqlite3_result_error_nomem(ctx);
+  }
+}
+
+void FreeShadowSlot(void* p) {
+  auto* slot = static_cast<ShadowSlot*>(p);
+  if (slot->sampler) slot->sampler->ConnectionClosing();
+  delete slot;
+}
+
+int RegisterShadow(sqlite3* db) {
+  auto* slot = new ShadowSlot{db, nullptr};
+  // On failure SQLite calls FreeShadowSlot itself.
+  return sqlite3_create_function_v2(db, "sqlift_shadow", 2, SQLITE_UTF8 | SQLITE_DIRECTONLY, slot,
+                                    &ShadowFunction, nullptr, nullptr, &FreeShadowSlot);
+}
+
 void FreeRecorder(void* p) {
   delete static_cast<SharedRecorder*>(p);
 }
@@ -144,6 +212,7 @@ int Init(sqlite3* db, std::string* error) {
   if (rc == SQLITE_OK) rc = Register(db, "sqlift_pending", rec, &CountFunction<&Recorder::Pending>);
   if (rc == SQLITE_OK) rc = Register(db, "sqlift_last_refusal", rec, &LastRefusal);
   if (rc == SQLITE_OK) rc = Register(db, "sqlift_route", rec, &RouteFunction, 1);
+  if (rc == SQLITE_OK) rc = RegisterShadow(db);
   if (rc != SQLITE_OK) {
     *error = fmt::format("sqlift_capture: register SQL functions: {}", sqlite3_errmsg(db));
   }

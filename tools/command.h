@@ -64,5 +64,6 @@ void AddStatusCommand(CLI::App& root, CommandTable& table, const GlobalOptions& 
 void AddVerifyCommand(CLI::App& root, CommandTable& table, const GlobalOptions& global);
 void AddApplyCommand(CLI::App& root, CommandTable& table, const GlobalOptions& global);
 void AddSwitchCommands(CLI::App& root, CommandTable& table, const GlobalOptions& global);
+void AddShadowCommand(CLI::App& root, CommandTable& table, const GlobalOptions& global);
 
 }  // namespace sqlift

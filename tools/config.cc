@@ -11,6 +11,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <optional>
 #include <sstream>
 
 namespace sqlift {
@@ -21,8 +22,10 @@ struct KeySpec {
   std::function<std::string*(Config&)> string_field;
   std::function<int64_t*(Config&)> int_field;
   std::function<std::vector<std::string>*(Config&)> list_field;  // array of strings
+  std::function<double*(Config&)> double_field;                  // a float (or an integer)
   std::vector<std::string_view> allowed;                         // for enumerations; empty = any
   int64_t min = 0, max = 0;                                      // for integers
+  double dmin = 0, dmax = 0;                                     // for numbers
 };
 
 const std::map<std::string, KeySpec, std::less<>>& KnownKeys() {
@@ -37,6 +40,13 @@ const std::map<std::string, KeySpec, std::less<>>& KnownKeys() {
     k.int_field = [m](Config& c) { return &(c.*m); };
     k.min = lo;
     k.max = hi;
+    return k;
+  };
+  auto real = [](double Config::*m, double lo, double hi) {
+    KeySpec k;
+    k.double_field = [m](Config& c) { return &(c.*m); };
+    k.dmin = lo;
+    k.dmax = hi;
     return k;
   };
   auto list = [](std::vector<std::string> Config::*m) {
@@ -66,6 +76,8 @@ const std::map<std::string, KeySpec, std::less<>>& KnownKeys() {
       {"transport.tls_server_name", str(&Config::transport_tls_server_name)},
       {"http.listen", str(&Config::http_listen)},
       {"http.apply_listen", str(&Config::http_apply_listen)},
+      {"shadow.log", str(&Config::shadow_log)},
+      {"shadow.rate", real(&Config::shadow_rate, 0, 1)},
       {"log.format", str(&Config::log_format, {"text", "json"})},
       {"log.level", str(&Config::log_level, {"trace", "debug", "info", "warn", "error", "off"})},
   };
@@ -131,6 +143,17 @@ Status SetKey(Config& cfg, const KeySpec& spec, const std::string& key, const to
       out.push_back(sv->get());
     }
     *spec.list_field(cfg) = std::move(out);
+    return Status::OK();
+  }
+  if (spec.double_field) {
+    std::optional<double> x;
+    if (const auto* f = n.as_floating_point()) x = f->get();
+    if (const auto* i = n.as_integer()) x = static_cast<double>(i->get());
+    if (!x) return bad(fmt::format("expected a number, got {}", TypeName(n)));
+    if (!(*x >= spec.dmin && *x <= spec.dmax)) {
+      return bad(fmt::format("{} is out of range [{}, {}]", *x, spec.dmin, spec.dmax));
+    }
+    *spec.double_field(cfg) = *x;
     return Status::OK();
   }
   const auto* v = n.as_integer();

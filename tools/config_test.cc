@@ -141,10 +141,45 @@ TEST(ConfigTest, MappingValuesMustBeTypeStrings) {
       << r.status().ToString();
 }
 
+TEST(ConfigTest, ShadowKeys) {
+  Result<Config> r =
+      ParseConfig("[shadow]\nlog = \"/var/lib/app/shadow.log\"\nrate = 0.25\n", "s.toml");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->shadow_log, "/var/lib/app/shadow.log");
+  EXPECT_DOUBLE_EQ(r->shadow_rate, 0.25);
+  EXPECT_TRUE(r->Require({"shadow.log"}, "shadow").ok());
+  // An integer is a number too (rate = 1 samples every read).
+  r = ParseConfig("[shadow]\nrate = 1\n", "s.toml");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_DOUBLE_EQ(r->shadow_rate, 1.0);
+  EXPECT_DOUBLE_EQ(ParseConfig("", "s.toml")->shadow_rate, 0.0);  // default: off
+
+  r = ParseConfig("[shadow]\nrate = 1.5\n", "s.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "s.toml:2:8: shadow.rate: 1.5 is out of range [0, 1]");
+  r = ParseConfig("[shadow]\nrate = -0.1\n", "s.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("out of range"), std::string::npos);
+  r = ParseConfig("[shadow]\nrate = \"half\"\n", "s.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "s.toml:2:8: shadow.rate: expected a number, got a string");
+  r = ParseConfig("[shadow]\nlog = 3\n", "s.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "s.toml:2:7: shadow.log: expected a string, got an integer");
+  r = ParseConfig("[shadow]\nlogs = \"x\"\n", "s.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("unknown key 'shadow.logs'"), std::string::npos);
+  Status missing = ParseConfig("", "s.toml")->Require({"shadow.log"}, "shadow");
+  EXPECT_EQ(missing.message(),
+            "s.toml is incomplete:\n  [shadow] log is required by `sqlift shadow`");
+}
+
 TEST(ConfigTest, ShippedExampleLoads) {
   Result<Config> r = LoadConfigFile(SQLIFT_EXAMPLE_CONFIG);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->source_id, "app");
+  EXPECT_EQ(r->shadow_log, "/var/lib/app/shadow.log");
+  EXPECT_DOUBLE_EQ(r->shadow_rate, 0.01);
   EXPECT_TRUE(r->Require({"source.id", "source.sqlite", "state.dir", "target.pg",
                           "transport.listen", "transport.connect", "http.listen"},
                          "apply")
