@@ -78,7 +78,9 @@ std::map<std::string, PgSinkTable> SinkTablesFromPlan(const SchemaPlan& plan) {
   for (const TablePlan& t : plan.tables) {
     PgSinkTable& target = out[t.source_name];
     target.pg_name = t.pg_name;
+    target.constant_column = t.constant_tenant_column;
     for (const ColumnPlan& c : t.columns) {
+      if (!t.constant_tenant_column.empty() && c.pg_name == t.constant_tenant_column) continue;
       target.columns.push_back({c.source_name, c.pg_name, c.mapping.type});
     }
   }
@@ -311,6 +313,7 @@ Status PgBatchSink::RunChange(Context& ctx, const wire::RowChange& ch, std::stri
       SQLIFT_RETURN_IF_ERROR(bind(ch.pk(static_cast<int>(j)), *t.columns[t.pk[j]]));
     }
   }
+  if (!t.table->constant_column.empty()) params.emplace_back(options_.constant_tenant);
   SQLIFT_ASSIGN_OR_RETURN(std::string name,
                           Prepared(ctx, key, sql, static_cast<int>(params.size())));
   if (ctx.pipelined) return Send(ctx, name, params, ch);

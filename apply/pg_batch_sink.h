@@ -69,6 +69,9 @@ struct PgSinkColumn {
 struct PgSinkTable {
   std::string pg_name;
   std::vector<PgSinkColumn> columns;
+  // Database-per-tenant: the PostgreSQL column that holds PgBatchSinkOptions::constant_tenant
+  // in every row of this source (part of the key); empty: none.
+  std::string constant_column;
 };
 
 struct PgBatchSinkOptions {
@@ -87,6 +90,9 @@ struct PgBatchSinkOptions {
   // without it, and every table when it is empty, belong to the tenant "*").
   bool fences = false;
   std::string tenant_column;
+  // Database-per-tenant: this source's tenant, written into every row's constant tenant column
+  // (TranslateOptions::constant_tenant_column, which the compiler's plans must have).
+  std::string constant_tenant;
 };
 
 // The table mapping of a SchemaPlan, as PgBatchSinkOptions::tables wants it.

@@ -128,6 +128,7 @@ Status PgBatchSink::BeginSnapshot(const std::string& source, const wire::Snapsho
   o.schema = options_.schema;
   o.on_error =
       options_.on_error == PgBatchSinkOptions::OnError::kSkip ? OnError::kSkipRow : OnError::kStop;
+  o.constant_tenant = options_.constant_tenant;
   o.before_commit = [this](PgConnection& c, const SchemaPlan& p) {
     return InstallFences(c, p, "");
   };

@@ -32,13 +32,18 @@ static std::string Param(int n, const PgType& t) {
   return fmt::format("${}::{}", n, t.sql);
 }
 
-// "pk1" = $k::T AND ..., parameters numbered from `first`.
+// "pk1" = $k::T AND ..., parameters numbered from `first`; the constant tenant column, when
+// the table has one, is the last parameter.
 static std::string PkWhere(const ResolvedTable& t, int first) {
   std::string out;
   for (size_t j = 0; j < t.pk.size(); ++j) {
     const PgSinkColumn& c = *t.columns[t.pk[j]];
     out += fmt::format("{}{} = {}", j ? " AND " : "", QuoteIdentifier(c.pg_name),
                        Param(first + static_cast<int>(j), c.type));
+  }
+  if (!t.table->constant_column.empty()) {
+    out += fmt::format(" AND {} = ${}::text", QuoteIdentifier(t.table->constant_column),
+                       first + static_cast<int>(t.pk.size()));
   }
   return out;
 }
@@ -56,6 +61,12 @@ std::string InsertSql(const std::string& schema, const ResolvedTable& t,
   }
   for (size_t j = 0; j < t.pk.size(); ++j) {
     pk += (j ? ", " : "") + QuoteIdentifier(t.columns[t.pk[j]]->pg_name);
+  }
+  if (!t.table->constant_column.empty()) {  // the source's tenant, as the last parameter
+    const std::string c = QuoteIdentifier(t.table->constant_column);
+    names += ", " + c;
+    values += fmt::format(", ${}::text", cols.size() + 1);
+    pk = c + ", " + pk;
   }
   return fmt::format("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO {}",
                      QuoteQualified(schema, t.table->pg_name), names, values, pk,

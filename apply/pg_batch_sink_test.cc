@@ -98,11 +98,13 @@ class PgBatchSinkTest : public PgSuiteTest {
                           {"paid", "paid", PgType::Of(K::kBoolean)},
                           {"at", "at", PgType::Of(K::kTimestamptz)},
                           {"data", "data", PgType::Of(K::kBytea)},
-                          {"doc", "doc", PgType::Of(K::kJsonb)}}};
+                          {"doc", "doc", PgType::Of(K::kJsonb)}},
+                         ""};
     o.tables["users"] = {"users",
                          {{"id", "id", PgType::Of(K::kBigint)},
                           {"name", "name", PgType::Of(K::kText)},
-                          {"parent_id", "parent_id", PgType::Of(K::kBigint)}}};
+                          {"parent_id", "parent_id", PgType::Of(K::kBigint)}},
+                         ""};
     auto c = PgConnection::Connect(uri_, std::chrono::seconds(10));
     EXPECT_TRUE(c.ok());
     return std::make_unique<PgBatchSink>(std::move(c).value(), std::move(o));

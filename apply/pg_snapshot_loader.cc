@@ -1,6 +1,8 @@
 // PgSnapshotLoader: a whole snapshot in one PostgreSQL transaction (see header).
 #include "apply/pg_snapshot_loader.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -59,13 +61,19 @@ Status PgSnapshotLoader::CreateTables() {
       sql += plan_.ddl[i + 1] + ";";
       continue;
     }
-    SQLIFT_ASSIGN_OR_RETURN(PgResult rows,
-                            conn_->Query("SELECT EXISTS (SELECT 1 FROM " + name + ")"));
+    const std::string& tenant_col = plan_.tables[i].constant_tenant_column;
+    SQLIFT_ASSIGN_OR_RETURN(
+        PgResult rows,
+        tenant_col.empty()
+            ? conn_->Query("SELECT EXISTS (SELECT 1 FROM " + name + ")")
+            : conn_->Query("SELECT EXISTS (SELECT 1 FROM " + name + " WHERE " +
+                               QuoteIdentifier(tenant_col) + " = $1)",
+                           {options_.constant_tenant}));
     if (rows.get(0, 0) == "t") {
       return Status::FailedPrecondition(fmt::format(
-          "target table {} already holds rows; a snapshot loads only into empty or new tables "
+          "target table {} already holds rows{}; a snapshot loads only into empty or new tables "
           "(empty it, or use another database)",
-          name));
+          name, tenant_col.empty() ? "" : " of tenant " + options_.constant_tenant));
     }
   }
   return conn_->Exec(sql).With("create target tables");
@@ -75,24 +83,27 @@ Status PgSnapshotLoader::StartTable(const wire::TableShape& shape) {
   for (size_t i = 0; i < plan_.tables.size(); ++i) {
     const TablePlan& t = plan_.tables[i];
     if (t.source_name != shape.name()) continue;
-    if (static_cast<size_t>(shape.columns_size()) != t.columns.size()) {
+    // The constant tenant column comes first in the plan and is not in SQLite's rows.
+    const size_t skip = t.constant_tenant_column.empty() ? 0 : 1;
+    if (static_cast<size_t>(shape.columns_size()) + skip != t.columns.size()) {
       return Status::InvalidArgument(fmt::format("snapshot of {} has {} columns, its schema {}",
                                                  shape.name(), shape.columns_size(),
-                                                 t.columns.size()));
+                                                 t.columns.size() - skip));
     }
-    for (size_t c = 0; c < t.columns.size(); ++c) {
-      if (shape.columns(static_cast<int>(c)) != t.columns[c].source_name) {
+    for (size_t c = skip; c < t.columns.size(); ++c) {
+      const std::string& sent = shape.columns(static_cast<int>(c - skip));
+      if (sent != t.columns[c].source_name) {
         return Status::InvalidArgument(fmt::format("snapshot of {}: column {} is {} in its schema",
-                                                   shape.name(), shape.columns(static_cast<int>(c)),
-                                                   t.columns[c].source_name));
+                                                   shape.name(), sent, t.columns[c].source_name));
       }
     }
     CopyLoaderOptions lo;
     lo.on_error = options_.on_error;
     lo.seq = static_cast<int64_t>(s_);
     lo.source = options_.source;
+    lo.key_columns.clear();
     for (uint32_t k : shape.pk_columns())
-      lo.key_columns.push_back(k);
+      lo.key_columns.push_back(k + skip);
     loader_ = std::make_unique<CopyLoader>(*conn_, *dead_conn_, t, options_.schema, lo);
     table_ = i;
     ++stats_.tables;
@@ -127,6 +138,17 @@ Status PgSnapshotLoader::Add(const wire::SnapshotChunk& chunk) {
   if (!table_) SQLIFT_RETURN_IF_ERROR(StartTable(chunk.table()));
   if (chunk.rows_size() > 0) {
     std::vector<wire::Row> rows(chunk.rows().begin(), chunk.rows().end());
+    if (!plan_.tables[*table_].constant_tenant_column.empty()) {
+      wire::Value tenant;
+      tenant.set_text(options_.constant_tenant);
+      for (wire::Row& r : rows) {
+        wire::Row with;
+        *with.add_values() = tenant;
+        for (wire::Value& v : *r.mutable_values())
+          *with.add_values() = std::move(v);
+        r = std::move(with);
+      }
+    }
     Status st = loader_->AddRows(rows);
     if (!st.ok()) {
       loader_->Abort(st.message());

@@ -34,6 +34,10 @@ struct PgSnapshotOptions {
   // Runs in the snapshot's transaction after the after-data statements, before the position is
   // written (the applier installs its fences there, so they exist exactly when the data does).
   std::function<Status(PgConnection& conn, const SchemaPlan& plan)> before_commit;
+  // Database-per-tenant: this source's tenant, put into each table's constant tenant column
+  // (the plan's TablePlan::constant_tenant_column). A table may then already hold other
+  // tenants' rows; only rows of this tenant make the snapshot refuse to load.
+  std::string constant_tenant;
 };
 
 struct SnapshotLoadStats {

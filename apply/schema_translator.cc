@@ -165,7 +165,7 @@ void AddColumnWarnings(Context& ctx, const TableSchema& t, const ColumnSchema& c
 
 // Columns, names and the CREATE TABLE statement of one table.
 TablePlan AddTable(Context& ctx, const TableSchema& t, const std::vector<ColumnMapping>& maps) {
-  TablePlan tp{t.name, MapName(ctx, t.name, "", t.name), {}};
+  TablePlan tp{t.name, MapName(ctx, t.name, "", t.name), {}, ""};
   if (!ctx.relation_names.insert(tp.pg_name).second) {
     ctx.Add(Sev::kBlocker, t.name, "",
             fmt::format("becomes \"{}\", a name already taken", tp.pg_name),
@@ -242,14 +242,31 @@ Result<SchemaPlan> TranslateSchema(const std::vector<TableSchema>& tables,
       return Status::InvalidArgument(fmt::format("mapping for '{}': no such table.column", key));
     }
   }
+  // Database-per-tenant: the tables as PostgreSQL holds them, with the tenant column (the
+  // mappings above were made on the file's own tables, so rowid aliases stay identities).
+  std::vector<TableSchema> with_tenant;
+  const std::vector<TableSchema>* input = &tables;
+  if (!options.constant_tenant_column.empty()) {
+    with_tenant.reserve(tables.size());
+    for (size_t i = 0; i < tables.size(); ++i) {
+      with_tenant.push_back(translate::WithTenantColumn(tables[i], options.constant_tenant_column));
+      maps[i].insert(maps[i].begin(), ColumnMapping{PgType::Of(PgType::Kind::kText), false, false});
+    }
+    for (size_t i = 0; i < tables.size(); ++i)
+      ctx.sources[translate::Lower(tables[i].name)] = &with_tenant[i];
+    input = &with_tenant;
+  }
   plan.ddl.push_back("CREATE SCHEMA IF NOT EXISTS " + QuoteIdentifier(options.schema));
   plan.tables.reserve(tables.size());  // plans are referred to by pointer below
-  for (size_t i = 0; i < tables.size(); ++i) {
-    plan.tables.push_back(translate::AddTable(ctx, tables[i], maps[i]));
-    ctx.plans[translate::Lower(tables[i].name)] = &plan.tables.back();
+  for (size_t i = 0; i < input->size(); ++i) {
+    plan.tables.push_back(translate::AddTable(ctx, (*input)[i], maps[i]));
+    if (!options.constant_tenant_column.empty()) {
+      plan.tables.back().constant_tenant_column = plan.tables.back().columns[0].pg_name;
+    }
+    ctx.plans[translate::Lower((*input)[i].name)] = &plan.tables.back();
   }
-  for (size_t i = 0; i < tables.size(); ++i) {
-    translate::AddAfterData(ctx, tables[i], plan.tables[i]);
+  for (size_t i = 0; i < input->size(); ++i) {
+    translate::AddAfterData(ctx, (*input)[i], plan.tables[i]);
   }
   return plan;
 }

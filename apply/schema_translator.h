@@ -32,6 +32,11 @@ namespace sqlift {
 struct TranslateOptions {
   std::string schema = "public";  // target PostgreSQL schema
   TypeOverrides overrides;        // "table.column" → PostgreSQL type
+  // Database-per-tenant (design section 8): several SQLite files, one per tenant, into one
+  // schema. Every table gets this column first (text NOT NULL, holding the file's tenant), and
+  // it leads the primary key, every index and unique constraint, and both sides of every
+  // foreign key, so the tenants' rows cannot collide. Empty: none.
+  std::string constant_tenant_column;
 };
 
 struct Problem {
@@ -59,7 +64,10 @@ struct ColumnPlan {
 struct TablePlan {
   std::string source_name;
   std::string pg_name;
-  std::vector<ColumnPlan> columns;  // in SQLite column order, hidden/generated ones left out
+  // In SQLite column order, hidden/generated ones left out; with a constant tenant column,
+  // that column first (source_name = its name; no SQLite table has it).
+  std::vector<ColumnPlan> columns;
+  std::string constant_tenant_column;  // its PostgreSQL name; empty without one
 };
 
 struct SchemaPlan {

@@ -33,6 +33,10 @@ struct Context {
 
 std::string Lower(std::string_view s);
 
+// `table` with the constant tenant column `column` put first: column 0, first in the primary
+// key, in every index and on both sides of every foreign key (schema_tenant.cc).
+TableSchema WithTenantColumn(const TableSchema& table, const std::string& column);
+
 // Appends the statements run after the data load for one table (see schema_translator.h).
 void AddAfterData(Context& ctx, const TableSchema& table, const TablePlan& plan);
 

@@ -55,7 +55,7 @@ TEST(SchemaTranslatorTest, BookingSchema) {
   ASSERT_TRUE(in) << SQLIFT_SHARED_DATA;
   std::stringstream sql;
   sql << in.rdbuf();
-  SchemaPlan p = Translate(sql.str(), {.schema = "booking", .overrides = {}});
+  SchemaPlan p = Translate(sql.str(), {.schema = "booking", .overrides = {}, .constant_tenant_column = ""});
   std::string all = All(p);
   EXPECT_EQ(p.ddl.front(), "CREATE SCHEMA IF NOT EXISTS \"booking\"");
   for (const char* want :
@@ -79,7 +79,7 @@ TEST(SchemaTranslatorTest, BookingSchema) {
   ASSERT_EQ(p.tables.size(), 5u);
   EXPECT_EQ(p.tables[0].source_name, "bookings");  // name order: deterministic
   Result<SchemaPlan> again =
-      TranslateSchema(Schema(sql.str()), {.schema = "booking", .overrides = {}});
+      TranslateSchema(Schema(sql.str()), {.schema = "booking", .overrides = {}, .constant_tenant_column = ""});
   EXPECT_EQ(All(*again), all);
 }
 

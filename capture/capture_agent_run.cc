@@ -47,11 +47,15 @@ Status CaptureAgent::Run() {
       Status st = ApplyRetention();
       if (!st.ok()) spdlog::warn("log retention: {}", st.ToString());
     }
+    std::chrono::milliseconds wait = options_.poll_interval;
     while (!stop_.load()) {
-      SQLIFT_ASSIGN_OR_RETURN(ChangeWatcher::Event ev, watcher_->Wait(options_.poll_interval));
-      if (ev == ChangeWatcher::Event::kChanged) break;
+      SQLIFT_ASSIGN_OR_RETURN(ChangeWatcher::Event ev, watcher_->Wait(wait));
       Result<int64_t> now = outbox_->DataVersion();
-      if (!now.ok() || *now != *version) break;  // an error is retried by the drain
+      if (!now.ok() || *now != *version || ev == ChangeWatcher::Event::kWoken) break;
+      // inotify sees a commit's WAL frames before SQLite publishes the commit in the WAL index,
+      // so the drain may not see it yet: look again in a moment rather than a poll later.
+      wait = ev == ChangeWatcher::Event::kChanged ? std::chrono::milliseconds(2)
+                                                  : options_.poll_interval;
     }
   }
   return Status::OK();

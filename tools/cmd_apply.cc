@@ -61,6 +61,17 @@ Result<std::unique_ptr<PgConnection>> ConnectWithRetry(const std::string& uri,
   }
 }
 
+// sqlift's tables and functions in PostgreSQL. Several appliers (database-per-tenant: one per
+// source) may start at once, and CREATE ... IF NOT EXISTS / OR REPLACE are not safe against
+// each other, so they take turns under a session advisory lock.
+Status EnsureSchemas(PgConnection& conn) {
+  SQLIFT_RETURN_IF_ERROR(conn.Exec("SELECT pg_advisory_lock(hashtext('sqlift.schema'))"));
+  Status st = EnsureStateSchema(conn);
+  if (st.ok()) st = EnsureRouteSchema(conn);
+  Status unlocked = conn.Exec("SELECT pg_advisory_unlock(hashtext('sqlift.schema'))");
+  return st.ok() ? unlocked : st;
+}
+
 Status WriteReadyFile(const std::string& path, const std::string& host, uint16_t port) {
   if (path.empty()) return Status::OK();
   std::string tmp = path + ".tmp";
@@ -79,10 +90,11 @@ Status Apply(const Config& cfg, const ApplyOptions& o, const sigset_t& signals) 
   SQLIFT_ASSIGN_OR_RETURN(Endpoint listen, ParseEndpoint(cfg.transport_listen));
   SQLIFT_ASSIGN_OR_RETURN(auto conn, ConnectWithRetry(cfg.target_pg, signals));
   if (!conn) return Status::OK();
-  SQLIFT_RETURN_IF_ERROR(EnsureStateSchema(*conn));
-  SQLIFT_RETURN_IF_ERROR(EnsureRouteSchema(*conn));
+  SQLIFT_RETURN_IF_ERROR(EnsureSchemas(*conn));
 
-  SqliteSchemaCompiler compiler(cfg.mapping, "public");
+  // Database-per-tenant ([source] tenant): every table gets the constant tenant column.
+  SqliteSchemaCompiler compiler(cfg.mapping, "public",
+                                cfg.source_tenant.empty() ? "" : TenantColumnOf(cfg));
   apply::PgBatchSinkOptions sink_options;
   sink_options.compiler = &compiler;
   sink_options.on_error = o.on_error == "skip-row" ? apply::PgBatchSinkOptions::OnError::kSkip
@@ -103,6 +115,7 @@ Status Apply(const Config& cfg, const ApplyOptions& o, const sigset_t& signals) 
   };
   sink_options.fences = true;
   sink_options.tenant_column = TenantColumnOf(cfg);
+  sink_options.constant_tenant = cfg.source_tenant;
   apply::PgBatchSink sink(std::move(conn), std::move(sink_options));
 
   apply::ReceiverOptions ro;

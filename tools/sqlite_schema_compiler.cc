@@ -56,6 +56,7 @@ Result<SchemaPlan> SqliteSchemaCompiler::Compile(const std::vector<std::string>&
   SQLIFT_ASSIGN_OR_RETURN(std::vector<TableSchema> tables, ReadSchema(*db));
   TranslateOptions options;
   options.schema = schema_;
+  options.constant_tenant_column = constant_tenant_column_;
   for (const Config::MappingEntry& e : mapping_) {
     size_t dot = e.column.rfind('.');
     for (const TableSchema& t : tables) {
@@ -74,8 +75,11 @@ Result<std::vector<std::string>> SqliteSchemaCompiler::ReplaceTable(
   SQLIFT_ASSIGN_OR_RETURN(auto db, Build(sqlite_sql));
   SQLIFT_ASSIGN_OR_RETURN(
       SqliteStatement q,
+      // SQLite's own tables (sqlite_sequence, which an AUTOINCREMENT table brings) are not the
+      // source's, and cannot be created by a statement.
       db->Prepare("SELECT type, tbl_name, sql FROM sqlite_schema WHERE sql IS NOT NULL "
-                  "AND type IN ('table', 'index') ORDER BY rowid"));
+                  "AND type IN ('table', 'index') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
+                  "ORDER BY rowid"));
   std::vector<std::string> out;
   bool replaced = false;
   while (true) {

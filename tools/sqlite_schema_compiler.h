@@ -21,8 +21,12 @@ class SqliteSchemaCompiler final : public SchemaCompiler {
  public:
   // `mapping` entries naming a table.column the schema does not have are ignored (the table
   // may come later with a DDL event); `schema` is the target PostgreSQL schema.
-  SqliteSchemaCompiler(std::vector<Config::MappingEntry> mapping, std::string schema)
-      : mapping_(std::move(mapping)), schema_(std::move(schema)) {}
+  // `constant_tenant_column`: database-per-tenant (TranslateOptions); empty: none.
+  SqliteSchemaCompiler(std::vector<Config::MappingEntry> mapping, std::string schema,
+                       std::string constant_tenant_column = "")
+      : mapping_(std::move(mapping)),
+        schema_(std::move(schema)),
+        constant_tenant_column_(std::move(constant_tenant_column)) {}
 
   Result<SchemaPlan> Compile(const std::vector<std::string>& sqlite_sql) override;
   Result<std::vector<std::string>> ReplaceTable(const std::vector<std::string>& sqlite_sql,
@@ -32,6 +36,7 @@ class SqliteSchemaCompiler final : public SchemaCompiler {
  private:
   std::vector<Config::MappingEntry> mapping_;
   std::string schema_;
+  std::string constant_tenant_column_;
 };
 
 }  // namespace sqlift

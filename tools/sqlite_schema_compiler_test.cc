@@ -65,6 +65,44 @@ TEST(SqliteSchemaCompilerTest, ReplaceTableKeepsIndexesAndDropRemovesThem) {
   EXPECT_EQ(fresh->size(), 4u);
 }
 
+// An AUTOINCREMENT table makes SQLite create sqlite_sequence, whose CREATE statement no one may
+// run: it must not end up among the source's statements (found with a first DDL event after a
+// snapshot at seq 0).
+TEST(SqliteSchemaCompilerTest, ReplaceTableLeavesSqliteSequenceOut) {
+  SqliteSchemaCompiler c({}, "public");
+  const std::vector<std::string> sql = {
+      "CREATE TABLE rooms (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT)"};
+  auto replaced = c.ReplaceTable(sql, "rooms", sql[0]);
+  ASSERT_TRUE(replaced.ok()) << replaced.status().ToString();
+  EXPECT_EQ(*replaced, sql);
+}
+
+// Database-per-tenant: the constant tenant column leads the key, the unique constraints and
+// both sides of the foreign keys; rowid aliases stay identities.
+TEST(SqliteSchemaCompilerTest, ConstantTenantColumnLeadsEveryKey) {
+  SqliteSchemaCompiler c({}, "public", "tenant_id");
+  SchemaPlan plan = Compile(c, {"CREATE TABLE rooms (id INTEGER PRIMARY KEY, name TEXT UNIQUE)",
+                                "CREATE TABLE bookings (id INTEGER PRIMARY KEY, room_id INTEGER "
+                                "REFERENCES rooms (id))"});
+  ASSERT_EQ(plan.tables.size(), 2u);
+  const TablePlan& rooms = plan.tables[1];
+  EXPECT_EQ(rooms.constant_tenant_column, "tenant_id");
+  ASSERT_EQ(rooms.columns.size(), 3u);
+  EXPECT_EQ(rooms.columns[0].ddl, "\"tenant_id\" text NOT NULL");
+  EXPECT_TRUE(rooms.columns[1].mapping.identity);
+  std::string all;
+  for (const std::string& s : plan.ddl)
+    all += s + "\n";
+  for (const std::string& s : plan.after_data)
+    all += s + "\n";
+  EXPECT_NE(all.find("PRIMARY KEY (\"tenant_id\", \"id\")"), std::string::npos) << all;
+  EXPECT_NE(all.find("UNIQUE (\"tenant_id\", \"name\")"), std::string::npos) << all;
+  EXPECT_NE(all.find("FOREIGN KEY (\"tenant_id\", \"room_id\") REFERENCES \"public\".\"rooms\" "
+                     "(\"tenant_id\", \"id\")"),
+            std::string::npos)
+      << all;
+}
+
 TEST(AdditiveDdlTest, NewColumnsAndTablesGiveStatementsOthersRefuse) {
   SqliteSchemaCompiler c({}, "public");
   SchemaPlan before = Compile(c, kSchema);
