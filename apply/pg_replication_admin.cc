@@ -204,6 +204,12 @@ Result<Lsn> EmitMarker(PgConnection& conn, const std::string& prefix, const std:
   Result<Lsn> lsn =
       QueryLsn(conn, "SELECT pg_logical_emit_message(false, $1, $2)::text", {prefix, content});
   if (!lsn.ok()) return lsn.status().With("emit marker " + prefix);
+  // A non-transactional message is not flushed by itself (PostgreSQL 15 has no flush argument),
+  // and the walsender sends only flushed WAL: the marker would wait for the WAL writer (up to
+  // wal_writer_delay, or longer on an idle server). A transaction that takes an xid flushes
+  // the WAL up to its commit record, and so past the marker.
+  Result<PgResult> flushed = conn.Query("SELECT pg_catalog.txid_current()", {});
+  if (!flushed.ok()) return flushed.status().With("flush the WAL after the marker");
   return lsn;
 }
 

@@ -60,7 +60,9 @@ struct SlotInfo {
 [[nodiscard]] Status SetupOriginSession(PgConnection& conn, const std::string& name);
 
 // pg_logical_emit_message(false, prefix, content): a non-transactional message that the
-// stream reports as a kMarker event. Returns its LSN (the Event's lsn).
+// stream reports as a kMarker event, then a transaction that flushes the WAL past it (so the
+// walsender sends it at once, not when the WAL writer next runs). Returns its LSN (the
+// Event's lsn).
 [[nodiscard]] Result<pgchange::Lsn> EmitMarker(PgConnection& conn, const std::string& prefix,
                                                const std::string& content);
 

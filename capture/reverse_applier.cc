@@ -130,18 +130,28 @@ Result<pgchange::Lsn> ReverseApplier::Position() {
 }
 
 Result<ReverseApplyStats> ReverseApplier::Apply(const pgchange::Transaction& txn) {
+  return ApplyBatch(std::span<const pgchange::Transaction>(&txn, 1));
+}
+
+Result<ReverseApplyStats> ReverseApplier::ApplyBatch(
+    std::span<const pgchange::Transaction> txns) {
   ReverseApplyStats stats;
-  if (txn.origin.rfind("sqlift", 0) == 0) {  // the forward applier's own writes
-    stats.skipped = true;
-    return stats;
+  stats.skipped = true;
+  bool any = false;
+  for (const pgchange::Transaction& txn : txns) {
+    if (txn.end_lsn > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      return Status::InvalidArgument(fmt::format("end LSN {} does not fit an SQLite integer",
+                                                 pgchange::FormatLsn(txn.end_lsn)));
+    }
+    any |= txn.origin.rfind("sqlift", 0) != 0;  // not only the forward applier's own writes
   }
-  std::string what = fmt::format("reverse apply of PostgreSQL transaction xid {} (end LSN {})",
-                                 txn.xid, pgchange::FormatLsn(txn.end_lsn));
-  if (txn.end_lsn > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-    return Status::InvalidArgument("end LSN does not fit an SQLite integer").With(what);
-  }
+  if (!any || txns.empty()) return stats;
+  const pgchange::Transaction& last = txns.back();
+  std::string what = fmt::format(
+      "reverse apply of {} PostgreSQL transaction{} up to xid {} (end LSN {})", txns.size(),
+      txns.size() == 1 ? "" : "s", last.xid, pgchange::FormatLsn(last.end_lsn));
   SQLIFT_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE").With(what));
-  Result<ReverseApplyStats> result = ApplyInTransaction(txn);
+  Result<ReverseApplyStats> result = ApplyInTransaction(txns);
   Status end = result.ok() && !result->skipped ? db_->Exec("COMMIT") : Status::OK();
   if (!sqlite3_get_autocommit(db_->handle())) {  // failed, skipped, or a COMMIT that failed
     Status rollback = db_->Exec("ROLLBACK");
@@ -155,24 +165,30 @@ Result<ReverseApplyStats> ReverseApplier::Apply(const pgchange::Transaction& txn
   return result;
 }
 
-Result<ReverseApplyStats> ReverseApplier::ApplyInTransaction(const pgchange::Transaction& txn) {
+Result<ReverseApplyStats> ReverseApplier::ApplyInTransaction(
+    std::span<const pgchange::Transaction> txns) {
   ReverseApplyStats stats;
+  stats.skipped = true;
   SQLIFT_RETURN_IF_ERROR(RefreshSchemaIfChanged());
   // Read inside the write transaction: the store that owns the position decides.
   SQLIFT_ASSIGN_OR_RETURN(pgchange::Lsn position, Position());
-  if (txn.end_lsn <= position) {
-    stats.skipped = true;
-    return stats;
-  }
   SQLIFT_ASSIGN_OR_RETURN(std::vector<RouteRow> routes, ReadRoutes(db_->handle()));
-  for (const Change& change : txn.changes) {
-    SQLIFT_RETURN_IF_ERROR(ApplyChange(txn, change, routes, &stats));
+  pgchange::Lsn end = position;
+  for (const pgchange::Transaction& txn : txns) {
+    if (txn.end_lsn <= end) continue;  // a replay, exactly once
+    end = txn.end_lsn;
+    if (txn.origin.rfind("sqlift", 0) == 0) continue;  // the forward applier's own writes
+    stats.skipped = false;
+    for (const Change& change : txn.changes) {
+      SQLIFT_RETURN_IF_ERROR(ApplyChange(txn, change, routes, &stats));
+    }
   }
+  if (stats.skipped) return stats;
   SQLIFT_ASSIGN_OR_RETURN(SqliteStatement stmt,
                           db_->Prepare("INSERT INTO _sqlift_state (key, value) VALUES (?1, ?2) "
                                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value"));
   SQLIFT_RETURN_IF_ERROR(stmt.BindText(1, kStateReverseLsn));
-  SQLIFT_RETURN_IF_ERROR(stmt.BindInt64(2, static_cast<int64_t>(txn.end_lsn)));
+  SQLIFT_RETURN_IF_ERROR(stmt.BindInt64(2, static_cast<int64_t>(end)));
   SQLIFT_RETURN_IF_ERROR(stmt.Run().With("record the reverse position"));
   return stats;
 }

@@ -30,6 +30,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -91,6 +92,10 @@ class ReverseApplier {
   // Applies `txn` and records its end_lsn, in one transaction; on any error nothing is
   // written and the position stays where it was.
   [[nodiscard]] Result<ReverseApplyStats> Apply(const pgchange::Transaction& txn);
+  // Several transactions, in commit order, in ONE SQLite transaction whose position is the
+  // last end_lsn (one fsync for all: reverse replication keeps up with busy writers). All or
+  // nothing; `skipped` only when every one of them was.
+  [[nodiscard]] Result<ReverseApplyStats> ApplyBatch(std::span<const pgchange::Transaction> txns);
 
  private:
   ReverseApplier(std::unique_ptr<SqliteDb> db, ReverseApplierOptions options);
@@ -101,7 +106,8 @@ class ReverseApplier {
       const std::shared_ptr<const pgchange::Relation>& rel);
   [[nodiscard]] Result<ReverseTarget> BuildTarget(
       const std::shared_ptr<const pgchange::Relation>& rel);
-  [[nodiscard]] Result<ReverseApplyStats> ApplyInTransaction(const pgchange::Transaction& txn);
+  [[nodiscard]] Result<ReverseApplyStats> ApplyInTransaction(
+      std::span<const pgchange::Transaction> txns);
   // Adds one row change to `stats` or says why it may not be applied.
   [[nodiscard]] Status ApplyChange(const pgchange::Transaction& txn, const pgchange::Change& change,
                                    const std::vector<RouteRow>& routes, ReverseApplyStats* stats);

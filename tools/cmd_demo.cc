@@ -14,6 +14,10 @@
 namespace sqlift {
 namespace {
 
+std::string Ms(const std::optional<double>& v) {
+  return v ? fmt::format("{:.1f}", *v) : "null";
+}
+
 void PrintJson(const DemoReport& r) {
   std::string stages;
   for (const DemoStage& s : r.stages) {
@@ -24,12 +28,15 @@ void PrintJson(const DemoReport& r) {
   }
   fmt::print(
       "{{\"ok\":{},\"rows_copied\":{},\"snapshot_seq\":{},\"changes_streamed\":{},"
-      "\"writes_acknowledged\":{},\"writes_lost\":{},\"catch_up_ms\":{:.1f},\"max_lag_seqs\":{},"
-      "\"verify_matched\":{},\"cutover_pause_ms\":null,\"fallback_pause_ms\":null,"
-      "\"stages\":[{}]}}\n",
+      "\"writes_acknowledged\":{},\"writes_on_postgres\":{},\"writes_refused\":{},"
+      "\"writes_lost\":{},\"lost_after_fallback\":{},\"catch_up_ms\":{:.1f},"
+      "\"max_lag_seqs\":{},\"verify_matched\":{},\"cutover_pause_ms\":{},"
+      "\"fallback_pause_ms\":{},\"cutover_again_pause_ms\":{},\"stages\":[{}]}}\n",
       r.ok() ? "true" : "false", r.rows_copied, r.snapshot_seq, r.changes_streamed,
-      r.writes_acknowledged, r.writes_lost, r.catch_up_ms, r.max_lag_seqs,
-      r.verify_matched ? (*r.verify_matched ? "true" : "false") : "null", stages);
+      r.writes_acknowledged, r.writes_on_postgres, r.writes_refused, r.writes_lost,
+      r.lost_after_fallback, r.catch_up_ms, r.max_lag_seqs,
+      r.verify_matched ? (*r.verify_matched ? "true" : "false") : "null", Ms(r.cutover_pause_ms),
+      Ms(r.fallback_pause_ms), Ms(r.cutover_again_pause_ms), stages);
 }
 
 void PrintText(const DemoReport& r) {
@@ -48,12 +55,17 @@ void PrintText(const DemoReport& r) {
       "  lag                           at most {} transactions behind; caught up "
       "{:.0f} ms after the writers stopped\n",
       r.max_lag_seqs, r.catch_up_ms);
-  fmt::print("  writes acknowledged           {}\n", r.writes_acknowledged);
-  fmt::print("  writes lost                   {}\n",
-             r.writes_lost < 0 ? std::string("unknown") : std::to_string(r.writes_lost));
+  fmt::print("  writes acknowledged           {} ({} on PostgreSQL; {} refused by a fence and "
+             "retried)\n",
+             r.writes_acknowledged, r.writes_on_postgres, r.writes_refused);
+  auto count = [](int64_t n) { return n < 0 ? std::string("unknown") : std::to_string(n); };
+  fmt::print("  writes lost                   {} (and {} missing in SQLite after the fallback)\n",
+             count(r.writes_lost), count(r.lost_after_fallback));
   fmt::print("  verify                        {}\n",
-             r.verify_matched ? (*r.verify_matched ? "matched" : "DIFFERENT") : "not run");
-  fmt::print("  write pauses                  cutover/fallback not built yet (issue 5)\n");
+             r.verify_matched ? (*r.verify_matched ? "every run matched" : "DIFFERENT")
+                              : "not run");
+  fmt::print("  write pauses                  cutover {} ms, fallback {} ms, cutover again {} ms\n",
+             Ms(r.cutover_pause_ms), Ms(r.fallback_pause_ms), Ms(r.cutover_again_pause_ms));
   if (!r.dir.empty()) fmt::print("  files                         {}\n", r.dir);
   fmt::print("\n{}\n", r.ok() ? "demo: ok" : "demo: FAILED");
 }
@@ -64,13 +76,15 @@ void AddDemoCommand(CLI::App& root, CommandTable& table, const GlobalOptions&) {
   static DemoOptions o;
   CLI::App* demo = root.add_subcommand(
       "demo",
-      "Run a live migration of a sample booking application (writers keep writing through the "
-      "recorder): plan, init, snapshot, stream, verify; prints every stage and a summary");
+      "Run a live migration of a sample booking application while its writers keep writing and "
+      "follow the route: plan, init, snapshot, stream, verify, cutover, writes on PostgreSQL, "
+      "fallback, verify, cutover, finish; prints every stage and a summary");
   demo->add_option("--pg", o.pg,
                    "Use this PostgreSQL database instead of starting a throwaway server");
   demo->add_flag("--json", o.json, "Print the summary as one JSON document");
   demo->add_flag("--keep", o.keep, "Leave the files (and the throwaway server) behind");
-  demo->add_option("--seconds", o.stream_seconds, "How long the writers stream after the snapshot")
+  demo->add_option("--seconds", o.stream_seconds,
+                   "How long the writers write after the snapshot, and on PostgreSQL")
       ->capture_default_str();
   demo->add_option("--bookings", o.bookings, "Bookings in the generated database")
       ->capture_default_str();

@@ -16,53 +16,19 @@
 #include "apply/schema_translator.h"
 #include "capture/sqlite_db.h"
 #include "deploy/pg_cluster.h"
-#include "deploy/pg_sandbox.h"
 #include "tools/bench_copy_internal.h"
-#include "tools/bench_stream.h"
-#include "tools/bench_util.h"
-#include "tools/demo_writer.h"
+#include "tools/demo_stages.h"
 #include "tools/plan_input.h"
+#include "tools/verify_run.h"
 
-namespace sqlift {
-namespace {
+namespace sqlift::demo {
 
-using Clock = std::chrono::steady_clock;
 using bench_stream::Child;
 constexpr char kSelf[] = "/proc/self/exe";
 
 double Since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
-
-// One demo run: owns the scratch directory, the throwaway server, the daemons and the writers.
-class Demo {
- public:
-  explicit Demo(const DemoOptions& o) : o_(o) {}
-  DemoReport Run();
-
- private:
-  // Runs one stage, timing it; false when it failed (the later stages are then skipped).
-  bool Stage(const std::string& name, const std::function<Status(std::string*)>& body);
-  void Skip(const std::string& name, const std::string& why);
-  Status StartPg(std::string* note);
-  Status MakeApp(std::string* note);
-  Status Plan(std::string* note);
-  Status Init(std::string* note);
-  Status WaitSnapshot(std::string* note);
-  Status Stream(std::string* note);
-  Status Verify(std::string* note);
-  Status StopDaemons(std::string* note);
-  Result<uint64_t> Position(const char* column);
-  std::string Path(const std::string& name) const { return (dir_.dir / name).string(); }
-
-  const DemoOptions& o_;
-  DemoReport r_;
-  ScratchDir dir_;
-  std::unique_ptr<PgSandbox> sandbox_;
-  std::unique_ptr<PgConnection> conn_;
-  std::unique_ptr<DemoWriters> writers_;
-  std::unique_ptr<Child> applier_, agent_;
-};
 
 bool Demo::Stage(const std::string& name, const std::function<Status(std::string*)>& body) {
   DemoStage s{name, 0, false, "", false};
@@ -108,9 +74,11 @@ Status Demo::MakeApp(std::string* note) {
   cfg << fmt::format(
       "[source]\nid = \"booking\"\nsqlite = \"{0}/app.db\"\n[state]\ndir = \"{0}/state\"\n"
       "[target]\npg = \"{1}\"\n[transport]\nlisten = \"127.0.0.1:{2}\"\n"
-      "connect = \"127.0.0.1:{2}\"\ntoken_file = \"{0}/token\"\n",
+      "connect = \"127.0.0.1:{2}\"\ntoken_file = \"{0}/token\"\n[capture]\npoll_ms = 100\n",
       dir_.dir.string(), r_.pg_uri, port);
   if (!cfg.flush()) return Status::IOError("write " + Path("sqlift.toml"));
+  cfg.close();
+  SQLIFT_ASSIGN_OR_RETURN(cfg_, LoadConfigFile(Path("sqlift.toml")));
   *note = fmt::format("{} tables, {} rows ({} bookings) in {}", gen.tables.size(), gen.rows(),
                       gen.bookings, Path("app.db"));
   return Status::OK();
@@ -132,7 +100,7 @@ Status Demo::Init(std::string* note) {
   SQLIFT_RETURN_IF_ERROR(bench_stream::RunToEnd({kSelf, "--config", Path("sqlift.toml"), "init"},
                                                 Path("init.log"), std::chrono::seconds(60)));
   // Writers first, then the daemons: the snapshot is read while the application writes.
-  writers_ = std::make_unique<DemoWriters>(Path("app.db"), 10'000'000, o_.bookings);
+  writers_ = std::make_unique<DemoWriters>(Path("app.db"), r_.pg_uri, 10'000'000, o_.bookings);
   writers_->Start(o_.writers);
   const std::vector<std::string> base = {kSelf, "--config", Path("sqlift.toml")};
   auto with = [&](const char* sub) {
@@ -178,10 +146,30 @@ Status Demo::WaitSnapshot(std::string* note) {
   return Status::OK();
 }
 
+Status Demo::CatchUp(std::chrono::seconds timeout) {
+  SQLIFT_ASSIGN_OR_RETURN(uint64_t last, bench_stream::CommittedSeq(Path("app.db")));
+  Clock::time_point start = Clock::now();
+  for (;;) {
+    Result<uint64_t> applied = Position("applied_seq");
+    if (applied.ok() && *applied >= last) return Status::OK();
+    if (applier_->Exited() || agent_->Exited()) {
+      return Status::Internal("a daemon exited:\n" + bench_stream::Tail(Path("apply.log"), 2000) +
+                              bench_stream::Tail(Path("capture.log"), 2000));
+    }
+    if (Since(start) > static_cast<double>(timeout.count())) {
+      return Status::Aborted(fmt::format("the applier did not reach seq {} in {} s", last,
+                                         timeout.count()));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+// The writers write; the lag (committed - applied) is sampled the while.
 Status Demo::Stream(std::string* note) {
   auto until =
       Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(o_.stream_seconds * 1000));
-  while (Clock::now() < until) {  // sample the lag while the writers write
+  const int64_t before = writers_->committed();
+  while (Clock::now() < until) {
     Result<uint64_t> committed = bench_stream::CommittedSeq(Path("app.db"));
     Result<uint64_t> applied = Position("applied_seq");
     if (committed.ok() && applied.ok() && *committed > *applied) {
@@ -189,51 +177,35 @@ Status Demo::Stream(std::string* note) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  SQLIFT_RETURN_IF_ERROR(writers_->Stop());
-  r_.writes_acknowledged = writers_->committed();
-  Clock::time_point stopped = Clock::now();
-  SQLIFT_ASSIGN_OR_RETURN(uint64_t last, bench_stream::CommittedSeq(Path("app.db")));
-  while (true) {
-    Result<uint64_t> applied = Position("applied_seq");
-    if (applied.ok() && *applied >= last) break;
-    if (Since(stopped) > 120) return Status::Aborted("the applier did not catch up in 120 s");
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  r_.catch_up_ms = Since(stopped) * 1000;
-  r_.changes_streamed = last - r_.snapshot_seq;
-  // Every acknowledged booking must be in PostgreSQL.
-  std::vector<int64_t> acked = writers_->acknowledged();
-  SQLIFT_ASSIGN_OR_RETURN(
-      PgResult found,
-      conn_->Query("SELECT count(*) FROM public.bookings WHERE id = ANY($1::bigint[])",
-                   {fmt::format("{{{}}}", fmt::join(acked, ","))}));
-  r_.writes_lost = static_cast<int64_t>(acked.size()) - std::stoll(std::string(found.get(0, 0)));
-  *note = fmt::format(
-      "{} transactions after S; caught up {:.0f} ms after the writers stopped; "
-      "{} acknowledged writes, {} lost",
-      r_.changes_streamed, r_.catch_up_ms, acked.size(), r_.writes_lost);
-  return r_.writes_lost == 0 ? Status::OK() : Status::FailedPrecondition(*note);
+  *note = fmt::format("{} transactions written through the recorder while streaming; lag at "
+                      "most {} seqs",
+                      writers_->committed() - before, r_.max_lag_seqs);
+  return Status::OK();
 }
 
+// The held form, with the writers writing: both sides compared at one log position.
 Status Demo::Verify(std::string* note) {
-  SQLIFT_ASSIGN_OR_RETURN(
-      auto child, Child::Spawn({kSelf, "verify", "--sqlite", Path("app.db"), "--pg", r_.pg_uri},
-                               Path("verify.log")));
-  while (!child->Exited())
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  int code = child->Stop(std::chrono::seconds(1));
-  if (code == 2) return Status::NotImplemented("sqlift verify is not built yet");
-  r_.verify_matched = code == 0;
-  *note = code == 0 ? "every table matched (sqlift verify, both sides at the same position)"
-                    : "differences: see " + Path("verify.log");
-  return code == 0 ? Status::OK() : Status::FailedPrecondition(*note);
-}
-
-Status Demo::StopDaemons(std::string* note) {
-  int agent = agent_->Stop(std::chrono::seconds(30));
-  int applier = applier_->Stop(std::chrono::seconds(30));
-  *note = fmt::format("capture exited {}, apply exited {}", agent, applier);
-  return agent == 0 && applier == 0 ? Status::OK() : Status::Internal(*note);
+  VerifySpec spec;
+  spec.sqlite = cfg_.source_sqlite;
+  spec.pg = cfg_.target_pg;
+  spec.cfg = &cfg_;
+  spec.hold_source = cfg_.source_id;
+  spec.skip_moved_tenants = true;
+  int exit = 0;
+  SQLIFT_ASSIGN_OR_RETURN(VerifyReport report, RunVerification(spec, &exit));
+  const bool matched = report.matched();
+  r_.verify_matched = r_.verify_matched.value_or(true) && matched;
+  int64_t rows = 0;
+  for (const TableVerdict& t : report.tables)
+    rows += t.comparison.sqlite_rows;
+  *note = fmt::format("{} of {} tables matched ({} rows) at log position {}, the applier held "
+                      "there while the writers wrote; verify_runs id {}",
+                      std::count_if(report.tables.begin(), report.tables.end(),
+                                    [](const TableVerdict& t) {
+                                      return t.status == TableStatus::kMatched;
+                                    }),
+                      report.tables.size(), rows, report.position, report.run_id.value_or(0));
+  return matched ? Status::OK() : Status::FailedPrecondition(*note + "\n" + ReportText(report));
 }
 
 DemoReport Demo::Run() {
@@ -248,35 +220,36 @@ DemoReport Demo::Run() {
             Stage("plan", [&](std::string* n) { return Plan(n); }) &&
             Stage("init", [&](std::string* n) { return Init(n); }) &&
             Stage("snapshot", [&](std::string* n) { return WaitSnapshot(n); }) &&
-            Stage("stream", [&](std::string* n) { return Stream(n); });
-  if (ok) {
-    Stage("verify", [&](std::string* n) { return Verify(n); });
-    if (r_.stages.back().note.find("not built") != std::string::npos) {
-      r_.stages.back().skipped = true;
-      r_.stages.back().ok = false;
-    }
-  }
-  for (const char* name :
-       {"cutover", "pg-writes", "fallback", "verify-again", "cutover-again", "finish"}) {
-    Skip(name, "not built yet (issue 5)");
-  }
-  if (applier_ && agent_) Stage("stop", [&](std::string* n) { return StopDaemons(n); });
+            Stage("stream", [&](std::string* n) { return Stream(n); }) &&
+            Stage("verify", [&](std::string* n) { return Verify(n); }) &&
+            Stage("cutover", [&](std::string* n) { return Cutover(n, &r_.cutover_pause_ms); }) &&
+            Stage("pg-writes", [&](std::string* n) { return WritesOnPostgres(n); }) &&
+            Stage("fallback", [&](std::string* n) { return Fallback(n); }) &&
+            Stage("verify-again", [&](std::string* n) { return Verify(n); }) &&
+            Stage("cutover-again",
+                  [&](std::string* n) { return Cutover(n, &r_.cutover_again_pause_ms); }) &&
+            Stage("finish", [&](std::string* n) { return Finish(n); });
+  (void)ok;
+  if (applier_) Stage("stop", [&](std::string* n) { return StopApplier(n); });
+  if (agent_) (void)agent_->Stop(std::chrono::seconds(30));
   if (writers_) (void)writers_->Stop();
   return r_;
 }
 
-}  // namespace
+}  // namespace sqlift::demo
+
+namespace sqlift {
 
 bool DemoReport::ok() const {
   for (const DemoStage& s : stages) {
     if (!s.ok && !s.skipped) return false;
   }
-  return writes_lost == 0 && verify_matched.value_or(true);
+  return writes_lost == 0 && lost_after_fallback <= 0 && verify_matched.value_or(true);
 }
 
 DemoReport RunDemoStages(const DemoOptions& options) {
-  Demo demo(options);
-  return demo.Run();
+  demo::Demo d(options);
+  return d.Run();
 }
 
 }  // namespace sqlift

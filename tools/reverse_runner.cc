@@ -30,7 +30,7 @@ struct ReverseRunner::Loop {
   Result<bool> AnyOnPostgres();
   Status OpenApplier();
   Status OpenStream();
-  Status Apply(const pgchange::Transaction& txn);
+  Status ApplyPending();
   void Close();
   void Wait(std::chrono::milliseconds d);
 
@@ -38,7 +38,9 @@ struct ReverseRunner::Loop {
   std::unique_ptr<SqliteDb> routes_db;
   std::unique_ptr<ReverseApplier> applier;
   std::unique_ptr<PgLogicalStream> stream;
-  std::optional<pgchange::Transaction> pending;  // read but not yet applied (busy SQLite)
+  // Read but not yet applied, in commit order: applied together in one SQLite transaction.
+  std::vector<pgchange::Transaction> pending;
+  pgchange::Lsn idle_lsn = 0;  // a marker or keepalive position read after `pending`
   std::chrono::milliseconds backoff{100};
   Clock::time_point next_route_check{};
   bool on_postgres = false;
@@ -86,26 +88,32 @@ Status ReverseRunner::Loop::OpenStream() {
 void ReverseRunner::Loop::Close() {
   stream.reset();
   applier.reset();
-  pending.reset();
+  pending.clear();
   std::lock_guard lock(mu);
   stats.streaming = false;
 }
 
-Status ReverseRunner::Loop::Apply(const pgchange::Transaction& txn) {
-  Result<ReverseApplyStats> r = applier->Apply(txn);
+// Applies `pending` in one SQLite transaction, then confirms its end (and any marker or
+// keepalive position read after it) to PostgreSQL.
+Status ReverseRunner::Loop::ApplyPending() {
+  Result<ReverseApplyStats> r = applier->ApplyBatch(pending);
   if (!r.ok() && r.status().code() == Status::Code::kFailedPrecondition &&
       r.status().message().find("mapping") != std::string::npos) {
     // A table created since the mapping was made (a DDL event): map again, once.
     SQLIFT_RETURN_IF_ERROR(OpenApplier());
-    r = applier->Apply(txn);
+    r = applier->ApplyBatch(pending);
   }
   if (!r.ok()) return r.status();
-  SQLIFT_RETURN_IF_ERROR(stream->Confirm(txn.end_lsn));
+  const pgchange::Lsn end = std::max(pending.back().end_lsn, idle_lsn);
+  SQLIFT_RETURN_IF_ERROR(stream->Confirm(end));
   std::lock_guard lock(mu);
-  stats.applied_lsn = std::max<uint64_t>(stats.applied_lsn, txn.end_lsn);
-  stats.confirmed_lsn = std::max<uint64_t>(stats.confirmed_lsn, txn.end_lsn);
-  (r->skipped ? stats.skipped : stats.transactions)++;
+  stats.applied_lsn = std::max<uint64_t>(stats.applied_lsn, pending.back().end_lsn);
+  stats.confirmed_lsn = std::max<uint64_t>(stats.confirmed_lsn, end);
+  for (const pgchange::Transaction& t : pending)
+    (t.origin.rfind("sqlift", 0) == 0 ? stats.skipped : stats.transactions)++;
   stats.rows += static_cast<uint64_t>(r->rows);
+  pending.clear();
+  idle_lsn = 0;
   return Status::OK();
 }
 
@@ -120,20 +128,29 @@ Result<bool> ReverseRunner::Loop::Step() {
   }
   if (!applier) SQLIFT_RETURN_IF_ERROR(OpenApplier());
   if (!stream) SQLIFT_RETURN_IF_ERROR(OpenStream());
-  if (!pending) {
-    SQLIFT_ASSIGN_OR_RETURN(PgLogicalStream::Event ev, stream->Next(std::chrono::milliseconds(250)));
-    if (ev.kind == PgLogicalStream::Event::Kind::kTransaction) {
-      pending = std::move(ev.txn);
-    } else if (ev.lsn != 0) {  // a marker, or an idle keepalive: nothing before it is pending
-      SQLIFT_RETURN_IF_ERROR(stream->Confirm(ev.lsn));
-      std::lock_guard lock(mu);
-      stats.confirmed_lsn = std::max<uint64_t>(stats.confirmed_lsn, ev.lsn);
-      return true;
+  if (pending.empty()) {
+    // Wait for one transaction, then take every one already here (up to a bound).
+    std::chrono::milliseconds wait(250);
+    while (pending.size() < 1000) {
+      SQLIFT_ASSIGN_OR_RETURN(PgLogicalStream::Event ev, stream->Next(wait));
+      wait = std::chrono::milliseconds(0);
+      if (ev.kind != PgLogicalStream::Event::Kind::kTransaction) {
+        idle_lsn = std::max(idle_lsn, ev.lsn);
+        break;
+      }
+      pending.push_back(std::move(ev.txn));
     }
   }
-  if (!pending) return true;
-  SQLIFT_RETURN_IF_ERROR(Apply(*pending));
-  pending.reset();
+  if (pending.empty()) {
+    if (idle_lsn == 0) return true;
+    // A marker, or an idle keepalive: nothing before it is left to apply.
+    SQLIFT_RETURN_IF_ERROR(stream->Confirm(idle_lsn));
+    std::lock_guard lock(mu);
+    stats.confirmed_lsn = std::max<uint64_t>(stats.confirmed_lsn, idle_lsn);
+    idle_lsn = 0;
+    return true;
+  }
+  SQLIFT_RETURN_IF_ERROR(ApplyPending());
   return true;
 }
 
@@ -166,7 +183,8 @@ void ReverseRunner::Loop::Run() {
     // A lost connection, a busy database, or a slot `sqlift cutover` has not created yet.
     spdlog::warn("reverse: {} (retrying in {} ms)", st.ToString(), backoff.count());
     stream.reset();  // a stream's errors are final; the next one resumes at the position
-    pending.reset();  // applied exactly once anyway: the applier skips what it has recorded
+    pending.clear();  // applied exactly once anyway: the applier skips what it has recorded
+    idle_lsn = 0;
     {
       std::lock_guard lock(mu);
       stats.streaming = stream != nullptr;
