@@ -36,10 +36,10 @@ std::string Encoded(const wire::Frame& frame) {
 
 TEST_F(TransportTest, WrongTokenIsRefusedAndStopsTheShipper) {
   StartReceiver(ReceiverOpts());
-  auto log = MakeLog(10);
+  state::ChangeLog* log = NewLog(10);
   ShipperOptions opts = ShipperOpts();
   opts.token = "not-the-token";
-  StartShipper(opts, log.get());
+  StartShipper(opts, log);
   ASSERT_TRUE(shipper_->WaitFor([](const ShipperStats& s) { return s.stopped; }, kWait));
   EXPECT_NE(shipper_->status().ToString().find("UNAUTHENTICATED"), std::string::npos)
       << shipper_->status().ToString();
@@ -95,8 +95,8 @@ TEST_F(TransportTest, SlowLorisIsClosedWhileOthersAreServed) {
   StartReceiver(ReceiverOpts());  // 300 ms handshake deadline
   RawClient loris(port_);
   loris.Send(std::string("\x00\x00", 2));
-  auto log = MakeLog(1000);
-  StartShipper(ShipperOpts(), log.get());
+  state::ChangeLog* log = NewLog(1000);
+  StartShipper(ShipperOpts(), log);
   EXPECT_TRUE(loris.ReadEof());  // the receiver closed it
   ASSERT_TRUE(receiver_->WaitFor(
       [](const apply::ReceiverStats& s) {

@@ -82,11 +82,11 @@ class FakeSnapshotSource final : public SnapshotSource {
 
 TEST_F(TransportTest, SnapshotThenStreamFromTheSnapshotSeq) {
   StartReceiver(ReceiverOpts());
-  auto log = MakeLog(50);
+  state::ChangeLog* log = NewLog(50);
   FakeSnapshotSource source(/*s=*/20, /*chunks=*/40);
   ShipperOptions opts = ShipperOpts();
   opts.snapshot = &source;
-  StartShipper(opts, log.get());
+  StartShipper(opts, log);
   ASSERT_TRUE(shipper_->WaitFor([](const ShipperStats& s) { return s.acked_seq == 50; }, kWait))
       << shipper_->stats().last_error;
   EXPECT_EQ(sink_.snapshot_rows(kSource), (std::map<std::string, uint64_t>{{"t", 400}}));
@@ -101,12 +101,12 @@ TEST_F(TransportTest, SnapshotThenStreamFromTheSnapshotSeq) {
 
 TEST_F(TransportTest, CutMidSnapshotDiscardsItAndSendsANewOne) {
   StartReceiver(ReceiverOpts());
-  auto log = MakeLog(30);
+  state::ChangeLog* log = NewLog(30);
   FakeSnapshotSource source(/*s=*/10, /*chunks=*/20);
   source.Pause(/*after=*/5);
   ShipperOptions opts = ShipperOpts();
   opts.snapshot = &source;
-  StartShipper(opts, log.get());
+  StartShipper(opts, log);
   ASSERT_TRUE(source.WaitPaused());
   ASSERT_TRUE(receiver_->WaitFor(
       [](const apply::ReceiverStats& s) { return s.snapshot_chunks >= 6; }, kWait));
@@ -126,15 +126,15 @@ TEST_F(TransportTest, CutMidSnapshotDiscardsItAndSendsANewOne) {
 // not give up (found by the chaos test).
 TEST_F(TransportTest, SnapshotAheadOfTheLogSurvivesAReconnect) {
   StartReceiver(ReceiverOpts());
-  auto log = MakeLog(10);
+  state::ChangeLog* log = NewLog(10);
   FakeSnapshotSource source(/*s=*/20, /*chunks=*/3);
   ShipperOptions opts = ShipperOpts();
   opts.snapshot = &source;
-  StartShipper(opts, log.get());
+  StartShipper(opts, log);
   ASSERT_TRUE(shipper_->WaitFor([](const ShipperStats& s) { return s.snapshots == 1; }, kWait));
   receiver_->DropConnections();  // the applier now states applied seq 20; the log ends at 10
   ASSERT_TRUE(shipper_->WaitFor([](const ShipperStats& s) { return s.connects >= 2; }, kWait));
-  auto more = MakeLog(25);
+  state::ChangeLog* more = NewLog(25);
   std::vector<state::LogRecord> tail;
   ASSERT_TRUE(more->Scan(11, 25,
                          [&](uint64_t seq, std::string_view v) {

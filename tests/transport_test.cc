@@ -18,8 +18,8 @@ bool AckedAt(const Shipper& shipper, uint64_t seq) {
 
 TEST_F(TransportTest, ShipsEverySeqExactlyOnceInOrder) {
   StartReceiver(ReceiverOpts());
-  auto log = MakeLog(1000);
-  StartShipper(ShipperOpts(), log.get());
+  state::ChangeLog* log = NewLog(1000);
+  StartShipper(ShipperOpts(), log);
   ASSERT_TRUE(AckedAt(*shipper_, 1000)) << shipper_->stats().last_error;
   EXPECT_EQ(sink_.applied_seqs(kSource), Seqs(1, 1000));
   EXPECT_EQ(log->GetPosition(state::kMetaAckedSeq).value(), 1000u);
@@ -32,12 +32,12 @@ TEST_F(TransportTest, ShipsEverySeqExactlyOnceInOrder) {
 
 TEST_F(TransportTest, NoticesRecordsAppendedLater) {
   StartReceiver(ReceiverOpts());
-  auto log = MakeLog(10);
+  state::ChangeLog* log = NewLog(10);
   ShipperOptions opts = ShipperOpts();
   opts.poll_interval = std::chrono::seconds(60);  // only Notify() can wake it in time
-  StartShipper(opts, log.get());
+  StartShipper(opts, log);
   ASSERT_TRUE(AckedAt(*shipper_, 10));
-  auto more = MakeLog(20);
+  state::ChangeLog* more = NewLog(20);
   std::vector<state::LogRecord> tail;
   ASSERT_TRUE(more->Scan(11, 20,
                          [&](uint64_t seq, std::string_view v) {
@@ -55,8 +55,8 @@ TEST_F(TransportTest, NoticesRecordsAppendedLater) {
 // less): the shipper resumes from the receiver's stated applied_seq, not its own memory.
 TEST_F(TransportTest, ResumesFromTheApplierStatedPosition) {
   StartReceiver(ReceiverOpts());
-  auto log = MakeLog(1000);
-  StartShipper(ShipperOpts(), log.get());
+  state::ChangeLog* log = NewLog(1000);
+  StartShipper(ShipperOpts(), log);
   ASSERT_TRUE(AckedAt(*shipper_, 1000));
   receiver_->Stop();
   sink_.RewindTo(kSource, 400);
@@ -85,10 +85,10 @@ TEST_F(TransportTest, ConnectionCutMidStreamIsExactlyOnce) {
       receiver->DropConnections();  // between the commit and its Ack
     }
   });
-  auto log = MakeLog(1000);
+  state::ChangeLog* log = NewLog(1000);
   ShipperOptions opts = ShipperOpts();
   opts.batch_bytes = 1024;  // many small batches, so cuts land mid-stream
-  StartShipper(opts, log.get());
+  StartShipper(opts, log);
   ASSERT_TRUE(shipper_->WaitFor(
       [](const ShipperStats& s) { return s.acked_seq == 1000 && s.connects >= 4; }, kWait))
       << shipper_->stats().last_error;
@@ -100,11 +100,11 @@ TEST_F(TransportTest, ConnectionCutMidStreamIsExactlyOnce) {
 TEST_F(TransportTest, BackPressureBoundsUnackedBytes) {
   StartReceiver(ReceiverOpts());
   sink_.Hold();
-  auto log = MakeLog(1000);
+  state::ChangeLog* log = NewLog(1000);
   ShipperOptions opts = ShipperOpts();
   opts.batch_bytes = 2048;
   opts.window_bytes = 8192;
-  StartShipper(opts, log.get());
+  StartShipper(opts, log);
   ASSERT_TRUE(sink_.WaitForHeld(kWait));
   ASSERT_TRUE(shipper_->WaitFor([](const ShipperStats& s) { return s.window_waits > 0; }, kWait));
   ShipperStats held = shipper_->stats();

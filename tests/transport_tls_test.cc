@@ -55,8 +55,8 @@ class TransportTlsTest : public TransportTest {
 
 TEST_F(TransportTlsTest, ShipsEverySeqOverTls) {
   StartTlsReceiver();
-  auto log = MakeLog(300);
-  StartShipper(TlsShipperOpts("applier.crt", "applier.test"), log.get());
+  state::ChangeLog* log = NewLog(300);
+  StartShipper(TlsShipperOpts("applier.crt", "applier.test"), log);
   ASSERT_TRUE(shipper_->WaitFor([](const ShipperStats& s) { return s.acked_seq == 300; }, kWait))
       << shipper_->stats().last_error;
   EXPECT_EQ(sink_.applied_seqs(kSource), Seqs(1, 300));
@@ -64,10 +64,10 @@ TEST_F(TransportTlsTest, ShipsEverySeqOverTls) {
 
 TEST_F(TransportTlsTest, UntrustedCertificateOrWrongNameNeverConnects) {
   StartTlsReceiver();
-  auto log = MakeLog(10);
+  state::ChangeLog* log = NewLog(10);
   for (auto [ca, name] :
        {std::pair{"stranger.crt", "applier.test"}, std::pair{"applier.crt", "other.test"}}) {
-    StartShipper(TlsShipperOpts(ca, name), log.get());
+    StartShipper(TlsShipperOpts(ca, name), log);
     ASSERT_TRUE(shipper_->WaitFor(
         [](const ShipperStats& s) {
           return s.last_error.find("TLS handshake") != std::string::npos;

@@ -46,6 +46,11 @@ std::vector<uint64_t> Seqs(uint64_t first, uint64_t last) {
   return out;
 }
 
+state::ChangeLog* TransportTest::NewLog(uint64_t n) {
+  logs_.push_back(MakeLog(n));
+  return logs_.back().get();
+}
+
 void TransportTest::TearDown() {
   sink_.Release();
   if (shipper_) shipper_->Stop();

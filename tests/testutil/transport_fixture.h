@@ -36,6 +36,9 @@ class TransportTest : public ::testing::Test {
   void StartReceiver(apply::ReceiverOptions options);
   ShipperOptions ShipperOpts() const;  // to receiver_'s port, right source and token
   void StartShipper(ShipperOptions options, state::ChangeLog* log);
+  // MakeLog(n), owned by the fixture: it outlives shipper_, which TearDown stops (a log local
+  // to a test body would be gone while the shipper's thread still reads it).
+  state::ChangeLog* NewLog(uint64_t n);
   // Whether some close reason recorded by the receiver contains `text`.
   bool ReceiverLogged(const std::string& text) const;
   // Ships a fresh log of n records with a new shipper and waits until all are acked.
@@ -43,6 +46,7 @@ class TransportTest : public ::testing::Test {
 
   apply::MemBatchSink sink_;
   std::unique_ptr<apply::Receiver> receiver_;
+  std::vector<std::unique_ptr<state::ChangeLog>> logs_;  // declared before shipper_: outlives it
   std::unique_ptr<Shipper> shipper_;
   uint16_t port_ = 0;
 };
