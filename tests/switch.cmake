@@ -1,0 +1,15 @@
+# Issue 5 end to end: cutover, fallback, verify and finish through the real daemons, under
+# writers in the test process that follow the route (tests/testutil/route_writer.h), checked
+# on data with plain SQL and tests/testutil/table_compare.h. Included from tests/CMakeLists.txt.
+sqlift_add_test(NAME switch_e2e_test
+                SOURCES ${CMAKE_CURRENT_LIST_DIR}/switch_e2e_test.cc
+                        ${CMAKE_CURRENT_LIST_DIR}/switch_failures_e2e_test.cc
+                        ${CMAKE_CURRENT_LIST_DIR}/testutil/migration_scenario.cc
+                        ${CMAKE_CURRENT_LIST_DIR}/testutil/migration_scenario_checks.cc
+                        ${CMAKE_CURRENT_LIST_DIR}/testutil/route_writer.cc
+                        ${CMAKE_CURRENT_LIST_DIR}/testutil/switch_fixture.cc
+                LIBS sqlift_testutil sqlift_table_compare sqlift_pgsandbox LABELS pg TIMEOUT 600)
+target_compile_definitions(switch_e2e_test PRIVATE
+  SQLIFT_BINARY="$<TARGET_FILE:sqlift>"
+  SQLIFT_SHARED_DATA="${PROJECT_SOURCE_DIR}/../shared/data")
+add_dependencies(switch_e2e_test sqlift)
