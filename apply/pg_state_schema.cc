@@ -23,6 +23,13 @@ Status EnsureStateSchema(PgConnection& conn) {
       .With("create sqlift state schema");
 }
 
+Status WithSchemaLock(PgConnection& conn, const std::function<Status()>& create) {
+  SQLIFT_RETURN_IF_ERROR(conn.Exec("SELECT pg_advisory_lock(hashtext('sqlift.schema'))"));
+  Status st = create();
+  Status unlocked = conn.Exec("SELECT pg_advisory_unlock(hashtext('sqlift.schema'))");
+  return st.ok() ? unlocked : st;
+}
+
 Result<std::optional<std::vector<std::string>>> LoadSourceSchema(PgConnection& conn,
                                                                  const std::string& source) {
   SQLIFT_ASSIGN_OR_RETURN(

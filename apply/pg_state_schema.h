@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,6 +33,12 @@ inline constexpr char kStateSchema[] = "sqlift";
 // connections can fail one with a catalog unique violation, as CREATE ... IF NOT EXISTS is not
 // atomic in PostgreSQL; running it again succeeds.)
 [[nodiscard]] Status EnsureStateSchema(PgConnection& conn);
+
+// Runs `create` (sqlift's CREATE ... IF NOT EXISTS / OR REPLACE statements) holding a session
+// advisory lock, so that appliers, verifies and switches starting at once take turns: those
+// statements are not safe against each other in PostgreSQL ("tuple concurrently updated", or
+// a unique violation in the catalog).
+[[nodiscard]] Status WithSchemaLock(PgConnection& conn, const std::function<Status()>& create);
 
 struct DeadLetter {
   std::optional<std::string> source;  // the source id; none for a one-shot `copy`

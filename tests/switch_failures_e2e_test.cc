@@ -3,7 +3,7 @@
 // its applier, and with a PostgreSQL transaction in flight at the fence; PostgreSQL crashing
 // under reverse replication. Each failed switch must leave the tenant where it was, writing,
 // and in the end every acknowledged write is on the side that owns its tenant exactly once and
-// both sides are equal. At the end, the product bugs found, as DISABLED_ tests. (Shares the
+// both sides are equal. At the end, regression tests for the bugs these tests found. (Shares the
 // binary and its PostgreSQL with switch_e2e_test.cc.)
 #include <gtest/gtest.h>
 
@@ -146,16 +146,12 @@ TEST_F(SwitchTest, FailedFallbackLeavesTenantOnPostgres) {
   EXPECT_EQ(s->CompareAll(), "") << s->Logs();
 }
 
-// PRODUCT BUG, disabled to keep the suite green. In a database with an AUTOINCREMENT table,
-// the applier fails on the first DDL event after the snapshot: SqliteSchemaCompiler::
-// ReplaceTable (tools/sqlite_schema_compiler.cc) rebuilds the schema in an in-memory SQLite,
-// reads it back from sqlite_schema -- which then holds the sqlite_sequence table SQLite made
-// for the AUTOINCREMENT tables -- and replays it, and "CREATE TABLE sqlite_sequence(name,seq)"
-// is refused ("object name reserved for internal use"). The applier closes the connection
-// with APPLY_FAILED, the agent's shipper stops, applied_seq stays where it was: an ALTER TABLE
-// ADD COLUMN stops replication. (The same happens without any schema change when the snapshot
-// is at seq 0: the agent logs the DDL of every table with the first seq after it.)
-TEST_F(SwitchTest, DISABLED_SchemaChangeInADatabaseWithAutoincrementTables) {
+// Regression: a schema change in a database with AUTOINCREMENT tables stopped replication. The
+// applier's compiler rebuilt the schema in an in-memory SQLite and read it back with the
+// sqlite_sequence table SQLite made for the AUTOINCREMENT tables, whose CREATE statement no one
+// may run (now left out: tools/sqlite_schema_compiler.cc). The same happened without any schema
+// change after a snapshot at seq 0 (the agent logs every table's DDL with the first seq).
+TEST_F(SwitchTest, SchemaChangeInADatabaseWithAutoincrementTables) {
   auto s = MigrationScenario::Create(*pg_, "switch_autoinc", MigrationLayout::kWholeDatabase,
                                      /*write_before_snapshot=*/true);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
@@ -166,16 +162,11 @@ TEST_F(SwitchTest, DISABLED_SchemaChangeInADatabaseWithAutoincrementTables) {
   EXPECT_TRUE(drained.ok()) << drained.ToString();
 }
 
-// PRODUCT BUG, disabled to keep the suite green (it fails in most runs: 2 of 3 here). Two
-// operators switching different tenants at the same time: every `sqlift cutover` runs
-// EnsureRouteSchema (apply/pg_route.h) in its check step, whose CREATE OR REPLACE FUNCTION
-// statements update the same pg_proc rows, so one of two concurrent cutovers fails with
-// "[XX000] tuple concurrently updated" (FailedPrecondition, not retried); and the first two
-// verifies of a database race in EnsureVerifyRuns' CREATE TABLE IF NOT EXISTS
-// sqlift.verify_runs: "[23505] duplicate key value violates unique constraint
-// pg_class_relname_nsp_index", and that switch is undone. Nothing is damaged, but one
-// tenant's switch fails because another tenant is being switched.
-TEST_F(SwitchTest, DISABLED_DifferentTenantsSwitchedAtTheSameTime) {
+// Regression: two operators switching different tenants at the same time. Every cutover ran
+// the route schema's CREATE OR REPLACE FUNCTION statements, and the first verifies raced in
+// CREATE TABLE IF NOT EXISTS sqlift.verify_runs; one of two switches failed. Now the route
+// schema is the applier's alone and sqlift's schema statements take turns (WithSchemaLock).
+TEST_F(SwitchTest, DifferentTenantsSwitchedAtTheSameTime) {
   auto s = Scenario("switch_together", MigrationLayout::kCommerce);
   ASSERT_TRUE(s);
   for (int round = 0; round < 10; ++round) {
@@ -189,15 +180,11 @@ TEST_F(SwitchTest, DISABLED_DifferentTenantsSwitchedAtTheSameTime) {
   }
 }
 
-// PRODUCT BUG, disabled to keep the suite green (fails most runs: 4 of 5 switches here). In a
-// database with a tenant column, `sqlift cutover` / `fallback` without --tenant fence the "*"
-// route only, so a tenant with a route row of its own on sqlite (here acme, after a cutover
-// and a fallback) keeps writing. But their verify step (VerifyTenant, tools/switch_steps.cc)
-// compares every tenant not routed to postgres, acme included, one-shot, as if it were still:
-// acme's newest rows are on SQLite and not yet on PostgreSQL, the verify reports a table
-// Different (order_items, one of acme's new keys), and the switch is undone. Only the tenants
-// that follow "*" should be compared (skip every tenant with a route row of its own).
-TEST_F(SwitchTest, DISABLED_WholeDatabaseCutoverWhileATenantOfItsOwnWrites) {
+// Regression: a whole-database switch fences the "*" route only, so a tenant with a route row of
+// its own (acme, after a cutover and a fallback) keeps writing; the switch's verify compared it
+// as if it were still, found its newest rows missing on PostgreSQL and undid the switch. Now
+// only the tenants that follow "*" are compared (tools/switch_steps.cc, VerifyTenant).
+TEST_F(SwitchTest, WholeDatabaseCutoverWhileATenantOfItsOwnWrites) {
   auto s = Scenario("switch_whole_tenants", MigrationLayout::kCommerce);
   ASSERT_TRUE(s);
   Writers all;

@@ -62,14 +62,12 @@ Result<std::unique_ptr<PgConnection>> ConnectWithRetry(const std::string& uri,
 }
 
 // sqlift's tables and functions in PostgreSQL. Several appliers (database-per-tenant: one per
-// source) may start at once, and CREATE ... IF NOT EXISTS / OR REPLACE are not safe against
-// each other, so they take turns under a session advisory lock.
+// source) may start at once: they take turns (WithSchemaLock).
 Status EnsureSchemas(PgConnection& conn) {
-  SQLIFT_RETURN_IF_ERROR(conn.Exec("SELECT pg_advisory_lock(hashtext('sqlift.schema'))"));
-  Status st = EnsureStateSchema(conn);
-  if (st.ok()) st = EnsureRouteSchema(conn);
-  Status unlocked = conn.Exec("SELECT pg_advisory_unlock(hashtext('sqlift.schema'))");
-  return st.ok() ? unlocked : st;
+  return WithSchemaLock(conn, [&] {
+    SQLIFT_RETURN_IF_ERROR(EnsureStateSchema(conn));
+    return EnsureRouteSchema(conn);
+  });
 }
 
 Status WriteReadyFile(const std::string& path, const std::string& host, uint16_t port) {

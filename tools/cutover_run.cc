@@ -4,7 +4,7 @@
 #include <strings.h>
 
 #include "apply/pg_replication_admin.h"
-#include "apply/pg_route.h"
+#include "apply/pg_state_schema.h"
 #include "apply/schema_translator.h"
 #include "capture/route_table.h"
 #include "tools/plan_input.h"
@@ -79,7 +79,8 @@ Status Prepare(Switch& s, SchemaPlan* plan, std::string* note) {
   SQLIFT_ASSIGN_OR_RETURN(topt.overrides, Overrides(&s.cfg, tables));
   SQLIFT_ASSIGN_OR_RETURN(*plan, TranslateSchema(tables, topt));
   SQLIFT_RETURN_IF_ERROR(CheckGeneratedKeys(s, tables, note));
-  SQLIFT_RETURN_IF_ERROR(EnsureRouteSchema(*s.pg));
+  // sqlift.route and the fences are the applier's (it creates them at start, then writes the
+  // route events it is sent); a cutover changes routes only through SQLite.
   *note += fmt::format("; route sqlite, epoch {}{}", s.route.epoch,
                        s.route.fenced ? " (fenced by an interrupted cutover)" : "");
   return Status::OK();
@@ -89,8 +90,19 @@ Status Prepare(Switch& s, SchemaPlan* plan, std::string* note) {
 // the reverse path sees every one of them.
 Status PrepareReverse(Switch& s, std::string* note) {
   const std::string name = ReplicationNameFor(s.cfg);
-  SQLIFT_RETURN_IF_ERROR(EnsurePublication(*s.pg, name, "public"));
-  SQLIFT_ASSIGN_OR_RETURN(pgchange::Lsn at, EnsureSlot(*s.pg, name));
+  pgchange::Lsn at = 0;
+  // Two tenants' cutovers may create them at once: they take turns.
+  SQLIFT_RETURN_IF_ERROR(WithSchemaLock(*s.pg, [&]() -> Status {
+    SQLIFT_RETURN_IF_ERROR(EnsurePublication(*s.pg, name, "public"));
+    SQLIFT_ASSIGN_OR_RETURN(at, EnsureSlot(*s.pg, name));
+    return Status::OK();
+  }));
+  // Held (shared) until this cutover ends, with its connection: a fallback of another tenant
+  // that would drop the slot (no tenant left on postgres) waits for it, then sees this flip.
+  SQLIFT_ASSIGN_OR_RETURN(PgResult locked,
+                          s.pg->Query("SELECT pg_advisory_lock_shared(hashtext($1))",
+                                      {"sqlift.reverse/" + name}));
+  (void)locked;
   *note = fmt::format("publication and slot {} at {}", name, pgchange::FormatLsn(at));
   return Status::OK();
 }

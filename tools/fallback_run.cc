@@ -44,17 +44,26 @@ Status Prepare(Switch& s, std::string* note) {
 
 // When no tenant is left on PostgreSQL, reverse replication has nothing more to do: the slot
 // goes, so WAL does not pile up behind it (the agent closes its stream when it sees the route).
+// A cutover in progress holds the same lock shared from the moment it made sure of the slot to
+// its end, so the routes read here include its flip.
 Status CloseReverse(Switch& s, std::string* note) {
-  SQLIFT_ASSIGN_OR_RETURN(std::vector<RouteRow> routes, ReadRoutes(s.db->handle()));
-  if (std::any_of(routes.begin(), routes.end(), [](const RouteRow& r) { return r.on_postgres(); })) {
-    *note = "other tenants are on postgres: the slot stays";
-    return Status::OK();
-  }
   const std::string name = ReplicationNameFor(s.cfg);
-  SQLIFT_RETURN_IF_ERROR(DropSlot(*s.pg, name, std::chrono::seconds(15)));
-  SQLIFT_RETURN_IF_ERROR(DropPublication(*s.pg, name));
-  *note = "no tenant on postgres: slot and publication " + name + " dropped";
-  return Status::OK();
+  const std::string lock = "sqlift.reverse/" + name;
+  SQLIFT_RETURN_IF_ERROR(s.pg->Query("SELECT pg_advisory_lock(hashtext($1))", {lock}).status());
+  Status st = [&]() -> Status {
+    SQLIFT_ASSIGN_OR_RETURN(std::vector<RouteRow> routes, ReadRoutes(s.db->handle()));
+    if (std::any_of(routes.begin(), routes.end(),
+                    [](const RouteRow& r) { return r.on_postgres(); })) {
+      *note = "other tenants are on postgres: the slot stays";
+      return Status::OK();
+    }
+    SQLIFT_RETURN_IF_ERROR(DropSlot(*s.pg, name, std::chrono::seconds(15)));
+    SQLIFT_RETURN_IF_ERROR(DropPublication(*s.pg, name));
+    *note = "no tenant on postgres: slot and publication " + name + " dropped";
+    return Status::OK();
+  }();
+  Status unlocked = s.pg->Query("SELECT pg_advisory_unlock(hashtext($1))", {lock}).status();
+  return st.ok() ? unlocked : st;
 }
 
 }  // namespace

@@ -121,10 +121,11 @@ Status VerifyTenant(Switch& s, std::string* note) {
   spec.constant_tenant = s.cfg.source_tenant;
   if (s.r.tenant != "*" && spec.constant_tenant.empty()) spec.tenant = s.r.tenant;
   if (s.r.tenant == "*" && !spec.tenant_column.empty() && spec.constant_tenant.empty()) {
-    // The whole database, less the tenants already on PostgreSQL (their rows move there).
+    // The whole database is what follows the "*" route, which is what the fence stopped; a
+    // tenant with a route of its own is not fenced by it (it may be writing on either side).
     SQLIFT_ASSIGN_OR_RETURN(std::vector<RouteRow> routes, ReadRoutes(s.db->handle()));
     for (const RouteRow& r : routes) {
-      if (r.tenant != "*" && r.on_postgres()) spec.skip_tenants.push_back(r.tenant);
+      if (r.tenant != "*") spec.skip_tenants.push_back(r.tenant);
     }
   }
   spec.scope = fmt::format("{} of {}: {}", s.r.direction, s.cfg.source_id,

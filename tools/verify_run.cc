@@ -308,7 +308,7 @@ Result<VerifyReport> RunVerification(const VerifySpec& spec, int* exit) {
   run.report.seconds = Since(start);
   record.finished_at = std::chrono::system_clock::now();
   record.scope = Scope(run);
-  SQLIFT_RETURN_IF_ERROR(EnsureVerifyRuns(*run.conn));
+  SQLIFT_RETURN_IF_ERROR(WithSchemaLock(*run.conn, [&] { return EnsureVerifyRuns(*run.conn); }));
   SQLIFT_ASSIGN_OR_RETURN(run.report.run_id, RecordVerifyRun(*run.conn, run.report, record));
   *exit = run.report.matched() ? kExitOk : kExitBlocked;
   return std::move(run.report);
