@@ -147,7 +147,10 @@ Result<uint64_t> PgBatchSink::ApplyUpTo(const std::string& source,
   SQLIFT_ASSIGN_OR_RETURN(std::shared_ptr<const SourceSchema> schema, SchemaOf(source));
   Context ctx(source, batch, std::move(schema),
               options_.on_error == PgBatchSinkOptions::OnError::kStop);
-  SQLIFT_RETURN_IF_ERROR(conn_->Exec("BEGIN; SET CONSTRAINTS ALL DEFERRED"));
+  SQLIFT_RETURN_IF_ERROR(conn_->Exec(options_.origin_session
+                                         ? "BEGIN; SET CONSTRAINTS ALL DEFERRED; "
+                                           "SELECT pg_replication_origin_xact_reset()"
+                                         : "BEGIN; SET CONSTRAINTS ALL DEFERRED"));
   // Every failure below ends the transaction; the position is never cached across one.
   auto fail = [&](const Status& st) -> Status {
     if (conn_->in_pipeline()) {  // results of a failed pipeline are read and dropped

@@ -85,6 +85,10 @@ struct PgBatchSinkOptions {
   // Run on the sink's own connection before its first use and after every reconnect (the
   // applier marks the session for the fences and sets up its replication origin there).
   std::function<Status(PgConnection& conn)> prepare_session;
+  // The session commits under a replication origin (prepare_session set one up): each
+  // transaction then resets the origin's commit timestamp, which PostgreSQL would otherwise
+  // keep from the first commit for every later one (track_commit_timestamp would lie).
+  bool origin_session = false;
   // Fences (apply/pg_route.h): with `fences`, every table a snapshot or a DDL event creates
   // gets the fence triggers, keyed on the column named tenant_column (SQLite name; tables
   // without it, and every table when it is empty, belong to the tenant "*").

@@ -105,6 +105,27 @@ Status PgTableReader::Scan(const RowSink& sink) {
             "'sqlift.verify_filter')::jsonb)))) IS " +
             (filter_.exclude ? "NOT TRUE" : "TRUE");
   }
+  if (filter_.keys_only) {
+    std::string keys = "[";
+    for (const std::vector<std::string>& key : filter_.keys) {
+      std::string tuple = "[";
+      for (const std::string& v : key)
+        tuple += (tuple.size() > 1 ? "," : "") + JsonQuote(v);
+      keys += (keys.size() > 1 ? "," : "") + tuple + "]";
+    }
+    SQLIFT_ASSIGN_OR_RETURN(
+        PgResult set,
+        conn_.Query("SELECT set_config('sqlift.verify_keys', $1, true)", {keys + "]"}));
+    (void)set;
+    std::string tuple, picks;
+    for (size_t j = 0; j < filter_.key_columns.size(); ++j) {
+      const ColumnPlan& c = table_.columns[filter_.key_columns[j]];
+      tuple += (j ? ", " : "") + QuoteIdentifier(c.pg_name);
+      picks += fmt::format("{}(k->>{})::{}", j ? ", " : "", j, c.mapping.type.sql);
+    }
+    where += (where.empty() ? " WHERE (" : " AND (") + tuple + ") IN (SELECT " + picks +
+             " FROM jsonb_array_elements(current_setting('sqlift.verify_keys')::jsonb) k)";
+  }
   std::string sql = "COPY (SELECT " + cols + " FROM " + QuoteQualified(schema_, table_.pg_name) +
                     where + ") TO STDOUT";
   SQLIFT_RETURN_IF_ERROR(conn_.Exec(sql));

@@ -39,6 +39,12 @@ struct RowFilter {
   std::string column;  // PostgreSQL column name; empty: every row
   std::vector<std::string> values;
   bool exclude = false;
+  // Besides: only the rows with these primary keys (verify's fast path), each key the text
+  // forms of its values for the plan columns `key_columns` (indexes into TablePlan::columns).
+  // Without keys_only, every row.
+  bool keys_only = false;
+  std::vector<size_t> key_columns;
+  std::vector<std::vector<std::string>> keys;
 };
 
 // Streams schema.table's planned columns, in plan order, as canonical values of their

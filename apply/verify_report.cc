@@ -147,7 +147,12 @@ Status EnsureVerifyRuns(PgConnection& conn) {
             "; CREATE TABLE IF NOT EXISTS " + QuoteQualified(kStateSchema, "verify_runs") +
             " (id bigserial PRIMARY KEY, started_at timestamptz NOT NULL, finished_at "
             "timestamptz NOT NULL, source text, scope text NOT NULL, position bigint, matched "
-            "boolean NOT NULL, report jsonb NOT NULL)")
+            "boolean NOT NULL, report jsonb NOT NULL); ALTER TABLE " +
+            QuoteQualified(kStateSchema, "verify_runs") +
+            " ADD COLUMN IF NOT EXISTS tenant text, ADD COLUMN IF NOT EXISTS skipped jsonb,"
+            " ADD COLUMN IF NOT EXISTS all_tables boolean, ADD COLUMN IF NOT EXISTS held "
+            "boolean, ADD COLUMN IF NOT EXISTS still boolean, ADD COLUMN IF NOT EXISTS fast "
+            "boolean")
       .With("create sqlift.verify_runs");
 }
 
@@ -157,10 +162,13 @@ Result<int64_t> RecordVerifyRun(PgConnection& conn, const VerifyReport& report,
       PgResult r,
       conn.Query(
           "INSERT INTO " + QuoteQualified(kStateSchema, "verify_runs") +
-              " (started_at, finished_at, source, scope, position, matched, report) "
-              "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+              " (started_at, finished_at, source, scope, position, matched, report, tenant, "
+              "skipped, all_tables, held, still, fast) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+              "$9, $10, $11, $12, $13) RETURNING id",
           {UtcText(record.started_at), UtcText(record.finished_at), record.source, record.scope,
-           std::to_string(report.position), report.matched() ? "t" : "f", ReportJson(report)}));
+           std::to_string(report.position), report.matched() ? "t" : "f", ReportJson(report),
+           record.tenant, JsonList(record.skipped), record.all_tables ? "t" : "f",
+           report.held ? "t" : "f", record.still ? "t" : "f", record.fast ? "t" : "f"}));
   return std::stoll(std::string(r.get(0, 0)));
 }
 

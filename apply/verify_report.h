@@ -3,7 +3,9 @@
 //
 //   sqlift.verify_runs(id bigserial primary key, started_at timestamptz not null,
 //                      finished_at timestamptz not null, source text, scope text not null,
-//                      position bigint, matched boolean not null, report jsonb not null)
+//                      position bigint, matched boolean not null, report jsonb not null,
+//                      tenant text, skipped jsonb, all_tables boolean, held boolean,
+//                      still boolean, fast boolean)
 // `position` is the SQLite side's outbox seq S for the one-shot form (the position the
 // comparison was made at, invariant 6); `source` the [source] id when a configuration gave one.
 //
@@ -62,6 +64,12 @@ struct VerifyRunRecord {
   std::chrono::system_clock::time_point started_at, finished_at;
   std::optional<std::string> source;
   std::string scope;  // "chinook.sqlite -> public: all tables", "... tables Album,Track"
+  // What the run proves, for a later switch's fast path (tools/verify_fast.h):
+  std::optional<std::string> tenant;  // one tenant's rows (or "*"); none: every tenant's
+  std::vector<std::string> skipped;   // tenants left out
+  bool all_tables = false;            // every table, not a --tables subset
+  bool still = false;                 // a switch's verify: the tenant's rows could not change
+  bool fast = false;                  // only the changed rows and the counts were compared
 };
 
 // Inserts the run (every value a bound parameter) and returns its id.

@@ -94,6 +94,42 @@ Status SnapshotReader::ReadTable(const TableSchema& t, size_t chunk_rows, const 
   }
 }
 
+Status SnapshotReader::ReadKeys(const TableSchema& t, const std::vector<wire::Row>& keys,
+                                const std::function<Status(const wire::Row& row)>& sink) {
+  if (!open_) return Status::FailedPrecondition("snapshot reader is closed");
+  const std::vector<uint32_t> pk = t.PrimaryKeyColumns();
+  if (pk.empty()) return Status::InvalidArgument("read keys of " + t.name + ": no primary key");
+  std::vector<std::string> cols, where;
+  for (const ColumnSchema& c : t.columns) {
+    if (!c.hidden) cols.push_back(QuoteSqliteIdentifier(c.name));
+  }
+  for (size_t j = 0; j < pk.size(); ++j)
+    where.push_back(fmt::format("{} IS ?{}", QuoteSqliteIdentifier(t.columns[pk[j]].name), j + 1));
+  SQLIFT_ASSIGN_OR_RETURN(
+      SqliteStatement stmt,
+      db_->Prepare(fmt::format("SELECT {} FROM main.{} WHERE {}", fmt::join(cols, ", "),
+                               QuoteSqliteIdentifier(t.name), fmt::join(where, " AND "))));
+  wire::Row row;
+  for (const wire::Row& key : keys) {
+    if (key.values_size() != static_cast<int>(pk.size())) {
+      return Status::InvalidArgument(fmt::format("read keys of {}: a key of {} values, the key "
+                                                 "has {}",
+                                                 t.name, key.values_size(), pk.size()));
+    }
+    for (int j = 0; j < key.values_size(); ++j) {
+      SQLIFT_RETURN_IF_ERROR(BindWire(stmt, j + 1, key.values(j)));
+    }
+    Result<bool> more = stmt.Step();
+    if (!more.ok()) return more.status().With("read keys of " + t.name);
+    if (*more) {
+      FillRow(stmt.handle(), stmt.ColumnCount(), &row);
+      SQLIFT_RETURN_IF_ERROR(sink(row));
+    }
+    SQLIFT_RETURN_IF_ERROR(stmt.Reset());
+  }
+  return Status::OK();
+}
+
 Status SnapshotReader::Close() {
   if (!open_) return Status::OK();
   open_ = false;

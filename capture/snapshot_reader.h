@@ -63,6 +63,13 @@ class SnapshotReader {
   [[nodiscard]] Status ReadTable(const TableSchema& table, size_t chunk_rows,
                                  const ChunkSink& sink);
 
+  // Streams the rows of `table` whose primary key is one of `keys` (each the key's values in
+  // primary-key order, as RowChange.pk carries them), in the order of `keys`; a key with no row
+  // gives nothing. The rows are as ReadTable gives them. For comparing only the rows a stretch
+  // of the log changed (verify's fast path).
+  [[nodiscard]] Status ReadKeys(const TableSchema& table, const std::vector<wire::Row>& keys,
+                                const std::function<Status(const wire::Row& row)>& sink);
+
   // Ends the read transaction (COMMIT). The reader cannot be used afterwards.
   [[nodiscard]] Status Close();
 

@@ -28,4 +28,21 @@ void SqliteValueToWire(sqlite3_value* v, wire::Value* out) {
   }
 }
 
+Status BindWire(SqliteStatement& stmt, int index, const wire::Value& v) {
+  switch (v.kind_case()) {
+    case wire::Value::kNull:
+      return stmt.BindNull(index);
+    case wire::Value::kInteger:
+      return stmt.BindInt64(index, v.integer());
+    case wire::Value::kReal:
+      return stmt.BindDouble(index, v.real());
+    case wire::Value::kText:
+      return stmt.BindText(index, v.text());
+    case wire::Value::kBlob:
+      return stmt.BindBlob(index, v.blob());
+    default:
+      return Status::InvalidArgument("bind a value that is not present");
+  }
+}
+
 }  // namespace sqlift

@@ -8,6 +8,7 @@
 
 #include <sqlite3.h>
 
+#include "capture/sqlite_statement.h"
 #include "proto/sqlift.pb.h"
 
 namespace sqlift {
@@ -15,6 +16,10 @@ namespace sqlift {
 // Copies `v` into *out; a null pointer leaves *out unset ("not present", as an UPDATE's
 // unchanged column in a changeset).
 void SqliteValueToWire(sqlite3_value* v, wire::Value* out);
+
+// Binds `v` to parameter `index` of `stmt` as the SQLite value it came from (an unset Value is
+// InvalidArgument: there is nothing to bind).
+[[nodiscard]] Status BindWire(SqliteStatement& stmt, int index, const wire::Value& v);
 
 // Column `col` of the current row of `stmt`.
 inline wire::Value ColumnToWire(sqlite3_stmt* stmt, int col) {

@@ -15,6 +15,7 @@
 #include "apply/pg_route.h"
 #include "apply/pg_state_schema.h"
 #include "apply/receiver.h"
+#include "apply/verify_report.h"
 #include "proto/frame_stream.h"
 #include "tools/command.h"
 #include "tools/daemon_status.h"
@@ -66,6 +67,7 @@ Result<std::unique_ptr<PgConnection>> ConnectWithRetry(const std::string& uri,
 Status EnsureSchemas(PgConnection& conn) {
   return WithSchemaLock(conn, [&] {
     SQLIFT_RETURN_IF_ERROR(EnsureStateSchema(conn));
+    SQLIFT_RETURN_IF_ERROR(EnsureVerifyRuns(conn));
     return EnsureRouteSchema(conn);
   });
 }
@@ -111,6 +113,7 @@ Status Apply(const Config& cfg, const ApplyOptions& o, const sigset_t& signals) 
     SQLIFT_RETURN_IF_ERROR(MarkApplierSession(c));
     return SetupOriginSession(c, origin);
   };
+  sink_options.origin_session = true;
   sink_options.fences = true;
   sink_options.tenant_column = TenantColumnOf(cfg);
   sink_options.constant_tenant = cfg.source_tenant;

@@ -2,6 +2,7 @@
 // and run the capture agent.
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <set>
@@ -111,10 +112,15 @@ int RunInit(const GlobalOptions& global) {
   return kExitOk;
 }
 
-CaptureAgent* g_agent = nullptr;  // for the signal handler: Stop() is async-signal-safe
+// For the signal handler (Stop() is async-signal-safe). The handler is installed before any
+// work, so a SIGTERM that comes while the agent starts is not lost (nor fatal): it sets the
+// flag, which the agent checks once it exists.
+std::atomic<CaptureAgent*> g_agent{nullptr};
+std::atomic<bool> g_stop_requested{false};
 
 extern "C" void StopOnSignal(int) {
-  if (g_agent) g_agent->Stop();
+  g_stop_requested.store(true);
+  if (CaptureAgent* agent = g_agent.load()) agent->Stop();
 }
 
 Result<CaptureAgentOptions> AgentOptions(const Config& cfg) {
@@ -169,6 +175,10 @@ Result<Shipping> StartShipping(const Config& cfg, state::ChangeLog* log) {
 }
 
 Status Capture(const Config& cfg, const CaptureOptions& opts) {
+  if (!opts.once) {
+    std::signal(SIGTERM, StopOnSignal);
+    std::signal(SIGINT, StopOnSignal);
+  }
   SQLIFT_RETURN_IF_ERROR(cfg.Require({"source.sqlite", "state.dir"}, "capture"));
   SQLIFT_ASSIGN_OR_RETURN(auto log, state::OpenRocksChangeLog(cfg.state_dir));
   SQLIFT_ASSIGN_OR_RETURN(CaptureAgentOptions options, AgentOptions(cfg));
@@ -203,13 +213,12 @@ Status Capture(const Config& cfg, const CaptureOptions& opts) {
     else
       spdlog::error("capture: no /status, /metrics and /route: {}", started.status().ToString());
   }
-  g_agent = agent.get();
-  std::signal(SIGTERM, StopOnSignal);
-  std::signal(SIGINT, StopOnSignal);
+  g_agent.store(agent.get());
+  if (g_stop_requested.load()) agent->Stop();  // a signal came while starting
   spdlog::info("capture agent for {} (source {}) started at logged seq {}", cfg.source_sqlite,
                cfg.source_id, agent->logged_seq());
   Status st = agent->Run();
-  g_agent = nullptr;
+  g_agent.store(nullptr);
   if (http) http->Stop();
   if (reverse) reverse->Stop();
   if (shipping.shipper) {

@@ -20,6 +20,7 @@ struct SwitchCli {
   std::string timeout = "30s";
   uint64_t max_lag = 1000;
   bool no_verify = false;
+  bool full_verify = false;
   bool json = false;
 };
 
@@ -86,6 +87,7 @@ int RunSwitch(const GlobalOptions& global, const SwitchCli& o, bool cutover) {
   so.timeout = *timeout;
   so.max_lag_seqs = o.max_lag;
   so.verify = !o.no_verify;
+  so.full_verify = o.full_verify;
   SwitchReport r = cutover ? RunCutover(*cfg, so) : RunFallback(*cfg, so);
   std::fputs((o.json ? SwitchReportJson(r) + "\n" : SwitchReportText(r)).c_str(), stdout);
   return r.ok ? kExitOk : kExitFailure;
@@ -120,6 +122,9 @@ void AddSwitchOptions(CLI::App* app, SwitchCli& o) {
   app->add_option("--max-lag", o.max_lag, "Seqs of lag to wait for before fencing")
       ->capture_default_str();
   app->add_flag("--no-verify", o.no_verify, "Skip comparing the tenant's rows before the flip");
+  app->add_flag("--full-verify", o.full_verify,
+                "Compare every row of the tenant (cutover's default is the fast path: the rows "
+                "changed since the last full verify, and every table's row count)");
   app->add_flag("--json", o.json, "Print the report as one JSON document");
 }
 

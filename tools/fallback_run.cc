@@ -101,7 +101,7 @@ SwitchReport RunFallback(const Config& cfg, const SwitchOptions& o) {
   if (st.ok()) {
     st = s.Step("drain", [&](std::string* n) { return switching::WaitReverseDrained(s, n); });
   }
-  if (st.ok()) st = s.Step("verify", [&](std::string* n) { return switching::VerifyTenant(s, n); });
+  if (st.ok()) st = s.Step("verify", [&](std::string* n) { return switching::VerifyTenant(s, false, n); });
   if (st.ok() && s.TimedOut()) st = Status::Aborted("the timeout passed before the flip");
   if (st.ok()) {
     st = s.Step("flip", [&](std::string* n) -> Status {

@@ -75,12 +75,26 @@ Status CheckAgentStopped(Finish& f, std::string* note) {
   return Status::OK();
 }
 
+// The source's slot and publication go, and its position (it no longer replicates). The fence
+// triggers are shared by every source of the schema (database-per-tenant: one per file), so
+// they go with the last source only.
 Status DropReplication(Finish& f, std::string* note) {
   const std::string name = ReplicationNameFor(f.cfg);
   SQLIFT_RETURN_IF_ERROR(DropSlot(*f.pg, name, std::chrono::seconds(15)));
   SQLIFT_RETURN_IF_ERROR(DropPublication(*f.pg, name));
-  SQLIFT_RETURN_IF_ERROR(DropFences(*f.pg));
-  *note = fmt::format("slot and publication {} dropped; fence triggers dropped", name);
+  SQLIFT_ASSIGN_OR_RETURN(
+      PgResult others,
+      f.pg->Query("WITH gone AS (DELETE FROM sqlift.positions WHERE source = $1) "
+                  "SELECT count(*) FROM sqlift.positions WHERE source <> $1",
+                  {f.cfg.source_id}));
+  SQLIFT_RETURN_IF_ERROR(
+      f.pg->Query("DELETE FROM sqlift.source_schema WHERE source = $1", {f.cfg.source_id})
+          .status());
+  const int64_t left = std::stoll(std::string(others.get(0, 0)));
+  if (left == 0) SQLIFT_RETURN_IF_ERROR(DropFences(*f.pg));
+  *note = fmt::format("slot and publication {} dropped, position removed; {}", name,
+                      left == 0 ? "fence triggers dropped"
+                                : fmt::format("fence triggers kept for {} other sources", left));
   return Status::OK();
 }
 

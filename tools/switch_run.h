@@ -52,6 +52,10 @@ struct SwitchOptions {
   std::chrono::milliseconds timeout{30'000};
   uint64_t max_lag_seqs = 1000;  // catch up this close before fencing
   bool verify = true;
+  // The cutover's fast verify compares the rows changed since the last full verify (and the
+  // counts); past this many changed keys it compares everything instead.
+  size_t fast_verify_max_keys = 100'000;
+  bool full_verify = false;  // never the fast path
 };
 
 struct SwitchStep {

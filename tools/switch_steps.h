@@ -54,8 +54,9 @@ struct Switch {
 [[nodiscard]] Result<uint64_t> SetRoute(Switch& s, std::string_view side, int64_t epoch,
                                         bool fenced);
 
-// Compares the tenant's rows on both sides (both must be still: fenced and drained).
-[[nodiscard]] Status VerifyTenant(Switch& s, std::string* note);
+// Compares the tenant's rows on both sides (both must be still: fenced and drained). With
+// `fast`, only the rows changed since the last full verify and the counts, when that applies.
+[[nodiscard]] Status VerifyTenant(Switch& s, bool fast, std::string* note);
 
 // Until the slot's confirmed position passes a marker written now (the reverse path has
 // applied every PostgreSQL write committed before it); Aborted at the deadline.

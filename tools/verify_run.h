@@ -28,6 +28,7 @@
 #include "apply/verify_report.h"
 #include "common/result.h"
 #include "tools/config.h"
+#include "tools/verify_fast.h"
 
 namespace sqlift {
 
@@ -50,6 +51,12 @@ struct VerifySpec {
   bool skip_moved_tenants = false;  // add the tenants SQLite routes to PostgreSQL (held form)
   std::string constant_tenant;      // database-per-tenant
   std::string scope;                // for sqlift.verify_runs; empty: made from the above
+
+  // A switch's verify: the tenant is fenced and drained, its rows cannot change (recorded, so
+  // a later switch may start its fast path from this run).
+  bool still = false;
+  // The fast path (tools/verify_fast.h): only these rows, plus every table's row count.
+  const ChangedKeys* changed = nullptr;
 };
 
 // Fails (with *exit = kExitUsage for bad input, else kExitFailure) when the comparison could
