@@ -201,15 +201,19 @@ Status SetupOriginSession(PgConnection& conn, const std::string& name) {
 }
 
 Result<Lsn> EmitMarker(PgConnection& conn, const std::string& prefix, const std::string& content) {
-  Result<Lsn> lsn =
-      QueryLsn(conn, "SELECT pg_logical_emit_message(false, $1, $2)::text", {prefix, content});
-  if (!lsn.ok()) return lsn.status().With("emit marker " + prefix);
   // A non-transactional message is not flushed by itself (PostgreSQL 15 has no flush argument),
   // and the walsender sends only flushed WAL: the marker would wait for the WAL writer (up to
-  // wal_writer_delay, or longer on an idle server). A transaction that takes an xid flushes
-  // the WAL up to its commit record, and so past the marker.
-  Result<PgResult> flushed = conn.Query("SELECT pg_catalog.txid_current()", {});
-  if (!flushed.ok()) return flushed.status().With("flush the WAL after the marker");
+  // wal_writer_delay). A transaction that wrote WAL (the message) and holds an xid flushes the
+  // WAL up to its commit record at COMMIT, and so past the marker.
+  SQLIFT_RETURN_IF_ERROR(conn.Exec("BEGIN").With("emit marker " + prefix));
+  Result<Lsn> lsn =
+      QueryLsn(conn, "SELECT pg_logical_emit_message(false, $1, $2)::text", {prefix, content});
+  Status st = lsn.ok() ? conn.Query("SELECT pg_catalog.txid_current()", {}).status() : lsn.status();
+  if (st.ok()) st = conn.Exec("COMMIT");
+  if (!st.ok()) {
+    (void)conn.Exec("ROLLBACK");
+    return st.With("emit marker " + prefix);
+  }
   return lsn;
 }
 

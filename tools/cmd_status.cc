@@ -17,6 +17,7 @@
 #include "tools/change_format.h"
 #include "tools/command.h"
 #include "tools/daemon_status.h"
+#include "tools/status_routes.h"
 
 namespace sqlift {
 namespace {
@@ -30,6 +31,8 @@ struct Report {
   std::optional<int64_t> dead_letters;
   std::optional<double> lag_seconds;
   std::string agent_http = "not configured", applier_http = "not configured";
+  std::vector<TenantRouteStatus> routes;
+  ReverseStatus reverse;
   std::vector<std::string> errors;
 };
 
@@ -101,6 +104,7 @@ Report Gather(const Config& cfg) {
     }
   }
   if (!cfg.state_dir.empty()) ReadLog(cfg, &r);
+  GatherRoutes(cfg, &r.routes, &r.reverse, &r.errors);
   r.agent_http = Probe(cfg.http_listen, "/status");
   r.applier_http = Probe(cfg.http_apply_listen, "/status");
   return r;
@@ -121,12 +125,12 @@ void Print(const Config& cfg, const Report& r, bool json) {
         "{{\"source\":{},\"captured_seq\":{},\"logged_seq\":{},\"acked_seq\":{},"
         "\"applied_seq\":{},\"lag_seqs\":{},\"lag_seconds\":{},\"snapshot_seq\":{},"
         "\"snapshot_rows\":{},\"dead_letters\":{},\"agent\":{},\"applier\":{},"
-        "\"routes\":[],\"errors\":[{}]}}\n",
+        "{},\"errors\":[{}]}}\n",
         JsonString(cfg.source_id), Num(r.captured), Num(r.logged), Num(r.acked), Num(r.applied),
         Num(lag), r.lag_seconds ? fmt::format("{:.3f}", *r.lag_seconds) : "null",
         Num(r.snapshot_seq), Num(r.snapshot_rows),
         r.dead_letters ? std::to_string(*r.dead_letters) : "null", JsonString(r.agent_http),
-        JsonString(r.applier_http), errors);
+        JsonString(r.applier_http), RoutesStatusJson(r.routes, r.reverse), errors);
     return;
   }
   auto show = [](const std::optional<uint64_t>& v) { return v ? std::to_string(*v) : "-"; };
@@ -141,7 +145,7 @@ void Print(const Config& cfg, const Report& r, bool json) {
              show(r.snapshot_rows));
   fmt::print("  dead letters   {:>12}\n", r.dead_letters ? std::to_string(*r.dead_letters) : "-");
   fmt::print("  capture agent  {}\n  applier        {}\n", r.agent_http, r.applier_http);
-  fmt::print("  routes         (cutover is not built yet: every tenant is on SQLite)\n");
+  fmt::print("{}", RoutesStatusText(r.routes, r.reverse));
   for (const std::string& e : r.errors)
     fmt::print("  error: {}\n", e);
 }

@@ -191,7 +191,9 @@ void ReverseRunner::Loop::Run() {
       stats.last_error = st.ToString();
     }
     Wait(backoff);
-    backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+    // A missing slot is looked for again soon: a cutover creates it just before its flip.
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(
+                                        st.code() == Status::Code::kNotFound ? 500 : 5000));
   }
 }
 
