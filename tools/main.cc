@@ -20,7 +20,7 @@ namespace {
 constexpr const char* kFooter = R"(
 A migration runs these stages: plan, init, capture + apply (snapshot, then stream), verify,
 cutover, fallback if needed, finish. `sqlift demo` walks all of them on a sample database.
-Exit codes: 0 ok, 1 failed, 2 usage error or not implemented yet, 3 blocked (plan/verify).)";
+Exit codes: 0 ok, 1 failed, 2 usage error, 3 blocked (plan, verify, shadow, finish).)";
 
 // Loads --config (when given) and starts logging: command-line options first, then the
 // configuration file's [log] section, then defaults. A bad file stops here, before any work.
