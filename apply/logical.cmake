@@ -8,6 +8,9 @@ target_sources(sqlift_apply PRIVATE ${CMAKE_CURRENT_LIST_DIR}/pgoutput_decoder.c
 sqlift_add_test(NAME pgoutput_decoder_test
                 SOURCES ${CMAKE_CURRENT_LIST_DIR}/pgoutput_decoder_test.cc
                 LIBS sqlift_apply LABELS unit)
+sqlift_add_test(NAME pg_replication_admin_test
+                SOURCES ${CMAKE_CURRENT_LIST_DIR}/pg_replication_admin_test.cc
+                LIBS sqlift_apply LABELS unit)
 sqlift_add_test(NAME pg_logical_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/pg_logical_test.cc
                 LIBS sqlift_apply sqlift_pgsandbox LABELS pg)
 

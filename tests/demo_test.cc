@@ -1,5 +1,6 @@
-// `sqlift demo --json` end to end at a small size: every stage that exists succeeds, the
-// summary has the keys the README promises, and no acknowledged write is lost.
+// `sqlift demo --json` end to end at a small size: every stage succeeds (plan to finish, with
+// cutover, writes on PostgreSQL and fallback), the summary has the keys the README promises,
+// and no acknowledged write is lost: not at the end, not in SQLite after the fallback.
 #include <gtest/gtest.h>
 
 #include "tests/testutil/subprocess.h"
@@ -19,8 +20,15 @@ TEST(DemoTest, JsonSummaryShowsNoLostWrites) {
     EXPECT_NE(j.find(key), std::string::npos) << key << "\n" << j;
   }
   EXPECT_EQ(j.find("\"writes_acknowledged\":0,"), std::string::npos) << j;  // writers wrote
-  EXPECT_NE(j.find("{\"name\":\"snapshot\""), std::string::npos);
-  EXPECT_NE(j.find("{\"name\":\"stream\""), std::string::npos);
+  EXPECT_EQ(j.find("\"writes_on_postgres\":0,"), std::string::npos) << j;   // also on PostgreSQL
+  EXPECT_NE(j.find("\"lost_after_fallback\":0,"), std::string::npos) << j;
+  for (const char* pause : {"\"cutover_pause_ms\":null", "\"fallback_pause_ms\":null"})
+    EXPECT_EQ(j.find(pause), std::string::npos) << pause << "\n" << j;  // measured
+  for (const char* stage : {"snapshot", "stream", "verify", "cutover", "pg-writes", "fallback",
+                            "verify-again", "cutover-again", "finish", "stop"}) {
+    EXPECT_NE(j.find("{\"name\":\"" + std::string(stage) + "\""), std::string::npos) << stage;
+  }
+  EXPECT_EQ(j.find("\"ok\":false"), std::string::npos) << j;  // no stage failed
 }
 
 }  // namespace
