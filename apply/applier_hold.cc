@@ -26,9 +26,8 @@ Result<std::unique_ptr<ApplierHold>> ApplierHold::Begin(std::unique_ptr<PgConnec
       PgResult held,
       conn->Query("SELECT hold_seq, hold_until FROM sqlift.positions WHERE source = $1", {source}));
   if (held.rows() == 0) {
-    return Status::NotFound(
-        fmt::format("{}: PostgreSQL holds no position for source {} (is it replicating?)", what,
-                    source));
+    return Status::NotFound(fmt::format(
+        "{}: PostgreSQL holds no position for source {} (is it replicating?)", what, source));
   }
   return Status::FailedPrecondition(
       fmt::format("{}: already held at seq {} until {} by another verify", what, held.get(0, 0),

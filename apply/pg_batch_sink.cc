@@ -1,13 +1,13 @@
 // PgBatchSink: one PostgreSQL transaction per batch, data and position together (see header).
 #include "apply/pg_batch_sink.h"
 
-#include <algorithm>
-#include <chrono>
-#include <thread>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include "apply/pg_batch_sink_internal.h"
 #include "apply/value_encoder.h"
@@ -140,10 +140,11 @@ Status PgBatchSink::WaitWhileHeld(const std::string& source, uint64_t applied) {
   }
 }
 
-void PgBatchSink::Interrupt() { interrupted_.store(true); }
+void PgBatchSink::Interrupt() {
+  interrupted_.store(true);
+}
 
-Result<uint64_t> PgBatchSink::ApplyUpTo(const std::string& source,
-                                        const wire::ChangeBatch& batch) {
+Result<uint64_t> PgBatchSink::ApplyUpTo(const std::string& source, const wire::ChangeBatch& batch) {
   SQLIFT_ASSIGN_OR_RETURN(std::shared_ptr<const SourceSchema> schema, SchemaOf(source));
   Context ctx(source, batch, std::move(schema),
               options_.on_error == PgBatchSinkOptions::OnError::kStop);
@@ -178,7 +179,8 @@ Result<uint64_t> PgBatchSink::ApplyUpTo(const std::string& source,
   }
   uint64_t end = batch.last_seq();  // apply every transaction with seq <= end
   if (pos->rows() && !pos->is_null(0, 1)) {
-    end = std::min<uint64_t>(end, std::max<uint64_t>(applied, std::stoull(std::string(pos->get(0, 1)))));
+    end = std::min<uint64_t>(end,
+                             std::max<uint64_t>(applied, std::stoull(std::string(pos->get(0, 1)))));
   }
   if (end <= applied) {  // a replay of what is committed, or held: nothing to do now
     SQLIFT_RETURN_IF_ERROR(conn_->Exec("ROLLBACK"));

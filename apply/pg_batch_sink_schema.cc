@@ -58,15 +58,13 @@ Status PgBatchSink::InstallFences(PgConnection& conn, const SchemaPlan& plan,
 Status PgBatchSink::ApplyRouteEvent(Context& ctx, const wire::Transaction& txn) {
   const wire::Route& r = txn.route();
   if (r.tenant().empty() || r.side() == wire::Route::SIDE_UNSPECIFIED) {
-    return Status::InvalidArgument(fmt::format("seq {}: a route event without tenant or side",
-                                               txn.seq()));
+    return Status::InvalidArgument(
+        fmt::format("seq {}: a route event without tenant or side", txn.seq()));
   }
-  PgRoute route{r.tenant(),
-                r.side() == wire::Route::POSTGRES ? RouteSide::kPostgres : RouteSide::kSqlite,
-                r.epoch(),
-                r.fenced(),
-                ctx.source,
-                txn.seq()};
+  PgRoute route{
+      r.tenant(), r.side() == wire::Route::POSTGRES ? RouteSide::kPostgres : RouteSide::kSqlite,
+      r.epoch(),  r.fenced(),
+      ctx.source, txn.seq()};
   spdlog::info("applier: seq {}: route of {} -> {} epoch {}{}", txn.seq(), r.tenant(),
                RouteSideName(route.side), r.epoch(), r.fenced() ? " (fenced)" : "");
   return ApplyRoute(*conn_, route).With(fmt::format("route event at seq {}", txn.seq()));

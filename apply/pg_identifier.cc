@@ -4,7 +4,9 @@
 
 namespace sqlift {
 
-std::string QuoteIdentifier(std::string_view name) { return QuoteSqlIdentifier(name); }
+std::string QuoteIdentifier(std::string_view name) {
+  return QuoteSqlIdentifier(name);
+}
 
 std::string QuoteQualified(std::string_view schema, std::string_view name) {
   return QuoteIdentifier(schema) + "." + QuoteIdentifier(name);

@@ -1,12 +1,12 @@
 // Replication object names, without a server (the admin SQL itself is tested against
 // PostgreSQL in pg_logical_test.cc).
+#include "apply/pg_replication_admin.h"
+
 #include <gtest/gtest.h>
 
 #include <set>
 #include <string>
 #include <vector>
-
-#include "apply/pg_replication_admin.h"
 
 namespace sqlift {
 namespace {

@@ -1,10 +1,10 @@
 // PgSnapshotLoader: a whole snapshot in one PostgreSQL transaction (see header).
 #include "apply/pg_snapshot_loader.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 #include "apply/pg_state_schema.h"
 
@@ -62,13 +62,12 @@ Status PgSnapshotLoader::CreateTables() {
       continue;
     }
     const std::string& tenant_col = plan_.tables[i].constant_tenant_column;
-    SQLIFT_ASSIGN_OR_RETURN(
-        PgResult rows,
-        tenant_col.empty()
-            ? conn_->Query("SELECT EXISTS (SELECT 1 FROM " + name + ")")
-            : conn_->Query("SELECT EXISTS (SELECT 1 FROM " + name + " WHERE " +
-                               QuoteIdentifier(tenant_col) + " = $1)",
-                           {options_.constant_tenant}));
+    SQLIFT_ASSIGN_OR_RETURN(PgResult rows,
+                            tenant_col.empty()
+                                ? conn_->Query("SELECT EXISTS (SELECT 1 FROM " + name + ")")
+                                : conn_->Query("SELECT EXISTS (SELECT 1 FROM " + name + " WHERE " +
+                                                   QuoteIdentifier(tenant_col) + " = $1)",
+                                               {options_.constant_tenant}));
     if (rows.get(0, 0) == "t") {
       return Status::FailedPrecondition(fmt::format(
           "target table {} already holds rows{}; a snapshot loads only into empty or new tables "

@@ -12,8 +12,7 @@ Status EnsureStateSchema(PgConnection& conn) {
             "ALTER TABLE " + QuoteQualified(kStateSchema, "positions") +
             " ADD COLUMN IF NOT EXISTS snapshot_rows bigint, ADD COLUMN IF NOT EXISTS hold_seq"
             " bigint, ADD COLUMN IF NOT EXISTS hold_until timestamptz;" +
-            "CREATE TABLE IF NOT EXISTS " +
-            QuoteQualified(kStateSchema, "dead_letter") +
+            "CREATE TABLE IF NOT EXISTS " + QuoteQualified(kStateSchema, "dead_letter") +
             " (id bigserial PRIMARY KEY, source text, seq bigint, table_name text NOT NULL,"
             " key text, column_name text, value text, error text NOT NULL,"
             " at timestamptz NOT NULL DEFAULT now());" +

@@ -55,7 +55,8 @@ TEST(SchemaTranslatorTest, BookingSchema) {
   ASSERT_TRUE(in) << SQLIFT_SHARED_DATA;
   std::stringstream sql;
   sql << in.rdbuf();
-  SchemaPlan p = Translate(sql.str(), {.schema = "booking", .overrides = {}, .constant_tenant_column = ""});
+  SchemaPlan p =
+      Translate(sql.str(), {.schema = "booking", .overrides = {}, .constant_tenant_column = ""});
   std::string all = All(p);
   EXPECT_EQ(p.ddl.front(), "CREATE SCHEMA IF NOT EXISTS \"booking\"");
   for (const char* want :
@@ -78,8 +79,8 @@ TEST(SchemaTranslatorTest, BookingSchema) {
   EXPECT_TRUE(p.problems.empty()) << p.problems.front().what;
   ASSERT_EQ(p.tables.size(), 5u);
   EXPECT_EQ(p.tables[0].source_name, "bookings");  // name order: deterministic
-  Result<SchemaPlan> again =
-      TranslateSchema(Schema(sql.str()), {.schema = "booking", .overrides = {}, .constant_tenant_column = ""});
+  Result<SchemaPlan> again = TranslateSchema(
+      Schema(sql.str()), {.schema = "booking", .overrides = {}, .constant_tenant_column = ""});
   EXPECT_EQ(All(*again), all);
 }
 

@@ -45,7 +45,7 @@ struct VerifyReport {
   std::string pg;      // "user@host:port/db" (never a password)
   std::string schema;  // the PostgreSQL schema compared
   int64_t position = 0;
-  bool held = false;  // both sides read at `position` with the applier held there
+  bool held = false;         // both sides read at `position` with the applier held there
   std::string tenant_scope;  // "tenant acme", "without tenants routed to postgres: b", ...
   std::vector<TableVerdict> tables;
   double seconds = 0;

@@ -68,7 +68,6 @@ Status CaptureAgent::Recover() {
   return Status::OK();
 }
 
-
 Result<wire::ChangeBatch> CaptureAgent::Encode(const OutboxRow& row, DrainStats* stats) {
   if (row.kind == static_cast<int64_t>(outbox::OutboxKind::kRoute)) {
     ++stats->route_events;

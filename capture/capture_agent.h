@@ -48,7 +48,7 @@ struct DrainStats {
   uint64_t changes = 0;       // row changes in them
   uint64_t ddl_events = 0;
   uint64_t route_events = 0;  // route changes (cutover, fallback), mirrored in the state
-  uint64_t logged_seq = 0;  // the log's position afterwards
+  uint64_t logged_seq = 0;    // the log's position afterwards
 };
 
 class CaptureAgent {

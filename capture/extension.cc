@@ -87,16 +87,15 @@ void LastRefusal(sqlite3_context* ctx, int, sqlite3_value**) {
   }
 }
 
-
 void RouteFunction(sqlite3_context* ctx, int, sqlite3_value** argv) {
   try {
     const unsigned char* t = sqlite3_value_text(argv[0]);
     std::string tenant = t ? reinterpret_cast<const char*>(t) : "*";
     Result<RouteRow> r = RecorderOf(ctx).RouteFor(tenant);
     if (!r.ok()) return ResultError(ctx, "sqlift_route()", r.status());
-    std::string json = fmt::format(R"({{"tenant":{},"side":{},"epoch":{},"fenced":{}}})",
-                                   JsonQuote(tenant), JsonQuote(r->side), r->epoch,
-                                   r->fenced ? "true" : "false");
+    std::string json =
+        fmt::format(R"({{"tenant":{},"side":{},"epoch":{},"fenced":{}}})", JsonQuote(tenant),
+                    JsonQuote(r->side), r->epoch, r->fenced ? "true" : "false");
     sqlite3_result_text(ctx, json.data(), static_cast<int>(json.size()), SQLITE_TRANSIENT);
   } catch (const std::bad_alloc&) {
     sqlite3_result_error_nomem(ctx);

@@ -37,10 +37,10 @@ Status CheckTables(sqlite3* db) {
                                        nullptr, nullptr, nullptr);
   }
   if (rc == SQLITE_OK) return Status::OK();
-  return Status::FailedPrecondition(
-      fmt::format("{} has no sqlift outbox or route table (_sqlift_outbox, _sqlift_route): run `sqlift "
-                  "init` first",
-                  sqlite3_db_filename(db, "main") ? sqlite3_db_filename(db, "main") : "database"));
+  return Status::FailedPrecondition(fmt::format(
+      "{} has no sqlift outbox or route table (_sqlift_outbox, _sqlift_route): run `sqlift "
+      "init` first",
+      sqlite3_db_filename(db, "main") ? sqlite3_db_filename(db, "main") : "database"));
 }
 
 }  // namespace sqlift::outbox

@@ -43,8 +43,8 @@ inline bool IsReservedTable(std::string_view name) {
   return name.substr(0, kReservedPrefix.size()) == kReservedPrefix;
 }
 
-// Creates the outbox, the state table and the route table if they do not exist (idempotent). Runs inside the
-// caller's transaction, if any.
+// Creates the outbox, the state table and the route table if they do not exist (idempotent). Runs
+// inside the caller's transaction, if any.
 [[nodiscard]] Status CreateTables(sqlite3* db);
 
 // OK when the outbox exists; FailedPrecondition naming `sqlift init` otherwise.

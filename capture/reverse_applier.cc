@@ -133,8 +133,7 @@ Result<ReverseApplyStats> ReverseApplier::Apply(const pgchange::Transaction& txn
   return ApplyBatch(std::span<const pgchange::Transaction>(&txn, 1));
 }
 
-Result<ReverseApplyStats> ReverseApplier::ApplyBatch(
-    std::span<const pgchange::Transaction> txns) {
+Result<ReverseApplyStats> ReverseApplier::ApplyBatch(std::span<const pgchange::Transaction> txns) {
   ReverseApplyStats stats;
   stats.skipped = true;
   bool any = false;

@@ -35,8 +35,8 @@
 #include <string_view>
 #include <vector>
 
-#include "capture/route_table.h"
 #include "capture/reverse_writer.h"
+#include "capture/route_table.h"
 #include "capture/sqlite_db.h"
 #include "capture/table_schema.h"
 #include "common/result.h"
@@ -115,7 +115,8 @@ class ReverseApplier {
   // tenant); FailedPrecondition when a tenant it touches is routed to sqlite.
   [[nodiscard]] Result<bool> CheckTenants(const pgchange::Transaction& txn,
                                           const ReverseTarget& target,
-                                          const pgchange::Change& change, const std::vector<RouteRow>& routes);
+                                          const pgchange::Change& change,
+                                          const std::vector<RouteRow>& routes);
   [[nodiscard]] Result<std::vector<std::string>> RowTenants(const ReverseTarget& target,
                                                             const pgchange::Change& change);
 

@@ -85,8 +85,8 @@ Result<bool> ReverseApplier::CheckTenants(const pgchange::Transaction& txn, cons
     if (route.on_postgres()) continue;  // fenced or not
     return Status::FailedPrecondition(
         fmt::format("{} changed {} key {} of tenant {}, which is routed to {} (epoch {}): refused",
-                    ReverseTxnName(txn), t.pg_name, DescribeKey(t, KeyTuple(c)), tenant,
-                    route.side, route.epoch));
+                    ReverseTxnName(txn), t.pg_name, DescribeKey(t, KeyTuple(c)), tenant, route.side,
+                    route.epoch));
   }
   return true;
 }

@@ -33,13 +33,15 @@ Result<std::unique_ptr<RouteFence>> RouteFence::Load(sqlite3* db, bool keep_prep
   return std::unique_ptr<RouteFence>(new RouteFence(db, std::move(scheme), keep_prepared));
 }
 
-RouteFence::~RouteFence() { sqlite3_finalize(routes_stmt_); }
+RouteFence::~RouteFence() {
+  sqlite3_finalize(routes_stmt_);
+}
 
 Result<std::vector<RouteRow>> RouteFence::Routes() {
   if (!keep_prepared_) return ReadRoutes(db_);
   if (routes_stmt_ == nullptr) {
-    int rc = sqlite3_prepare_v3(db_, kRoutesSql, -1, SQLITE_PREPARE_PERSISTENT, &routes_stmt_,
-                                nullptr);
+    int rc =
+        sqlite3_prepare_v3(db_, kRoutesSql, -1, SQLITE_PREPARE_PERSISTENT, &routes_stmt_, nullptr);
     if (rc != SQLITE_OK) {
       return SqliteStatus(rc, fmt::format("prepare the route read: {}", sqlite3_errmsg(db_)));
     }
@@ -112,9 +114,9 @@ Result<std::string> RouteFence::LookupTenant(sqlite3_changeset_iter* it, const c
   int n = 0;
   int rc = sqlite3changeset_pk(it, &pk, &n);
   if (rc != SQLITE_OK) return SqliteStatus(rc, "read the changeset's primary key");
-  std::string sql =
-      fmt::format("SELECT {} FROM main.{} WHERE ", QuoteSqliteIdentifier(info.names[info.tenant_index]),
-                  QuoteSqliteIdentifier(table));
+  std::string sql = fmt::format("SELECT {} FROM main.{} WHERE ",
+                                QuoteSqliteIdentifier(info.names[info.tenant_index]),
+                                QuoteSqliteIdentifier(table));
   std::vector<sqlite3_value*> keys;
   for (int i = 0; i < n && i < static_cast<int>(info.names.size()); ++i) {
     if (!pk[i]) continue;

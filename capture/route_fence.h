@@ -62,8 +62,7 @@ class RouteFence {
   // current value, found by its primary key.
   [[nodiscard]] Result<std::string> LookupTenant(sqlite3_changeset_iter* it, const char* table,
                                                  const TableInfo& info);
-  [[nodiscard]] Status CheckChange(const std::vector<RouteRow>& routes,
-                                   sqlite3_changeset_iter* it);
+  [[nodiscard]] Status CheckChange(const std::vector<RouteRow>& routes, sqlite3_changeset_iter* it);
   [[nodiscard]] Status CheckTenant(const std::vector<RouteRow>& routes, std::string_view tenant,
                                    const char* table);
 

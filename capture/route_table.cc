@@ -56,8 +56,7 @@ RouteRow LookupRoute(const std::vector<RouteRow>& routes, std::string_view tenan
 Result<TenantScheme> ReadTenantScheme(sqlite3* db) {
   TenantScheme scheme;
   SQLIFT_RETURN_IF_ERROR(ForEachRow(
-      db,
-      "SELECT key, value FROM main._sqlift_state WHERE key IN ('tenant_column', 'tenant')",
+      db, "SELECT key, value FROM main._sqlift_state WHERE key IN ('tenant_column', 'tenant')",
       "read the tenant scheme from _sqlift_state", [&](sqlite3_stmt* s) {
         (Text(s, 0) == outbox::kStateTenantColumn ? scheme.column : scheme.constant) = Text(s, 1);
       }));

@@ -30,7 +30,8 @@ wire::Route ToWire(const RouteRow& route) {
 Result<RouteRow> FromWire(const wire::Route& w) {
   if (w.tenant().empty()) return Status::Corruption("route without a tenant");
   if (w.side() != wire::Route::SQLITE && w.side() != wire::Route::POSTGRES) {
-    return Status::Corruption(fmt::format("route of {} without a side", DescribeTenant(w.tenant())));
+    return Status::Corruption(
+        fmt::format("route of {} without a side", DescribeTenant(w.tenant())));
   }
   RouteRow r;
   r.tenant = w.tenant();
@@ -61,7 +62,8 @@ Result<uint64_t> WriteRoute(SqliteDb& db, RouteRow route) {
   if (!ToWire(route).SerializeToString(&payload)) return Status::Internal(what + ": serialize");
   SQLIFT_ASSIGN_OR_RETURN(
       SqliteStatement event,
-      db.Prepare("INSERT INTO main._sqlift_outbox (committed_at, kind, payload) VALUES (?1, ?2, ?3)"));
+      db.Prepare(
+          "INSERT INTO main._sqlift_outbox (committed_at, kind, payload) VALUES (?1, ?2, ?3)"));
   SQLIFT_RETURN_IF_ERROR(event.BindInt64(1, route.updated_at_us));
   SQLIFT_RETURN_IF_ERROR(event.BindInt64(2, static_cast<int64_t>(outbox::OutboxKind::kRoute)));
   SQLIFT_RETURN_IF_ERROR(event.BindBlob(3, payload));

@@ -35,9 +35,10 @@ asio::awaitable<Status> Shipper::Impl::Stream(uint64_t applied) {
     // before it did). They are in the snapshot; shipping resumes at applied + 1 once the log
     // gets there. (A state directory that belongs to another database is refused by the
     // capture agent itself, from the outbox's trimmed_seq.)
-    spdlog::info("shipper: the applier is at seq {}, ahead of this log ({}); shipping resumes "
-                 "at {} once the log reaches it",
-                 applied, *logged, applied + 1);
+    spdlog::info(
+        "shipper: the applier is at seq {}, ahead of this log ({}); shipping resumes "
+        "at {} once the log reaches it",
+        applied, *logged, applied + 1);
   }
   shipped = acked = applied;
   inflight.clear();

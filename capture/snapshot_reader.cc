@@ -112,9 +112,10 @@ Status SnapshotReader::ReadKeys(const TableSchema& t, const std::vector<wire::Ro
   wire::Row row;
   for (const wire::Row& key : keys) {
     if (key.values_size() != static_cast<int>(pk.size())) {
-      return Status::InvalidArgument(fmt::format("read keys of {}: a key of {} values, the key "
-                                                 "has {}",
-                                                 t.name, key.values_size(), pk.size()));
+      return Status::InvalidArgument(
+          fmt::format("read keys of {}: a key of {} values, the key "
+                      "has {}",
+                      t.name, key.values_size(), pk.size()));
     }
     for (int j = 0; j < key.values_size(); ++j) {
       SQLIFT_RETURN_IF_ERROR(BindWire(stmt, j + 1, key.values(j)));

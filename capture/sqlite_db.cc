@@ -9,7 +9,9 @@
 
 namespace sqlift {
 
-std::string QuoteSqliteIdentifier(std::string_view name) { return QuoteSqlIdentifier(name); }
+std::string QuoteSqliteIdentifier(std::string_view name) {
+  return QuoteSqlIdentifier(name);
+}
 
 Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path, Mode mode,
                                                  std::chrono::milliseconds busy_timeout) {

@@ -64,9 +64,7 @@ class ChangeLog {
   // record and the route it sets land together); each replaces that tenant's stored route.
   [[nodiscard]] virtual Status Append(const std::vector<LogRecord>& records,
                                       const std::vector<RouteRecord>& routes) = 0;
-  [[nodiscard]] Status Append(const std::vector<LogRecord>& records) {
-    return Append(records, {});
-  }
+  [[nodiscard]] Status Append(const std::vector<LogRecord>& records) { return Append(records, {}); }
 
   // Every stored route, by tenant.
   [[nodiscard]] virtual Result<std::vector<RouteRecord>> Routes() = 0;

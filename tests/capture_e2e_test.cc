@@ -190,7 +190,8 @@ TEST_F(CaptureE2eTest, InitRefusesTablesWithoutPrimaryKeyUnlessExcluded) {
   {
     auto db = SqliteDb::Open(db_path_, SqliteDb::Mode::kReadWrite);
     ASSERT_TRUE(db.ok());
-    ASSERT_TRUE((*db)->Exec("CREATE TABLE audit (at TEXT, what TEXT); CREATE TABLE \"log x\" (v)").ok());
+    ASSERT_TRUE(
+        (*db)->Exec("CREATE TABLE audit (at TEXT, what TEXT); CREATE TABLE \"log x\" (v)").ok());
   }
   auto refused = Sqlift({"init"});
   EXPECT_EQ(refused.exit_code, 1);

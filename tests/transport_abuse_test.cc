@@ -65,7 +65,8 @@ TEST_F(TransportTest, WrongVersionAndUnknownSourceAreRefused) {
   ExpectRefused(port_, Encoded(ack), wire::Error::PROTOCOL_VIOLATION);
   ASSERT_TRUE(
       receiver_->WaitFor([](const apply::ReceiverStats& s) { return s.closed >= 4; }, kWait));
-  EXPECT_TRUE(ReceiverLogged(fmt::format("protocol version {} refused", proto::kProtocolVersion + 1)));
+  EXPECT_TRUE(
+      ReceiverLogged(fmt::format("protocol version {} refused", proto::kProtocolVersion + 1)));
   EXPECT_TRUE(ReceiverLogged("unknown source \"intruder\""));
   EXPECT_TRUE(ReceiverLogged("expected Hello, got Ack"));
   EXPECT_EQ(sink_.calls(), 0u);

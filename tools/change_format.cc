@@ -1,11 +1,11 @@
 #include "tools/change_format.h"
 
-#include "common/text.h"
-
 #include <fmt/format.h>
 
 #include <cmath>
 #include <ctime>
+
+#include "common/text.h"
 
 namespace sqlift {
 namespace {
@@ -146,9 +146,9 @@ void FormatChangeBatch(const wire::ChangeBatch& batch, ChangeFormat format, std:
                        txn.seq(), FormatMicrosUtc(txn.committed_at_us()), JsonString(r.tenant()),
                        side, r.epoch(), r.fenced() ? "true" : "false");
       } else {
-        fmt::format_to(std::back_inserter(*out), "seq={} {} ROUTE {} -> {} epoch {}{}\n",
-                       txn.seq(), FormatMicrosUtc(txn.committed_at_us()), r.tenant(), side,
-                       r.epoch(), r.fenced() ? " (fenced)" : "");
+        fmt::format_to(std::back_inserter(*out), "seq={} {} ROUTE {} -> {} epoch {}{}\n", txn.seq(),
+                       FormatMicrosUtc(txn.committed_at_us()), r.tenant(), side, r.epoch(),
+                       r.fenced() ? " (fenced)" : "");
       }
       continue;
     }
@@ -157,7 +157,9 @@ void FormatChangeBatch(const wire::ChangeBatch& batch, ChangeFormat format, std:
   }
 }
 
-std::string JsonString(std::string_view text) { return JsonQuote(text); }
+std::string JsonString(std::string_view text) {
+  return JsonQuote(text);
+}
 
 std::string FormatMicrosUtc(int64_t unix_micros) {
   std::time_t secs = static_cast<std::time_t>(unix_micros / 1000000);

@@ -139,9 +139,10 @@ Status Apply(const Config& cfg, const ApplyOptions& o, const sigset_t& signals) 
   auto start_http = [&] {
     if (cfg.http_apply_listen.empty() || http) return;
     Result<Endpoint> ep = ParseEndpoint(cfg.http_apply_listen);
-    auto started = ep.ok() ? HttpServer::Start(ep->host, ep->port,
-                                               {{"/status", [&](const HttpQuery&) { return probe.Status(); }},
-                                                {"/metrics", [&](const HttpQuery&) { return probe.Metrics(); }}})
+    auto started = ep.ok() ? HttpServer::Start(
+                                 ep->host, ep->port,
+                                 {{"/status", [&](const HttpQuery&) { return probe.Status(); }},
+                                  {"/metrics", [&](const HttpQuery&) { return probe.Metrics(); }}})
                            : Result<std::unique_ptr<HttpServer>>(ep.status());
     if (started.ok())
       http = std::move(started).value();

@@ -40,10 +40,9 @@ Status StoreTenantScheme(SqliteDb& db, const Config& cfg) {
         "finish or undo the migration first",
         old.column, old.constant));
   }
-  SQLIFT_ASSIGN_OR_RETURN(
-      SqliteStatement put,
-      db.Prepare("INSERT INTO main._sqlift_state (key, value) VALUES (?1, ?2) "
-                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value"));
+  SQLIFT_ASSIGN_OR_RETURN(SqliteStatement put,
+                          db.Prepare("INSERT INTO main._sqlift_state (key, value) VALUES (?1, ?2) "
+                                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value"));
   for (auto [key, value] : {std::pair{outbox::kStateTenantColumn, want.column},
                             std::pair{outbox::kStateTenant, want.constant}}) {
     SQLIFT_RETURN_IF_ERROR(put.BindText(1, key));

@@ -55,15 +55,16 @@ void PrintText(const DemoReport& r) {
       "  lag                           at most {} transactions behind; caught up "
       "{:.0f} ms after the writers stopped\n",
       r.max_lag_seqs, r.catch_up_ms);
-  fmt::print("  writes acknowledged           {} ({} on PostgreSQL; {} refused by a fence and "
-             "retried)\n",
-             r.writes_acknowledged, r.writes_on_postgres, r.writes_refused);
+  fmt::print(
+      "  writes acknowledged           {} ({} on PostgreSQL; {} refused by a fence and "
+      "retried)\n",
+      r.writes_acknowledged, r.writes_on_postgres, r.writes_refused);
   auto count = [](int64_t n) { return n < 0 ? std::string("unknown") : std::to_string(n); };
   fmt::print("  writes lost                   {} (and {} missing in SQLite after the fallback)\n",
              count(r.writes_lost), count(r.lost_after_fallback));
-  fmt::print("  verify                        {}\n",
-             r.verify_matched ? (*r.verify_matched ? "every run matched" : "DIFFERENT")
-                              : "not run");
+  fmt::print(
+      "  verify                        {}\n",
+      r.verify_matched ? (*r.verify_matched ? "every run matched" : "DIFFERENT") : "not run");
   fmt::print("  write pauses                  cutover {} ms, fallback {} ms, cutover again {} ms\n",
              Ms(r.cutover_pause_ms), Ms(r.fallback_pause_ms), Ms(r.cutover_again_pause_ms));
   if (!r.dir.empty()) fmt::print("  files                         {}\n", r.dir);

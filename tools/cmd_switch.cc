@@ -34,7 +34,10 @@ Result<std::chrono::milliseconds> ParseDuration(const std::string& text) {
     return Status::InvalidArgument("not a duration (30s, 500ms, 2m)");
   }
   const std::string unit = text.substr(used);
-  double ms = unit == "ms" ? v : unit == "m" ? v * 60000 : (unit == "s" || unit.empty()) ? v * 1000 : -1;
+  double ms = unit == "ms"                    ? v
+              : unit == "m"                   ? v * 60000
+              : (unit == "s" || unit.empty()) ? v * 1000
+                                              : -1;
   if (ms <= 0) return Status::InvalidArgument("not a positive duration (30s, 500ms, 2m)");
   return std::chrono::milliseconds(static_cast<int64_t>(ms));
 }
@@ -47,8 +50,8 @@ double TotalMs(const std::vector<SwitchStep>& steps) {
 std::string StepsText(const std::vector<SwitchStep>& steps) {
   std::string out;
   for (const SwitchStep& s : steps) {
-    out += fmt::format("  {:<15} {:>8.1f} ms  {}{}\n", s.name, s.ms, s.ok ? "" : "FAILED: ",
-                       s.note);
+    out +=
+        fmt::format("  {:<15} {:>8.1f} ms  {}{}\n", s.name, s.ms, s.ok ? "" : "FAILED: ", s.note);
   }
   return out;
 }
@@ -104,9 +107,10 @@ int RunFinishCli(const GlobalOptions& global, bool json) {
     std::printf("{\"ok\":%s,\"reason\":%s,\"steps\":%s}\n", r.ok ? "true" : "false",
                 JsonQuote(r.reason).c_str(), StepsJson(r.steps).c_str());
   } else {
-    std::printf("finish: %s\n%s", r.ok ? "PostgreSQL stands alone; stop `sqlift apply`, and the "
-                                         "state directory can be removed"
-                                       : ("refused: " + r.reason).c_str(),
+    std::printf("finish: %s\n%s",
+                r.ok ? "PostgreSQL stands alone; stop `sqlift apply`, and the "
+                       "state directory can be removed"
+                     : ("refused: " + r.reason).c_str(),
                 StepsText(r.steps).c_str());
   }
   if (r.ok) return kExitOk;

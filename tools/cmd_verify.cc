@@ -31,8 +31,8 @@ struct VerifyCliOptions {
 // Whether PostgreSQL holds a position for the source (then the applier is there to hold).
 Result<bool> Replicating(const std::string& pg, const std::string& source) {
   SQLIFT_ASSIGN_OR_RETURN(auto conn, PgConnection::Connect(pg, std::chrono::seconds(10)));
-  SQLIFT_ASSIGN_OR_RETURN(
-      PgResult r, conn->Query("SELECT to_regclass('sqlift.positions') IS NOT NULL", {}));
+  SQLIFT_ASSIGN_OR_RETURN(PgResult r,
+                          conn->Query("SELECT to_regclass('sqlift.positions') IS NOT NULL", {}));
   if (r.get(0, 0) != "t") return false;
   SQLIFT_ASSIGN_OR_RETURN(
       PgResult p, conn->Query("SELECT 1 FROM sqlift.positions WHERE source = $1", {source}));
@@ -56,9 +56,9 @@ Result<VerifySpec> MakeSpec(const VerifyCliOptions& o, const Config* cfg) {
   }
   if (!o.tenant.empty()) {
     if (!s.constant_tenant.empty() && o.tenant != s.constant_tenant) {
-      return Status::InvalidArgument(fmt::format(
-          "--tenant {}: this file holds tenant {} only ([source] tenant)", o.tenant,
-          s.constant_tenant));
+      return Status::InvalidArgument(
+          fmt::format("--tenant {}: this file holds tenant {} only ([source] tenant)", o.tenant,
+                      s.constant_tenant));
     }
     if (s.constant_tenant.empty() && s.tenant_column.empty()) {
       return Status::InvalidArgument("--tenant needs [source] tenant_column in the configuration");

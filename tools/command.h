@@ -23,7 +23,8 @@ enum ExitCode : int {
   kExitOk = 0,
   kExitFailure = 1,  // the operation failed; the reason is logged
   kExitUsage = 2,    // bad command line or configuration
-  kExitBlocked = 3,  // plan/verify/shadow/finish: it ran, and found something that blocks the migration
+  kExitBlocked =
+      3,  // plan/verify/shadow/finish: it ran, and found something that blocks the migration
 };
 
 // Options every sub-command accepts (they may also be given before the sub-command).

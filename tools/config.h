@@ -61,8 +61,8 @@ struct Config {
   };
   std::vector<MappingEntry> mapping;
   // [shadow]: the sampled read queries `sqlift shadow` replays (capture/shadow_sampler.h).
-  std::string shadow_log;   // the shadow log file the application's sampler appends to
-  double shadow_rate = 0;   // 0..1: the sampling rate applications are to use (0: off)
+  std::string shadow_log;  // the shadow log file the application's sampler appends to
+  double shadow_rate = 0;  // 0..1: the sampling rate applications are to use (0: off)
   // [log]
   std::string log_format = "text";  // text | json
   std::string log_level = "info";   // trace | debug | info | warn | error | off

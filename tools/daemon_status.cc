@@ -79,8 +79,8 @@ std::string ReverseJson(const ReverseRunner* reverse) {
 }
 
 std::string RouteJson(const RouteRow& r) {
-  return fmt::format("{{\"tenant\":{},\"side\":{},\"epoch\":{},\"fenced\":{}}}",
-                     Quote(r.tenant), Quote(r.side), r.epoch, r.fenced);
+  return fmt::format("{{\"tenant\":{},\"side\":{},\"epoch\":{},\"fenced\":{}}}", Quote(r.tenant),
+                     Quote(r.side), r.epoch, r.fenced);
 }
 
 Result<std::vector<RouteRow>> LoggedRoutes(state::ChangeLog& log) {
@@ -122,10 +122,12 @@ Result<std::unique_ptr<HttpServer>> StartAgentHttp(const Config& cfg, state::Cha
 HttpResponse AgentRoutes(state::ChangeLog& log, const HttpQuery& query) {
   Result<std::vector<RouteRow>> routes = LoggedRoutes(log);
   if (!routes.ok()) {
-    return {"application/json", fmt::format("{{\"error\":{}}}\n", Quote(routes.status().ToString())), 500};
+    return {"application/json",
+            fmt::format("{{\"error\":{}}}\n", Quote(routes.status().ToString())), 500};
   }
   auto tenant = query.find("tenant");
-  if (tenant != query.end()) return {"application/json", RouteJson(LookupRoute(*routes, tenant->second)) + "\n"};
+  if (tenant != query.end())
+    return {"application/json", RouteJson(LookupRoute(*routes, tenant->second)) + "\n"};
   return {"application/json", fmt::format("{{\"routes\":{}}}\n", RoutesJson(log))};
 }
 

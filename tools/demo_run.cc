@@ -157,8 +157,8 @@ Status Demo::CatchUp(std::chrono::seconds timeout) {
                               bench_stream::Tail(Path("capture.log"), 2000));
     }
     if (Since(start) > static_cast<double>(timeout.count())) {
-      return Status::Aborted(fmt::format("the applier did not reach seq {} in {} s", last,
-                                         timeout.count()));
+      return Status::Aborted(
+          fmt::format("the applier did not reach seq {} in {} s", last, timeout.count()));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
@@ -177,9 +177,10 @@ Status Demo::Stream(std::string* note) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  *note = fmt::format("{} transactions written through the recorder while streaming; lag at "
-                      "most {} seqs",
-                      writers_->committed() - before, r_.max_lag_seqs);
+  *note = fmt::format(
+      "{} transactions written through the recorder while streaming; lag at "
+      "most {} seqs",
+      writers_->committed() - before, r_.max_lag_seqs);
   return Status::OK();
 }
 
@@ -198,13 +199,12 @@ Status Demo::Verify(std::string* note) {
   int64_t rows = 0;
   for (const TableVerdict& t : report.tables)
     rows += t.comparison.sqlite_rows;
-  *note = fmt::format("{} of {} tables matched ({} rows) at log position {}, the applier held "
-                      "there while the writers wrote; verify_runs id {}",
-                      std::count_if(report.tables.begin(), report.tables.end(),
-                                    [](const TableVerdict& t) {
-                                      return t.status == TableStatus::kMatched;
-                                    }),
-                      report.tables.size(), rows, report.position, report.run_id.value_or(0));
+  *note = fmt::format(
+      "{} of {} tables matched ({} rows) at log position {}, the applier held "
+      "there while the writers wrote; verify_runs id {}",
+      std::count_if(report.tables.begin(), report.tables.end(),
+                    [](const TableVerdict& t) { return t.status == TableStatus::kMatched; }),
+      report.tables.size(), rows, report.position, report.run_id.value_or(0));
   return matched ? Status::OK() : Status::FailedPrecondition(*note + "\n" + ReportText(report));
 }
 

@@ -42,16 +42,16 @@ struct DemoStage {
 
 struct DemoReport {
   std::vector<DemoStage> stages;
-  int64_t rows_copied = 0;          // rows in the snapshot
-  uint64_t snapshot_seq = 0;        // S
-  uint64_t changes_streamed = 0;    // source transactions applied after S
-  int64_t writes_acknowledged = 0;  // writer transactions whose COMMIT returned
-  int64_t writes_on_postgres = 0;   // of those, the ones written on PostgreSQL
-  int64_t writes_refused = 0;       // refused by a fence (retried): the pauses' cost
-  int64_t writes_lost = -1;         // acknowledged bookings missing at the end (-1: unknown)
-  int64_t lost_after_fallback = -1;  // PostgreSQL's acknowledged bookings missing in SQLite
-  double catch_up_ms = 0;           // from the writers' stop until applied == committed
-  uint64_t max_lag_seqs = 0;        // largest committed - applied seen while streaming
+  int64_t rows_copied = 0;             // rows in the snapshot
+  uint64_t snapshot_seq = 0;           // S
+  uint64_t changes_streamed = 0;       // source transactions applied after S
+  int64_t writes_acknowledged = 0;     // writer transactions whose COMMIT returned
+  int64_t writes_on_postgres = 0;      // of those, the ones written on PostgreSQL
+  int64_t writes_refused = 0;          // refused by a fence (retried): the pauses' cost
+  int64_t writes_lost = -1;            // acknowledged bookings missing at the end (-1: unknown)
+  int64_t lost_after_fallback = -1;    // PostgreSQL's acknowledged bookings missing in SQLite
+  double catch_up_ms = 0;              // from the writers' stop until applied == committed
+  uint64_t max_lag_seqs = 0;           // largest committed - applied seen while streaming
   std::optional<bool> verify_matched;  // every verify matched
   std::optional<double> cutover_pause_ms, fallback_pause_ms, cutover_again_pause_ms;
   std::string dir;  // kept with --keep

@@ -56,9 +56,10 @@ Status Demo::Cutover(std::string* note, std::optional<double>* pause_ms) {
     if (Since(start) > 30) return Status::Aborted("no writer wrote on PostgreSQL within 30 s");
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  *note = fmt::format("write pause {:.1f} ms (route epoch {} -> {}); {}; the writers now write on "
-                      "PostgreSQL",
-                      r.pause_ms, r.epoch_before, r.epoch_after, StepsOf(r));
+  *note = fmt::format(
+      "write pause {:.1f} ms (route epoch {} -> {}); {}; the writers now write on "
+      "PostgreSQL",
+      r.pause_ms, r.epoch_before, r.epoch_after, StepsOf(r));
   return Status::OK();
 }
 
@@ -66,9 +67,10 @@ Status Demo::WritesOnPostgres(std::string* note) {
   const int64_t before = writers_->committed_on_postgres();
   std::this_thread::sleep_for(
       std::chrono::milliseconds(static_cast<int64_t>(o_.stream_seconds * 1000)));
-  *note = fmt::format("{} transactions on PostgreSQL, brought back to SQLite by reverse "
-                      "replication as they commit",
-                      writers_->committed_on_postgres() - before);
+  *note = fmt::format(
+      "{} transactions on PostgreSQL, brought back to SQLite by reverse "
+      "replication as they commit",
+      writers_->committed_on_postgres() - before);
   return Status::OK();
 }
 
@@ -104,10 +106,11 @@ Status Demo::Finish(std::string* note) {
   FinishReport f = RunFinish(cfg_);
   if (!f.ok) return Status::FailedPrecondition("finish: " + f.reason);
   SQLIFT_ASSIGN_OR_RETURN(r_.writes_lost, MissingInPg(*conn_, writers_->acknowledged()));
-  *note = fmt::format("writers stopped ({} acknowledged, {} on PostgreSQL); slot, fences and "
-                      "sqlift's SQLite tables dropped; {} acknowledged writes missing in "
-                      "PostgreSQL",
-                      r_.writes_acknowledged, r_.writes_on_postgres, r_.writes_lost);
+  *note = fmt::format(
+      "writers stopped ({} acknowledged, {} on PostgreSQL); slot, fences and "
+      "sqlift's SQLite tables dropped; {} acknowledged writes missing in "
+      "PostgreSQL",
+      r_.writes_acknowledged, r_.writes_on_postgres, r_.writes_lost);
   return r_.writes_lost == 0 ? Status::OK() : Status::FailedPrecondition(*note);
 }
 

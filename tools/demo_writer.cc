@@ -71,12 +71,13 @@ struct DemoWriters::Writer {
     }
     Status st = pg->Exec("BEGIN");
     if (st.ok()) {
-      st = pg->Query("INSERT INTO public.bookings (id, room_id, customer_name, customer_email, "
-                     "start_time, end_time, status, total_price, created_at, updated_at) VALUES "
-                     "($1, $2, $3, $4, '2027-01-01 00:00:00+00', $5, 'confirmed', $6, now(), "
-                     "now())",
-                     {std::to_string(b.id), std::to_string(b.room), b.name, b.email,
-                      b.end + "+00", b.price})
+      st = pg->Query(
+                 "INSERT INTO public.bookings (id, room_id, customer_name, customer_email, "
+                 "start_time, end_time, status, total_price, created_at, updated_at) VALUES "
+                 "($1, $2, $3, $4, '2027-01-01 00:00:00+00', $5, 'confirmed', $6, now(), "
+                 "now())",
+                 {std::to_string(b.id), std::to_string(b.room), b.name, b.email, b.end + "+00",
+                  b.price})
                .status();
     }
     if (st.ok()) {
@@ -131,8 +132,8 @@ void DemoWriters::Run(int writer) {
       "INSERT INTO bookings (id, room_id, customer_name, customer_email, start_time, end_time, "
       "status, total_price, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
       "'confirmed', ?7, datetime('now'), datetime('now'))");
-  auto update = w.db->Prepare(
-      "UPDATE bookings SET status = ?2, updated_at = datetime('now') WHERE id = ?1");
+  auto update =
+      w.db->Prepare("UPDATE bookings SET status = ?2, updated_at = datetime('now') WHERE id = ?1");
   if (!rec.ok() || !insert.ok() || !update.ok()) {
     return fail(!rec.ok() ? rec.status() : !insert.ok() ? insert.status() : update.status());
   }
@@ -144,7 +145,7 @@ void DemoWriters::Run(int writer) {
     b.id = first_id_ + writer * 100'000'000LL + n;
     Result<RouteRow> route = w.rec->RouteFor("*");
     if (!route.ok()) return fail(route.status());
-    Status st = route->fenced        ? Status::Unavailable("fenced")
+    Status st = route->fenced          ? Status::Unavailable("fenced")
                 : route->on_postgres() ? w.OnPostgres(pg_, b)
                                        : w.OnSqlite(b);
     if (st.ok()) {

@@ -16,19 +16,14 @@ namespace {
 using switching::Clock;
 using switching::Switch;
 
-double MsBetween(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double, std::milli>(b - a).count();
-}
-
 Status Prepare(Switch& s, std::string* note) {
   SQLIFT_RETURN_IF_ERROR(switching::Open(s));
   if (!s.route.on_postgres()) {
-    return Status::FailedPrecondition(fmt::format("{} is routed to sqlite (epoch {}){}",
-                                                  DescribeTenant(s.r.tenant), s.route.epoch,
-                                                  s.route.fenced
-                                                      ? " and fenced by a cutover: run `sqlift "
-                                                        "cutover` to finish or undo it"
-                                                      : ": nothing to fall back"));
+    return Status::FailedPrecondition(fmt::format(
+        "{} is routed to sqlite (epoch {}){}", DescribeTenant(s.r.tenant), s.route.epoch,
+        s.route.fenced ? " and fenced by a cutover: run `sqlift "
+                         "cutover` to finish or undo it"
+                       : ": nothing to fall back"));
   }
   SQLIFT_ASSIGN_OR_RETURN(SlotInfo slot, GetSlot(*s.pg, ReplicationNameFor(s.cfg)));
   if (!slot.exists) {
@@ -77,19 +72,10 @@ SwitchReport RunFallback(const Config& cfg, const SwitchOptions& o) {
   if (st.ok()) {
     st = s.Step("catch up", [&](std::string* n) { return switching::WaitReverseDrained(s, n); });
   }
-  if (!st.ok()) {
-    r.reason = st.ToString();
-    return r;
+  if (st.ok()) {
+    st = switching::Fence(s, kSidePostgres,
+                          "writers told to wait; PostgreSQL refuses once it is applied");
   }
-  const int64_t epoch = s.route.epoch;
-  Clock::time_point fenced_at;
-  st = s.Step("fence", [&](std::string* n) -> Status {
-    SQLIFT_ASSIGN_OR_RETURN(r.fence_seq, switching::SetRoute(s, kSidePostgres, epoch, true));
-    fenced_at = Clock::now();
-    *n = fmt::format("writers told to wait (seq {}); PostgreSQL refuses once it is applied",
-                     r.fence_seq);
-    return Status::OK();
-  });
   if (!st.ok()) {
     r.reason = st.ToString();
     return r;
@@ -101,29 +87,16 @@ SwitchReport RunFallback(const Config& cfg, const SwitchOptions& o) {
   if (st.ok()) {
     st = s.Step("drain", [&](std::string* n) { return switching::WaitReverseDrained(s, n); });
   }
-  if (st.ok()) st = s.Step("verify", [&](std::string* n) { return switching::VerifyTenant(s, false, n); });
-  if (st.ok() && s.TimedOut()) st = Status::Aborted("the timeout passed before the flip");
   if (st.ok()) {
-    st = s.Step("flip", [&](std::string* n) -> Status {
-      SQLIFT_ASSIGN_OR_RETURN(r.flip_seq, switching::SetRoute(s, kSideSqlite, epoch + 1, false));
-      *n = fmt::format("route sqlite, epoch {}, at seq {}: SQLite takes the writes", epoch + 1,
-                       r.flip_seq);
-      return Status::OK();
-    });
+    st = s.Step("verify", [&](std::string* n) { return switching::VerifyTenant(s, false, n); });
   }
-  r.pause_ms = MsBetween(fenced_at, Clock::now());
+  if (st.ok() && s.TimedOut()) st = Status::Aborted("the timeout passed before the flip");
+  if (st.ok()) st = switching::Flip(s, kSideSqlite, "SQLite takes the writes");
   if (!st.ok()) {  // before the commit point: the tenant stays on PostgreSQL
-    r.reason = st.ToString();
-    Status undo = s.Step("undo", [&](std::string* n) -> Status {
-      SQLIFT_ASSIGN_OR_RETURN(uint64_t seq, switching::SetRoute(s, kSidePostgres, epoch, false));
-      *n = fmt::format("fence lifted at seq {}: the tenant stays on PostgreSQL", seq);
-      return Status::OK();
-    });
-    r.undone = undo.ok();
-    if (!undo.ok()) r.reason += "; the undo failed too: " + undo.ToString();
+    switching::Undo(s, kSidePostgres, st, "the tenant stays on PostgreSQL");
     return r;
   }
-  r.epoch_after = epoch + 1;
+  r.pause_ms = switching::MsSince(s.fenced_at);
   s.deadline = std::max(s.deadline, Clock::now() + std::chrono::seconds(20));
   st = s.Step("close", [&](std::string* n) -> Status {
     SQLIFT_RETURN_IF_ERROR(switching::WaitApplied(s, r.flip_seq, n));

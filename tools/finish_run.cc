@@ -12,11 +12,10 @@
 #include "state/change_log.h"
 #include "tools/source_layout.h"
 #include "tools/switch_run.h"
+#include "tools/switch_steps.h"
 
 namespace sqlift {
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 struct Finish {
   const Config& cfg;
@@ -25,15 +24,7 @@ struct Finish {
   std::unique_ptr<PgConnection> pg;
 
   Status Step(const std::string& name, const std::function<Status(std::string*)>& body) {
-    Clock::time_point start = Clock::now();
-    SwitchStep step{name, 0, false, ""};
-    Status st = body(&step.note);
-    step.ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-    step.ok = st.ok();
-    if (!st.ok()) step.note = st.ToString();
-    spdlog::info("finish: {} ({:.0f} ms){}", name, step.ms, step.note.empty() ? "" : ": " + step.note);
-    r.steps.push_back(std::move(step));
-    return st;
+    return switching::RunStep("finish", &r.steps, name, body);
   }
 };
 
@@ -46,11 +37,12 @@ Status CheckRoutes(Finish& f, std::string* note) {
   if (!LookupRoute(routes, whole).on_postgres() || LookupRoute(routes, whole).fenced)
     left.push_back(DescribeTenant(whole));
   for (const RouteRow& r : routes) {
-    if (r.tenant != whole && (!r.on_postgres() || r.fenced)) left.push_back(DescribeTenant(r.tenant));
+    if (r.tenant != whole && (!r.on_postgres() || r.fenced))
+      left.push_back(DescribeTenant(r.tenant));
   }
   if (!left.empty()) {
-    return Status::FailedPrecondition(
-        fmt::format("not every route is on postgres: {}; cut them over first", fmt::join(left, ", ")));
+    return Status::FailedPrecondition(fmt::format(
+        "not every route is on postgres: {}; cut them over first", fmt::join(left, ", ")));
   }
   *note = fmt::format("{} routes, all on postgres", routes.size());
   return Status::OK();
@@ -83,10 +75,9 @@ Status DropReplication(Finish& f, std::string* note) {
   SQLIFT_RETURN_IF_ERROR(DropSlot(*f.pg, name, std::chrono::seconds(15)));
   SQLIFT_RETURN_IF_ERROR(DropPublication(*f.pg, name));
   SQLIFT_ASSIGN_OR_RETURN(
-      PgResult others,
-      f.pg->Query("WITH gone AS (DELETE FROM sqlift.positions WHERE source = $1) "
-                  "SELECT count(*) FROM sqlift.positions WHERE source <> $1",
-                  {f.cfg.source_id}));
+      PgResult others, f.pg->Query("WITH gone AS (DELETE FROM sqlift.positions WHERE source = $1) "
+                                   "SELECT count(*) FROM sqlift.positions WHERE source <> $1",
+                                   {f.cfg.source_id}));
   SQLIFT_RETURN_IF_ERROR(
       f.pg->Query("DELETE FROM sqlift.source_schema WHERE source = $1", {f.cfg.source_id})
           .status());

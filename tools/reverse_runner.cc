@@ -55,11 +55,12 @@ Result<bool> ReverseRunner::Loop::AnyOnPostgres() {
   if (Clock::now() < next_route_check) return on_postgres;
   next_route_check = Clock::now() + std::chrono::milliseconds(cfg.capture_poll_ms / 2 + 1);
   if (!routes_db) {
-    SQLIFT_ASSIGN_OR_RETURN(routes_db, SqliteDb::Open(cfg.source_sqlite, SqliteDb::Mode::kReadOnly));
+    SQLIFT_ASSIGN_OR_RETURN(routes_db,
+                            SqliteDb::Open(cfg.source_sqlite, SqliteDb::Mode::kReadOnly));
   }
   SQLIFT_ASSIGN_OR_RETURN(std::vector<RouteRow> routes, ReadRoutes(routes_db->handle()));
-  on_postgres = std::any_of(routes.begin(), routes.end(),
-                            [](const RouteRow& r) { return r.on_postgres(); });
+  on_postgres =
+      std::any_of(routes.begin(), routes.end(), [](const RouteRow& r) { return r.on_postgres(); });
   return on_postgres;
 }
 
@@ -182,7 +183,7 @@ void ReverseRunner::Loop::Run() {
     }
     // A lost connection, a busy database, or a slot `sqlift cutover` has not created yet.
     spdlog::warn("reverse: {} (retrying in {} ms)", st.ToString(), backoff.count());
-    stream.reset();  // a stream's errors are final; the next one resumes at the position
+    stream.reset();   // a stream's errors are final; the next one resumes at the position
     pending.clear();  // applied exactly once anyway: the applier skips what it has recorded
     idle_lsn = 0;
     {
@@ -192,8 +193,8 @@ void ReverseRunner::Loop::Run() {
     }
     Wait(backoff);
     // A missing slot is looked for again soon: a cutover creates it just before its flip.
-    backoff = std::min(backoff * 2, std::chrono::milliseconds(
-                                        st.code() == Status::Code::kNotFound ? 500 : 5000));
+    backoff = std::min(
+        backoff * 2, std::chrono::milliseconds(st.code() == Status::Code::kNotFound ? 500 : 5000));
   }
 }
 
@@ -204,7 +205,9 @@ std::unique_ptr<ReverseRunner> ReverseRunner::Start(const Config& cfg) {
   return r;
 }
 
-ReverseRunner::~ReverseRunner() { Stop(); }
+ReverseRunner::~ReverseRunner() {
+  Stop();
+}
 
 void ReverseRunner::Stop() {
   if (!loop_) return;

@@ -1,15 +1,17 @@
 #include "tools/source_layout.h"
 
+#include <strings.h>
+
 #include "apply/pg_replication_admin.h"
 #include "apply/schema_translator.h"
 #include "capture/sqlite_db.h"
 #include "tools/plan_input.h"
 
-#include <strings.h>
-
 namespace sqlift {
 
-std::string ReplicationNameFor(const Config& cfg) { return SlotNameFor(cfg.source_id); }
+std::string ReplicationNameFor(const Config& cfg) {
+  return SlotNameFor(cfg.source_id);
+}
 
 std::string TenantColumnOf(const Config& cfg) {
   if (!cfg.source_tenant_column.empty()) return cfg.source_tenant_column;

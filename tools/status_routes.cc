@@ -30,7 +30,8 @@ Status ReadSqlite(const Config& cfg, std::vector<TenantRouteStatus>* routes,
 
 Status ReadPg(const Config& cfg, std::vector<TenantRouteStatus>* routes, ReverseStatus* reverse) {
   SQLIFT_ASSIGN_OR_RETURN(auto conn, PgConnection::Connect(cfg.target_pg, std::chrono::seconds(3)));
-  SQLIFT_ASSIGN_OR_RETURN(PgResult has, conn->Query("SELECT to_regclass('sqlift.route') IS NOT NULL"));
+  SQLIFT_ASSIGN_OR_RETURN(PgResult has,
+                          conn->Query("SELECT to_regclass('sqlift.route') IS NOT NULL"));
   if (has.get(0, 0) == "t") {
     SQLIFT_ASSIGN_OR_RETURN(std::vector<PgRoute> pg, ReadRoutes(*conn));
     for (const PgRoute& p : pg) {
@@ -51,8 +52,8 @@ Status ReadPg(const Config& cfg, std::vector<TenantRouteStatus>* routes, Reverse
   if (slot.exists) {
     reverse->confirmed_lsn = pgchange::FormatLsn(slot.confirmed_flush);
     SQLIFT_ASSIGN_OR_RETURN(pgchange::Lsn now, CurrentWalLsn(*conn));
-    reverse->lag_bytes = now > slot.confirmed_flush ? static_cast<int64_t>(now - slot.confirmed_flush)
-                                                    : 0;
+    reverse->lag_bytes =
+        now > slot.confirmed_flush ? static_cast<int64_t>(now - slot.confirmed_flush) : 0;
   }
   return Status::OK();
 }
@@ -106,11 +107,12 @@ std::string RoutesStatusText(const std::vector<TenantRouteStatus>& routes,
     out += "\n";
   }
   if (!reverse.slot) return out + "  reverse        no replication slot\n";
-  return out + fmt::format("  reverse        slot {}, confirmed {} ({} bytes of WAL since), SQLite "
-                           "at {}\n",
-                           reverse.active ? "streaming" : "NOT streaming", reverse.confirmed_lsn,
-                           reverse.lag_bytes ? std::to_string(*reverse.lag_bytes) : "?",
-                           reverse.sqlite_lsn.empty() ? "-" : reverse.sqlite_lsn);
+  return out + fmt::format(
+                   "  reverse        slot {}, confirmed {} ({} bytes of WAL since), SQLite "
+                   "at {}\n",
+                   reverse.active ? "streaming" : "NOT streaming", reverse.confirmed_lsn,
+                   reverse.lag_bytes ? std::to_string(*reverse.lag_bytes) : "?",
+                   reverse.sqlite_lsn.empty() ? "-" : reverse.sqlite_lsn);
 }
 
 }  // namespace sqlift

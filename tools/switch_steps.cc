@@ -16,10 +16,6 @@
 namespace sqlift::switching {
 namespace {
 
-double MsSince(Clock::time_point t) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
-}
-
 // Polls `done` every few milliseconds until it holds or the switch's deadline passes.
 Status PollUntil(Switch& s, const std::string& what, const std::function<Result<bool>()>& done) {
   for (;;) {
@@ -35,23 +31,62 @@ Status PollUntil(Switch& s, const std::string& what, const std::function<Result<
 
 }  // namespace
 
-Status Switch::Step(const std::string& name,
-                    const std::function<Status(std::string* note)>& body) {
+double MsSince(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+Status Fence(Switch& s, std::string_view side, const std::string& what) {
+  return s.Step("fence", [&](std::string* n) -> Status {
+    SQLIFT_ASSIGN_OR_RETURN(s.r.fence_seq, SetRoute(s, side, s.route.epoch, true));
+    s.fenced_at = Clock::now();
+    *n = fmt::format("{} (seq {})", what, s.r.fence_seq);
+    return Status::OK();
+  });
+}
+
+Status Flip(Switch& s, std::string_view to, const std::string& what) {
+  return s.Step("flip", [&](std::string* n) -> Status {
+    SQLIFT_ASSIGN_OR_RETURN(s.r.flip_seq, SetRoute(s, to, s.route.epoch + 1, false));
+    s.r.epoch_after = s.route.epoch + 1;
+    *n = fmt::format("route {}, epoch {}, at seq {}: {}", to, s.r.epoch_after, s.r.flip_seq, what);
+    return Status::OK();
+  });
+}
+
+void Undo(Switch& s, std::string_view side, const Status& why, const std::string& what) {
+  s.r.reason = why.ToString();
+  Status undo = s.Step("undo", [&](std::string* n) -> Status {
+    SQLIFT_ASSIGN_OR_RETURN(uint64_t seq, SetRoute(s, side, s.route.epoch, false));
+    *n = fmt::format("fence lifted at seq {}: {}", seq, what);
+    return Status::OK();
+  });
+  s.r.undone = undo.ok();
+  if (!undo.ok()) s.r.reason += "; the undo failed too: " + undo.ToString();
+  s.r.pause_ms = MsSince(s.fenced_at);
+}
+
+Status RunStep(const std::string& label, std::vector<SwitchStep>* steps, const std::string& name,
+               const std::function<Status(std::string* note)>& body) {
   Clock::time_point start = Clock::now();
   SwitchStep step{name, 0, false, ""};
   Status st = body(&step.note);
   step.ms = MsSince(start);
   step.ok = st.ok();
   if (!st.ok()) step.note = st.ToString();
-  spdlog::info("{} {}: {} ({:.0f} ms){}", r.direction, DescribeTenant(r.tenant), name, step.ms,
+  spdlog::info("{}: {} ({:.0f} ms){}", label, name, step.ms,
                step.note.empty() ? "" : ": " + step.note);
-  r.steps.push_back(std::move(step));
+  steps->push_back(std::move(step));
   return st;
 }
 
+Status Switch::Step(const std::string& name, const std::function<Status(std::string* note)>& body) {
+  return RunStep(fmt::format("{} {}", r.direction, DescribeTenant(r.tenant)), &r.steps, name, body);
+}
+
 Result<uint64_t> OutboxHighWater(SqliteDb& db) {
-  SQLIFT_ASSIGN_OR_RETURN(SqliteStatement q,
-                          db.Prepare("SELECT seq FROM sqlite_sequence WHERE name = '_sqlift_outbox'"));
+  SQLIFT_ASSIGN_OR_RETURN(
+      SqliteStatement q,
+      db.Prepare("SELECT seq FROM sqlite_sequence WHERE name = '_sqlift_outbox'"));
   SQLIFT_ASSIGN_OR_RETURN(bool row, q.Step());
   return row ? static_cast<uint64_t>(q.ColumnInt64(0)) : 0;
 }
@@ -129,17 +164,17 @@ Status VerifyTenant(Switch& s, bool fast, std::string* note) {
       if (r.tenant != "*") spec.skip_tenants.push_back(r.tenant);
     }
   }
-  spec.scope = fmt::format("{} of {}: {}", s.r.direction, s.cfg.source_id,
-                           DescribeTenant(s.r.tenant));
+  spec.scope =
+      fmt::format("{} of {}: {}", s.r.direction, s.cfg.source_id, DescribeTenant(s.r.tenant));
   spec.still = true;
   // The fast path: only the rows the log shows changed since the last full verify, and the
   // counts (tools/verify_fast.h); the full comparison when it does not apply.
   std::optional<ChangedKeys> changed;
   std::string why = "not for a fallback (its changes came through PostgreSQL)";
   if (fast) {
-    SQLIFT_ASSIGN_OR_RETURN(changed, ChangedSinceLastVerify(s.cfg, *s.pg, s.r.tenant,
-                                                            spec.skip_tenants, s.r.fence_seq,
-                                                            s.o.fast_verify_max_keys, &why));
+    SQLIFT_ASSIGN_OR_RETURN(
+        changed, ChangedSinceLastVerify(s.cfg, *s.pg, s.r.tenant, spec.skip_tenants, s.r.fence_seq,
+                                        s.o.fast_verify_max_keys, &why));
   }
   if (changed) spec.changed = &*changed;
   int exit = 0;
@@ -148,16 +183,18 @@ Status VerifyTenant(Switch& s, bool fast, std::string* note) {
   int64_t rows = 0;
   for (const TableVerdict& t : report.tables)
     rows += t.comparison.sqlite_rows;
-  *note = changed ? fmt::format("fast: {} rows changed since verify run {} at seq {}, and the "
-                                "counts of {} tables ({} rows); verify_runs id {}",
-                                changed->count, changed->since_run, changed->since_seq,
-                                report.tables.size(), rows, report.run_id.value_or(0))
+  *note = changed ? fmt::format(
+                        "fast: {} rows changed since verify run {} at seq {}, and the "
+                        "counts of {} tables ({} rows); verify_runs id {}",
+                        changed->count, changed->since_run, changed->since_seq,
+                        report.tables.size(), rows, report.run_id.value_or(0))
                   : fmt::format("{} tables, {} rows (full: {}); verify_runs id {}",
                                 report.tables.size(), rows, why, report.run_id.value_or(0));
   if (report.matched()) return Status::OK();
   for (const TableVerdict& t : report.tables) {
     if (t.status == TableStatus::kMatched) continue;
-    std::string first = t.comparison.examples.empty() ? "" : " (key " + t.comparison.examples[0].key + ")";
+    std::string first =
+        t.comparison.examples.empty() ? "" : " (key " + t.comparison.examples[0].key + ")";
     return Status::FailedPrecondition(fmt::format("verify: table {} is {}{}; see verify_runs id {}",
                                                   t.table, TableStatusName(t.status), first,
                                                   report.run_id.value_or(0)));
@@ -170,15 +207,14 @@ Status WaitReverseDrained(Switch& s, std::string* note) {
   SQLIFT_ASSIGN_OR_RETURN(pgchange::Lsn marker,
                           EmitMarker(*s.pg, "sqlift", fmt::format("drain {}", s.r.tenant)));
   SlotInfo info;
-  Status st = PollUntil(s, "the reverse path (sqlift capture) to reach the drain marker",
-                        [&]() -> Result<bool> {
-                          SQLIFT_ASSIGN_OR_RETURN(info, GetSlot(*s.pg, slot));
-                          if (!info.exists) {
-                            return Status::FailedPrecondition("the replication slot " + slot +
-                                                              " is gone");
-                          }
-                          return info.confirmed_flush >= marker;
-                        });
+  Status st = PollUntil(
+      s, "the reverse path (sqlift capture) to reach the drain marker", [&]() -> Result<bool> {
+        SQLIFT_ASSIGN_OR_RETURN(info, GetSlot(*s.pg, slot));
+        if (!info.exists) {
+          return Status::FailedPrecondition("the replication slot " + slot + " is gone");
+        }
+        return info.confirmed_flush >= marker;
+      });
   *note = fmt::format("slot {} confirmed {} (marker {})", slot,
                       pgchange::FormatLsn(info.confirmed_flush), pgchange::FormatLsn(marker));
   return st;

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "apply/pg_connection.h"
 #include "capture/route_table.h"
@@ -35,7 +36,24 @@ struct Switch {
   std::unique_ptr<SqliteDb> db;      // the application's database, read-write
   std::unique_ptr<PgConnection> pg;  // the target
   RouteRow route;                    // the tenant's route before the switch
+  Clock::time_point fenced_at;       // when the fence committed (the write pause starts)
 };
+
+double MsSince(Clock::time_point t);
+
+// Runs one step of `label` (for the log: "cutover tenant \"acme\"", "finish"), timing it and
+// appending it to *steps; returns its status.
+[[nodiscard]] Status RunStep(const std::string& label, std::vector<SwitchStep>* steps,
+                             const std::string& name,
+                             const std::function<Status(std::string* note)>& body);
+
+// The three route changes of a switch, each one step (`side` is where the tenant is now):
+// the fence (r.fence_seq; the pause starts), the flip to the other side at epoch + 1
+// (r.flip_seq, r.epoch_after; the commit point) and, after a failure before the flip, the undo
+// (the fence lifted; r.reason and r.undone say what happened).
+[[nodiscard]] Status Fence(Switch& s, std::string_view side, const std::string& what);
+[[nodiscard]] Status Flip(Switch& s, std::string_view to, const std::string& what);
+void Undo(Switch& s, std::string_view side, const Status& why, const std::string& what);
 
 // Opens both sides, reads the tenant's route, and checks that the source replicates
 // (PostgreSQL holds its position).

@@ -41,16 +41,18 @@ Result<std::optional<LastRun>> FindLastRun(PgConnection& pg, const std::string& 
                "ELSE NOT coalesce(skipped, '[]') ? $2 END))) ORDER BY id DESC LIMIT 1",
                {source, tenant, skip}));
   if (r.rows() == 0) return std::optional<LastRun>();
-  return std::optional<LastRun>(LastRun{std::stoll(std::string(r.get(0, 0))),
-                                        std::stoull(std::string(r.get(0, 1)))});
+  return std::optional<LastRun>(
+      LastRun{std::stoll(std::string(r.get(0, 0))), std::stoull(std::string(r.get(0, 1)))});
 }
 
 }  // namespace
 
-Result<std::optional<ChangedKeys>> ChangedSinceLastVerify(
-    const Config& cfg, PgConnection& pg, const std::string& tenant,
-    const std::vector<std::string>& skipped, uint64_t fence_seq, size_t max_keys,
-    std::string* why) {  SQLIFT_ASSIGN_OR_RETURN(std::optional<LastRun> run,
+Result<std::optional<ChangedKeys>> ChangedSinceLastVerify(const Config& cfg, PgConnection& pg,
+                                                          const std::string& tenant,
+                                                          const std::vector<std::string>& skipped,
+                                                          uint64_t fence_seq, size_t max_keys,
+                                                          std::string* why) {
+  SQLIFT_ASSIGN_OR_RETURN(std::optional<LastRun> run,
                           FindLastRun(pg, cfg.source_id, tenant, skipped));
   if (!run) {
     *why = "no earlier full verify of it matched";

@@ -31,7 +31,7 @@
 namespace sqlift {
 
 struct ChangedKeys {
-  int64_t since_run = 0;  // the verify run P0 comes from
+  int64_t since_run = 0;   // the verify run P0 comes from
   uint64_t since_seq = 0;  // P0
   // SQLite table name → the primary keys (RowChange.pk) changed in (P0, F], each once.
   std::map<std::string, std::vector<wire::Row>> keys;
@@ -44,16 +44,14 @@ struct ChangedKeys {
 // sqlift.verify_runs and the agent's log (read-only, beside the running agent).
 [[nodiscard]] Result<std::optional<ChangedKeys>> ChangedSinceLastVerify(
     const Config& cfg, PgConnection& pg, const std::string& tenant,
-    const std::vector<std::string>& skipped, uint64_t fence_seq, size_t max_keys,
-    std::string* why);
+    const std::vector<std::string>& skipped, uint64_t fence_seq, size_t max_keys, std::string* why);
 
 // Row counts for the fast path's count check, with the comparison's tenant filter: on SQLite
 // the rows whose `column` (SQLite name; empty: every row) holds one of `values` (compared as
 // text), or with `exclude` the others; on PostgreSQL the rows RowFilter keeps (its keys ignored).
 [[nodiscard]] Result<int64_t> CountSqliteRows(SqliteDb& db, const std::string& table,
                                               const std::string& column,
-                                              const std::vector<std::string>& values,
-                                              bool exclude);
+                                              const std::vector<std::string>& values, bool exclude);
 [[nodiscard]] Result<int64_t> CountPgRows(PgConnection& pg, const std::string& schema,
                                           const std::string& table, const RowFilter& filter);
 

@@ -14,9 +14,9 @@
 #include "apply/applier_hold.h"
 #include "apply/pg_state_schema.h"
 #include "apply/schema_translator.h"
+#include "apply/value_encoder.h"
 #include "apply/verify_pg_reader.h"
 #include "capture/route_table.h"
-#include "apply/value_encoder.h"
 #include "capture/snapshot_reader.h"
 #include "tools/command.h"
 #include "tools/plan_input.h"
@@ -200,8 +200,8 @@ Status KeyFilter(const TableSchema& t, const TablePlan& plan, const std::vector<
   for (const wire::Row& key : keys) {
     std::vector<std::string> text;
     for (int j = 0; j < key.values_size() && j < static_cast<int>(f->key_columns.size()); ++j) {
-      SQLIFT_ASSIGN_OR_RETURN(std::string v,
-                              PgTextOf(key.values(j), plan.columns[f->key_columns[j]].mapping.type));
+      SQLIFT_ASSIGN_OR_RETURN(
+          std::string v, PgTextOf(key.values(j), plan.columns[f->key_columns[j]].mapping.type));
       text.push_back(std::move(v));
     }
     f->keys.push_back(std::move(text));
@@ -216,8 +216,7 @@ Status CompareCounts(Run& run, const TableSchema& t, int tenant_col, const RowFi
   const std::string column = tenant_col < 0 ? "" : shape.columns(tenant_col);
   SQLIFT_ASSIGN_OR_RETURN(int64_t sqlite, CountSqliteRows(run.reader->db(), t.name, column,
                                                           pg_filter.values, pg_filter.exclude));
-  SQLIFT_ASSIGN_OR_RETURN(int64_t pg,
-                          CountPgRows(*run.conn, run.s.schema, v->pg_table, pg_filter));
+  SQLIFT_ASSIGN_OR_RETURN(int64_t pg, CountPgRows(*run.conn, run.s.schema, v->pg_table, pg_filter));
   v->notes.push_back(fmt::format("fast: {} changed rows compared, counts {} / {}",
                                  v->comparison.sqlite_rows, sqlite, pg));
   v->comparison.sqlite_rows = sqlite, v->comparison.pg_rows = pg;
@@ -259,9 +258,8 @@ Result<TableVerdict> VerifyTable(Run& run, size_t i) {
   if (keys) SQLIFT_RETURN_IF_ERROR(KeyFilter(t, plan, *keys, &pg_filter));
   WireTableReader sqlite(std::move(types), [&](const WireTableReader::WireSink& sink) {
     if (keys) {
-      return run.reader->ReadKeys(t, *keys, [&](const wire::Row& r) {
-        return keep(r) ? sink(r) : Status::OK();
-      });
+      return run.reader->ReadKeys(
+          t, *keys, [&](const wire::Row& r) { return keep(r) ? sink(r) : Status::OK(); });
     }
     return run.reader->ReadTable(t, 1000, [&](std::vector<wire::Row>&& rows) {
       for (const wire::Row& r : rows) {
@@ -321,9 +319,8 @@ Status Compare(Run& run) {
 
 std::string Scope(const Run& run) {
   if (!run.s.scope.empty()) return run.s.scope;
-  std::string tables = run.s.tables.empty()
-                           ? "all tables"
-                           : fmt::format("tables {}", fmt::join(run.s.tables, ","));
+  std::string tables =
+      run.s.tables.empty() ? "all tables" : fmt::format("tables {}", fmt::join(run.s.tables, ","));
   std::string tenants = TenantScope(run);
   return fmt::format("{} -> {}: {}{}{}", run.s.sqlite, run.s.schema, tables,
                      tenants.empty() ? "" : "; ", tenants);
@@ -331,9 +328,10 @@ std::string Scope(const Run& run) {
 
 Status Prepare(Run& run, int* exit) {
   if (!run.s.hold_source.empty()) {
-    SQLIFT_ASSIGN_OR_RETURN(auto hold_conn, PgConnection::Connect(run.s.pg, std::chrono::seconds(10)));
-    SQLIFT_ASSIGN_OR_RETURN(run.hold,
-                            ApplierHold::Begin(std::move(hold_conn), run.s.hold_source, run.s.hold_ttl));
+    SQLIFT_ASSIGN_OR_RETURN(auto hold_conn,
+                            PgConnection::Connect(run.s.pg, std::chrono::seconds(10)));
+    SQLIFT_ASSIGN_OR_RETURN(
+        run.hold, ApplierHold::Begin(std::move(hold_conn), run.s.hold_source, run.s.hold_ttl));
   }
   SQLIFT_ASSIGN_OR_RETURN(run.reader, SnapshotReader::Open(run.s.sqlite));
   SQLIFT_RETURN_IF_ERROR(Translate(run, exit));

@@ -45,8 +45,8 @@ struct VerifySpec {
   std::chrono::seconds hold_ttl{30};
   std::chrono::milliseconds hold_timeout{60'000};
 
-  std::string tenant_column;    // the tenant column's SQLite name ("" without tenants)
-  std::string tenant;           // only this tenant's rows
+  std::string tenant_column;  // the tenant column's SQLite name ("" without tenants)
+  std::string tenant;         // only this tenant's rows
   std::vector<std::string> skip_tenants;
   bool skip_moved_tenants = false;  // add the tenants SQLite routes to PostgreSQL (held form)
   std::string constant_tenant;      // database-per-tenant
