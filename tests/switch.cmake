@@ -13,3 +13,20 @@ target_compile_definitions(switch_e2e_test PRIVATE
   SQLIFT_BINARY="$<TARGET_FILE:sqlift>"
   SQLIFT_SHARED_DATA="${PROJECT_SOURCE_DIR}/../shared/data")
 add_dependencies(switch_e2e_test sqlift)
+
+# Issue 5, database-per-tenant: three SQLite files, each its own source with its own daemons,
+# into one PostgreSQL schema (tests/testutil/tenant_files_scenario.h).
+sqlift_add_test(NAME tenant_files_e2e_test
+                SOURCES ${CMAKE_CURRENT_LIST_DIR}/tenant_files_e2e_test.cc
+                        ${CMAKE_CURRENT_LIST_DIR}/tenant_files_bugs_e2e_test.cc
+                        ${CMAKE_CURRENT_LIST_DIR}/testutil/migration_scenario.cc
+                        ${CMAKE_CURRENT_LIST_DIR}/testutil/migration_scenario_checks.cc
+                        ${CMAKE_CURRENT_LIST_DIR}/testutil/route_writer.cc
+                        ${CMAKE_CURRENT_LIST_DIR}/testutil/switch_fixture.cc
+                        ${CMAKE_CURRENT_LIST_DIR}/testutil/tenant_files_fixture.cc
+                        ${CMAKE_CURRENT_LIST_DIR}/testutil/tenant_files_scenario.cc
+                LIBS sqlift_testutil sqlift_table_compare sqlift_pgsandbox LABELS pg TIMEOUT 300)
+target_compile_definitions(tenant_files_e2e_test PRIVATE
+  SQLIFT_BINARY="$<TARGET_FILE:sqlift>"
+  SQLIFT_SHARED_DATA="${PROJECT_SOURCE_DIR}/../shared/data")
+add_dependencies(tenant_files_e2e_test sqlift)

@@ -151,6 +151,14 @@ Result<std::unique_ptr<MigrationScenario>> MigrationScenario::Create(PgSandbox& 
   return s;
 }
 
+std::unique_ptr<MigrationScenario> MigrationScenario::Adopt(PgSandbox& pg, MigrationLayout layout,
+                                                            fs::path dir, std::string source,
+                                                            std::string uri) {
+  std::unique_ptr<MigrationScenario> s(new MigrationScenario(pg, layout));
+  s->dir_ = std::move(dir), s->source_ = std::move(source), s->uri_ = std::move(uri);
+  return s;
+}
+
 Status MigrationScenario::Layout() {
   const bool commerce = layout_ == MigrationLayout::kCommerce;
   const std::string schema = ReadFile(fs::path(SQLIFT_SHARED_DATA) /
@@ -414,6 +422,7 @@ Result<std::unique_ptr<RouteWriter>> MigrationScenario::StartWriter(
   o.customer_id = "c-" + tenant + "-1";
   o.room_id = 1 + static_cast<int64_t>(std::hash<std::string>{}(writer) % 5);
   o.pg_hold = pg_hold;
+  if (layout_ == MigrationLayout::kTenantFile) o.pg_tenant_column = "tenant_id";
   return RouteWriter::Start(std::move(o));
 }
 

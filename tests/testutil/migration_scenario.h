@@ -12,6 +12,11 @@
 //   kWholeDatabase  ../shared/data/booking_schema.sql (INTEGER PRIMARY KEY AUTOINCREMENT ids),
 //                   no tenants (route "*"), seed rooms, bookings and settings; plus
 //                   writer_counters(writer, n).
+//   kTenantFile     one database-per-tenant file of several sharing a PostgreSQL database
+//                   (laid out by tests/testutil/tenant_files_scenario.h, then Adopt): the
+//                   booking schema, [source] tenant; PostgreSQL's tables carry the constant
+//                   column tenant_id. Writers' names must be unique across the files (the
+//                   checks find a writer's rows by its name).
 // Values are written in the forms both sides and tests/testutil/table_compare.h spell alike
 // (whole-second UTC times, JSON in jsonb's own text form), so every table compares exactly.
 //
@@ -33,7 +38,7 @@
 
 namespace sqlift::testing {
 
-enum class MigrationLayout { kCommerce, kWholeDatabase };
+enum class MigrationLayout { kCommerce, kWholeDatabase, kTenantFile };
 
 inline const std::vector<std::string> kCommerceTenants = {"acme", "globex", "initech"};
 
@@ -65,6 +70,11 @@ class MigrationScenario {
   // the DDL events the agent logs with the first seq are inside the snapshot.
   [[nodiscard]] static Result<std::unique_ptr<MigrationScenario>> Create(
       PgSandbox& pg, const std::string& name, MigrationLayout layout, bool write_before_snapshot);
+  // A source someone else laid out and initialized: `dir` holds app.db, token and sqlift.toml
+  // naming source id `source` and target `uri` (whose database exists).
+  static std::unique_ptr<MigrationScenario> Adopt(PgSandbox& pg, MigrationLayout layout,
+                                                  std::filesystem::path dir, std::string source,
+                                                  std::string uri);
   // Kills what still runs and drops the slot; keeps the directory when a test failed.
   ~MigrationScenario();
 

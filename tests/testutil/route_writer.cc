@@ -8,6 +8,7 @@
 #include <random>
 
 #include "apply/pg_connection.h"
+#include "apply/pg_identifier.h"
 #include "apply/pg_route.h"
 #include "capture/recorder.h"
 #include "capture/sqlite_db.h"
@@ -174,15 +175,25 @@ Result<Outcome> RouteWriter::Loop::OnSqlite(AckedWrite& a) {
 
 Status RouteWriter::Loop::PgStatements(AckedWrite& a) {
   const std::string at = WriteTime(a.n) + "+00";
+  // Database-per-tenant: the tenant's column set on the booking, and the counter's row.
+  const bool constant = !o.pg_tenant_column.empty();
+  const std::string tenant_col = constant ? QuoteIdentifier(o.pg_tenant_column) : "";
   if (o.layout == WriterLayout::kBooking) {
+    std::vector<std::optional<std::string>> params = {std::to_string(o.room_id),
+                                                      WriteSku(o.writer, a.n),
+                                                      WriteSku(o.writer, a.n) + "@example.com",
+                                                      at,
+                                                      WriteTime(a.n + 3600) + "+00",
+                                                      CentsText(a.cents)};
+    if (constant) params.push_back(o.tenant);
     SQLIFT_ASSIGN_OR_RETURN(
         PgResult r,
-        pg->Query("INSERT INTO public.bookings (room_id, customer_name, customer_email, "
-                  "start_time, end_time, status, total_price, created_at, updated_at) "
-                  "VALUES ($1, $2, $3, $4, $5, 'confirmed', $6, $4, $4) RETURNING id",
-                  {std::to_string(o.room_id), WriteSku(o.writer, a.n),
-                   WriteSku(o.writer, a.n) + "@example.com", at, WriteTime(a.n + 3600) + "+00",
-                   CentsText(a.cents)}));
+        pg->Query(fmt::format("INSERT INTO public.bookings (room_id, customer_name, "
+                              "customer_email, start_time, end_time, status, total_price, "
+                              "created_at, updated_at{}) VALUES ($1, $2, $3, $4, $5, "
+                              "'confirmed', $6, $4, $4{}) RETURNING id",
+                              constant ? ", " + tenant_col : "", constant ? ", $7" : ""),
+                  params));
     a.key = std::string(r.get(0, 0));
   } else {
     SQLIFT_RETURN_IF_ERROR(
@@ -205,9 +216,13 @@ Status RouteWriter::Loop::PgStatements(AckedWrite& a) {
                   {a.order_id, o.tenant, a.key, std::to_string(a.quantity), CentsText(a.cents)})
             .status());
   }
-  SQLIFT_ASSIGN_OR_RETURN(
-      PgResult c,
-      pg->Query("UPDATE public.writer_counters SET n = n + 1 WHERE writer = $1", {o.writer}));
+  std::vector<std::optional<std::string>> counter = {o.writer};
+  if (constant) counter.push_back(o.tenant);
+  SQLIFT_ASSIGN_OR_RETURN(PgResult c,
+                          pg->Query(fmt::format("UPDATE public.writer_counters SET n = n + 1 "
+                                                "WHERE writer = $1{}",
+                                                constant ? " AND " + tenant_col + " = $2" : ""),
+                                    counter));
   if (c.affected_rows() != 1) {
     return Status::Internal("writer_counters has no row for writer " + o.writer + " on PostgreSQL");
   }

@@ -19,7 +19,9 @@
 //   commerce   a product (fresh UUID key, sku "<writer>-<n>"), an order (fresh UUID) with one
 //              order item, and writer_counters.n + 1 for the writer's row
 //   booking    a booking whose id SQLite (AUTOINCREMENT) or PostgreSQL (identity) generates,
-//              customer_name "<writer>-<n>", and writer_counters.n + 1
+//              customer_name "<writer>-<n>", and writer_counters.n + 1; for a
+//              database-per-tenant file (pg_tenant_column), on PostgreSQL the booking gets the
+//              tenant in that column and the counter is the tenant's row
 // Every acknowledged write is recorded with its keys, values, side, time and (on SQLite) the
 // outbox seq of its changeset, so a test can look each one up afterwards and place it against
 // a switch's fence (WriteSku, CentsText: the values as both sides store them). Times are whole
@@ -57,6 +59,9 @@ struct RouteWriterOptions {
   // On PostgreSQL, the time between the transaction's last statement and its COMMIT: a
   // transaction in flight while a switch fences the tenant.
   std::chrono::milliseconds pg_hold{0};
+  // Booking, database-per-tenant (`tenant` is the file's): the constant tenant column
+  // PostgreSQL's tables have and SQLite's do not. Empty: none.
+  std::string pg_tenant_column;
 };
 
 struct AckedWrite {

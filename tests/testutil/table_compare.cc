@@ -31,6 +31,35 @@ std::string NormalizeSqlite(const SqliteStatement& s, int col) {
   }
 }
 
+// The select list normalizing every column of public.table but `skip` to one text per row.
+std::string NormalizedRow(PgConnection& conn, const std::string& table, const std::string& skip) {
+  auto cols = std::move(conn.Query("SELECT column_name, data_type FROM information_schema.columns "
+                                   "WHERE table_schema = 'public' AND table_name = $1 "
+                                   "AND column_name <> $2 ORDER BY ordinal_position",
+                                   {table, skip}))
+                  .value();
+  std::string select;
+  for (int i = 0; i < cols.rows(); ++i) {
+    std::string c = QuoteIdentifier(cols.get(i, 0)), type(cols.get(i, 1));
+    std::string e = type == "numeric"                    ? "trim_scale(" + c + ")::text"
+                    : type == "boolean"                  ? "(" + c + ")::int::text"
+                    : type.starts_with("timestamp with") ? "to_char(" + c +
+                                                               " AT TIME ZONE 'UTC', "
+                                                               "'YYYY-MM-DD HH24:MI:SS')"
+                                                         : c + "::text";
+    select += (i ? " || " : "") + ("coalesce(" + e + ", 'NULL') || '|'");
+  }
+  return select;
+}
+
+std::vector<std::string> SortedTexts(const PgResult& r) {
+  std::vector<std::string> rows;
+  for (int i = 0; i < r.rows(); ++i)
+    rows.emplace_back(r.get(i, 0));
+  std::sort(rows.begin(), rows.end());
+  return rows;
+}
+
 }  // namespace
 
 std::vector<std::string> SqliteRows(SqliteDb& db, const std::string& table) {
@@ -47,29 +76,17 @@ std::vector<std::string> SqliteRows(SqliteDb& db, const std::string& table) {
 }
 
 std::vector<std::string> PgRows(PgConnection& conn, const std::string& table) {
-  auto cols = std::move(conn.Query("SELECT column_name, data_type FROM information_schema.columns "
-                                   "WHERE table_schema = 'public' AND table_name = $1 "
-                                   "ORDER BY ordinal_position",
-                                   {table}))
-                  .value();
-  std::string select;
-  for (int i = 0; i < cols.rows(); ++i) {
-    std::string c = QuoteIdentifier(cols.get(i, 0)), type(cols.get(i, 1));
-    std::string e = type == "numeric"                    ? "trim_scale(" + c + ")::text"
-                    : type == "boolean"                  ? "(" + c + ")::int::text"
-                    : type.starts_with("timestamp with") ? "to_char(" + c +
-                                                               " AT TIME ZONE 'UTC', "
-                                                               "'YYYY-MM-DD HH24:MI:SS')"
-                                                         : c + "::text";
-    select += (i ? " || " : "") + ("coalesce(" + e + ", 'NULL') || '|'");
-  }
-  auto r = std::move(conn.Query("SELECT " + select + " FROM " + QuoteQualified("public", table)))
-               .value();
-  std::vector<std::string> rows;
-  for (int i = 0; i < r.rows(); ++i)
-    rows.emplace_back(r.get(i, 0));
-  std::sort(rows.begin(), rows.end());
-  return rows;
+  const std::string sql =
+      "SELECT " + NormalizedRow(conn, table, "") + " FROM " + QuoteQualified("public", table);
+  return SortedTexts(std::move(conn.Query(sql)).value());
+}
+
+std::vector<std::string> PgTenantRows(PgConnection& conn, const std::string& table,
+                                      const std::string& tenant_column, const std::string& tenant) {
+  const std::string sql = "SELECT " + NormalizedRow(conn, table, tenant_column) + " FROM " +
+                          QuoteQualified("public", table) + " WHERE " +
+                          QuoteIdentifier(tenant_column) + "::text = $1";
+  return SortedTexts(std::move(conn.Query(sql, {tenant})).value());
 }
 
 std::string FirstDifference(const std::vector<std::string>& sqlite,

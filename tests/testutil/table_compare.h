@@ -23,6 +23,11 @@ std::vector<std::string> SqliteRows(SqliteDb& db, const std::string& table);
 // Every row of a PostgreSQL table of schema `public`, normalized in SQL, sorted.
 std::vector<std::string> PgRows(PgConnection& conn, const std::string& table);
 
+// The rows of one tenant of a database-per-tenant target (tenant_column = tenant), that column
+// left out: what the tenant's SQLite file holds, to compare with SqliteRows.
+std::vector<std::string> PgTenantRows(PgConnection& conn, const std::string& table,
+                                      const std::string& tenant_column, const std::string& tenant);
+
 // The first difference between two sorted row lists ("" when equal), for messages.
 std::string FirstDifference(const std::vector<std::string>& sqlite,
                             const std::vector<std::string>& pg);
