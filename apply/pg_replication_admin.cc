@@ -189,6 +189,19 @@ Status EnsureOrigin(PgConnection& conn, const std::string& name) {
   return created.status().With(what);
 }
 
+Status DropOrigin(PgConnection& conn, const std::string& name) {
+  const std::string what = "drop replication origin " + name;
+  SQLIFT_ASSIGN_OR_RETURN(PgResult r,
+                          conn.Query("SELECT pg_replication_origin_oid($1) IS NOT NULL", {name}));
+  if (r.get(0, 0) != "t") return Status::OK();
+  Result<PgResult> dropped = conn.Query("SELECT pg_replication_origin_drop($1)", {name});
+  if (dropped.ok()) return Status::OK();
+  if (SqlStateOf(dropped.status()) == "55006") {  // object_in_use: a session has it set up
+    return Status::FailedPrecondition(dropped.status().message()).With(what);
+  }
+  return dropped.status().With(what);
+}
+
 Status SetupOriginSession(PgConnection& conn, const std::string& name) {
   SQLIFT_RETURN_IF_ERROR(EnsureOrigin(conn, name));
   Result<PgResult> r = conn.Query("SELECT pg_replication_origin_session_setup($1)", {name});

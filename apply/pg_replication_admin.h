@@ -52,6 +52,10 @@ struct SlotInfo {
 [[nodiscard]] Status DropSlot(PgConnection& conn, const std::string& slot,
                               std::chrono::milliseconds wait);
 
+// pg_replication_origin_drop when the origin exists (OK when it does not); FailedPrecondition
+// while a session has it set up (the applier, still running).
+[[nodiscard]] Status DropOrigin(PgConnection& conn, const std::string& name);
+
 // pg_replication_origin_create(name) when missing.
 [[nodiscard]] Status EnsureOrigin(PgConnection& conn, const std::string& name);
 // EnsureOrigin, then pg_replication_origin_session_setup(name): this session's transactions

@@ -47,7 +47,11 @@ Status PgSnapshotLoader::Begin(SchemaPlan plan, std::vector<std::string> sqlite_
   plan_ = std::move(plan);
   sqlite_sql_ = std::move(sqlite_sql);
   s_ = s;
-  SQLIFT_RETURN_IF_ERROR(conn_->Exec("BEGIN; SET CONSTRAINTS ALL DEFERRED"));
+  // Sources of one schema (database-per-tenant) may load their first snapshots at once; the
+  // shared tables are created by whichever comes first, the others find them (the lock is the
+  // one sqlift's schema statements take, held to this snapshot's commit).
+  SQLIFT_RETURN_IF_ERROR(conn_->Exec(
+      "BEGIN; SET CONSTRAINTS ALL DEFERRED; SELECT pg_advisory_xact_lock(hashtext('sqlift.schema'))"));
   open_ = true;
   return CreateTables();
 }

@@ -170,12 +170,14 @@ void AddAfterData(Context& ctx, const TableSchema& table, const TablePlan& plan)
     AddForeignKey(ctx, table, plan, fk);
   for (const ColumnPlan& c : plan.columns) {
     if (!c.mapping.identity) continue;
-    // The identity's sequence must start past every key copied from SQLite.
+    // The identity's sequence must start past every key copied from SQLite, and never move
+    // back: ids it handed out already (another tenant's, not yet committed) stay taken.
     const std::string table_sql = ctx.Qualified(plan.pg_name);
     ctx.plan->after_data.push_back(fmt::format(
-        "SELECT setval(pg_get_serial_sequence({}, {}), GREATEST(COALESCE((SELECT max({}) FROM "
-        "{}), 0), 0) + 1, false)",
-        QuoteLiteral(table_sql), QuoteLiteral(c.pg_name), QuoteIdentifier(c.pg_name), table_sql));
+        "SELECT setval(s, GREATEST(COALESCE((SELECT max({}) FROM {}), 0) + 1, "
+        "COALESCE(pg_sequence_last_value(s::regclass) + 1, 1)), false) FROM "
+        "(SELECT pg_get_serial_sequence({}, {}) AS s) seq",
+        QuoteIdentifier(c.pg_name), table_sql, QuoteLiteral(table_sql), QuoteLiteral(c.pg_name)));
   }
 }
 

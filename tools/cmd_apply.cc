@@ -72,6 +72,18 @@ Status EnsureSchemas(PgConnection& conn) {
   });
 }
 
+// After `sqlift finish` removed the source's position, the origin the applier committed under
+// is of no more use: it goes with the applier (finish cannot drop it while it is in use).
+void DropOriginOfFinishedSource(const Config& cfg) {
+  auto conn = PgConnection::Connect(cfg.target_pg, std::chrono::seconds(5));
+  if (!conn.ok()) return;
+  Result<PgResult> pos = (*conn)->Query(
+      "SELECT 1 FROM sqlift.positions WHERE source = $1", {cfg.source_id});
+  if (!pos.ok() || pos->rows() > 0) return;
+  Status st = DropOrigin(**conn, ReplicationNameFor(cfg));
+  if (!st.ok()) spdlog::warn("applier: {}", st.ToString());
+}
+
 Status WriteReadyFile(const std::string& path, const std::string& host, uint16_t port) {
   if (path.empty()) return Status::OK();
   std::string tmp = path + ".tmp";
@@ -193,6 +205,7 @@ void AddApplyCommand(CLI::App& root, CommandTable& table, const GlobalOptions& g
       spdlog::error("apply: {}", st.ToString());
       return st.code() == Status::Code::kInvalidArgument ? kExitUsage : kExitFailure;
     }
+    DropOriginOfFinishedSource(*cfg);  // its connections are closed now
     return kExitOk;
   });
 }

@@ -87,12 +87,25 @@ Status Prepare(Switch& s, SchemaPlan* plan, std::string* note) {
 Status PrepareReverse(Switch& s, std::string* note) {
   const std::string name = ReplicationNameFor(s.cfg);
   pgchange::Lsn at = 0;
-  // Two tenants' cutovers may create them at once: they take turns.
-  SQLIFT_RETURN_IF_ERROR(WithSchemaLock(*s.pg, [&]() -> Status {
+  // Creating a logical slot waits for every transaction open on the server to end, and two
+  // tenants' cutovers take turns here: both within what is left of the timeout.
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(s.deadline - Clock::now());
+  SQLIFT_RETURN_IF_ERROR(
+      s.pg->Query("SELECT set_config('statement_timeout', $1, false)",
+                  {std::to_string(std::max<int64_t>(left.count(), 1))})
+          .status());
+  Status made = WithSchemaLock(*s.pg, [&]() -> Status {
     SQLIFT_RETURN_IF_ERROR(EnsurePublication(*s.pg, name, "public"));
     SQLIFT_ASSIGN_OR_RETURN(at, EnsureSlot(*s.pg, name));
     return Status::OK();
-  }));
+  });
+  SQLIFT_RETURN_IF_ERROR(s.pg->Exec("RESET statement_timeout"));
+  if (SqlStateOf(made) == "57014") {
+    return Status::Aborted(
+        "timed out creating the replication slot: it waits for every transaction open on "
+        "PostgreSQL (see pg_stat_activity) to end; nothing was changed");
+  }
+  SQLIFT_RETURN_IF_ERROR(made);
   // Held (shared) until this cutover ends, with its connection: a fallback of another tenant
   // that would drop the slot (no tenant left on postgres) waits for it, then sees this flip.
   SQLIFT_ASSIGN_OR_RETURN(

@@ -83,9 +83,15 @@ Status DropReplication(Finish& f, std::string* note) {
           .status());
   const int64_t left = std::stoll(std::string(others.get(0, 0)));
   if (left == 0) SQLIFT_RETURN_IF_ERROR(DropFences(*f.pg));
-  *note = fmt::format("slot and publication {} dropped, position removed; {}", name,
+  // The applier's replication origin (each holds one of max_replication_slots' origin slots);
+  // while `sqlift apply` still has it set up, the applier drops it when it stops.
+  Status origin = DropOrigin(*f.pg, name);
+  if (!origin.ok() && origin.code() != Status::Code::kFailedPrecondition) return origin;
+  *note = fmt::format("slot, publication{} {} dropped, position removed; {}",
+                      origin.ok() ? " and origin" : "", name,
                       left == 0 ? "fence triggers dropped"
                                 : fmt::format("fence triggers kept for {} other sources", left));
+  if (!origin.ok()) *note += "; the origin goes when `sqlift apply` stops";
   return Status::OK();
 }
 

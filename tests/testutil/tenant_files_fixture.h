@@ -29,8 +29,8 @@ inline constexpr char kInsertBooking[] =
 class TenantFilesTest : public SwitchTest {
  protected:
   // The suite's cluster, with room for many sources: each source's applier keeps a replication
-  // origin, which holds one of PostgreSQL's max_replication_slots replication states for good
-  // (`finish` does not drop it: DISABLED_FinishDropsTheReplicationOrigin).
+  // origin, which holds one of PostgreSQL's max_replication_slots replication states until
+  // the source is finished (FinishDropsTheReplicationOrigin) — many tests' sources live at once.
   static void SetUpTestSuite();
   // The files laid out, both daemons of every source started, the snapshots in (nullptr,
   // after a failure, when that did not work out within `timeout`).

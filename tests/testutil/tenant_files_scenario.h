@@ -36,7 +36,7 @@ class TenantFilesScenario {
   // Every source's applier and agent started; waits until each applier has caught up with its
   // file (the snapshots are in). One source after another, each once the previous one's
   // snapshot is in; or all at once (first snapshots into the same new tables at the same time:
-  // see the DISABLED_ test in tenant_files_e2e_test.cc).
+  // FirstSnapshotsAtOnce).
   enum class Start { kOneAfterAnother, kAllAtOnce };
   [[nodiscard]] Status StartReplication(std::chrono::seconds timeout,
                                         Start how = Start::kOneAfterAnother);
