@@ -7,10 +7,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-600}
 cmake --preset fuzz >/dev/null
-cmake --build --preset fuzz --target frame_decoder_fuzz changeset_decoder_fuzz config_fuzz
+cmake --build --preset fuzz --target frame_decoder_fuzz changeset_decoder_fuzz config_fuzz \
+  pgoutput_decoder_fuzz
 for spec in frame_decoder_fuzz:proto/fuzz/frame_decoder:proto \
             changeset_decoder_fuzz:capture/fuzz/changeset:capture \
-            config_fuzz:tools/fuzz/config:tools; do
+            config_fuzz:tools/fuzz/config:tools \
+            pgoutput_decoder_fuzz:apply/fuzz/pgoutput:apply; do
   IFS=: read -r target corpus dir <<<"$spec"
   work="build/fuzz/$target.long"
   mkdir -p "$work/corpus" && cp -r "$corpus"/. "$work/corpus/"
