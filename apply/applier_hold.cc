@@ -5,6 +5,8 @@
 
 #include <thread>
 
+#include "apply/verify_pg_reader.h"
+
 namespace sqlift {
 
 Result<std::unique_ptr<ApplierHold>> ApplierHold::Begin(std::unique_ptr<PgConnection> conn,
@@ -82,6 +84,30 @@ Status ApplierHold::Release() {
   if (!r.ok()) return r.status().With("release the hold on " + source_);
   released_ = true;
   return Status::OK();
+}
+
+Result<bool> SourceReplicates(PgConnection& conn, const std::string& source) {
+  SQLIFT_ASSIGN_OR_RETURN(PgResult r,
+                          conn.Query("SELECT to_regclass('sqlift.positions') IS NOT NULL", {}));
+  if (r.get(0, 0) != "t") return false;
+  SQLIFT_ASSIGN_OR_RETURN(PgResult p,
+                          conn.Query("SELECT 1 FROM sqlift.positions WHERE source = $1", {source}));
+  return p.rows() > 0;
+}
+
+Status TakeSnapshotAt(ApplierHold* hold, PgConnection& conn, uint64_t seq,
+                      std::chrono::milliseconds timeout) {
+  if (hold) SQLIFT_RETURN_IF_ERROR(hold->AdvanceTo(seq, timeout));
+  SQLIFT_RETURN_IF_ERROR(BeginVerifySnapshot(conn));
+  if (!hold) return Status::OK();
+  SQLIFT_ASSIGN_OR_RETURN(
+      PgResult pos,
+      conn.Query("SELECT applied_seq FROM sqlift.positions WHERE source = $1", {hold->source()}));
+  if (pos.rows() != 1 || std::stoull(std::string(pos.get(0, 0))) != seq) {
+    return Status::Internal(fmt::format("PostgreSQL's snapshot is not at seq {} ({})", seq,
+                                        pos.rows() ? pos.get(0, 0) : "no position"));
+  }
+  return hold->Release();
 }
 
 }  // namespace sqlift

@@ -36,6 +36,7 @@ class ApplierHold {
   ApplierHold& operator=(const ApplierHold&) = delete;
 
   uint64_t held_at() const { return held_at_; }
+  const std::string& source() const { return source_; }
 
   // Moves the hold to `seq` (>= held_at) and waits until applied_seq == seq. Aborted when
   // `timeout` passes first (naming both positions: is `sqlift apply` running?).
@@ -54,5 +55,15 @@ class ApplierHold {
   uint64_t held_at_ = 0;
   bool released_ = false;
 };
+
+// Whether PostgreSQL holds a position for `source` (then an applier is there to hold).
+[[nodiscard]] Result<bool> SourceReplicates(PgConnection& conn, const std::string& source);
+
+// The held form's hand-off, once the SQLite snapshot at outbox position `seq` is open: the
+// applier is moved to `seq` and awaited, `conn`'s snapshot is taken (BeginVerifySnapshot,
+// apply/verify_pg_reader.h) and checked to be at `seq`, and the applier is let go (the snapshot
+// keeps what it saw). Without a hold (one-shot), only the snapshot is taken.
+[[nodiscard]] Status TakeSnapshotAt(ApplierHold* hold, PgConnection& conn, uint64_t seq,
+                                    std::chrono::milliseconds timeout);
 
 }  // namespace sqlift

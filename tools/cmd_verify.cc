@@ -9,6 +9,7 @@
 
 #include <cstdio>
 
+#include "apply/applier_hold.h"
 #include "apply/pg_connection.h"
 #include "tools/command.h"
 #include "tools/verify_run.h"
@@ -27,17 +28,6 @@ struct VerifyCliOptions {
   int hold_timeout_s = 60;
   size_t max_rows_kept = 50'000;  // ~280 bytes per kept row per side, measured
 };
-
-// Whether PostgreSQL holds a position for the source (then the applier is there to hold).
-Result<bool> Replicating(const std::string& pg, const std::string& source) {
-  SQLIFT_ASSIGN_OR_RETURN(auto conn, PgConnection::Connect(pg, std::chrono::seconds(10)));
-  SQLIFT_ASSIGN_OR_RETURN(PgResult r,
-                          conn->Query("SELECT to_regclass('sqlift.positions') IS NOT NULL", {}));
-  if (r.get(0, 0) != "t") return false;
-  SQLIFT_ASSIGN_OR_RETURN(
-      PgResult p, conn->Query("SELECT 1 FROM sqlift.positions WHERE source = $1", {source}));
-  return p.rows() > 0;
-}
 
 Result<VerifySpec> MakeSpec(const VerifyCliOptions& o, const Config* cfg) {
   VerifySpec s;
@@ -67,7 +57,8 @@ Result<VerifySpec> MakeSpec(const VerifyCliOptions& o, const Config* cfg) {
   }
   const bool same_file = cfg && (o.sqlite.empty() || o.sqlite == cfg->source_sqlite);
   if (!o.no_hold && same_file && !cfg->source_id.empty()) {
-    SQLIFT_ASSIGN_OR_RETURN(bool replicating, Replicating(s.pg, cfg->source_id));
+    SQLIFT_ASSIGN_OR_RETURN(auto conn, PgConnection::Connect(s.pg, std::chrono::seconds(10)));
+    SQLIFT_ASSIGN_OR_RETURN(bool replicating, SourceReplicates(*conn, cfg->source_id));
     if (replicating) {
       s.hold_source = cfg->source_id;
       s.skip_moved_tenants = true;

@@ -29,16 +29,6 @@ struct Replay {
   ShadowReport report;
 };
 
-// Whether PostgreSQL holds a position for the source (then an applier is there to hold).
-Result<bool> Replicating(PgConnection& conn, const std::string& source) {
-  SQLIFT_ASSIGN_OR_RETURN(PgResult r,
-                          conn.Query("SELECT to_regclass('sqlift.positions') IS NOT NULL", {}));
-  if (r.get(0, 0) != "t") return false;
-  SQLIFT_ASSIGN_OR_RETURN(PgResult p,
-                          conn.Query("SELECT 1 FROM sqlift.positions WHERE source = $1", {source}));
-  return p.rows() > 0;
-}
-
 // The log's entries, one QueryReport per distinct text.
 Status ReadLog(Replay& run) {
   SQLIFT_ASSIGN_OR_RETURN(ShadowLogContents log, ReadShadowLog(run.s.log_path, run.s.limit));
@@ -67,7 +57,7 @@ Status TakeSnapshots(Replay& run) {
   SQLIFT_ASSIGN_OR_RETURN(run.conn, PgConnection::Connect(s.pg, std::chrono::seconds(10)));
   bool replicating = false;
   if (!s.source.empty()) {
-    SQLIFT_ASSIGN_OR_RETURN(replicating, Replicating(*run.conn, s.source));
+    SQLIFT_ASSIGN_OR_RETURN(replicating, SourceReplicates(*run.conn, s.source));
   }
   if (replicating) {
     SQLIFT_ASSIGN_OR_RETURN(auto hold_conn, PgConnection::Connect(s.pg, std::chrono::seconds(10)));
@@ -85,21 +75,11 @@ Status TakeSnapshots(Replay& run) {
   SQLIFT_ASSIGN_OR_RETURN(run.reader, SnapshotReader::Open(s.sqlite));
   const uint64_t seq = static_cast<uint64_t>(run.reader->snapshot_seq());
   run.report.position = run.reader->snapshot_seq();
-  if (run.hold) SQLIFT_RETURN_IF_ERROR(run.hold->AdvanceTo(seq, s.hold_timeout));
   SQLIFT_RETURN_IF_ERROR(run.conn->Exec("SET standard_conforming_strings = on"));
-  SQLIFT_RETURN_IF_ERROR(BeginVerifySnapshot(*run.conn));
-  SQLIFT_RETURN_IF_ERROR(run.conn->Exec(
-      fmt::format("SET LOCAL statement_timeout = {}", s.query_timeout.count() * 1000)));
-  if (!run.hold) return Status::OK();
-  SQLIFT_ASSIGN_OR_RETURN(
-      PgResult pos,
-      run.conn->Query("SELECT applied_seq FROM sqlift.positions WHERE source = $1", {s.source}));
-  if (pos.rows() != 1 || std::stoull(std::string(pos.get(0, 0))) != seq) {
-    return Status::Internal(fmt::format("PostgreSQL's snapshot is not at seq {} ({})", seq,
-                                        pos.rows() ? pos.get(0, 0) : "no position"));
-  }
-  run.report.held = true;
-  return run.hold->Release();
+  SQLIFT_RETURN_IF_ERROR(TakeSnapshotAt(run.hold.get(), *run.conn, seq, s.hold_timeout));
+  run.report.held = run.hold != nullptr;
+  return run.conn->Exec(
+      fmt::format("SET LOCAL statement_timeout = {}", s.query_timeout.count() * 1000));
 }
 
 QueryOutcome OutcomeOf(RowsVerdict v) {

@@ -68,24 +68,6 @@ Status Translate(Run& run, int* exit) {
   return Status::OK();
 }
 
-// The held form's hand-off: the applier reaches S, PostgreSQL's snapshot is taken and checked to
-// be at S, and the applier is let go (the snapshot keeps what it saw).
-Status TakeSnapshots(Run& run) {
-  const uint64_t s = static_cast<uint64_t>(run.reader->snapshot_seq());
-  if (run.hold) SQLIFT_RETURN_IF_ERROR(run.hold->AdvanceTo(s, run.s.hold_timeout));
-  SQLIFT_RETURN_IF_ERROR(BeginVerifySnapshot(*run.conn));
-  if (!run.hold) return Status::OK();
-  SQLIFT_ASSIGN_OR_RETURN(PgResult pos,
-                          run.conn->Query("SELECT applied_seq FROM sqlift.positions WHERE "
-                                          "source = $1",
-                                          {run.s.hold_source}));
-  if (pos.rows() != 1 || std::stoull(std::string(pos.get(0, 0))) != s) {
-    return Status::Internal(fmt::format("PostgreSQL's snapshot is not at seq {} ({})", s,
-                                        pos.rows() ? pos.get(0, 0) : "no position"));
-  }
-  return run.hold->Release();
-}
-
 // Which tenants' rows stay out: the ones given, and with skip_moved_tenants those SQLite routes
 // to PostgreSQL (read inside the SQLite snapshot, so at S).
 Status ChooseTenants(Run& run) {
@@ -338,7 +320,8 @@ Status Prepare(Run& run, int* exit) {
   Status tenants = ChooseTenants(run);
   if (!tenants.ok()) return FailWith(tenants, kExitUsage, exit);
   SQLIFT_ASSIGN_OR_RETURN(run.conn, PgConnection::Connect(run.s.pg, std::chrono::seconds(10)));
-  return TakeSnapshots(run);
+  return TakeSnapshotAt(run.hold.get(), *run.conn,
+                        static_cast<uint64_t>(run.reader->snapshot_seq()), run.s.hold_timeout);
 }
 
 }  // namespace
