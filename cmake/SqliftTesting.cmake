@@ -1,6 +1,6 @@
 # Test helpers. Unit tests sit beside their code; scenario tests live in tests/.
 #
-#   sqlift_add_test(NAME status_test SOURCES status_test.cc LIBS sqlift_common LABELS unit)
+#   sqlift_add_test(NAME status_test SOURCES status_test.cc LIBS sqlift_base LABELS unit)
 #
 # Tests are discovered when ctest runs (PRE_TEST), so building never runs a test binary.
 # Labels: `unit` (in-process, no server), `e2e` (runs the sqlift binary or several processes,

@@ -10,7 +10,7 @@ packages=(
   # libraries
   libsqlite3-dev libpq-dev libboost-dev libprotobuf-dev protobuf-compiler
   libssl-dev librocksdb-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
   # servers and clients used by the demo, the tests and the benchmarks
   postgresql-15 postgresql-client-15 sqlite3 python3 procps openssl
 )

@@ -22,7 +22,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/result.h"
+#include "common/base/result.h"
 
 namespace sqlift::state {
 
@@ -31,7 +31,7 @@ struct LogRecord {
   std::string value;  // serialized wire::ChangeBatch
 };
 
-// One tenant's route as the agent last logged it (design section 6: the `route` family).
+// One tenant's route as the agent last logged it (docs/design.md, state: the `route` family).
 struct RouteRecord {
   std::string tenant;  // "*" for the whole database
   std::string value;   // serialized wire::Route

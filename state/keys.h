@@ -17,7 +17,7 @@
 #include <string>
 #include <string_view>
 
-#include "common/result.h"
+#include "common/base/result.h"
 
 namespace sqlift::state {
 
@@ -27,7 +27,7 @@ inline constexpr std::string_view kLogFamily = "log";
 inline constexpr std::string_view kMetaFamily = "meta";
 inline constexpr std::string_view kRouteFamily = "route";
 
-// Positions, each named for what it is (design section 6):
+// Positions, each named for what it is (docs/design.md, state):
 inline constexpr std::string_view kMetaLoggedSeq = "logged_seq";      // last seq synced to log
 inline constexpr std::string_view kMetaAckedSeq = "acked_seq";        // last seq the applier acked
 inline constexpr std::string_view kMetaSnapshotSeq = "snapshot_seq";  // S of the snapshot

@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/result.h"
+#include "common/base/result.h"
 #include "state/change_log.h"
 #include "state/keys.h"
 

@@ -1,6 +1,6 @@
 // `sqlift bench copy` runs end to end on a tiny database and prints every figure. No timing is
 // asserted: only that both loads complete, hold the same rows, and the output has its shape.
-#include "tools/bench_copy.h"
+#include "tools/bench/bench_copy.h"
 
 #include <gtest/gtest.h>
 

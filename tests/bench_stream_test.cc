@@ -1,7 +1,7 @@
 // `sqlift bench stream` runs end to end at a tiny size (the real daemons, a throwaway
 // PostgreSQL) and prints every figure. No timing is asserted: only that the run completes and
 // each figure is a positive number.
-#include "tools/bench_stream.h"
+#include "tools/bench/bench_stream.h"
 
 #include <gtest/gtest.h>
 

@@ -11,7 +11,7 @@
 #include <random>
 #include <thread>
 
-#include "capture/sqlite_db.h"
+#include "common/sqlite/sqlite_db.h"
 #include "tests/testutil/log_replica.h"
 #include "tests/testutil/subprocess.h"
 

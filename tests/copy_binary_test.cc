@@ -6,10 +6,10 @@
 #include <cmath>
 #include <limits>
 
-#include "apply/copy_loader.h"
-#include "apply/pg_state_schema.h"
-#include "deploy/testing/pg_suite_test.h"
-#include "proto/frame_test_util.h"
+#include "apply/pg_sink/copy_loader.h"
+#include "apply/pg_sink/pg_state_schema.h"
+#include "tools/sandbox/pg_suite_test.h"
+#include "proto/wire/frame_test_util.h"
 
 namespace sqlift {
 namespace {

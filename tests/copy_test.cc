@@ -11,11 +11,11 @@
 #include <fstream>
 #include <sstream>
 
-#include "apply/pg_connection.h"
-#include "apply/pg_state_schema.h"
-#include "capture/sqlite_db.h"
-#include "deploy/pg_sandbox.h"
-#include "deploy/testing/pg_suite_test.h"
+#include "common/pg/pg_connection.h"
+#include "apply/pg_sink/pg_state_schema.h"
+#include "common/sqlite/sqlite_db.h"
+#include "tools/sandbox/pg_sandbox.h"
+#include "tools/sandbox/pg_suite_test.h"
 #include "tests/testutil/subprocess.h"
 #include "tests/testutil/table_compare.h"
 
@@ -73,7 +73,7 @@ using testing::SqliteRows;
 
 TEST_F(CopyTest, ChinookCopiesEveryRowConstraintAndForeignKey) {
   std::string path = (dir_ / "chinook.sqlite").string();
-  fs::copy_file(SQLIFT_SHARED_DATA "/chinook.sqlite", path);
+  fs::copy_file(SQLIFT_TESTDATA "/chinook.sqlite", path);
   fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write);
   std::string uri = NewDatabase("chinook");
   ProcessOutput p = Copy({"--sqlite", path, "--pg", uri});
@@ -117,7 +117,7 @@ TEST_F(CopyTest, ChinookCopiesEveryRowConstraintAndForeignKey) {
 // read in many small chunks encoded on 3 threads: every row equal, and each spelling of times
 // and booleans the type mapping accepts arrives as the same instant or truth value.
 TEST_F(CopyTest, GeneratedBookingDatabaseCopiesWithParallelEncoding) {
-  std::ifstream in(SQLIFT_SHARED_DATA "/booking_schema.sql");
+  std::ifstream in(SQLIFT_TESTDATA "/booking_schema.sql");
   std::stringstream schema;
   schema << in.rdbuf();
   std::string path = Sqlite("booking.db", schema.str() + R"(

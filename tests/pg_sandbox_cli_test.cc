@@ -5,7 +5,7 @@
 
 #include <filesystem>
 
-#include "apply/pg_connection.h"
+#include "common/pg/pg_connection.h"
 #include "tests/testutil/subprocess.h"
 
 namespace sqlift {

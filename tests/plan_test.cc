@@ -8,10 +8,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "apply/pg_connection.h"
-#include "capture/sqlite_db.h"
-#include "deploy/pg_sandbox.h"
-#include "deploy/testing/pg_suite_test.h"
+#include "common/pg/pg_connection.h"
+#include "common/sqlite/sqlite_db.h"
+#include "tools/sandbox/pg_sandbox.h"
+#include "tools/sandbox/pg_suite_test.h"
 #include "tests/testutil/subprocess.h"
 
 namespace sqlift {
@@ -38,7 +38,7 @@ class PlanTest : public PgSuiteTest {
 
   // A commerce database from the shared schema, with a few rows of every table.
   std::string Commerce(const std::string& extra_sql = "") {
-    std::ifstream in(SQLIFT_SHARED_DATA "/commerce_schema.sql");
+    std::ifstream in(SQLIFT_TESTDATA "/commerce_schema.sql");
     EXPECT_TRUE(in);
     std::stringstream schema;
     schema << in.rdbuf();
@@ -78,7 +78,7 @@ class PlanTest : public PgSuiteTest {
 
 TEST_F(PlanTest, ChinookPlansAndItsDdlRuns) {
   std::string copy = (dir_ / "chinook.sqlite").string();
-  fs::copy_file(SQLIFT_SHARED_DATA "/chinook.sqlite", copy);
+  fs::copy_file(SQLIFT_TESTDATA "/chinook.sqlite", copy);
   fs::permissions(copy, fs::perms::owner_read | fs::perms::owner_write);
   ProcessOutput p = Plan({"--sqlite", copy});
   EXPECT_EQ(p.exit_code, 0) << p.out << p.err;

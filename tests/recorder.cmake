@@ -1,9 +1,9 @@
-# Recorder scenarios with several processes, and the capture benchmark
+# Recorder scenarios with several processes
 # (included from tests/CMakeLists.txt).
 
 # A writer process that the crash test kills at chosen points of a transaction.
 add_executable(recorder_test_writer ${CMAKE_CURRENT_LIST_DIR}/tools/test_writer.cc)
-target_link_libraries(recorder_test_writer PRIVATE sqlift_capture)
+target_link_libraries(recorder_test_writer PRIVATE sqlift_recorder)
 
 sqlift_add_test(NAME recorder_crash_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/recorder_crash_test.cc
@@ -11,7 +11,3 @@ sqlift_add_test(NAME recorder_crash_test
 target_compile_definitions(recorder_crash_test PRIVATE
   SQLIFT_TEST_WRITER="$<TARGET_FILE:recorder_test_writer>")
 add_dependencies(recorder_crash_test recorder_test_writer)
-
-sqlift_add_test(NAME bench_capture_test
-  SOURCES ${CMAKE_CURRENT_LIST_DIR}/bench_capture_test.cc
-  LIBS sqlift_bench_capture LABELS unit)

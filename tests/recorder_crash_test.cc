@@ -3,8 +3,8 @@
 // all, and the next transaction's seq follows the last committed one with no gap.
 #include <gtest/gtest.h>
 
-#include "capture/recorder.h"
-#include "capture/recorder_testutil.h"
+#include "capture/recorder/recorder.h"
+#include "capture/recorder/recorder_testutil.h"
 #include "tests/testutil/subprocess.h"
 
 namespace sqlift {

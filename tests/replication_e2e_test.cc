@@ -1,4 +1,4 @@
-// Issue 4 end to end: the real `sqlift capture` and `sqlift apply` processes replicate a SQLite
+// Replication end to end: the real `sqlift capture` and `sqlift apply` processes replicate a SQLite
 // database that writer processes keep writing, into a throwaway PostgreSQL: the snapshot at S
 // taken while they write, then the stream from S + 1. Checked independently of sqlift's code
 // (tests/testutil/table_compare.h) and with the audit trigger that counts applied UPDATEs
@@ -11,7 +11,7 @@
 #include <random>
 #include <thread>
 
-#include "deploy/testing/pg_suite_test.h"
+#include "tools/sandbox/pg_suite_test.h"
 #include "tests/testutil/replication_scenario.h"
 
 namespace sqlift {

@@ -11,16 +11,16 @@
 #include <filesystem>
 #include <fstream>
 
-#include "apply/pg_connection.h"
-#include "apply/pg_state_schema.h"
-#include "capture/outbox.h"
-#include "capture/recorder.h"
-#include "capture/shadow_sampler.h"
-#include "capture/sqlite_db.h"
-#include "capture/transaction.h"
-#include "deploy/testing/pg_suite_test.h"
+#include "common/pg/pg_connection.h"
+#include "apply/pg_sink/pg_state_schema.h"
+#include "capture/outbox/outbox.h"
+#include "capture/recorder/recorder.h"
+#include "capture/shadow_sampler/shadow_sampler.h"
+#include "common/sqlite/sqlite_db.h"
+#include "capture/recorder/transaction.h"
+#include "tools/sandbox/pg_suite_test.h"
 #include "tests/testutil/subprocess.h"
-#include "tools/shadow_replay.h"
+#include "tools/shadow/shadow_replay.h"
 
 namespace sqlift {
 namespace {

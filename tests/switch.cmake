@@ -1,4 +1,4 @@
-# Issue 5 end to end: cutover, fallback, verify and finish through the real daemons, under
+# Cutover, fallback, verify and finish through the real daemons, under
 # writers in the test process that follow the route (tests/testutil/route_writer.h), checked
 # on data with plain SQL and tests/testutil/table_compare.h. Included from tests/CMakeLists.txt.
 sqlift_add_test(NAME switch_e2e_test
@@ -11,10 +11,10 @@ sqlift_add_test(NAME switch_e2e_test
                 LIBS sqlift_testutil sqlift_table_compare sqlift_pgsandbox LABELS pg TIMEOUT 600)
 target_compile_definitions(switch_e2e_test PRIVATE
   SQLIFT_BINARY="$<TARGET_FILE:sqlift>"
-  SQLIFT_SHARED_DATA="${PROJECT_SOURCE_DIR}/../shared/data")
+  SQLIFT_TESTDATA="${PROJECT_SOURCE_DIR}/testdata")
 add_dependencies(switch_e2e_test sqlift)
 
-# Issue 5, database-per-tenant: three SQLite files, each its own source with its own daemons,
+# Database per tenant: three SQLite files, each its own source with its own daemons,
 # into one PostgreSQL schema (tests/testutil/tenant_files_scenario.h).
 sqlift_add_test(NAME tenant_files_e2e_test
                 SOURCES ${CMAKE_CURRENT_LIST_DIR}/tenant_files_e2e_test.cc
@@ -28,5 +28,5 @@ sqlift_add_test(NAME tenant_files_e2e_test
                 LIBS sqlift_testutil sqlift_table_compare sqlift_pgsandbox LABELS pg TIMEOUT 300)
 target_compile_definitions(tenant_files_e2e_test PRIVATE
   SQLIFT_BINARY="$<TARGET_FILE:sqlift>"
-  SQLIFT_SHARED_DATA="${PROJECT_SOURCE_DIR}/../shared/data")
+  SQLIFT_TESTDATA="${PROJECT_SOURCE_DIR}/testdata")
 add_dependencies(tenant_files_e2e_test sqlift)

@@ -1,4 +1,4 @@
-// Issue 5 end to end: `sqlift cutover`, `fallback`, `verify` and `finish` run as processes
+// The switches end to end: `sqlift cutover`, `fallback`, `verify` and `finish` run as processes
 // against the real `sqlift capture` and `sqlift apply`, while writers in this process follow
 // the route (tests/testutil/route_writer.h) and record every write they got acknowledged.
 // Everything is asserted on data, read with plain SQL and tests/testutil/table_compare.h:
@@ -12,7 +12,7 @@
 #include <map>
 #include <set>
 
-#include "apply/pg_connection.h"
+#include "common/pg/pg_connection.h"
 #include "tests/testutil/switch_fixture.h"
 
 namespace sqlift::testing {

@@ -1,4 +1,4 @@
-// Issue 5 end to end, the failures: a cutover that cannot drain (no applier), that loses
+// The switches end to end, the failures: a cutover that cannot drain (no applier), that loses
 // PostgreSQL in its drain, or is killed while fenced; a fallback without its reverse path or
 // its applier, and with a PostgreSQL transaction in flight at the fence; PostgreSQL crashing
 // under reverse replication. Each failed switch must leave the tenant where it was, writing,

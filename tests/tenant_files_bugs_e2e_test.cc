@@ -1,10 +1,10 @@
-// Issue 5, database-per-tenant: regression tests for the product bugs tenant_files_e2e_test.cc
+// Database-per-tenant: regression tests for the product bugs tenant_files_e2e_test.cc
 // found (each comment says what went wrong before the fix).
 #include <gtest/gtest.h>
 
 #include <optional>
 
-#include "apply/pg_connection.h"
+#include "common/pg/pg_connection.h"
 #include "tests/testutil/tenant_files_fixture.h"
 
 namespace sqlift::testing {

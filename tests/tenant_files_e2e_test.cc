@@ -1,4 +1,4 @@
-// Issue 5, database-per-tenant end to end: three SQLite files (tenants a, b and c, the booking
+// Database-per-tenant end to end: three SQLite files (tenants a, b and c, the booking
 // schema, ids 1..N in each) replicated into one PostgreSQL database by three `sqlift apply` +
 // `sqlift capture` pairs (tests/testutil/tenant_files_scenario.h), with writers on every file
 // that follow their file's route (tests/testutil/route_writer.h). One tenant moves to
@@ -14,7 +14,7 @@
 #include <map>
 #include <optional>
 
-#include "apply/pg_connection.h"
+#include "common/pg/pg_connection.h"
 #include "tests/testutil/tenant_files_fixture.h"
 
 namespace sqlift::testing {

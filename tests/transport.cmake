@@ -1,4 +1,4 @@
-# Transport scenarios (issue 4 part 1): Shipper -> Receiver -> MemBatchSink over loopback,
+# Transport scenarios: Shipper -> Receiver -> MemBatchSink over loopback,
 # with cut connections, refusals, garbage, oversized frames, a slow loris and back-pressure.
 # Included from tests/CMakeLists.txt.
 

@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "proto/frame_codec.h"
+#include "proto/wire/frame_codec.h"
 #include "tests/testutil/transport_fixture.h"
 
 namespace sqlift::testing {

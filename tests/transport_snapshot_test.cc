@@ -1,4 +1,4 @@
-// The snapshot inside replication over the wire (issue 4 part 4): when the applier has no
+// The snapshot inside replication over the wire: when the applier has no
 // position the shipper sends the snapshot from its SnapshotSource, the receiver hands chunks to
 // the sink, and streaming resumes at S + 1; a connection cut mid-snapshot discards it and a
 // new one is sent; a snapshot is refused from a source that has a position.
@@ -7,7 +7,7 @@
 #include <condition_variable>
 #include <mutex>
 
-#include "proto/frame_codec.h"
+#include "proto/wire/frame_codec.h"
 #include "tests/testutil/transport_fixture.h"
 
 namespace sqlift::testing {

@@ -7,7 +7,7 @@
 
 #include <filesystem>
 
-#include "proto/frame_stream.h"
+#include "proto/transport/frame_stream.h"
 #include "tests/testutil/subprocess.h"
 #include "tests/testutil/transport_fixture.h"
 

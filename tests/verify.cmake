@@ -1,8 +1,8 @@
-# `sqlift verify` end to end (issue 5, part 1): after `sqlift copy`, chinook matches and the run
+# `sqlift verify` end to end: after `sqlift copy`, chinook matches and the run
 # is recorded; planted differences are found with keys and values; equivalent spellings match.
 sqlift_add_test(NAME verify_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/verify_test.cc
-                LIBS sqlift_testutil sqlift_apply sqlift_capture sqlift_pgsandbox LABELS pg)
+                LIBS sqlift_testutil sqlift_pg_sink sqlift_sqlite sqlift_pgsandbox LABELS pg)
 target_compile_definitions(verify_test PRIVATE
   SQLIFT_BINARY="$<TARGET_FILE:sqlift>"
-  SQLIFT_SHARED_DATA="${PROJECT_SOURCE_DIR}/../shared/data")
+  SQLIFT_TESTDATA="${PROJECT_SOURCE_DIR}/testdata")
 add_dependencies(verify_test sqlift)

@@ -8,10 +8,10 @@
 
 #include <filesystem>
 
-#include "apply/pg_connection.h"
-#include "capture/sqlite_db.h"
-#include "deploy/pg_sandbox.h"
-#include "deploy/testing/pg_suite_test.h"
+#include "common/pg/pg_connection.h"
+#include "common/sqlite/sqlite_db.h"
+#include "tools/sandbox/pg_sandbox.h"
+#include "tools/sandbox/pg_suite_test.h"
 #include "tests/testutil/subprocess.h"
 
 namespace sqlift {
@@ -77,7 +77,7 @@ class VerifyTest : public PgSuiteTest {
 
 TEST_F(VerifyTest, ChinookMatchesAfterCopyAndTheRunIsRecorded) {
   std::string path = (dir_ / "chinook.sqlite").string();
-  fs::copy_file(SQLIFT_SHARED_DATA "/chinook.sqlite", path);
+  fs::copy_file(SQLIFT_TESTDATA "/chinook.sqlite", path);
   fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write);
   std::string uri = NewDatabase("chinook");
   ASSERT_EQ(Sqlift("copy", {"--sqlite", path, "--pg", uri}).exit_code, 0);

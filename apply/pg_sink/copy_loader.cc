@@ -1,9 +1,9 @@
-#include "apply/copy_loader.h"
+#include "apply/pg_sink/copy_loader.h"
 
 #include <fmt/format.h>
 
-#include "apply/value_encoder.h"
-#include "proto/value_text.h"
+#include "apply/translate/value_encoder.h"
+#include "proto/wire/value_text.h"
 
 namespace sqlift {
 

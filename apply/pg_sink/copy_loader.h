@@ -35,10 +35,10 @@
 #include <string>
 #include <vector>
 
-#include "apply/pg_connection.h"
-#include "apply/pg_state_schema.h"
-#include "apply/schema_translator.h"
-#include "proto/sqlift.pb.h"
+#include "common/pg/pg_connection.h"
+#include "apply/pg_sink/pg_state_schema.h"
+#include "apply/translate/schema_translator.h"
+#include "proto/wire/sqlift.pb.h"
 
 namespace sqlift {
 

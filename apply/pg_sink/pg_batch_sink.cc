@@ -1,5 +1,5 @@
 // PgBatchSink: one PostgreSQL transaction per batch, data and position together (see header).
-#include "apply/pg_batch_sink.h"
+#include "apply/pg_sink/pg_batch_sink.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -9,9 +9,9 @@
 #include <chrono>
 #include <thread>
 
-#include "apply/pg_batch_sink_internal.h"
-#include "apply/value_encoder.h"
-#include "common/crash_point.h"
+#include "apply/pg_sink/pg_batch_sink_internal.h"
+#include "apply/translate/value_encoder.h"
+#include "common/base/crash_point.h"
 
 namespace sqlift::apply {
 namespace {

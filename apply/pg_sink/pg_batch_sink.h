@@ -48,12 +48,12 @@
 #include <string>
 #include <vector>
 
-#include "apply/batch_sink.h"
-#include "apply/pg_connection.h"
-#include "apply/pg_snapshot_loader.h"
-#include "apply/schema_compiler.h"
-#include "apply/schema_translator.h"
-#include "apply/type_mapping.h"
+#include "apply/receiver/batch_sink.h"
+#include "common/pg/pg_connection.h"
+#include "apply/pg_sink/pg_snapshot_loader.h"
+#include "apply/translate/schema_compiler.h"
+#include "apply/translate/schema_translator.h"
+#include "apply/translate/type_mapping.h"
 
 namespace sqlift::apply {
 

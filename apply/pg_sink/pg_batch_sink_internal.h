@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "apply/pg_batch_sink.h"
-#include "apply/pg_state_schema.h"
-#include "proto/value_text.h"
+#include "apply/pg_sink/pg_batch_sink.h"
+#include "apply/pg_sink/pg_state_schema.h"
+#include "proto/wire/value_text.h"
 
 namespace sqlift::apply {
 

@@ -3,11 +3,11 @@
 #include <spdlog/spdlog.h>
 #include <strings.h>
 
-#include "apply/ddl_diff.h"
-#include "apply/pg_batch_sink.h"
-#include "apply/pg_batch_sink_internal.h"
-#include "apply/pg_route.h"
-#include "common/crash_point.h"
+#include "apply/translate/ddl_diff.h"
+#include "apply/pg_sink/pg_batch_sink.h"
+#include "apply/pg_sink/pg_batch_sink_internal.h"
+#include "apply/pg_sink/pg_route.h"
+#include "common/base/crash_point.h"
 
 namespace sqlift::apply {
 namespace {

@@ -3,8 +3,8 @@
 // Thread safety: member functions run under PgBatchSink::mu_; the rest are pure functions.
 #include <fmt/format.h>
 
-#include "apply/pg_batch_sink_internal.h"
-#include "apply/value_encoder.h"
+#include "apply/pg_sink/pg_batch_sink_internal.h"
+#include "apply/translate/value_encoder.h"
 
 namespace sqlift::apply {
 

@@ -1,14 +1,14 @@
 // PgBatchSink against a throwaway PostgreSQL: row changes land exactly, replays change nothing,
 // gaps are refused, bad values are dead-lettered (skip) or roll the batch back (stop), and a
 // COMMIT that fails moves neither data nor position. Contents are read back with plain SQL.
-#include "apply/pg_batch_sink.h"
+#include "apply/pg_sink/pg_batch_sink.h"
 
 #include <gtest/gtest.h>
 
-#include "apply/pg_state_schema.h"
-#include "deploy/pg_sandbox.h"
-#include "deploy/testing/pg_suite_test.h"
-#include "proto/frame_test_util.h"
+#include "apply/pg_sink/pg_state_schema.h"
+#include "tools/sandbox/pg_sandbox.h"
+#include "tools/sandbox/pg_suite_test.h"
+#include "proto/wire/frame_test_util.h"
 
 namespace sqlift::apply {
 namespace {

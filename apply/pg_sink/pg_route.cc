@@ -1,4 +1,4 @@
-#include "apply/pg_route.h"
+#include "apply/pg_sink/pg_route.h"
 
 #include <charconv>
 #include <limits>

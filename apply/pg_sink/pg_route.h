@@ -47,9 +47,9 @@
 #include <string>
 #include <vector>
 
-#include "apply/pg_connection.h"
-#include "common/result.h"
-#include "common/status.h"
+#include "common/pg/pg_connection.h"
+#include "common/base/result.h"
+#include "common/base/status.h"
 
 namespace sqlift {
 

@@ -11,7 +11,7 @@
 // their owner, from inside them.
 #include <string>
 
-#include "apply/pg_route.h"
+#include "apply/pg_sink/pg_route.h"
 
 namespace sqlift {
 namespace {

@@ -2,7 +2,7 @@
 // documented SQLSTATE and message, the applier is not, ApplyRoute waits for in-flight writers,
 // REPEATABLE READ writers cannot use a stale route, a non-superuser gets the same refusals,
 // odd identifiers stay identifiers, DropFences undoes it all. Data is read back with SQL.
-#include "apply/pg_route.h"
+#include "apply/pg_sink/pg_route.h"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +11,7 @@
 #include <cstdio>
 #include <thread>
 
-#include "deploy/testing/pg_suite_test.h"
+#include "tools/sandbox/pg_suite_test.h"
 
 namespace sqlift {
 namespace {

@@ -1,12 +1,12 @@
 // PgSnapshotLoader: a whole snapshot in one PostgreSQL transaction (see header).
-#include "apply/pg_snapshot_loader.h"
+#include "apply/pg_sink/pg_snapshot_loader.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 
-#include "apply/pg_state_schema.h"
+#include "apply/pg_sink/pg_state_schema.h"
 
 namespace sqlift {
 

@@ -21,9 +21,9 @@
 #include <string>
 #include <vector>
 
-#include "apply/copy_loader.h"
-#include "apply/pg_connection.h"
-#include "apply/schema_translator.h"
+#include "apply/pg_sink/copy_loader.h"
+#include "common/pg/pg_connection.h"
+#include "apply/translate/schema_translator.h"
 
 namespace sqlift {
 

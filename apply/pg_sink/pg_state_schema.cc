@@ -1,4 +1,4 @@
-#include "apply/pg_state_schema.h"
+#include "apply/pg_sink/pg_state_schema.h"
 
 namespace sqlift {
 

@@ -1,4 +1,4 @@
-// sqlift's own tables in PostgreSQL (schema `sqlift`, design section 6): the applier's
+// sqlift's own tables in PostgreSQL (schema `sqlift`, docs/design.md, state): the applier's
 // positions and the dead-letter table for values PostgreSQL cannot take (design invariant 8).
 //
 //   sqlift.positions(source text primary key, applied_seq bigint not null,
@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "apply/pg_connection.h"
+#include "common/pg/pg_connection.h"
 
 namespace sqlift {
 

@@ -20,8 +20,8 @@
 #include <string>
 #include <vector>
 
-#include "common/result.h"
-#include "proto/sqlift.pb.h"
+#include "common/base/result.h"
+#include "proto/wire/sqlift.pb.h"
 
 namespace sqlift::apply {
 

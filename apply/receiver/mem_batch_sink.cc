@@ -1,7 +1,7 @@
 // MemBatchSink: the in-memory BatchSink for tests (see batch_sink.h).
 #include <fmt/format.h>
 
-#include "apply/batch_sink.h"
+#include "apply/receiver/batch_sink.h"
 
 namespace sqlift::apply {
 

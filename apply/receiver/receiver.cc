@@ -11,8 +11,8 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "apply/receiver.h"
-#include "apply/receiver_impl.h"
+#include "apply/receiver/receiver.h"
+#include "apply/receiver/receiver_impl.h"
 
 namespace sqlift::apply {
 

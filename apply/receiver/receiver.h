@@ -1,4 +1,4 @@
-// Receiver: the applier's listening side of the wire protocol (design section 5).
+// Receiver: the applier's listening side of the wire protocol (docs/design.md, the wire protocol).
 //
 // It accepts TCP connections and runs one session per connection, a straight coroutine loop:
 //   1. Hello within handshake_timeout. A wrong protocol version (UNSUPPORTED_VERSION), an
@@ -36,8 +36,8 @@
 #include <string>
 #include <vector>
 
-#include "apply/batch_sink.h"
-#include "common/result.h"
+#include "apply/receiver/batch_sink.h"
+#include "common/base/result.h"
 
 namespace boost::asio::ssl {
 class context;

@@ -18,9 +18,9 @@
 #include <string>
 #include <thread>
 
-#include "apply/receiver.h"
-#include "proto/frame_stream.h"
-#include "proto/sqlift.pb.h"
+#include "apply/receiver/receiver.h"
+#include "proto/transport/frame_stream.h"
+#include "proto/wire/sqlift.pb.h"
 
 namespace sqlift::apply {
 

@@ -8,8 +8,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "apply/receiver_impl.h"
-#include "proto/frame_stream.h"
+#include "apply/receiver/receiver_impl.h"
+#include "proto/transport/frame_stream.h"
 
 namespace sqlift::apply {
 

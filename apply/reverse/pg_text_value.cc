@@ -1,4 +1,4 @@
-#include "capture/pg_text_value.h"
+#include "apply/reverse/pg_text_value.h"
 
 #include <fmt/format.h>
 

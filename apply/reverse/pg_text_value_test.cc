@@ -1,12 +1,12 @@
 // PostgreSQL text values → SQLite values: every type rule of pg_text_value.h, malformed values
 // refused, and what SQLite finally stores (typeof) when the reverse applier writes them.
-#include "capture/pg_text_value.h"
+#include "apply/reverse/pg_text_value.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-#include "capture/testing/reverse_fixture.h"
+#include "apply/reverse/testing/reverse_fixture.h"
 
 namespace sqlift {
 namespace {

@@ -1,4 +1,4 @@
-#include "capture/reverse_applier.h"
+#include "apply/reverse/reverse_applier.h"
 
 #include <fmt/format.h>
 #include <sqlite3.h>
@@ -7,8 +7,8 @@
 #include <cctype>
 #include <limits>
 
-#include "capture/outbox.h"
-#include "capture/sqlite_schema.h"
+#include "capture/outbox/outbox.h"
+#include "common/sqlite/sqlite_schema.h"
 
 namespace sqlift {
 

@@ -35,12 +35,12 @@
 #include <string_view>
 #include <vector>
 
-#include "capture/reverse_writer.h"
-#include "capture/route_table.h"
-#include "capture/sqlite_db.h"
-#include "capture/table_schema.h"
-#include "common/result.h"
-#include "proto/pg_change.h"
+#include "apply/reverse/reverse_writer.h"
+#include "capture/outbox/route_table.h"
+#include "common/sqlite/sqlite_db.h"
+#include "common/sqlite/table_schema.h"
+#include "common/base/result.h"
+#include "capture/pg_logical/pg_change.h"
 
 namespace sqlift {
 

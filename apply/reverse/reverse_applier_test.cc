@@ -2,12 +2,12 @@
 // unchanged TOAST values), delete, exactly-once by position, origins skipped, refusals
 // (truncate, unknown relations, missing rows), atomicity, quoting, and no capture of its own
 // writes. Tenants and routes: reverse_tenant_test.cc; value conversion: pg_text_value_test.cc.
-#include "capture/reverse_applier.h"
+#include "apply/reverse/reverse_applier.h"
 
 #include <gtest/gtest.h>
 
-#include "capture/pg_text_value.h"
-#include "capture/testing/reverse_fixture.h"
+#include "apply/reverse/pg_text_value.h"
+#include "apply/reverse/testing/reverse_fixture.h"
 
 namespace sqlift {
 namespace {

@@ -1,5 +1,5 @@
 // ReverseRunner (see reverse_runner.h).
-#include "tools/reverse_runner.h"
+#include "apply/reverse/reverse_runner.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -8,14 +8,15 @@
 #include <condition_variable>
 #include <optional>
 
-#include "apply/pg_logical_stream.h"
-#include "apply/pg_replication_admin.h"
-#include "apply/schema_translator.h"
-#include "capture/reverse_applier.h"
-#include "capture/route_table.h"
-#include "capture/sqlite_db.h"
-#include "tools/plan_input.h"
-#include "tools/source_layout.h"
+#include "capture/pg_logical/pg_logical_stream.h"
+#include "capture/pg_logical/pg_replication_admin.h"
+#include "apply/translate/schema_translator.h"
+#include "apply/reverse/reverse_applier.h"
+#include "capture/outbox/route_table.h"
+#include "common/sqlite/sqlite_db.h"
+#include "apply/translate/mapping_overrides.h"
+#include "common/sqlite/sqlite_schema.h"
+#include "apply/reverse/source_layout.h"
 
 namespace sqlift {
 

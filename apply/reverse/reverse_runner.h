@@ -1,5 +1,5 @@
 // ReverseRunner: reverse replication (PostgreSQL → SQLite) inside `sqlift capture`, for the
-// tenants that have been cut over (design section 1, issue 5 part 5).
+// tenants that have been cut over (docs/design.md, the life of a migration).
 //
 // While SQLite's route table (capture/route_table.h) routes any tenant to postgres, it streams
 // the source's logical slot (apply/pg_logical_stream.h; `sqlift cutover` creates the slot and
@@ -25,7 +25,7 @@
 #include <string>
 #include <thread>
 
-#include "tools/config.h"
+#include "common/config/config.h"
 
 namespace sqlift {
 

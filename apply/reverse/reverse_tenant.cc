@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "capture/reverse_applier.h"
+#include "apply/reverse/reverse_applier.h"
 
 namespace sqlift {
 

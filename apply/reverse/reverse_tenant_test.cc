@@ -4,9 +4,9 @@
 // database; database-per-tenant sources (constant tenant).
 #include <gtest/gtest.h>
 
-#include "capture/pg_text_value.h"
-#include "capture/reverse_applier.h"
-#include "capture/testing/reverse_fixture.h"
+#include "apply/reverse/pg_text_value.h"
+#include "apply/reverse/reverse_applier.h"
+#include "apply/reverse/testing/reverse_fixture.h"
 
 namespace sqlift {
 namespace {

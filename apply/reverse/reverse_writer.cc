@@ -1,9 +1,9 @@
-#include "capture/reverse_writer.h"
+#include "apply/reverse/reverse_writer.h"
 
 #include <fmt/format.h>
 #include <sqlite3.h>
 
-#include "capture/pg_text_value.h"
+#include "apply/reverse/pg_text_value.h"
 
 namespace sqlift {
 

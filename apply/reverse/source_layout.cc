@@ -1,11 +1,12 @@
-#include "tools/source_layout.h"
+#include "apply/reverse/source_layout.h"
 
 #include <strings.h>
 
-#include "apply/pg_replication_admin.h"
-#include "apply/schema_translator.h"
-#include "capture/sqlite_db.h"
-#include "tools/plan_input.h"
+#include "capture/pg_logical/pg_replication_admin.h"
+#include "apply/translate/schema_translator.h"
+#include "common/sqlite/sqlite_db.h"
+#include "apply/translate/mapping_overrides.h"
+#include "common/sqlite/sqlite_schema.h"
 
 namespace sqlift {
 

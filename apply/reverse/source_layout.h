@@ -12,9 +12,9 @@
 
 #include <string>
 
-#include "capture/reverse_applier.h"
-#include "common/result.h"
-#include "tools/config.h"
+#include "apply/reverse/reverse_applier.h"
+#include "common/base/result.h"
+#include "common/config/config.h"
 
 namespace sqlift {
 

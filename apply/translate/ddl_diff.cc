@@ -1,10 +1,10 @@
 // AdditiveDdl: plan-to-plan differences of one table, additive ones only (see header).
-#include "apply/ddl_diff.h"
+#include "apply/translate/ddl_diff.h"
 
 #include <fmt/format.h>
 #include <strings.h>
 
-#include "apply/pg_identifier.h"
+#include "common/pg/pg_identifier.h"
 
 namespace sqlift {
 namespace {

@@ -1,5 +1,5 @@
 // AdditiveDdl: the PostgreSQL statements that take a target table from one plan to the next
-// when a DDL event arrives from the log (issue 4 part 5: additive changes applied, others stop
+// when a DDL event arrives from the log (additive changes applied, others stop
 // the stream).
 //
 // Additive, and applied:
@@ -23,8 +23,8 @@
 #include <string>
 #include <vector>
 
-#include "apply/schema_translator.h"
-#include "common/result.h"
+#include "apply/translate/schema_translator.h"
+#include "common/base/result.h"
 
 namespace sqlift {
 

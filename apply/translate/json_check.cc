@@ -4,7 +4,7 @@
 
 #include <cctype>
 
-#include "apply/type_mapping.h"
+#include "apply/translate/type_mapping.h"
 
 namespace sqlift {
 namespace {

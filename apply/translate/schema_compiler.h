@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "apply/schema_translator.h"
-#include "common/result.h"
+#include "apply/translate/schema_translator.h"
+#include "common/base/result.h"
 
 namespace sqlift {
 

@@ -5,9 +5,9 @@
 #include <cstdint>
 #include <iterator>
 
-#include "apply/pg_identifier.h"
-#include "apply/schema_translator.h"
-#include "common/text.h"
+#include "common/pg/pg_identifier.h"
+#include "apply/translate/schema_translator.h"
+#include "common/base/text.h"
 
 namespace sqlift {
 

@@ -1,7 +1,7 @@
 // WithTenantColumn: a table as a database-per-tenant target holds it (see TranslateOptions).
 #include <algorithm>
 
-#include "apply/schema_translator_internal.h"
+#include "apply/translate/schema_translator_internal.h"
 
 namespace sqlift::translate {
 

@@ -1,15 +1,15 @@
 // TranslateSchema: names, CREATE TABLE, defaults and the problems found in them. What runs
 // after the data load is in schema_after_data.cc.
-#include "apply/schema_translator.h"
+#include "apply/translate/schema_translator.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <regex>
 
-#include "apply/pg_identifier.h"
-#include "apply/schema_translator_internal.h"
-#include "common/text.h"
+#include "common/pg/pg_identifier.h"
+#include "apply/translate/schema_translator_internal.h"
+#include "common/base/text.h"
 
 namespace sqlift {
 namespace translate {

@@ -23,16 +23,16 @@
 #include <string>
 #include <vector>
 
-#include "apply/type_mapping.h"
-#include "capture/table_schema.h"
-#include "common/result.h"
+#include "apply/translate/type_mapping.h"
+#include "common/sqlite/table_schema.h"
+#include "common/base/result.h"
 
 namespace sqlift {
 
 struct TranslateOptions {
   std::string schema = "public";  // target PostgreSQL schema
   TypeOverrides overrides;        // "table.column" → PostgreSQL type
-  // Database-per-tenant (design section 8): several SQLite files, one per tenant, into one
+  // Database-per-tenant (docs/design.md, tenants): several SQLite files, one per tenant, into one
   // schema. Every table gets this column first (text NOT NULL, holding the file's tenant), and
   // it leads the primary key, every index and unique constraint, and both sides of every
   // foreign key, so the tenants' rows cannot collide. Empty: none.

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "apply/schema_translator.h"
+#include "apply/translate/schema_translator.h"
 
 namespace sqlift::translate {
 

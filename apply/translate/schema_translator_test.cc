@@ -1,15 +1,15 @@
 // The translator's input is built the way `plan` builds it: SQL run on an in-memory SQLite
-// database, read back with capture's ReadSchema (the test links capture for that; the
+// database, read back with common/sqlite's ReadSchema (the test links it for that; the
 // translator itself never sees SQLite).
-#include "apply/schema_translator.h"
+#include "apply/translate/schema_translator.h"
 
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <sstream>
 
-#include "capture/sqlite_schema.h"
-#include "common/text.h"
+#include "common/sqlite/sqlite_schema.h"
+#include "common/base/text.h"
 
 namespace sqlift {
 namespace {
@@ -51,8 +51,8 @@ std::string Contains(const std::string& hay, const std::string& needle) {
 }
 
 TEST(SchemaTranslatorTest, BookingSchema) {
-  std::ifstream in(SQLIFT_SHARED_DATA "/booking_schema.sql");
-  ASSERT_TRUE(in) << SQLIFT_SHARED_DATA;
+  std::ifstream in(SQLIFT_TESTDATA "/booking_schema.sql");
+  ASSERT_TRUE(in) << SQLIFT_TESTDATA;
   std::stringstream sql;
   sql << in.rdbuf();
   SchemaPlan p =

@@ -1,5 +1,5 @@
-// Declared type → PostgreSQL type (design section 7); value checks are in value_check.cc.
-#include "apply/type_mapping.h"
+// Declared type → PostgreSQL type (docs/design.md, type mapping); value checks are in value_check.cc.
+#include "apply/translate/type_mapping.h"
 
 #include <fmt/format.h>
 #include <strings.h>

@@ -1,4 +1,4 @@
-// Type mapping: which PostgreSQL type a SQLite column becomes (design section 7), and whether
+// Type mapping: which PostgreSQL type a SQLite column becomes (docs/design.md, type mapping), and whether
 // a SQLite value fits that type. Used by `plan` (to print the DDL and count values that do
 // not fit), by `copy` and by the applier (to dead-letter what PostgreSQL would reject).
 //
@@ -21,9 +21,9 @@
 #include <string>
 #include <string_view>
 
-#include "capture/table_schema.h"
-#include "common/result.h"
-#include "proto/sqlift.pb.h"
+#include "common/sqlite/table_schema.h"
+#include "common/base/result.h"
+#include "proto/wire/sqlift.pb.h"
 
 namespace sqlift {
 

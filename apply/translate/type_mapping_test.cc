@@ -1,4 +1,4 @@
-#include "apply/type_mapping.h"
+#include "apply/translate/type_mapping.h"
 
 #include <gtest/gtest.h>
 

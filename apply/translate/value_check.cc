@@ -7,8 +7,8 @@
 #include <cmath>
 #include <regex>
 
-#include "apply/type_mapping.h"
-#include "common/text.h"
+#include "apply/translate/type_mapping.h"
+#include "common/base/text.h"
 
 namespace sqlift {
 namespace {

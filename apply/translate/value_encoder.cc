@@ -1,4 +1,4 @@
-#include "apply/value_encoder.h"
+#include "apply/translate/value_encoder.h"
 
 #include <fmt/format.h>
 #include <strings.h>
@@ -10,7 +10,7 @@
 #include <cstring>
 #include <ctime>
 
-#include "common/text.h"
+#include "common/base/text.h"
 
 namespace sqlift {
 namespace {

@@ -18,9 +18,9 @@
 
 #include <string>
 
-#include "apply/type_mapping.h"
-#include "common/result.h"
-#include "proto/sqlift.pb.h"
+#include "apply/translate/type_mapping.h"
+#include "common/base/result.h"
+#include "proto/wire/sqlift.pb.h"
 
 namespace sqlift {
 

@@ -1,12 +1,12 @@
 // Every conversion of the value encoder, COPY escaping, and the values it refuses.
-#include "apply/value_encoder.h"
+#include "apply/translate/value_encoder.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <limits>
 
-#include "proto/frame_test_util.h"
+#include "proto/wire/frame_test_util.h"
 
 namespace sqlift {
 namespace {

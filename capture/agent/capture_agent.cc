@@ -1,12 +1,12 @@
-#include "capture/capture_agent.h"
+#include "capture/agent/capture_agent.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "capture/changeset_decoder.h"
-#include "capture/outbox.h"
-#include "capture/route_writer.h"
-#include "common/crash_point.h"
+#include "capture/agent/changeset_decoder.h"
+#include "capture/outbox/outbox.h"
+#include "capture/agent/route_writer.h"
+#include "common/base/crash_point.h"
 #include "state/keys.h"
 
 namespace sqlift {

@@ -21,10 +21,10 @@
 #include <set>
 #include <string>
 
-#include "capture/change_watcher.h"
-#include "capture/outbox_reader.h"
-#include "capture/schema_tracker.h"
-#include "common/result.h"
+#include "capture/agent/change_watcher.h"
+#include "capture/agent/outbox_reader.h"
+#include "capture/agent/schema_tracker.h"
+#include "common/base/result.h"
 #include "state/change_log.h"
 
 namespace sqlift {

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "capture/capture_agent.h"
+#include "capture/agent/capture_agent.h"
 #include "state/keys.h"
 
 namespace sqlift {

@@ -1,4 +1,4 @@
-#include "capture/capture_agent.h"
+#include "capture/agent/capture_agent.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -7,8 +7,8 @@
 #include <filesystem>
 #include <map>
 
-#include "capture/outbox.h"
-#include "capture/testing/session_writer.h"
+#include "capture/outbox/outbox.h"
+#include "capture/agent/testing/session_writer.h"
 #include "state/keys.h"
 
 namespace sqlift {

@@ -1,4 +1,4 @@
-#include "capture/change_watcher.h"
+#include "capture/agent/change_watcher.h"
 
 #include <fmt/format.h>
 #include <poll.h>

@@ -11,7 +11,7 @@
 #include <memory>
 #include <string>
 
-#include "common/result.h"
+#include "common/base/result.h"
 
 namespace sqlift {
 

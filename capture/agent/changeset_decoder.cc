@@ -1,4 +1,4 @@
-#include "capture/changeset_decoder.h"
+#include "capture/agent/changeset_decoder.h"
 
 #include <fmt/format.h>
 #include <sqlite3.h>
@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "capture/wire_value.h"
+#include "capture/snapshot/wire_value.h"
 
 namespace sqlift {
 namespace {

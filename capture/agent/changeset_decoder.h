@@ -13,8 +13,8 @@
 #include <string_view>
 #include <vector>
 
-#include "common/result.h"
-#include "proto/sqlift.pb.h"
+#include "common/base/result.h"
+#include "proto/wire/sqlift.pb.h"
 
 namespace sqlift {
 

@@ -12,7 +12,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "capture/changeset_decoder.h"
+#include "capture/agent/changeset_decoder.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "capture/changeset_decoder.h"
+#include "capture/agent/changeset_decoder.h"
 
 #include <gtest/gtest.h>
 
@@ -6,9 +6,9 @@
 #include <limits>
 #include <random>
 
-#include "capture/outbox.h"
-#include "capture/sqlite_db.h"
-#include "capture/testing/session_writer.h"
+#include "capture/outbox/outbox.h"
+#include "common/sqlite/sqlite_db.h"
+#include "capture/agent/testing/session_writer.h"
 
 namespace sqlift {
 namespace {

@@ -1,9 +1,9 @@
-#include "capture/outbox_reader.h"
+#include "capture/agent/outbox_reader.h"
 
 #include <fmt/format.h>
 
-#include "capture/outbox.h"
-#include "common/crash_point.h"
+#include "capture/outbox/outbox.h"
+#include "common/base/crash_point.h"
 
 namespace sqlift {
 

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "capture/sqlite_db.h"
-#include "common/result.h"
+#include "common/sqlite/sqlite_db.h"
+#include "common/base/result.h"
 
 namespace sqlift {
 

@@ -1,10 +1,10 @@
-#include "capture/route_writer.h"
+#include "capture/agent/route_writer.h"
 
 #include <fmt/format.h>
 
 #include <chrono>
 
-#include "capture/outbox.h"
+#include "capture/outbox/outbox.h"
 
 namespace sqlift {
 namespace {

@@ -1,4 +1,4 @@
-// Changing a route on the SQLite side (design section 8): the row in _sqlift_route and an
+// Changing a route on the SQLite side (docs/design.md, tenants): the row in _sqlift_route and an
 // outbox event of kind kRoute, in ONE SQLite transaction. The event gets the next seq, so the
 // agent logs it, mirrors it into its state's route family and ships it in commit order; the
 // applier writes it into sqlift.route in the same PostgreSQL transaction as the changes
@@ -10,10 +10,10 @@
 
 #include <cstdint>
 
-#include "capture/route_table.h"
-#include "capture/sqlite_db.h"
-#include "common/result.h"
-#include "proto/sqlift.pb.h"
+#include "capture/outbox/route_table.h"
+#include "common/sqlite/sqlite_db.h"
+#include "common/base/result.h"
+#include "proto/wire/sqlift.pb.h"
 
 namespace sqlift {
 

@@ -1,4 +1,4 @@
-#include "capture/schema_tracker.h"
+#include "capture/agent/schema_tracker.h"
 
 #include <fmt/format.h>
 

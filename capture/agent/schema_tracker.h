@@ -1,5 +1,5 @@
 // SchemaTracker: names the columns of changesets and turns schema changes into DDL events in
-// the log (design section 4: "notices schema changes and carries them to the applier").
+// the log (docs/design.md, capture: "notices schema changes and carries them to the applier").
 //
 // It keeps the current schema (re-read when PRAGMA schema_version moves) and, per table, the
 // CREATE TABLE text last written to the log (meta keys "ddl/<table>"). A DDL event for table
@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "capture/changeset_decoder.h"
-#include "capture/sqlite_schema.h"
+#include "capture/agent/changeset_decoder.h"
+#include "common/sqlite/sqlite_schema.h"
 #include "state/change_log.h"
 
 namespace sqlift {

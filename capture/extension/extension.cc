@@ -1,5 +1,5 @@
 // libsqlift_capture.so: the recorder as an SQLite loadable extension, for applications in
-// Python, Node or the sqlite3 shell (design section 4).
+// Python, Node or the sqlite3 shell (docs/design.md, capture).
 //
 //   .load ./libsqlift_capture                  -- or conn.load_extension(path) in Python
 //   BEGIN; ...writes...; SELECT sqlift_flush(); COMMIT;
@@ -37,10 +37,10 @@
 #include <random>
 #include <string>
 
-#include "capture/recorder.h"
-#include "capture/shadow_sampler.h"
-#include "capture/status_codes.h"
-#include "common/text.h"
+#include "capture/recorder/recorder.h"
+#include "capture/shadow_sampler/shadow_sampler.h"
+#include "common/sqlite/status_codes.h"
+#include "common/base/text.h"
 
 namespace sqlift {
 namespace {

@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3ext.h>
 
-#include "capture/recorder_testutil.h"
+#include "capture/recorder/recorder_testutil.h"
 #include "tests/testutil/subprocess.h"
 
 namespace sqlift {

@@ -1,8 +1,8 @@
-#include "capture/outbox.h"
+#include "capture/outbox/outbox.h"
 
 #include <fmt/format.h>
 
-#include "capture/sqlite_status.h"
+#include "common/sqlite/sqlite_status.h"
 
 namespace sqlift::outbox {
 

@@ -17,11 +17,12 @@
 #include <cstdint>
 #include <string_view>
 
-#include "common/status.h"
+#include "common/base/status.h"
+#include "common/sqlite/sqlite_schema.h"
 
 namespace sqlift::outbox {
 
-inline constexpr std::string_view kReservedPrefix = "_sqlift_";
+inline constexpr std::string_view kReservedPrefix = kSqliftTablePrefix;
 inline constexpr std::string_view kOutboxTable = "_sqlift_outbox";
 inline constexpr std::string_view kStateTable = "_sqlift_state";
 
@@ -39,9 +40,7 @@ inline constexpr std::string_view kStateTenantColumn = "tenant_column";
 inline constexpr std::string_view kStateTenant = "tenant";
 
 // True for sqlift's own tables, which are never captured or copied.
-inline bool IsReservedTable(std::string_view name) {
-  return name.substr(0, kReservedPrefix.size()) == kReservedPrefix;
-}
+inline bool IsReservedTable(std::string_view name) { return IsSqliftTable(name); }
 
 // Creates the outbox, the state table and the route table if they do not exist (idempotent). Runs
 // inside the caller's transaction, if any.

@@ -1,11 +1,11 @@
-#include "capture/route_fence.h"
+#include "capture/outbox/route_fence.h"
 
 #include <fmt/format.h>
 
 #include <vector>
 
-#include "capture/sqlite_db.h"
-#include "capture/sqlite_status.h"
+#include "common/sqlite/sqlite_db.h"
+#include "common/sqlite/sqlite_status.h"
 
 namespace sqlift {
 namespace {

@@ -25,8 +25,8 @@
 #include <string_view>
 #include <vector>
 
-#include "capture/route_table.h"
-#include "common/result.h"
+#include "capture/outbox/route_table.h"
+#include "common/base/result.h"
 
 namespace sqlift {
 

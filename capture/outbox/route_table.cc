@@ -1,9 +1,9 @@
-#include "capture/route_table.h"
+#include "capture/outbox/route_table.h"
 
 #include <fmt/format.h>
 
-#include "capture/outbox.h"
-#include "capture/sqlite_status.h"
+#include "capture/outbox/outbox.h"
+#include "common/sqlite/sqlite_status.h"
 
 namespace sqlift {
 namespace {

@@ -1,4 +1,4 @@
-// The SQLite side's route table, defined once (design section 8, invariant 7):
+// The SQLite side's route table, defined once (docs/design.md, tenants, invariant 7):
 //
 //   _sqlift_route(tenant TEXT PRIMARY KEY,      -- a tenant column value, or '*': everything
 //                 side TEXT NOT NULL,           -- 'sqlite' | 'postgres': who takes writes
@@ -26,7 +26,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/result.h"
+#include "common/base/result.h"
 
 namespace sqlift {
 

@@ -1,5 +1,5 @@
 // LSN text forms (see pg_change.h).
-#include "proto/pg_change.h"
+#include "capture/pg_logical/pg_change.h"
 
 #include <cinttypes>
 #include <cstdio>

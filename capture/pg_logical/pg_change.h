@@ -1,7 +1,7 @@
 // pgchange: one decoded PostgreSQL transaction from logical decoding (the pgoutput plugin), as
 // the reverse path carries it from apply/ (the reader of the replication stream) to capture/
 // (the applier into SQLite). Plain values, no libpq and no sqlite3.h, so both sides can
-// include it (design section 2: nothing in capture/ includes libpq).
+// include it (docs/design.md, the floor plan: nothing in capture/ includes libpq).
 //
 // Values are PostgreSQL's text output forms, as pgoutput sends them (protocol version 1). The
 // reader's session fixes the forms that depend on settings: TimeZone=UTC, DateStyle=ISO,

@@ -4,7 +4,7 @@
 // time, Byte1 reply requested); the client sends standby status updates ('r': Int64 write,
 // flush and apply positions, Int64 client time, Byte1 reply requested). Times are microseconds
 // since 2000-01-01.
-#include "apply/pg_logical_stream.h"
+#include "capture/pg_logical/pg_logical_stream.h"
 
 #include <libpq-fe.h>
 #include <poll.h>
@@ -14,9 +14,9 @@
 #include <cstring>
 #include <utility>
 
-#include "apply/pg_identifier.h"
-#include "apply/pg_replication_conn.h"
-#include "apply/pgoutput_decoder.h"
+#include "common/pg/pg_identifier.h"
+#include "capture/pg_logical/pg_replication_conn.h"
+#include "capture/pg_logical/pgoutput_decoder.h"
 
 namespace sqlift {
 namespace {

@@ -8,10 +8,10 @@
 #include <set>
 #include <thread>
 
-#include "apply/pg_connection.h"
-#include "apply/pg_logical_stream.h"
-#include "apply/pg_replication_admin.h"
-#include "deploy/testing/pg_suite_test.h"
+#include "common/pg/pg_connection.h"
+#include "capture/pg_logical/pg_logical_stream.h"
+#include "capture/pg_logical/pg_replication_admin.h"
+#include "tools/sandbox/pg_suite_test.h"
 
 namespace sqlift {
 namespace {

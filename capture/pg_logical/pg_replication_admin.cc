@@ -1,4 +1,4 @@
-#include "apply/pg_replication_admin.h"
+#include "capture/pg_logical/pg_replication_admin.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -6,7 +6,7 @@
 #include <optional>
 #include <thread>
 
-#include "apply/pg_identifier.h"
+#include "common/pg/pg_identifier.h"
 
 namespace sqlift {
 namespace {

@@ -13,10 +13,10 @@
 #include <chrono>
 #include <string>
 
-#include "apply/pg_connection.h"
-#include "common/result.h"
-#include "common/status.h"
-#include "proto/pg_change.h"
+#include "common/pg/pg_connection.h"
+#include "common/base/result.h"
+#include "common/base/status.h"
+#include "capture/pg_logical/pg_change.h"
 
 namespace sqlift {
 

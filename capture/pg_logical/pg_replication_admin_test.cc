@@ -1,6 +1,6 @@
 // Replication object names, without a server (the admin SQL itself is tested against
 // PostgreSQL in pg_logical_test.cc).
-#include "apply/pg_replication_admin.h"
+#include "capture/pg_logical/pg_replication_admin.h"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // Connection plumbing of PgLogicalStream: see pg_replication_conn.h.
-#include "apply/pg_replication_conn.h"
+#include "capture/pg_logical/pg_replication_conn.h"
 
 #include <poll.h>
 
@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "apply/pg_identifier.h"
+#include "common/pg/pg_identifier.h"
 
 namespace sqlift::replconn {
 namespace {

@@ -1,7 +1,7 @@
 // pgoutput protocol version 1 (PostgreSQL's "Logical Replication Message Formats"): every
 // integer is big-endian, strings are NUL-terminated, a TupleData is Int16 n then n values of
 // kind 'n' (null), 'u' (unchanged TOAST) or 't'/'b' (Int32 length, bytes).
-#include "apply/pgoutput_decoder.h"
+#include "capture/pg_logical/pgoutput_decoder.h"
 
 #include <limits>
 #include <utility>

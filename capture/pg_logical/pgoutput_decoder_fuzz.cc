@@ -17,7 +17,7 @@
 #include <string>
 #include <string_view>
 
-#include "apply/pgoutput_decoder.h"
+#include "capture/pg_logical/pgoutput_decoder.h"
 
 namespace sqlift {
 namespace {

@@ -1,4 +1,4 @@
-#include "apply/pgoutput_decoder.h"
+#include "capture/pg_logical/pgoutput_decoder.h"
 
 #include <gtest/gtest.h>
 

@@ -3,9 +3,9 @@
 #include <new>
 #include <string>
 
-#include "capture/recorder.h"
-#include "capture/sqlift_capture.h"
-#include "capture/status_codes.h"
+#include "capture/recorder/recorder.h"
+#include "capture/recorder/sqlift_capture.h"
+#include "common/sqlite/status_codes.h"
 
 struct sqlift_recorder {
   std::unique_ptr<sqlift::Recorder> recorder;  // null when attach failed

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "capture/sqlift_capture.h"
+#include "capture/recorder/sqlift_capture.h"
 
 int sqlift_c_api_scenario(const char* path, char* why, size_t why_size);
 

@@ -1,7 +1,7 @@
 // Runs the C scenario (c_api_test.c) on a database that has the outbox.
 #include <gtest/gtest.h>
 
-#include "capture/recorder_testutil.h"
+#include "capture/recorder/recorder_testutil.h"
 
 extern "C" int sqlift_c_api_scenario(const char* path, char* why, size_t why_size);
 

@@ -1,4 +1,4 @@
-#include "capture/recorder.h"
+#include "capture/recorder/recorder.h"
 
 #include <fmt/format.h>
 
@@ -7,10 +7,10 @@
 #include <set>
 #include <utility>
 
-#include "capture/outbox.h"
-#include "capture/route_fence.h"
-#include "capture/sqlite_db.h"
-#include "capture/sqlite_status.h"
+#include "capture/outbox/outbox.h"
+#include "capture/outbox/route_fence.h"
+#include "common/sqlite/sqlite_db.h"
+#include "common/sqlite/sqlite_status.h"
 
 namespace sqlift {
 namespace {

@@ -37,8 +37,8 @@
 #include <string>
 #include <vector>
 
-#include "capture/route_table.h"
-#include "common/result.h"
+#include "capture/outbox/route_table.h"
+#include "common/base/result.h"
 
 namespace sqlift {
 

@@ -1,8 +1,8 @@
 // Recorder: what is refused, and how the recorder guards its hooks.
 #include <gtest/gtest.h>
 
-#include "capture/recorder.h"
-#include "capture/recorder_testutil.h"
+#include "capture/recorder/recorder.h"
+#include "capture/recorder/recorder_testutil.h"
 
 namespace sqlift {
 namespace {

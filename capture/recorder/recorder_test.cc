@@ -1,12 +1,12 @@
 // Recorder: what reaches the outbox, per transaction (refusals: recorder_guard_test.cc).
-#include "capture/recorder.h"
+#include "capture/recorder/recorder.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <chrono>
 
-#include "capture/recorder_testutil.h"
+#include "capture/recorder/recorder_testutil.h"
 
 namespace sqlift {
 namespace {

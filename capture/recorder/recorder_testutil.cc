@@ -1,4 +1,4 @@
-#include "capture/recorder_testutil.h"
+#include "capture/recorder/recorder_testutil.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -6,7 +6,7 @@
 
 #include <cstring>
 
-#include "capture/outbox.h"
+#include "capture/outbox/outbox.h"
 
 namespace sqlift::testing {
 

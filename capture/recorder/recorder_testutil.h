@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "capture/recorder.h"
+#include "capture/recorder/recorder.h"
 
 namespace sqlift::testing {
 

@@ -5,9 +5,9 @@
 #include <functional>
 #include <limits>
 
-#include "capture/recorder.h"
-#include "capture/recorder_testutil.h"
-#include "capture/sqlite_db.h"
+#include "capture/recorder/recorder.h"
+#include "capture/recorder/recorder_testutil.h"
+#include "common/sqlite/sqlite_db.h"
 
 namespace sqlift {
 namespace {

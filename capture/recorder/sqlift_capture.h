@@ -1,4 +1,4 @@
-/* sqlift_capture.h: the recorder for C programs (design section 4). Plain C; link
+/* sqlift_capture.h: the recorder for C programs (docs/design.md, capture). Plain C; link
  * libsqlift_capture.so, or the sqlift_capture static library.
  *
  *   sqlift_recorder* rec;

@@ -1,11 +1,11 @@
-#include "capture/transaction.h"
+#include "capture/recorder/transaction.h"
 
 #include <fmt/format.h>
 
 #include <string>
 #include <utility>
 
-#include "capture/sqlite_status.h"
+#include "common/sqlite/sqlite_status.h"
 
 namespace sqlift {
 namespace {

@@ -14,8 +14,8 @@
 
 #include <cstdint>
 
-#include "capture/recorder.h"
-#include "common/result.h"
+#include "capture/recorder/recorder.h"
+#include "common/base/result.h"
 
 namespace sqlift {
 

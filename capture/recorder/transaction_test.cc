@@ -1,9 +1,9 @@
 // Transaction: commit flushes then commits; every failure rolls back and discards.
-#include "capture/transaction.h"
+#include "capture/recorder/transaction.h"
 
 #include <gtest/gtest.h>
 
-#include "capture/recorder_testutil.h"
+#include "capture/recorder/recorder_testutil.h"
 
 namespace sqlift {
 namespace {

@@ -1,4 +1,4 @@
-#include "capture/shadow_log.h"
+#include "capture/shadow_sampler/shadow_log.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -10,7 +10,7 @@
 #include <cstring>
 #include <fstream>
 
-#include "common/text.h"
+#include "common/base/text.h"
 
 namespace sqlift {
 namespace {

@@ -1,4 +1,4 @@
-#include "capture/shadow_sampler.h"
+#include "capture/shadow_sampler/shadow_sampler.h"
 
 #include <fmt/format.h>
 #include <strings.h>
@@ -9,7 +9,7 @@
 #include <new>
 #include <set>
 
-#include "capture/sql_lexer.h"
+#include "capture/shadow_sampler/sql_lexer.h"
 
 namespace sqlift {
 namespace {

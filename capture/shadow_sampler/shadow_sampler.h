@@ -1,6 +1,6 @@
 // ShadowSampler: samples the read queries an application runs on one SQLite connection into a
 // shadow log (capture/shadow_log.h), which `sqlift shadow` replays on SQLite and PostgreSQL at
-// one position to find queries whose results would change after the move (issue 5).
+// one position to find queries whose results would change after the move.
 //
 //   SQLIFT_ASSIGN_OR_RETURN(std::unique_ptr<ShadowSampler> sampler,
 //       ShadowSampler::Attach(db, {.rate = 0.01, .log_path = "/var/lib/app/shadow.log"}));
@@ -43,8 +43,8 @@
 #include <memory>
 #include <string>
 
-#include "capture/shadow_log.h"
-#include "common/result.h"
+#include "capture/shadow_sampler/shadow_log.h"
+#include "common/base/result.h"
 
 namespace sqlift {
 

@@ -2,16 +2,16 @@
 // lexer they share (capture/sql_lexer.h): sampling rates, what is recorded and what never is,
 // bound values, the log's round trip (torn last line, text that is not UTF-8), the size cap,
 // the recorder on the same connection, and the loadable extension's sqlift_shadow().
-#include "capture/shadow_sampler.h"
+#include "capture/shadow_sampler/shadow_sampler.h"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include "capture/recorder_testutil.h"
-#include "capture/sql_lexer.h"
-#include "capture/transaction.h"
+#include "capture/recorder/recorder_testutil.h"
+#include "capture/shadow_sampler/sql_lexer.h"
+#include "capture/recorder/transaction.h"
 
 namespace sqlift {
 namespace {

@@ -1,4 +1,4 @@
-#include "capture/sql_lexer.h"
+#include "capture/shadow_sampler/sql_lexer.h"
 
 #include <strings.h>
 

@@ -1,5 +1,5 @@
 // BatchPacker (see batch_packer.h).
-#include "capture/batch_packer.h"
+#include "capture/shipper/batch_packer.h"
 
 #include <google/protobuf/util/message_differencer.h>
 

@@ -13,7 +13,7 @@
 #include <map>
 #include <string>
 
-#include "proto/sqlift.pb.h"
+#include "proto/wire/sqlift.pb.h"
 
 namespace sqlift {
 

@@ -1,5 +1,5 @@
 // BatchPacker: tables merged and re-indexed, the budget, and a shape change splitting batches.
-#include "capture/batch_packer.h"
+#include "capture/shipper/batch_packer.h"
 
 #include <gtest/gtest.h>
 

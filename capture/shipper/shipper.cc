@@ -12,9 +12,9 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "capture/shipper.h"
-#include "capture/shipper_impl.h"
-#include "proto/frame_stream.h"
+#include "capture/shipper/shipper.h"
+#include "capture/shipper/shipper_impl.h"
+#include "proto/transport/frame_stream.h"
 #include "state/keys.h"
 
 namespace sqlift {

@@ -1,4 +1,4 @@
-// Shipper: the capture agent's sending side of the wire protocol (design section 5).
+// Shipper: the capture agent's sending side of the wire protocol (docs/design.md, the wire protocol).
 //
 // It connects to the applier (reconnecting with back-off: 100 ms doubling to 5 s, jittered),
 // sends Hello{version, source_id, token}, and reads HelloReply. It then streams the log from
@@ -31,8 +31,8 @@
 #include <memory>
 #include <string>
 
-#include "capture/snapshot_source.h"
-#include "common/status.h"
+#include "capture/snapshot/snapshot_source.h"
+#include "common/base/status.h"
 #include "state/change_log.h"
 
 namespace boost::asio::ssl {

@@ -18,9 +18,9 @@
 #include <random>
 #include <thread>
 
-#include "capture/shipper.h"
-#include "proto/frame_stream.h"
-#include "proto/sqlift.pb.h"
+#include "capture/shipper/shipper.h"
+#include "proto/transport/frame_stream.h"
+#include "proto/wire/sqlift.pb.h"
 
 namespace sqlift {
 

@@ -15,9 +15,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <limits>
 
-#include "capture/batch_packer.h"
-#include "capture/shipper_impl.h"
-#include "proto/frame_stream.h"
+#include "capture/shipper/batch_packer.h"
+#include "capture/shipper/shipper_impl.h"
+#include "proto/transport/frame_stream.h"
 #include "state/keys.h"
 
 namespace sqlift {

@@ -1,8 +1,8 @@
-#include "capture/snapshot_reader.h"
+#include "capture/snapshot/snapshot_reader.h"
 
 #include <fmt/format.h>
 
-#include "capture/wire_value.h"
+#include "capture/snapshot/wire_value.h"
 
 namespace sqlift {
 namespace {

@@ -29,10 +29,10 @@
 #include <string>
 #include <vector>
 
-#include "capture/sqlite_db.h"
-#include "capture/table_schema.h"
-#include "common/result.h"
-#include "proto/sqlift.pb.h"
+#include "common/sqlite/sqlite_db.h"
+#include "common/sqlite/table_schema.h"
+#include "common/base/result.h"
+#include "proto/wire/sqlift.pb.h"
 
 namespace sqlift {
 

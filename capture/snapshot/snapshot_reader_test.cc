@@ -1,14 +1,14 @@
 // The snapshot reader: S read correctly, rows in key order and chunks, and a consistent
 // snapshot: a writer that commits while the snapshot is read is not seen, and the snapshot
 // holds exactly the effects of seqs <= S (design invariant 5).
-#include "capture/snapshot_reader.h"
+#include "capture/snapshot/snapshot_reader.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 
-#include "capture/sqlite_schema.h"
+#include "common/sqlite/sqlite_schema.h"
 
 namespace sqlift {
 namespace {

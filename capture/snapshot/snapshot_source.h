@@ -14,8 +14,8 @@
 #include <cstdint>
 #include <functional>
 
-#include "common/result.h"
-#include "proto/sqlift.pb.h"
+#include "common/base/result.h"
+#include "proto/wire/sqlift.pb.h"
 
 namespace sqlift {
 

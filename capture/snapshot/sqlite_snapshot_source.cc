@@ -1,12 +1,12 @@
 // SqliteSnapshotSource: one read transaction, cut into chunks on a reading thread (see header).
-#include "capture/sqlite_snapshot_source.h"
+#include "capture/snapshot/sqlite_snapshot_source.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <strings.h>
 
-#include "capture/snapshot_reader.h"
-#include "capture/sqlite_schema.h"
+#include "capture/snapshot/snapshot_reader.h"
+#include "common/sqlite/sqlite_schema.h"
 
 namespace sqlift {
 

@@ -20,7 +20,7 @@
 #include <string>
 #include <thread>
 
-#include "capture/snapshot_source.h"
+#include "capture/snapshot/snapshot_source.h"
 
 namespace sqlift {
 

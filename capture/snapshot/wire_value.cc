@@ -1,4 +1,4 @@
-#include "capture/wire_value.h"
+#include "capture/snapshot/wire_value.h"
 
 namespace sqlift {
 

@@ -8,8 +8,8 @@
 
 #include <sqlite3.h>
 
-#include "capture/sqlite_statement.h"
-#include "proto/sqlift.pb.h"
+#include "common/sqlite/sqlite_statement.h"
+#include "proto/wire/sqlift.pb.h"
 
 namespace sqlift {
 

@@ -1,4 +1,4 @@
-#include "common/crash_point.h"
+#include "common/base/crash_point.h"
 
 #include <atomic>
 #include <csignal>

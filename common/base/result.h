@@ -13,7 +13,7 @@
 #include <optional>
 #include <utility>
 
-#include "common/status.h"
+#include "common/base/status.h"
 
 namespace sqlift {
 

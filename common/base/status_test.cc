@@ -1,11 +1,11 @@
-#include "common/status.h"
+#include "common/base/status.h"
 
 #include <gtest/gtest.h>
 
 #include <memory>
 #include <string>
 
-#include "common/result.h"
+#include "common/base/result.h"
 
 namespace sqlift {
 namespace {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -25,5 +26,10 @@ bool IsValidUtf8(std::string_view text);
 // A JSON string literal: quotes, backslashes and control characters escaped; other bytes as
 // they are (the caller decides what to do with text that is not UTF-8).
 std::string JsonQuote(std::string_view text);
+
+// A JSON string literal of `text` (quotes included); `text` must be valid UTF-8.
+std::string JsonString(std::string_view text);
+// "2026-11-21T23:54:16.123456Z"
+std::string FormatMicrosUtc(int64_t unix_micros);
 
 }  // namespace sqlift

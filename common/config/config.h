@@ -1,4 +1,4 @@
-// Config: the sqlift.toml configuration file (design section 9), loaded and checked once.
+// Config: the sqlift.toml configuration file (docs/design.md, operating it), loaded and checked once.
 //
 // Keys are fixed by the design; the loader refuses unknown keys and wrong types with the file,
 // line, column and key in the message ("sqlift.toml:3:6: source.id: expected a string, got an
@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/result.h"
+#include "common/base/result.h"
 
 namespace sqlift {
 
@@ -87,7 +87,7 @@ struct Endpoint {
 
 // The shared secret in [transport] token_file, without a trailing newline. Fails when the key
 // is missing, the file unreadable or the token shorter than 16 bytes; warns when the file is
-// readable by group or others. (tools/token_file.cc)
+// readable by group or others. (token_file.cc)
 [[nodiscard]] Result<std::string> ReadTokenFile(const Config& cfg);
 
 }  // namespace sqlift

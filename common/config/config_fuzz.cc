@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "tools/config.h"
+#include "common/config/config.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);

@@ -1,4 +1,4 @@
-#include "tools/config.h"
+#include "common/config/config.h"
 
 #include <gtest/gtest.h>
 

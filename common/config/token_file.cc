@@ -6,7 +6,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "tools/config.h"
+#include "common/config/config.h"
 
 namespace sqlift {
 

@@ -1,4 +1,4 @@
-#include "apply/pg_connection.h"
+#include "common/pg/pg_connection.h"
 
 #include <poll.h>
 

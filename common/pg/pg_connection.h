@@ -28,9 +28,9 @@
 #include <string_view>
 #include <vector>
 
-#include "apply/pg_identifier.h"
-#include "common/result.h"
-#include "common/status.h"
+#include "common/pg/pg_identifier.h"
+#include "common/base/result.h"
+#include "common/base/status.h"
 
 namespace sqlift {
 

@@ -1,4 +1,4 @@
-#include "apply/pg_connection.h"
+#include "common/pg/pg_connection.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -8,7 +8,7 @@
 
 #include <chrono>
 
-#include "deploy/pg_sandbox.h"
+#include "tools/sandbox/pg_sandbox.h"
 
 namespace sqlift {
 namespace {

@@ -1,6 +1,6 @@
-#include "apply/pg_identifier.h"
+#include "common/pg/pg_identifier.h"
 
-#include "common/text.h"
+#include "common/base/text.h"
 
 namespace sqlift {
 

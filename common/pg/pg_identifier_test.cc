@@ -1,4 +1,4 @@
-#include "apply/pg_identifier.h"
+#include "common/pg/pg_identifier.h"
 
 #include <gtest/gtest.h>
 

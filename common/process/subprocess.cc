@@ -1,4 +1,4 @@
-#include "deploy/subprocess.h"
+#include "common/process/subprocess.h"
 
 #include <fcntl.h>
 #include <grp.h>

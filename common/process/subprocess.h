@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "common/result.h"
-#include "common/status.h"
+#include "common/base/result.h"
+#include "common/base/status.h"
 
 namespace sqlift::subprocess {
 

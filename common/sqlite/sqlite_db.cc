@@ -1,11 +1,11 @@
-#include "capture/sqlite_db.h"
+#include "common/sqlite/sqlite_db.h"
 
 #include <fmt/format.h>
 
 #include <thread>
 
-#include "capture/sqlite_status.h"
-#include "common/text.h"
+#include "common/sqlite/sqlite_status.h"
+#include "common/base/text.h"
 
 namespace sqlift {
 

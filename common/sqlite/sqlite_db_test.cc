@@ -1,4 +1,4 @@
-#include "capture/sqlite_db.h"
+#include "common/sqlite/sqlite_db.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -1,11 +1,10 @@
-#include "capture/sqlite_schema.h"
+#include "common/sqlite/sqlite_schema.h"
 
 #include <fmt/format.h>
 #include <strings.h>
 
 #include <algorithm>
 
-#include "capture/outbox.h"
 
 namespace sqlift {
 
@@ -153,7 +152,7 @@ Result<std::vector<TableSchema>> ReadTables(SqliteDb& db, const std::string* onl
     TableSchema t;
     t.name = std::string(stmt.ColumnText(0));
     t.create_sql = std::string(stmt.ColumnText(1));
-    if (outbox::IsReservedTable(t.name)) continue;
+    if (IsSqliftTable(t.name)) continue;
     // Virtual tables have sql "CREATE VIRTUAL TABLE ..." and type 'table'; they hold no rows
     // of their own to capture.
     if (t.create_sql.rfind("CREATE VIRTUAL", 0) == 0) continue;
@@ -183,6 +182,37 @@ Result<TableSchema> ReadTableSchema(SqliteDb& db, std::string_view table) {
   SQLIFT_ASSIGN_OR_RETURN(std::vector<TableSchema> tables, ReadTables(db, &name));
   if (tables.empty()) return Status::NotFound(fmt::format("no table named {}", name));
   return std::move(tables.front());
+}
+
+// Tables read from SQLite, without [source] exclude_tables (compared as SQLite does).
+Result<std::vector<TableSchema>> ReadTables(SqliteDb& db,
+                                            const std::vector<std::string>& excluded) {
+  SQLIFT_ASSIGN_OR_RETURN(std::vector<TableSchema> all, ReadSchema(db));
+  std::vector<TableSchema> out;
+  for (TableSchema& t : all) {
+    bool skip = false;
+    for (const std::string& e : excluded)
+      skip |= strcasecmp(e.c_str(), t.name.c_str()) == 0;
+    if (!skip) out.push_back(std::move(t));
+  }
+  return out;
+}
+
+// --tables: the named tables in name order, all of them when `names` is empty.
+Result<std::vector<TableSchema>> SelectTables(std::vector<TableSchema> all,
+                                              const std::vector<std::string>& names) {
+  if (names.empty()) return all;
+  std::vector<TableSchema> out;
+  for (const std::string& n : names) {
+    auto it = std::find_if(all.begin(), all.end(), [&](const TableSchema& t) {
+      return strcasecmp(t.name.c_str(), n.c_str()) == 0;
+    });
+    if (it == all.end()) return Status::InvalidArgument("--tables: no table " + n);
+    out.push_back(*it);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const TableSchema& a, const TableSchema& b) { return a.name < b.name; });
+  return out;
 }
 
 }  // namespace sqlift

@@ -13,11 +13,18 @@
 #include <string_view>
 #include <vector>
 
-#include "capture/sqlite_db.h"
-#include "capture/table_schema.h"
-#include "common/result.h"
+#include "common/sqlite/sqlite_db.h"
+#include "common/sqlite/table_schema.h"
+#include "common/base/result.h"
 
 namespace sqlift {
+
+// sqlift's own tables inside the application's file (the outbox, state and route tables) start
+// with this prefix; they are never captured, copied or compared.
+inline constexpr std::string_view kSqliftTablePrefix = "_sqlift_";
+inline bool IsSqliftTable(std::string_view name) {
+  return name.substr(0, kSqliftTablePrefix.size()) == kSqliftTablePrefix;
+}
 
 // Reads every ordinary table of the "main" database except sqlift's own (_sqlift_*) and
 // SQLite's internal ones (sqlite_*), in name order.
@@ -25,5 +32,14 @@ namespace sqlift {
 
 // Reads one table; NotFound when there is no such table.
 [[nodiscard]] Result<TableSchema> ReadTableSchema(SqliteDb& db, std::string_view table);
+
+// Tables read with ReadSchema, without `excluded` (compared as SQLite does).
+[[nodiscard]] Result<std::vector<TableSchema>> ReadTables(SqliteDb& db,
+                                                          const std::vector<std::string>& excluded);
+
+// --tables: the named tables (compared as SQLite does), in name order; a name the database
+// does not have is InvalidArgument (a usage error). All of them when `names` is empty.
+[[nodiscard]] Result<std::vector<TableSchema>> SelectTables(std::vector<TableSchema> all,
+                                                            const std::vector<std::string>& names);
 
 }  // namespace sqlift

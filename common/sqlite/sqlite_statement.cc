@@ -1,10 +1,10 @@
-#include "capture/sqlite_statement.h"
+#include "common/sqlite/sqlite_statement.h"
 
 #include <fmt/format.h>
 
 #include <utility>
 
-#include "capture/sqlite_status.h"
+#include "common/sqlite/sqlite_status.h"
 
 namespace sqlift {
 

@@ -4,7 +4,7 @@
 
 #include <sqlite3.h>
 
-#include "common/status.h"
+#include "common/base/status.h"
 
 namespace sqlift {
 

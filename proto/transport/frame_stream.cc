@@ -1,5 +1,5 @@
 // Frames over an Asio stream (see frame_stream.h).
-#include "proto/frame_stream.h"
+#include "proto/transport/frame_stream.h"
 
 #include <fmt/format.h>
 

@@ -29,9 +29,9 @@
 #include <memory>
 #include <string>
 
-#include "common/result.h"
-#include "common/status.h"
-#include "proto/frame_codec.h"
+#include "common/base/result.h"
+#include "common/base/status.h"
+#include "proto/wire/frame_codec.h"
 
 namespace sqlift::proto {
 

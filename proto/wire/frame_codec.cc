@@ -1,4 +1,4 @@
-#include "proto/frame_codec.h"
+#include "proto/wire/frame_codec.h"
 
 #include <google/protobuf/unknown_field_set.h>
 

@@ -16,9 +16,9 @@
 #include <string>
 #include <string_view>
 
-#include "common/result.h"
-#include "common/status.h"
-#include "proto/sqlift.pb.h"
+#include "common/base/result.h"
+#include "common/base/status.h"
+#include "proto/wire/sqlift.pb.h"
 
 namespace sqlift::proto {
 

@@ -1,6 +1,6 @@
 // Tests of EncodeFrame, ParseFrameHeader, ParseFrameBody, and round trips of every message.
 // The streaming decoder is tested in frame_decoder_test.cc.
-#include "proto/frame_codec.h"
+#include "proto/wire/frame_codec.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <limits>
 #include <string>
 
-#include "proto/frame_test_util.h"
+#include "proto/wire/frame_test_util.h"
 
 namespace sqlift::proto {
 namespace {

@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "proto/frame_codec.h"
-#include "proto/frame_test_util.h"
+#include "proto/wire/frame_codec.h"
+#include "proto/wire/frame_test_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 

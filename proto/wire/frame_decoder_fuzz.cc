@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-#include "proto/frame_codec.h"
+#include "proto/wire/frame_codec.h"
 
 namespace sqlift::proto {
 namespace {

@@ -9,8 +9,8 @@
 #include <random>
 #include <string>
 
-#include "proto/frame_codec.h"
-#include "proto/frame_test_util.h"
+#include "proto/wire/frame_codec.h"
+#include "proto/wire/frame_test_util.h"
 
 // Outside sanitizers, record the largest single allocation, to show that a header's claim
 // is never allocated. (Sanitizers bring their own operator new.)

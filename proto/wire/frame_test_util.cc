@@ -1,4 +1,4 @@
-#include "proto/frame_test_util.h"
+#include "proto/wire/frame_test_util.h"
 
 #include <algorithm>
 #include <cstdio>

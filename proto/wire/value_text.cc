@@ -1,8 +1,8 @@
-#include "proto/value_text.h"
+#include "proto/wire/value_text.h"
 
 #include <fmt/format.h>
 
-#include "common/text.h"
+#include "common/base/text.h"
 
 namespace sqlift {
 

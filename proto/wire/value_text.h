@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "proto/sqlift.pb.h"
+#include "proto/wire/sqlift.pb.h"
 
 namespace sqlift {
 

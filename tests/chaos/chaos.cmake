@@ -1,4 +1,4 @@
-# Chaos (issue 6 part 4): everything killed again and again under writers; exactly once at the
+# Chaos: everything killed again and again under writers; exactly once at the
 # end. Reduced size in CI; SQLIFT_CHAOS_SIZE=full for the full run (see chaos_test.cc).
 sqlift_add_test(NAME chaos_test
                 SOURCES ${CMAKE_CURRENT_LIST_DIR}/chaos_test.cc

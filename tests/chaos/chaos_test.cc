@@ -1,4 +1,4 @@
-// Chaos (issue 6 part 4): writer processes keep committing inserts, updates, deletes and
+// Chaos: writer processes keep committing inserts, updates, deletes and
 // primary-key changes over two tables through the recorder, while a driver SIGKILLs the
 // capture agent, the applier, PostgreSQL (immediate shutdown) and the writers themselves at
 // random moments and restarts them. At the end an independent comparison
@@ -15,7 +15,7 @@
 #include <random>
 #include <thread>
 
-#include "deploy/testing/pg_suite_test.h"
+#include "tools/sandbox/pg_suite_test.h"
 #include "tests/testutil/replication_scenario.h"
 
 namespace sqlift {

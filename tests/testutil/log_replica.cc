@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "capture/outbox.h"
+#include "capture/outbox/outbox.h"
 #include "state/change_log.h"
 
 namespace sqlift::testing {

@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "capture/sqlite_db.h"
-#include "common/result.h"
-#include "proto/sqlift.pb.h"
+#include "common/sqlite/sqlite_db.h"
+#include "common/base/result.h"
+#include "proto/wire/sqlift.pb.h"
 
 namespace sqlift::testing {
 

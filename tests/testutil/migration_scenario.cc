@@ -11,12 +11,12 @@
 #include <sstream>
 #include <thread>
 
-#include "apply/pg_connection.h"
-#include "capture/recorder.h"
-#include "capture/sqlite_db.h"
-#include "capture/sqlite_statement.h"
-#include "capture/transaction.h"
-#include "deploy/pg_cluster.h"
+#include "common/pg/pg_connection.h"
+#include "capture/recorder/recorder.h"
+#include "common/sqlite/sqlite_db.h"
+#include "common/sqlite/sqlite_statement.h"
+#include "capture/recorder/transaction.h"
+#include "tools/sandbox/pg_cluster.h"
 #include "tests/testutil/table_compare.h"
 
 namespace sqlift::testing {
@@ -161,9 +161,9 @@ std::unique_ptr<MigrationScenario> MigrationScenario::Adopt(PgSandbox& pg, Migra
 
 Status MigrationScenario::Layout() {
   const bool commerce = layout_ == MigrationLayout::kCommerce;
-  const std::string schema = ReadFile(fs::path(SQLIFT_SHARED_DATA) /
+  const std::string schema = ReadFile(fs::path(SQLIFT_TESTDATA) /
                                       (commerce ? "commerce_schema.sql" : "booking_schema.sql"));
-  if (schema.empty()) return Status::NotFound("no schema file in " SQLIFT_SHARED_DATA);
+  if (schema.empty()) return Status::NotFound("no schema file in " SQLIFT_TESTDATA);
   SQLIFT_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(sqlite_path(), SqliteDb::Mode::kReadWriteCreate));
   SQLIFT_RETURN_IF_ERROR(db->Exec(schema));
   SQLIFT_RETURN_IF_ERROR(db->Exec(commerce ? kCommerceSeed : kBookingSeed));

@@ -1,15 +1,15 @@
 // MigrationScenario: a whole migration driven end to end for the cutover, fallback, verify and
-// finish tests (issue 5): a directory with app.db, token, sqlift.toml, state/ and logs; a
+// finish tests: a directory with app.db, token, sqlift.toml, state/ and logs; a
 // database of its own on the suite's throwaway PostgreSQL; the real `sqlift apply` and `sqlift
 // capture` processes; `sqlift cutover|fallback|verify|finish` run as child processes whose
 // exit codes and --json reports are parsed; writers that follow the route (route_writer.h).
 //
 // Layouts:
-//   kCommerce       ../shared/data/commerce_schema.sql with [source] tenant_column =
+//   kCommerce       testdata/commerce_schema.sql with [source] tenant_column =
 //                   "tenant_id"; tenants acme, globex and initech, each with customers (JSON
 //                   metadata), products (DECIMAL prices exact to the cent), orders and items;
 //                   plus writer_counters(writer, tenant_id, n) for the writers.
-//   kWholeDatabase  ../shared/data/booking_schema.sql (INTEGER PRIMARY KEY AUTOINCREMENT ids),
+//   kWholeDatabase  testdata/booking_schema.sql (INTEGER PRIMARY KEY AUTOINCREMENT ids),
 //                   no tenants (route "*"), seed rooms, bookings and settings; plus
 //                   writer_counters(writer, n).
 //   kTenantFile     one database-per-tenant file of several sharing a PostgreSQL database
@@ -31,8 +31,8 @@
 #include <string>
 #include <vector>
 
-#include "common/result.h"
-#include "deploy/pg_sandbox.h"
+#include "common/base/result.h"
+#include "tools/sandbox/pg_sandbox.h"
 #include "tests/testutil/route_writer.h"
 #include "tests/testutil/subprocess.h"
 

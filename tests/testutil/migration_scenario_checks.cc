@@ -5,9 +5,9 @@
 
 #include <map>
 
-#include "apply/pg_connection.h"
-#include "capture/sqlite_db.h"
-#include "capture/sqlite_statement.h"
+#include "common/pg/pg_connection.h"
+#include "common/sqlite/sqlite_db.h"
+#include "common/sqlite/sqlite_statement.h"
 #include "tests/testutil/migration_scenario.h"
 
 namespace sqlift::testing {

@@ -10,9 +10,9 @@
 #include <sstream>
 #include <thread>
 
-#include "apply/pg_connection.h"
-#include "capture/sqlite_db.h"
-#include "deploy/pg_cluster.h"
+#include "common/pg/pg_connection.h"
+#include "common/sqlite/sqlite_db.h"
+#include "tools/sandbox/pg_cluster.h"
 #include "tests/testutil/table_compare.h"
 
 namespace sqlift::testing {

@@ -1,5 +1,5 @@
 // ReplicationScenario: one source database replicated into a throwaway PostgreSQL by the real
-// `sqlift capture` and `sqlift apply` processes, for the end-to-end and crash tests of issue 4.
+// `sqlift capture` and `sqlift apply` processes, for the end-to-end and crash tests of replication.
 //
 // It lays out a directory (app.db, token, sqlift.toml, state/, logs), creates the application
 // tables (accounts and events as tests/tools/workload_writer.cc writes them, a `user` table
@@ -22,8 +22,8 @@
 #include <string>
 #include <vector>
 
-#include "common/result.h"
-#include "deploy/pg_sandbox.h"
+#include "common/base/result.h"
+#include "tools/sandbox/pg_sandbox.h"
 #include "tests/testutil/subprocess.h"
 
 namespace sqlift::testing {

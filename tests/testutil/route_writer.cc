@@ -7,12 +7,12 @@
 #include <optional>
 #include <random>
 
-#include "apply/pg_connection.h"
-#include "apply/pg_identifier.h"
-#include "apply/pg_route.h"
-#include "capture/recorder.h"
-#include "capture/sqlite_db.h"
-#include "capture/transaction.h"
+#include "common/pg/pg_connection.h"
+#include "common/pg/pg_identifier.h"
+#include "apply/pg_sink/pg_route.h"
+#include "capture/recorder/recorder.h"
+#include "common/sqlite/sqlite_db.h"
+#include "capture/recorder/transaction.h"
 
 namespace sqlift::testing {
 namespace {

@@ -40,7 +40,7 @@
 #include <thread>
 #include <vector>
 
-#include "common/result.h"
+#include "common/base/result.h"
 
 namespace sqlift::testing {
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "deploy/testing/pg_suite_test.h"
+#include "tools/sandbox/pg_suite_test.h"
 #include "tests/testutil/migration_scenario.h"
 #include "tests/testutil/route_writer.h"
 

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <charconv>
 
-#include "capture/sqlite_statement.h"
+#include "common/sqlite/sqlite_statement.h"
 
 namespace sqlift::testing {
 namespace {

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "apply/pg_connection.h"
-#include "capture/sqlite_db.h"
+#include "common/pg/pg_connection.h"
+#include "common/sqlite/sqlite_db.h"
 
 namespace sqlift::testing {
 

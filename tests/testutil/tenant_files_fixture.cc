@@ -7,9 +7,9 @@
 #include <iostream>
 #include <set>
 
-#include "apply/pg_connection.h"
-#include "capture/sqlite_db.h"
-#include "capture/sqlite_statement.h"
+#include "common/pg/pg_connection.h"
+#include "common/sqlite/sqlite_db.h"
+#include "common/sqlite/sqlite_statement.h"
 
 namespace sqlift::testing {
 namespace {

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "common/result.h"
+#include "common/base/result.h"
 #include "tests/testutil/route_writer.h"
 #include "tests/testutil/switch_fixture.h"
 #include "tests/testutil/tenant_files_scenario.h"

@@ -10,10 +10,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "apply/pg_connection.h"
-#include "capture/sqlite_db.h"
-#include "capture/sqlite_statement.h"
-#include "deploy/pg_cluster.h"
+#include "common/pg/pg_connection.h"
+#include "common/sqlite/sqlite_db.h"
+#include "common/sqlite/sqlite_statement.h"
+#include "tools/sandbox/pg_cluster.h"
 #include "tests/testutil/table_compare.h"
 
 namespace sqlift::testing {
@@ -76,8 +76,8 @@ int64_t NumberOr(const std::string& text, int64_t otherwise) {
 }
 
 Status SeedFile(const std::string& path, const std::string& tenant, int index) {
-  const std::string schema = ReadFile(fs::path(SQLIFT_SHARED_DATA) / "booking_schema.sql");
-  if (schema.empty()) return Status::NotFound("no booking_schema.sql in " SQLIFT_SHARED_DATA);
+  const std::string schema = ReadFile(fs::path(SQLIFT_TESTDATA) / "booking_schema.sql");
+  if (schema.empty()) return Status::NotFound("no booking_schema.sql in " SQLIFT_TESTDATA);
   SQLIFT_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(path, SqliteDb::Mode::kReadWriteCreate));
   SQLIFT_RETURN_IF_ERROR(db->Exec(schema));
   SQLIFT_RETURN_IF_ERROR(db->Exec("CREATE TEMP TABLE seed (tenant TEXT NOT NULL, k INTEGER)"));

@@ -1,10 +1,10 @@
-// TenantFilesScenario: database-per-tenant driven end to end (design section 8, issue 5):
+// TenantFilesScenario: database-per-tenant driven end to end (docs/design.md, tenants):
 // several SQLite files, one per tenant, each its own source (a MigrationScenario of layout
 // kTenantFile: its own directory, app.db, sqlift.toml with [source] tenant, state, ports and
 // daemons), all replicated into one PostgreSQL database of the suite's throwaway cluster, where
 // every table carries the constant column tenant_id.
 //
-// Each file has the booking schema (../shared/data/booking_schema.sql, AUTOINCREMENT ids, so
+// Each file has the booking schema (testdata/booking_schema.sql, AUTOINCREMENT ids, so
 // every file has ids 1..N) and different seed data (counts, names, prices depend on the
 // tenant's position; the same user emails and setting keys in every file, which PostgreSQL's
 // unique constraints take because tenant_id leads them), plus writer_counters(writer, n) with
@@ -21,8 +21,8 @@
 #include <string>
 #include <vector>
 
-#include "common/result.h"
-#include "deploy/pg_sandbox.h"
+#include "common/base/result.h"
+#include "tools/sandbox/pg_sandbox.h"
 #include "tests/testutil/migration_scenario.h"
 
 namespace sqlift::testing {

@@ -8,7 +8,7 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 
-#include "proto/frame_codec.h"
+#include "proto/wire/frame_codec.h"
 #include "state/keys.h"
 
 namespace sqlift::testing {

@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "apply/batch_sink.h"
-#include "apply/receiver.h"
-#include "capture/shipper.h"
+#include "apply/receiver/batch_sink.h"
+#include "apply/receiver/receiver.h"
+#include "capture/shipper/shipper.h"
 #include "state/change_log.h"
 
 namespace sqlift::testing {

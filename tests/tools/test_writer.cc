@@ -9,7 +9,7 @@
 #include <cstring>
 #include <string>
 
-#include "capture/recorder.h"
+#include "capture/recorder/recorder.h"
 
 namespace {
 

@@ -15,8 +15,8 @@
 #include <random>
 #include <string>
 
-#include "capture/recorder.h"
-#include "capture/transaction.h"
+#include "capture/recorder/recorder.h"
+#include "capture/recorder/transaction.h"
 
 namespace {
 

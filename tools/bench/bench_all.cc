@@ -1,8 +1,8 @@
-// `sqlift bench all [--json] [--size small|full]` (issue 6 part 6): capture, copy and stream,
+// `sqlift bench all [--json] [--size small|full]`: capture, copy and stream,
 // each with its baselines measured in the same run, and one table of figures and ratios.
 // Each benchmark prints one JSON object into a buffer; the table reads its figures from them,
 // and --json prints the three objects as one document.
-#include "tools/bench_all.h"
+#include "tools/bench/bench_all.h"
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
@@ -13,9 +13,9 @@
 #include <sstream>
 #include <string>
 
-#include "tools/bench_capture.h"
-#include "tools/bench_copy.h"
-#include "tools/bench_stream.h"
+#include "tools/bench/bench_capture.h"
+#include "tools/bench/bench_copy.h"
+#include "tools/bench/bench_stream.h"
 
 namespace sqlift {
 namespace {

@@ -1,4 +1,4 @@
-#include "tools/bench_capture.h"
+#include "tools/bench/bench_capture.h"
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
@@ -10,10 +10,10 @@
 #include <memory>
 #include <vector>
 
-#include "capture/outbox.h"
-#include "capture/recorder.h"
-#include "capture/sqlite_db.h"
-#include "tools/bench_util.h"
+#include "capture/outbox/outbox.h"
+#include "capture/recorder/recorder.h"
+#include "common/sqlite/sqlite_db.h"
+#include "tools/bench/bench_util.h"
 
 namespace sqlift {
 namespace {

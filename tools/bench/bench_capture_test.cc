@@ -1,6 +1,6 @@
 // `sqlift bench capture` runs end to end on a small workload and prints every figure. No
 // timing is asserted: only that the run completes and reports positive rates.
-#include "tools/bench_capture.h"
+#include "tools/bench/bench_capture.h"
 
 #include <gtest/gtest.h>
 

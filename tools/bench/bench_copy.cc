@@ -1,4 +1,4 @@
-#include "tools/bench_copy.h"
+#include "tools/bench/bench_copy.h"
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
@@ -10,14 +10,14 @@
 #include <memory>
 #include <vector>
 
-#include "apply/pg_connection.h"
-#include "apply/pg_identifier.h"
-#include "apply/schema_translator.h"
-#include "capture/sqlite_db.h"
-#include "capture/sqlite_schema.h"
-#include "deploy/pg_sandbox.h"
-#include "tools/bench_copy_internal.h"
-#include "tools/bench_util.h"
+#include "common/pg/pg_connection.h"
+#include "common/pg/pg_identifier.h"
+#include "apply/translate/schema_translator.h"
+#include "common/sqlite/sqlite_db.h"
+#include "common/sqlite/sqlite_schema.h"
+#include "tools/sandbox/pg_sandbox.h"
+#include "tools/bench/bench_copy_internal.h"
+#include "tools/bench/bench_util.h"
 
 namespace sqlift {
 namespace {

@@ -1,7 +1,7 @@
 // `sqlift bench copy`: how fast `sqlift copy` loads a booking database into PostgreSQL, against
 // the pipe an operator would otherwise use, measured in the same run on the same server.
 //
-// It generates a SQLite file with the booking application's schema (shared/data/
+// It generates a SQLite file with the booking application's schema (testdata/
 // booking_schema.sql: DECIMAL, DATETIME, BOOLEAN, TEXT) and `rooms` rooms plus `bookings`
 // bookings, starts one throwaway PostgreSQL (deploy/pg_sandbox.h) and loads the file into two
 // fresh databases of it, each round in alternating order:

@@ -1,4 +1,4 @@
-// The booking database `bench copy` loads: shared/data/booking_schema.sql with generated rows.
+// The booking database `bench copy` loads: testdata/booking_schema.sql with generated rows.
 // Values are what such an application stores: DECIMAL prices as SQLite keeps them (REAL, or
 // INTEGER when whole), BOOLEAN as 0/1, DATETIME as 'YYYY-MM-DD HH:MM:SS' text, optional
 // columns often NULL, and text with commas, quotes, backslashes, tabs, newlines and non-ASCII
@@ -10,9 +10,9 @@
 #include <array>
 #include <optional>
 
-#include "capture/sqlite_db.h"
-#include "tools/bench_copy_internal.h"
-#include "tools/bench_util.h"
+#include "common/sqlite/sqlite_db.h"
+#include "tools/bench/bench_copy_internal.h"
+#include "tools/bench/bench_util.h"
 
 namespace sqlift::bench_copy {
 namespace {

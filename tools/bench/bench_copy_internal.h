@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "common/result.h"
+#include "common/base/result.h"
 
 namespace sqlift::bench_copy {
 
@@ -20,7 +20,7 @@ struct GeneratedDb {
   std::vector<std::string> tables;  // every table of the schema, in creation order
 };
 
-// Creates `path` with the booking application's schema (shared/data/booking_schema.sql) and
+// Creates `path` with the booking application's schema (testdata/booking_schema.sql) and
 // `rooms` rooms, `bookings` bookings and a few users, business hours and settings, with
 // varied values from a fixed-seed generator (the same file for the same arguments).
 [[nodiscard]] Result<GeneratedDb> GenerateBookingDb(const std::string& path, int64_t rooms,

@@ -17,7 +17,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "tools/bench_copy_internal.h"
+#include "tools/bench/bench_copy_internal.h"
 
 extern char** environ;
 

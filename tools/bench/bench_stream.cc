@@ -1,5 +1,5 @@
 // `sqlift bench stream` (tools/bench_stream.h): the phases in order and the figures.
-#include "tools/bench_stream.h"
+#include "tools/bench/bench_stream.h"
 
 #include <arpa/inet.h>
 #include <fmt/format.h>
@@ -13,8 +13,8 @@
 #include <fstream>
 #include <thread>
 
-#include "apply/pg_connection.h"
-#include "deploy/pg_sandbox.h"
+#include "common/pg/pg_connection.h"
+#include "tools/sandbox/pg_sandbox.h"
 
 namespace sqlift {
 namespace {

@@ -21,7 +21,7 @@
 // Everything started (daemons, PostgreSQL, the directory unless `dir` was given) is stopped
 // and removed on return, on failure too.
 //
-// Targets (issue 4): >= 20,000 changes/s end to end; lag p99 < 1 s at 5,000 changes/s.
+// Targets: >= 20,000 changes/s end to end; lag p99 < 1 s at 5,000 changes/s.
 //
 // Thread safety: one call at a time; runs on the calling thread (and child processes).
 #pragma once
@@ -35,7 +35,7 @@
 #include <string>
 #include <vector>
 
-#include "common/result.h"
+#include "common/base/result.h"
 
 namespace sqlift {
 

@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "tools/bench_stream.h"
+#include "tools/bench/bench_stream.h"
 
 int main(int argc, char** argv) {
   sqlift::BenchStreamOptions o;

@@ -14,7 +14,7 @@
 #include <sstream>
 #include <thread>
 
-#include "tools/bench_stream.h"
+#include "tools/bench/bench_stream.h"
 
 extern char** environ;
 

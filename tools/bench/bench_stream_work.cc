@@ -6,10 +6,10 @@
 #include <optional>
 #include <thread>
 
-#include "apply/pg_connection.h"
-#include "capture/recorder.h"
-#include "capture/sqlite_db.h"
-#include "tools/bench_stream.h"
+#include "common/pg/pg_connection.h"
+#include "capture/recorder/recorder.h"
+#include "common/sqlite/sqlite_db.h"
+#include "tools/bench/bench_stream.h"
 
 namespace sqlift::bench_stream {
 namespace {

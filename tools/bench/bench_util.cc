@@ -1,5 +1,5 @@
 // What the benchmarks share (see bench_util.h).
-#include "tools/bench_util.h"
+#include "tools/bench/bench_util.h"
 
 #include <fmt/format.h>
 #include <stdlib.h>

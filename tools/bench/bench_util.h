@@ -8,11 +8,11 @@
 #include <string>
 #include <vector>
 
-#include "common/status.h"
+#include "common/base/status.h"
 
 namespace sqlift {
 
-// The whole of shared/data/booking_schema.sql, copied so the benchmarks read no file at run
+// The whole of testdata/booking_schema.sql, copied so the benchmarks read no file at run
 // time.
 extern const char* const kBookingSchemaSql;
 

@@ -12,8 +12,8 @@
 #include <string>
 #include <string_view>
 
-#include "common/text.h"
-#include "proto/sqlift.pb.h"
+#include "common/base/text.h"
+#include "proto/wire/sqlift.pb.h"
 
 namespace sqlift {
 
@@ -21,10 +21,5 @@ enum class ChangeFormat { kJsonLines, kText };
 
 // Appends one line (ending in '\n') per change and DDL event of `batch` to *out.
 void FormatChangeBatch(const wire::ChangeBatch& batch, ChangeFormat format, std::string* out);
-
-// A JSON string literal of `text` (quotes included); `text` must be valid UTF-8.
-std::string JsonString(std::string_view text);
-// "2026-11-21T23:54:16.123456Z"
-std::string FormatMicrosUtc(int64_t unix_micros);
 
 }  // namespace sqlift

@@ -1,4 +1,4 @@
-#include "tools/change_format.h"
+#include "tools/cli/change_format.h"
 
 #include <gtest/gtest.h>
 

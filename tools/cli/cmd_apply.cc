@@ -1,4 +1,4 @@
-// `sqlift apply --config F`: the applier daemon (issue 4 part 5). It listens for the capture
+// `sqlift apply --config F`: the applier daemon. It listens for the capture
 // agent ([transport] listen, token from token_file), loads the snapshot when PostgreSQL holds
 // no position for the source, then applies every ChangeBatch in one PostgreSQL transaction
 // with its position (apply/receiver.h + apply/pg_batch_sink.h). Runs until SIGTERM or SIGINT,
@@ -10,18 +10,18 @@
 #include <cstdio>
 #include <fstream>
 
-#include "apply/pg_batch_sink.h"
-#include "apply/pg_replication_admin.h"
-#include "apply/pg_route.h"
-#include "apply/pg_state_schema.h"
-#include "apply/receiver.h"
-#include "apply/verify_report.h"
-#include "proto/frame_stream.h"
-#include "tools/command.h"
-#include "tools/daemon_status.h"
-#include "tools/http_server.h"
-#include "tools/source_layout.h"
-#include "tools/sqlite_schema_compiler.h"
+#include "apply/pg_sink/pg_batch_sink.h"
+#include "capture/pg_logical/pg_replication_admin.h"
+#include "apply/pg_sink/pg_route.h"
+#include "apply/pg_sink/pg_state_schema.h"
+#include "apply/receiver/receiver.h"
+#include "tools/verify/verify_report.h"
+#include "proto/transport/frame_stream.h"
+#include "tools/cli/command.h"
+#include "tools/daemon/daemon_status.h"
+#include "tools/daemon/http_server.h"
+#include "apply/reverse/source_layout.h"
+#include "tools/plan/sqlite_schema_compiler.h"
 
 namespace sqlift {
 namespace {

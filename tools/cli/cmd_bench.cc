@@ -1,9 +1,9 @@
 // `sqlift bench capture|copy|stream|all`: figures against baselines measured in the same run.
-#include "tools/bench_all.h"
-#include "tools/bench_capture.h"
-#include "tools/bench_copy.h"
-#include "tools/bench_stream.h"
-#include "tools/command.h"
+#include "tools/bench/bench_all.h"
+#include "tools/bench/bench_capture.h"
+#include "tools/bench/bench_copy.h"
+#include "tools/bench/bench_stream.h"
+#include "tools/cli/command.h"
 
 namespace sqlift {
 namespace {

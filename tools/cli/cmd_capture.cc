@@ -7,18 +7,18 @@
 #include <cstdio>
 #include <set>
 
-#include "capture/capture_agent.h"
-#include "capture/outbox.h"
-#include "capture/route_table.h"
-#include "capture/shipper.h"
-#include "capture/sqlite_schema.h"
-#include "capture/sqlite_snapshot_source.h"
-#include "proto/frame_stream.h"
+#include "capture/agent/capture_agent.h"
+#include "capture/outbox/outbox.h"
+#include "capture/outbox/route_table.h"
+#include "capture/shipper/shipper.h"
+#include "common/sqlite/sqlite_schema.h"
+#include "capture/snapshot/sqlite_snapshot_source.h"
+#include "proto/transport/frame_stream.h"
 #include "state/change_log.h"
-#include "tools/command.h"
-#include "tools/daemon_status.h"
-#include "tools/http_server.h"
-#include "tools/reverse_runner.h"
+#include "tools/cli/command.h"
+#include "tools/daemon/daemon_status.h"
+#include "tools/daemon/http_server.h"
+#include "apply/reverse/reverse_runner.h"
 
 namespace sqlift {
 namespace {

@@ -1,5 +1,5 @@
 // `sqlift copy`: a one-shot consistent copy of a SQLite database (schema and data) into
-// PostgreSQL (issue 4, part 3). Reads in one SQLite read transaction (capture/snapshot_reader.h),
+// PostgreSQL. Reads in one SQLite read transaction (capture/snapshot_reader.h),
 // creates the tables in one PostgreSQL transaction, loads each table with COPY
 // (apply/copy_loader.h), then builds indexes, unique constraints and foreign keys and sets
 // identities past the largest key. Exit 0 copied, 1 failed, 2 usage, 3 blocked (as `plan`).
@@ -13,14 +13,15 @@
 #include <deque>
 #include <future>
 
-#include "apply/copy_loader.h"
-#include "apply/pg_snapshot_loader.h"
-#include "apply/pg_state_schema.h"
-#include "apply/schema_translator.h"
-#include "capture/data_profiler.h"
-#include "capture/snapshot_reader.h"
-#include "tools/command.h"
-#include "tools/plan_input.h"
+#include "apply/pg_sink/copy_loader.h"
+#include "apply/pg_sink/pg_snapshot_loader.h"
+#include "apply/pg_sink/pg_state_schema.h"
+#include "apply/translate/schema_translator.h"
+#include "tools/plan/data_profiler.h"
+#include "capture/snapshot/snapshot_reader.h"
+#include "tools/cli/command.h"
+#include "apply/translate/mapping_overrides.h"
+#include "common/sqlite/sqlite_schema.h"
 
 namespace sqlift {
 namespace {

@@ -1,4 +1,4 @@
-// `sqlift demo`: the README's main job (issue 6 part 1). Runs the stages of tools/demo_run.h
+// `sqlift demo`: the README's main job. Runs the stages of tools/demo_run.h
 // on a sample booking application and prints each stage with its timing and a summary, or
 // one JSON document with --json. Exit 0 when every stage that exists succeeded, no
 // acknowledged write was lost and every verify matched.
@@ -7,9 +7,9 @@
 #include <cstdio>
 #include <string>
 
-#include "tools/change_format.h"
-#include "tools/command.h"
-#include "tools/demo_run.h"
+#include "tools/cli/change_format.h"
+#include "tools/cli/command.h"
+#include "tools/demo/demo_run.h"
 
 namespace sqlift {
 namespace {

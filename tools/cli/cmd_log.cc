@@ -7,8 +7,8 @@
 
 #include "state/change_log.h"
 #include "state/keys.h"
-#include "tools/change_format.h"
-#include "tools/command.h"
+#include "tools/cli/change_format.h"
+#include "tools/cli/command.h"
 
 namespace sqlift {
 namespace {

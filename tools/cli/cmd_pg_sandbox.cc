@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <string>
 
-#include "deploy/pg_sandbox.h"
-#include "tools/command.h"
+#include "tools/sandbox/pg_sandbox.h"
+#include "tools/cli/command.h"
 
 namespace sqlift {
 namespace {

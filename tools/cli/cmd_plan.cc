@@ -1,5 +1,5 @@
 // `sqlift plan`: reads a SQLite database (schema and every row) and prints the PostgreSQL
-// schema it maps to and every problem found, each with its fix (design section 1, stage plan).
+// schema it maps to and every problem found, each with its fix (docs/design.md, the life of a migration, stage plan).
 // Exit 0 when nothing blocks the migration, 3 (kExitBlocked) when something does.
 #include <spdlog/spdlog.h>
 #include <strings.h>
@@ -8,67 +8,15 @@
 #include <cstdio>
 #include <map>
 
-#include "apply/schema_translator.h"
-#include "capture/data_profiler.h"
-#include "capture/sqlite_schema.h"
-#include "common/text.h"
-#include "tools/change_format.h"
-#include "tools/command.h"
-#include "tools/plan_input.h"
+#include "apply/translate/schema_translator.h"
+#include "tools/plan/data_profiler.h"
+#include "common/sqlite/sqlite_schema.h"
+#include "common/base/text.h"
+#include "tools/cli/change_format.h"
+#include "tools/cli/command.h"
+#include "apply/translate/mapping_overrides.h"
 
 namespace sqlift {
-
-// Tables read from SQLite, without [source] exclude_tables (compared as SQLite does).
-Result<std::vector<TableSchema>> ReadTables(SqliteDb& db,
-                                            const std::vector<std::string>& excluded) {
-  SQLIFT_ASSIGN_OR_RETURN(std::vector<TableSchema> all, ReadSchema(db));
-  std::vector<TableSchema> out;
-  for (TableSchema& t : all) {
-    bool skip = false;
-    for (const std::string& e : excluded)
-      skip |= strcasecmp(e.c_str(), t.name.c_str()) == 0;
-    if (!skip) out.push_back(std::move(t));
-  }
-  return out;
-}
-
-// [mapping] entries as overrides, each checked here so an error names its place in the file.
-Result<std::vector<TableSchema>> SelectTables(std::vector<TableSchema> all,
-                                              const std::vector<std::string>& names) {
-  if (names.empty()) return all;
-  std::vector<TableSchema> out;
-  for (const std::string& n : names) {
-    auto it = std::find_if(all.begin(), all.end(), [&](const TableSchema& t) {
-      return strcasecmp(t.name.c_str(), n.c_str()) == 0;
-    });
-    if (it == all.end()) return Status::InvalidArgument("--tables: no table " + n);
-    out.push_back(*it);
-  }
-  std::sort(out.begin(), out.end(),
-            [](const TableSchema& a, const TableSchema& b) { return a.name < b.name; });
-  return out;
-}
-
-Result<TypeOverrides> Overrides(const Config* cfg, const std::vector<TableSchema>& tables) {
-  TypeOverrides out;
-  if (!cfg) return out;
-  for (const Config::MappingEntry& e : cfg->mapping) {
-    Result<PgType> t = ParsePgType(e.pg_type);
-    if (!t.ok()) return t.status().With(e.where + ": mapping." + e.column);
-    size_t dot = e.column.rfind('.');
-    bool found = false;
-    for (const TableSchema& ts : tables) {
-      found |= strcasecmp(ts.name.c_str(), e.column.substr(0, dot).c_str()) == 0 &&
-               ts.ColumnIndex(e.column.substr(dot + 1)) >= 0;
-    }
-    if (!found) {
-      return Status::InvalidArgument(
-          fmt::format("{}: mapping.{}: no such table.column in the database", e.where, e.column));
-    }
-    out[e.column] = e.pg_type;
-  }
-  return out;
-}
 
 namespace {
 

@@ -1,14 +1,14 @@
 // `sqlift shadow`: replays the application's sampled read queries (the shadow log) on SQLite
 // and PostgreSQL at one position and reports every query whose result differs, or that
-// PostgreSQL does not accept (issue 5). tools/shadow_replay.h runs it; docs/shadow.md describes
+// PostgreSQL does not accept. tools/shadow_replay.h runs it; docs/shadow.md describes
 // it. Exit 0 nothing differs, 3 something differs or is not valid on PostgreSQL, 1 failed,
 // 2 usage.
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
 
-#include "tools/command.h"
-#include "tools/shadow_replay.h"
+#include "tools/cli/command.h"
+#include "tools/shadow/shadow_replay.h"
 
 namespace sqlift {
 namespace {

@@ -1,4 +1,4 @@
-// `sqlift status --config F [--json]` (issue 6 part 2): every position, read where it lives —
+// `sqlift status --config F [--json]`: every position, read where it lives —
 // captured from the application's outbox, logged and acked from the agent's RocksDB state
 // (read-only, beside a running agent), applied, snapshot and dead letters from PostgreSQL —
 // the lag in seqs and in seconds, and whether each daemon answers on its [http] port.
@@ -12,12 +12,12 @@
 #include <boost/asio/write.hpp>
 #include <chrono>
 
-#include "proto/sqlift.pb.h"
+#include "proto/wire/sqlift.pb.h"
 #include "state/keys.h"
-#include "tools/change_format.h"
-#include "tools/command.h"
-#include "tools/daemon_status.h"
-#include "tools/status_routes.h"
+#include "tools/cli/change_format.h"
+#include "tools/cli/command.h"
+#include "tools/daemon/daemon_status.h"
+#include "tools/daemon/status_routes.h"
 
 namespace sqlift {
 namespace {

@@ -7,10 +7,10 @@
 #include <cstdio>
 #include <numeric>
 
-#include "common/text.h"
-#include "tools/command.h"
-#include "tools/source_layout.h"
-#include "tools/switch_run.h"
+#include "common/base/text.h"
+#include "tools/cli/command.h"
+#include "apply/reverse/source_layout.h"
+#include "tools/switch/switch_run.h"
 
 namespace sqlift {
 namespace {

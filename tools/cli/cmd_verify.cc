@@ -1,4 +1,4 @@
-// `sqlift verify`: compares SQLite and PostgreSQL table by table (issue 5 part 1). With a
+// `sqlift verify`: compares SQLite and PostgreSQL table by table. With a
 // configuration whose source PostgreSQL holds a position for, the applier is held at the SQLite
 // snapshot's position while both snapshots are taken (the held form, design invariant 6);
 // otherwise the two sides are compared as they are (one-shot: `--sqlite F --pg URI`, for a copy
@@ -9,10 +9,10 @@
 
 #include <cstdio>
 
-#include "apply/applier_hold.h"
-#include "apply/pg_connection.h"
-#include "tools/command.h"
-#include "tools/verify_run.h"
+#include "tools/verify/applier_hold.h"
+#include "common/pg/pg_connection.h"
+#include "tools/cli/command.h"
+#include "tools/verify/verify_run.h"
 
 namespace sqlift {
 namespace {

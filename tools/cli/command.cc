@@ -1,4 +1,4 @@
-#include "tools/command.h"
+#include "tools/cli/command.h"
 
 #include <cstdio>
 #include <iostream>

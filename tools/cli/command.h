@@ -2,7 +2,6 @@
 //
 // Each tools/cmd_*.cc file adds its sub-commands to the CLI11 tree and registers the function
 // that runs it; main() parses, sets up logging, and runs the innermost sub-command given.
-// Exit codes are part of the interface (scripts and CI read them), so they live here.
 //
 // Thread safety: used from main() only.
 #pragma once
@@ -14,18 +13,11 @@
 #include <utility>
 #include <vector>
 
-#include "common/result.h"
-#include "tools/config.h"
+#include "common/base/exit_code.h"
+#include "common/base/result.h"
+#include "common/config/config.h"
 
 namespace sqlift {
-
-enum ExitCode : int {
-  kExitOk = 0,
-  kExitFailure = 1,  // the operation failed; the reason is logged
-  kExitUsage = 2,    // bad command line or configuration
-  kExitBlocked =
-      3,  // plan/verify/shadow/finish: it ran, and found something that blocks the migration
-};
 
 // Options every sub-command accepts (they may also be given before the sub-command).
 struct GlobalOptions {

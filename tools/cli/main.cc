@@ -6,9 +6,9 @@
 #include <cstdio>
 #include <exception>
 
-#include "proto/frame_codec.h"
-#include "tools/command.h"
-#include "tools/logging.h"
+#include "proto/wire/frame_codec.h"
+#include "tools/cli/command.h"
+#include "tools/daemon/logging.h"
 
 #ifndef SQLIFT_VERSION
 #define SQLIFT_VERSION "0.0.0"

@@ -1,14 +1,14 @@
 // The daemons' /status and /metrics (see daemon_status.h).
-#include "tools/daemon_status.h"
+#include "tools/daemon/daemon_status.h"
 
 #include <fmt/format.h>
 
-#include "capture/route_table.h"
-#include "capture/route_writer.h"
-#include "capture/sqlite_db.h"
-#include "proto/pg_change.h"
+#include "capture/outbox/route_table.h"
+#include "capture/agent/route_writer.h"
+#include "common/sqlite/sqlite_db.h"
+#include "capture/pg_logical/pg_change.h"
 #include "state/keys.h"
-#include "tools/change_format.h"
+#include "common/base/text.h"
 
 namespace sqlift {
 namespace {

@@ -13,14 +13,14 @@
 #include <optional>
 #include <string>
 
-#include "apply/pg_connection.h"
-#include "apply/receiver.h"
-#include "capture/shipper.h"
-#include "common/result.h"
+#include "common/pg/pg_connection.h"
+#include "apply/receiver/receiver.h"
+#include "capture/shipper/shipper.h"
+#include "common/base/result.h"
 #include "state/change_log.h"
-#include "tools/config.h"
-#include "tools/http_server.h"
-#include "tools/reverse_runner.h"
+#include "common/config/config.h"
+#include "tools/daemon/http_server.h"
+#include "apply/reverse/reverse_runner.h"
 
 namespace sqlift {
 

@@ -17,7 +17,7 @@
 #include <boost/beast/http.hpp>
 #include <thread>
 
-#include "tools/http_server.h"
+#include "tools/daemon/http_server.h"
 
 namespace sqlift {
 

@@ -16,7 +16,7 @@
 #include <memory>
 #include <string>
 
-#include "common/result.h"
+#include "common/base/result.h"
 
 namespace sqlift {
 

@@ -1,4 +1,4 @@
-#include "tools/logging.h"
+#include "tools/daemon/logging.h"
 
 #include <fmt/format.h>
 #include <spdlog/pattern_formatter.h>

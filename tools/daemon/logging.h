@@ -6,7 +6,7 @@
 
 #include <string_view>
 
-#include "common/status.h"
+#include "common/base/status.h"
 
 namespace sqlift {
 

@@ -1,15 +1,15 @@
-#include "tools/status_routes.h"
+#include "tools/daemon/status_routes.h"
 
 #include <fmt/format.h>
 
-#include "apply/pg_connection.h"
-#include "apply/pg_replication_admin.h"
-#include "apply/pg_route.h"
-#include "capture/reverse_applier.h"
-#include "capture/route_table.h"
-#include "capture/sqlite_db.h"
-#include "common/text.h"
-#include "tools/source_layout.h"
+#include "common/pg/pg_connection.h"
+#include "capture/pg_logical/pg_replication_admin.h"
+#include "apply/pg_sink/pg_route.h"
+#include "apply/reverse/reverse_applier.h"
+#include "capture/outbox/route_table.h"
+#include "common/sqlite/sqlite_db.h"
+#include "common/base/text.h"
+#include "apply/reverse/source_layout.h"
 
 namespace sqlift {
 namespace {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "tools/config.h"
+#include "common/config/config.h"
 
 namespace sqlift {
 

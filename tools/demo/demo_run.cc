@@ -1,5 +1,5 @@
 // The stages of `sqlift demo` (see demo_run.h).
-#include "tools/demo_run.h"
+#include "tools/demo/demo_run.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -12,14 +12,15 @@
 #include <memory>
 #include <thread>
 
-#include "apply/pg_connection.h"
-#include "apply/schema_translator.h"
-#include "capture/sqlite_db.h"
-#include "deploy/pg_cluster.h"
-#include "tools/bench_copy_internal.h"
-#include "tools/demo_stages.h"
-#include "tools/plan_input.h"
-#include "tools/verify_run.h"
+#include "common/pg/pg_connection.h"
+#include "apply/translate/schema_translator.h"
+#include "common/sqlite/sqlite_db.h"
+#include "tools/sandbox/pg_cluster.h"
+#include "tools/bench/bench_copy_internal.h"
+#include "tools/demo/demo_stages.h"
+#include "apply/translate/mapping_overrides.h"
+#include "common/sqlite/sqlite_schema.h"
+#include "tools/verify/verify_run.h"
 
 namespace sqlift::demo {
 

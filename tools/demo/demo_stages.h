@@ -10,13 +10,13 @@
 #include <optional>
 #include <string>
 
-#include "apply/pg_connection.h"
-#include "deploy/pg_sandbox.h"
-#include "tools/bench_stream.h"
-#include "tools/bench_util.h"
-#include "tools/config.h"
-#include "tools/demo_run.h"
-#include "tools/demo_writer.h"
+#include "common/pg/pg_connection.h"
+#include "tools/sandbox/pg_sandbox.h"
+#include "tools/bench/bench_stream.h"
+#include "tools/bench/bench_util.h"
+#include "common/config/config.h"
+#include "tools/demo/demo_run.h"
+#include "tools/demo/demo_writer.h"
 
 namespace sqlift::demo {
 

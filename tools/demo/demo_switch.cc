@@ -5,9 +5,9 @@
 
 #include <thread>
 
-#include "capture/sqlite_db.h"
-#include "tools/demo_stages.h"
-#include "tools/switch_run.h"
+#include "common/sqlite/sqlite_db.h"
+#include "tools/demo/demo_stages.h"
+#include "tools/switch/switch_run.h"
 
 namespace sqlift::demo {
 namespace {

@@ -1,17 +1,17 @@
 // DemoWriters: booking transactions that follow the route, on threads (see demo_writer.h).
-#include "tools/demo_writer.h"
+#include "tools/demo/demo_writer.h"
 
 #include <fmt/format.h>
 #include <sqlite3.h>
 
 #include <random>
 
-#include "apply/pg_connection.h"
-#include "apply/pg_route.h"
-#include "capture/recorder.h"
-#include "capture/sqlite_db.h"
-#include "capture/sqlite_statement.h"
-#include "capture/transaction.h"
+#include "common/pg/pg_connection.h"
+#include "apply/pg_sink/pg_route.h"
+#include "capture/recorder/recorder.h"
+#include "common/sqlite/sqlite_db.h"
+#include "common/sqlite/sqlite_statement.h"
+#include "capture/recorder/transaction.h"
 
 namespace sqlift {
 

@@ -1,5 +1,5 @@
 // DemoWriters: the booking application's writers for `sqlift demo`. They write the whole time
-// the demo runs and follow the route, as an application must (design section 8): before each
+// the demo runs and follow the route, as an application must (docs/design.md, tenants): before each
 // transaction they ask the recorder which side takes writes (Recorder::RouteFor("*")).
 //   sqlite: insert a booking and update an earlier one through the recorder;
 //   postgres: the same on PostgreSQL;
@@ -21,7 +21,7 @@
 #include <thread>
 #include <vector>
 
-#include "common/status.h"
+#include "common/base/status.h"
 
 namespace sqlift {
 

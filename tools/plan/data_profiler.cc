@@ -1,10 +1,10 @@
-#include "capture/data_profiler.h"
+#include "tools/plan/data_profiler.h"
 
 #include <fmt/format.h>
 
-#include "capture/wire_value.h"
-#include "common/text.h"
-#include "proto/value_text.h"
+#include "capture/snapshot/wire_value.h"
+#include "common/base/text.h"
+#include "proto/wire/value_text.h"
 
 namespace sqlift {
 namespace {

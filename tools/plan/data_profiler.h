@@ -15,11 +15,11 @@
 #include <string>
 #include <vector>
 
-#include "capture/sqlite_db.h"
-#include "capture/table_schema.h"
-#include "common/result.h"
-#include "proto/sqlift.pb.h"
-#include "proto/value_text.h"
+#include "common/sqlite/sqlite_db.h"
+#include "common/sqlite/table_schema.h"
+#include "common/base/result.h"
+#include "proto/wire/sqlift.pb.h"
+#include "proto/wire/value_text.h"
 
 namespace sqlift {
 

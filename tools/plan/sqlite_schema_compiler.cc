@@ -1,13 +1,13 @@
 // SqliteSchemaCompiler: schema text → in-memory SQLite → TableSchema → SchemaPlan (see header).
-#include "tools/sqlite_schema_compiler.h"
+#include "tools/plan/sqlite_schema_compiler.h"
 
 #include <fmt/format.h>
 #include <sqlite3.h>
 #include <strings.h>
 
-#include "capture/sqlite_db.h"
-#include "capture/sqlite_schema.h"
-#include "capture/sqlite_statement.h"
+#include "common/sqlite/sqlite_db.h"
+#include "common/sqlite/sqlite_schema.h"
+#include "common/sqlite/sqlite_statement.h"
 
 namespace sqlift {
 namespace {

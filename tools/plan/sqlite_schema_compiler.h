@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "apply/schema_compiler.h"
-#include "tools/config.h"
+#include "apply/translate/schema_compiler.h"
+#include "common/config/config.h"
 
 namespace sqlift {
 

@@ -1,11 +1,11 @@
 // The applier's schema compiler and the additive-DDL rule: schema text as the agent sends it
 // becomes the same plan `sqlift plan` prints; a table's new definition replaces the old one
 // with its indexes kept; new tables and new columns give statements, anything else refuses.
-#include "tools/sqlite_schema_compiler.h"
+#include "tools/plan/sqlite_schema_compiler.h"
 
 #include <gtest/gtest.h>
 
-#include "apply/ddl_diff.h"
+#include "apply/translate/ddl_diff.h"
 
 namespace sqlift {
 namespace {

@@ -1,4 +1,4 @@
-#include "deploy/pg_cluster.h"
+#include "tools/sandbox/pg_cluster.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -9,9 +9,9 @@
 #include <utility>
 #include <vector>
 
-#include "common/result.h"
-#include "common/status.h"
-#include "deploy/subprocess.h"
+#include "common/base/result.h"
+#include "common/base/status.h"
+#include "common/process/subprocess.h"
 
 namespace sqlift::pgcluster {
 

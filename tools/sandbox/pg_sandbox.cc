@@ -1,4 +1,4 @@
-#include "deploy/pg_sandbox.h"
+#include "tools/sandbox/pg_sandbox.h"
 
 #include <unistd.h>
 
@@ -11,8 +11,8 @@
 #include <sstream>
 #include <system_error>
 
-#include "apply/pg_connection.h"
-#include "deploy/pg_cluster.h"
+#include "common/pg/pg_connection.h"
+#include "tools/sandbox/pg_cluster.h"
 
 namespace sqlift {
 namespace {

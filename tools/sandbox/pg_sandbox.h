@@ -31,8 +31,8 @@
 #include <utility>
 #include <vector>
 
-#include "common/result.h"
-#include "common/status.h"
+#include "common/base/result.h"
+#include "common/base/status.h"
 
 namespace sqlift {
 

@@ -1,4 +1,4 @@
-#include "deploy/pg_sandbox.h"
+#include "tools/sandbox/pg_sandbox.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "apply/pg_connection.h"
+#include "common/pg/pg_connection.h"
 
 namespace sqlift {
 namespace {

@@ -9,7 +9,7 @@
 
 #include <gtest/gtest.h>
 
-#include "deploy/pg_sandbox.h"
+#include "tools/sandbox/pg_sandbox.h"
 
 namespace sqlift {
 

@@ -1,4 +1,4 @@
-#include "tools/shadow_compare.h"
+#include "tools/shadow/shadow_compare.h"
 
 #include <fmt/format.h>
 

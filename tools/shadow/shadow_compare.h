@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "apply/verify_engine.h"
+#include "tools/verify/verify_engine.h"
 
 namespace sqlift {
 

@@ -1,14 +1,14 @@
-#include "tools/shadow_exec.h"
+#include "tools/shadow/shadow_exec.h"
 
 #include <fmt/format.h>
 
 #include <memory>
 #include <utility>
 
-#include "apply/verify_normalize.h"
-#include "capture/sql_lexer.h"
-#include "capture/wire_value.h"
-#include "tools/shadow_sql.h"
+#include "tools/verify/verify_normalize.h"
+#include "capture/shadow_sampler/sql_lexer.h"
+#include "capture/snapshot/wire_value.h"
+#include "tools/shadow/shadow_sql.h"
 
 namespace sqlift {
 namespace {

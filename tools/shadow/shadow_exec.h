@@ -21,10 +21,10 @@
 #include <string_view>
 #include <vector>
 
-#include "apply/pg_connection.h"
-#include "apply/type_mapping.h"
-#include "capture/sqlite_db.h"
-#include "tools/shadow_compare.h"
+#include "common/pg/pg_connection.h"
+#include "apply/translate/type_mapping.h"
+#include "common/sqlite/sqlite_db.h"
+#include "tools/shadow/shadow_compare.h"
 
 namespace sqlift {
 

@@ -1,5 +1,5 @@
 // RunShadowReplay (see shadow_replay.h).
-#include "tools/shadow_replay.h"
+#include "tools/shadow/shadow_replay.h"
 
 #include <fmt/format.h>
 
@@ -7,13 +7,13 @@
 #include <optional>
 #include <unordered_map>
 
-#include "apply/applier_hold.h"
-#include "apply/verify_pg_reader.h"
-#include "capture/shadow_log.h"
-#include "capture/snapshot_reader.h"
-#include "tools/command.h"
-#include "tools/shadow_exec.h"
-#include "tools/shadow_sql.h"
+#include "tools/verify/applier_hold.h"
+#include "tools/verify/verify_pg_reader.h"
+#include "capture/shadow_sampler/shadow_log.h"
+#include "capture/snapshot/snapshot_reader.h"
+#include "common/base/exit_code.h"
+#include "tools/shadow/shadow_exec.h"
+#include "tools/shadow/shadow_sql.h"
 
 namespace sqlift {
 namespace {

@@ -1,6 +1,6 @@
 // `sqlift shadow`: the application's sampled read queries (the shadow log,
 // capture/shadow_log.h) replayed on SQLite and on PostgreSQL at one log position, and every
-// query whose results differ reported (issue 5). docs/shadow.md has the whole story; this is
+// query whose results differ reported. docs/shadow.md has the whole story; this is
 // the orchestration:
 //
 //  1. The log is read (a torn last line and malformed lines are counted, not fatal); entries
@@ -32,8 +32,8 @@
 #include <string>
 #include <vector>
 
-#include "common/result.h"
-#include "tools/shadow_compare.h"
+#include "common/base/result.h"
+#include "tools/shadow/shadow_compare.h"
 
 namespace sqlift {
 

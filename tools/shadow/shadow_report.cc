@@ -2,8 +2,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "common/text.h"
-#include "tools/shadow_replay.h"
+#include "common/base/text.h"
+#include "tools/shadow/shadow_replay.h"
 
 namespace sqlift {
 namespace {

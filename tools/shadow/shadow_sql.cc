@@ -1,8 +1,8 @@
-#include "tools/shadow_sql.h"
+#include "tools/shadow/shadow_sql.h"
 
 #include <cctype>
 
-#include "capture/sql_lexer.h"
+#include "capture/shadow_sampler/sql_lexer.h"
 
 namespace sqlift {
 namespace {

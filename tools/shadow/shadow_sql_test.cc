@@ -1,13 +1,13 @@
 // `sqlift shadow` without a server: the blob-literal rewrite and the other text questions
 // (tools/shadow_sql.h), the result comparison (tools/shadow_compare.h), the type of a result
 // column by OID, and the exit rule and report forms (tools/shadow_replay.h).
-#include "tools/shadow_sql.h"
+#include "tools/shadow/shadow_sql.h"
 
 #include <gtest/gtest.h>
 
-#include "tools/shadow_compare.h"
-#include "tools/shadow_exec.h"
-#include "tools/shadow_replay.h"
+#include "tools/shadow/shadow_compare.h"
+#include "tools/shadow/shadow_exec.h"
+#include "tools/shadow/shadow_replay.h"
 
 namespace sqlift {
 namespace {

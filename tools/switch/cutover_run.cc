@@ -3,14 +3,15 @@
 #include <spdlog/spdlog.h>
 #include <strings.h>
 
-#include "apply/pg_replication_admin.h"
-#include "apply/pg_state_schema.h"
-#include "apply/schema_translator.h"
-#include "capture/route_table.h"
-#include "tools/plan_input.h"
-#include "tools/source_layout.h"
-#include "tools/switch_run.h"
-#include "tools/switch_steps.h"
+#include "capture/pg_logical/pg_replication_admin.h"
+#include "apply/pg_sink/pg_state_schema.h"
+#include "apply/translate/schema_translator.h"
+#include "capture/outbox/route_table.h"
+#include "apply/translate/mapping_overrides.h"
+#include "common/sqlite/sqlite_schema.h"
+#include "apply/reverse/source_layout.h"
+#include "tools/switch/switch_run.h"
+#include "tools/switch/switch_steps.h"
 
 namespace sqlift {
 namespace {

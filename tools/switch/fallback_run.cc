@@ -4,11 +4,11 @@
 
 #include <algorithm>
 
-#include "apply/pg_replication_admin.h"
-#include "capture/route_table.h"
-#include "tools/source_layout.h"
-#include "tools/switch_run.h"
-#include "tools/switch_steps.h"
+#include "capture/pg_logical/pg_replication_admin.h"
+#include "capture/outbox/route_table.h"
+#include "apply/reverse/source_layout.h"
+#include "tools/switch/switch_run.h"
+#include "tools/switch/switch_steps.h"
 
 namespace sqlift {
 namespace {

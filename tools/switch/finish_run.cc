@@ -5,14 +5,14 @@
 
 #include <filesystem>
 
-#include "apply/pg_replication_admin.h"
-#include "apply/pg_route.h"
-#include "capture/route_table.h"
-#include "capture/sqlite_db.h"
+#include "capture/pg_logical/pg_replication_admin.h"
+#include "apply/pg_sink/pg_route.h"
+#include "capture/outbox/route_table.h"
+#include "common/sqlite/sqlite_db.h"
 #include "state/change_log.h"
-#include "tools/source_layout.h"
-#include "tools/switch_run.h"
-#include "tools/switch_steps.h"
+#include "apply/reverse/source_layout.h"
+#include "tools/switch/switch_run.h"
+#include "tools/switch/switch_steps.h"
 
 namespace sqlift {
 namespace {

@@ -1,5 +1,5 @@
 // Cutover, fallback and finish: moving a tenant's writes between SQLite and PostgreSQL (design
-// section 1, invariants 6 and 7; issue 5 parts 4, 6 and 7). The route in SQLite's
+// section 1, invariants 6 and 7). The route in SQLite's
 // _sqlift_route is the authority writers follow (Recorder::RouteFor, GET /route); every change
 // of it is also an outbox event (capture/route_writer.h), so PostgreSQL's sqlift.route follows
 // in commit order when the applier applies it, and `applied_seq >= seq of the event` tells that
@@ -41,9 +41,9 @@
 #include <string>
 #include <vector>
 
-#include "apply/verify_report.h"
-#include "common/result.h"
-#include "tools/config.h"
+#include "tools/verify/verify_report.h"
+#include "common/base/result.h"
+#include "common/config/config.h"
 
 namespace sqlift {
 

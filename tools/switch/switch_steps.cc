@@ -1,17 +1,17 @@
 // The shared steps of cutover and fallback (see switch_steps.h).
-#include "tools/switch_steps.h"
+#include "tools/switch/switch_steps.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <thread>
 
-#include "apply/pg_replication_admin.h"
-#include "capture/route_writer.h"
-#include "tools/command.h"
-#include "tools/source_layout.h"
-#include "tools/verify_fast.h"
-#include "tools/verify_run.h"
+#include "capture/pg_logical/pg_replication_admin.h"
+#include "capture/agent/route_writer.h"
+#include "common/base/exit_code.h"
+#include "apply/reverse/source_layout.h"
+#include "tools/verify/verify_fast.h"
+#include "tools/verify/verify_run.h"
 
 namespace sqlift::switching {
 namespace {

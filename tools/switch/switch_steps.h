@@ -10,11 +10,11 @@
 #include <string>
 #include <vector>
 
-#include "apply/pg_connection.h"
-#include "capture/route_table.h"
-#include "capture/sqlite_db.h"
-#include "common/result.h"
-#include "tools/switch_run.h"
+#include "common/pg/pg_connection.h"
+#include "capture/outbox/route_table.h"
+#include "common/sqlite/sqlite_db.h"
+#include "common/base/result.h"
+#include "tools/switch/switch_run.h"
 
 namespace sqlift::switching {
 

@@ -1,11 +1,11 @@
-#include "apply/applier_hold.h"
+#include "tools/verify/applier_hold.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <thread>
 
-#include "apply/verify_pg_reader.h"
+#include "tools/verify/verify_pg_reader.h"
 
 namespace sqlift {
 

@@ -21,7 +21,7 @@
 #include <memory>
 #include <string>
 
-#include "apply/pg_connection.h"
+#include "common/pg/pg_connection.h"
 
 namespace sqlift {
 

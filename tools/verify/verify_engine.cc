@@ -1,4 +1,4 @@
-#include "apply/verify_engine.h"
+#include "tools/verify/verify_engine.h"
 
 #include <fmt/format.h>
 
@@ -8,7 +8,7 @@
 #include <cstring>
 #include <unordered_map>
 
-#include "common/text.h"
+#include "common/base/text.h"
 
 namespace sqlift {
 namespace {

@@ -1,7 +1,7 @@
 // The comparison engine over in-memory readers: order does not matter, every kind of
 // difference is found with its key and values, NULL is not '', the row cap bounds what is
 // kept and says so, and reader errors stop the comparison.
-#include "apply/verify_engine.h"
+#include "tools/verify/verify_engine.h"
 
 #include <gtest/gtest.h>
 

@@ -1,11 +1,11 @@
 // ChangedSinceLastVerify (see verify_fast.h).
-#include "tools/verify_fast.h"
+#include "tools/verify/verify_fast.h"
 
 #include <fmt/format.h>
 
 #include <set>
 
-#include "common/text.h"
+#include "common/base/text.h"
 #include "state/change_log.h"
 
 namespace sqlift {

@@ -1,4 +1,4 @@
-// The fast path of a switch's verify (issue 5 part 4: "only what changed since the last full
+// The fast path of a switch's verify ("only what changed since the last full
 // verify, plus counts").
 //
 // A full verify that matched at log position P0 proves the tenant's rows equal on both sides
@@ -21,12 +21,12 @@
 #include <string>
 #include <vector>
 
-#include "apply/pg_connection.h"
-#include "apply/verify_pg_reader.h"
-#include "capture/sqlite_db.h"
-#include "common/result.h"
-#include "proto/sqlift.pb.h"
-#include "tools/config.h"
+#include "common/pg/pg_connection.h"
+#include "tools/verify/verify_pg_reader.h"
+#include "common/sqlite/sqlite_db.h"
+#include "common/base/result.h"
+#include "proto/wire/sqlift.pb.h"
+#include "common/config/config.h"
 
 namespace sqlift {
 

@@ -1,4 +1,4 @@
-#include "apply/verify_normalize.h"
+#include "tools/verify/verify_normalize.h"
 
 #include <fmt/format.h>
 #include <strings.h>
@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <optional>
 
-#include "apply/value_encoder.h"
+#include "apply/translate/value_encoder.h"
 
 namespace sqlift {
 namespace {

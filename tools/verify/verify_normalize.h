@@ -30,8 +30,8 @@
 #include <string>
 #include <string_view>
 
-#include "apply/type_mapping.h"
-#include "proto/sqlift.pb.h"
+#include "apply/translate/type_mapping.h"
+#include "proto/wire/sqlift.pb.h"
 
 namespace sqlift {
 

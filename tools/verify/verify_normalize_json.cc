@@ -7,7 +7,7 @@
 #include <map>
 #include <optional>
 
-#include "apply/verify_normalize.h"
+#include "tools/verify/verify_normalize.h"
 
 namespace sqlift {
 namespace {

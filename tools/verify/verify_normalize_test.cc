@@ -1,11 +1,11 @@
 // Canonical values for `sqlift verify`: a SQLite value and the text PostgreSQL prints for what
 // it stored must meet in one spelling (numeric scale, timestamps with and without offsets and
 // fractions, booleans, text vs bytea, NULL vs ''), and values that differ must stay different.
-#include "apply/verify_normalize.h"
+#include "tools/verify/verify_normalize.h"
 
 #include <gtest/gtest.h>
 
-#include "proto/frame_test_util.h"
+#include "proto/wire/frame_test_util.h"
 
 namespace sqlift {
 namespace {

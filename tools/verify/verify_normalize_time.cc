@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <optional>
 
-#include "apply/verify_normalize.h"
+#include "tools/verify/verify_normalize.h"
 
 namespace sqlift {
 namespace {

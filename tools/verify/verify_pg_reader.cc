@@ -1,8 +1,8 @@
-#include "apply/verify_pg_reader.h"
+#include "tools/verify/verify_pg_reader.h"
 
 #include <fmt/format.h>
 
-#include "common/text.h"
+#include "common/base/text.h"
 
 namespace sqlift {
 namespace {

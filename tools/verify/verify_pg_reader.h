@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "apply/pg_connection.h"
-#include "apply/schema_translator.h"
-#include "apply/verify_engine.h"
+#include "common/pg/pg_connection.h"
+#include "apply/translate/schema_translator.h"
+#include "tools/verify/verify_engine.h"
 
 namespace sqlift {
 

@@ -1,11 +1,11 @@
-#include "apply/verify_report.h"
+#include "tools/verify/verify_report.h"
 
 #include <fmt/format.h>
 
 #include <ctime>
 
-#include "apply/pg_state_schema.h"
-#include "common/text.h"
+#include "apply/pg_sink/pg_state_schema.h"
+#include "common/base/text.h"
 
 namespace sqlift {
 namespace {

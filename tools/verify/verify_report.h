@@ -1,5 +1,5 @@
 // What `sqlift verify` found, for people (a table), for scripts (one JSON document), and for
-// the record: one row per run in sqlift.verify_runs (design section 6).
+// the record: one row per run in sqlift.verify_runs (docs/design.md, state).
 //
 //   sqlift.verify_runs(id bigserial primary key, started_at timestamptz not null,
 //                      finished_at timestamptz not null, source text, scope text not null,
@@ -18,8 +18,8 @@
 #include <string>
 #include <vector>
 
-#include "apply/pg_connection.h"
-#include "apply/verify_engine.h"
+#include "common/pg/pg_connection.h"
+#include "tools/verify/verify_engine.h"
 
 namespace sqlift {
 

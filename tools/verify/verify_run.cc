@@ -1,5 +1,5 @@
 // RunVerification (see verify_run.h).
-#include "tools/verify_run.h"
+#include "tools/verify/verify_run.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -11,15 +11,16 @@
 #include <memory>
 #include <set>
 
-#include "apply/applier_hold.h"
-#include "apply/pg_state_schema.h"
-#include "apply/schema_translator.h"
-#include "apply/value_encoder.h"
-#include "apply/verify_pg_reader.h"
-#include "capture/route_table.h"
-#include "capture/snapshot_reader.h"
-#include "tools/command.h"
-#include "tools/plan_input.h"
+#include "tools/verify/applier_hold.h"
+#include "apply/pg_sink/pg_state_schema.h"
+#include "apply/translate/schema_translator.h"
+#include "apply/translate/value_encoder.h"
+#include "tools/verify/verify_pg_reader.h"
+#include "capture/outbox/route_table.h"
+#include "capture/snapshot/snapshot_reader.h"
+#include "common/base/exit_code.h"
+#include "apply/translate/mapping_overrides.h"
+#include "common/sqlite/sqlite_schema.h"
 
 namespace sqlift {
 namespace {

@@ -12,7 +12,7 @@
 //     the engine (apply/verify_engine.h), restricted to the rows of the tenant scope;
 //  3. the run recorded in sqlift.verify_runs.
 //
-// Tenant scope (design section 8): `tenant` limits the comparison to one tenant's rows (tables
+// Tenant scope (docs/design.md, tenants): `tenant` limits the comparison to one tenant's rows (tables
 // without the tenant column are left out and noted); `skip_tenants` leaves those tenants' rows
 // out (the held form skips tenants routed to PostgreSQL: their rows change there, with no
 // position to hold); with `constant_tenant` (database-per-tenant) PostgreSQL's rows are those
@@ -25,10 +25,10 @@
 #include <string>
 #include <vector>
 
-#include "apply/verify_report.h"
-#include "common/result.h"
-#include "tools/config.h"
-#include "tools/verify_fast.h"
+#include "tools/verify/verify_report.h"
+#include "common/base/result.h"
+#include "common/config/config.h"
+#include "tools/verify/verify_fast.h"
 
 namespace sqlift {
 

@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "capture/outbox.h"
-#include "capture/reverse_applier.h"
-#include "capture/sqlite_db.h"
+#include "capture/outbox/outbox.h"
+#include "apply/reverse/reverse_applier.h"
+#include "common/sqlite/sqlite_db.h"
 
 namespace sqlift::testing {
 

@@ -1,4 +1,4 @@
-#include "capture/testing/session_writer.h"
+#include "capture/agent/testing/session_writer.h"
 
 #include <gtest/gtest.h>
 
