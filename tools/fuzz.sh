@@ -9,11 +9,12 @@ seconds=${1:-600}
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz --target frame_decoder_fuzz changeset_decoder_fuzz config_fuzz \
   pgoutput_decoder_fuzz
-for spec in frame_decoder_fuzz:proto/fuzz/frame_decoder:proto \
-            changeset_decoder_fuzz:capture/fuzz/changeset:capture \
-            config_fuzz:tools/fuzz/config:tools \
-            pgoutput_decoder_fuzz:apply/fuzz/pgoutput:apply; do
-  IFS=: read -r target corpus dir <<<"$spec"
+for spec in frame_decoder_fuzz:proto/wire \
+            changeset_decoder_fuzz:capture/agent \
+            config_fuzz:common/config \
+            pgoutput_decoder_fuzz:capture/pg_logical; do
+  IFS=: read -r target dir <<<"$spec"
+  corpus="$dir/fuzz"
   work="build/fuzz/$target.long"
   mkdir -p "$work/corpus" && cp -r "$corpus"/. "$work/corpus/"
   echo "fuzz: $target for $seconds s"

@@ -2,7 +2,7 @@
 // the normal build, and checks that the seeds are what this file generates.
 //
 // To regenerate the seeds after changing them here:
-//   SQLIFT_WRITE_FUZZ_SEEDS=1 build/<dir>/proto/proto_frame_decoder_corpus_test
+//   SQLIFT_WRITE_FUZZ_SEEDS=1 build/<dir>/proto/wire/proto_frame_decoder_corpus_test
 #include <gtest/gtest.h>
 
 #include <algorithm>
