@@ -348,9 +348,9 @@ std::string_view ReprReading(Repr r) {
     case Repr::kIsoZoned:
       return "the instant at its offset";
     case Repr::kIsoLocal:
-      return "as UTC";
+      return "UTC";
     case Repr::kUnixSeconds:
-      return "seconds since 1970-01-01 UTC (a real keeps its fraction)";
+      return "seconds since 1970-01-01 UTC, a real with its fraction";
     case Repr::kUnixMillis:
       return "milliseconds since 1970-01-01 UTC";
     case Repr::kUnixMicros:
