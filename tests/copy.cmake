@@ -7,5 +7,6 @@ sqlift_add_test(NAME copy_test SOURCES copy_test.cc
                 LIBS sqlift_testutil sqlift_table_compare sqlift_apply sqlift_pgsandbox LABELS pg)
 target_compile_definitions(copy_test PRIVATE
   SQLIFT_BINARY="$<TARGET_FILE:sqlift>"
-  SQLIFT_SHARED_DATA="${PROJECT_SOURCE_DIR}/../shared/data")
+  SQLIFT_SHARED_DATA="${PROJECT_SOURCE_DIR}/../shared/data"
+  SQLIFT_TESTDATA="${PROJECT_SOURCE_DIR}/testdata")
 add_dependencies(copy_test sqlift)
