@@ -261,7 +261,7 @@ TEST_F(CopyTest, TablesWithoutPrimaryKeyAreCopiedWhole) {
   EXPECT_NE(v->out.find("no primary key: rows are matched whole"), std::string::npos) << v->out;
 }
 
-// Prisma's conventions (tests/../testdata/prisma_leads.sql): DATETIME columns holding integer
+// Prisma's conventions (testdata/prisma_leads.sql): DATETIME columns holding integer
 // milliseconds and ISO text mixed load as the instants the application meant, in text and
 // binary COPY alike; verify agrees with what was loaded.
 TEST_F(CopyTest, PrismaMillisecondsAndIsoTextLoadAsTheInstantsMeant) {
