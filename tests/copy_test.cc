@@ -212,13 +212,110 @@ TEST_F(CopyTest, HostileIdentifiersCopy) {
 }
 
 TEST_F(CopyTest, SchemaBlockersStopWithExit3) {
-  std::string path =
-      Sqlite("nopk.db", "CREATE TABLE log (msg TEXT); INSERT INTO log VALUES ('a');");
+  std::string path = Sqlite("blocked.db", R"(CREATE TABLE t (id INTEGER PRIMARY KEY, "" TEXT);
+                                             INSERT INTO t VALUES (1, 'a');)");
   std::string uri = NewDatabase("blocked");
   ProcessOutput p = Copy({"--sqlite", path, "--pg", uri});
   EXPECT_EQ(p.exit_code, 3) << p.out << p.err;
-  EXPECT_NE(p.err.find("blocker log: no primary key"), std::string::npos) << p.err;
-  EXPECT_EQ(PgValue("SELECT to_regclass('public.log') IS NULL"), "t");
+  EXPECT_NE(p.err.find("blocker t: "), std::string::npos) << p.err;
+  EXPECT_NE(p.err.find("name is empty"), std::string::npos) << p.err;
+  EXPECT_EQ(PgValue("SELECT to_regclass('public.t') IS NULL"), "t");
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A one-shot copy needs no capture: tables without a primary key (a join table, a log with
+// identical rows) are copied whole, with a warning that live replication needs a key, and
+// verify matches their rows whole.
+TEST_F(CopyTest, TablesWithoutPrimaryKeyAreCopiedWhole) {
+  std::string path = Sqlite("prisma.db", ReadFile(SQLIFT_TESTDATA "/prisma_leads.sql"));
+  std::string uri = NewDatabase("nopk");
+  ProcessOutput p = Copy({"--sqlite", path, "--pg", uri});
+  ASSERT_EQ(p.exit_code, 0) << p.out << p.err;
+  EXPECT_NE(p.err.find("table _LeadToTag has no primary key: copied whole, but live replication"),
+            std::string::npos)
+      << p.err;
+  EXPECT_NE(p.err.find("table AuditLog has no primary key"), std::string::npos) << p.err;
+  EXPECT_EQ(PgValue("SELECT string_agg(\"A\" || '>' || \"B\", ',' ORDER BY \"A\", \"B\") "
+                    "FROM \"_LeadToTag\""),
+            "clx9f2k1p0000qz8h3v5y7w1a>clx9f2k1t0000tag000000001,"
+            "clx9f2k1p0000qz8h3v5y7w1a>clx9f2k1t0001tag000000002,"
+            "clx9f2k1p0002qz8h3v5y7w1c>clx9f2k1t0001tag000000002");
+  EXPECT_EQ(PgValue("SELECT string_agg(message || ' ' || at, ',' ORDER BY at, message) "
+                    "FROM \"AuditLog\""),
+            "login 2025-12-06 00:00:00+00,login 2025-12-06 00:00:00+00,"
+            "logout 2025-12-06 00:05:00+00");
+  // The join table keeps its unique index and foreign keys.
+  EXPECT_EQ(PgValue("SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND "
+                    "conrelid = 'public.\"_LeadToTag\"'::regclass"),
+            "2");
+  Result<ProcessOutput> v =
+      testing::RunProcess({SQLIFT_BINARY, "verify", "--sqlite", path, "--pg", uri});
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(v->exit_code, 0) << v->out << v->err;
+  EXPECT_NE(v->out.find("no primary key: rows are matched whole"), std::string::npos) << v->out;
+}
+
+// Prisma's conventions (testdata/prisma_leads.sql): DATETIME columns holding integer
+// milliseconds and ISO text mixed load as the instants the application meant, in text and
+// binary COPY alike; verify agrees with what was loaded.
+TEST_F(CopyTest, PrismaMillisecondsAndIsoTextLoadAsTheInstantsMeant) {
+  std::string path = Sqlite("prisma.db", ReadFile(SQLIFT_TESTDATA "/prisma_leads.sql"));
+  std::string uri = NewDatabase("prisma");
+  ProcessOutput p = Copy({"--sqlite", path, "--pg", uri});
+  ASSERT_EQ(p.exit_code, 0) << p.out << p.err;
+  EXPECT_EQ(PgValue("SELECT count(*) FROM \"Lead\" WHERE \"capturedAt\" = "
+                    "'2025-12-06 00:00:00+00'"),
+            "3");
+  EXPECT_EQ(PgValue("SELECT string_agg(\"updatedAt\"::text || ' ' || consent, ',' ORDER BY id) "
+                    "FROM \"Lead\""),
+            "2025-12-06 00:00:00+00 true,2025-12-06 00:00:00.123+00 false,"
+            "2025-12-06 00:00:00+00 true");
+  EXPECT_EQ(PgValue("SELECT meta FROM \"Lead\" WHERE id = 'clx9f2k1p0000qz8h3v5y7w1a'"),
+            "{\"source\":\"ads\",\"score\":0.5}");
+  EXPECT_EQ(PgValue("SELECT count(*) FROM sqlift.dead_letter"), "0");
+  Result<ProcessOutput> v =
+      testing::RunProcess({SQLIFT_BINARY, "verify", "--sqlite", path, "--pg", uri});
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(v->exit_code, 0) << v->out << v->err;
+}
+
+// Values that would be implausible instants are dead letters with the reason, never loaded:
+// a number too large for any unit, and a number in a column whose declared unit makes it
+// year 3170843. The declared unit wins over the magnitude rule.
+TEST_F(CopyTest, ImplausibleInstantsAreDeadLettersAndDeclaredUnitsWin) {
+  std::string path = Sqlite("prisma.db", ReadFile(SQLIFT_TESTDATA "/prisma_leads.sql") + R"(
+    INSERT INTO "Lead" VALUES ('clx9f2k1p0003qz8h3v5y7w1d', 'd@example.com', 100000000000000000,
+                               5, 1, NULL),
+                              ('clx9f2k1p0004qz8h3v5y7w1e', 'e@example.com', 1764979200,
+                               99999999999999999, 0, NULL);
+  )");
+  std::string cfg = (dir_ / "sqlift.toml").string();
+  std::ofstream(cfg) << "[mapping]\n\"Lead.updatedAt\" = { type = \"timestamptz(3)\", unit = "
+                        "\"ms\" }\n";
+  std::string uri = NewDatabase("implausible");
+  ProcessOutput p =
+      Copy({"--config", cfg, "--sqlite", path, "--pg", uri, "--on-error", "skip-row"});
+  ASSERT_EQ(p.exit_code, 0) << p.out << p.err;
+  EXPECT_EQ(PgValue("SELECT string_agg(key || ' ' || column_name || ' ' || value || ': ' || error, "
+                    "';' ORDER BY key) FROM sqlift.dead_letter"),
+            "('clx9f2k1p0003qz8h3v5y7w1d') capturedAt 100000000000000000: a number too large for "
+            "unix seconds, milliseconds or microseconds (|v| >= 1e17); declare its unit in "
+            "[mapping] (column type timestamptz);"
+            "('clx9f2k1p0004qz8h3v5y7w1e') updatedAt 99999999999999999: read as unix "
+            "milliseconds, it is year 3170843 (UTC), outside 1..9999 (column type "
+            "timestamptz(3))");
+  EXPECT_EQ(PgValue("SELECT count(*) FROM \"Lead\""), "3");
+  EXPECT_EQ(PgValue("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE "
+                    "attrelid = 'public.\"Lead\"'::regclass AND attname = 'updatedAt'"),
+            "timestamp(3) with time zone");
+  EXPECT_EQ(PgValue("SELECT \"updatedAt\" FROM \"Lead\" WHERE id = 'clx9f2k1p0001qz8h3v5y7w1b'"),
+            "2025-12-06 00:00:00.123+00");
 }
 
 TEST_F(CopyTest, NotNullViolationFailsWithTableAndMessage) {

@@ -134,6 +134,53 @@ TEST_F(PlanTest, BadValuesBlockWithCountsAndExamples) {
   EXPECT_NE(t.out.find("  fix: correct those rows in SQLite"), std::string::npos) << t.out;
 }
 
+// Prisma's conventions (testdata/prisma_leads.sql): plan says how each time and boolean
+// column's values are stored and read, warns with examples (and the instant each becomes)
+// where one column mixes integer milliseconds and ISO text, reports an implausible instant as
+// a value that does not fit, and names live replication in the missing-key blocker.
+TEST_F(PlanTest, ReportsRepresentationsAndMixedTimeColumns) {
+  std::ifstream in(SQLIFT_TESTDATA "/prisma_leads.sql");
+  std::stringstream sql;
+  sql << in.rdbuf();
+  std::string path = (dir_ / "prisma.db").string();
+  {
+    auto db = SqliteDb::Open(path, SqliteDb::Mode::kReadWriteCreate);
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    Status st = (*db)->Exec(sql.str() + R"(
+      INSERT INTO "Lead" VALUES ('clx9f2k1p0003qz8h3v5y7w1d', 'd@example.com',
+                                 100000000000000000, 5, 'true', NULL);)");
+    ASSERT_TRUE(st.ok()) << st.ToString();
+  }
+  ProcessOutput j = Plan({"--sqlite", path, "--json"});
+  EXPECT_EQ(j.exit_code, 3) << j.out << j.err;
+  for (
+      const char* want :
+      {R"({"table":"Lead","column":"capturedAt","type":"timestamptz","unit":"","representations":[{"name":"unix milliseconds","reading":"milliseconds since 1970-01-01 UTC","count":1,"examples":["pk=('clx9f2k1p0000qz8h3v5y7w1a') value=1764979200000 → 2025-12-06 00:00:00+00"]},{"name":"ISO text with zone","reading":"the instant at its offset","count":2,)",
+       R"({"table":"Lead","column":"consent","type":"boolean","unit":"","representations":[{"name":"0/1","reading":"0 false, 1 true","count":3,)",
+       R"("severity":"warning","table":"Lead","column":"capturedAt","what":"values stored in 2 ways (1 unix milliseconds, 2 ISO text with zone); each is read by its own rule)",
+       R"("severity":"warning","table":"Lead","column":"consent","what":"values stored in 2 ways (3 0/1, 1 true/false)",
+       R"("severity":"blocker","table":"Lead","column":"capturedAt","what":"1 values do not fit)",
+       R"(value=100000000000000000: a number too large for unix seconds, milliseconds or microseconds)",
+       R"("severity":"blocker","table":"_LeadToTag","column":"","what":"no primary key: live replication (`sqlift init`) cannot capture its changes)"}) {
+    EXPECT_NE(j.out.find(want), std::string::npos) << want << "\n" << j.out;
+  }
+  ProcessOutput t = Plan({"--sqlite", path});
+  EXPECT_EQ(t.exit_code, 3) << t.out << t.err;
+  for (const char* want :
+       {"-- how stored values are read:\n",
+        "--   Lead.updatedAt timestamptz: 1 ISO text without zone (read as UTC), 1 unix "
+        "milliseconds (read as milliseconds since 1970-01-01 UTC), 1 ISO text with zone (read as "
+        "the instant at its offset), 1 unix seconds (read as seconds since 1970-01-01 UTC, a real "
+        "with its fraction)\n",
+        "warning Lead.capturedAt: values stored in 2 ways",
+        "  e.g. unix milliseconds: pk=('clx9f2k1p0000qz8h3v5y7w1a') value=1764979200000 → "
+        "2025-12-06 00:00:00+00\n",
+        "  e.g. ISO text with zone: pk=('clx9f2k1p0001qz8h3v5y7w1b') "
+        "value='2025-12-06T00:00:00.000Z' → 2025-12-06 00:00:00+00\n"}) {
+    EXPECT_NE(t.out.find(want), std::string::npos) << want << "\n" << t.out;
+  }
+}
+
 TEST_F(PlanTest, BadMappingNamesItsPlaceInTheFile) {
   std::string cfg = (dir_ / "bad.toml").string();
   std::ofstream(cfg) << "[mapping]\n\"products.price\" = \"money; DROP\"\n";

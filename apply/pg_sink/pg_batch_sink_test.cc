@@ -305,6 +305,36 @@ TEST_F(PgBatchSinkTest, PipelinedStopNamesTheChangeThePostgresRefused) {
   EXPECT_EQ(Users().size(), 3u);
 }
 
+// Streamed changes read times as copy does (apply/value_repr.h): integer milliseconds, as
+// Prisma stores DateTime, land as the instant meant, ISO text with a spaced offset too, and a
+// number too large for any unit is dead-lettered with the reason.
+TEST_F(PgBatchSinkTest, StreamedMillisecondTimestampsLandAsTheInstantMeant) {
+  auto sink = Sink(PgBatchSinkOptions::OnError::kSkip);
+  wire::ChangeBatch b = Batch(1, 3);
+  auto* t1 = Txn(b, 1);
+  Change(t1, kItems, wire::RowChange::INSERT, {},
+         {Int(1), Text("ms"), Null(), Null(), Int(1764979200000), Null(), Null()});
+  Change(t1, kItems, wire::RowChange::INSERT, {},
+         {Int(1), Text("iso"), Null(), Null(), Text("2025-12-06 00:00:00 +00:00"), Null(), Null()});
+  Change(t1, kItems, wire::RowChange::INSERT, {},
+         {Int(1), Text("s"), Null(), Null(), Int(1764979200), Null(), Null()});
+  Change(Txn(b, 2), kItems, wire::RowChange::UPDATE, {Int(1), Text("iso")},
+         {Unset(), Unset(), Unset(), Unset(), Int(1764979200123), Unset(), Unset()});
+  Change(Txn(b, 3), kItems, wire::RowChange::INSERT, {},
+         {Int(1), Text("bad"), Null(), Null(), Int(100000000000000000), Null(), Null()});
+  auto r = sink->Apply("src", b);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(Rows("SELECT line, at FROM app.items ORDER BY line"),
+            (std::vector<std::string>{"iso|2025-12-06 00:00:00.123+00", "ms|2025-12-06 00:00:00+00",
+                                      "s|2025-12-06 00:00:00+00"}));
+  EXPECT_EQ(Rows("SELECT count(*) FROM app.items WHERE at = '2025-12-06 00:00:00+00'"),
+            (std::vector<std::string>{"2"}));
+  auto dl = Rows("SELECT seq, key, column_name, value, error FROM sqlift.dead_letter");
+  ASSERT_EQ(dl.size(), 1u);
+  EXPECT_EQ(dl[0].rfind("3|(1, 'bad')|at|100000000000000000|column at: a number too large", 0), 0u)
+      << dl[0];
+}
+
 TEST_F(PgBatchSinkTest, DdlIsCountedNotApplied) {
   auto sink = Sink(PgBatchSinkOptions::OnError::kStop);
   wire::ChangeBatch b = Batch(1, 1);

@@ -21,7 +21,18 @@ Result<TypeOverrides> Overrides(const Config* cfg, const std::vector<TableSchema
       return Status::InvalidArgument(
           fmt::format("{}: mapping.{}: no such table.column in the database", e.where, e.column));
     }
-    out[e.column] = e.pg_type;
+    ColumnOverride o(e.pg_type);
+    if (!e.unit.empty()) {
+      Result<TimeUnit> unit = ParseTimeUnit(e.unit);
+      if (!unit.ok()) return unit.status().With(e.where + ": mapping." + e.column);
+      if (t->kind != PgType::Kind::kTimestamptz && t->kind != PgType::Kind::kTimestamp) {
+        return Status::InvalidArgument(
+            fmt::format("{}: mapping.{}: unit is for timestamp and timestamptz columns, not {}",
+                        e.where, e.column, t->sql));
+      }
+      o.unit = *unit;
+    }
+    out[e.column] = std::move(o);
   }
   return out;
 }

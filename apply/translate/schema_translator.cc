@@ -172,8 +172,17 @@ TablePlan AddTable(Context& ctx, const TableSchema& t, const std::vector<ColumnM
             "rename one of the tables in SQLite");
   }
   if (!t.HasPrimaryKey()) {
-    ctx.Add(Sev::kBlocker, t.name, "", "no primary key: SQLite sessions do not capture its changes",
-            "add a PRIMARY KEY, or list it in [source] exclude_tables");
+    if (ctx.options.one_shot) {
+      ctx.Add(Sev::kWarning, t.name, "",
+              "no primary key: copied, but live replication (`sqlift init`) cannot capture its "
+              "changes (SQLite sessions need a key)",
+              "before live replication, add a PRIMARY KEY or list it in [source] exclude_tables");
+    } else {
+      ctx.Add(Sev::kBlocker, t.name, "",
+              "no primary key: live replication (`sqlift init`) cannot capture its changes "
+              "(SQLite sessions need a key); a one-shot `sqlift copy` still copies it",
+              "add a PRIMARY KEY, or list it in [source] exclude_tables");
+    }
   }
   std::vector<std::string> lines;
   std::set<std::string> taken;

@@ -37,6 +37,9 @@ struct TranslateOptions {
   // it leads the primary key, every index and unique constraint, and both sides of every
   // foreign key, so the tenants' rows cannot collide. Empty: none.
   std::string constant_tenant_column;
+  // A one-shot copy (`sqlift copy`) needs no capture, so a table without a primary key is
+  // copied, with a warning that live replication needs a key; otherwise it is a blocker.
+  bool one_shot = false;
 };
 
 struct Problem {

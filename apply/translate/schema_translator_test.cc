@@ -126,6 +126,16 @@ TEST(SchemaTranslatorTest, MissingPrimaryKeyBlocks) {
   const Problem* b = Find(p, "no primary key");
   ASSERT_NE(b, nullptr);
   EXPECT_NE(b->fix.find("exclude_tables"), std::string::npos);
+  EXPECT_NE(b->what.find("live replication (`sqlift init`)"), std::string::npos) << b->what;
+  // A one-shot copy needs no capture: the same table is a warning, and is created.
+  TranslateOptions copy;
+  copy.one_shot = true;
+  SchemaPlan c = Translate("CREATE TABLE log (msg TEXT, at DATETIME)", copy);
+  EXPECT_FALSE(c.blocked());
+  const Problem* w = Find(c, "no primary key: copied");
+  ASSERT_NE(w, nullptr);
+  EXPECT_EQ(w->severity, Problem::Severity::kWarning);
+  EXPECT_NE(All(c).find("CREATE TABLE \"public\".\"log\""), std::string::npos) << All(c);
 }
 
 TEST(SchemaTranslatorTest, DefaultsThatDoNotTranslateAreReported) {

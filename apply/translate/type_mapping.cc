@@ -173,6 +173,15 @@ Result<PgType> ParsePgType(std::string_view text) {
     }
     return t;
   }
+  if ((name == "timestamptz" || name == "timestamp") && args.size() == 1) {
+    if (args[0] > 6) {
+      return Status::InvalidArgument(fmt::format("'{}': precision must be 0..6", text));
+    }
+    PgType t = PgType::Of(name == "timestamp" ? K::kTimestamp : K::kTimestamptz);
+    t.time_precision = args[0];
+    t.sql = fmt::format("{}({})", name, args[0]);
+    return t;
+  }
   if ((name == "varchar" || name == "character varying") && args.size() == 1 && args[0] > 0) {
     PgType t = PgType::Of(K::kVarchar);
     t.length = args[0];
@@ -182,6 +191,31 @@ Result<PgType> ParsePgType(std::string_view text) {
   auto it = kNames.find(name);
   if (it != kNames.end() && args.empty()) return PgType::Of(it->second);
   return PgType{K::kOther, 0, 0, 0, lower};
+}
+
+Result<TimeUnit> ParseTimeUnit(std::string_view text) {
+  for (TimeUnit u :
+       {TimeUnit::kSeconds, TimeUnit::kMillis, TimeUnit::kMicros, TimeUnit::kJulianDay}) {
+    if (text == TimeUnitName(u)) return u;
+  }
+  return Status::InvalidArgument(
+      fmt::format("unit '{}' is not one of: s, ms, us, julianday", text));
+}
+
+std::string_view TimeUnitName(TimeUnit unit) {
+  switch (unit) {
+    case TimeUnit::kSeconds:
+      return "s";
+    case TimeUnit::kMillis:
+      return "ms";
+    case TimeUnit::kMicros:
+      return "us";
+    case TimeUnit::kJulianDay:
+      return "julianday";
+    case TimeUnit::kAuto:
+      break;
+  }
+  return "";
 }
 
 bool IsRowidAlias(const TableSchema& table, const ColumnSchema& column) {
@@ -198,7 +232,14 @@ Result<ColumnMapping> MapColumn(const TableSchema& table, const ColumnSchema& co
   const std::string key = table.name + "." + column.name;
   for (const auto& [k, v] : overrides) {
     if (!EqualsNoCase(k, key)) continue;
-    SQLIFT_ASSIGN_OR_RETURN(m.type, ParsePgType(v));
+    SQLIFT_ASSIGN_OR_RETURN(m.type, ParsePgType(v.type));
+    if (v.unit != TimeUnit::kAuto && m.type.kind != K::kTimestamptz &&
+        m.type.kind != K::kTimestamp) {
+      return Status::InvalidArgument(
+          fmt::format("mapping for '{}': unit is for timestamp and timestamptz columns, not {}",
+                      key, m.type.sql));
+    }
+    m.type.unit = v.unit;
     m.overridden = true;
     K kind = m.type.kind;
     m.identity = alias && (kind == K::kBigint || kind == K::kInteger || kind == K::kSmallint);

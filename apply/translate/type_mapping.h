@@ -27,6 +27,11 @@
 
 namespace sqlift {
 
+// How a number stored in a time column is read (apply/value_repr.h): by its magnitude, or in
+// the unit the configuration declares for the column ([mapping] unit = "s" | "ms" | "us" |
+// "julianday").
+enum class TimeUnit : char { kAuto, kSeconds, kMillis, kMicros, kJulianDay };
+
 struct PgType {
   enum class Kind {
     kBigint,
@@ -52,18 +57,36 @@ struct PgType {
   int scale = 0;      // numeric(p,s): s
   int length = 0;     // varchar(n): n
   std::string sql;    // as it appears in DDL: "numeric(10,2)", "timestamp with time zone"
+  TimeUnit unit = TimeUnit::kAuto;  // timestamp(tz): how numbers are read; not part of the DDL
+  int time_precision = 6;           // timestamp(tz)(p): fractional digits PostgreSQL keeps
 
   static PgType Of(Kind kind);
 };
 
-// "table.column" (as SQLite spells them; compared case-insensitively) → PostgreSQL type text.
-using TypeOverrides = std::map<std::string, std::string>;
+// One [mapping] entry: the PostgreSQL type text and, for time columns, the unit numbers are
+// stored in (kAuto: read by magnitude). Converts from a bare type text, the common form.
+struct ColumnOverride {
+  std::string type;
+  TimeUnit unit = TimeUnit::kAuto;
+
+  ColumnOverride() = default;
+  ColumnOverride(std::string t, TimeUnit u = TimeUnit::kAuto) : type(std::move(t)), unit(u) {}
+  ColumnOverride(const char* t) : type(t) {}
+};
+
+// "table.column" (as SQLite spells them; compared case-insensitively) → the override.
+using TypeOverrides = std::map<std::string, ColumnOverride>;
+
+// "s", "ms", "us", "julianday" → the unit; InvalidArgument naming the choices otherwise.
+[[nodiscard]] Result<TimeUnit> ParseTimeUnit(std::string_view text);
+std::string_view TimeUnitName(TimeUnit unit);  // "s", "ms", ...; "" for kAuto
 
 // The type a declared SQLite type maps to by default.
 PgType MapDeclaredType(std::string_view declared);
 
-// Parses an override ("numeric(12,2)", "varchar(40)", "uuid", "text[]"). Only a plain type
-// name with an optional (n[,m]) and [] is accepted, because the text goes into DDL as is.
+// Parses an override ("numeric(12,2)", "varchar(40)", "timestamptz(3)", "uuid", "text[]"). Only a
+// plain type name with an optional (n[,m]) and [] is accepted, because the text goes into DDL as
+// is.
 [[nodiscard]] Result<PgType> ParsePgType(std::string_view text);
 
 struct ColumnMapping {

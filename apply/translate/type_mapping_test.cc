@@ -79,6 +79,30 @@ TEST(TypeMappingTest, OverridesWinAndAreChecked) {
   EXPECT_FALSE(MapColumn(t, t.columns[0], {{"rooms.price", "int)--"}}).ok());
 }
 
+TEST(TypeMappingTest, OverrideMayDeclareTheUnitOfATimeColumn) {
+  TableSchema t;
+  t.name = "Lead";
+  t.columns = {{"capturedAt", "DATETIME", false, false, "", 0, false},
+               {"price", "DECIMAL(10,2)", false, false, "", 0, false}};
+  Result<ColumnMapping> m =
+      MapColumn(t, t.columns[0], {{"Lead.capturedAt", {"timestamptz(3)", TimeUnit::kMillis}}});
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->type.sql, "timestamptz(3)");  // the unit is how values are read, not DDL
+  EXPECT_EQ(m->type.kind, K::kTimestamptz);
+  EXPECT_EQ(m->type.time_precision, 3);
+  EXPECT_EQ(m->type.unit, TimeUnit::kMillis);
+  EXPECT_EQ(MapColumn(t, t.columns[0], {})->type.unit, TimeUnit::kAuto);
+  Result<ColumnMapping> bad =
+      MapColumn(t, t.columns[1], {{"Lead.price", {"numeric(12,2)", TimeUnit::kSeconds}}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("unit is for timestamp and timestamptz columns"),
+            std::string::npos);
+  EXPECT_EQ(*ParseTimeUnit("us"), TimeUnit::kMicros);
+  EXPECT_EQ(*ParseTimeUnit("julianday"), TimeUnit::kJulianDay);
+  EXPECT_FALSE(ParseTimeUnit("ns").ok());
+  EXPECT_EQ(TimeUnitName(TimeUnit::kMillis), "ms");
+}
+
 wire::Value Int(int64_t v) {
   wire::Value x;
   x.set_integer(v);

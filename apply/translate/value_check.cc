@@ -8,6 +8,7 @@
 #include <regex>
 
 #include "apply/translate/type_mapping.h"
+#include "apply/translate/value_repr.h"
 #include "common/base/text.h"
 
 namespace sqlift {
@@ -238,53 +239,16 @@ Why CheckDateText(const std::string& s, size_t* used) {
   return std::nullopt;
 }
 
-// ISO 8601 as SQLite's date functions write it: a date, optionally ' ' or 'T' and
-// HH:MM[:SS[.fff]], optionally 'Z' or ±hh[:mm]. Hand-parsed: this runs for every timestamp
-// value `plan` and `copy` see, and std::regex made it most of copy's CPU.
-Why CheckTimestampText(const std::string& s, bool date_only) {
-  size_t i = 0;
-  if (Why w = CheckDateText(s, &i)) return w;
-  if (date_only) return i == s.size() ? Why() : Why("a date with more after it");
-  int hh = 0, mm = 0, ss = 0, oh = 0, om = 0;
-  if (i < s.size() && (s[i] == ' ' || s[i] == 'T') && i + 1 < s.size() && IsDigit(s[i + 1])) {
-    ++i;
-    if (!FixedDigits(s, &i, 2, &hh) || !Expect(s, &i, ':') || !FixedDigits(s, &i, 2, &mm)) {
-      return "not an ISO date and time";
-    }
-    if (i < s.size() && s[i] == ':') {
-      ++i;
-      if (!FixedDigits(s, &i, 2, &ss)) return "not an ISO date and time";
-      if (i < s.size() && s[i] == '.') {
-        size_t frac = ++i;
-        while (i < s.size() && IsDigit(s[i]))
-          ++i;
-        if (i == frac || i - frac > 9) return "not an ISO date and time";
-      }
-    }
-  }
-  i = SkipSpaces(s, i);
-  if (i < s.size() && s[i] == 'Z') {
-    ++i;
-  } else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
-    ++i;
-    if (!FixedDigits(s, &i, 2, &oh)) return "not an ISO date and time";
-    if (i < s.size() && s[i] == ':') ++i;
-    if (i < s.size() && !FixedDigits(s, &i, 2, &om)) return "not an ISO date and time";
-  }
-  if (i != s.size()) return "not an ISO date and time";
-  if (hh > 23 || mm > 59 || ss > 59) return "a time of day that does not exist";
-  if (oh > 15 || om > 59) return "a time zone offset out of range";
-  return std::nullopt;
-}
-
 Why CheckTime(const wire::Value& v, const PgType& t) {
-  const bool date_only = t.kind == K::kDate;
-  if (v.has_integer() && !date_only) {  // unix seconds; PostgreSQL reaches year 294276
-    return std::llabs(v.integer()) < 9'000'000'000'000LL ? Why() : Why("out of range");
+  if (t.kind != K::kDate) {  // one reading of times for every path: apply/value_repr.h
+    Result<int64_t> instant = InstantOf(v, t);
+    return instant.ok() ? Why() : Why(std::string(instant.status().message()));
   }
-  if (v.has_real() && !date_only) return std::isfinite(v.real()) ? Why() : Why("not finite");
-  if (!v.has_text()) return date_only ? "not a date in YYYY-MM-DD form" : "not a time";
-  return CheckTimestampText(v.text(), date_only);
+  if (!v.has_text()) return "not a date in YYYY-MM-DD form";
+  size_t used = 0;
+  if (Why w = CheckDateText(v.text(), &used)) return w;
+  if (v.text().compare(0, 4, "0000") == 0) return "year 0 does not exist";
+  return used == v.text().size() ? Why() : Why("a date with more after it");
 }
 
 }  // namespace

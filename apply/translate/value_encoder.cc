@@ -10,6 +10,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "apply/translate/value_repr.h"
 #include "common/base/text.h"
 
 namespace sqlift {
@@ -45,29 +46,6 @@ bool IsOneOf(std::string_view s, std::initializer_list<const char*> words) {
   return false;
 }
 
-// Unix seconds (with an optional fraction) as UTC text; `zone` adds "+00".
-std::string UnixText(double seconds, bool zone) {
-  double whole = std::floor(seconds);
-  auto micros = static_cast<int64_t>(std::llround((seconds - whole) * 1e6));
-  auto t = static_cast<time_t>(whole);
-  if (micros == 1'000'000) ++t, micros = 0;
-  struct tm tm {};
-  gmtime_r(&t, &tm);
-  std::string out = fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}", tm.tm_year + 1900,
-                                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  if (micros) out += fmt::format(".{:06}", micros);
-  return zone ? out + "+00" : out;
-}
-
-// ISO text: an offset after the date part (Z, +hh, -hh) is kept; otherwise the time is UTC.
-std::string TimestamptzText(const std::string& s) {
-  std::string_view rest = std::string_view(s).substr(std::min<size_t>(10, s.size()));
-  if (rest.find_first_of("Zz+-") != std::string_view::npos) return s;
-  if (rest.find_first_not_of(' ') == std::string_view::npos)
-    return s.substr(0, 10) + " 00:00:00+00";
-  return s + "+00";
-}
-
 std::string Bool(const wire::Value& v) {
   if (v.has_integer()) return v.integer() ? "t" : "f";
   if (v.has_real()) return v.real() != 0.0 ? "t" : "f";
@@ -94,11 +72,8 @@ std::string Spell(const wire::Value& v, const PgType& t) {
       if (v.has_real()) return SqliteRealText(v.real());
       return Numberish(v);
     case K::kTimestamptz:
-    case K::kTimestamp:
-      if (v.has_integer())
-        return UnixText(static_cast<double>(v.integer()), t.kind == K::kTimestamptz);
-      if (v.has_real()) return UnixText(v.real(), t.kind == K::kTimestamptz);
-      return t.kind == K::kTimestamptz ? TimestamptzText(v.text()) : v.text();
+    case K::kTimestamp:  // checked: InstantOf succeeds
+      return InstantText(*InstantOf(v, t), t.kind == K::kTimestamptz);
     case K::kBytea:
       return Hex(v.has_blob() ? v.blob() : v.text());
     case K::kOther:
@@ -336,58 +311,6 @@ Status PutNumeric(const wire::Value& v, std::string* out) {
   return Status::OK();
 }
 
-// Days from 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
-int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d) {
-  y -= m <= 2;
-  int64_t era = (y >= 0 ? y : y - 399) / 400, yoe = y - era * 400;
-  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
-}
-
-// Microseconds since 2000-01-01 UTC of unix seconds, as UnixText spells them.
-Result<int64_t> UnixMicros(double seconds) {
-  double whole = std::floor(seconds);
-  if (std::fabs(whole) > 9e12) return Status::InvalidArgument("out of range for a timestamp");
-  auto micros = static_cast<int64_t>(std::llround((seconds - whole) * 1e6));
-  auto t = static_cast<int64_t>(whole);
-  return (t - kPgEpochDays * 86400) * kMicros + micros;
-}
-
-// ISO text the checks accepted: a date, optionally ' '/'T' and HH:MM[:SS[.fff]], optionally
-// 'Z' or ±hh[[:]mm]. The offset counts only for timestamptz (timestamp_in ignores it); none
-// means UTC. Fractions round as timestamp_in rounds them: rint(strtod(".fff") * 1e6).
-Result<int64_t> IsoMicros(const std::string& s, bool with_zone) {
-  int64_t y = Digits(s, 0, 4), mo = Digits(s, 5, 2), d = Digits(s, 8, 2);
-  if (y == 0) return Status::InvalidArgument("year 0 does not exist");
-  int64_t secs = 0, fsec = 0, offset = 0;
-  size_t i = 10;
-  if (i + 1 < s.size() && (s[i] == ' ' || s[i] == 'T') &&
-      std::isdigit(static_cast<unsigned char>(s[i + 1]))) {
-    secs = Digits(s, i + 1, 2) * 3600 + Digits(s, i + 4, 2) * 60;
-    i += 6;
-    if (i < s.size() && s[i] == ':') secs += Digits(s, i + 1, 2), i += 3;
-    if (i < s.size() && s[i] == '.') {
-      size_t end = s.find_first_not_of("0123456789", i + 1);
-      end = end == std::string::npos ? s.size() : end;
-      std::string frac = s.substr(i, end - i);
-      fsec = static_cast<int64_t>(std::rint(std::strtod(frac.c_str(), nullptr) * 1e6));
-      i = end;
-    }
-  }
-  while (i < s.size() && IsSpace(s[i]))
-    ++i;
-  if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
-    int64_t sign = s[i] == '-' ? -1 : 1;
-    offset = Digits(s, i + 1, 2) * 3600;
-    i += 3;
-    if (i < s.size() && s[i] == ':') ++i;
-    if (i + 2 <= s.size()) offset += Digits(s, i, 2) * 60;
-    offset *= sign;
-  }
-  int64_t days = DaysFromCivil(y, mo, d) - kPgEpochDays;
-  return (days * 86400 + secs - (with_zone ? offset : 0)) * kMicros + fsec;
-}
-
 Status PutTime(const wire::Value& v, const PgType& t, std::string* out) {
   if (t.kind == K::kDate) {
     const std::string& s = v.text();
@@ -398,11 +321,8 @@ Status PutTime(const wire::Value& v, const PgType& t, std::string* out) {
         out);
     return Status::OK();
   }
-  Result<int64_t> micros = v.has_text()      ? IsoMicros(v.text(), t.kind == K::kTimestamptz)
-                           : v.has_integer() ? UnixMicros(static_cast<double>(v.integer()))
-                                             : UnixMicros(v.real());
-  if (!micros.ok()) return micros.status();
-  PutFixed(static_cast<uint64_t>(*micros), 8, out);
+  SQLIFT_ASSIGN_OR_RETURN(int64_t micros, InstantOf(v, t));  // the text form's instant
+  PutFixed(static_cast<uint64_t>(micros - kPgEpochDays * 86400 * kMicros), 8, out);
   return Status::OK();
 }
 

@@ -5,8 +5,8 @@
 // Whether a value fits is decided once, by WhyValueDoesNotFit (apply/type_mapping.h); this file
 // only spells values that fit the way PostgreSQL reads them:
 //  - NULL → \N; boolean 0/1/'true'/'false'/'t'/'f' (any case) → t/f;
-//  - timestamptz: ISO text without an offset is UTC (+00 appended); integer/real unix seconds →
-//    'YYYY-MM-DD HH:MM:SS[.ffffff]+00';
+//  - timestamp/timestamptz: the instant apply/value_repr.h reads (ISO text, or a number by its
+//    declared unit or magnitude) as 'YYYY-MM-DD HH:MM:SS[.ffffff]+00' (no +00 for timestamp);
 //  - bytea: blob (or text) bytes → \x hex; numbers in text columns as SQLite's CAST(x AS TEXT)
 //    writes them (1.0 → '1.0'), in numeric/double columns in shortest round-trip form; NaN and
 //    ±Infinity as PostgreSQL spells them;

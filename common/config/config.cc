@@ -166,31 +166,66 @@ Status SetKey(Config& cfg, const KeySpec& spec, const std::string& key, const to
   return Status::OK();
 }
 
-// [mapping]: the keys are the user's column names, so it is walked on its own. The type text
-// is checked by `plan`, which knows the types (apply/type_mapping.h).
+// One [mapping] entry's value: "pg type", or { type = "pg type", unit = "ms" }. Other keys,
+// a missing type or an unknown unit are errors naming their place in the file.
+Status MappingValue(const std::string& key, const toml::node& v, std::string_view name,
+                    Config::MappingEntry* e) {
+  auto bad = [&](const toml::node& at, const std::string& what) {
+    return Status::InvalidArgument(fmt::format("{}: mapping.{}: {}", Where(name, at), key, what));
+  };
+  if (const auto* s = v.as_string()) {
+    e->pg_type = s->get();
+    return Status::OK();
+  }
+  const toml::table* t = v.as_table();
+  if (!t) {
+    return bad(v, fmt::format("expected a type name string or {{ type = ..., unit = ... }}, got {}",
+                              TypeName(v)));
+  }
+  static const std::vector<std::string_view> kUnits = {"s", "ms", "us", "julianday"};
+  for (const auto& [k, item] : *t) {
+    const auto* s = item.as_string();
+    if (k.str() != "type" && k.str() != "unit") {
+      return bad(item, fmt::format("unknown key '{}' (expected type, unit)", k.str()));
+    }
+    if (!s) return bad(item, fmt::format("{}: expected a string, got {}", k.str(), TypeName(item)));
+    if (k.str() == "type") {
+      e->pg_type = s->get();
+    } else if (std::find(kUnits.begin(), kUnits.end(), s->get()) == kUnits.end()) {
+      return bad(item,
+                 fmt::format("unit '{}' is not one of: {}", s->get(), fmt::join(kUnits, ", ")));
+    } else {
+      e->unit = s->get();
+    }
+  }
+  if (e->pg_type.empty()) return bad(v, "type is required (e.g. type = \"timestamptz\")");
+  return Status::OK();
+}
+
+// [mapping]: the keys are the user's column names, so it is walked on its own. A key with a
+// dot is one column ("table.column"); one without is a table of its columns. The type text is
+// checked by `plan`, which knows the types (apply/type_mapping.h).
 Status WalkMapping(Config& cfg, const toml::table& mapping, std::string_view name) {
   auto add = [&](const std::string& key, const toml::node& v) {
-    const auto* s = v.as_string();
-    if (!s) {
-      return Status::InvalidArgument(fmt::format(
-          "{}: mapping.{}: expected a type name string, got {}", Where(name, v), key, TypeName(v)));
-    }
-    if (key.find('.') == std::string::npos) {
-      return Status::InvalidArgument(fmt::format(
-          "{}: mapping.{}: expected \"table.column\" = \"pg type\"", Where(name, v), key));
-    }
-    cfg.mapping.push_back({key, s->get(), Where(name, v)});
+    Config::MappingEntry e{key, "", Where(name, v), ""};
+    SQLIFT_RETURN_IF_ERROR(MappingValue(key, v, name, &e));
+    cfg.mapping.push_back(std::move(e));
     return Status::OK();
   };
   for (const auto& [k, v] : mapping) {
     std::string key(k.str());
-    if (const toml::table* per_table = v.as_table()) {
-      for (const auto& [ck, cv] : *per_table) {
-        SQLIFT_RETURN_IF_ERROR(add(key + "." + std::string(ck.str()), cv));
-      }
+    if (key.find('.') != std::string::npos) {
+      SQLIFT_RETURN_IF_ERROR(add(key, v));
       continue;
     }
-    SQLIFT_RETURN_IF_ERROR(add(key, v));
+    const toml::table* per_table = v.as_table();
+    if (!per_table) {
+      return Status::InvalidArgument(fmt::format(
+          "{}: mapping.{}: expected \"table.column\" = \"pg type\"", Where(name, v), key));
+    }
+    for (const auto& [ck, cv] : *per_table) {
+      SQLIFT_RETURN_IF_ERROR(add(key + "." + std::string(ck.str()), cv));
+    }
   }
   return Status::OK();
 }

@@ -53,11 +53,14 @@ struct Config {
   std::string http_apply_listen;
   // [mapping]: per-column PostgreSQL type overrides, "table.column" = "pg type". Written either
   // as quoted keys ("rooms.price" = "numeric(12,2)") or as a table per SQLite table
-  // ([mapping.rooms] price = "numeric(12,2)"). `where` is file:line:col, for messages.
+  // ([mapping.rooms] price = "numeric(12,2)"). A time column may also declare the unit its
+  // numbers are stored in: "Lead.capturedAt" = { type = "timestamptz(3)", unit = "ms" }
+  // (docs/values.md). `where` is file:line:col, for messages.
   struct MappingEntry {
     std::string column;  // "table.column"
     std::string pg_type;
     std::string where;
+    std::string unit;  // "s" | "ms" | "us" | "julianday"; empty: numbers read by magnitude
   };
   std::vector<MappingEntry> mapping;
   // [shadow]: the sampled read queries `sqlift shadow` replays (capture/shadow_sampler.h).

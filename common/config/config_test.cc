@@ -141,6 +141,44 @@ TEST(ConfigTest, MappingValuesMustBeTypeStrings) {
       << r.status().ToString();
 }
 
+TEST(ConfigTest, MappingMayDeclareTheUnitOfATimeColumn) {
+  Result<Config> r = ParseConfig(
+      "[mapping]\n\"Lead.capturedAt\" = { type = \"timestamptz(3)\", unit = \"ms\" }\n"
+      "\"Lead.price\" = \"numeric(12,2)\"\n[mapping.Event]\nat = { type = \"timestamptz\", "
+      "unit = \"julianday\" }\n",
+      "m.toml");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->mapping.size(), 3u);  // in key order
+  EXPECT_EQ(r->mapping[0].column, "Event.at");
+  EXPECT_EQ(r->mapping[0].unit, "julianday");
+  EXPECT_EQ(r->mapping[1].column, "Lead.capturedAt");
+  EXPECT_EQ(r->mapping[1].pg_type, "timestamptz(3)");
+  EXPECT_EQ(r->mapping[1].unit, "ms");
+  EXPECT_EQ(r->mapping[1].where, "m.toml:2:21");
+  EXPECT_EQ(r->mapping[2].pg_type, "numeric(12,2)");
+  EXPECT_EQ(r->mapping[2].unit, "");
+}
+
+TEST(ConfigTest, MappingUnitIsCheckedStrictly) {
+  auto error = [](const std::string& entry) {
+    Result<Config> r = ParseConfig("[mapping]\n\"Lead.at\" = " + entry + "\n", "m.toml");
+    return r.ok() ? std::string("ok") : r.status().message();
+  };
+  EXPECT_NE(
+      error("{ type = \"timestamptz\", unit = \"ns\" }")
+          .find("m.toml:2:44: mapping.Lead.at: unit 'ns' is not one of: s, ms, us, julianday"),
+      std::string::npos);
+  EXPECT_NE(error("{ type = \"timestamptz\", units = \"ms\" }")
+                .find("m.toml:2:45: mapping.Lead.at: unknown key 'units' (expected type, unit)"),
+            std::string::npos)
+      << error("{ type = \"timestamptz\", units = \"ms\" }");
+  EXPECT_NE(error("{ unit = \"ms\" }").find("m.toml:2:13: mapping.Lead.at: type is required"),
+            std::string::npos)
+      << error("{ unit = \"ms\" }");
+  EXPECT_NE(error("{ type = \"timestamptz\", unit = 1000 }").find("unit: expected a string"),
+            std::string::npos);
+}
+
 TEST(ConfigTest, ShadowKeys) {
   Result<Config> r =
       ParseConfig("[shadow]\nlog = \"/var/lib/app/shadow.log\"\nrate = 0.25\n", "s.toml");

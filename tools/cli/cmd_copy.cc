@@ -78,10 +78,18 @@ Status Translate(CopyRun& run, const Config* cfg, int* exit) {
   run.tables = std::move(chosen).value();
   TranslateOptions topt;
   topt.schema = run.o.schema;
+  topt.one_shot = true;  // a copy needs no capture: tables without a key are copied too
   Result<TypeOverrides> overrides = Overrides(cfg, run.tables);
   if (!overrides.ok()) return FailWith(overrides.status(), kExitUsage, exit);
   topt.overrides = std::move(overrides).value();
   SQLIFT_ASSIGN_OR_RETURN(run.plan, TranslateSchema(run.tables, topt));
+  for (const TableSchema& t : run.tables) {
+    if (t.HasPrimaryKey()) continue;
+    spdlog::warn(
+        "table {} has no primary key: copied whole, but live replication (`sqlift init`) needs a "
+        "PRIMARY KEY on it or [source] exclude_tables",
+        t.name);
+  }
   if (!run.plan.blocked()) return Status::OK();
   for (const Problem& p : run.plan.problems) {
     if (p.severity != Problem::Severity::kBlocker) continue;

@@ -15,10 +15,17 @@
 #include "tools/cli/change_format.h"
 #include "tools/cli/command.h"
 #include "apply/translate/mapping_overrides.h"
+#include "tools/plan/plan_values.h"
 
 namespace sqlift {
 
 namespace {
+
+// The schema plan and how the stored values will be read.
+struct PlanReport {
+  SchemaPlan plan;
+  std::vector<ColumnReprs> values;
+};
 
 struct PlanOptions {
   std::string sqlite;
@@ -26,8 +33,10 @@ struct PlanOptions {
   bool json = false;
 };
 
-// Scans every row and adds a blocker per column holding values that do not fit.
-Status AddDataProblems(SqliteDb& db, const std::vector<TableSchema>& tables, SchemaPlan* plan) {
+// Scans every row and adds a blocker per column holding values that do not fit, and the
+// representations of time, boolean and decimal values (a warning where a column mixes them).
+Status AddDataProblems(SqliteDb& db, const std::vector<TableSchema>& tables, PlanReport* report) {
+  SchemaPlan* plan = &report->plan;
   // Schema column index → mapped type, per table (hidden columns have none).
   std::map<const TableSchema*, std::vector<const PgType*>> types;
   for (size_t i = 0; i < tables.size(); ++i) {
@@ -42,6 +51,8 @@ Status AddDataProblems(SqliteDb& db, const std::vector<TableSchema>& tables, Sch
     return type ? WhyValueDoesNotFit(v, *type) : std::nullopt;
   };
   ProfileOptions options;
+  options.label = ReprLabel(
+      [&](const TableSchema& t, size_t col) -> const PgType* { return types.at(&t)[col]; });
   if (isatty(STDERR_FILENO)) {
     options.progress = [](const std::string& table, int64_t done, int64_t total) {
       std::fprintf(stderr, "\rscanning %s: %lld/%lld rows\033[K%s", table.c_str(),
@@ -52,6 +63,7 @@ Status AddDataProblems(SqliteDb& db, const std::vector<TableSchema>& tables, Sch
   SQLIFT_ASSIGN_OR_RETURN(std::vector<ColumnFindings> found,
                           ProfileData(db, tables, check, options));
   for (ColumnFindings& f : found) {
+    if (f.count == 0) continue;  // only labelled values: reported below
     Problem p;
     p.severity = Problem::Severity::kBlocker;
     p.table = f.table;
@@ -61,9 +73,17 @@ Status AddDataProblems(SqliteDb& db, const std::vector<TableSchema>& tables, Sch
         "correct those rows in SQLite, or map the column to a type that holds them "
         "([mapping] in the configuration, e.g. text)";
     p.count = f.count;
-    p.examples = std::move(f.examples);
+    p.examples = f.examples;
     plan->problems.push_back(std::move(p));
   }
+  report->values = ReprReport(
+      found,
+      [&](const std::string& table, size_t col) -> const PgType* {
+        for (const TableSchema& t : tables)
+          if (t.name == table) return types.at(&t)[col];
+        return nullptr;
+      },
+      &plan->problems);
   return Status::OK();
 }
 
@@ -82,7 +102,8 @@ std::string Json(const std::string& s) {
   return JsonString(clean);
 }
 
-void PrintJson(const SchemaPlan& plan) {
+void PrintJson(const PlanReport& report) {
+  const SchemaPlan& plan = report.plan;
   auto list = [](const std::vector<std::string>& v) {
     std::vector<std::string> out;
     for (const std::string& s : v)
@@ -96,18 +117,21 @@ void PrintJson(const SchemaPlan& plan) {
         SeverityName(p.severity), Json(p.table), Json(p.column), Json(p.what), Json(p.fix), p.count,
         list(p.examples)));
   }
-  std::printf("{\"ddl\":%s,\"after_data\":%s,\"problems\":[%s],\"blocked\":%s}\n",
+  std::printf("{\"ddl\":%s,\"after_data\":%s,\"values\":%s,\"problems\":[%s],\"blocked\":%s}\n",
               list(plan.ddl).c_str(), list(plan.after_data).c_str(),
-              fmt::format("{}", fmt::join(problems, ",")).c_str(),
+              ReprJson(report.values).c_str(), fmt::format("{}", fmt::join(problems, ",")).c_str(),
               plan.blocked() ? "true" : "false");
 }
 
-void PrintText(const SchemaPlan& plan) {
+void PrintText(const PlanReport& report) {
+  const SchemaPlan& plan = report.plan;
   for (const std::string& s : plan.ddl)
     std::printf("%s;\n\n", s.c_str());
   std::printf("-- after the data load:\n");
   for (const std::string& s : plan.after_data)
     std::printf("%s;\n", s.c_str());
+  std::string values = ReprText(report.values);
+  if (!values.empty()) std::printf("\n%s", values.c_str());
   int blockers = 0;
   for (const Problem& p : plan.problems) {
     blockers += p.severity == Problem::Severity::kBlocker;
@@ -122,7 +146,7 @@ void PrintText(const SchemaPlan& plan) {
               blockers ? "the migration is blocked (exit 3)" : "nothing blocks the migration");
 }
 
-Result<SchemaPlan> Plan(const PlanOptions& o, const Config* cfg) {
+Result<PlanReport> Plan(const PlanOptions& o, const Config* cfg) {
   SQLIFT_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(o.sqlite, SqliteDb::Mode::kReadOnly));
   std::vector<std::string> excluded;
   if (cfg) excluded = cfg->source_exclude_tables;
@@ -130,9 +154,10 @@ Result<SchemaPlan> Plan(const PlanOptions& o, const Config* cfg) {
   TranslateOptions topt;
   topt.schema = o.schema;
   SQLIFT_ASSIGN_OR_RETURN(topt.overrides, Overrides(cfg, tables));
-  SQLIFT_ASSIGN_OR_RETURN(SchemaPlan plan, TranslateSchema(tables, topt));
-  SQLIFT_RETURN_IF_ERROR(AddDataProblems(*db, tables, &plan));
-  return plan;
+  PlanReport report;
+  SQLIFT_ASSIGN_OR_RETURN(report.plan, TranslateSchema(tables, topt));
+  SQLIFT_RETURN_IF_ERROR(AddDataProblems(*db, tables, &report));
+  return report;
 }
 
 int RunPlan(PlanOptions o, const GlobalOptions& global) {
@@ -142,13 +167,13 @@ int RunPlan(PlanOptions o, const GlobalOptions& global) {
     spdlog::error("plan: give --sqlite FILE, or --config with [source] sqlite");
     return kExitUsage;
   }
-  Result<SchemaPlan> plan = Plan(o, cfg);
+  Result<PlanReport> plan = Plan(o, cfg);
   if (!plan.ok()) {
     spdlog::error("plan {}: {}", o.sqlite, plan.status().ToString());
     return plan.status().code() == Status::Code::kInvalidArgument ? kExitUsage : kExitFailure;
   }
   o.json ? PrintJson(*plan) : PrintText(*plan);
-  return plan->blocked() ? kExitBlocked : kExitOk;
+  return plan->plan.blocked() ? kExitBlocked : kExitOk;
 }
 
 }  // namespace

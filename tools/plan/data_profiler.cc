@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "capture/snapshot/wire_value.h"
 #include "common/base/text.h"
 #include "proto/wire/value_text.h"
@@ -32,6 +34,22 @@ std::string KeyOf(const TableSchema& t, const std::vector<size_t>& cols,
   return parts.empty() ? "row" : fmt::format("pk=({})", fmt::join(parts, ", "));
 }
 
+// Counts row[j] under its label, keeping the first examples of each.
+void Tally(const TableSchema& t, const std::vector<size_t>& cols,
+           const std::vector<wire::Value>& row, size_t j, const ProfileOptions& options,
+           ColumnFindings* f) {
+  std::string_view label = options.label(t, cols[j], row[j]);
+  if (label.empty()) return;
+  auto it = std::find_if(f->labels.begin(), f->labels.end(),
+                         [&](const LabelTally& l) { return l.label == label; });
+  if (it == f->labels.end()) it = f->labels.insert(f->labels.end(), LabelTally{label, 0, {}, {}});
+  if (it->values.size() < options.max_examples) {
+    it->keys.push_back(KeyOf(t, cols, row));
+    it->values.push_back(row[j]);
+  }
+  ++it->count;
+}
+
 Status ProfileTable(SqliteDb& db, const TableSchema& t, const ValueCheck& check,
                     const ProfileOptions& options, std::vector<ColumnFindings>* out) {
   SQLIFT_ASSIGN_OR_RETURN(
@@ -48,7 +66,10 @@ Status ProfileTable(SqliteDb& db, const TableSchema& t, const ValueCheck& check,
       row[j] = ColumnToWire(stmt.handle(), static_cast<int>(j));
     for (size_t j = 0; j < cols.size(); ++j) {
       std::optional<std::string> why = check(t, cols[j], row[j]);
-      if (!why) continue;
+      if (!why) {
+        if (options.label) Tally(t, cols, row, j, options, &found[j]);
+        continue;
+      }
       ColumnFindings& f = found[j];
       if (f.examples.size() < options.max_examples) {
         f.examples.push_back(
@@ -61,8 +82,9 @@ Status ProfileTable(SqliteDb& db, const TableSchema& t, const ValueCheck& check,
   }
   if (options.progress) options.progress(t.name, done, total);
   for (size_t j = 0; j < cols.size(); ++j) {
-    if (found[j].count == 0) continue;
+    if (found[j].count == 0 && found[j].labels.empty()) continue;
     found[j].table = t.name;
+    found[j].column_index = cols[j];
     found[j].column = t.columns[cols[j]].name;
     out->push_back(std::move(found[j]));
   }

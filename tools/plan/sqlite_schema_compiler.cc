@@ -62,7 +62,11 @@ Result<SchemaPlan> SqliteSchemaCompiler::Compile(const std::vector<std::string>&
     for (const TableSchema& t : tables) {
       if (strcasecmp(t.name.c_str(), e.column.substr(0, dot).c_str()) == 0 &&
           t.ColumnIndex(e.column.substr(dot + 1)) >= 0) {
-        options.overrides[e.column] = e.pg_type;
+        ColumnOverride o(e.pg_type);
+        if (!e.unit.empty()) {
+          SQLIFT_ASSIGN_OR_RETURN(o.unit, ParseTimeUnit(e.unit));
+        }
+        options.overrides[e.column] = std::move(o);
       }
     }
   }

@@ -8,28 +8,11 @@
 #include <cstdlib>
 #include <optional>
 
+#include "apply/translate/value_repr.h"
 #include "tools/verify/verify_normalize.h"
 
 namespace sqlift {
 namespace {
-
-// Days from 1970-01-01 of a proleptic Gregorian date, and back (Howard Hinnant's algorithms).
-int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d) {
-  y -= m <= 2;
-  int64_t era = (y >= 0 ? y : y - 399) / 400, yoe = y - era * 400;
-  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
-}
-
-void CivilFromDays(int64_t z, int64_t* y, int64_t* m, int64_t* d) {
-  z += 719468;
-  int64_t era = (z >= 0 ? z : z - 146096) / 146097, doe = z - era * 146097;
-  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
-  *d = doy - (153 * mp + 2) / 5 + 1;
-  *m = mp < 10 ? mp + 3 : mp - 9;
-  *y = yoe + era * 400 + (*m <= 2);
-}
 
 // Reads exactly `n` digits at s[*i]; nullopt when they are not there.
 std::optional<int64_t> Digits(std::string_view s, size_t* i, size_t n) {
