@@ -53,6 +53,7 @@ sqlift_find_config(spdlog libspdlog-dev)
 sqlift_find_config(CLI11 libcli11-dev)
 sqlift_find_config(tomlplusplus libtomlplusplus-dev)
 sqlift_find_config(Boost libboost-dev 1.74)
+sqlift_find_config(nlohmann_json nlohmann-json3-dev 3)
 
 find_package(OpenSSL QUIET)
 if(NOT OpenSSL_FOUND)

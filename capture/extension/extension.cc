@@ -39,8 +39,8 @@
 
 #include "capture/recorder/recorder.h"
 #include "capture/shadow_sampler/shadow_sampler.h"
+#include "common/json/json.h"
 #include "common/sqlite/status_codes.h"
-#include "common/base/text.h"
 
 namespace sqlift {
 namespace {
@@ -93,9 +93,8 @@ void RouteFunction(sqlite3_context* ctx, int, sqlite3_value** argv) {
     std::string tenant = t ? reinterpret_cast<const char*>(t) : "*";
     Result<RouteRow> r = RecorderOf(ctx).RouteFor(tenant);
     if (!r.ok()) return ResultError(ctx, "sqlift_route()", r.status());
-    std::string json =
-        fmt::format(R"({{"tenant":{},"side":{},"epoch":{},"fenced":{}}})", JsonQuote(tenant),
-                    JsonQuote(r->side), r->epoch, r->fenced ? "true" : "false");
+    std::string json = DumpJson(
+        {{"tenant", tenant}, {"side", r->side}, {"epoch", r->epoch}, {"fenced", r->fenced}});
     sqlite3_result_text(ctx, json.data(), static_cast<int>(json.size()), SQLITE_TRANSIENT);
   } catch (const std::bad_alloc&) {
     sqlite3_result_error_nomem(ctx);
@@ -110,8 +109,11 @@ struct ShadowSlot {
 };
 
 std::string ShadowStatsJson(const ShadowStats& s) {
-  return fmt::format(R"({{"candidates":{},"sampled":{},"skipped":{},"written":{},"dropped":{}}})",
-                     s.candidates, s.sampled, s.skipped, s.written, s.dropped);
+  return DumpJson({{"candidates", s.candidates},
+                   {"sampled", s.sampled},
+                   {"skipped", s.skipped},
+                   {"written", s.written},
+                   {"dropped", s.dropped}});
 }
 
 void ShadowFunction(sqlite3_context* ctx, int, sqlite3_value** argv) {

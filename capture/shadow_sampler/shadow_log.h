@@ -7,10 +7,13 @@
 //   {"at_us":1763771162452001,"sql_hex":"53454c454354202778ff27"}
 // at_us: when the statement started, unix microseconds. sql: the statement as SQLite expanded
 // it (sqlite3_expanded_sql: bound values inlined in SQLite's literal forms, text as '..' with
-// '' doubled, blobs as x'..', reals with 15 significant digits), JSON-escaped (JsonQuote).
+// '' doubled, blobs as x'..', reals with 15 significant digits), JSON-escaped (common/json).
 // The escape for text that is not UTF-8 (a bound text value may hold any bytes; JSON strings
 // cannot): the key is sql_hex instead, and its value is every byte of the SQL as two
-// lowercase hex digits, so the text round-trips exactly. Readers ignore keys they do not know.
+// lowercase hex digits, so the text round-trips exactly (SetShadowText). This spelling is
+// older than common/json's {"text_hex": ..} and stays, because logs already written and
+// scripts read it; the reader also takes "sql": {"text_hex": ..}. Readers ignore keys they do
+// not know.
 //
 // The file is appended to (several connections or processes may share one; each write is of
 // whole lines) and created with mode 0600: bound values are application data. Lines are not
@@ -29,6 +32,7 @@
 #include <vector>
 
 #include "common/base/result.h"
+#include "common/json/json.h"
 
 namespace sqlift {
 
@@ -38,6 +42,11 @@ struct ShadowEntry {
 
   bool operator==(const ShadowEntry&) const = default;
 };
+
+// The shadow formats' spelling of text that may not be UTF-8 (this log and `sqlift shadow
+// --json`, docs/shadow.md): "key": the text when common/json's rule keeps it a string, else
+// "key_hex": every byte as two lowercase hex digits.
+void SetShadowText(Json* object, const std::string& key, std::string_view text);
 
 // The line for `e`, with its '\n'.
 std::string FormatShadowLine(const ShadowEntry& e);

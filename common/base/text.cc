@@ -45,43 +45,6 @@ bool IsValidUtf8(std::string_view text) {
   return true;
 }
 
-std::string JsonQuote(std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 15];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
-
-std::string JsonString(std::string_view text) {
-  return JsonQuote(text);
-}
-
 std::string FormatMicrosUtc(int64_t unix_micros) {
   std::time_t secs = static_cast<std::time_t>(unix_micros / 1000000);
   int64_t micros = unix_micros % 1000000;

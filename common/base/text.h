@@ -23,12 +23,6 @@ size_t Utf8SequenceLength(std::string_view text, size_t i);
 
 bool IsValidUtf8(std::string_view text);
 
-// A JSON string literal: quotes, backslashes and control characters escaped; other bytes as
-// they are (the caller decides what to do with text that is not UTF-8).
-std::string JsonQuote(std::string_view text);
-
-// A JSON string literal of `text` (quotes included); `text` must be valid UTF-8.
-std::string JsonString(std::string_view text);
 // "2026-11-21T23:54:16.123456Z"
 std::string FormatMicrosUtc(int64_t unix_micros);
 

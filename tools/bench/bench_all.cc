@@ -13,6 +13,7 @@
 #include <sstream>
 #include <string>
 
+#include "common/json/json.h"
 #include "tools/bench/bench_capture.h"
 #include "tools/bench/bench_copy.h"
 #include "tools/bench/bench_stream.h"
@@ -20,17 +21,17 @@
 namespace sqlift {
 namespace {
 
-// The number after "key": in a flat JSON object; NaN when absent.
-double Field(const std::string& json, const std::string& key) {
-  size_t at = json.find("\"" + key + "\":");
-  if (at == std::string::npos) return std::nan("");
-  return std::strtod(json.c_str() + at + key.size() + 3, nullptr);
+// One benchmark's JSON output, or null when it printed none that parses.
+Json Parsed(const std::string& out) {
+  Result<Json> doc = ParseJson(out);
+  return doc.ok() ? std::move(doc).value() : Json(nullptr);
 }
 
-std::string Trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
-    s.pop_back();
-  return s;
+// The number `key` of a benchmark's output; NaN when absent.
+double Field(const Json& doc, const char* key) {
+  if (!doc.is_object()) return std::nan("");
+  auto it = doc.find(key);
+  return it != doc.end() && it->is_number() ? it->get<double>() : std::nan("");
 }
 
 }  // namespace
@@ -54,12 +55,11 @@ int RunBenchAll(const BenchAllOptions& o) {
   rc = std::max(rc, RunBenchCopy(p));
   fmt::print(*o.err, "bench all ({}): stream\n", o.size);
   rc = std::max(rc, RunBenchStream(s));
-  const std::string cj = Trim(capture_out.str()), pj = Trim(copy_out.str()),
-                    sj = Trim(stream_out.str());
+  const Json cj = Parsed(capture_out.str()), pj = Parsed(copy_out.str()),
+             sj = Parsed(stream_out.str());
   if (o.json) {
-    fmt::print(*o.out, "{{\"size\": \"{}\", \"capture\": {}, \"copy\": {}, \"stream\": {}}}\n",
-               o.size, cj.empty() ? "null" : cj, pj.empty() ? "null" : pj,
-               sj.empty() ? "null" : sj);
+    *o.out << DumpJsonSpaced({{"size", o.size}, {"capture", cj}, {"copy", pj}, {"stream", sj}})
+           << "\n";
     return rc;
   }
   fmt::print(*o.out,

@@ -12,6 +12,7 @@
 
 #include "capture/outbox/outbox.h"
 #include "capture/recorder/recorder.h"
+#include "common/json/json.h"
 #include "common/sqlite/sqlite_db.h"
 #include "tools/bench/bench_util.h"
 
@@ -123,10 +124,13 @@ Result<double> RunOnce(const std::string& path, int64_t transactions, bool with_
 void Print(const BenchCaptureOptions& o, double base, double rec) {
   double ratio = rec / base, overhead_ms = 1000.0 / rec - 1000.0 / base;
   if (o.json) {
-    fmt::print(*o.out,
-               "{{\"baseline_txn_per_s\": {:.1f}, \"recorder_txn_per_s\": {:.1f}, \"ratio\": "
-               "{:.3f}, \"overhead_ms_per_txn\": {:.4f}, \"transactions\": {}, \"rounds\": {}}}\n",
-               base, rec, ratio, overhead_ms, o.transactions, o.rounds);
+    Json doc = {{"baseline_txn_per_s", JsonRounded(base, 1)},
+                {"recorder_txn_per_s", JsonRounded(rec, 1)},
+                {"ratio", JsonRounded(ratio, 3)},
+                {"overhead_ms_per_txn", JsonRounded(overhead_ms, 4)},
+                {"transactions", o.transactions},
+                {"rounds", o.rounds}};
+    *o.out << DumpJsonSpaced(doc) << "\n";
     return;
   }
   fmt::print(*o.out,

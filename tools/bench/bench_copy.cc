@@ -10,14 +10,15 @@
 #include <memory>
 #include <vector>
 
+#include "apply/translate/schema_translator.h"
+#include "common/json/json.h"
 #include "common/pg/pg_connection.h"
 #include "common/pg/pg_identifier.h"
-#include "apply/translate/schema_translator.h"
 #include "common/sqlite/sqlite_db.h"
 #include "common/sqlite/sqlite_schema.h"
-#include "tools/sandbox/pg_sandbox.h"
 #include "tools/bench/bench_copy_internal.h"
 #include "tools/bench/bench_util.h"
+#include "tools/sandbox/pg_sandbox.h"
 
 namespace sqlift {
 namespace {
@@ -180,13 +181,21 @@ void Print(const BenchRun& run, const Figures& f) {
   const double pipe_rate = rows / f.pipe_s, sqlift_rate = rows / f.sqlift_s;
   const double ratio = sqlift_rate / pipe_rate;
   if (o.json) {
-    fmt::print(*o.out,
-               "{{\"rows\": {}, \"bookings\": {}, \"rooms\": {}, \"pipe_seconds\": {:.3f}, "
-               "\"pipe_rows_per_s\": {:.0f}, \"sqlift_seconds\": {:.3f}, \"sqlift_rows_per_s\": "
-               "{:.0f}, \"ratio\": {:.3f}, \"ratio_target\": 1.2, \"sqlift_peak_rss_mb\": {:.1f}, "
-               "\"rss_target_mb\": 256, \"jobs\": {}, \"rounds\": {}, \"identical\": true}}\n",
-               run.gen.rows(), run.gen.bookings, run.gen.rooms, f.pipe_s, pipe_rate, f.sqlift_s,
-               sqlift_rate, ratio, f.rss_mb, o.jobs, o.rounds);
+    Json doc = {{"rows", run.gen.rows()},
+                {"bookings", run.gen.bookings},
+                {"rooms", run.gen.rooms},
+                {"pipe_seconds", JsonRounded(f.pipe_s, 3)},
+                {"pipe_rows_per_s", JsonRounded(pipe_rate, 0)},
+                {"sqlift_seconds", JsonRounded(f.sqlift_s, 3)},
+                {"sqlift_rows_per_s", JsonRounded(sqlift_rate, 0)},
+                {"ratio", JsonRounded(ratio, 3)},
+                {"ratio_target", 1.2},
+                {"sqlift_peak_rss_mb", JsonRounded(f.rss_mb, 1)},
+                {"rss_target_mb", 256},
+                {"jobs", o.jobs},
+                {"rounds", o.rounds},
+                {"identical", true}};
+    *o.out << DumpJsonSpaced(doc) << "\n";
     return;
   }
   fmt::print(*o.out,

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <thread>
 
+#include "common/json/json.h"
 #include "common/pg/pg_connection.h"
 #include "tools/sandbox/pg_sandbox.h"
 
@@ -270,17 +271,22 @@ std::string Met(bool met) {
 
 void Print(const BenchStreamOptions& o, const Figures& f) {
   if (o.json) {
-    fmt::print(*o.out,
-               "{{\"stream_changes_per_s\": {:.1f}, \"stream_writer_changes_per_s\": {:.1f}, "
-               "\"sqlite_changes_per_s\": {:.1f}, \"direct_pg_changes_per_s\": {:.1f}, "
-               "\"stream_vs_direct_pg\": {:.3f}, \"stream_vs_sqlite\": {:.3f}, "
-               "\"offered_changes_per_s\": {:.1f}, \"lag_p50_ms\": {:.2f}, \"lag_p99_ms\": "
-               "{:.2f}, \"lag_max_ms\": {:.2f}, \"lag_rows\": {}, \"changes\": {}, "
-               "\"paced_seconds\": {:.1f}, \"target_changes_per_s\": {:.0f}, "
-               "\"target_lag_p99_ms\": {:.0f}}}\n",
-               f.stream, f.writer, f.sqlite, f.direct_pg, f.stream / f.direct_pg,
-               f.stream / f.sqlite, f.offered, f.p50, f.p99, f.max, f.lag_rows, f.changes,
-               f.seconds, kTargetChangesPerS, kTargetLagP99Ms);
+    Json doc = {{"stream_changes_per_s", JsonRounded(f.stream, 1)},
+                {"stream_writer_changes_per_s", JsonRounded(f.writer, 1)},
+                {"sqlite_changes_per_s", JsonRounded(f.sqlite, 1)},
+                {"direct_pg_changes_per_s", JsonRounded(f.direct_pg, 1)},
+                {"stream_vs_direct_pg", JsonRounded(f.stream / f.direct_pg, 3)},
+                {"stream_vs_sqlite", JsonRounded(f.stream / f.sqlite, 3)},
+                {"offered_changes_per_s", JsonRounded(f.offered, 1)},
+                {"lag_p50_ms", JsonRounded(f.p50, 2)},
+                {"lag_p99_ms", JsonRounded(f.p99, 2)},
+                {"lag_max_ms", JsonRounded(f.max, 2)},
+                {"lag_rows", f.lag_rows},
+                {"changes", f.changes},
+                {"paced_seconds", JsonRounded(f.seconds, 1)},
+                {"target_changes_per_s", JsonRounded(kTargetChangesPerS, 0)},
+                {"target_lag_p99_ms", JsonRounded(kTargetLagP99Ms, 0)}};
+    *o.out << DumpJsonSpaced(doc) << "\n";
     return;
   }
   fmt::print(*o.out,

@@ -6,37 +6,25 @@
 #include <ctime>
 
 #include "common/base/text.h"
+#include "common/json/json.h"
 
 namespace sqlift {
 namespace {
 
-std::string Hex(std::string_view bytes) {
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes)
-    fmt::format_to(std::back_inserter(out), "{:02x}", c);
-  return out;
-}
-
-std::string Real(double v) {
-  if (std::isnan(v)) return "\"NaN\"";
-  if (std::isinf(v)) return v > 0 ? "\"Infinity\"" : "\"-Infinity\"";
-  return fmt::format("{}", v);  // shortest text that reads back as the same double
-}
-
-std::string JsonValue(const wire::Value& v) {
+Json JsonValue(const wire::Value& v) {
   switch (v.kind_case()) {
     case wire::Value::kInteger:
-      return std::to_string(v.integer());
+      return v.integer();
     case wire::Value::kReal:
-      return Real(v.real());
+      if (std::isnan(v.real())) return "NaN";
+      if (std::isinf(v.real())) return v.real() > 0 ? "Infinity" : "-Infinity";
+      return v.real();
     case wire::Value::kText:
-      return IsValidUtf8(v.text()) ? JsonString(v.text())
-                                   : "{\"text_hex\":\"" + Hex(v.text()) + "\"}";
+      return JsonText(v.text());
     case wire::Value::kBlob:
-      return "{\"blob_hex\":\"" + Hex(v.blob()) + "\"}";
+      return JsonBlob(v.blob());
     default:
-      return "null";
+      return nullptr;
   }
 }
 
@@ -47,7 +35,7 @@ std::string TextValue(const wire::Value& v) {
     case wire::Value::kReal:
       return fmt::format("{}", v.real());
     case wire::Value::kText: {
-      if (!IsValidUtf8(v.text())) return "x'" + Hex(v.text()) + "'(text)";
+      if (!IsValidUtf8(v.text())) return "x'" + HexBytes(v.text()) + "'(text)";
       std::string s = "'";
       for (char c : v.text()) {
         if (c == '\'') s += '\'';
@@ -56,7 +44,7 @@ std::string TextValue(const wire::Value& v) {
       return s + "'";
     }
     case wire::Value::kBlob:
-      return "x'" + Hex(v.blob()) + "'";
+      return "x'" + HexBytes(v.blob()) + "'";
     default:
       return "NULL";
   }
@@ -75,21 +63,41 @@ const char* OpName(wire::RowChange::Op op) {
   }
 }
 
-// {"col": value, ...} / {col=value, ...} of the present values, or null when none.
-std::string Columns(const wire::TableShape& shape,
-                    const google::protobuf::RepeatedPtrField<wire::Value>& values, bool json) {
-  if (values.empty()) return json ? "null" : "";
+std::string ColumnName(const wire::TableShape& shape, int i) {
+  return i < shape.columns_size() ? shape.columns(i) : fmt::format("#{}", i);
+}
+
+// {"col": value, ...} of the present values, or null when none.
+Json JsonColumns(const wire::TableShape& shape,
+                 const google::protobuf::RepeatedPtrField<wire::Value>& values) {
+  if (values.empty()) return nullptr;
+  Json out = Json::object();
+  for (int i = 0; i < values.size(); ++i) {
+    if (values[i].kind_case() != wire::Value::KIND_NOT_SET)
+      out[ColumnName(shape, i)] = JsonValue(values[i]);
+  }
+  return out;
+}
+
+// {col=value, ...} of the present values.
+std::string TextColumns(const wire::TableShape& shape,
+                        const google::protobuf::RepeatedPtrField<wire::Value>& values) {
   std::string out = "{";
-  bool first = true;
   for (int i = 0; i < values.size(); ++i) {
     if (values[i].kind_case() == wire::Value::KIND_NOT_SET) continue;
-    if (!first) out += json ? "," : ", ";
-    first = false;
-    std::string name = i < shape.columns_size() ? shape.columns(i) : fmt::format("#{}", i);
-    out += json ? JsonString(IsValidUtf8(name) ? name : Hex(name)) + ":" + JsonValue(values[i])
-                : name + "=" + TextValue(values[i]);
+    out += (out.size() > 1 ? ", " : "") + ColumnName(shape, i) + "=" + TextValue(values[i]);
   }
   return out + "}";
+}
+
+// The fields every JSON line starts with.
+Json JsonHead(const wire::Transaction& txn) {
+  return {{"seq", txn.seq()}, {"committed_at", FormatMicrosUtc(txn.committed_at_us())}};
+}
+
+void AppendLine(const Json& line, std::string* out) {
+  *out += DumpJson(line);
+  *out += '\n';
 }
 
 void FormatChange(const wire::ChangeBatch& batch, const wire::Transaction& txn,
@@ -98,24 +106,24 @@ void FormatChange(const wire::ChangeBatch& batch, const wire::Transaction& txn,
   const wire::TableShape& shape = c.table_index() < static_cast<uint32_t>(batch.tables_size())
                                       ? batch.tables(c.table_index())
                                       : kUnknown;
-  bool json = format == ChangeFormat::kJsonLines;
+  if (format == ChangeFormat::kJsonLines) {
+    Json line = JsonHead(txn);
+    line["table"] = shape.name();
+    line["op"] = OpName(c.op());
+    line["pk"] = Json::array();
+    for (const wire::Value& v : c.pk())
+      line["pk"].push_back(JsonValue(v));
+    line["old"] = JsonColumns(shape, c.old_values());
+    line["new"] = JsonColumns(shape, c.new_values());
+    return AppendLine(line, out);
+  }
   std::string pk;
-  for (int i = 0; i < c.pk_size(); ++i) {
-    pk += (i ? (json ? "," : ", ") : "") + (json ? JsonValue(c.pk(i)) : TextValue(c.pk(i)));
-  }
-  if (json) {
-    fmt::format_to(std::back_inserter(*out),
-                   "{{\"seq\":{},\"committed_at\":\"{}\",\"table\":{},\"op\":\"{}\",\"pk\":[{}],"
-                   "\"old\":{},\"new\":{}}}\n",
-                   txn.seq(), FormatMicrosUtc(txn.committed_at_us()), JsonString(shape.name()),
-                   OpName(c.op()), pk, Columns(shape, c.old_values(), true),
-                   Columns(shape, c.new_values(), true));
-    return;
-  }
+  for (int i = 0; i < c.pk_size(); ++i)
+    pk += (i ? ", " : "") + TextValue(c.pk(i));
   fmt::format_to(std::back_inserter(*out), "seq={} {} {} {} pk=({})", txn.seq(),
                  FormatMicrosUtc(txn.committed_at_us()), OpName(c.op()), shape.name(), pk);
-  if (!c.old_values().empty()) *out += " old=" + Columns(shape, c.old_values(), false);
-  if (!c.new_values().empty()) *out += " new=" + Columns(shape, c.new_values(), false);
+  if (!c.old_values().empty()) *out += " old=" + TextColumns(shape, c.old_values());
+  if (!c.new_values().empty()) *out += " new=" + TextColumns(shape, c.new_values());
   *out += '\n';
 }
 
@@ -125,10 +133,10 @@ void FormatChangeBatch(const wire::ChangeBatch& batch, ChangeFormat format, std:
   for (const wire::Transaction& txn : batch.transactions()) {
     if (txn.kind() == wire::Transaction::DDL) {
       if (format == ChangeFormat::kJsonLines) {
-        fmt::format_to(std::back_inserter(*out),
-                       "{{\"seq\":{},\"committed_at\":\"{}\",\"table\":{},\"ddl\":{}}}\n",
-                       txn.seq(), FormatMicrosUtc(txn.committed_at_us()),
-                       JsonString(txn.ddl_table()), JsonString(txn.ddl_sql()));
+        Json line = JsonHead(txn);
+        line["table"] = txn.ddl_table();
+        line["ddl"] = txn.ddl_sql();
+        AppendLine(line, out);
       } else {
         fmt::format_to(std::back_inserter(*out), "seq={} {} DDL {}: {}\n", txn.seq(),
                        FormatMicrosUtc(txn.committed_at_us()), txn.ddl_table(),
@@ -140,11 +148,10 @@ void FormatChangeBatch(const wire::ChangeBatch& batch, ChangeFormat format, std:
       const wire::Route& r = txn.route();
       const char* side = r.side() == wire::Route::POSTGRES ? "postgres" : "sqlite";
       if (format == ChangeFormat::kJsonLines) {
-        fmt::format_to(std::back_inserter(*out),
-                       "{{\"seq\":{},\"committed_at\":\"{}\",\"route\":{{\"tenant\":{},"
-                       "\"side\":\"{}\",\"epoch\":{},\"fenced\":{}}}}}\n",
-                       txn.seq(), FormatMicrosUtc(txn.committed_at_us()), JsonString(r.tenant()),
-                       side, r.epoch(), r.fenced() ? "true" : "false");
+        Json line = JsonHead(txn);
+        line["route"] = {
+            {"tenant", r.tenant()}, {"side", side}, {"epoch", r.epoch()}, {"fenced", r.fenced()}};
+        AppendLine(line, out);
       } else {
         fmt::format_to(std::back_inserter(*out), "seq={} {} ROUTE {} -> {} epoch {}{}\n", txn.seq(),
                        FormatMicrosUtc(txn.committed_at_us()), r.tenant(), side, r.epoch(),

@@ -2,9 +2,10 @@
 // DDL event, as JSON Lines or as text.
 //
 // JSON values: NULL -> null; integers and reals -> numbers (non-finite reals -> "NaN",
-// "Infinity", "-Infinity"); text -> a string when it is valid UTF-8, else {"text_hex": ".."};
-// blobs -> {"blob_hex": ".."}. UPDATE lines carry in "old" and "new" only the columns the
-// changeset holds (the key and the changed columns).
+// "Infinity", "-Infinity"); text and blobs by common/json's rule (text -> a string when it is
+// valid UTF-8 without NUL, else {"text_hex": ".."}; blobs -> {"blob_hex": ".."}). UPDATE lines
+// carry in "old" and "new" only the columns the changeset holds (the key and the changed
+// columns).
 //
 // Thread safety: pure functions.
 #pragma once

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <string>
 
+#include "common/json/json.h"
 #include "tools/cli/change_format.h"
 #include "tools/cli/command.h"
 #include "tools/demo/demo_run.h"
@@ -18,25 +19,36 @@ std::string Ms(const std::optional<double>& v) {
   return v ? fmt::format("{:.1f}", *v) : "null";
 }
 
+Json MsJson(const std::optional<double>& v) {
+  return v ? JsonRounded(*v, 1) : Json(nullptr);
+}
+
 void PrintJson(const DemoReport& r) {
-  std::string stages;
+  Json stages = Json::array();
   for (const DemoStage& s : r.stages) {
-    stages +=
-        fmt::format("{}{{\"name\":{},\"seconds\":{:.3f},\"ok\":{},\"skipped\":{},\"note\":{}}}",
-                    stages.empty() ? "" : ",", JsonString(s.name), s.seconds,
-                    s.ok ? "true" : "false", s.skipped ? "true" : "false", JsonString(s.note));
+    stages.push_back({{"name", s.name},
+                      {"seconds", JsonRounded(s.seconds, 3)},
+                      {"ok", s.ok},
+                      {"skipped", s.skipped},
+                      {"note", s.note}});
   }
-  fmt::print(
-      "{{\"ok\":{},\"rows_copied\":{},\"snapshot_seq\":{},\"changes_streamed\":{},"
-      "\"writes_acknowledged\":{},\"writes_on_postgres\":{},\"writes_refused\":{},"
-      "\"writes_lost\":{},\"lost_after_fallback\":{},\"catch_up_ms\":{:.1f},"
-      "\"max_lag_seqs\":{},\"verify_matched\":{},\"cutover_pause_ms\":{},"
-      "\"fallback_pause_ms\":{},\"cutover_again_pause_ms\":{},\"stages\":[{}]}}\n",
-      r.ok() ? "true" : "false", r.rows_copied, r.snapshot_seq, r.changes_streamed,
-      r.writes_acknowledged, r.writes_on_postgres, r.writes_refused, r.writes_lost,
-      r.lost_after_fallback, r.catch_up_ms, r.max_lag_seqs,
-      r.verify_matched ? (*r.verify_matched ? "true" : "false") : "null", Ms(r.cutover_pause_ms),
-      Ms(r.fallback_pause_ms), Ms(r.cutover_again_pause_ms), stages);
+  Json doc = {{"ok", r.ok()},
+              {"rows_copied", r.rows_copied},
+              {"snapshot_seq", r.snapshot_seq},
+              {"changes_streamed", r.changes_streamed},
+              {"writes_acknowledged", r.writes_acknowledged},
+              {"writes_on_postgres", r.writes_on_postgres},
+              {"writes_refused", r.writes_refused},
+              {"writes_lost", r.writes_lost},
+              {"lost_after_fallback", r.lost_after_fallback},
+              {"catch_up_ms", JsonRounded(r.catch_up_ms, 1)},
+              {"max_lag_seqs", r.max_lag_seqs},
+              {"verify_matched", JsonOrNull(r.verify_matched)},
+              {"cutover_pause_ms", MsJson(r.cutover_pause_ms)},
+              {"fallback_pause_ms", MsJson(r.fallback_pause_ms)},
+              {"cutover_again_pause_ms", MsJson(r.cutover_again_pause_ms)},
+              {"stages", std::move(stages)}};
+  fmt::print("{}\n", DumpJson(doc));
 }
 
 void PrintText(const DemoReport& r) {

@@ -1,6 +1,7 @@
 // `sqlift plan`: reads a SQLite database (schema and every row) and prints the PostgreSQL
-// schema it maps to and every problem found, each with its fix (docs/design.md, the life of a migration, stage plan).
-// Exit 0 when nothing blocks the migration, 3 (kExitBlocked) when something does.
+// schema it maps to and every problem found, each with its fix (docs/design.md, the life of a
+// migration, stage plan). Exit 0 when nothing blocks the migration, 3 (kExitBlocked) when something
+// does.
 #include <spdlog/spdlog.h>
 #include <strings.h>
 #include <unistd.h>
@@ -8,13 +9,14 @@
 #include <cstdio>
 #include <map>
 
+#include "apply/translate/mapping_overrides.h"
 #include "apply/translate/schema_translator.h"
-#include "tools/plan/data_profiler.h"
-#include "common/sqlite/sqlite_schema.h"
 #include "common/base/text.h"
+#include "common/json/json.h"
+#include "common/sqlite/sqlite_schema.h"
 #include "tools/cli/change_format.h"
 #include "tools/cli/command.h"
-#include "apply/translate/mapping_overrides.h"
+#include "tools/plan/data_profiler.h"
 #include "tools/plan/plan_values.h"
 
 namespace sqlift {
@@ -87,40 +89,24 @@ Status AddDataProblems(SqliteDb& db, const std::vector<TableSchema>& tables, Pla
   return Status::OK();
 }
 
-// JSON string of any bytes: invalid UTF-8 is shown as \xNN text rather than failing.
-std::string Json(const std::string& s) {
-  if (IsValidUtf8(s)) return JsonString(s);
-  std::string clean;
-  for (size_t i = 0; i < s.size();) {
-    size_t n = Utf8SequenceLength(s, i);
-    if (n == 0)
-      clean += fmt::format("\\x{:02x}", static_cast<unsigned char>(s[i])), n = 1;
-    else
-      clean += s.substr(i, n);
-    i += n;
-  }
-  return JsonString(clean);
-}
-
 void PrintJson(const PlanReport& report) {
   const SchemaPlan& plan = report.plan;
-  auto list = [](const std::vector<std::string>& v) {
-    std::vector<std::string> out;
-    for (const std::string& s : v)
-      out.push_back(Json(s));
-    return fmt::format("[{}]", fmt::join(out, ","));
-  };
-  std::vector<std::string> problems;
+  Json problems = Json::array();
   for (const Problem& p : plan.problems) {
-    problems.push_back(fmt::format(
-        R"({{"severity":"{}","table":{},"column":{},"what":{},"fix":{},"count":{},"examples":{}}})",
-        SeverityName(p.severity), Json(p.table), Json(p.column), Json(p.what), Json(p.fix), p.count,
-        list(p.examples)));
+    problems.push_back({{"severity", SeverityName(p.severity)},
+                        {"table", p.table},
+                        {"column", p.column},
+                        {"what", p.what},
+                        {"fix", p.fix},
+                        {"count", p.count},
+                        {"examples", p.examples}});
   }
-  std::printf("{\"ddl\":%s,\"after_data\":%s,\"values\":%s,\"problems\":[%s],\"blocked\":%s}\n",
-              list(plan.ddl).c_str(), list(plan.after_data).c_str(),
-              ReprJson(report.values).c_str(), fmt::format("{}", fmt::join(problems, ",")).c_str(),
-              plan.blocked() ? "true" : "false");
+  Json doc = {{"ddl", plan.ddl},
+              {"after_data", plan.after_data},
+              {"values", ReprJson(report.values)},
+              {"problems", std::move(problems)},
+              {"blocked", plan.blocked()}};
+  std::printf("%s\n", DumpJson(doc).c_str());
 }
 
 void PrintText(const PlanReport& report) {

@@ -110,29 +110,28 @@ Report Gather(const Config& cfg) {
   return r;
 }
 
-std::string Num(const std::optional<uint64_t>& v) {
-  return v ? std::to_string(*v) : "null";
+void PrintJson(const Config& cfg, const Report& r, const std::optional<uint64_t>& lag) {
+  Json doc = {{"source", cfg.source_id},
+              {"captured_seq", JsonOrNull(r.captured)},
+              {"logged_seq", JsonOrNull(r.logged)},
+              {"acked_seq", JsonOrNull(r.acked)},
+              {"applied_seq", JsonOrNull(r.applied)},
+              {"lag_seqs", JsonOrNull(lag)},
+              {"lag_seconds", r.lag_seconds ? JsonRounded(*r.lag_seconds, 3) : Json(nullptr)},
+              {"snapshot_seq", JsonOrNull(r.snapshot_seq)},
+              {"snapshot_rows", JsonOrNull(r.snapshot_rows)},
+              {"dead_letters", JsonOrNull(r.dead_letters)},
+              {"agent", r.agent_http},
+              {"applier", r.applier_http}};
+  AddRoutesStatusJson(r.routes, r.reverse, &doc);
+  doc["errors"] = r.errors;
+  fmt::print("{}\n", DumpJson(doc));
 }
 
 void Print(const Config& cfg, const Report& r, bool json) {
   std::optional<uint64_t> lag;
   if (r.captured && r.applied) lag = *r.captured > *r.applied ? *r.captured - *r.applied : 0;
-  if (json) {
-    std::string errors;
-    for (const std::string& e : r.errors)
-      errors += (errors.empty() ? "" : ",") + JsonString(e);
-    fmt::print(
-        "{{\"source\":{},\"captured_seq\":{},\"logged_seq\":{},\"acked_seq\":{},"
-        "\"applied_seq\":{},\"lag_seqs\":{},\"lag_seconds\":{},\"snapshot_seq\":{},"
-        "\"snapshot_rows\":{},\"dead_letters\":{},\"agent\":{},\"applier\":{},"
-        "{},\"errors\":[{}]}}\n",
-        JsonString(cfg.source_id), Num(r.captured), Num(r.logged), Num(r.acked), Num(r.applied),
-        Num(lag), r.lag_seconds ? fmt::format("{:.3f}", *r.lag_seconds) : "null",
-        Num(r.snapshot_seq), Num(r.snapshot_rows),
-        r.dead_letters ? std::to_string(*r.dead_letters) : "null", JsonString(r.agent_http),
-        JsonString(r.applier_http), RoutesStatusJson(r.routes, r.reverse), errors);
-    return;
-  }
+  if (json) return PrintJson(cfg, r, lag);
   auto show = [](const std::optional<uint64_t>& v) { return v ? std::to_string(*v) : "-"; };
   fmt::print("source {}\n", cfg.source_id);
   fmt::print("  captured seq   {:>12}   (outbox high-water mark in SQLite)\n", show(r.captured));

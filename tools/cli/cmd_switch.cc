@@ -7,9 +7,9 @@
 #include <cstdio>
 #include <numeric>
 
-#include "common/base/text.h"
-#include "tools/cli/command.h"
 #include "apply/reverse/source_layout.h"
+#include "common/json/json.h"
+#include "tools/cli/command.h"
 #include "tools/switch/switch_run.h"
 
 namespace sqlift {
@@ -56,13 +56,12 @@ std::string StepsText(const std::vector<SwitchStep>& steps) {
   return out;
 }
 
-std::string StepsJson(const std::vector<SwitchStep>& steps) {
-  std::string out = "[";
+Json StepsJson(const std::vector<SwitchStep>& steps) {
+  Json out = Json::array();
   for (const SwitchStep& s : steps) {
-    out += fmt::format("{}{{\"name\":{},\"ms\":{:.3f},\"ok\":{},\"note\":{}}}",
-                       out.size() > 1 ? "," : "", JsonQuote(s.name), s.ms, s.ok, JsonQuote(s.note));
+    out.push_back({{"name", s.name}, {"ms", JsonRounded(s.ms, 3)}, {"ok", s.ok}, {"note", s.note}});
   }
-  return out + "]";
+  return out;
 }
 
 int RunSwitch(const GlobalOptions& global, const SwitchCli& o, bool cutover) {
@@ -104,8 +103,8 @@ int RunFinishCli(const GlobalOptions& global, bool json) {
   }
   FinishReport r = RunFinish(*cfg);
   if (json) {
-    std::printf("{\"ok\":%s,\"reason\":%s,\"steps\":%s}\n", r.ok ? "true" : "false",
-                JsonQuote(r.reason).c_str(), StepsJson(r.steps).c_str());
+    Json doc = {{"ok", r.ok}, {"reason", r.reason}, {"steps", StepsJson(r.steps)}};
+    std::printf("%s\n", DumpJson(doc).c_str());
   } else {
     std::printf("finish: %s\n%s",
                 r.ok ? "PostgreSQL stands alone; stop `sqlift apply`, and the "
@@ -146,13 +145,18 @@ std::string SwitchReportText(const SwitchReport& r) {
 }
 
 std::string SwitchReportJson(const SwitchReport& r) {
-  return fmt::format(
-      "{{\"direction\":{},\"tenant\":{},\"ok\":{},\"undone\":{},\"reason\":{},"
-      "\"epoch_before\":{},\"epoch_after\":{},\"fence_seq\":{},\"flip_seq\":{},"
-      "\"pause_ms\":{:.3f},\"verify_matched\":{},\"steps\":{}}}",
-      JsonQuote(r.direction), JsonQuote(r.tenant), r.ok, r.undone, JsonQuote(r.reason),
-      r.epoch_before, r.epoch_after, r.fence_seq, r.flip_seq, r.pause_ms,
-      r.verify ? (r.verify->matched() ? "true" : "false") : "null", StepsJson(r.steps));
+  return DumpJson({{"direction", r.direction},
+                   {"tenant", r.tenant},
+                   {"ok", r.ok},
+                   {"undone", r.undone},
+                   {"reason", r.reason},
+                   {"epoch_before", r.epoch_before},
+                   {"epoch_after", r.epoch_after},
+                   {"fence_seq", r.fence_seq},
+                   {"flip_seq", r.flip_seq},
+                   {"pause_ms", JsonRounded(r.pause_ms, 3)},
+                   {"verify_matched", r.verify ? Json(r.verify->matched()) : Json(nullptr)},
+                   {"steps", StepsJson(r.steps)}});
 }
 
 void AddSwitchCommands(CLI::App& root, CommandTable& table, const GlobalOptions& global) {

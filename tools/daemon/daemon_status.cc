@@ -3,19 +3,15 @@
 
 #include <fmt/format.h>
 
-#include "capture/outbox/route_table.h"
 #include "capture/agent/route_writer.h"
-#include "common/sqlite/sqlite_db.h"
+#include "capture/outbox/route_table.h"
 #include "capture/pg_logical/pg_change.h"
+#include "common/json/json.h"
+#include "common/sqlite/sqlite_db.h"
 #include "state/keys.h"
-#include "common/base/text.h"
 
 namespace sqlift {
 namespace {
-
-std::string Quote(const std::string& s) {
-  return JsonString(s);
-}
 
 struct AgentPositions {
   uint64_t captured = 0, logged = 0, acked = 0;
@@ -67,20 +63,21 @@ Result<AppliedState> ReadAppliedState(PgConnection& conn, const std::string& sou
 
 namespace {
 
-std::string ReverseJson(const ReverseRunner* reverse) {
-  if (!reverse) return "null";
+Json ReverseJson(const ReverseRunner* reverse) {
+  if (!reverse) return nullptr;
   ReverseStats r = reverse->stats();
-  return fmt::format(
-      "{{\"streaming\":{},\"failed\":{},\"applied_lsn\":{},\"confirmed_lsn\":{},"
-      "\"transactions\":{},\"rows\":{},\"skipped\":{},\"last_error\":{}}}",
-      r.streaming, r.failed, Quote(pgchange::FormatLsn(r.applied_lsn)),
-      Quote(pgchange::FormatLsn(r.confirmed_lsn)), r.transactions, r.rows, r.skipped,
-      Quote(r.last_error));
+  return {{"streaming", r.streaming},
+          {"failed", r.failed},
+          {"applied_lsn", pgchange::FormatLsn(r.applied_lsn)},
+          {"confirmed_lsn", pgchange::FormatLsn(r.confirmed_lsn)},
+          {"transactions", r.transactions},
+          {"rows", r.rows},
+          {"skipped", r.skipped},
+          {"last_error", r.last_error}};
 }
 
-std::string RouteJson(const RouteRow& r) {
-  return fmt::format("{{\"tenant\":{},\"side\":{},\"epoch\":{},\"fenced\":{}}}", Quote(r.tenant),
-                     Quote(r.side), r.epoch, r.fenced);
+Json RouteJson(const RouteRow& r) {
+  return {{"tenant", r.tenant}, {"side", r.side}, {"epoch", r.epoch}, {"fenced", r.fenced}};
 }
 
 Result<std::vector<RouteRow>> LoggedRoutes(state::ChangeLog& log) {
@@ -95,14 +92,28 @@ Result<std::vector<RouteRow>> LoggedRoutes(state::ChangeLog& log) {
   return out;
 }
 
-// "[{route}, ...]", or null when the state cannot be read.
-std::string RoutesJson(state::ChangeLog& log) {
+// [{route}, ...], or null when the state cannot be read.
+Json RoutesJson(state::ChangeLog& log) {
   Result<std::vector<RouteRow>> routes = LoggedRoutes(log);
-  if (!routes.ok()) return "null";
-  std::string list;
+  if (!routes.ok()) return nullptr;
+  Json list = Json::array();
   for (const RouteRow& r : *routes)
-    list += (list.empty() ? "" : ",") + RouteJson(r);
-  return "[" + list + "]";
+    list.push_back(RouteJson(r));
+  return list;
+}
+
+Json ShipperJson(const Shipper* shipper) {
+  if (!shipper) return nullptr;
+  ShipperStats s = shipper->stats();
+  return {{"shipped_seq", s.shipped_seq},     {"acked_seq", s.acked_seq},
+          {"unacked_bytes", s.unacked_bytes}, {"connects", s.connects},
+          {"snapshotting", s.snapshotting},   {"snapshot_seq", s.snapshot_seq},
+          {"snapshots", s.snapshots},         {"stopped", s.stopped},
+          {"last_error", s.last_error}};
+}
+
+HttpResponse JsonResponse(const Json& body, int code = 200) {
+  return {"application/json", DumpJson(body) + "\n", code};
 }
 
 }  // namespace
@@ -121,37 +132,25 @@ Result<std::unique_ptr<HttpServer>> StartAgentHttp(const Config& cfg, state::Cha
 
 HttpResponse AgentRoutes(state::ChangeLog& log, const HttpQuery& query) {
   Result<std::vector<RouteRow>> routes = LoggedRoutes(log);
-  if (!routes.ok()) {
-    return {"application/json",
-            fmt::format("{{\"error\":{}}}\n", Quote(routes.status().ToString())), 500};
-  }
+  if (!routes.ok()) return JsonResponse({{"error", routes.status().ToString()}}, 500);
   auto tenant = query.find("tenant");
-  if (tenant != query.end())
-    return {"application/json", RouteJson(LookupRoute(*routes, tenant->second)) + "\n"};
-  return {"application/json", fmt::format("{{\"routes\":{}}}\n", RoutesJson(log))};
+  if (tenant != query.end()) return JsonResponse(RouteJson(LookupRoute(*routes, tenant->second)));
+  return JsonResponse({{"routes", RoutesJson(log)}});
 }
 
 HttpResponse AgentStatus(const Config& cfg, state::ChangeLog& log, const Shipper* shipper,
                          const ReverseRunner* reverse) {
-  const std::string& source = cfg.source_id;
   AgentPositions p = ReadAgent(cfg.source_sqlite, log);
-  std::string ship = "null";
-  if (shipper) {
-    ShipperStats s = shipper->stats();
-    ship = fmt::format(
-        "{{\"shipped_seq\":{},\"acked_seq\":{},\"unacked_bytes\":{},\"connects\":{},"
-        "\"snapshotting\":{},\"snapshot_seq\":{},\"snapshots\":{},\"stopped\":{},"
-        "\"last_error\":{}}}",
-        s.shipped_seq, s.acked_seq, s.unacked_bytes, s.connects, s.snapshotting ? "true" : "false",
-        s.snapshot_seq, s.snapshots, s.stopped ? "true" : "false", Quote(s.last_error));
-  }
-  return {"application/json",
-          fmt::format("{{\"daemon\":\"capture\",\"source\":{},\"captured_seq\":{},"
-                      "\"logged_seq\":{},\"acked_seq\":{},\"lag_seqs\":{},\"shipper\":{},"
-                      "\"reverse\":{},\"routes\":{},\"error\":{}}}\n",
-                      Quote(source), p.captured, p.logged, p.acked,
-                      p.captured > p.acked ? p.captured - p.acked : 0, ship, ReverseJson(reverse),
-                      RoutesJson(log), Quote(p.error))};
+  return JsonResponse({{"daemon", "capture"},
+                       {"source", cfg.source_id},
+                       {"captured_seq", p.captured},
+                       {"logged_seq", p.logged},
+                       {"acked_seq", p.acked},
+                       {"lag_seqs", p.captured > p.acked ? p.captured - p.acked : 0},
+                       {"shipper", ShipperJson(shipper)},
+                       {"reverse", ReverseJson(reverse)},
+                       {"routes", RoutesJson(log)},
+                       {"error", p.error}});
 }
 
 HttpResponse AgentMetrics(const Config& cfg, state::ChangeLog& log, const Shipper* shipper,
@@ -196,23 +195,26 @@ Result<AppliedState> ApplierProbe::Read() {
 HttpResponse ApplierProbe::Status() {
   Result<AppliedState> a = Read();
   apply::ReceiverStats r = receiver_->stats();
-  std::string applied = "null";
+  Json applied = nullptr;
   if (a.ok()) {
-    applied = fmt::format(
-        "{{\"has_position\":{},\"applied_seq\":{},\"snapshot_seq\":{},\"snapshot_rows\":{},"
-        "\"updated_at\":{},\"dead_letters\":{}}}",
-        a->has_position ? "true" : "false", a->applied_seq,
-        a->snapshot_seq ? std::to_string(*a->snapshot_seq) : "null",
-        a->snapshot_rows ? std::to_string(*a->snapshot_rows) : "null", Quote(a->updated_at),
-        a->dead_letters);
+    applied = {{"has_position", a->has_position},
+               {"applied_seq", a->applied_seq},
+               {"snapshot_seq", JsonOrNull(a->snapshot_seq)},
+               {"snapshot_rows", JsonOrNull(a->snapshot_rows)},
+               {"updated_at", a->updated_at},
+               {"dead_letters", a->dead_letters}};
   }
-  return {"application/json",
-          fmt::format("{{\"daemon\":\"apply\",\"source\":{},\"postgres\":{},\"error\":{},"
-                      "\"sessions\":{},\"batches\":{},\"acks\":{},\"snapshots\":{},"
-                      "\"connections\":{},\"closed\":{},\"last_close\":{}}}\n",
-                      Quote(source_), applied, Quote(a.ok() ? "" : a.status().ToString()),
-                      r.sessions, r.batches, r.acks, r.snapshots, r.connections, r.closed,
-                      Quote(r.reasons.empty() ? "" : r.reasons.back()))};
+  return JsonResponse({{"daemon", "apply"},
+                       {"source", source_},
+                       {"postgres", std::move(applied)},
+                       {"error", a.ok() ? "" : a.status().ToString()},
+                       {"sessions", r.sessions},
+                       {"batches", r.batches},
+                       {"acks", r.acks},
+                       {"snapshots", r.snapshots},
+                       {"connections", r.connections},
+                       {"closed", r.closed},
+                       {"last_close", r.reasons.empty() ? "" : r.reasons.back()}});
 }
 
 HttpResponse ApplierProbe::Metrics() {

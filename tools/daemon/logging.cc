@@ -5,44 +5,23 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "common/json/json.h"
+
 namespace sqlift {
 namespace {
 
-// %j: the message as a JSON string body (quotes, backslashes and control bytes escaped), so
-// that a log line stays one valid JSON object whatever a table name or error text holds.
-class JsonEscapedMessage : public spdlog::custom_flag_formatter {
+// %j: the message as a JSON value (common/json's rule: a string, or {"text_hex": ..} when it
+// is not UTF-8), so that a log line stays one valid JSON object whatever a table name or error
+// text holds.
+class JsonMessage : public spdlog::custom_flag_formatter {
  public:
   void format(const spdlog::details::log_msg& msg, const std::tm&,
               spdlog::memory_buf_t& dest) override {
-    for (char c : msg.payload) {
-      unsigned char u = static_cast<unsigned char>(c);
-      switch (c) {
-        case '"':
-          dest.append(std::string_view("\\\""));
-          break;
-        case '\\':
-          dest.append(std::string_view("\\\\"));
-          break;
-        case '\n':
-          dest.append(std::string_view("\\n"));
-          break;
-        case '\r':
-          dest.append(std::string_view("\\r"));
-          break;
-        case '\t':
-          dest.append(std::string_view("\\t"));
-          break;
-        default:
-          if (u < 0x20) {
-            fmt::format_to(std::back_inserter(dest), "\\u{:04x}", u);
-          } else {
-            dest.push_back(c);
-          }
-      }
-    }
+    const std::string json = DumpJson(JsonText({msg.payload.data(), msg.payload.size()}));
+    dest.append(json.data(), json.data() + json.size());
   }
   std::unique_ptr<custom_flag_formatter> clone() const override {
-    return std::make_unique<JsonEscapedMessage>();
+    return std::make_unique<JsonMessage>();
   }
 };
 
@@ -58,8 +37,8 @@ Status SetupLogging(std::string_view format, std::string_view level) {
       "sqlift", std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
   if (format == "json") {
     auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
-    formatter->add_flag<JsonEscapedMessage>('j').set_pattern(
-        R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","pid":%P,"msg":"%j"})");
+    formatter->add_flag<JsonMessage>('j').set_pattern(
+        R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","pid":%P,"msg":%j})");
     logger->set_formatter(std::move(formatter));
   } else if (format == "text") {
     logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ %v");

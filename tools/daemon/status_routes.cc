@@ -2,14 +2,14 @@
 
 #include <fmt/format.h>
 
-#include "common/pg/pg_connection.h"
-#include "capture/pg_logical/pg_replication_admin.h"
 #include "apply/pg_sink/pg_route.h"
 #include "apply/reverse/reverse_applier.h"
-#include "capture/outbox/route_table.h"
-#include "common/sqlite/sqlite_db.h"
-#include "common/base/text.h"
 #include "apply/reverse/source_layout.h"
+#include "capture/outbox/route_table.h"
+#include "capture/pg_logical/pg_replication_admin.h"
+#include "common/base/text.h"
+#include "common/pg/pg_connection.h"
+#include "common/sqlite/sqlite_db.h"
 
 namespace sqlift {
 namespace {
@@ -72,24 +72,24 @@ void GatherRoutes(const Config& cfg, std::vector<TenantRouteStatus>* routes, Rev
   }
 }
 
-std::string RoutesStatusJson(const std::vector<TenantRouteStatus>& routes,
-                             const ReverseStatus& reverse) {
-  std::string list;
+void AddRoutesStatusJson(const std::vector<TenantRouteStatus>& routes, const ReverseStatus& reverse,
+                         Json* status) {
+  Json list = Json::array();
   for (const TenantRouteStatus& r : routes) {
-    list += fmt::format(
-        "{}{{\"tenant\":{},\"side\":{},\"epoch\":{},\"fenced\":{},\"postgres_side\":{},"
-        "\"postgres_epoch\":{},\"postgres_fenced\":{}}}",
-        list.empty() ? "" : ",", JsonQuote(r.tenant), JsonQuote(r.side), r.epoch, r.fenced,
-        r.pg_side ? JsonQuote(*r.pg_side) : "null",
-        r.pg_epoch ? std::to_string(*r.pg_epoch) : "null",
-        r.pg_fenced ? (*r.pg_fenced ? "true" : "false") : "null");
+    list.push_back({{"tenant", r.tenant},
+                    {"side", r.side},
+                    {"epoch", r.epoch},
+                    {"fenced", r.fenced},
+                    {"postgres_side", JsonOrNull(r.pg_side)},
+                    {"postgres_epoch", JsonOrNull(r.pg_epoch)},
+                    {"postgres_fenced", JsonOrNull(r.pg_fenced)}});
   }
-  return fmt::format(
-      "\"routes\":[{}],\"reverse\":{{\"slot\":{},\"active\":{},\"confirmed_lsn\":{},"
-      "\"lag_bytes\":{},\"sqlite_lsn\":{}}}",
-      list, reverse.slot, reverse.active, JsonQuote(reverse.confirmed_lsn),
-      reverse.lag_bytes ? std::to_string(*reverse.lag_bytes) : "null",
-      JsonQuote(reverse.sqlite_lsn));
+  (*status)["routes"] = std::move(list);
+  (*status)["reverse"] = {{"slot", reverse.slot},
+                          {"active", reverse.active},
+                          {"confirmed_lsn", reverse.confirmed_lsn},
+                          {"lag_bytes", JsonOrNull(reverse.lag_bytes)},
+                          {"sqlite_lsn", reverse.sqlite_lsn}};
 }
 
 std::string RoutesStatusText(const std::vector<TenantRouteStatus>& routes,

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/config/config.h"
+#include "common/json/json.h"
 
 namespace sqlift {
 
@@ -35,8 +36,10 @@ struct ReverseStatus {
 void GatherRoutes(const Config& cfg, std::vector<TenantRouteStatus>* routes, ReverseStatus* reverse,
                   std::vector<std::string>* errors);
 
-std::string RoutesStatusJson(const std::vector<TenantRouteStatus>& routes,
-                             const ReverseStatus& reverse);
+// Sets "routes" (a list) and "reverse" (an object) in `status`, the `sqlift status --json`
+// document.
+void AddRoutesStatusJson(const std::vector<TenantRouteStatus>& routes, const ReverseStatus& reverse,
+                         Json* status);
 std::string RoutesStatusText(const std::vector<TenantRouteStatus>& routes,
                              const ReverseStatus& reverse);
 

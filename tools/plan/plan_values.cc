@@ -5,7 +5,6 @@
 #include "apply/translate/value_encoder.h"
 #include "apply/translate/value_repr.h"
 #include "proto/wire/value_text.h"
-#include "common/base/text.h"
 
 namespace sqlift {
 namespace {
@@ -114,24 +113,23 @@ std::string ReprText(const std::vector<ColumnReprs>& columns) {
   return out.empty() ? out : "-- how stored values are read:\n" + out;
 }
 
-std::string ReprJson(const std::vector<ColumnReprs>& columns) {
-  std::vector<std::string> cols;
+Json ReprJson(const std::vector<ColumnReprs>& columns) {
+  Json cols = Json::array();
   for (const ColumnReprs& c : columns) {
-    std::vector<std::string> reprs;
+    Json reprs = Json::array();
     for (const ReprCount& r : c.reprs) {
-      std::vector<std::string> ex;
-      for (const std::string& e : r.examples)
-        ex.push_back(JsonString(e));
-      reprs.push_back(fmt::format(R"({{"name":{},"reading":{},"count":{},"examples":[{}]}})",
-                                  JsonString(r.name), JsonString(r.reading), r.count,
-                                  fmt::join(ex, ",")));
+      reprs.push_back({{"name", r.name},
+                       {"reading", r.reading},
+                       {"count", r.count},
+                       {"examples", r.examples}});
     }
-    cols.push_back(
-        fmt::format(R"({{"table":{},"column":{},"type":{},"unit":{},"representations":[{}]}})",
-                    JsonString(c.table), JsonString(c.column), JsonString(c.type),
-                    JsonString(c.unit), fmt::join(reprs, ",")));
+    cols.push_back({{"table", c.table},
+                    {"column", c.column},
+                    {"type", c.type},
+                    {"unit", c.unit},
+                    {"representations", std::move(reprs)}});
   }
-  return fmt::format("[{}]", fmt::join(cols, ","));
+  return cols;
 }
 
 }  // namespace sqlift

@@ -14,6 +14,7 @@
 #include "apply/translate/schema_translator.h"
 #include "apply/translate/type_mapping.h"
 #include "tools/plan/data_profiler.h"
+#include "common/json/json.h"
 
 namespace sqlift {
 
@@ -44,6 +45,6 @@ std::vector<ColumnReprs> ReprReport(
 
 // Text lines ("-- Lead.capturedAt timestamptz: 2 unix milliseconds (...), ...") and a JSON array.
 std::string ReprText(const std::vector<ColumnReprs>& columns);
-std::string ReprJson(const std::vector<ColumnReprs>& columns);
+Json ReprJson(const std::vector<ColumnReprs>& columns);
 
 }  // namespace sqlift

@@ -2,7 +2,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "capture/shadow_sampler/shadow_log.h"
 #include "common/base/text.h"
+#include "common/json/json.h"
 #include "tools/shadow/shadow_replay.h"
 
 namespace sqlift {
@@ -84,32 +86,26 @@ void AppendQueryText(const QueryReport& q, std::string* out) {
   }
 }
 
-std::string JsonRow(const std::optional<std::vector<std::string>>& row) {
-  if (!row) return "null";
-  std::vector<std::string> quoted;
-  for (const std::string& v : *row)
-    quoted.push_back(JsonQuote(v));
-  return fmt::format("[{}]", fmt::join(quoted, ","));
+Json JsonRow(const std::optional<std::vector<std::string>>& row) {
+  return row ? Json(*row) : Json(nullptr);
 }
 
-// A JSON member for text that may not be UTF-8: "key":"..." or "key_hex":"..".
-std::string JsonText(const char* key, const std::string& text) {
-  if (IsValidUtf8(text)) return fmt::format("\"{}\":{}", key, JsonQuote(text));
-  std::string hex;
-  for (unsigned char c : text)
-    hex += fmt::format("{:02x}", c);
-  return fmt::format("\"{}_hex\":\"{}\"", key, hex);
-}
-
-std::string QueryJson(const QueryReport& q) {
-  return fmt::format(
-      "{{{},{},\"entries\":{},\"first_at_us\":{},\"outcome\":\"{}\",\"sqlite_rows\":{},"
-      "\"pg_rows\":{},\"detail\":{},\"sqlstate\":{},\"message\":{},\"sqlite_row\":{},"
-      "\"pg_row\":{},\"order_position\":{}}}",
-      JsonText("sql", q.sql), JsonText("pg_sql", q.pg_sql), q.entries, q.first_at_us,
-      OutcomeKey(q.outcome), q.sqlite_rows, q.pg_rows, JsonQuote(q.rows.detail),
-      JsonQuote(q.sqlstate), JsonQuote(q.message), JsonRow(q.rows.sqlite_row),
-      JsonRow(q.rows.pg_row), q.rows.position);
+Json QueryJson(const QueryReport& q) {
+  Json out = Json::object();
+  SetShadowText(&out, "sql", q.sql);
+  SetShadowText(&out, "pg_sql", q.pg_sql);
+  out.update({{"entries", q.entries},
+              {"first_at_us", q.first_at_us},
+              {"outcome", OutcomeKey(q.outcome)},
+              {"sqlite_rows", q.sqlite_rows},
+              {"pg_rows", q.pg_rows},
+              {"detail", q.rows.detail},
+              {"sqlstate", q.sqlstate},
+              {"message", q.message},
+              {"sqlite_row", JsonRow(q.rows.sqlite_row)},
+              {"pg_row", JsonRow(q.rows.pg_row)},
+              {"order_position", q.rows.position}});
+  return out;
 }
 
 }  // namespace
@@ -156,23 +152,30 @@ std::string ShadowReportText(const ShadowReport& r, size_t examples) {
 }
 
 std::string ShadowReportJson(const ShadowReport& r) {
-  std::vector<std::string> totals, queries;
-  for (QueryOutcome o : kAllOutcomes) {
-    totals.push_back(fmt::format("\"{}\":{{\"queries\":{},\"entries\":{}}}", OutcomeKey(o),
-                                 r.Count(o), r.Entries(o)));
-  }
+  Json totals = Json::object(), queries = Json::array();
+  for (QueryOutcome o : kAllOutcomes)
+    totals[OutcomeKey(o)] = {{"queries", r.Count(o)}, {"entries", r.Entries(o)}};
   for (const QueryReport& q : r.queries)
     queries.push_back(QueryJson(q));
-  return fmt::format(
-      "{{{},\"sqlite\":{},\"pg\":{},\"rate\":{},\"position\":{},\"held\":{},\"note\":{},"
-      "\"entries\":{},\"distinct_queries\":{},\"torn_tail\":{},\"truncated\":{},"
-      "\"malformed_lines\":{},\"first_malformed_line\":{},\"seconds\":{:.3f},\"exit_code\":{},"
-      "\"totals\":{{{}}},\"queries\":[{}]}}",
-      JsonText("log", r.log_path), JsonQuote(r.sqlite), JsonQuote(r.pg),
-      r.rate >= 0 ? fmt::format("{}", r.rate) : "null", r.position, r.held, JsonQuote(r.note),
-      r.entries, r.queries.size(), r.torn_tail, r.truncated, r.malformed_lines,
-      r.first_malformed_line, r.seconds, ShadowExitCode(r), fmt::join(totals, ","),
-      fmt::join(queries, ","));
+  Json doc = Json::object();
+  SetShadowText(&doc, "log", r.log_path);
+  doc.update({{"sqlite", r.sqlite},
+              {"pg", r.pg},
+              {"rate", r.rate >= 0 ? Json(r.rate) : Json(nullptr)},
+              {"position", r.position},
+              {"held", r.held},
+              {"note", r.note},
+              {"entries", r.entries},
+              {"distinct_queries", r.queries.size()},
+              {"torn_tail", r.torn_tail},
+              {"truncated", r.truncated},
+              {"malformed_lines", r.malformed_lines},
+              {"first_malformed_line", r.first_malformed_line},
+              {"seconds", JsonRounded(r.seconds, 3)},
+              {"exit_code", ShadowExitCode(r)},
+              {"totals", std::move(totals)},
+              {"queries", std::move(queries)}});
+  return DumpJson(doc);
 }
 
 }  // namespace sqlift

@@ -5,7 +5,7 @@
 
 #include <set>
 
-#include "common/base/text.h"
+#include "common/json/json.h"
 #include "state/change_log.h"
 
 namespace sqlift {
@@ -28,10 +28,7 @@ Result<std::optional<LastRun>> FindLastRun(PgConnection& pg, const std::string& 
                "AND attname = 'still'",
                {}));
   if (exists.rows() == 0) return std::optional<LastRun>();  // no run recorded (as such) yet
-  std::string skip = "[";
-  for (const std::string& t : skipped)
-    skip += (skip.size() > 1 ? "," : "") + JsonQuote(t);
-  skip += "]";
+  SQLIFT_ASSIGN_OR_RETURN(std::string skip, DumpJsonExact(Json(skipped)));
   SQLIFT_ASSIGN_OR_RETURN(
       PgResult r,
       pg.Query("SELECT id, position FROM sqlift.verify_runs WHERE source = $1 AND matched AND "

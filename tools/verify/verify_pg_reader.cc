@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "common/base/text.h"
+#include "common/json/json.h"
 
 namespace sqlift {
 namespace {
@@ -93,12 +93,9 @@ Status PgTableReader::Scan(const RowSink& sink) {
     cols += (cols.empty() ? "" : ", ") + QuoteIdentifier(c.pg_name);
   std::string where;
   if (!filter_.column.empty()) {
-    std::string values = "[";
-    for (const std::string& v : filter_.values)
-      values += (values.size() > 1 ? "," : "") + JsonQuote(v);
+    SQLIFT_ASSIGN_OR_RETURN(std::string values, DumpJsonExact(Json(filter_.values)));
     SQLIFT_ASSIGN_OR_RETURN(
-        PgResult set,
-        conn_.Query("SELECT set_config('sqlift.verify_filter', $1, true)", {values + "]"}));
+        PgResult set, conn_.Query("SELECT set_config('sqlift.verify_filter', $1, true)", {values}));
     (void)set;
     where = " WHERE (" + QuoteIdentifier(filter_.column) +
             "::text = ANY (ARRAY(SELECT jsonb_array_elements_text(current_setting("
@@ -106,16 +103,9 @@ Status PgTableReader::Scan(const RowSink& sink) {
             (filter_.exclude ? "NOT TRUE" : "TRUE");
   }
   if (filter_.keys_only) {
-    std::string keys = "[";
-    for (const std::vector<std::string>& key : filter_.keys) {
-      std::string tuple = "[";
-      for (const std::string& v : key)
-        tuple += (tuple.size() > 1 ? "," : "") + JsonQuote(v);
-      keys += (keys.size() > 1 ? "," : "") + tuple + "]";
-    }
+    SQLIFT_ASSIGN_OR_RETURN(std::string keys, DumpJsonExact(Json(filter_.keys)));
     SQLIFT_ASSIGN_OR_RETURN(
-        PgResult set,
-        conn_.Query("SELECT set_config('sqlift.verify_keys', $1, true)", {keys + "]"}));
+        PgResult set, conn_.Query("SELECT set_config('sqlift.verify_keys', $1, true)", {keys}));
     (void)set;
     std::string tuple, picks;
     for (size_t j = 0; j < filter_.key_columns.size(); ++j) {

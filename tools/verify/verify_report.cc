@@ -5,49 +5,37 @@
 #include <ctime>
 
 #include "apply/pg_sink/pg_state_schema.h"
-#include "common/base/text.h"
+#include "common/json/json.h"
 
 namespace sqlift {
 namespace {
 
-// A JSON string. Text jsonb could not hold (invalid UTF-8, NUL) is written as x'hex'.
-std::string Json(std::string_view s) {
-  if (s.find('\0') != std::string_view::npos || !IsValidUtf8(s)) {
-    std::string hex = "x'";
-    for (unsigned char c : s)
-      hex += fmt::format("{:02x}", c);
-    return Json(hex + "'");
-  }
-  return JsonQuote(s);
+Json ExampleJson(const RowDiffExample& e) {
+  Json out = {{"kind", RowDiffName(e.kind)}, {"key", e.key}, {"columns", e.columns}};
+  if (!e.sqlite.empty()) out["sqlite"] = e.sqlite;
+  if (!e.pg.empty()) out["pg"] = e.pg;
+  return out;
 }
 
-std::string JsonList(const std::vector<std::string>& items) {
-  std::string out = "[";
-  for (const std::string& s : items)
-    out += (out.size() > 1 ? "," : "") + Json(s);
-  return out + "]";
-}
-
-std::string ExampleJson(const RowDiffExample& e) {
-  std::string out = fmt::format("{{\"kind\":\"{}\",\"key\":{},\"columns\":{}", RowDiffName(e.kind),
-                                Json(e.key), JsonList(e.columns));
-  if (!e.sqlite.empty()) out += ",\"sqlite\":" + JsonList(e.sqlite);
-  if (!e.pg.empty()) out += ",\"pg\":" + JsonList(e.pg);
-  return out + "}";
-}
-
-std::string TableJson(const TableVerdict& t) {
+Json TableJson(const TableVerdict& t) {
   const TableComparison& c = t.comparison;
-  std::string examples = "[";
+  Json examples = Json::array();
   for (const RowDiffExample& e : c.examples)
-    examples += (examples.size() > 1 ? "," : "") + ExampleJson(e);
-  return fmt::format(
-      "{{\"table\":{},\"pg_table\":{},\"status\":\"{}\",\"sqlite_rows\":{},\"pg_rows\":{},"
-      "\"different\":{},\"missing\":{},\"extra\":{},\"differing_buckets\":{},"
-      "\"examined_buckets\":{},\"complete\":{},\"seconds\":{:.3f},\"notes\":{},\"examples\":{}]}}",
-      Json(t.table), Json(t.pg_table), TableStatusName(t.status), c.sqlite_rows, c.pg_rows,
-      c.different, c.missing, c.extra, c.differing_buckets, c.examined_buckets, c.complete(),
-      t.seconds, JsonList(t.notes), examples);
+    examples.push_back(ExampleJson(e));
+  return {{"table", t.table},
+          {"pg_table", t.pg_table},
+          {"status", TableStatusName(t.status)},
+          {"sqlite_rows", c.sqlite_rows},
+          {"pg_rows", c.pg_rows},
+          {"different", c.different},
+          {"missing", c.missing},
+          {"extra", c.extra},
+          {"differing_buckets", c.differing_buckets},
+          {"examined_buckets", c.examined_buckets},
+          {"complete", c.complete()},
+          {"seconds", JsonRounded(t.seconds, 3)},
+          {"notes", t.notes},
+          {"examples", std::move(examples)}};
 }
 
 std::string Counts(const TableComparison& c) {
@@ -107,15 +95,21 @@ bool VerifyReport::matched() const {
 }
 
 std::string ReportJson(const VerifyReport& r) {
-  std::string tables = "[";
+  Json doc = Json::object();
+  if (r.run_id) doc["run_id"] = *r.run_id;
+  Json tables = Json::array();
   for (const TableVerdict& t : r.tables)
-    tables += (tables.size() > 1 ? "," : "") + TableJson(t);
-  std::string id = r.run_id ? fmt::format("\"run_id\":{},", *r.run_id) : "";
-  return fmt::format(
-      "{{{}\"matched\":{},\"sqlite\":{},\"pg\":{},\"schema\":{},\"position\":{},"
-      "\"held\":{},\"tenant_scope\":{},\"seconds\":{:.3f},\"tables\":{}]}}",
-      id, r.matched(), Json(r.sqlite), Json(r.pg), Json(r.schema), r.position, r.held,
-      Json(r.tenant_scope), r.seconds, tables);
+    tables.push_back(TableJson(t));
+  doc.update({{"matched", r.matched()},
+              {"sqlite", r.sqlite},
+              {"pg", r.pg},
+              {"schema", r.schema},
+              {"position", r.position},
+              {"held", r.held},
+              {"tenant_scope", r.tenant_scope},
+              {"seconds", JsonRounded(r.seconds, 3)},
+              {"tables", std::move(tables)}});
+  return DumpJson(doc);
 }
 
 std::string ReportText(const VerifyReport& r) {
@@ -167,7 +161,7 @@ Result<int64_t> RecordVerifyRun(PgConnection& conn, const VerifyReport& report,
               "$9, $10, $11, $12, $13) RETURNING id",
           {UtcText(record.started_at), UtcText(record.finished_at), record.source, record.scope,
            std::to_string(report.position), report.matched() ? "t" : "f", ReportJson(report),
-           record.tenant, JsonList(record.skipped), record.all_tables ? "t" : "f",
+           record.tenant, DumpJson(Json(record.skipped)), record.all_tables ? "t" : "f",
            report.held ? "t" : "f", record.still ? "t" : "f", record.fast ? "t" : "f"}));
   return std::stoll(std::string(r.get(0, 0)));
 }
