@@ -1,0 +1,203 @@
+#include "tools/copy/copy_run.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "apply/pg_sink/copy_loader.h"
+#include "apply/pg_sink/pg_snapshot_loader.h"
+#include "apply/pg_sink/pg_state_schema.h"
+#include "apply/translate/mapping_overrides.h"
+#include "apply/translate/schema_translator.h"
+#include "capture/snapshot/snapshot_reader.h"
+#include "common/base/exit_code.h"
+#include "common/pg/pg_identifier.h"
+#include "common/sqlite/sqlite_schema.h"
+#include "tools/copy/chunk_pipeline.h"
+
+namespace sqlift {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Everything one run holds; owned by RunCopy, used from its thread only.
+struct CopyRun {
+  const CopyOptions& o;
+  const CopyProgress& progress;
+  std::unique_ptr<SnapshotReader> reader;
+  std::vector<TableSchema> tables;
+  SchemaPlan plan;
+  std::unique_ptr<PgConnection> conn, dead_conn;
+  std::vector<bool> exists;  // per table: already in PostgreSQL
+  CopyReport report;
+};
+
+double Since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+Status FailWith(Status st, int code, int* exit) {
+  *exit = code;
+  return st;
+}
+
+// Reads and translates the schema inside the snapshot; blockers make the run stop with 3.
+Status Translate(CopyRun& run, const Config* cfg, int* exit) {
+  std::vector<std::string> excluded;
+  if (cfg) excluded = cfg->source_exclude_tables;
+  SQLIFT_ASSIGN_OR_RETURN(std::vector<TableSchema> all, ReadTables(run.reader->db(), excluded));
+  Result<std::vector<TableSchema>> chosen = SelectTables(std::move(all), run.o.tables);
+  if (!chosen.ok()) return FailWith(chosen.status(), kExitUsage, exit);
+  run.tables = std::move(chosen).value();
+  TranslateOptions topt;
+  topt.schema = run.o.schema;
+  topt.one_shot = true;  // a copy needs no capture: tables without a key are copied too
+  Result<TypeOverrides> overrides = Overrides(cfg, run.tables);
+  if (!overrides.ok()) return FailWith(overrides.status(), kExitUsage, exit);
+  topt.overrides = std::move(overrides).value();
+  SQLIFT_ASSIGN_OR_RETURN(run.plan, TranslateSchema(run.tables, topt));
+  for (const TableSchema& t : run.tables) {
+    if (t.HasPrimaryKey()) continue;
+    spdlog::warn(
+        "table {} has no primary key: copied whole, but live replication (`sqlift init`) needs a "
+        "PRIMARY KEY on it or [source] exclude_tables",
+        t.name);
+  }
+  if (!run.plan.blocked()) return Status::OK();
+  for (const Problem& p : run.plan.problems) {
+    if (p.severity != Problem::Severity::kBlocker) continue;
+    spdlog::error("blocker {}{}: {} (fix: {})", p.table, p.column.empty() ? "" : "." + p.column,
+                  p.what, p.fix);
+  }
+  return FailWith(Status::FailedPrecondition("the schema has blockers; see `sqlift plan`"),
+                  kExitBlocked, exit);
+}
+
+// Which target tables exist, and refuses ones holding rows unless --truncate.
+Status CheckTargets(CopyRun& run) {
+  std::vector<std::string> full;
+  for (const TablePlan& t : run.plan.tables) {
+    std::string name = QuoteQualified(run.o.schema, t.pg_name);
+    SQLIFT_ASSIGN_OR_RETURN(PgResult r,
+                            run.conn->Query("SELECT to_regclass($1) IS NOT NULL", {name}));
+    run.exists.push_back(r.get(0, 0) == "t");
+    if (!run.exists.back()) continue;
+    SQLIFT_ASSIGN_OR_RETURN(PgResult rows,
+                            run.conn->Query("SELECT EXISTS (SELECT 1 FROM " + name + ")"));
+    if (rows.get(0, 0) == "t") full.push_back(name);
+  }
+  if (full.empty()) return Status::OK();
+  if (!run.o.truncate) {
+    return Status::FailedPrecondition(
+        fmt::format("tables already hold rows: {}; give --truncate to empty them first",
+                    fmt::join(full, ", ")));
+  }
+  spdlog::warn("--truncate: emptying {}", fmt::join(full, ", "));
+  return run.conn->Exec("TRUNCATE " + fmt::format("{}", fmt::join(full, ", ")));
+}
+
+// The schema and the missing tables (inside the copy's one transaction).
+Status CreateTables(CopyRun& run) {
+  std::string sql = run.plan.ddl[0] + ";";
+  for (size_t i = 0; i < run.plan.tables.size(); ++i) {
+    if (!run.exists[i]) sql += run.plan.ddl[i + 1] + ";";
+  }
+  return run.conn->Exec(sql).With("create tables");
+}
+
+CopyLoaderOptions LoaderOptions(const CopyRun& run, const TableSchema& t) {
+  CopyLoaderOptions lo;
+  lo.on_error = run.o.on_error == "skip-row" ? OnError::kSkipRow : OnError::kStop;
+  lo.seq = run.reader->snapshot_seq();
+  const wire::TableShape shape = SnapshotReader::ShapeOf(t);  // kept alive for the loop
+  for (uint32_t i : shape.pk_columns())
+    lo.key_columns.push_back(i);
+  return lo;
+}
+
+Status LoadTable(CopyRun& run, size_t i) {
+  const TableSchema& t = run.tables[i];
+  Clock::time_point start = Clock::now();
+  // The count is for the progress line only: it is a scan of the whole table.
+  int64_t total = 0;
+  if (run.progress.count_rows) {
+    SQLIFT_ASSIGN_OR_RETURN(total, run.reader->CountRows(t));
+  }
+  CopyLoader loader(*run.conn, *run.dead_conn, run.plan.tables[i], run.o.schema,
+                    LoaderOptions(run, t));
+  SQLIFT_RETURN_IF_ERROR(loader.Begin());
+  int64_t done = 0;
+  Status st;
+  {
+    ChunkPipeline pipeline(loader, static_cast<size_t>(run.o.jobs));
+    size_t chunk_rows = run.o.chunk_rows ? run.o.chunk_rows : run.o.jobs > 1 ? 10000 : 1000;
+    st = run.reader->ReadTable(t, chunk_rows, [&](std::vector<wire::Row>&& rows) {
+      done += static_cast<int64_t>(rows.size());
+      if (run.progress.on_rows) run.progress.on_rows(t.name, done, total, Since(start));
+      return pipeline.Add(std::move(rows));
+    });
+    if (st.ok()) st = pipeline.Drain();
+  }
+  if (!st.ok()) {
+    loader.Abort(st.message());
+    return st;
+  }
+  SQLIFT_RETURN_IF_ERROR(loader.Finish());
+  run.report.tables.push_back(
+      {t.name, loader.stats().rows, loader.stats().dead_letters, Since(start)});
+  return Status::OK();
+}
+
+// Everything PostgreSQL sees, in one transaction: a failed copy leaves no half-loaded
+// tables behind. Foreign keys of tables that already exist (--truncate) are deferred to the
+// commit, since tables load one after the other.
+Status Load(CopyRun& run) {
+  SQLIFT_RETURN_IF_ERROR(run.conn->Exec("BEGIN; SET CONSTRAINTS ALL DEFERRED"));
+  SQLIFT_RETURN_IF_ERROR(CheckTargets(run));
+  SQLIFT_RETURN_IF_ERROR(CreateTables(run));
+  for (size_t i = 0; i < run.tables.size(); ++i)
+    SQLIFT_RETURN_IF_ERROR(LoadTable(run, i));
+  Clock::time_point after = Clock::now();
+  // Checks the deferred foreign keys now that every table is loaded (CREATE INDEX refuses a
+  // table with checks pending).
+  SQLIFT_RETURN_IF_ERROR(run.conn->Exec("SET CONSTRAINTS ALL IMMEDIATE"));
+  // Indexes, constraints, foreign keys, identities; one that exists already (a --truncate
+  // rerun) is kept as it is.
+  SQLIFT_RETURN_IF_ERROR(RunAfterData(*run.conn, run.plan.after_data).With("after the data"));
+  SQLIFT_RETURN_IF_ERROR(run.conn->Exec("COMMIT").With("commit the copy"));
+  run.report.after_data_seconds = Since(after);
+  return Status::OK();
+}
+
+Status Copy(CopyRun& run, const Config* cfg, int* exit) {
+  SQLIFT_ASSIGN_OR_RETURN(run.reader, SnapshotReader::Open(run.o.sqlite));
+  SQLIFT_RETURN_IF_ERROR(Translate(run, cfg, exit));
+  SQLIFT_ASSIGN_OR_RETURN(run.conn, PgConnection::Connect(run.o.pg, std::chrono::seconds(10)));
+  SQLIFT_ASSIGN_OR_RETURN(run.dead_conn,
+                          PgConnection::Connect(run.o.pg, std::chrono::seconds(10)));
+  SQLIFT_RETURN_IF_ERROR(EnsureStateSchema(*run.conn));
+  Status st = Load(run);
+  if (!st.ok()) {
+    (void)run.conn->Exec("ROLLBACK");  // the load's error is the one worth reporting
+    return st;
+  }
+  run.report.after_data_statements = run.plan.after_data.size();
+  run.report.snapshot_seq = run.reader->snapshot_seq();
+  return run.reader->Close();
+}
+
+}  // namespace
+
+Result<CopyReport> RunCopy(const CopyOptions& options, const Config* cfg,
+                           const CopyProgress& progress, int* exit_code) {
+  *exit_code = kExitFailure;
+  Clock::time_point start = Clock::now();
+  CopyRun run{options, progress, {}, {}, {}, {}, {}, {}, {}};
+  SQLIFT_RETURN_IF_ERROR(Copy(run, cfg, exit_code));
+  run.report.total_seconds = Since(start);
+  *exit_code = kExitOk;
+  return std::move(run.report);
+}
+
+}  // namespace sqlift
