@@ -6,24 +6,18 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <mutex>
 #include <optional>
+#include <vector>
 
-#include "capture/pg_logical/pg_logical_stream.h"
-#include "capture/pg_logical/pg_replication_admin.h"
-#include "apply/translate/schema_translator.h"
-#include "apply/reverse/reverse_applier.h"
-#include "capture/outbox/route_table.h"
-#include "common/sqlite/sqlite_db.h"
-#include "apply/translate/mapping_overrides.h"
-#include "common/sqlite/sqlite_schema.h"
-#include "apply/reverse/source_layout.h"
+#include "apply/reverse/reverse_runner_env.h"
 
 namespace sqlift {
 
 using Clock = std::chrono::steady_clock;
 
 struct ReverseRunner::Loop {
-  explicit Loop(Config c) : cfg(std::move(c)) {}
+  Loop(std::unique_ptr<ReverseEnv> e, std::chrono::milliseconds p) : env(std::move(e)), poll(p) {}
 
   void Run();
   // One step: false when the runner should wait before the next (nothing to do, or a retry).
@@ -35,10 +29,10 @@ struct ReverseRunner::Loop {
   void Close();
   void Wait(std::chrono::milliseconds d);
 
-  const Config cfg;
-  std::unique_ptr<SqliteDb> routes_db;
-  std::unique_ptr<ReverseApplier> applier;
-  std::unique_ptr<PgLogicalStream> stream;
+  const std::unique_ptr<ReverseEnv> env;
+  const std::chrono::milliseconds poll;  // how often the routes are read, when idle
+  std::unique_ptr<ReverseSink> applier;
+  std::unique_ptr<ReverseSource> stream;
   // Read but not yet applied, in commit order: applied together in one SQLite transaction.
   std::vector<pgchange::Transaction> pending;
   pgchange::Lsn idle_lsn = 0;  // a marker or keepalive position read after `pending`
@@ -54,20 +48,13 @@ struct ReverseRunner::Loop {
 
 Result<bool> ReverseRunner::Loop::AnyOnPostgres() {
   if (Clock::now() < next_route_check) return on_postgres;
-  next_route_check = Clock::now() + std::chrono::milliseconds(cfg.capture_poll_ms / 2 + 1);
-  if (!routes_db) {
-    SQLIFT_ASSIGN_OR_RETURN(routes_db,
-                            SqliteDb::Open(cfg.source_sqlite, SqliteDb::Mode::kReadOnly));
-  }
-  SQLIFT_ASSIGN_OR_RETURN(std::vector<RouteRow> routes, ReadRoutes(routes_db->handle()));
-  on_postgres =
-      std::any_of(routes.begin(), routes.end(), [](const RouteRow& r) { return r.on_postgres(); });
+  next_route_check = Clock::now() + poll / 2 + std::chrono::milliseconds(1);
+  SQLIFT_ASSIGN_OR_RETURN(on_postgres, env->AnyOnPostgres());
   return on_postgres;
 }
 
 Status ReverseRunner::Loop::OpenApplier() {
-  SQLIFT_ASSIGN_OR_RETURN(ReverseApplierOptions o, ReverseOptionsFor(cfg));
-  SQLIFT_ASSIGN_OR_RETURN(applier, ReverseApplier::Open(cfg.source_sqlite, std::move(o)));
+  SQLIFT_ASSIGN_OR_RETURN(applier, env->OpenSink());
   SQLIFT_ASSIGN_OR_RETURN(pgchange::Lsn at, applier->Position());
   std::lock_guard lock(mu);
   stats.applied_lsn = at;
@@ -75,13 +62,8 @@ Status ReverseRunner::Loop::OpenApplier() {
 }
 
 Status ReverseRunner::Loop::OpenStream() {
-  LogicalStreamOptions o;
-  o.conninfo = cfg.target_pg;
-  o.slot = o.publication = SlotNameFor(cfg.source_id);
-  SQLIFT_ASSIGN_OR_RETURN(o.start_lsn, applier->Position());
-  SQLIFT_ASSIGN_OR_RETURN(stream, PgLogicalStream::Open(o));
-  spdlog::info("reverse: streaming slot {} from {} into {}", o.slot,
-               pgchange::FormatLsn(o.start_lsn), cfg.source_sqlite);
+  SQLIFT_ASSIGN_OR_RETURN(pgchange::Lsn start, applier->Position());
+  SQLIFT_ASSIGN_OR_RETURN(stream, env->OpenSource(start));
   std::lock_guard lock(mu);
   stats.streaming = true;
   return Status::OK();
@@ -170,11 +152,11 @@ void ReverseRunner::Loop::Run() {
     Result<bool> busy = Step();
     if (busy.ok()) {
       backoff = std::chrono::milliseconds(100);
-      if (!*busy) Wait(std::chrono::milliseconds(cfg.capture_poll_ms));
+      if (!*busy) Wait(poll);
       continue;
     }
     const Status& st = busy.status();
-    if (!st.Retryable() && st.code() != Status::Code::kNotFound) {
+    if (StopsReverse(st)) {
       spdlog::error("reverse replication stopped: {}", st.ToString());
       Close();
       std::lock_guard lock(mu);
@@ -193,15 +175,28 @@ void ReverseRunner::Loop::Run() {
       stats.last_error = st.ToString();
     }
     Wait(backoff);
-    // A missing slot is looked for again soon: a cutover creates it just before its flip.
-    backoff = std::min(
-        backoff * 2, std::chrono::milliseconds(st.code() == Status::Code::kNotFound ? 500 : 5000));
+    backoff = NextBackoff(backoff, st);
   }
 }
 
+bool StopsReverse(const Status& st) {
+  return !st.Retryable() && st.code() != Status::Code::kNotFound;
+}
+
+std::chrono::milliseconds NextBackoff(std::chrono::milliseconds current, const Status& st) {
+  // A missing slot is looked for again soon: a cutover creates it just before its flip.
+  return std::min(current * 2,
+                  std::chrono::milliseconds(st.code() == Status::Code::kNotFound ? 500 : 5000));
+}
+
 std::unique_ptr<ReverseRunner> ReverseRunner::Start(const Config& cfg) {
+  return Start(RealReverseEnv(cfg), std::chrono::milliseconds(cfg.capture_poll_ms));
+}
+
+std::unique_ptr<ReverseRunner> ReverseRunner::Start(std::unique_ptr<ReverseEnv> env,
+                                                    std::chrono::milliseconds poll) {
   std::unique_ptr<ReverseRunner> r(new ReverseRunner());
-  r->loop_ = std::make_unique<Loop>(cfg);
+  r->loop_ = std::make_unique<Loop>(std::move(env), poll);
   r->thread_ = std::thread([loop = r->loop_.get()] { loop->Run(); });
   return r;
 }

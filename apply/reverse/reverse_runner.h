@@ -29,6 +29,8 @@
 
 namespace sqlift {
 
+class ReverseEnv;
+
 struct ReverseStats {
   bool streaming = false;      // a replication stream is open
   bool failed = false;         // stopped on a refusal; see last_error
@@ -44,6 +46,10 @@ class ReverseRunner {
  public:
   // Starts the thread. `cfg` ([source], [target] pg, [mapping]) is copied.
   static std::unique_ptr<ReverseRunner> Start(const Config& cfg);
+  // Starts the thread over `env` (reverse_runner_env.h; unit tests pass fakes), reading the
+  // routes at most every `poll` / 2 and waiting `poll` when idle.
+  static std::unique_ptr<ReverseRunner> Start(std::unique_ptr<ReverseEnv> env,
+                                              std::chrono::milliseconds poll);
   ~ReverseRunner();  // Stop()
   ReverseRunner(const ReverseRunner&) = delete;
   ReverseRunner& operator=(const ReverseRunner&) = delete;

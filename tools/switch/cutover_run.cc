@@ -3,13 +3,13 @@
 #include <spdlog/spdlog.h>
 #include <strings.h>
 
-#include "capture/pg_logical/pg_replication_admin.h"
 #include "apply/pg_sink/pg_state_schema.h"
+#include "apply/reverse/source_layout.h"
+#include "apply/translate/mapping_overrides.h"
 #include "apply/translate/schema_translator.h"
 #include "capture/outbox/route_table.h"
-#include "apply/translate/mapping_overrides.h"
+#include "capture/pg_logical/pg_replication_admin.h"
 #include "common/sqlite/sqlite_schema.h"
-#include "apply/reverse/source_layout.h"
 #include "tools/switch/switch_run.h"
 #include "tools/switch/switch_steps.h"
 
@@ -65,11 +65,7 @@ Status SetSequences(Switch& s, const SchemaPlan& plan, std::string* note) {
 
 Status Prepare(Switch& s, SchemaPlan* plan, std::string* note) {
   SQLIFT_RETURN_IF_ERROR(switching::Open(s));
-  if (s.route.on_postgres()) {
-    return Status::FailedPrecondition(fmt::format(
-        "{} is already routed to postgres (epoch {}){}", DescribeTenant(s.r.tenant), s.route.epoch,
-        s.route.fenced ? " and fenced by a fallback: run `sqlift fallback`" : ""));
-  }
+  SQLIFT_RETURN_IF_ERROR(switching::CutoverRouteAllows(s.route, s.r.tenant));
   SQLIFT_ASSIGN_OR_RETURN(std::vector<TableSchema> tables,
                           ReadTables(*s.db, s.cfg.source_exclude_tables));
   TranslateOptions topt;
@@ -90,11 +86,11 @@ Status PrepareReverse(Switch& s, std::string* note) {
   pgchange::Lsn at = 0;
   // Creating a logical slot waits for every transaction open on the server to end, and two
   // tenants' cutovers take turns here: both within what is left of the timeout.
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(s.deadline - Clock::now());
-  SQLIFT_RETURN_IF_ERROR(
-      s.pg->Query("SELECT set_config('statement_timeout', $1, false)",
-                  {std::to_string(std::max<int64_t>(left.count(), 1))})
-          .status());
+  const auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(s.deadline - Clock::now());
+  SQLIFT_RETURN_IF_ERROR(s.pg->Query("SELECT set_config('statement_timeout', $1, false)",
+                                     {std::to_string(std::max<int64_t>(left.count(), 1))})
+                             .status());
   Status made = WithSchemaLock(*s.pg, [&]() -> Status {
     SQLIFT_RETURN_IF_ERROR(EnsurePublication(*s.pg, name, "public"));
     SQLIFT_ASSIGN_OR_RETURN(at, EnsureSlot(*s.pg, name));
@@ -117,46 +113,31 @@ Status PrepareReverse(Switch& s, std::string* note) {
   return Status::OK();
 }
 
+// The cutover's steps over the real databases.
+class CutoverSides final : public switching::DatabaseSides {
+ public:
+  using DatabaseSides::DatabaseSides;
+
+  Status Check(RouteRow* route, std::string* note) override {
+    Status st = Prepare(s_, &plan_, note);
+    *route = s_.route;
+    return st;
+  }
+  Status PrepareReverse(std::string* note) override { return sqlift::PrepareReverse(s_, note); }
+  Status SetSequences(std::string* note) override { return sqlift::SetSequences(s_, plan_, note); }
+
+ private:
+  SchemaPlan plan_;
+};
+
 }  // namespace
 
 SwitchReport RunCutover(const Config& cfg, const SwitchOptions& o) {
   SwitchReport r;
   r.direction = "cutover";
   r.tenant = o.tenant;
-  Switch s(cfg, o, r);
-  SchemaPlan plan;
-  Status st = s.Step("check", [&](std::string* n) { return Prepare(s, &plan, n); });
-  if (st.ok()) st = s.Step("catch up", [&](std::string* n) { return switching::CatchUp(s, n); });
-  if (st.ok()) st = s.Step("reverse", [&](std::string* n) { return PrepareReverse(s, n); });
-  if (st.ok())
-    st = switching::Fence(s, kSideSqlite, "SQLite refuses the tenant's writes (retryable)");
-  if (!st.ok()) {
-    r.reason = st.ToString();
-    return r;
-  }
-  st = s.Step("drain", [&](std::string* n) { return switching::WaitApplied(s, r.fence_seq, n); });
-  if (st.ok()) {
-    st = s.Step("verify",
-                [&](std::string* n) { return switching::VerifyTenant(s, !o.full_verify, n); });
-  }
-  if (st.ok() && s.TimedOut()) st = Status::Aborted("the timeout passed before the flip");
-  if (st.ok()) st = s.Step("sequences", [&](std::string* n) { return SetSequences(s, plan, n); });
-  if (st.ok()) st = switching::Flip(s, kSidePostgres, "PostgreSQL opens once it is applied");
-  if (!st.ok()) {  // before the commit point: lift the fence, the tenant stays on SQLite
-    switching::Undo(s, kSideSqlite, st, "the tenant stays on SQLite");
-    return r;
-  }
-  // After the commit point: PostgreSQL opens the tenant when the applier applies the flip.
-  s.deadline = std::max(s.deadline, Clock::now() + std::chrono::seconds(10));
-  st = s.Step("open", [&](std::string* n) { return switching::WaitApplied(s, r.flip_seq, n); });
-  r.pause_ms = switching::MsSince(s.fenced_at);
-  r.ok = st.ok();
-  if (!st.ok()) {
-    r.reason = st.ToString() +
-               "; the route is flipped: PostgreSQL takes the tenant's writes as soon as the "
-               "applier applies seq " +
-               std::to_string(r.flip_seq);
-  }
+  CutoverSides sides(cfg, o, r);
+  switching::RunCutoverSequence(sides, o, &r);
   return r;
 }
 

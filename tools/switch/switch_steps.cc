@@ -6,10 +6,10 @@
 
 #include <thread>
 
-#include "capture/pg_logical/pg_replication_admin.h"
-#include "capture/agent/route_writer.h"
-#include "common/base/exit_code.h"
 #include "apply/reverse/source_layout.h"
+#include "capture/agent/route_writer.h"
+#include "capture/pg_logical/pg_replication_admin.h"
+#include "common/base/exit_code.h"
 #include "tools/verify/verify_fast.h"
 #include "tools/verify/verify_run.h"
 
@@ -30,58 +30,6 @@ Status PollUntil(Switch& s, const std::string& what, const std::function<Result<
 }
 
 }  // namespace
-
-double MsSince(Clock::time_point t) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
-}
-
-Status Fence(Switch& s, std::string_view side, const std::string& what) {
-  return s.Step("fence", [&](std::string* n) -> Status {
-    SQLIFT_ASSIGN_OR_RETURN(s.r.fence_seq, SetRoute(s, side, s.route.epoch, true));
-    s.fenced_at = Clock::now();
-    *n = fmt::format("{} (seq {})", what, s.r.fence_seq);
-    return Status::OK();
-  });
-}
-
-Status Flip(Switch& s, std::string_view to, const std::string& what) {
-  return s.Step("flip", [&](std::string* n) -> Status {
-    SQLIFT_ASSIGN_OR_RETURN(s.r.flip_seq, SetRoute(s, to, s.route.epoch + 1, false));
-    s.r.epoch_after = s.route.epoch + 1;
-    *n = fmt::format("route {}, epoch {}, at seq {}: {}", to, s.r.epoch_after, s.r.flip_seq, what);
-    return Status::OK();
-  });
-}
-
-void Undo(Switch& s, std::string_view side, const Status& why, const std::string& what) {
-  s.r.reason = why.ToString();
-  Status undo = s.Step("undo", [&](std::string* n) -> Status {
-    SQLIFT_ASSIGN_OR_RETURN(uint64_t seq, SetRoute(s, side, s.route.epoch, false));
-    *n = fmt::format("fence lifted at seq {}: {}", seq, what);
-    return Status::OK();
-  });
-  s.r.undone = undo.ok();
-  if (!undo.ok()) s.r.reason += "; the undo failed too: " + undo.ToString();
-  s.r.pause_ms = MsSince(s.fenced_at);
-}
-
-Status RunStep(const std::string& label, std::vector<SwitchStep>* steps, const std::string& name,
-               const std::function<Status(std::string* note)>& body) {
-  Clock::time_point start = Clock::now();
-  SwitchStep step{name, 0, false, ""};
-  Status st = body(&step.note);
-  step.ms = MsSince(start);
-  step.ok = st.ok();
-  if (!st.ok()) step.note = st.ToString();
-  spdlog::info("{}: {} ({:.0f} ms){}", label, name, step.ms,
-               step.note.empty() ? "" : ": " + step.note);
-  steps->push_back(std::move(step));
-  return st;
-}
-
-Status Switch::Step(const std::string& name, const std::function<Status(std::string* note)>& body) {
-  return RunStep(fmt::format("{} {}", r.direction, DescribeTenant(r.tenant)), &r.steps, name, body);
-}
 
 Result<uint64_t> OutboxHighWater(SqliteDb& db) {
   SQLIFT_ASSIGN_OR_RETURN(
@@ -108,7 +56,6 @@ Status Open(Switch& s) {
   SQLIFT_ASSIGN_OR_RETURN(s.db, SqliteDb::Open(s.cfg.source_sqlite, SqliteDb::Mode::kReadWrite));
   SQLIFT_ASSIGN_OR_RETURN(std::vector<RouteRow> routes, ReadRoutes(s.db->handle()));
   s.route = LookupRoute(routes, s.r.tenant);
-  s.r.epoch_before = s.r.epoch_after = s.route.epoch;
   SQLIFT_ASSIGN_OR_RETURN(s.pg, PgConnection::Connect(s.cfg.target_pg, std::chrono::seconds(10)));
   return AppliedSeq(*s.pg, s.cfg.source_id).status();
 }
@@ -133,15 +80,6 @@ Status CatchUp(Switch& s, std::string* note) {
   *note = fmt::format("lag {} seqs (committed {}, applied {})",
                       committed > applied ? committed - applied : 0, committed, applied);
   return st;
-}
-
-Result<uint64_t> SetRoute(Switch& s, std::string_view side, int64_t epoch, bool fenced) {
-  RouteRow row;
-  row.tenant = s.r.tenant;
-  row.side = std::string(side);
-  row.epoch = epoch;
-  row.fenced = fenced;
-  return CommitRoute(*s.db, row);
 }
 
 Status VerifyTenant(Switch& s, bool fast, std::string* note) {
@@ -218,6 +156,30 @@ Status WaitReverseDrained(Switch& s, std::string* note) {
   *note = fmt::format("slot {} confirmed {} (marker {})", slot,
                       pgchange::FormatLsn(info.confirmed_flush), pgchange::FormatLsn(marker));
   return st;
+}
+
+Status DatabaseSides::NotAStep(const std::string& name) const {
+  return Status::Internal(fmt::format("{} is not a step of a {}", name, s_.r.direction));
+}
+
+Status DatabaseSides::PrepareReverse(std::string*) {
+  return NotAStep("reverse");
+}
+
+Status DatabaseSides::SetSequences(std::string*) {
+  return NotAStep("sequences");
+}
+
+Status DatabaseSides::CloseReverse(std::string*) {
+  return NotAStep("close");
+}
+
+Result<uint64_t> DatabaseSides::SetRoute(const RouteRow& row) {
+  return CommitRoute(*s_.db, row);
+}
+
+void DatabaseSides::ExtendDeadline(std::chrono::milliseconds from_now) {
+  s_.deadline = std::max(s_.deadline, Clock::now() + from_now);
 }
 
 }  // namespace sqlift::switching

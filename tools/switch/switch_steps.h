@@ -1,32 +1,30 @@
-// The steps cutover and fallback share (tools/switch_run.h): opening both sides, waiting on
-// positions, changing the route, verifying the tenant. Internal to tools/.
+// The steps cutover and fallback share (tools/switch/switch_run.h), over the real databases:
+// opening both sides, waiting on positions, changing the route, verifying the tenant. Internal
+// to tools/switch. DatabaseSides is SwitchSides (switch_sides.h) over them; each direction adds
+// its own steps (cutover_run.cc, fallback_run.cc).
 //
 // Thread safety: one Switch per call, used from the calling thread.
 #pragma once
 
 #include <chrono>
-#include <functional>
 #include <memory>
 #include <string>
-#include <vector>
 
-#include "common/pg/pg_connection.h"
 #include "capture/outbox/route_table.h"
-#include "common/sqlite/sqlite_db.h"
 #include "common/base/result.h"
+#include "common/pg/pg_connection.h"
+#include "common/sqlite/sqlite_db.h"
 #include "tools/switch/switch_run.h"
+#include "tools/switch/switch_sequence.h"
+#include "tools/switch/switch_sides.h"
 
 namespace sqlift::switching {
-
-using Clock = std::chrono::steady_clock;
 
 // One cutover or fallback in progress.
 struct Switch {
   Switch(const Config& c, const SwitchOptions& opt, SwitchReport& rep)
       : cfg(c), o(opt), r(rep), deadline(Clock::now() + opt.timeout) {}
 
-  // Runs one step, timing it and recording it in the report; returns its status.
-  Status Step(const std::string& name, const std::function<Status(std::string* note)>& body);
   bool TimedOut() const { return Clock::now() > deadline; }
 
   const Config& cfg;
@@ -36,24 +34,7 @@ struct Switch {
   std::unique_ptr<SqliteDb> db;      // the application's database, read-write
   std::unique_ptr<PgConnection> pg;  // the target
   RouteRow route;                    // the tenant's route before the switch
-  Clock::time_point fenced_at;       // when the fence committed (the write pause starts)
 };
-
-double MsSince(Clock::time_point t);
-
-// Runs one step of `label` (for the log: "cutover tenant \"acme\"", "finish"), timing it and
-// appending it to *steps; returns its status.
-[[nodiscard]] Status RunStep(const std::string& label, std::vector<SwitchStep>* steps,
-                             const std::string& name,
-                             const std::function<Status(std::string* note)>& body);
-
-// The three route changes of a switch, each one step (`side` is where the tenant is now):
-// the fence (r.fence_seq; the pause starts), the flip to the other side at epoch + 1
-// (r.flip_seq, r.epoch_after; the commit point) and, after a failure before the flip, the undo
-// (the fence lifted; r.reason and r.undone say what happened).
-[[nodiscard]] Status Fence(Switch& s, std::string_view side, const std::string& what);
-[[nodiscard]] Status Flip(Switch& s, std::string_view to, const std::string& what);
-void Undo(Switch& s, std::string_view side, const Status& why, const std::string& what);
 
 // Opens both sides, reads the tenant's route, and checks that the source replicates
 // (PostgreSQL holds its position).
@@ -68,10 +49,6 @@ void Undo(Switch& s, std::string_view side, const Status& why, const std::string
 // Until the applier is within max_lag_seqs of the outbox.
 [[nodiscard]] Status CatchUp(Switch& s, std::string* note);
 
-// Writes the tenant's route (and its outbox event) on SQLite; returns the event's seq.
-[[nodiscard]] Result<uint64_t> SetRoute(Switch& s, std::string_view side, int64_t epoch,
-                                        bool fenced);
-
 // Compares the tenant's rows on both sides (both must be still: fenced and drained). With
 // `fast`, only the rows changed since the last full verify and the counts, when that applies.
 [[nodiscard]] Status VerifyTenant(Switch& s, bool fast, std::string* note);
@@ -79,5 +56,32 @@ void Undo(Switch& s, std::string_view side, const Status& why, const std::string
 // Until the slot's confirmed position passes a marker written now (the reverse path has
 // applied every PostgreSQL write committed before it); Aborted at the deadline.
 [[nodiscard]] Status WaitReverseDrained(Switch& s, std::string* note);
+
+// The steps both directions share, over the real databases. The steps of one direction only
+// are Internal here; CutoverSides and FallbackSides override them.
+class DatabaseSides : public SwitchSides {
+ public:
+  DatabaseSides(const Config& cfg, const SwitchOptions& o, SwitchReport& r) : s_(cfg, o, r) {}
+
+  Status CatchUp(std::string* note) override { return switching::CatchUp(s_, note); }
+  Status PrepareReverse(std::string* note) override;
+  Status WaitReverseDrained(std::string* note) override {
+    return switching::WaitReverseDrained(s_, note);
+  }
+  Result<uint64_t> SetRoute(const RouteRow& row) override;
+  Status WaitApplied(uint64_t seq, std::string* note) override {
+    return switching::WaitApplied(s_, seq, note);
+  }
+  Status Verify(bool fast, std::string* note) override { return VerifyTenant(s_, fast, note); }
+  Status SetSequences(std::string* note) override;
+  Status CloseReverse(std::string* note) override;
+  bool TimedOut() const override { return s_.TimedOut(); }
+  void ExtendDeadline(std::chrono::milliseconds from_now) override;
+
+ protected:
+  Status NotAStep(const std::string& name) const;
+
+  Switch s_;
+};
 
 }  // namespace sqlift::switching

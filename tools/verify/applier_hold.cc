@@ -95,19 +95,50 @@ Result<bool> SourceReplicates(PgConnection& conn, const std::string& source) {
   return p.rows() > 0;
 }
 
+namespace {
+
+// The hand-off over a live hold (or none) and the comparison's connection.
+class HoldHandOff final : public SnapshotHandOff {
+ public:
+  HoldHandOff(ApplierHold* hold, PgConnection& conn) : hold_(hold), conn_(conn) {}
+
+  bool held() const override { return hold_ != nullptr; }
+  Status AdvanceTo(uint64_t seq, std::chrono::milliseconds timeout) override {
+    return hold_->AdvanceTo(seq, timeout);
+  }
+  Status BeginSnapshot() override { return BeginVerifySnapshot(conn_); }
+  Result<std::optional<uint64_t>> SnapshotApplied() override {
+    SQLIFT_ASSIGN_OR_RETURN(
+        PgResult pos, conn_.Query("SELECT applied_seq FROM sqlift.positions WHERE source = $1",
+                                  {hold_->source()}));
+    if (pos.rows() != 1) return std::optional<uint64_t>();
+    return std::optional<uint64_t>(std::stoull(std::string(pos.get(0, 0))));
+  }
+  Status Release() override { return hold_->Release(); }
+
+ private:
+  ApplierHold* hold_;
+  PgConnection& conn_;
+};
+
+}  // namespace
+
 Status TakeSnapshotAt(ApplierHold* hold, PgConnection& conn, uint64_t seq,
                       std::chrono::milliseconds timeout) {
-  if (hold) SQLIFT_RETURN_IF_ERROR(hold->AdvanceTo(seq, timeout));
-  SQLIFT_RETURN_IF_ERROR(BeginVerifySnapshot(conn));
-  if (!hold) return Status::OK();
-  SQLIFT_ASSIGN_OR_RETURN(
-      PgResult pos,
-      conn.Query("SELECT applied_seq FROM sqlift.positions WHERE source = $1", {hold->source()}));
-  if (pos.rows() != 1 || std::stoull(std::string(pos.get(0, 0))) != seq) {
+  HoldHandOff steps(hold, conn);
+  return TakeSnapshotAt(steps, seq, timeout);
+}
+
+Status TakeSnapshotAt(SnapshotHandOff& steps, uint64_t seq, std::chrono::milliseconds timeout) {
+  if (steps.held()) SQLIFT_RETURN_IF_ERROR(steps.AdvanceTo(seq, timeout));
+  SQLIFT_RETURN_IF_ERROR(steps.BeginSnapshot());
+  if (!steps.held()) return Status::OK();
+  SQLIFT_ASSIGN_OR_RETURN(std::optional<uint64_t> at, steps.SnapshotApplied());
+  if (!at || *at != seq) {
     return Status::Internal(fmt::format("PostgreSQL's snapshot is not at seq {} ({})", seq,
-                                        pos.rows() ? pos.get(0, 0) : "no position"));
+                                        at ? std::to_string(*at) : "no position"));
   }
-  return hold->Release();
+  return steps.Release();
 }
 
 }  // namespace sqlift

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/pg/pg_connection.h"
@@ -64,6 +65,21 @@ class ApplierHold {
 // apply/verify_pg_reader.h) and checked to be at `seq`, and the applier is let go (the snapshot
 // keeps what it saw). Without a hold (one-shot), only the snapshot is taken.
 [[nodiscard]] Status TakeSnapshotAt(ApplierHold* hold, PgConnection& conn, uint64_t seq,
+                                    std::chrono::milliseconds timeout);
+
+// The same hand-off as steps, so that unit tests can check their order against fakes: the
+// real ones are the hold's and the comparison connection's.
+class SnapshotHandOff {
+ public:
+  virtual ~SnapshotHandOff() = default;
+  virtual bool held() const = 0;  // false: the one-shot form, only the snapshot is taken
+  [[nodiscard]] virtual Status AdvanceTo(uint64_t seq, std::chrono::milliseconds timeout) = 0;
+  [[nodiscard]] virtual Status BeginSnapshot() = 0;
+  // The held source's applied_seq as the snapshot sees it; nullopt without a position.
+  [[nodiscard]] virtual Result<std::optional<uint64_t>> SnapshotApplied() = 0;
+  [[nodiscard]] virtual Status Release() = 0;
+};
+[[nodiscard]] Status TakeSnapshotAt(SnapshotHandOff& steps, uint64_t seq,
                                     std::chrono::milliseconds timeout);
 
 }  // namespace sqlift

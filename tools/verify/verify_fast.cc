@@ -11,23 +11,18 @@
 namespace sqlift {
 namespace {
 
-struct LastRun {
-  int64_t id = 0;
-  uint64_t position = 0;
-};
-
 // The newest matched run that covers `tenant` over every table at a position both sides were
 // at: `skipped` (the tenants a whole-database request leaves out now) must include every tenant
 // that run left out.
-Result<std::optional<LastRun>> FindLastRun(PgConnection& pg, const std::string& source,
-                                           const std::string& tenant,
-                                           const std::vector<std::string>& skipped) {
+Result<std::optional<VerifiedAt>> FindLastRun(PgConnection& pg, const std::string& source,
+                                              const std::string& tenant,
+                                              const std::vector<std::string>& skipped) {
   SQLIFT_ASSIGN_OR_RETURN(
       PgResult exists,
       pg.Query("SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('sqlift.verify_runs') "
                "AND attname = 'still'",
                {}));
-  if (exists.rows() == 0) return std::optional<LastRun>();  // no run recorded (as such) yet
+  if (exists.rows() == 0) return std::optional<VerifiedAt>();  // no run recorded (as such) yet
   SQLIFT_ASSIGN_OR_RETURN(std::string skip, DumpJsonExact(Json(skipped)));
   SQLIFT_ASSIGN_OR_RETURN(
       PgResult r,
@@ -37,9 +32,9 @@ Result<std::optional<LastRun>> FindLastRun(PgConnection& pg, const std::string& 
                "(CASE WHEN $2 = '*' THEN coalesce(skipped, '[]') <@ $3::jsonb "
                "ELSE NOT coalesce(skipped, '[]') ? $2 END))) ORDER BY id DESC LIMIT 1",
                {source, tenant, skip}));
-  if (r.rows() == 0) return std::optional<LastRun>();
-  return std::optional<LastRun>(
-      LastRun{std::stoll(std::string(r.get(0, 0))), std::stoull(std::string(r.get(0, 1)))});
+  if (r.rows() == 0) return std::optional<VerifiedAt>();
+  return std::optional<VerifiedAt>(
+      VerifiedAt{std::stoll(std::string(r.get(0, 0))), std::stoull(std::string(r.get(0, 1)))});
 }
 
 }  // namespace
@@ -49,7 +44,7 @@ Result<std::optional<ChangedKeys>> ChangedSinceLastVerify(const Config& cfg, PgC
                                                           const std::vector<std::string>& skipped,
                                                           uint64_t fence_seq, size_t max_keys,
                                                           std::string* why) {
-  SQLIFT_ASSIGN_OR_RETURN(std::optional<LastRun> run,
+  SQLIFT_ASSIGN_OR_RETURN(std::optional<VerifiedAt> run,
                           FindLastRun(pg, cfg.source_id, tenant, skipped));
   if (!run) {
     *why = "no earlier full verify of it matched";
@@ -58,16 +53,22 @@ Result<std::optional<ChangedKeys>> ChangedSinceLastVerify(const Config& cfg, PgC
   state::RocksChangeLogOptions o;
   o.read_only = true;
   SQLIFT_ASSIGN_OR_RETURN(auto log, state::OpenRocksChangeLog(cfg.state_dir, o));
-  SQLIFT_ASSIGN_OR_RETURN(state::LogStats stats, log->Stats());
-  if (run->position < fence_seq && (stats.count == 0 || stats.first_seq > run->position + 1)) {
-    *why = fmt::format("the log no longer holds seq {} (retention)", run->position + 1);
+  return ChangedKeysInLog(*log, *run, tenant, fence_seq, max_keys, why);
+}
+
+Result<std::optional<ChangedKeys>> ChangedKeysInLog(state::ChangeLog& log, const VerifiedAt& since,
+                                                    const std::string& tenant, uint64_t fence_seq,
+                                                    size_t max_keys, std::string* why) {
+  SQLIFT_ASSIGN_OR_RETURN(state::LogStats stats, log.Stats());
+  if (since.position < fence_seq && (stats.count == 0 || stats.first_seq > since.position + 1)) {
+    *why = fmt::format("the log no longer holds seq {} (retention)", since.position + 1);
     return std::optional<ChangedKeys>();
   }
   ChangedKeys out;
-  out.since_run = run->id;
-  out.since_seq = run->position;
+  out.since_run = since.run_id;
+  out.since_seq = since.position;
   std::map<std::string, std::set<std::string>> seen;  // serialized keys, to keep each once
-  Status scan = log->Scan(run->position + 1, fence_seq, [&](uint64_t seq, std::string_view v) {
+  Status scan = log.Scan(since.position + 1, fence_seq, [&](uint64_t seq, std::string_view v) {
     wire::ChangeBatch batch;
     if (!batch.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
       return Status::Corruption(fmt::format("log record of seq {} does not parse", seq));
@@ -92,7 +93,8 @@ Result<std::optional<ChangedKeys>> ChangedSinceLastVerify(const Config& cfg, PgC
     return Status::OK();
   });
   if (scan.code() == Status::Code::kAborted) {
-    *why = scan.message() + fmt::format(" after verify run {} at seq {}", run->id, run->position);
+    *why = scan.message() +
+           fmt::format(" after verify run {} at seq {}", since.run_id, since.position);
     return std::optional<ChangedKeys>();
   }
   SQLIFT_RETURN_IF_ERROR(scan.With("read the log for the fast verify"));

@@ -21,12 +21,13 @@
 #include <string>
 #include <vector>
 
-#include "common/pg/pg_connection.h"
-#include "tools/verify/verify_pg_reader.h"
-#include "common/sqlite/sqlite_db.h"
 #include "common/base/result.h"
-#include "proto/wire/sqlift.pb.h"
 #include "common/config/config.h"
+#include "common/pg/pg_connection.h"
+#include "common/sqlite/sqlite_db.h"
+#include "proto/wire/sqlift.pb.h"
+#include "state/change_log.h"
+#include "tools/verify/verify_pg_reader.h"
 
 namespace sqlift {
 
@@ -45,6 +46,20 @@ struct ChangedKeys {
 [[nodiscard]] Result<std::optional<ChangedKeys>> ChangedSinceLastVerify(
     const Config& cfg, PgConnection& pg, const std::string& tenant,
     const std::vector<std::string>& skipped, uint64_t fence_seq, size_t max_keys, std::string* why);
+
+// The verify run the fast path starts from: its id and the position P0 both sides were at.
+struct VerifiedAt {
+  int64_t run_id = 0;
+  uint64_t position = 0;
+};
+
+// The log's part of ChangedSinceLastVerify, once the run is found: the keys `log` shows changed
+// in (since.position, fence_seq], or nullopt (with the reason in *why) when the log no longer
+// holds all of them, shows a schema change or a route of the tenant (or "*") to postgres, or
+// more than max_keys changed keys.
+[[nodiscard]] Result<std::optional<ChangedKeys>> ChangedKeysInLog(
+    state::ChangeLog& log, const VerifiedAt& since, const std::string& tenant, uint64_t fence_seq,
+    size_t max_keys, std::string* why);
 
 // Row counts for the fast path's count check, with the comparison's tenant filter: on SQLite
 // the rows whose `column` (SQLite name; empty: every row) holds one of `values` (compared as

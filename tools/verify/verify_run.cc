@@ -11,16 +11,17 @@
 #include <memory>
 #include <set>
 
-#include "tools/verify/applier_hold.h"
 #include "apply/pg_sink/pg_state_schema.h"
+#include "apply/translate/mapping_overrides.h"
 #include "apply/translate/schema_translator.h"
 #include "apply/translate/value_encoder.h"
-#include "tools/verify/verify_pg_reader.h"
 #include "capture/outbox/route_table.h"
 #include "capture/snapshot/snapshot_reader.h"
 #include "common/base/exit_code.h"
-#include "apply/translate/mapping_overrides.h"
 #include "common/sqlite/sqlite_schema.h"
+#include "tools/verify/applier_hold.h"
+#include "tools/verify/verify_pg_reader.h"
+#include "tools/verify/verify_scope.h"
 
 namespace sqlift {
 namespace {
@@ -72,30 +73,16 @@ Status Translate(Run& run, int* exit) {
 // Which tenants' rows stay out: the ones given, and with skip_moved_tenants those SQLite routes
 // to PostgreSQL (read inside the SQLite snapshot, so at S).
 Status ChooseTenants(Run& run) {
-  run.skip = run.s.skip_tenants;
-  if (!run.s.skip_moved_tenants) return Status::OK();
-  SQLIFT_ASSIGN_OR_RETURN(std::vector<RouteRow> routes, ReadRoutes(run.reader->db().handle()));
-  RouteRow whole = LookupRoute(routes, kWholeDatabase);
-  std::string asked = run.s.tenant.empty() ? std::string(kWholeDatabase) : run.s.tenant;
-  RouteRow own = LookupRoute(routes, asked);
-  if (own.on_postgres() || whole.on_postgres()) {
-    return Status::FailedPrecondition(fmt::format(
-        "{} is routed to postgres (epoch {}): its rows change on PostgreSQL, with no position "
-        "to hold; fallback verifies it",
-        DescribeTenant(own.on_postgres() ? asked : kWholeDatabase), own.epoch));
+  std::vector<RouteRow> routes;
+  if (run.s.skip_moved_tenants) {
+    SQLIFT_ASSIGN_OR_RETURN(routes, ReadRoutes(run.reader->db().handle()));
   }
-  for (const RouteRow& r : routes) {
-    if (r.on_postgres() && r.tenant != kWholeDatabase) run.skip.push_back(r.tenant);
-  }
+  SQLIFT_ASSIGN_OR_RETURN(run.skip, TenantsToSkip(run.s, routes));
   return Status::OK();
 }
 
 std::string TenantScope(const Run& run) {
-  if (!run.s.tenant.empty()) return "tenant " + run.s.tenant;
-  if (!run.s.constant_tenant.empty()) return "tenant " + run.s.constant_tenant + " of this file";
-  if (!run.skip.empty())
-    return fmt::format("without tenants routed to postgres: {}", fmt::join(run.skip, ", "));
-  return "";
+  return TenantScopeText(run.s, run.skip);
 }
 
 // Planned columns PostgreSQL lacks make the table Different (its rows cannot be compared);
@@ -136,33 +123,9 @@ std::optional<std::string> TenantText(const wire::Value& v) {
   return std::nullopt;
 }
 
-// The tenant filter of one table on both sides; false when the table is left out (one tenant
-// asked, and the table has no tenant column).
-RowFilter TenantFilter(std::string column, std::vector<std::string> values, bool exclude) {
-  RowFilter f;
-  f.column = std::move(column);
-  f.values = std::move(values);
-  f.exclude = exclude;
-  return f;
-}
-
 bool TableFilter(const Run& run, const TableSchema& t, const TablePlan& plan, int* sqlite_col,
                  RowFilter* pg) {
-  *sqlite_col = -1;
-  if (!run.s.constant_tenant.empty()) {
-    *pg = TenantFilter(PgNameFor(run.s.tenant_column), {run.s.constant_tenant}, false);
-    return true;
-  }
-  if (run.s.tenant_column.empty() || (run.s.tenant.empty() && run.skip.empty())) return true;
-  const wire::TableShape shape = SnapshotReader::ShapeOf(t);
-  for (int i = 0; i < shape.columns_size(); ++i) {
-    if (strcasecmp(shape.columns(i).c_str(), run.s.tenant_column.c_str()) == 0) *sqlite_col = i;
-  }
-  if (*sqlite_col < 0) return run.s.tenant.empty();  // a shared table: whole, or not at all
-  std::string pg_name = plan.columns[static_cast<size_t>(*sqlite_col)].pg_name;
-  *pg = run.s.tenant.empty() ? TenantFilter(pg_name, run.skip, true)
-                             : TenantFilter(pg_name, {run.s.tenant}, false);
-  return true;
+  return TableTenantFilter(run.s, run.skip, t, plan, sqlite_col, pg);
 }
 
 // The fast path's changed keys of `t` (empty when none changed); null for a full comparison.
@@ -359,8 +322,12 @@ Result<VerifyReport> RunVerification(const VerifySpec& spec, int* exit) {
   record.fast = spec.changed != nullptr;
   SQLIFT_RETURN_IF_ERROR(WithSchemaLock(*run.conn, [&] { return EnsureVerifyRuns(*run.conn); }));
   SQLIFT_ASSIGN_OR_RETURN(run.report.run_id, RecordVerifyRun(*run.conn, run.report, record));
-  *exit = run.report.matched() ? kExitOk : kExitBlocked;
+  *exit = VerifyExitCode(run.report);
   return std::move(run.report);
+}
+
+int VerifyExitCode(const VerifyReport& report) {
+  return report.matched() ? kExitOk : kExitBlocked;
 }
 
 }  // namespace sqlift

@@ -12,9 +12,9 @@
 //     the engine (apply/verify_engine.h), restricted to the rows of the tenant scope;
 //  3. the run recorded in sqlift.verify_runs.
 //
-// Tenant scope (docs/design.md, tenants): `tenant` limits the comparison to one tenant's rows (tables
-// without the tenant column are left out and noted); `skip_tenants` leaves those tenants' rows
-// out (the held form skips tenants routed to PostgreSQL: their rows change there, with no
+// Tenant scope (docs/design.md, tenants): `tenant` limits the comparison to one tenant's rows
+// (tables without the tenant column are left out and noted); `skip_tenants` leaves those tenants'
+// rows out (the held form skips tenants routed to PostgreSQL: their rows change there, with no
 // position to hold); with `constant_tenant` (database-per-tenant) PostgreSQL's rows are those
 // whose tenant column holds that value and the column itself is not compared.
 //
@@ -25,10 +25,10 @@
 #include <string>
 #include <vector>
 
-#include "tools/verify/verify_report.h"
 #include "common/base/result.h"
 #include "common/config/config.h"
 #include "tools/verify/verify_fast.h"
+#include "tools/verify/verify_report.h"
 
 namespace sqlift {
 
@@ -63,5 +63,8 @@ struct VerifySpec {
 // not be made; otherwise returns the report, recorded, and sets *exit to 0 (all matched) or
 // kExitBlocked.
 [[nodiscard]] Result<VerifyReport> RunVerification(const VerifySpec& spec, int* exit);
+
+// The exit code of a comparison that was made: 0 when every table matched, else kExitBlocked.
+int VerifyExitCode(const VerifyReport& report);
 
 }  // namespace sqlift
