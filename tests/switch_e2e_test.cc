@@ -1,6 +1,6 @@
 // The switches end to end: `sqlift cutover`, `fallback`, `verify` and `finish` run as processes
 // against the real `sqlift capture` and `sqlift apply`, while writers in this process follow
-// the route (tests/testutil/route_writer.h) and record every write they got acknowledged.
+// the route (tools/demo/route_writer.h) and record every write they got acknowledged.
 // Everything is asserted on data, read with plain SQL and tests/testutil/table_compare.h:
 // each acknowledged write present exactly once on the side that owns its tenant, every table
 // equal on both sides, tenants not moved never paused, no SQLite commit inside a fence, a

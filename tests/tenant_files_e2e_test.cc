@@ -1,7 +1,7 @@
 // Database-per-tenant end to end: three SQLite files (tenants a, b and c, the booking
 // schema, ids 1..N in each) replicated into one PostgreSQL database by three `sqlift apply` +
 // `sqlift capture` pairs (tests/testutil/tenant_files_scenario.h), with writers on every file
-// that follow their file's route (tests/testutil/route_writer.h). One tenant moves to
+// that follow their file's route (tools/demo/route_writer.h). One tenant moves to
 // PostgreSQL and back while the others never pause; then every tenant moves and each source
 // finishes. Everything is asserted on data: each file compared with PostgreSQL's rows of its
 // tenant, each acknowledged write found exactly once on both sides, ids never colliding. Each

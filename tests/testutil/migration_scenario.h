@@ -32,9 +32,9 @@
 #include <vector>
 
 #include "common/base/result.h"
-#include "tools/sandbox/pg_sandbox.h"
-#include "tests/testutil/route_writer.h"
 #include "tests/testutil/subprocess.h"
+#include "tools/demo/route_writer.h"
+#include "tools/sandbox/pg_sandbox.h"
 
 namespace sqlift::testing {
 

@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "tools/sandbox/pg_suite_test.h"
 #include "tests/testutil/migration_scenario.h"
-#include "tests/testutil/route_writer.h"
+#include "tools/demo/route_writer.h"
+#include "tools/sandbox/pg_suite_test.h"
 
 namespace sqlift::testing {
 

@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "common/base/result.h"
-#include "tests/testutil/route_writer.h"
 #include "tests/testutil/switch_fixture.h"
 #include "tests/testutil/tenant_files_scenario.h"
+#include "tools/demo/route_writer.h"
 
 namespace sqlift::testing {
 

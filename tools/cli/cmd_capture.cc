@@ -2,23 +2,22 @@
 // and run the capture agent.
 #include <spdlog/spdlog.h>
 
-#include <atomic>
-#include <csignal>
 #include <cstdio>
+#include <optional>
 #include <set>
 
+#include "apply/reverse/reverse_runner.h"
 #include "capture/agent/capture_agent.h"
 #include "capture/outbox/outbox.h"
 #include "capture/outbox/route_table.h"
 #include "capture/shipper/shipper.h"
-#include "common/sqlite/sqlite_schema.h"
 #include "capture/snapshot/sqlite_snapshot_source.h"
+#include "common/sqlite/sqlite_schema.h"
 #include "proto/transport/frame_stream.h"
 #include "state/change_log.h"
 #include "tools/cli/command.h"
+#include "tools/daemon/daemon_shell.h"
 #include "tools/daemon/daemon_status.h"
-#include "tools/daemon/http_server.h"
-#include "apply/reverse/reverse_runner.h"
 
 namespace sqlift {
 namespace {
@@ -111,17 +110,6 @@ int RunInit(const GlobalOptions& global) {
   return kExitOk;
 }
 
-// For the signal handler (Stop() is async-signal-safe). The handler is installed before any
-// work, so a SIGTERM that comes while the agent starts is not lost (nor fatal): it sets the
-// flag, which the agent checks once it exists.
-std::atomic<CaptureAgent*> g_agent{nullptr};
-std::atomic<bool> g_stop_requested{false};
-
-extern "C" void StopOnSignal(int) {
-  g_stop_requested.store(true);
-  if (CaptureAgent* agent = g_agent.load()) agent->Stop();
-}
-
 Result<CaptureAgentOptions> AgentOptions(const Config& cfg) {
   CaptureAgentOptions o;
   o.sqlite_path = cfg.source_sqlite;
@@ -173,61 +161,70 @@ Result<Shipping> StartShipping(const Config& cfg, state::ChangeLog* log) {
   return out;
 }
 
-Status Capture(const Config& cfg, const CaptureOptions& opts) {
-  if (!opts.once) {
-    std::signal(SIGTERM, StopOnSignal);
-    std::signal(SIGINT, StopOnSignal);
-  }
+// `--once`: drains what the outbox holds now, without shipping (and without the daemon shell:
+// a signal ends it as it would any short command).
+Status CaptureOnce(const Config& cfg) {
   SQLIFT_RETURN_IF_ERROR(cfg.Require({"source.sqlite", "state.dir"}, "capture"));
   SQLIFT_ASSIGN_OR_RETURN(auto log, state::OpenRocksChangeLog(cfg.state_dir));
   SQLIFT_ASSIGN_OR_RETURN(CaptureAgentOptions options, AgentOptions(cfg));
-  Shipping shipping;
-  if (!opts.once) {
-    SQLIFT_ASSIGN_OR_RETURN(shipping, StartShipping(cfg, log.get()));
-    if (Shipper* shipper = shipping.shipper.get()) {
+  SQLIFT_ASSIGN_OR_RETURN(auto agent, CaptureAgent::Open(options, log.get()));
+  SQLIFT_ASSIGN_OR_RETURN(DrainStats stats, agent->DrainAvailable());
+  std::printf("captured %llu transactions (%llu row changes, %llu DDL events); logged seq %llu\n",
+              static_cast<unsigned long long>(stats.transactions),
+              static_cast<unsigned long long>(stats.changes),
+              static_cast<unsigned long long>(stats.ddl_events),
+              static_cast<unsigned long long>(stats.logged_seq));
+  return Status::OK();
+}
+
+// The capture daemon as the shell runs it (tools/daemon/daemon_shell.h): Start opens the log,
+// starts shipping and reverse replication and opens the agent; Run is the agent's loop on the
+// main thread; Stop wakes it (CaptureAgent::Stop), and the log write in hand completes.
+class CaptureDaemon : public DaemonWork {
+ public:
+  explicit CaptureDaemon(const Config& cfg) : cfg_(cfg) {}
+
+  Status Start() override {
+    SQLIFT_RETURN_IF_ERROR(cfg_.Require({"source.sqlite", "state.dir"}, "capture"));
+    SQLIFT_ASSIGN_OR_RETURN(log_, state::OpenRocksChangeLog(cfg_.state_dir));
+    SQLIFT_ASSIGN_OR_RETURN(CaptureAgentOptions options, AgentOptions(cfg_));
+    SQLIFT_ASSIGN_OR_RETURN(shipping_, StartShipping(cfg_, log_.get()));
+    if (Shipper* shipper = shipping_.shipper.get()) {
       options.on_logged = [shipper](uint64_t) { shipper->Notify(); };
     }
-  }
-  SQLIFT_ASSIGN_OR_RETURN(auto agent, CaptureAgent::Open(options, log.get()));
-  if (opts.once) {
-    SQLIFT_ASSIGN_OR_RETURN(DrainStats stats, agent->DrainAvailable());
-    std::printf("captured %llu transactions (%llu row changes, %llu DDL events); logged seq %llu\n",
-                static_cast<unsigned long long>(stats.transactions),
-                static_cast<unsigned long long>(stats.changes),
-                static_cast<unsigned long long>(stats.ddl_events),
-                static_cast<unsigned long long>(stats.logged_seq));
+    SQLIFT_ASSIGN_OR_RETURN(agent_, CaptureAgent::Open(options, log_.get()));
+    // Reverse replication for tenants cut over to PostgreSQL (needs [target] pg).
+    if (!cfg_.target_pg.empty() && !cfg_.source_id.empty()) reverse_ = ReverseRunner::Start(cfg_);
     return Status::OK();
   }
-  // Reverse replication for tenants cut over to PostgreSQL (needs [target] pg).
-  std::unique_ptr<ReverseRunner> reverse;
-  if (!cfg.target_pg.empty() && !cfg.source_id.empty()) reverse = ReverseRunner::Start(cfg);
-  // The HTTP endpoint is for watching: a port that cannot be bound is logged, never a reason
-  // to stop capturing (the outbox would grow in the application's database).
-  std::unique_ptr<HttpServer> http;
-  if (!cfg.http_listen.empty()) {
-    Result<std::unique_ptr<HttpServer>> started =
-        StartAgentHttp(cfg, log.get(), shipping.shipper.get(), reverse.get());
-    if (started.ok())
-      http = std::move(started).value();
-    else
-      spdlog::error("capture: no /status, /metrics and /route: {}", started.status().ToString());
+  // A log, database or shipper that cannot be opened ends the agent, whatever the reason.
+  bool RetryStart(const Status&) const override { return false; }
+  std::map<std::string, HttpServer::Handler> Routes() override {
+    return AgentHttpRoutes(cfg_, log_.get(), shipping_.shipper.get(), reverse_.get());
   }
-  g_agent.store(agent.get());
-  if (g_stop_requested.load()) agent->Stop();  // a signal came while starting
-  spdlog::info("capture agent for {} (source {}) started at logged seq {}", cfg.source_sqlite,
-               cfg.source_id, agent->logged_seq());
-  Status st = agent->Run();
-  g_agent.store(nullptr);
-  if (http) http->Stop();
-  if (reverse) reverse->Stop();
-  if (shipping.shipper) {
-    shipping.shipper->Stop();
-    ShipperStats s = shipping.shipper->stats();
-    spdlog::info("shipper stopped: shipped seq {}, acked seq {}", s.shipped_seq, s.acked_seq);
+  Status Run(const StopFlag&) override {
+    spdlog::info("capture agent for {} (source {}) started at logged seq {}", cfg_.source_sqlite,
+                 cfg_.source_id, agent_->logged_seq());
+    return agent_->Run();
   }
-  spdlog::info("capture agent stopped at logged seq {}", agent->logged_seq());
-  return st;
-}
+  void Stop() override { agent_->Stop(); }
+  void Shutdown() override {
+    if (reverse_) reverse_->Stop();
+    if (shipping_.shipper) {
+      shipping_.shipper->Stop();
+      ShipperStats s = shipping_.shipper->stats();
+      spdlog::info("shipper stopped: shipped seq {}, acked seq {}", s.shipped_seq, s.acked_seq);
+    }
+    spdlog::info("capture agent stopped at logged seq {}", agent_->logged_seq());
+  }
+
+ private:
+  const Config& cfg_;
+  std::unique_ptr<state::ChangeLog> log_;  // declared first: the others use it
+  Shipping shipping_;
+  std::unique_ptr<CaptureAgent> agent_;
+  std::unique_ptr<ReverseRunner> reverse_;
+};
 
 }  // namespace
 
@@ -250,9 +247,17 @@ void AddCaptureCommands(CLI::App& root, CommandTable& table, const GlobalOptions
       "[transport] connect and token_file (and tls_ca for TLS). Without [transport] connect it "
       "captures into the log only. With [http] listen it serves GET /status (JSON) and /metrics "
       "(Prometheus). Stops cleanly on SIGTERM or SIGINT.");
-  table.Set(capture, [&global] {
+  table.Set(capture, [&global]() -> int {
+    // The daemon takes SIGTERM and SIGINT before anything else: one that comes while it
+    // starts stops it cleanly.
+    std::optional<DaemonShell> shell;
+    if (!o.once) shell.emplace(DaemonShellOptions{"capture"});
     Result<Config> cfg = RequireConfig(global);
-    Status st = cfg.ok() ? Capture(*cfg, o) : cfg.status();
+    if (cfg.ok() && shell) {
+      CaptureDaemon daemon(*cfg);
+      return shell->Run(daemon, cfg->http_listen);
+    }
+    Status st = cfg.ok() ? CaptureOnce(*cfg) : cfg.status();
     if (!st.ok()) {
       spdlog::error("capture: {}", st.ToString());
       return st.code() == Status::Code::kInvalidArgument ? kExitUsage : kExitFailure;

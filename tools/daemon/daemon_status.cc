@@ -118,16 +118,18 @@ HttpResponse JsonResponse(const Json& body, int code = 200) {
 
 }  // namespace
 
-Result<std::unique_ptr<HttpServer>> StartAgentHttp(const Config& cfg, state::ChangeLog* log,
-                                                   const Shipper* shipper,
-                                                   const ReverseRunner* reverse) {
-  SQLIFT_ASSIGN_OR_RETURN(Endpoint ep, ParseEndpoint(cfg.http_listen));
+std::map<std::string, HttpServer::Handler> AgentHttpRoutes(const Config& cfg, state::ChangeLog* log,
+                                                           const Shipper* shipper,
+                                                           const ReverseRunner* reverse) {
   const Config* c = &cfg;
-  return HttpServer::Start(
-      ep.host, ep.port,
-      {{"/status", [=](const HttpQuery&) { return AgentStatus(*c, *log, shipper, reverse); }},
-       {"/metrics", [=](const HttpQuery&) { return AgentMetrics(*c, *log, shipper, reverse); }},
-       {"/route", [=](const HttpQuery& q) { return AgentRoutes(*log, q); }}});
+  return {{"/status", [=](const HttpQuery&) { return AgentStatus(*c, *log, shipper, reverse); }},
+          {"/metrics", [=](const HttpQuery&) { return AgentMetrics(*c, *log, shipper, reverse); }},
+          {"/route", [=](const HttpQuery& q) { return AgentRoutes(*log, q); }}};
+}
+
+std::map<std::string, HttpServer::Handler> ApplierHttpRoutes(ApplierProbe* probe) {
+  return {{"/status", [probe](const HttpQuery&) { return probe->Status(); }},
+          {"/metrics", [probe](const HttpQuery&) { return probe->Metrics(); }}};
 }
 
 HttpResponse AgentRoutes(state::ChangeLog& log, const HttpQuery& query) {

@@ -8,19 +8,20 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 
-#include "common/pg/pg_connection.h"
 #include "apply/receiver/receiver.h"
+#include "apply/reverse/reverse_runner.h"
 #include "capture/shipper/shipper.h"
 #include "common/base/result.h"
-#include "state/change_log.h"
 #include "common/config/config.h"
+#include "common/pg/pg_connection.h"
+#include "state/change_log.h"
 #include "tools/daemon/http_server.h"
-#include "apply/reverse/reverse_runner.h"
 
 namespace sqlift {
 
@@ -41,10 +42,9 @@ struct AppliedState {
 // The agent's endpoints: /status (JSON), /metrics (Prometheus), /route (JSON: every route the
 // agent has logged, or with ?tenant=T the route that applies to T). The handlers read what
 // is passed here, which must outlive the server; `shipper` and `reverse` may be null.
-[[nodiscard]] Result<std::unique_ptr<HttpServer>> StartAgentHttp(const Config& cfg,
-                                                                 state::ChangeLog* log,
-                                                                 const Shipper* shipper,
-                                                                 const ReverseRunner* reverse);
+std::map<std::string, HttpServer::Handler> AgentHttpRoutes(const Config& cfg, state::ChangeLog* log,
+                                                           const Shipper* shipper,
+                                                           const ReverseRunner* reverse);
 HttpResponse AgentStatus(const Config& cfg, state::ChangeLog& log, const Shipper* shipper,
                          const ReverseRunner* reverse);
 HttpResponse AgentMetrics(const Config& cfg, state::ChangeLog& log, const Shipper* shipper,
@@ -67,5 +67,8 @@ class ApplierProbe {
   std::mutex mu_;
   std::unique_ptr<PgConnection> conn_;
 };
+
+// The applier's /status and /metrics, read through `probe`, which must outlive the server.
+std::map<std::string, HttpServer::Handler> ApplierHttpRoutes(ApplierProbe* probe);
 
 }  // namespace sqlift

@@ -1,166 +1,61 @@
-// DemoWriters: booking transactions that follow the route, on threads (see demo_writer.h).
+// DemoWriters: the demo's route-following writers (see demo_writer.h).
 #include "tools/demo/demo_writer.h"
-
-#include <fmt/format.h>
-#include <sqlite3.h>
-
-#include <random>
-
-#include "common/pg/pg_connection.h"
-#include "apply/pg_sink/pg_route.h"
-#include "capture/recorder/recorder.h"
-#include "common/sqlite/sqlite_db.h"
-#include "common/sqlite/sqlite_statement.h"
-#include "capture/recorder/transaction.h"
 
 namespace sqlift {
 
-// One writer's connections and statements, prepared once, as an application would.
-struct DemoWriters::Writer {
-  std::unique_ptr<SqliteDb> db;
-  std::unique_ptr<Recorder> rec;
-  std::optional<SqliteStatement> insert, update;
-  std::unique_ptr<PgConnection> pg;
-  std::mt19937_64 rng;
-
-  // The values of one booking transaction.
-  struct Booking {
-    int64_t id, room, other;
-    std::string name, email, end, status, price;
-  };
-  Booking Next(int writer, int64_t n, int64_t existing) {
-    const int64_t hour = static_cast<int64_t>(rng() % 24);
-    return {0,
-            1 + static_cast<int64_t>(rng() % 1000),
-            1 + static_cast<int64_t>(rng() % existing),
-            fmt::format("Guest {}-{}", writer, n),
-            fmt::format("guest{}.{}@example.org", writer, n),
-            fmt::format("2027-01-02 {:02d}:00:00", hour),
-            rng() % 2 ? "checked_in" : "cancelled",
-            fmt::format("{}.{:02d}", rng() % 500, rng() % 100)};
-  }
-
-  // Through the recorder. Unavailable: fenced; FailedPrecondition: routed to postgres.
-  Status OnSqlite(const Booking& b) {
-    SQLIFT_ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(*rec));
-    Status st = insert->BindInt64(1, b.id);
-    if (st.ok()) st = insert->BindInt64(2, b.room);
-    if (st.ok()) st = insert->BindText(3, b.name);
-    if (st.ok()) st = insert->BindText(4, b.email);
-    if (st.ok()) st = insert->BindText(5, "2027-01-01 00:00:00");
-    if (st.ok()) st = insert->BindText(6, b.end);
-    if (st.ok()) st = insert->BindDouble(7, std::stod(b.price));
-    if (st.ok()) st = insert->Run();
-    if (st.ok()) st = insert->Reset();
-    if (st.ok()) st = update->BindInt64(1, b.other);
-    if (st.ok()) st = update->BindText(2, b.status);
-    if (st.ok()) st = update->Run();
-    if (st.ok()) st = update->Reset();
-    if (!st.ok()) {
-      (void)insert->Reset(), (void)update->Reset();
-      (void)txn.Rollback();
-      return st;
-    }
-    return txn.Commit().status();
-  }
-
-  // On PostgreSQL; SL001/SL002 (the fence) come back as kUnavailable.
-  Status OnPostgres(const std::string& uri, const Booking& b) {
-    if (!pg) {
-      SQLIFT_ASSIGN_OR_RETURN(pg, PgConnection::Connect(uri, std::chrono::seconds(10)));
-    }
-    Status st = pg->Exec("BEGIN");
-    if (st.ok()) {
-      st = pg->Query(
-                 "INSERT INTO public.bookings (id, room_id, customer_name, customer_email, "
-                 "start_time, end_time, status, total_price, created_at, updated_at) VALUES "
-                 "($1, $2, $3, $4, '2027-01-01 00:00:00+00', $5, 'confirmed', $6, now(), "
-                 "now())",
-                 {std::to_string(b.id), std::to_string(b.room), b.name, b.email, b.end + "+00",
-                  b.price})
-               .status();
-    }
-    if (st.ok()) {
-      st = pg->Query("UPDATE public.bookings SET status = $2, updated_at = now() WHERE id = $1",
-                     {std::to_string(b.other), b.status})
-               .status();
-    }
-    if (st.ok()) st = pg->Exec("COMMIT");
-    if (st.ok()) return st;
-    (void)pg->Exec("ROLLBACK");
-    const std::string state = SqlStateOf(st);
-    if (state == kFencedSqlState || state == kRoutedElsewhereSqlState)
-      return Status::Unavailable(st.message());
-    if (PQstatus(pg->raw()) != CONNECTION_OK) pg.reset();
-    return st;
-  }
-};
-
 void DemoWriters::Start(int writers) {
-  for (int w = 0; w < writers; ++w)
-    threads_.emplace_back([this, w] { Run(w); });
+  for (int w = 0; w < writers; ++w) {
+    RouteWriterOptions o;
+    o.sqlite_path = path_;
+    o.pg_uri = pg_;
+    o.layout = WriterLayout::kDemo;
+    o.writer = std::to_string(w);
+    o.pace = std::chrono::microseconds(0);  // as fast as the database takes them
+    o.sqlite_busy_timeout = std::chrono::milliseconds(20000);
+    o.first_id = first_id_ + w * 100'000'000LL;
+    o.existing = existing_;
+    Result<std::unique_ptr<RouteWriter>> started = RouteWriter::Start(std::move(o));
+    if (started.ok()) writers_.push_back(std::move(started).value());
+  }
 }
 
 Status DemoWriters::Stop() {
-  stop_ = true;
-  for (std::thread& t : threads_)
-    t.join();
-  threads_.clear();
-  std::lock_guard lock(mu_);
-  return error_;
+  Status first;
+  for (const std::unique_ptr<RouteWriter>& w : writers_) {
+    Status st = w->Stop();
+    if (first.ok() && !st.ok()) first = st;
+  }
+  return first;
+}
+
+int64_t DemoWriters::committed() const {
+  int64_t n = 0;
+  for (const std::unique_ptr<RouteWriter>& w : writers_)
+    n += static_cast<int64_t>(w->acked_count());
+  return n;
+}
+
+int64_t DemoWriters::committed_on_postgres() const {
+  int64_t n = 0;
+  for (const std::unique_ptr<RouteWriter>& w : writers_)
+    n += static_cast<int64_t>(w->acked_on(WriteSide::kPostgres));
+  return n;
+}
+
+int64_t DemoWriters::refusals() const {
+  int64_t n = 0;
+  for (const std::unique_ptr<RouteWriter>& w : writers_)
+    n += static_cast<int64_t>(w->stats().refusals());
+  return n;
 }
 
 std::vector<int64_t> DemoWriters::acknowledged() const {
-  std::lock_guard lock(mu_);
-  return acked_;
-}
-
-void DemoWriters::Run(int writer) {
-  Writer w;
-  w.rng.seed(1234 + writer);
-  auto fail = [&](const Status& st) {
-    std::lock_guard lock(mu_);
-    if (error_.ok()) error_ = st.With(fmt::format("writer {}", writer));
-    stop_ = true;
-  };
-  Result<std::unique_ptr<SqliteDb>> db =
-      SqliteDb::Open(path_, SqliteDb::Mode::kReadWrite, std::chrono::milliseconds(20000));
-  if (!db.ok()) return fail(db.status());
-  w.db = std::move(db).value();
-  auto rec = Recorder::Attach(w.db->handle());
-  auto insert = w.db->Prepare(
-      "INSERT INTO bookings (id, room_id, customer_name, customer_email, start_time, end_time, "
-      "status, total_price, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-      "'confirmed', ?7, datetime('now'), datetime('now'))");
-  auto update =
-      w.db->Prepare("UPDATE bookings SET status = ?2, updated_at = datetime('now') WHERE id = ?1");
-  if (!rec.ok() || !insert.ok() || !update.ok()) {
-    return fail(!rec.ok() ? rec.status() : !insert.ok() ? insert.status() : update.status());
+  std::vector<int64_t> ids;
+  for (const std::unique_ptr<RouteWriter>& w : writers_) {
+    for (const AckedWrite& a : w->acked())
+      ids.push_back(std::stoll(a.key));
   }
-  w.rec = std::move(rec).value();
-  w.insert.emplace(std::move(insert).value());
-  w.update.emplace(std::move(update).value());
-  for (int64_t n = 0; !stop_.load(); ++n) {
-    Writer::Booking b = w.Next(writer, n, existing_);
-    b.id = first_id_ + writer * 100'000'000LL + n;
-    Result<RouteRow> route = w.rec->RouteFor("*");
-    if (!route.ok()) return fail(route.status());
-    Status st = route->fenced          ? Status::Unavailable("fenced")
-                : route->on_postgres() ? w.OnPostgres(pg_, b)
-                                       : w.OnSqlite(b);
-    if (st.ok()) {
-      (route->on_postgres() ? committed_pg_ : committed_sqlite_)++;
-      std::lock_guard lock(mu_);
-      acked_.push_back(b.id);
-      continue;
-    }
-    const bool refused = st.code() == Status::Code::kUnavailable ||
-                         (st.code() == Status::Code::kFailedPrecondition &&
-                          st.message().find("routed to") != std::string::npos);
-    if (!refused && !st.Retryable()) return fail(st);
-    if (refused) ++refusals_;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));  // then the route is read again
-  }
+  return ids;
 }
 
 }  // namespace sqlift

@@ -1,27 +1,23 @@
 // DemoWriters: the booking application's writers for `sqlift demo`. They write the whole time
-// the demo runs and follow the route, as an application must (docs/design.md, tenants): before each
-// transaction they ask the recorder which side takes writes (Recorder::RouteFor("*")).
-//   sqlite: insert a booking and update an earlier one through the recorder;
-//   postgres: the same on PostgreSQL;
-//   fenced (a cutover or fallback is switching): wait a millisecond and ask again.
-// A refusal from either side's fence (the recorder's Unavailable / FailedPrecondition,
-// PostgreSQL's SQLSTATE SL001 / SL002) is not an error: the transaction did not happen, and it
-// is tried again after the route is read again. Every insert whose COMMIT returned is recorded
-// as acknowledged with the side it went to, so the demo can check that each one is there at
-// the end (writes lost must be 0).
+// the demo runs and follow the route, as an application must (docs/design.md, tenants): each is
+// a RouteWriter (route_writer.h) of the demo layout, which before each transaction asks the
+// recorder which side takes writes, writes there (a booking with an id of its own and a status
+// change of an earlier one), and waits and asks again while a switch fences the route. A
+// refusal is not an error: that transaction did not happen. Every insert whose COMMIT returned
+// is recorded as acknowledged, so the demo can check that each one is there at the end (writes
+// lost must be 0).
 //
-// Thread safety: Start/Stop and the accessors from the demo's thread; each writer runs on its
-// own thread with its own SQLite connection and PostgreSQL connection.
+// Thread safety: Start/Stop from the demo's thread; the accessors from any thread. Each writer
+// runs on its own thread with its own SQLite and PostgreSQL connections.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
-#include <mutex>
+#include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "common/base/status.h"
+#include "tools/demo/route_writer.h"
 
 namespace sqlift {
 
@@ -37,25 +33,16 @@ class DemoWriters {
   // Stops every writer and joins; the first error any of them met.
   [[nodiscard]] Status Stop();
 
-  int64_t committed() const { return committed_sqlite_.load() + committed_pg_.load(); }
-  int64_t committed_on_postgres() const { return committed_pg_.load(); }
-  int64_t refusals() const { return refusals_.load(); }  // fenced or routed elsewhere
+  int64_t committed() const;
+  int64_t committed_on_postgres() const;
+  int64_t refusals() const;  // fenced or routed elsewhere
   // Booking ids whose inserting transaction committed, in no order.
   std::vector<int64_t> acknowledged() const;
 
-  struct Writer;  // demo_writer.cc
-
  private:
-  void Run(int writer);
-
   const std::string path_, pg_;
   const int64_t first_id_, existing_;
-  std::atomic<bool> stop_{false};
-  std::atomic<int64_t> committed_sqlite_{0}, committed_pg_{0}, refusals_{0};
-  std::vector<std::thread> threads_;
-  mutable std::mutex mu_;
-  std::vector<int64_t> acked_;
-  Status error_;
+  std::vector<std::unique_ptr<RouteWriter>> writers_;
 };
 
 }  // namespace sqlift

@@ -1,6 +1,6 @@
-// RouteWriter: an application writer thread inside the test process that follows the route, as
-// an application migrated with sqlift would (design invariant 7, tools/switch_run.h), for the
-// cutover, fallback and finish end-to-end tests.
+// RouteWriter: an application writer thread that follows the route, as an application migrated
+// with sqlift must (design invariant 7, tools/switch/switch_run.h): the writers of `sqlift
+// demo` (demo_writer.h) and of the cutover, fallback and finish end-to-end tests.
 //
 // Each writer owns one SQLite connection with a Recorder attached and a lazily opened
 // PostgreSQL connection. Until Stop() it loops:
@@ -13,15 +13,18 @@
 //                          SL001: fenced (pg_fenced), retry; SL002: re-read the route
 //                          (pg_routed); a lost connection: reconnect (pg_errors; a COMMIT
 //                          whose outcome is unknown counts as `uncertain`)
-// Anything else stops the writer with the error (error()).
+// A refused write did not happen: it is not acknowledged, and the next one is tried after the
+// route is read again. Anything else stops the writer with the error (error()).
 //
-// One write (per layout, see WriterLayout):
+// One write (per layout, see WriterLayout; the SQL is in route_writes.cc):
 //   commerce   a product (fresh UUID key, sku "<writer>-<n>"), an order (fresh UUID) with one
 //              order item, and writer_counters.n + 1 for the writer's row
 //   booking    a booking whose id SQLite (AUTOINCREMENT) or PostgreSQL (identity) generates,
 //              customer_name "<writer>-<n>", and writer_counters.n + 1; for a
 //              database-per-tenant file (pg_tenant_column), on PostgreSQL the booking gets the
 //              tenant in that column and the counter is the tenant's row
+//   demo       the demo's booking application: a booking with id first_id + n, and a status
+//              change of one of the bookings 1..existing
 // Every acknowledged write is recorded with its keys, values, side, time and (on SQLite) the
 // outbox seq of its changeset, so a test can look each one up afterwards and place it against
 // a switch's fence (WriteSku, CentsText: the values as both sides store them). Times are whole
@@ -42,9 +45,9 @@
 
 #include "common/base/result.h"
 
-namespace sqlift::testing {
+namespace sqlift {
 
-enum class WriterLayout { kCommerce, kBooking };
+enum class WriterLayout { kCommerce, kBooking, kDemo };
 enum class WriteSide { kSqlite, kPostgres };
 
 struct RouteWriterOptions {
@@ -55,21 +58,25 @@ struct RouteWriterOptions {
   std::string writer;                    // unique name; its writer_counters row must exist
   std::string customer_id;               // commerce: an existing customer of the tenant
   int64_t room_id = 1;                   // booking: an existing room
-  std::chrono::microseconds pace{4000};  // sleep after each acknowledged write
+  std::chrono::microseconds pace{4000};  // sleep after each acknowledged write (0: none)
+  std::chrono::milliseconds sqlite_busy_timeout{5000};
   // On PostgreSQL, the time between the transaction's last statement and its COMMIT: a
   // transaction in flight while a switch fences the tenant.
   std::chrono::milliseconds pg_hold{0};
   // Booking, database-per-tenant (`tenant` is the file's): the constant tenant column
   // PostgreSQL's tables have and SQLite's do not. Empty: none.
   std::string pg_tenant_column;
+  // Demo: the n-th write's booking id is first_id + n; it changes one of bookings 1..existing.
+  int64_t first_id = 0;
+  int64_t existing = 1;
 };
 
 struct AckedWrite {
   int64_t n = 0;  // the writer's sequence number of this write
   WriteSide side = WriteSide::kSqlite;
-  std::string key;       // commerce: product_id; booking: the booking id
+  std::string key;       // commerce: product_id; booking, demo: the booking id
   std::string order_id;  // commerce only
-  int64_t cents = 0;     // price (commerce) or total_price (booking) in cents
+  int64_t cents = 0;     // price (commerce) or total_price (booking, demo) in cents
   int64_t quantity = 0;  // commerce: the order item's quantity
   uint64_t seq = 0;      // acknowledged on SQLite: the outbox seq of its changeset
   std::chrono::steady_clock::time_point at;
@@ -142,4 +149,4 @@ class RouteWriter {
 std::string WriteSku(const std::string& writer, int64_t n);  // also booking customer_name
 std::string CentsText(int64_t cents);                        // 1234 -> "12.34"
 
-}  // namespace sqlift::testing
+}  // namespace sqlift
