@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Installs everything sqlift needs to build, test and run, from Debian 12 packages only.
-# Idempotent: packages already present are left alone; `apt-get update` runs at most once.
-# Must run as root (or with sudo available).
+# Installs everything sqlift needs to build, test and run: Debian 12 packages, then the Node
+# test client's one npm package (better-sqlite3, pinned in tests/clients/node/package-lock.json),
+# fetched from the npm registry and compiled here against the system's Node headers.
+# Idempotent: packages already present are left alone; `apt-get update` runs at most once; the
+# npm package is left alone when the pinned version is installed and loads.
+# Must run as root (or with sudo available) for the Debian part; npm runs as the caller.
 set -euo pipefail
 
 packages=(
@@ -13,6 +16,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
   # servers and clients used by the demo, the tests and the benchmarks
   postgresql-15 postgresql-client-15 sqlite3 python3 procps openssl
+  # (Node for the test client is installed below, by ensure_node: nodejs, npm, node-gyp,
+  # libnode-dev from Debian unless a Node 18+ with npm is already there.)
 )
 
 sudo_cmd=()
@@ -22,26 +27,100 @@ if [ "$(id -u)" -ne 0 ]; then
   fi
 fi
 
-missing=()
-for p in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-    missing+=("$p")
+repo_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+node_client_dir="$repo_dir/tests/clients/node"
+apt_updated=0
+
+# Installs the Debian packages among "$@" that are not installed yet.
+install_debian() {
+  local missing=() p
+  for p in "$@"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+      missing+=("$p")
+    fi
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    echo "install-deps: all $# packages present"
+    return 1
   fi
-done
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  if [ "$apt_updated" -eq 0 ]; then "${sudo_cmd[@]}" apt-get update -q; apt_updated=1; fi
+  "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
 
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-deps: all ${#packages[@]} packages present"
-  exit 0
+node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+
+# Node 18 or later with npm and the headers to compile an addon. A Node already installed from
+# elsewhere (e.g. NodeSource's, which bundles npm and the headers and conflicts with Debian's
+# npm package) is kept; otherwise Debian's nodejs and npm (which brings node-gyp and libnode-dev).
+ensure_node() {
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1 \
+      || [ "$(node_major)" -lt 18 ]; then
+    install_debian nodejs npm node-gyp libnode-dev || true
+  fi
+  if [ ! -f /usr/include/node/node_api.h ]; then install_debian libnode-dev || true; fi
+  if [ "$(node_major)" -lt 18 ] || ! command -v npm >/dev/null 2>&1; then
+    echo "install-deps: FAILED: need node >= 18 and npm (found node $(node --version 2>&1))" >&2
+    exit 1
+  fi
+  echo "install-deps: node $(node --version), npm $(npm --version)"
+}
+
+# The node-gyp to compile better-sqlite3 with: Debian's, else the one bundled with npm. Never
+# `npx node-gyp` without one installed: that would fetch an unpinned node-gyp.
+find_node_gyp() {
+  if command -v node-gyp >/dev/null 2>&1; then command -v node-gyp; return; fi
+  local npm_dir
+  npm_dir="$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")"
+  if [ -f "$npm_dir/node_modules/node-gyp/bin/node-gyp.js" ]; then
+    echo "$npm_dir/node_modules/node-gyp/bin/node-gyp.js"; return
+  fi
+  echo "install-deps: FAILED: no node-gyp (install Debian's node-gyp)" >&2
+  exit 1
+}
+
+# Exit 0 when the pinned better-sqlite3 is installed in the client folder and opens a database.
+node_client_loads() {
+  (cd "$node_client_dir" && node -e '
+    const want = require("./package.json").dependencies["better-sqlite3"];
+    const got = require("better-sqlite3/package.json").version;
+    if (got !== want) { console.error(`better-sqlite3 ${got} installed, ${want} pinned`); process.exit(2); }
+    const Database = require("better-sqlite3");
+    const v = new Database(":memory:").prepare("select sqlite_version() v").get().v;
+    console.log(`better-sqlite3 ${got} (SQLite ${v})`);') 2>&1
+}
+
+# better-sqlite3 at the version the lock file pins, from the npm registry only: `npm ci` without
+# install scripts (their prebuild-install would download a binary from GitHub), then the addon
+# compiled from the package's own sources (its bundled SQLite included) against /usr's headers.
+install_node_client() {
+  local loaded
+  if loaded="$(node_client_loads)"; then
+    echo "install-deps: node client present: $loaded"
+    return
+  fi
+  echo "install-deps: installing the node client's packages in $node_client_dir"
+  (cd "$node_client_dir" && npm ci --ignore-scripts --no-audit --no-fund)
+  local gyp
+  gyp="$(find_node_gyp)"
+  echo "install-deps: compiling better-sqlite3 with $gyp (a minute or two)"
+  (cd "$node_client_dir/node_modules/better-sqlite3" &&
+    node "$gyp" rebuild --release --nodedir=/usr --jobs="$(nproc)")
+  if ! loaded="$(node_client_loads)"; then
+    echo "install-deps: FAILED: better-sqlite3 does not load after the build: $loaded" >&2
+    exit 1
+  fi
+  echo "install-deps: node client installed: $loaded"
+}
+
+if install_debian "${packages[@]}"; then
+  # The Debian postgresql package starts a cluster of its own; sqlift never uses it (tests
+  # start throwaway clusters), so stop it where a service manager runs, to free port 5432.
+  if command -v pg_lsclusters >/dev/null 2>&1 && pg_lsclusters -h 2>/dev/null | grep -q online; then
+    "${sudo_cmd[@]}" pg_ctlcluster 15 main stop 2>/dev/null || true
+  fi
 fi
-
-echo "install-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-"${sudo_cmd[@]}" apt-get update -q
-"${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
-
-# The Debian postgresql package starts a cluster of its own; sqlift never uses it (tests start
-# throwaway clusters), so stop it where a service manager runs, to free port 5432 and memory.
-if command -v pg_lsclusters >/dev/null 2>&1 && pg_lsclusters -h 2>/dev/null | grep -q online; then
-  "${sudo_cmd[@]}" pg_ctlcluster 15 main stop 2>/dev/null || true
-fi
+ensure_node
+install_node_client
 echo "install-deps: done"

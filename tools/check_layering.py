@@ -71,7 +71,9 @@ def is_test_source(path):
 
 def source_files():
     for top in ("common", "proto", "state", "capture", "apply", "tools", "tests"):
-        for dirpath, _, files in os.walk(os.path.join(ROOT, top)):
+        for dirpath, dirs, files in os.walk(os.path.join(ROOT, top)):
+            # Installed third-party packages (the Node test client's) are not sqlift's code.
+            dirs[:] = [d for d in dirs if d != "node_modules"]
             for f in files:
                 if f.endswith(SOURCE_EXT):
                     yield os.path.relpath(os.path.join(dirpath, f), ROOT)
