@@ -89,6 +89,14 @@ Status PageMap::AddTree(const DecodeContext& ctx, uint32_t root) {
   return Status::OK();
 }
 
+void PageMap::RenumberRoots(const std::unordered_map<uint32_t, uint32_t>& moved,
+                            const std::unordered_set<uint32_t>& keep) {
+  for (auto& [page, entry] : pages_) {
+    auto it = moved.find(entry.root);
+    if (it != moved.end() && !keep.count(page)) entry.root = it->second;
+  }
+}
+
 const PageEntry* PageMap::Find(uint32_t page) const {
   auto it = pages_.find(page);
   return it == pages_.end() ? nullptr : &it->second;

@@ -14,6 +14,7 @@
 #include <map>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "capture/wal/btree_walk.h"
@@ -55,6 +56,9 @@ class PageMap {
   const PageEntry* Find(uint32_t page) const;
   void Set(uint32_t page, PageEntry e) { pages_[page] = e; }
   void Erase(uint32_t page) { pages_.erase(page); }
+  // Entries of trees whose root moved (old -> new) take the new root; `keep` are left as set.
+  void RenumberRoots(const std::unordered_map<uint32_t, uint32_t>& moved,
+                     const std::unordered_set<uint32_t>& keep);
   size_t size() const { return pages_.size(); }
   const std::unordered_map<uint32_t, PageEntry>& entries() const { return pages_; }
 

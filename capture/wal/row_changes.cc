@@ -59,6 +59,8 @@ class TransactionDiff {
       map_.Erase(p);
     for (uint32_t p : touched)
       SQLIFT_RETURN_IF_ERROR(ReadAfter(p));
+    ForgetDroppedTables();
+    RenumberMovedRoots();
     return Diff();
   }
 
@@ -152,10 +154,10 @@ class TransactionDiff {
     if (!where) return Status::OK();
     const TreeInfo& tree = trees_after_.at(where->root);
     SQLIFT_ASSIGN_OR_RETURN(BtreePage page, LoadPage(after_, p));
-    map_.Set(p, *where);
+    Set(p, *where);
     SQLIFT_ASSIGN_OR_RETURN(std::vector<uint32_t> children, Children(page));
     for (uint32_t c : children) {
-      if (!written_.count(c)) map_.Set(c, PageEntry{where->root, p, 0});
+      if (!written_.count(c)) Set(c, PageEntry{where->root, p, 0});
     }
     std::vector<BtreeEntry> entries;
     std::vector<uint32_t> chain;
@@ -181,6 +183,34 @@ class TransactionDiff {
       std::string key = KeyOf(tree, e);
       (*rows)[{tree.table, std::move(key)}] = std::move(e);
     }
+  }
+
+  void Set(uint32_t page, PageEntry e) {
+    map_.Set(page, e);
+    fresh_.insert(page);
+  }
+
+  // auto_vacuum moves a root page into the slot a dropped tree freed: every page of the moved
+  // tree, written or not, now belongs to the tree under its new root number.
+  void RenumberMovedRoots() {
+    std::unordered_map<uint32_t, uint32_t> moved;  // old root -> new root
+    for (const auto& [old_root, tree] : trees_before_) {
+      for (const auto& [new_root, now] : trees_after_) {
+        if (now.table == tree.table && new_root != old_root) moved[old_root] = new_root;
+      }
+    }
+    if (moved.empty()) return;
+    map_.RenumberRoots(moved, fresh_);
+  }
+
+  // A table the schema no longer has was dropped: DDL, which the caller reads from the
+  // schema, not a deletion of each of its rows.
+  void ForgetDroppedTables() {
+    std::set<std::string> tables;
+    for (const auto& [root, tree] : trees_after_) {
+      if (tree.rows) tables.insert(tree.table);
+    }
+    std::erase_if(before_rows_, [&](const auto& row) { return !tables.count(row.first.first); });
   }
 
   Result<std::vector<RowChange>> Diff() {
@@ -223,6 +253,7 @@ class TransactionDiff {
   std::unordered_map<uint32_t, std::optional<PageEntry>> resolved_;
   std::unordered_set<uint32_t> resolving_;
   PageSet forget_;
+  std::unordered_set<uint32_t> fresh_;  // entries set for the state after the transaction
   Rows before_rows_, after_rows_;
 };
 

@@ -10,8 +10,10 @@
 // written interior pages, so no table is walked per transaction.
 //
 // A key changed by an UPDATE is a DELETE of the old key and an INSERT of the new one (as in
-// SQLite's changesets). Values are as stored: the INTEGER PRIMARY KEY column is NULL (its
-// value is `rowid`), and a REAL-affinity column may hold an integer.
+// SQLite's changesets). Schema changes are not row changes: a dropped table yields none (the
+// caller reads DDL from the schema), a table created with rows yields their INSERTs. Values are as
+// stored: the INTEGER PRIMARY KEY column is NULL (its value is `rowid`), and a REAL-affinity column
+// may hold an integer.
 //
 // Thread safety: none; one decoder follows one database, one transaction at a time, in order.
 #pragma once

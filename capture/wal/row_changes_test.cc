@@ -57,6 +57,7 @@ class ChangeFollower {
 
   // The changes of each transaction committed since the last call, in changeset form.
   Result<std::vector<std::vector<std::string>>> Next() {
+    SQLIFT_ASSIGN_OR_RETURN(shapes_, testing::ReadShapes(db_));  // tables come and go
     SQLIFT_ASSIGN_OR_RETURN(WalScan scan, ScanWal(*wal_, position_));
     if (scan.continuity != WalContinuity::kContinues) return Status::Internal(scan.stop_reason);
     std::vector<std::vector<std::string>> out;

@@ -60,6 +60,24 @@ Status RandomWorkload::Step() {
   return db_.Exec("PRAGMA incremental_vacuum(4)");  // a no-op unless auto_vacuum=INCREMENTAL
 }
 
+// Tables t_x0, t_x1, ... created with rows and dropped, oldest first; an index created on a
+// table that has rows. Names are never reused.
+Status RandomWorkload::Ddl() {
+  uint32_t kind = Below(3);
+  if (kind == 0 && dropped_ < created_) {
+    return db_.Exec(fmt::format("DROP TABLE t_x{}", dropped_++));
+  }
+  if (kind == 1) return db_.Exec("CREATE INDEX IF NOT EXISTS t_ipk_name ON t_ipk(name)");
+  int n = static_cast<int>(created_++);
+  SQLIFT_RETURN_IF_ERROR(
+      db_.Exec(fmt::format("CREATE TABLE t_x{}(k INTEGER PRIMARY KEY, v TEXT, w BLOB)", n)));
+  for (int rows = 5 + static_cast<int>(Below(40)); rows > 0; --rows) {
+    SQLIFT_RETURN_IF_ERROR(Run(fmt::format("INSERT INTO t_x{}(v, w) VALUES (?, ?)", n),
+                               {Value::Text(RandomText(20)), Value::Blob(RandomBlob())}));
+  }
+  return Status::OK();
+}
+
 size_t RandomWorkload::RandomSize() {
   uint32_t kind = Below(20);
   if (kind < 14) return Below(40);

@@ -4,7 +4,8 @@
 // out of column order. Values run through every serial type, text outside the BMP, and rows
 // big enough for at least three overflow pages; transactions insert, update (primary keys
 // too), delete single rows and ranges (page splits and merges), and in an incremental
-// auto_vacuum database sometimes vacuum; bulk inserts and deletes grow and shrink the trees.
+// auto_vacuum database sometimes vacuum; bulk inserts and deletes grow and shrink the trees;
+// tables are created (with rows) and dropped, and an index is created, mid-stream.
 //
 // Thread safety: none; one test thread.
 #pragma once
@@ -40,6 +41,7 @@ class RandomWorkload {
   [[nodiscard]] Status BulkInsert(int table);
   [[nodiscard]] Status BulkDelete(int table);
   [[nodiscard]] Status OverwriteTail(int table);
+  [[nodiscard]] Status Ddl();
   [[nodiscard]] Result<int64_t> PickKey(int table);
   [[nodiscard]] Status Run(const std::string& sql, const std::vector<Value>& args);
   size_t RandomSize();
@@ -50,6 +52,8 @@ class RandomWorkload {
   SqliteDb& db_;
   std::mt19937 rng_;
   uint32_t usable_;
+  uint32_t created_ = 0;  // extra tables t_x<n> created
+  uint32_t dropped_ = 0;  // ... and dropped, oldest first
 };
 
 }  // namespace sqlift::wal::testing
