@@ -44,8 +44,9 @@ class RowChangeDecoder {
 
   // The changes of one transaction: `before` is the database this decoder's map describes,
   // `after` the same with the transaction applied, `written` the pages its frames wrote.
-  // Afterwards the map describes `after`. Changes come ordered by table, then key. After an
-  // error the map is unreliable: make a new decoder.
+  // Afterwards the map describes `after`. The order is deterministic (by table, then by an
+  // encoding of the key, which is not the key order). After an error the map is unreliable:
+  // make a new decoder.
   [[nodiscard]] Result<std::vector<RowChange>> Decode(const DecodeContext& before,
                                                       const DecodeContext& after,
                                                       const std::vector<uint32_t>& written);
@@ -53,7 +54,7 @@ class RowChangeDecoder {
   const PageMap& page_map() const { return map_; }
 
  private:
-  RowChangeDecoder(KeyFieldsFn key_fields) : key_fields_(std::move(key_fields)) {}
+  explicit RowChangeDecoder(KeyFieldsFn key_fields) : key_fields_(std::move(key_fields)) {}
 
   KeyFieldsFn key_fields_;
   std::map<uint32_t, TreeInfo> trees_;
