@@ -1,0 +1,165 @@
+#include "capture/wal/record.h"
+
+#include <fmt/format.h>
+
+#include <bit>
+#include <cmath>
+
+#include "capture/wal/bytes.h"
+
+namespace sqlift::wal {
+namespace {
+
+Status Bad(uint64_t offset, std::string_view what) {
+  return Status::Corruption(fmt::format("record offset {}: {}", offset, what));
+}
+
+// Body size of serial type t, or -1 for the reserved types 10 and 11.
+int64_t BodySize(uint64_t t) {
+  static constexpr int8_t kFixed[] = {0, 1, 2, 3, 4, 6, 8, 8, 0, 0, -1, -1};
+  if (t < 12) return kFixed[t];
+  return static_cast<int64_t>((t - 12) / 2);
+}
+
+int64_t SignedBigEndian(std::string_view b) {
+  uint64_t v = (Byte(b, 0) & 0x80) ? ~uint64_t{0} : 0;
+  for (size_t i = 0; i < b.size(); ++i)
+    v = v << 8 | Byte(b, i);
+  return static_cast<int64_t>(v);
+}
+
+Result<Value> Decode(uint64_t t, std::string_view body, TextEncoding enc) {
+  if (t == 0) return Value::Null();
+  if (t <= 6) return Value::Integer(SignedBigEndian(body));
+  if (t == 7) {
+    double d = std::bit_cast<double>(static_cast<uint64_t>(SignedBigEndian(body)));
+    return std::isnan(d) ? Value::Null() : Value::Real(d);  // as SQLite reads a NaN
+  }
+  if (t == 8 || t == 9) return Value::Integer(t == 9 ? 1 : 0);
+  if (t % 2 == 0) return Value::Blob(std::string(body));
+  SQLIFT_ASSIGN_OR_RETURN(std::string text, TextToUtf8(body, enc));
+  return Value::Text(std::move(text));
+}
+
+void AppendUtf8(uint32_t c, std::string* out) {
+  if (c < 0x80) {
+    out->push_back(static_cast<char>(c));
+  } else if (c < 0x800) {
+    out->push_back(static_cast<char>(0xC0 | c >> 6));
+    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
+  } else if (c < 0x10000) {
+    out->push_back(static_cast<char>(0xE0 | c >> 12));
+    out->push_back(static_cast<char>(0x80 | (c >> 6 & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
+  } else {
+    out->push_back(static_cast<char>(0xF0 | c >> 18));
+    out->push_back(static_cast<char>(0x80 | (c >> 12 & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (c >> 6 & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
+  }
+}
+
+Result<std::string> Utf16ToUtf8(std::string_view s, bool big_endian) {
+  if (s.size() % 2 != 0) return Bad(s.size(), "UTF-16 text of an odd number of bytes");
+  auto unit = [&](size_t i) {
+    return big_endian ? Byte(s, i) << 8 | Byte(s, i + 1) : Byte(s, i + 1) << 8 | Byte(s, i);
+  };
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); i += 2) {
+    uint32_t c = unit(i);
+    if (c >= 0xDC00 && c < 0xE000) return Bad(i, "UTF-16 text: lone low surrogate");
+    if (c >= 0xD800 && c < 0xDC00) {
+      uint32_t low = i + 3 < s.size() ? unit(i + 2) : 0;
+      if (low < 0xDC00 || low >= 0xE000) return Bad(i, "UTF-16 text: lone high surrogate");
+      c = 0x10000 + ((c - 0xD800) << 10) + (low - 0xDC00);
+      i += 2;
+    }
+    AppendUtf8(c, &out);
+  }
+  return out;
+}
+
+// The serial types of the record's header; `body` receives the offset of the first body.
+Result<std::vector<uint64_t>> ReadHeader(std::string_view record, uint64_t* body) {
+  std::optional<Varint> size = ReadVarint(record, 0);
+  if (!size) return Bad(0, "header size varint runs off the record");
+  if (size->value < size->length || size->value > record.size()) {
+    return Bad(0,
+               fmt::format("header size {} in a record of {} bytes", size->value, record.size()));
+  }
+  std::vector<uint64_t> types;
+  std::string_view header = record.substr(0, static_cast<size_t>(size->value));
+  for (size_t at = size->length; at < header.size();) {
+    std::optional<Varint> t = ReadVarint(header, at);
+    if (!t) return Bad(at, "serial type varint runs past the header");
+    if (BodySize(t->value) < 0) return Bad(at, fmt::format("reserved serial type {}", t->value));
+    types.push_back(t->value);
+    at += t->length;
+  }
+  *body = size->value;
+  return types;
+}
+
+}  // namespace
+
+bool Value::operator==(const Value& o) const {
+  return type == o.type && integer == o.integer && real == o.real && bytes == o.bytes;
+}
+
+std::string Value::DebugString() const {
+  switch (type) {
+    case Type::kNull:
+      return "NULL";
+    case Type::kInteger:
+      return fmt::format("{}", integer);
+    case Type::kReal:
+      return fmt::format("{}r", real);
+    case Type::kText:
+      return fmt::format("'{}'", bytes);
+    case Type::kBlob:
+      return fmt::format("blob({} bytes)", bytes.size());
+  }
+  return "?";
+}
+
+Result<std::string> TextToUtf8(std::string_view text, TextEncoding encoding) {
+  switch (encoding) {
+    case TextEncoding::kUtf8:
+      return std::string(text);
+    case TextEncoding::kUtf16le:
+      return Utf16ToUtf8(text, false);
+    case TextEncoding::kUtf16be:
+      return Utf16ToUtf8(text, true);
+    case TextEncoding::kUnset:
+      break;
+  }
+  return Status::Corruption("text in a database whose header sets no text encoding");
+}
+
+Result<std::vector<Value>> DecodeRecord(std::string_view record, TextEncoding encoding) {
+  uint64_t at = 0;
+  SQLIFT_ASSIGN_OR_RETURN(std::vector<uint64_t> types, ReadHeader(record, &at));
+  std::vector<Value> values;
+  values.reserve(types.size());
+  for (uint64_t t : types) {
+    uint64_t size = static_cast<uint64_t>(BodySize(t));
+    if (at + size > record.size()) {
+      return Bad(at, fmt::format("body of serial type {} runs past the record's end", t));
+    }
+    Result<Value> v = Decode(t, record.substr(static_cast<size_t>(at), size), encoding);
+    if (!v.ok()) return v.status().With(fmt::format("record offset {}", at));
+    values.push_back(std::move(v).value());
+    at += size;
+  }
+  if (at != record.size())
+    return Bad(at, fmt::format("{} bytes after the last body", record.size() - at));
+  return values;
+}
+
+void ApplyRealAffinity(Value* value) {
+  if (value->type == Value::Type::kInteger)
+    *value = Value::Real(static_cast<double>(value->integer));
+}
+
+}  // namespace sqlift::wal

@@ -1,0 +1,294 @@
+#include "capture/wal/row_changes.h"
+
+#include <fmt/format.h>
+
+#include <optional>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace sqlift::wal {
+namespace {
+
+using PageSet = std::set<uint32_t>;  // ordered, so the work (and any error) is deterministic
+
+// A row's identity within its table: the rowid, or the WITHOUT ROWID key fields.
+std::string KeyOf(const TreeInfo& tree, const BtreeEntry& e) {
+  if (tree.key_fields == 0) return fmt::format("{}", e.rowid);
+  std::string key;
+  for (int i = 0; i < tree.key_fields && i < static_cast<int>(e.values.size()); ++i) {
+    const Value& v = e.values[i];
+    key += fmt::format("{}:{}:{}:{}|", static_cast<int>(v.type), v.integer, v.real, v.bytes.size());
+    key += v.bytes;
+  }
+  return key;
+}
+
+using RowKey = std::pair<std::string, std::string>;  // table, key
+using Rows = std::map<RowKey, BtreeEntry>;
+
+// One transaction's diff; see row_changes.h for the method.
+class TransactionDiff {
+ public:
+  TransactionDiff(const DecodeContext& before, const DecodeContext& after, PageSet written,
+                  const std::map<uint32_t, TreeInfo>& trees_before,
+                  const std::map<uint32_t, TreeInfo>& trees_after, PageMap& map)
+      : before_(before),
+        after_(after),
+        written_(std::move(written)),
+        trees_before_(trees_before),
+        trees_after_(trees_after),
+        map_(map) {}
+
+  Result<std::vector<RowChange>> Run() {
+    SQLIFT_RETURN_IF_ERROR(IndexAfterChildren());
+    PageSet touched = written_;
+    for (uint32_t p : written_) {
+      const PageEntry* e = map_.Find(p);
+      if (e && e->overflow()) touched.insert(e->owner);
+    }
+    PageSet departed;
+    SQLIFT_RETURN_IF_ERROR(CollectDeparted(&departed));
+    for (uint32_t p : touched)
+      Resolve(p);  // while the map still describes `before`
+    for (uint32_t p : touched)
+      SQLIFT_RETURN_IF_ERROR(ReadBefore(p));
+    for (uint32_t p : departed)
+      SQLIFT_RETURN_IF_ERROR(ReadBefore(p));
+    for (uint32_t p : forget_)
+      map_.Erase(p);
+    for (uint32_t p : touched)
+      SQLIFT_RETURN_IF_ERROR(ReadAfter(p));
+    ForgetDroppedTables();
+    RenumberMovedRoots();
+    return Diff();
+  }
+
+ private:
+  // For each written page that parses as an interior page after the transaction, its
+  // children: candidate parents for Resolve (trusted only once the parent resolves).
+  Status IndexAfterChildren() {
+    for (uint32_t p : written_) {
+      if (p > after_.page_count) continue;
+      Result<BtreePage> page = LoadPage(after_, p);
+      if (!page.ok() || page->is_leaf()) continue;
+      Result<std::vector<uint32_t>> children = Children(*page);
+      if (!children.ok()) continue;
+      for (uint32_t c : *children)
+        parents_after_[c].push_back(p);
+    }
+    return Status::OK();
+  }
+
+  // Where page p sits after the transaction, or nullopt when it is in no b-tree.
+  std::optional<PageEntry> Resolve(uint32_t p) {
+    if (auto it = resolved_.find(p); it != resolved_.end()) return it->second;
+    if (p > after_.page_count) return std::nullopt;
+    if (trees_after_.count(p)) return resolved_[p] = PageEntry{p, 0, 0};
+    if (!resolving_.insert(p).second) return std::nullopt;  // a cycle: not reachable
+    std::optional<PageEntry> found;
+    for (uint32_t q : parents_after_[p]) {
+      if (auto r = Resolve(q)) {
+        found = PageEntry{r->root, q, 0};
+        break;
+      }
+    }
+    const PageEntry* e = map_.Find(p);
+    if (!found && e && !e->overflow() && e->parent != 0 && !written_.count(e->parent)) {
+      if (auto r = Resolve(e->parent)) found = PageEntry{r->root, e->parent, 0};
+    }
+    resolving_.erase(p);
+    return resolved_[p] = found;
+  }
+
+  // Pages that were in a b-tree before and are in none after, though not written: below a
+  // written interior page that no longer points at them, or a dropped tree's root.
+  Status CollectDeparted(PageSet* out) {
+    std::vector<uint32_t> todo;
+    for (uint32_t p : written_) {
+      const PageEntry* e = map_.Find(p);
+      if (!e || e->overflow()) continue;
+      SQLIFT_RETURN_IF_ERROR(BeforeChildren(p, &todo));
+    }
+    for (const auto& [root, tree] : trees_before_)
+      todo.push_back(root);
+    while (!todo.empty()) {
+      uint32_t c = todo.back();
+      todo.pop_back();
+      const PageEntry* e = map_.Find(c);
+      if (written_.count(c) || out->count(c) || !e || e->overflow() || Resolve(c)) continue;
+      out->insert(c);
+      SQLIFT_RETURN_IF_ERROR(BeforeChildren(c, &todo));
+    }
+    return Status::OK();
+  }
+
+  Status BeforeChildren(uint32_t p, std::vector<uint32_t>* out) {
+    SQLIFT_ASSIGN_OR_RETURN(BtreePage page, LoadPage(before_, p));
+    SQLIFT_ASSIGN_OR_RETURN(std::vector<uint32_t> children, Children(page));
+    out->insert(out->end(), children.begin(), children.end());
+    return Status::OK();
+  }
+
+  // The rows page p held before (if it was a page of a table), and its map entries to forget.
+  Status ReadBefore(uint32_t p) {
+    const PageEntry* e = map_.Find(p);
+    forget_.insert(p);
+    if (!e || e->overflow()) return Status::OK();
+    auto tree = trees_before_.find(e->root);
+    if (tree == trees_before_.end()) {
+      return Status::Internal(fmt::format("page {}: mapped to unknown root {}", p, e->root));
+    }
+    SQLIFT_ASSIGN_OR_RETURN(BtreePage page, LoadPage(before_, p));
+    std::vector<BtreeEntry> entries;
+    std::vector<uint32_t> chain;
+    SQLIFT_RETURN_IF_ERROR(ReadCells(before_, page, &entries, &chain));
+    forget_.insert(chain.begin(), chain.end());
+    if (tree->second.rows) Keep(tree->second, std::move(entries), &before_rows_);
+    return Status::OK();
+  }
+
+  // The rows page p holds after, if it is in a b-tree; maps it, its children and overflow.
+  Status ReadAfter(uint32_t p) {
+    std::optional<PageEntry> where = Resolve(p);
+    if (!where) return Status::OK();
+    const TreeInfo& tree = trees_after_.at(where->root);
+    SQLIFT_ASSIGN_OR_RETURN(BtreePage page, LoadPage(after_, p));
+    Set(p, *where);
+    SQLIFT_ASSIGN_OR_RETURN(std::vector<uint32_t> children, Children(page));
+    for (uint32_t c : children) {
+      if (!written_.count(c)) Set(c, PageEntry{where->root, p, 0});
+    }
+    std::vector<BtreeEntry> entries;
+    std::vector<uint32_t> chain;
+    SQLIFT_RETURN_IF_ERROR(ReadCells(after_, page, &entries, &chain));
+    for (uint32_t o : chain)
+      map_.Set(o, PageEntry{where->root, 0, p});
+    if (tree.rows) Keep(tree, std::move(entries), &after_rows_);
+    return Status::OK();
+  }
+
+  static Status ReadCells(const DecodeContext& ctx, const BtreePage& page,
+                          std::vector<BtreeEntry>* entries, std::vector<uint32_t>* chain) {
+    if (page.type() == PageType::kTableInterior) return Status::OK();
+    for (int i = 0; i < page.cell_count(); ++i) {
+      SQLIFT_ASSIGN_OR_RETURN(BtreeEntry entry, DecodeEntry(ctx, page, i, chain));
+      entries->push_back(std::move(entry));
+    }
+    return Status::OK();
+  }
+
+  static void Keep(const TreeInfo& tree, std::vector<BtreeEntry> entries, Rows* rows) {
+    for (BtreeEntry& e : entries) {
+      std::string key = KeyOf(tree, e);
+      (*rows)[{tree.table, std::move(key)}] = std::move(e);
+    }
+  }
+
+  void Set(uint32_t page, PageEntry e) {
+    map_.Set(page, e);
+    fresh_.insert(page);
+  }
+
+  // auto_vacuum moves a root page into the slot a dropped tree freed: every page of the moved
+  // tree, written or not, now belongs to the tree under its new root number.
+  void RenumberMovedRoots() {
+    std::unordered_map<uint32_t, uint32_t> moved;  // old root -> new root
+    for (const auto& [old_root, tree] : trees_before_) {
+      for (const auto& [new_root, now] : trees_after_) {
+        if (now.table == tree.table && new_root != old_root) moved[old_root] = new_root;
+      }
+    }
+    if (moved.empty()) return;
+    map_.RenumberRoots(moved, fresh_);
+  }
+
+  // A table the schema no longer has was dropped: DDL, which the caller reads from the
+  // schema, not a deletion of each of its rows.
+  void ForgetDroppedTables() {
+    std::set<std::string> tables;
+    for (const auto& [root, tree] : trees_after_) {
+      if (tree.rows) tables.insert(tree.table);
+    }
+    std::erase_if(before_rows_, [&](const auto& row) { return !tables.count(row.first.first); });
+  }
+
+  Result<std::vector<RowChange>> Diff() {
+    std::vector<RowChange> out;
+    auto b = before_rows_.begin();
+    auto a = after_rows_.begin();
+    while (b != before_rows_.end() || a != after_rows_.end()) {
+      if (a == after_rows_.end() || (b != before_rows_.end() && b->first < a->first)) {
+        out.push_back({RowChange::Kind::kDelete,
+                       b->first.first,
+                       b->second.rowid,
+                       std::move(b->second.values),
+                       {}});
+        ++b;
+      } else if (b == before_rows_.end() || a->first < b->first) {
+        out.push_back({RowChange::Kind::kInsert,
+                       a->first.first,
+                       a->second.rowid,
+                       {},
+                       std::move(a->second.values)});
+        ++a;
+      } else {
+        if (!(b->second.values == a->second.values)) {
+          out.push_back({RowChange::Kind::kUpdate, a->first.first, a->second.rowid,
+                         std::move(b->second.values), std::move(a->second.values)});
+        }
+        ++a, ++b;
+      }
+    }
+    return out;
+  }
+
+  const DecodeContext& before_;
+  const DecodeContext& after_;
+  PageSet written_;
+  const std::map<uint32_t, TreeInfo>& trees_before_;
+  const std::map<uint32_t, TreeInfo>& trees_after_;
+  PageMap& map_;
+  std::unordered_map<uint32_t, std::vector<uint32_t>> parents_after_;
+  std::unordered_map<uint32_t, std::optional<PageEntry>> resolved_;
+  std::unordered_set<uint32_t> resolving_;
+  PageSet forget_;
+  std::unordered_set<uint32_t> fresh_;  // entries set for the state after the transaction
+  Rows before_rows_, after_rows_;
+};
+
+bool SchemaTouched(const PageMap& map, const std::vector<uint32_t>& written) {
+  for (uint32_t p : written) {
+    const PageEntry* e = map.Find(p);
+    if (p == 1 || (e && e->root == 1)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<RowChangeDecoder>> RowChangeDecoder::Create(const DecodeContext& ctx,
+                                                                   KeyFieldsFn key_fields) {
+  std::unique_ptr<RowChangeDecoder> d(new RowChangeDecoder(std::move(key_fields)));
+  SQLIFT_ASSIGN_OR_RETURN(d->trees_, ReadTrees(ctx, d->key_fields_));
+  for (const auto& [root, tree] : d->trees_)
+    SQLIFT_RETURN_IF_ERROR(d->map_.AddTree(ctx, root));
+  return d;
+}
+
+Result<std::vector<RowChange>> RowChangeDecoder::Decode(const DecodeContext& before,
+                                                        const DecodeContext& after,
+                                                        const std::vector<uint32_t>& written) {
+  std::map<uint32_t, TreeInfo> trees_after = trees_;
+  if (SchemaTouched(map_, written)) {
+    SQLIFT_ASSIGN_OR_RETURN(trees_after, ReadTrees(after, key_fields_));
+  }
+  PageSet pages(written.begin(), written.end());
+  SQLIFT_ASSIGN_OR_RETURN(
+      std::vector<RowChange> changes,
+      TransactionDiff(before, after, std::move(pages), trees_, trees_after, map_).Run());
+  trees_ = std::move(trees_after);
+  return changes;
+}
+
+}  // namespace sqlift::wal

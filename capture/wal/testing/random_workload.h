@@ -1,0 +1,59 @@
+// RandomWorkload: seeded, replayable write transactions on three tables that cover the
+// b-tree shapes the decoder must read: a rowid table with an index and mixed-type columns, a
+// table with an INTEGER PRIMARY KEY, and a WITHOUT ROWID table with a composite key given
+// out of column order. Values run through every serial type, text outside the BMP, and rows
+// big enough for at least three overflow pages; transactions insert, update (primary keys
+// too), delete single rows and ranges (page splits and merges), and in an incremental
+// auto_vacuum database sometimes vacuum; bulk inserts and deletes grow and shrink the trees;
+// tables are created (with rows) and dropped, and an index is created, mid-stream.
+//
+// Thread safety: none; one test thread.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <string>
+
+#include "capture/wal/record.h"
+#include "common/sqlite/sqlite_db.h"
+
+namespace sqlift::wal::testing {
+
+class RandomWorkload {
+ public:
+  // usable_size: the page's usable bytes, to size the rows that overflow.
+  RandomWorkload(SqliteDb& db, uint32_t seed, uint32_t usable_size)
+      : db_(db), rng_(seed), usable_(usable_size) {}
+
+  [[nodiscard]] Status CreateTables();
+  // One transaction of 1 to 8 random statements.
+  [[nodiscard]] Status RunTransaction();
+
+  Value RandomValue();
+  std::string RandomText(size_t max_chars);
+  std::string RandomBlob();
+
+ private:
+  [[nodiscard]] Status Step();
+  [[nodiscard]] Status Insert(int table);
+  [[nodiscard]] Status Update(int table);
+  [[nodiscard]] Status Delete(int table);
+  [[nodiscard]] Status BulkInsert(int table);
+  [[nodiscard]] Status BulkDelete(int table);
+  [[nodiscard]] Status OverwriteTail(int table);
+  [[nodiscard]] Status Ddl();
+  [[nodiscard]] Result<int64_t> PickKey(int table);
+  [[nodiscard]] Status Run(const std::string& sql, const std::vector<Value>& args);
+  size_t RandomSize();
+  int64_t RandomInteger();
+  double RandomReal();
+  uint32_t Below(uint32_t n) { return static_cast<uint32_t>(rng_() % n); }
+
+  SqliteDb& db_;
+  std::mt19937 rng_;
+  uint32_t usable_;
+  uint32_t created_ = 0;  // extra tables t_x<n> created
+  uint32_t dropped_ = 0;  // ... and dropped, oldest first
+};
+
+}  // namespace sqlift::wal::testing
