@@ -65,8 +65,9 @@ Status WriteReadyFile(const std::string& path, const std::string& host, uint16_t
 }
 
 // The applier as the daemon shell runs it (tools/daemon/daemon_shell.h). Start connects to
-// PostgreSQL (retried with back-off while it is unreachable: a restart of the target must not
-// need a restart of the applier), then starts the receiver, whose threads do the work; Run
+// PostgreSQL and sets up sqlift's schema (retried with back-off while the server is
+// unreachable or restarting: a restart of the target must not need a restart of the applier),
+// then starts the receiver, whose threads do the work; Run
 // logs their progress every minute until the stop; Shutdown lets the batch in hand commit.
 class ApplierDaemon : public DaemonWork {
  public:
@@ -76,11 +77,13 @@ class ApplierDaemon : public DaemonWork {
     SQLIFT_RETURN_IF_ERROR(cfg_.Require({"source.id", "target.pg", "transport.listen"}, "apply"));
     SQLIFT_ASSIGN_OR_RETURN(std::string token, ReadTokenFile(cfg_));
     SQLIFT_ASSIGN_OR_RETURN(Endpoint listen, ParseEndpoint(cfg_.transport_listen));
+    // PostgreSQL unreachable, or lost while sqlift's schema is set up (a restart of the target
+    // during the applier's start), is waited out like an unreachable server.
     connecting_ = true;
     SQLIFT_ASSIGN_OR_RETURN(auto conn,
                             PgConnection::Connect(cfg_.target_pg, std::chrono::seconds(10)));
-    connecting_ = false;
     SQLIFT_RETURN_IF_ERROR(EnsureSchemas(*conn));
+    connecting_ = false;
     sink_ = std::make_unique<apply::PgBatchSink>(std::move(conn), SinkOptions());
     SQLIFT_ASSIGN_OR_RETURN(apply::ReceiverOptions ro, ReceiverOptionsFor(listen, token));
     SQLIFT_ASSIGN_OR_RETURN(receiver_, apply::Receiver::Start(ro, sink_.get()));
@@ -90,7 +93,8 @@ class ApplierDaemon : public DaemonWork {
     probe_ = std::make_unique<ApplierProbe>(cfg_.target_pg, cfg_.source_id, receiver_.get());
     return Status::OK();
   }
-  // Only PostgreSQL being unreachable is waited out; anything after the connection fails.
+  // Only PostgreSQL being unreachable (or lost during the schema set-up) is waited out;
+  // anything after that fails.
   bool RetryStart(const Status& st) const override { return connecting_ && st.Retryable(); }
   std::map<std::string, HttpServer::Handler> Routes() override {
     return ApplierHttpRoutes(probe_.get());
