@@ -11,9 +11,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include "common/pg/pg_connection.h"
+#include "common/process/files.h"
 #include "tools/sandbox/pg_sandbox.h"
 
 namespace sqlift {
@@ -76,8 +78,8 @@ class Run {
   }
   const Figures& figures() const { return f_; }
   std::string Logs() const {
-    return "--- apply.log\n" + Tail(Path("apply.log"), 3000) + "--- capture.log\n" +
-           Tail(Path("capture.log"), 3000);
+    return "--- apply.log\n" + process::FileTail(Path("apply.log"), 3000) + "--- capture.log\n" +
+           process::FileTail(Path("capture.log"), 3000);
   }
 
  private:
@@ -102,7 +104,7 @@ class Run {
   std::unique_ptr<PgSandbox> pg_;
   std::string stream_uri_;
   std::unique_ptr<PgConnection> positions_;  // polls sqlift.positions
-  std::unique_ptr<Child> applier_, agent_;
+  std::optional<process::Child> applier_, agent_;
 };
 
 Status Run::Prepare() {
@@ -177,8 +179,8 @@ Status Run::StartStream() {
     return argv;
   };
   SQLIFT_RETURN_IF_ERROR(RunToEnd(with("init"), Path("init.log"), std::chrono::seconds(60)));
-  SQLIFT_ASSIGN_OR_RETURN(applier_, Child::Spawn(with("apply"), Path("apply.log")));
-  SQLIFT_ASSIGN_OR_RETURN(agent_, Child::Spawn(with("capture"), Path("capture.log")));
+  SQLIFT_ASSIGN_OR_RETURN(applier_, SpawnDaemon(with("apply"), Path("apply.log")));
+  SQLIFT_ASSIGN_OR_RETURN(agent_, SpawnDaemon(with("capture"), Path("capture.log")));
   // The snapshot writes the first position; nothing was committed through the outbox yet.
   return WaitApplied(0, std::chrono::seconds(120)).With("snapshot");
 }
@@ -225,8 +227,8 @@ Status Run::Lag() {
 }
 
 Status Run::StopDaemons() {
-  const int agent = agent_->Stop(std::chrono::seconds(30));
-  const int applier = applier_->Stop(std::chrono::seconds(30));
+  const int agent = Stop(*agent_, std::chrono::seconds(30));
+  const int applier = Stop(*applier_, std::chrono::seconds(30));
   if (agent == 0 && applier == 0) return Status::OK();
   return Status::Internal(
       fmt::format("on SIGTERM capture exited with {}, apply with {}", agent, applier));
@@ -254,7 +256,7 @@ Status Run::WaitApplied(uint64_t seq, std::chrono::seconds timeout) {
   const auto deadline = Clock::now() + timeout;
   uint64_t last = 0;
   while (Clock::now() < deadline) {
-    if (applier_->Exited() || agent_->Exited()) return Status::Internal("a daemon exited");
+    if (applier_->Poll() || agent_->Poll()) return Status::Internal("a daemon exited");
     Result<uint64_t> applied = AppliedSeq();
     if (applied.ok() && *applied >= seq) return Status::OK();
     if (applied.ok()) last = *applied;

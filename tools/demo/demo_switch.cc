@@ -100,7 +100,7 @@ Status Demo::Finish(std::string* note) {
   r_.catch_up_ms = Since(stopped) * 1000;
   SQLIFT_ASSIGN_OR_RETURN(uint64_t applied, Position("applied_seq"));
   r_.changes_streamed = applied - r_.snapshot_seq;
-  int agent = agent_->Stop(std::chrono::seconds(30));
+  int agent = bench_stream::Stop(*agent_, std::chrono::seconds(30));
   agent_.reset();
   if (agent != 0) return Status::Internal(fmt::format("capture exited {}", agent));
   FinishReport f = RunFinish(cfg_);
@@ -115,7 +115,7 @@ Status Demo::Finish(std::string* note) {
 }
 
 Status Demo::StopApplier(std::string* note) {
-  int applier = applier_->Stop(std::chrono::seconds(30));
+  int applier = bench_stream::Stop(*applier_, std::chrono::seconds(30));
   applier_.reset();
   *note = fmt::format("apply exited {} on SIGTERM", applier);
   return applier == 0 ? Status::OK() : Status::Internal(*note);
