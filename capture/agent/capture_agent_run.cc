@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "capture/agent/capture_agent.h"
+#include "common/base/clock.h"
 #include "state/keys.h"
 
 namespace sqlift {
@@ -13,12 +14,6 @@ namespace {
 constexpr std::chrono::milliseconds kFirstBackoff{100};
 constexpr std::chrono::milliseconds kMaxBackoff{5000};
 constexpr std::chrono::seconds kRetentionEvery{60};
-
-int64_t NowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace
 

@@ -29,7 +29,5 @@ std::string JsonQuote(std::string_view text);
 
 // A JSON string literal of `text` (quotes included); `text` must be valid UTF-8.
 std::string JsonString(std::string_view text);
-// "2026-11-21T23:54:16.123456Z"
-std::string FormatMicrosUtc(int64_t unix_micros);
 
 }  // namespace sqlift
