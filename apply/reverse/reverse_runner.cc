@@ -8,15 +8,16 @@
 #include <condition_variable>
 #include <optional>
 
+#include "apply/reverse/reverse_applier.h"
+#include "apply/reverse/source_layout.h"
+#include "apply/translate/mapping_overrides.h"
+#include "apply/translate/schema_translator.h"
+#include "capture/outbox/route_table.h"
 #include "capture/pg_logical/pg_logical_stream.h"
 #include "capture/pg_logical/pg_replication_admin.h"
-#include "apply/translate/schema_translator.h"
-#include "apply/reverse/reverse_applier.h"
-#include "capture/outbox/route_table.h"
+#include "common/base/backoff.h"
 #include "common/sqlite/sqlite_db.h"
-#include "apply/translate/mapping_overrides.h"
 #include "common/sqlite/sqlite_schema.h"
-#include "apply/reverse/source_layout.h"
 
 namespace sqlift {
 
@@ -42,7 +43,7 @@ struct ReverseRunner::Loop {
   // Read but not yet applied, in commit order: applied together in one SQLite transaction.
   std::vector<pgchange::Transaction> pending;
   pgchange::Lsn idle_lsn = 0;  // a marker or keepalive position read after `pending`
-  std::chrono::milliseconds backoff{100};
+  Backoff backoff{std::chrono::milliseconds(100), std::chrono::milliseconds(5000)};
   Clock::time_point next_route_check{};
   bool on_postgres = false;
 
@@ -169,7 +170,7 @@ void ReverseRunner::Loop::Run() {
     }
     Result<bool> busy = Step();
     if (busy.ok()) {
-      backoff = std::chrono::milliseconds(100);
+      backoff.Reset();
       if (!*busy) Wait(std::chrono::milliseconds(cfg.capture_poll_ms));
       continue;
     }
@@ -182,8 +183,11 @@ void ReverseRunner::Loop::Run() {
       stats.last_error = st.ToString();
       return;
     }
-    // A lost connection, a busy database, or a slot `sqlift cutover` has not created yet.
-    spdlog::warn("reverse: {} (retrying in {} ms)", st.ToString(), backoff.count());
+    // A lost connection, a busy database, or a slot `sqlift cutover` has not created yet; a
+    // missing slot is looked for again soon: a cutover creates it just before its flip.
+    const std::chrono::milliseconds wait = backoff.NextUpTo(
+        std::chrono::milliseconds(st.code() == Status::Code::kNotFound ? 500 : 5000));
+    spdlog::warn("reverse: {} (retrying in {} ms)", st.ToString(), wait.count());
     stream.reset();   // a stream's errors are final; the next one resumes at the position
     pending.clear();  // applied exactly once anyway: the applier skips what it has recorded
     idle_lsn = 0;
@@ -192,10 +196,7 @@ void ReverseRunner::Loop::Run() {
       stats.streaming = stream != nullptr;
       stats.last_error = st.ToString();
     }
-    Wait(backoff);
-    // A missing slot is looked for again soon: a cutover creates it just before its flip.
-    backoff = std::min(
-        backoff * 2, std::chrono::milliseconds(st.code() == Status::Code::kNotFound ? 500 : 5000));
+    Wait(wait);
   }
 }
 

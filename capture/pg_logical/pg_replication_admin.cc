@@ -6,6 +6,7 @@
 #include <optional>
 #include <thread>
 
+#include "common/base/backoff.h"
 #include "common/pg/pg_identifier.h"
 
 namespace sqlift {
@@ -157,7 +158,7 @@ Status DropSlot(PgConnection& conn, const std::string& slot, std::chrono::millis
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + wait;
   const std::string what = "drop replication slot " + slot;
-  std::chrono::milliseconds pause(10);
+  Backoff pause(std::chrono::milliseconds(10), std::chrono::milliseconds(200));
   for (;;) {
     SQLIFT_ASSIGN_OR_RETURN(SlotInfo info, GetSlot(conn, slot));
     if (!info.exists) return Status::OK();
@@ -174,8 +175,7 @@ Status DropSlot(PgConnection& conn, const std::string& slot, std::chrono::millis
                                         std::to_string(wait.count()) + " ms")
           .With(what);
     }
-    std::this_thread::sleep_for(std::min<Clock::duration>(pause, deadline - now));
-    pause = std::min(pause * 2, std::chrono::milliseconds(200));
+    std::this_thread::sleep_for(std::min<Clock::duration>(pause.Next(), deadline - now));
   }
 }
 

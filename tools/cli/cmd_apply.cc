@@ -21,6 +21,7 @@
 #include "tools/daemon/daemon_status.h"
 #include "tools/daemon/http_server.h"
 #include "apply/reverse/source_layout.h"
+#include "common/base/backoff.h"
 #include "tools/plan/sqlite_schema_compiler.h"
 
 namespace sqlift {
@@ -52,13 +53,13 @@ bool StopRequested(const sigset_t& set, std::chrono::milliseconds wait) {
 // must not need a restart of the applier); nullptr when a stop signal came first.
 Result<std::unique_ptr<PgConnection>> ConnectWithRetry(const std::string& uri,
                                                        const sigset_t& signals) {
-  std::chrono::milliseconds delay(200);
+  Backoff backoff(std::chrono::milliseconds(200), std::chrono::milliseconds(5000));
   while (true) {
     auto conn = PgConnection::Connect(uri, std::chrono::seconds(10));
     if (conn.ok() || !conn.status().Retryable()) return conn;
+    const std::chrono::milliseconds delay = backoff.Next();
     spdlog::warn("applier: {} (retrying in {} ms)", conn.status().ToString(), delay.count());
     if (StopRequested(signals, delay)) return std::unique_ptr<PgConnection>();
-    delay = std::min(delay * 2, std::chrono::milliseconds(5000));
   }
 }
 
