@@ -204,7 +204,7 @@ void AddApplyCommand(CLI::App& root, CommandTable& table, const GlobalOptions& g
     Status st = cfg.ok() ? Apply(*cfg, o, signals) : cfg.status();
     if (!st.ok()) {
       spdlog::error("apply: {}", st.ToString());
-      return st.code() == Status::Code::kInvalidArgument ? kExitUsage : kExitFailure;
+      return ExitCodeFor(st);
     }
     DropOriginOfFinishedSource(*cfg);  // its connections are closed now
     return kExitOk;
