@@ -148,7 +148,9 @@ Result<SlotInfo> GetSlot(PgConnection& conn, const std::string& slot) {
   if (r->rows() == 0) return info;
   info.exists = true;
   info.active = r->get(0, 0) == "t";
-  info.active_pid = std::atoi(std::string(r->get(0, 1)).c_str());
+  Result<int64_t> pid = r->GetInt64(0, 1);
+  if (!pid.ok()) return pid.status().With(what);
+  info.active_pid = static_cast<int>(*pid);
   SQLIFT_RETURN_IF_ERROR(ReadLsn(*r, 0, 2, &info.confirmed_flush).With(what));
   SQLIFT_RETURN_IF_ERROR(ReadLsn(*r, 0, 3, &info.restart).With(what));
   return info;

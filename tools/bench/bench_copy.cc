@@ -10,14 +10,15 @@
 #include <memory>
 #include <vector>
 
+#include "apply/translate/schema_translator.h"
+#include "common/base/parse.h"
 #include "common/pg/pg_connection.h"
 #include "common/pg/pg_identifier.h"
-#include "apply/translate/schema_translator.h"
 #include "common/sqlite/sqlite_db.h"
 #include "common/sqlite/sqlite_schema.h"
-#include "tools/sandbox/pg_sandbox.h"
 #include "tools/bench/bench_copy_internal.h"
 #include "tools/bench/bench_util.h"
+#include "tools/sandbox/pg_sandbox.h"
 
 namespace sqlift {
 namespace {
@@ -140,8 +141,13 @@ Status Compare(const BenchRun& run, const std::string& pipe_uri, const std::stri
                                           fmt::join(a, "; "), fmt::join(b, "; ")));
   }
   int64_t rows = 0;
-  for (const std::string& f : a)
-    rows += std::stoll(f.substr(f.find(' ') + 1));
+  for (const std::string& f : a) {  // "table count hash", the table's name maybe with spaces
+    const size_t hash_at = f.rfind(' ');
+    const size_t count_at = f.rfind(' ', hash_at - 1) + 1;
+    std::string_view count = std::string_view(f).substr(count_at, hash_at - count_at);
+    SQLIFT_ASSIGN_OR_RETURN(int64_t table_rows, ParseInt64(count, "row count"));
+    rows += table_rows;
+  }
   if (rows != run.gen.rows()) {
     return Status::Corruption(fmt::format("{} rows loaded of {}", rows, run.gen.rows()));
   }

@@ -215,14 +215,14 @@ Status Run::Lag() {
                       "SELECT (extract(epoch FROM pg_xact_commit_timestamp(xmin)) * 1000 - "
                       "written_us / 1000.0)::float8 AS lag FROM items WHERE id >= $1::bigint) s",
                       {std::to_string(first_id)}));
-  f_.lag_rows = std::stoll(std::string(r.get(0, 3)));
+  SQLIFT_ASSIGN_OR_RETURN(f_.lag_rows, r.GetInt64(0, 3));
   if (f_.lag_rows != paced.rows) {
     return Status::Internal(
         fmt::format("PostgreSQL holds {} of the {} paced rows", f_.lag_rows, paced.rows));
   }
-  f_.p50 = std::stod(std::string(r.get(0, 0)));
-  f_.p99 = std::stod(std::string(r.get(0, 1)));
-  f_.max = std::stod(std::string(r.get(0, 2)));
+  SQLIFT_ASSIGN_OR_RETURN(f_.p50, r.GetDouble(0, 0));
+  SQLIFT_ASSIGN_OR_RETURN(f_.p99, r.GetDouble(0, 1));
+  SQLIFT_ASSIGN_OR_RETURN(f_.max, r.GetDouble(0, 2));
   return Status::OK();
 }
 
@@ -247,7 +247,7 @@ Result<uint64_t> Run::AppliedSeq() {
     return r.status();
   }
   if (r->rows() == 0 || r->is_null(0, 0)) return Status::NotFound("no position yet");
-  return std::stoull(std::string(r->get(0, 0)));
+  return r->GetUint64(0, 0);
 }
 
 // Polls every 5 ms (the resolution of the end-to-end time; more often would take CPU from the

@@ -121,7 +121,7 @@ Result<uint64_t> Demo::Position(const char* column) {
       conn_->Query(fmt::format("SELECT {} FROM sqlift.positions WHERE source = $1", column),
                    {"booking"}));
   if (r.rows() == 0 || r.is_null(0, 0)) return Status::NotFound("no position yet");
-  return std::stoull(std::string(r.get(0, 0)));
+  return r.GetUint64(0, 0);
 }
 
 Status Demo::WaitSnapshot(std::string* note) {

@@ -25,7 +25,8 @@ Result<int64_t> MissingInPg(PgConnection& conn, const std::vector<int64_t>& ids)
       PgResult found,
       conn.Query("SELECT count(*) FROM public.bookings WHERE id = ANY($1::bigint[])",
                  {fmt::format("{{{}}}", fmt::join(ids, ","))}));
-  return static_cast<int64_t>(ids.size()) - std::stoll(std::string(found.get(0, 0)));
+  SQLIFT_ASSIGN_OR_RETURN(int64_t present, found.GetInt64(0, 0));
+  return static_cast<int64_t>(ids.size()) - present;
 }
 
 Result<int64_t> MissingInSqlite(const std::string& path, const std::vector<int64_t>& ids) {

@@ -6,12 +6,13 @@
 
 #include <random>
 
-#include "common/pg/pg_connection.h"
 #include "apply/pg_sink/pg_route.h"
 #include "capture/recorder/recorder.h"
+#include "capture/recorder/transaction.h"
+#include "common/base/parse.h"
+#include "common/pg/pg_connection.h"
 #include "common/sqlite/sqlite_db.h"
 #include "common/sqlite/sqlite_statement.h"
-#include "capture/recorder/transaction.h"
 
 namespace sqlift {
 
@@ -49,7 +50,8 @@ struct DemoWriters::Writer {
     if (st.ok()) st = insert->BindText(4, b.email);
     if (st.ok()) st = insert->BindText(5, "2027-01-01 00:00:00");
     if (st.ok()) st = insert->BindText(6, b.end);
-    if (st.ok()) st = insert->BindDouble(7, std::stod(b.price));
+    Result<double> price = ParseDouble(b.price, "price");
+    if (st.ok()) st = price.ok() ? insert->BindDouble(7, *price) : price.status();
     if (st.ok()) st = insert->Run();
     if (st.ok()) st = insert->Reset();
     if (st.ok()) st = update->BindInt64(1, b.other);

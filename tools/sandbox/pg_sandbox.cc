@@ -11,6 +11,7 @@
 #include <sstream>
 #include <system_error>
 
+#include "common/base/parse.h"
 #include "common/pg/pg_connection.h"
 #include "common/process/files.h"
 #include "common/process/user.h"
@@ -183,7 +184,10 @@ Result<PgSandboxInfo> PgSandbox::ReadInfo(const std::string& dir) {
     size_t eq = line.find('=');
     if (eq == std::string::npos) continue;
     std::string key = line.substr(0, eq), value = line.substr(eq + 1);
-    if (key == "port") info.port = std::atoi(value.c_str());
+    if (key == "port") {
+      Result<int64_t> port = ParseInt64(value, "port");
+      info.port = port.ok() ? static_cast<int>(*port) : 0;  // 0: reported as missing below
+    }
     if (key == "uri") info.uri = value;
     if (key == "data_dir") info.data_dir = value;
     if (key == "bindir") info.bindir = value;

@@ -6,10 +6,10 @@
 
 #include <thread>
 
-#include "capture/pg_logical/pg_replication_admin.h"
-#include "capture/agent/route_writer.h"
-#include "common/base/exit_code.h"
 #include "apply/reverse/source_layout.h"
+#include "capture/agent/route_writer.h"
+#include "capture/pg_logical/pg_replication_admin.h"
+#include "common/base/exit_code.h"
 #include "tools/verify/verify_fast.h"
 #include "tools/verify/verify_run.h"
 
@@ -100,7 +100,7 @@ Result<uint64_t> AppliedSeq(PgConnection& pg, const std::string& source) {
         "until the snapshot is in",
         source));
   }
-  return std::stoull(std::string(r.get(0, 0)));
+  return r.GetUint64(0, 0);
 }
 
 Status Open(Switch& s) {
