@@ -3,86 +3,29 @@
 // pipe; the test kills it with SIGKILL after a random number of acknowledgements, reopens the
 // log and checks that every acknowledged seq is there with its value, with no gap, and that
 // appending goes on from logged_seq + 1. No sleeps: the kill point is chosen by counting acks.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <iostream>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "common/process/process.h"
 #include "state/change_log.h"
 #include "state/keys.h"
 #include "state/state_test_util.h"
-
-extern char** environ;
 
 namespace sqlift::state {
 namespace {
 
 using testing::RecordValue;
 
-// A running state_crash_child and the read end of its stdout.
-class Child {
- public:
-  Child(const std::string& mode, const std::string& dir, uint64_t seed) {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) ADD_FAILURE() << "pipe2: " << errno;
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    std::string seed_text = std::to_string(seed);
-    std::vector<char*> argv = {const_cast<char*>(SQLIFT_STATE_CRASH_CHILD),
-                               const_cast<char*>(mode.c_str()), const_cast<char*>(dir.c_str()),
-                               seed_text.data(), nullptr};
-    int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
-    if (rc != 0) ADD_FAILURE() << "posix_spawn " << argv[0] << ": " << rc;
-    posix_spawn_file_actions_destroy(&actions);
-    close(fds[1]);
-    fd_ = fds[0];
-  }
-  ~Child() {
-    if (pid_ > 0) KillAndWait();
-    close(fd_);
-  }
-
-  // The next line the child wrote, without "\n"; false at end of output.
-  bool ReadLine(std::string* line) {
-    for (;;) {
-      size_t nl = buf_.find('\n');
-      if (nl != std::string::npos) {
-        *line = buf_.substr(0, nl);
-        buf_.erase(0, nl + 1);
-        return true;
-      }
-      char chunk[4096];
-      ssize_t n = read(fd_, chunk, sizeof chunk);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return false;
-      buf_.append(chunk, static_cast<size_t>(n));
-    }
-  }
-
-  // SIGKILL, then the wait status.
-  int KillAndWait() {
-    kill(pid_, SIGKILL);
-    int status = 0;
-    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-    pid_ = -1;
-    return status;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int fd_ = -1;
-  std::string buf_;
-};
+// Starts state_crash_child with its stdout captured, to be read line by line.
+Result<process::Child> StartChild(const std::string& mode, const std::string& dir, uint64_t seed) {
+  return process::Child::Spawn({.argv = {SQLIFT_STATE_CRASH_CHILD, mode, dir, std::to_string(seed)},
+                                .out = process::Stream::Capture()});
+}
 
 // What the child acknowledged: the last synced seq and the last synced acked_seq position.
 struct Acks {
@@ -141,16 +84,18 @@ TEST(ChangeLogCrashTest, KillDuringAppendsLosesNothingAcknowledged) {
     Acks acks{logged, acked_pos};
     std::string line;
     {
-      Child child("append", dir.path(), rng());
-      ASSERT_TRUE(child.ReadLine(&line)) << "child died before opening the log";
+      Result<process::Child> child = StartChild("append", dir.path(), rng());
+      ASSERT_TRUE(child.ok()) << child.status().ToString();
+      ASSERT_TRUE(child->ReadOutLine(&line)) << "child died before opening the log";
       ASSERT_EQ(line, "open " + std::to_string(logged));
       while (acks.lines < target) {
-        ASSERT_TRUE(child.ReadLine(&line)) << "child died after " << acks.lines << " acks";
+        ASSERT_TRUE(child->ReadOutLine(&line)) << "child died after " << acks.lines << " acks";
         acks.Take(line);
       }
-      int status = child.KillAndWait();
-      ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
-      while (child.ReadLine(&line))
+      child->Kill(SIGKILL);
+      Result<process::Exit> exit = child->Wait();
+      ASSERT_TRUE(exit.ok() && exit->signal == SIGKILL) << (exit.ok() ? exit->exit_code : -1);
+      while (child->ReadOutLine(&line))
         acks.Take(line);  // acked before it died, read after
     }
     Result<std::unique_ptr<ChangeLog>> log = OpenRocksChangeLog(dir.path());
@@ -167,16 +112,18 @@ TEST(ChangeLogCrashTest, KillDuringAppendsLosesNothingAcknowledged) {
 
 TEST(ChangeLogCrashTest, SecondProcessIsRefused) {
   testing::TempDir dir;
-  Child holder("hold", dir.path(), 0);
+  Result<process::Child> holder = StartChild("hold", dir.path(), 0);
+  ASSERT_TRUE(holder.ok()) << holder.status().ToString();
   std::string line;
-  ASSERT_TRUE(holder.ReadLine(&line));
+  ASSERT_TRUE(holder->ReadOutLine(&line));
   ASSERT_EQ(line, "open 0");
   Result<std::unique_ptr<ChangeLog>> second = OpenRocksChangeLog(dir.path());
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), Status::Code::kIOError);
   EXPECT_NE(second.status().message().find("is in use by another process"), std::string::npos)
       << second.status().ToString();
-  holder.KillAndWait();
+  holder->Kill(SIGKILL);
+  ASSERT_TRUE(holder->Wait().ok());
   Result<std::unique_ptr<ChangeLog>> after = OpenRocksChangeLog(dir.path());
   EXPECT_TRUE(after.ok()) << after.status().ToString();
 }

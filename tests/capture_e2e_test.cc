@@ -11,14 +11,12 @@
 #include <random>
 #include <thread>
 
+#include "common/process/process.h"
 #include "common/sqlite/sqlite_db.h"
 #include "tests/testutil/log_replica.h"
-#include "tests/testutil/subprocess.h"
 
 namespace sqlift {
 namespace {
-
-using testing::ChildProcess;
 
 constexpr const char* kSchema =
     "CREATE TABLE accounts (id INTEGER PRIMARY KEY, owner TEXT NOT NULL, balance INTEGER, "
@@ -50,38 +48,40 @@ class CaptureE2eTest : public ::testing::Test {
     if (!HasFailure()) std::filesystem::remove_all(dir_);
   }
 
-  testing::ProcessOutput Sqlift(std::vector<std::string> args) {
+  process::Output Sqlift(std::vector<std::string> args) {
     args.insert(args.begin(), {SQLIFT_BINARY, "--config", config_});
-    auto r = testing::RunProcess(args);
+    auto r = process::RunCaptured(args);
     EXPECT_TRUE(r.ok());
-    return r.ok() ? *r : testing::ProcessOutput{};
+    return r.ok() ? *r : process::Output{};
   }
 
   // Starts the writers: C++ writers 1..cpp, and one Python writer (id 9).
-  std::vector<ChildProcess> StartWriters(int cpp, int transactions) {
-    std::vector<ChildProcess> writers;
+  std::vector<process::Child> StartWriters(int cpp, int transactions) {
+    std::vector<process::Child> writers;
     for (int w = 1; w <= cpp; ++w) {
-      auto p = ChildProcess::Spawn({SQLIFT_WORKLOAD_WRITER, db_path_, std::to_string(w),
-                                    std::to_string(transactions), std::to_string(100 + w)},
-                                   {}, (dir_ / ("writer" + std::to_string(w))).string());
+      auto p = process::Child::Spawn(
+          {.argv = {SQLIFT_WORKLOAD_WRITER, db_path_, std::to_string(w),
+                    std::to_string(transactions), std::to_string(100 + w)},
+           .out = process::Stream::File((dir_ / ("writer" + std::to_string(w))).string())});
       EXPECT_TRUE(p.ok());
       writers.push_back(std::move(p).value());
     }
-    auto py =
-        ChildProcess::Spawn({"/usr/bin/python3", SQLIFT_PYTHON_WRITER, db_path_,
-                             SQLIFT_CAPTURE_EXTENSION, "9", std::to_string(transactions), "7"},
-                            {}, (dir_ / "writer9").string());
+    auto py = process::Child::Spawn(
+        {.argv = {"/usr/bin/python3", SQLIFT_PYTHON_WRITER, db_path_, SQLIFT_CAPTURE_EXTENSION, "9",
+                  std::to_string(transactions), "7"},
+         .out = process::Stream::File((dir_ / "writer9").string())});
     EXPECT_TRUE(py.ok());
     writers.push_back(std::move(py).value());
     return writers;
   }
 
   // Waits for every writer; returns the transactions they committed, in total.
-  long JoinWriters(std::vector<ChildProcess>& writers) {
+  long JoinWriters(std::vector<process::Child>& writers) {
     long committed = 0;
-    for (ChildProcess& w : writers) {
-      Result<int> rc = w.Wait();
-      EXPECT_TRUE(rc.ok() && *rc == 0) << "writer exited with " << (rc.ok() ? *rc : -1);
+    for (process::Child& w : writers) {
+      Result<process::Exit> rc = w.Wait();
+      EXPECT_TRUE(rc.ok() && rc->exit_code == 0)
+          << "writer exited with " << (rc.ok() ? rc->exit_code : -1);
     }
     for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
       if (entry.path().filename().string().rfind("writer", 0) != 0) continue;
@@ -131,7 +131,7 @@ class CaptureE2eTest : public ::testing::Test {
 };
 
 TEST_F(CaptureE2eTest, ConcurrentWriterProcessesAreLoggedExactlyInCommitOrder) {
-  std::vector<ChildProcess> writers = StartWriters(3, 300);
+  std::vector<process::Child> writers = StartWriters(3, 300);
   long committed = JoinWriters(writers);
   ASSERT_GT(committed, 800);
   auto once = Sqlift({"capture", "--once"});
@@ -143,7 +143,7 @@ TEST_F(CaptureE2eTest, ConcurrentWriterProcessesAreLoggedExactlyInCommitOrder) {
 }
 
 TEST_F(CaptureE2eTest, AgentKilledAtRandomPointsLosesAndDuplicatesNothing) {
-  std::vector<ChildProcess> writers = StartWriters(3, 400);
+  std::vector<process::Child> writers = StartWriters(3, 400);
   std::mt19937 rng(::testing::UnitTest::GetInstance()->random_seed());
   const char* points[] = {"before_log_append", "after_log_append", "mid_trim", "after_trim"};
   int kills = 0;
@@ -151,19 +151,22 @@ TEST_F(CaptureE2eTest, AgentKilledAtRandomPointsLosesAndDuplicatesNothing) {
     if (round % 2 == 0) {
       // The agent kills itself at a chosen point of its k-th batch.
       std::string point = std::string(points[rng() % 4]) + ":" + std::to_string(1 + rng() % 4);
-      auto p = ChildProcess::Spawn({SQLIFT_BINARY, "--config", config_, "capture", "--once"},
-                                   {"SQLIFT_CRASH_POINT=" + point}, (dir_ / "agent.out").string());
+      auto p =
+          process::Child::Spawn({.argv = {SQLIFT_BINARY, "--config", config_, "capture", "--once"},
+                                 .env = {"SQLIFT_CRASH_POINT=" + point},
+                                 .out = process::Stream::File((dir_ / "agent.out").string())});
       ASSERT_TRUE(p.ok());
-      Result<int> rc = p->Wait();
+      Result<process::Exit> rc = p->Wait();
       ASSERT_TRUE(rc.ok());
-      ASSERT_TRUE(*rc == 0 || *rc == 128 + SIGKILL) << "agent exit " << *rc;
-      if (*rc != 0) ++kills;
+      ASSERT_TRUE(rc->exit_code == 0 || rc->exit_code == 128 + SIGKILL)
+          << "agent exit " << rc->exit_code;
+      if (rc->exit_code != 0) ++kills;
       continue;
     }
     // The test kills the running daemon once it has trimmed past where it started.
     int64_t start = TrimmedSeq();
-    auto p = ChildProcess::Spawn({SQLIFT_BINARY, "--config", config_, "capture"}, {},
-                                 (dir_ / "agent.out").string());
+    auto p = process::Child::Spawn({.argv = {SQLIFT_BINARY, "--config", config_, "capture"},
+                                    .out = process::Stream::File((dir_ / "agent.out").string())});
     ASSERT_TRUE(p.ok());
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     while (TrimmedSeq() <= start + static_cast<int64_t>(rng() % 3) &&
@@ -172,7 +175,7 @@ TEST_F(CaptureE2eTest, AgentKilledAtRandomPointsLosesAndDuplicatesNothing) {
     }
     ASSERT_FALSE(p->Poll()) << "the daemon exited on its own";
     p->Kill(SIGKILL);
-    ASSERT_EQ(*p->Wait(), 128 + SIGKILL);
+    ASSERT_EQ(p->Wait()->exit_code, 128 + SIGKILL);
     ++kills;
   }
   EXPECT_GE(kills, 30);
@@ -214,10 +217,10 @@ TEST_F(CaptureE2eTest, InitRefusesTablesWithoutPrimaryKeyUnlessExcluded) {
 }
 
 TEST_F(CaptureE2eTest, DaemonFollowsCommitsAndStopsCleanlyOnSigterm) {
-  auto p = ChildProcess::Spawn({SQLIFT_BINARY, "--config", config_, "capture"}, {},
-                               (dir_ / "agent.out").string());
+  auto p = process::Child::Spawn({.argv = {SQLIFT_BINARY, "--config", config_, "capture"},
+                                  .out = process::Stream::File((dir_ / "agent.out").string())});
   ASSERT_TRUE(p.ok());
-  std::vector<ChildProcess> writers = StartWriters(1, 50);
+  std::vector<process::Child> writers = StartWriters(1, 50);
   long committed = JoinWriters(writers);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (TrimmedSeq() < committed && std::chrono::steady_clock::now() < deadline) {
@@ -225,9 +228,9 @@ TEST_F(CaptureE2eTest, DaemonFollowsCommitsAndStopsCleanlyOnSigterm) {
   }
   EXPECT_EQ(TrimmedSeq(), committed) << "the daemon did not follow the commits";
   p->Kill(SIGTERM);
-  Result<int> rc = p->Wait();
+  Result<process::Exit> rc = p->Wait();
   ASSERT_TRUE(rc.ok());
-  EXPECT_EQ(*rc, 0);
+  EXPECT_EQ(rc->exit_code, 0);
   ExpectLogEqualsDatabase(committed);
   auto dump = Sqlift({"log", "dump", "--state", state_, "--format", "jsonl"});
   ASSERT_EQ(dump.exit_code, 0) << dump.err;

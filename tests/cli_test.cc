@@ -5,23 +5,20 @@
 #include <filesystem>
 #include <fstream>
 
-#include "tests/testutil/subprocess.h"
+#include "common/process/process.h"
 
 namespace sqlift {
 namespace {
 
-using testing::ProcessOutput;
-using testing::RunProcess;
-
-ProcessOutput Sqlift(std::vector<std::string> args) {
+process::Output Sqlift(std::vector<std::string> args) {
   args.insert(args.begin(), SQLIFT_BINARY);
-  Result<ProcessOutput> r = RunProcess(args);
+  Result<process::Output> r = process::RunCaptured(args);
   EXPECT_TRUE(r.ok()) << r.status().ToString();
-  return r.ok() ? *r : ProcessOutput{};
+  return r.ok() ? *r : process::Output{};
 }
 
 TEST(CliTest, HelpListsEverySubcommand) {
-  ProcessOutput p = Sqlift({"--help"});
+  process::Output p = Sqlift({"--help"});
   EXPECT_EQ(p.exit_code, 0);
   for (const char* sub : {"plan", "init", "capture", "apply", "copy", "status", "verify", "cutover",
                           "fallback", "demo", "bench", "log", "pg-sandbox"}) {
@@ -34,38 +31,38 @@ TEST(CliTest, HelpListsEverySubcommand) {
 TEST(CliTest, EverySubcommandHasHelp) {
   for (const char* sub : {"plan", "init", "capture", "apply", "copy", "status", "verify", "cutover",
                           "fallback", "demo", "bench", "log", "pg-sandbox"}) {
-    ProcessOutput p = Sqlift({sub, "--help"});
+    process::Output p = Sqlift({sub, "--help"});
     EXPECT_EQ(p.exit_code, 0) << sub;
     EXPECT_NE(p.out.find("Usage"), std::string::npos) << sub << ":\n" << p.out;
   }
 }
 
 TEST(CliTest, VersionNamesProtocol) {
-  ProcessOutput p = Sqlift({"--version"});
+  process::Output p = Sqlift({"--version"});
   EXPECT_EQ(p.exit_code, 0);
   EXPECT_EQ(p.out.rfind("sqlift ", 0), 0u) << p.out;
   EXPECT_NE(p.out.find("wire protocol 2"), std::string::npos) << p.out;
 }
 
 TEST(CliTest, NoSubcommandIsAUsageError) {
-  ProcessOutput p = Sqlift({});
+  process::Output p = Sqlift({});
   EXPECT_EQ(p.exit_code, 2);
 }
 
 TEST(CliTest, UnknownOptionIsAUsageError) {
-  ProcessOutput p = Sqlift({"plan", "--no-such-flag"});
+  process::Output p = Sqlift({"plan", "--no-such-flag"});
   EXPECT_EQ(p.exit_code, 2);
   EXPECT_NE(p.err.find("no-such-flag"), std::string::npos) << p.err;
 }
 
 TEST(CliTest, CutoverWithoutConfigIsAUsageError) {
-  ProcessOutput p = Sqlift({"cutover", "--tenant", "acme"});
+  process::Output p = Sqlift({"cutover", "--tenant", "acme"});
   EXPECT_EQ(p.exit_code, 2);
   EXPECT_NE(p.err.find("--config"), std::string::npos) << p.err;
 }
 
 TEST(CliTest, JsonLogsAreOneObjectPerLine) {
-  ProcessOutput p = Sqlift({"--log-format", "json", "cutover"});
+  process::Output p = Sqlift({"--log-format", "json", "cutover"});
   EXPECT_EQ(p.exit_code, 2);
   ASSERT_FALSE(p.err.empty());
   EXPECT_EQ(p.err.front(), '{') << p.err;
@@ -80,7 +77,7 @@ TEST(CliTest, BadConfigNamesFileLineAndKey) {
     std::ofstream f(path);
     f << "[source]\nid = \"app\"\n[log]\nlevel = \"loud\"\n";
   }
-  ProcessOutput p = Sqlift({"--config", path.string(), "pg-sandbox", "stop", "--dir", "/x"});
+  process::Output p = Sqlift({"--config", path.string(), "pg-sandbox", "stop", "--dir", "/x"});
   std::filesystem::remove(path);
   EXPECT_EQ(p.exit_code, 2);
   EXPECT_NE(p.err.find(path.string() + ":4:9: log.level: 'loud' is not one of"), std::string::npos)
@@ -88,7 +85,7 @@ TEST(CliTest, BadConfigNamesFileLineAndKey) {
 }
 
 TEST(CliTest, MissingConfigFileIsNamed) {
-  ProcessOutput p = Sqlift({"status", "--config", "/nonexistent/sqlift.toml"});
+  process::Output p = Sqlift({"status", "--config", "/nonexistent/sqlift.toml"});
   EXPECT_EQ(p.exit_code, 2);
   EXPECT_NE(p.err.find("/nonexistent/sqlift.toml"), std::string::npos) << p.err;
 }

@@ -11,19 +11,18 @@
 #include <fstream>
 #include <sstream>
 
-#include "common/pg/pg_connection.h"
 #include "apply/pg_sink/pg_state_schema.h"
+#include "common/pg/pg_connection.h"
+#include "common/process/process.h"
 #include "common/sqlite/sqlite_db.h"
+#include "tests/testutil/table_compare.h"
 #include "tools/sandbox/pg_sandbox.h"
 #include "tools/sandbox/pg_suite_test.h"
-#include "tests/testutil/subprocess.h"
-#include "tests/testutil/table_compare.h"
 
 namespace sqlift {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::ProcessOutput;
 
 class CopyTest : public PgSuiteTest {
  protected:
@@ -42,11 +41,11 @@ class CopyTest : public PgSuiteTest {
     return *uri;
   }
 
-  static ProcessOutput Copy(std::vector<std::string> args) {
+  static process::Output Copy(std::vector<std::string> args) {
     args.insert(args.begin(), {SQLIFT_BINARY, "copy"});
-    Result<ProcessOutput> r = testing::RunProcess(args);
+    Result<process::Output> r = process::RunCaptured(args);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
-    return r.ok() ? *r : ProcessOutput{};
+    return r.ok() ? *r : process::Output{};
   }
 
   std::string Sqlite(const std::string& name, const std::string& sql) {
@@ -76,7 +75,7 @@ TEST_F(CopyTest, ChinookCopiesEveryRowConstraintAndForeignKey) {
   fs::copy_file(SQLIFT_TESTDATA "/chinook.sqlite", path);
   fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write);
   std::string uri = NewDatabase("chinook");
-  ProcessOutput p = Copy({"--sqlite", path, "--pg", uri});
+  process::Output p = Copy({"--sqlite", path, "--pg", uri});
   ASSERT_EQ(p.exit_code, 0) << p.out << p.err;
   EXPECT_NE(p.out.find("total                                 15607"), std::string::npos) << p.out;
 
@@ -105,10 +104,10 @@ TEST_F(CopyTest, ChinookCopiesEveryRowConstraintAndForeignKey) {
   EXPECT_EQ(PgValue("SELECT count(*) FROM sqlift.dead_letter"), "0");
 
   // A second copy into full tables is refused, and --truncate replaces the rows.
-  ProcessOutput again = Copy({"--sqlite", path, "--pg", uri});
+  process::Output again = Copy({"--sqlite", path, "--pg", uri});
   EXPECT_EQ(again.exit_code, 1) << again.out << again.err;
   EXPECT_NE(again.err.find("give --truncate"), std::string::npos) << again.err;
-  ProcessOutput truncated = Copy({"--sqlite", path, "--pg", uri, "--truncate"});
+  process::Output truncated = Copy({"--sqlite", path, "--pg", uri, "--truncate"});
   EXPECT_EQ(truncated.exit_code, 0) << truncated.out << truncated.err;
   EXPECT_EQ(PgValue("SELECT count(*) FROM \"Genre\""), "25");
 }
@@ -136,7 +135,7 @@ line \ back' END, (i % 400) * 2.5, '2024-05-06 07:08:09', '2024-05-06 07:08:09' 
     UPDATE rooms SET created_at = '2024-01-02T03:04:05Z' WHERE id = 4;
   )");
   std::string uri = NewDatabase("booking");
-  ProcessOutput p = Copy({"--sqlite", path, "--pg", uri, "--jobs", "3", "--chunk-rows", "7"});
+  process::Output p = Copy({"--sqlite", path, "--pg", uri, "--jobs", "3", "--chunk-rows", "7"});
   ASSERT_EQ(p.exit_code, 0) << p.out << p.err;
   auto db = std::move(SqliteDb::Open(path, SqliteDb::Mode::kReadOnly)).value();
   std::vector<std::string> want = SqliteRows(*db, "bookings"), got = PgRows(*conn_, "bookings");
@@ -158,7 +157,7 @@ const char kBadValues[] = R"(
 TEST_F(CopyTest, SkipRowDeadLettersBadRowsAndCopiesTheRest) {
   std::string path = Sqlite("bad.db", kBadValues);
   std::string uri = NewDatabase("skiprow");
-  ProcessOutput p = Copy({"--sqlite", path, "--pg", uri, "--on-error", "skip-row"});
+  process::Output p = Copy({"--sqlite", path, "--pg", uri, "--on-error", "skip-row"});
   ASSERT_EQ(p.exit_code, 0) << p.out << p.err;
   EXPECT_EQ(PgValue("SELECT string_agg(id || ':' || qty || ':' || ok || ':' || note, ',' ORDER "
                     "BY id) FROM items"),
@@ -173,7 +172,7 @@ TEST_F(CopyTest, SkipRowDeadLettersBadRowsAndCopiesTheRest) {
 TEST_F(CopyTest, StopNamesTheTableAndKeyAndKeepsNoRows) {
   std::string path = Sqlite("bad.db", kBadValues);
   std::string uri = NewDatabase("stop");
-  ProcessOutput p = Copy({"--sqlite", path, "--pg", uri});  // stop is the default
+  process::Output p = Copy({"--sqlite", path, "--pg", uri});  // stop is the default
   EXPECT_EQ(p.exit_code, 1) << p.out << p.err;
   EXPECT_NE(p.err.find("table items key (2) column qty value 'many': text that is not an integer"),
             std::string::npos)
@@ -181,7 +180,7 @@ TEST_F(CopyTest, StopNamesTheTableAndKeyAndKeepsNoRows) {
   EXPECT_EQ(PgValue("SELECT to_regclass('public.items') IS NULL"), "t");  // all or nothing
   EXPECT_EQ(PgValue("SELECT count(*) FROM sqlift.dead_letter"), "1");
   // The same with rows encoded on several threads: the first bad row in read order stops it.
-  ProcessOutput jobs = Copy({"--sqlite", path, "--pg", uri, "--jobs", "4", "--chunk-rows", "1"});
+  process::Output jobs = Copy({"--sqlite", path, "--pg", uri, "--jobs", "4", "--chunk-rows", "1"});
   EXPECT_EQ(jobs.exit_code, 1) << jobs.out << jobs.err;
   EXPECT_NE(jobs.err.find("table items key (2) column qty"), std::string::npos) << jobs.err;
 }
@@ -194,7 +193,7 @@ TEST_F(CopyTest, HostileIdentifiersCopy) {
     INSERT INTO "user" VALUES (1, 'a''b', 1.5), (2, NULL, NULL);
   )");
   std::string uri = NewDatabase("hostile");
-  ProcessOutput p = Copy({"--sqlite", path, "--pg", uri});
+  process::Output p = Copy({"--sqlite", path, "--pg", uri});
   ASSERT_EQ(p.exit_code, 0) << p.out << p.err;
   EXPECT_EQ(PgValue("SELECT string_agg(id || ':' || coalesce(\"\"\"; DROP TABLE x; --\", '-') || "
                     "':' || coalesce(\"Mixed Case\"::text, '-'), ',' ORDER BY id) FROM \"user\""),
@@ -203,7 +202,7 @@ TEST_F(CopyTest, HostileIdentifiersCopy) {
 
   // Dead letters of such a table name it exactly (every field is a bound parameter).
   Sqlite("hostile.db", R"(INSERT INTO "user" VALUES (3, CAST(x'6100' AS TEXT), 2.5))");
-  ProcessOutput skip =
+  process::Output skip =
       Copy({"--sqlite", path, "--pg", uri, "--truncate", "--on-error", "skip-row"});
   ASSERT_EQ(skip.exit_code, 0) << skip.out << skip.err;
   EXPECT_EQ(PgValue("SELECT table_name || '|' || column_name || '|' || key || '|' || error "
@@ -215,7 +214,7 @@ TEST_F(CopyTest, SchemaBlockersStopWithExit3) {
   std::string path = Sqlite("blocked.db", R"(CREATE TABLE t (id INTEGER PRIMARY KEY, "" TEXT);
                                              INSERT INTO t VALUES (1, 'a');)");
   std::string uri = NewDatabase("blocked");
-  ProcessOutput p = Copy({"--sqlite", path, "--pg", uri});
+  process::Output p = Copy({"--sqlite", path, "--pg", uri});
   EXPECT_EQ(p.exit_code, 3) << p.out << p.err;
   EXPECT_NE(p.err.find("blocker t: "), std::string::npos) << p.err;
   EXPECT_NE(p.err.find("name is empty"), std::string::npos) << p.err;
@@ -326,7 +325,7 @@ TEST_F(CopyTest, NotNullViolationFailsWithTableAndMessage) {
                             "INSERT INTO t VALUES (1, NULL);");
   std::string uri = NewDatabase("notnull");
   ASSERT_TRUE(conn_->Exec("CREATE TABLE public.t (id bigint PRIMARY KEY, v text NOT NULL)").ok());
-  ProcessOutput p = Copy({"--sqlite", path, "--pg", uri});
+  process::Output p = Copy({"--sqlite", path, "--pg", uri});
   EXPECT_EQ(p.exit_code, 1) << p.out << p.err;
   EXPECT_NE(p.err.find("copy into t: "), std::string::npos) << p.err;
   EXPECT_NE(p.err.find("violates not-null constraint"), std::string::npos) << p.err;

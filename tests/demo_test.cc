@@ -3,13 +3,13 @@
 // and no acknowledged write is lost: not at the end, not in SQLite after the fallback.
 #include <gtest/gtest.h>
 
-#include "tests/testutil/subprocess.h"
+#include "common/process/process.h"
 
 namespace sqlift {
 namespace {
 
 TEST(DemoTest, JsonSummaryShowsNoLostWrites) {
-  auto r = testing::RunProcess(
+  auto r = process::RunCaptured(
       {SQLIFT_BINARY, "demo", "--json", "--seconds", "1", "--bookings", "2000"});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->exit_code, 0) << r->out << r->err;

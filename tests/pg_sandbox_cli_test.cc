@@ -6,21 +6,18 @@
 #include <filesystem>
 
 #include "common/pg/pg_connection.h"
-#include "tests/testutil/subprocess.h"
+#include "common/process/process.h"
 
 namespace sqlift {
 namespace {
-
-using testing::ProcessOutput;
-using testing::RunProcess;
 
 TEST(PgSandboxCliTest, StartPrintsUsableUriAndStopRemovesDir) {
   auto dir =
       std::filesystem::temp_directory_path() / ("sqlift_sandbox_cli_" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
 
-  Result<ProcessOutput> start =
-      RunProcess({SQLIFT_BINARY, "pg-sandbox", "start", "--dir", dir.string()});
+  Result<process::Output> start =
+      process::RunCaptured({SQLIFT_BINARY, "pg-sandbox", "start", "--dir", dir.string()});
   ASSERT_TRUE(start.ok()) << start.status().ToString();
   ASSERT_EQ(start->exit_code, 0) << start->err;
   std::string uri = start->out.substr(0, start->out.find('\n'));
@@ -38,8 +35,8 @@ TEST(PgSandboxCliTest, StartPrintsUsableUriAndStopRemovesDir) {
     EXPECT_EQ(sel->get(0, 0), "seven");
   }
 
-  Result<ProcessOutput> stop =
-      RunProcess({SQLIFT_BINARY, "pg-sandbox", "stop", "--dir", dir.string()});
+  Result<process::Output> stop =
+      process::RunCaptured({SQLIFT_BINARY, "pg-sandbox", "stop", "--dir", dir.string()});
   ASSERT_TRUE(stop.ok());
   EXPECT_EQ(stop->exit_code, 0) << stop->err;
   EXPECT_FALSE(std::filesystem::exists(dir));
@@ -47,8 +44,8 @@ TEST(PgSandboxCliTest, StartPrintsUsableUriAndStopRemovesDir) {
 }
 
 TEST(PgSandboxCliTest, StopOfUnknownDirFails) {
-  Result<ProcessOutput> stop =
-      RunProcess({SQLIFT_BINARY, "pg-sandbox", "stop", "--dir", "/nonexistent/sandbox"});
+  Result<process::Output> stop =
+      process::RunCaptured({SQLIFT_BINARY, "pg-sandbox", "stop", "--dir", "/nonexistent/sandbox"});
   ASSERT_TRUE(stop.ok());
   EXPECT_EQ(stop->exit_code, 1);
   EXPECT_NE(stop->err.find("/nonexistent/sandbox"), std::string::npos) << stop->err;

@@ -5,7 +5,7 @@
 
 #include "capture/recorder/recorder.h"
 #include "capture/recorder/recorder_testutil.h"
-#include "tests/testutil/subprocess.h"
+#include "common/process/process.h"
 
 namespace sqlift {
 namespace {
@@ -48,7 +48,7 @@ class RecorderCrashTest : public ::testing::TestWithParam<Case> {
 
 TEST_P(RecorderCrashTest, KilledWriterLeavesAllOrNothing) {
   const Case& c = GetParam();
-  Result<ProcessOutput> p = RunProcess({SQLIFT_TEST_WRITER, path_, c.point});
+  Result<process::Output> p = process::RunCaptured({SQLIFT_TEST_WRITER, path_, c.point});
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   ASSERT_EQ(p->exit_code, 128 + 9) << p->out << p->err;  // SIGKILL
   ASSERT_NE(p->out.find(c.last_step), std::string::npos) << p->out;

@@ -11,13 +11,12 @@
 #include <random>
 #include <thread>
 
-#include "tools/sandbox/pg_suite_test.h"
 #include "tests/testutil/replication_scenario.h"
+#include "tools/sandbox/pg_suite_test.h"
 
 namespace sqlift {
 namespace {
 
-using testing::ChildProcess;
 using testing::ReplicationScenario;
 
 const std::vector<std::string> kTables = {"accounts", "bulk", "events", "user"};
@@ -31,10 +30,10 @@ class ReplicationTest : public PgSuiteTest {
   }
 
   // Waits for every writer, then for the applier to reach the last committed seq.
-  static void Drain(ReplicationScenario& s, std::vector<ChildProcess>& writers) {
-    for (ChildProcess& w : writers) {
-      Result<int> code = w.Wait();
-      ASSERT_TRUE(code.ok() && *code == 0) << "writer failed";
+  static void Drain(ReplicationScenario& s, std::vector<process::Child>& writers) {
+    for (process::Child& w : writers) {
+      Result<process::Exit> code = w.Wait();
+      ASSERT_TRUE(code.ok() && code->exit_code == 0) << "writer failed";
     }
     writers.clear();
     Result<uint64_t> committed = s.CommittedSeq();
@@ -53,9 +52,9 @@ TEST_F(ReplicationTest, SnapshotWhileWritingThenStreamEqualsSqlite) {
   // below S, inside the snapshot, the rest after it.
   auto seed = s->StartWriter(1, 1500, 11);
   ASSERT_TRUE(seed.ok());
-  ASSERT_EQ(*seed->Wait(), 0);
+  ASSERT_EQ(seed->Wait()->exit_code, 0);
   ASSERT_TRUE(s->StartApplier().ok());
-  std::vector<ChildProcess> writers;
+  std::vector<process::Child> writers;
   for (int w = 2; w <= 3; ++w)
     writers.push_back(std::move(s->StartWriter(w, 2500, 100 + w)).value());
   ASSERT_TRUE(s->StartAgent().ok());  // the snapshot is read while both writers write
@@ -82,10 +81,10 @@ TEST_F(ReplicationTest, SnapshotWhileWritingThenStreamEqualsSqlite) {
        {std::pair{s->agent_http_port(), "sqlift_captured_seq{source=\"app\"} "},
         std::pair{s->applier_http_port(), "sqlift_applied_seq{source=\"app\"} "}}) {
     auto metrics =
-        testing::RunProcess({"/usr/bin/python3", "-c",
-                             "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen("
-                             "'http://127.0.0.1:" +
-                                 std::to_string(port) + "/metrics', timeout=5).read().decode())"});
+        process::RunCaptured({"/usr/bin/python3", "-c",
+                              "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen("
+                              "'http://127.0.0.1:" +
+                                  std::to_string(port) + "/metrics', timeout=5).read().decode())"});
     ASSERT_TRUE(metrics.ok());
     EXPECT_NE(metrics->out.find(metric + std::to_string(*applied) + "\n"), std::string::npos)
         << metrics->out << metrics->err;
@@ -102,7 +101,7 @@ TEST_F(ReplicationTest, KillsOfAgentApplierAndPostgresLoseAndRepeatNothing) {
   ASSERT_TRUE(s->InstallAudit().ok());
   ASSERT_TRUE(s->StartApplier().ok());
   ASSERT_TRUE(s->StartAgent().ok());
-  std::vector<ChildProcess> writers;
+  std::vector<process::Child> writers;
   for (int w = 1; w <= 2; ++w)
     writers.push_back(std::move(s->StartWriter(w, 6000, 200 + w)).value());
   std::mt19937 rng(20261122);

@@ -11,22 +11,21 @@
 #include <filesystem>
 #include <fstream>
 
-#include "common/pg/pg_connection.h"
 #include "apply/pg_sink/pg_state_schema.h"
 #include "capture/outbox/outbox.h"
 #include "capture/recorder/recorder.h"
-#include "capture/shadow_sampler/shadow_sampler.h"
-#include "common/sqlite/sqlite_db.h"
 #include "capture/recorder/transaction.h"
+#include "capture/shadow_sampler/shadow_sampler.h"
+#include "common/pg/pg_connection.h"
+#include "common/process/process.h"
+#include "common/sqlite/sqlite_db.h"
 #include "tools/sandbox/pg_suite_test.h"
-#include "tests/testutil/subprocess.h"
 #include "tools/shadow/shadow_replay.h"
 
 namespace sqlift {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::ProcessOutput;
 
 constexpr char kSchema[] = R"(
 PRAGMA journal_mode=WAL;
@@ -64,16 +63,16 @@ class ShadowTest : public PgSuiteTest {
     ASSERT_TRUE(uri.ok()) << uri.status().ToString();
     uri_ = *uri;
     conn_ = std::move(PgConnection::Connect(uri_, std::chrono::seconds(10))).value();
-    ProcessOutput p = Sqlift({"copy", "--sqlite", sqlite_, "--pg", uri_});
+    process::Output p = Sqlift({"copy", "--sqlite", sqlite_, "--pg", uri_});
     ASSERT_EQ(p.exit_code, 0) << p.out << p.err;
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  static ProcessOutput Sqlift(std::vector<std::string> args) {
+  static process::Output Sqlift(std::vector<std::string> args) {
     args.insert(args.begin(), SQLIFT_BINARY);
-    Result<ProcessOutput> r = testing::RunProcess(args);
+    Result<process::Output> r = process::RunCaptured(args);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
-    return r.ok() ? *r : ProcessOutput{};
+    return r.ok() ? *r : process::Output{};
   }
 
   // The application: its reads, on its own connection, through a sampler at rate 1, with
@@ -249,7 +248,7 @@ TEST_F(ShadowTest, BinaryExitCodesAndOutput) {
   std::ofstream(cfg) << "[source]\nid = \"app\"\nsqlite = \"" << sqlite_ << "\"\n[target]\npg = \""
                      << uri_ << "\"\n[shadow]\nlog = \"" << log_ << "\"\nrate = 1\n";
 
-  ProcessOutput p = Sqlift({"shadow", "--config", cfg});
+  process::Output p = Sqlift({"shadow", "--config", cfg});
   EXPECT_EQ(p.exit_code, 3) << p.out << p.err;
   EXPECT_NE(p.out.find("9 log entries, 8 distinct queries (sampled at rate 1)"), std::string::npos)
       << p.out;
@@ -262,12 +261,12 @@ TEST_F(ShadowTest, BinaryExitCodesAndOutput) {
       << p.out;
   EXPECT_NE(p.err.find("not replicating"), std::string::npos) << p.err;
 
-  ProcessOutput json = Sqlift({"shadow", "--config", cfg, "--json"});
+  process::Output json = Sqlift({"shadow", "--config", cfg, "--json"});
   EXPECT_EQ(json.exit_code, 3) << json.err;
   EXPECT_NE(json.out.find(R"("invalid_on_pg":{"queries":1,"entries":1})"), std::string::npos)
       << json.out;
 
-  ProcessOutput first = Sqlift({"shadow", "--config", cfg, "--limit", "8"});
+  process::Output first = Sqlift({"shadow", "--config", cfg, "--limit", "8"});
   EXPECT_EQ(first.exit_code, 0) << first.out << first.err;
   EXPECT_NE(first.out.find("7 of 7 queries matched; nothing differs"), std::string::npos)
       << first.out;
@@ -276,7 +275,7 @@ TEST_F(ShadowTest, BinaryExitCodesAndOutput) {
             1);
   std::ofstream(cfg) << "[source]\nsqlite = \"" << sqlite_ << "\"\n[target]\npg = \"" << uri_
                      << "\"\n";
-  ProcessOutput usage = Sqlift({"shadow", "--config", cfg});
+  process::Output usage = Sqlift({"shadow", "--config", cfg});
   EXPECT_EQ(usage.exit_code, 2);
   EXPECT_NE(usage.err.find("[shadow] log is required by `sqlift shadow`"), std::string::npos)
       << usage.err;

@@ -61,7 +61,7 @@ TEST_F(TenantFilesTest, CutoverTimeoutCoversTheSlot) {
   ASSERT_TRUE((*held)->Query(kInsertBooking, {"a"}).ok());
   auto running = f->source("b").StartSwitch("cutover", "", {"--timeout", "3s"});
   ASSERT_TRUE(running.ok()) << running.status().ToString();
-  std::optional<int> code;
+  std::optional<process::Exit> code;
   const bool ended =
       MigrationScenario::WaitFor([&] { return (code = running->process.Poll()).has_value(); }, 15s);
   ASSERT_TRUE((*held)->Exec("COMMIT").ok());

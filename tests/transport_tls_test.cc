@@ -7,8 +7,8 @@
 
 #include <filesystem>
 
+#include "common/process/process.h"
 #include "proto/transport/frame_stream.h"
-#include "tests/testutil/subprocess.h"
 #include "tests/testutil/transport_fixture.h"
 
 namespace sqlift::testing {
@@ -23,10 +23,10 @@ class TransportTlsTest : public TransportTest {
     fs::create_directories(dir_);
     for (const char* name : {"applier", "stranger"}) {
       std::string base = (dir_ / name).string();
-      Result<ProcessOutput> r =
-          RunProcess({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-                      "-keyout", base + ".key", "-out", base + ".crt", "-days", "2", "-subj",
-                      "/CN=applier.test", "-addext", "subjectAltName=DNS:applier.test"});
+      Result<process::Output> r = process::RunCaptured(
+          {"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+           base + ".key", "-out", base + ".crt", "-days", "2", "-subj", "/CN=applier.test",
+           "-addext", "subjectAltName=DNS:applier.test"});
       ASSERT_TRUE(r.ok() && r->exit_code == 0) << (r.ok() ? r->err : r.status().ToString());
     }
   }

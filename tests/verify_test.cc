@@ -9,16 +9,15 @@
 #include <filesystem>
 
 #include "common/pg/pg_connection.h"
+#include "common/process/process.h"
 #include "common/sqlite/sqlite_db.h"
 #include "tools/sandbox/pg_sandbox.h"
 #include "tools/sandbox/pg_suite_test.h"
-#include "tests/testutil/subprocess.h"
 
 namespace sqlift {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::ProcessOutput;
 
 class VerifyTest : public PgSuiteTest {
  protected:
@@ -36,11 +35,11 @@ class VerifyTest : public PgSuiteTest {
     return *uri;
   }
 
-  static ProcessOutput Sqlift(const std::string& sub, std::vector<std::string> args) {
+  static process::Output Sqlift(const std::string& sub, std::vector<std::string> args) {
     args.insert(args.begin(), {SQLIFT_BINARY, sub});
-    Result<ProcessOutput> r = testing::RunProcess(args);
+    Result<process::Output> r = process::RunCaptured(args);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
-    return r.ok() ? *r : ProcessOutput{};
+    return r.ok() ? *r : process::Output{};
   }
 
   // A SQLite file made from `sql`, copied into a fresh database; returns the file's path.
@@ -51,7 +50,7 @@ class VerifyTest : public PgSuiteTest {
     Status st = (*db)->Exec(sql);
     EXPECT_TRUE(st.ok()) << st.ToString();
     uri_ = NewDatabase(name);
-    ProcessOutput p = Sqlift("copy", {"--sqlite", path, "--pg", uri_});
+    process::Output p = Sqlift("copy", {"--sqlite", path, "--pg", uri_});
     EXPECT_EQ(p.exit_code, 0) << p.out << p.err;
     return path;
   }
@@ -82,7 +81,7 @@ TEST_F(VerifyTest, ChinookMatchesAfterCopyAndTheRunIsRecorded) {
   std::string uri = NewDatabase("chinook");
   ASSERT_EQ(Sqlift("copy", {"--sqlite", path, "--pg", uri}).exit_code, 0);
 
-  ProcessOutput p = Sqlift("verify", {"--sqlite", path, "--pg", uri});
+  process::Output p = Sqlift("verify", {"--sqlite", path, "--pg", uri});
   ASSERT_EQ(p.exit_code, 0) << p.out << p.err;
   EXPECT_TRUE(Has(p.out, "11 of 11 tables matched")) << p.out;
   EXPECT_TRUE(Has(p.out, "Track                                  3503         3503  Matched"))
@@ -98,7 +97,7 @@ TEST_F(VerifyTest, ChinookMatchesAfterCopyAndTheRunIsRecorded) {
       "UPDATE \"Track\" SET \"UnitPrice\" = 9.99 WHERE \"TrackId\" = 1234;"
       "DELETE FROM \"InvoiceLine\" WHERE \"InvoiceLineId\" = 7;"
       "INSERT INTO \"Genre\" VALUES (999, 'Polka')");
-  ProcessOutput bad = Sqlift("verify", {"--sqlite", path, "--pg", uri});
+  process::Output bad = Sqlift("verify", {"--sqlite", path, "--pg", uri});
   ASSERT_EQ(bad.exit_code, 3) << bad.out << bad.err;
   EXPECT_TRUE(Has(bad.out, "8 of 11 tables matched")) << bad.out;
   EXPECT_TRUE(Has(bad.out,
@@ -115,7 +114,7 @@ TEST_F(VerifyTest, ChinookMatchesAfterCopyAndTheRunIsRecorded) {
       << bad.out;
 
   // --json: one document; the run is recorded as not matched, with the same report.
-  ProcessOutput json =
+  process::Output json =
       Sqlift("verify", {"--sqlite", path, "--pg", uri, "--json", "--tables", "Track"});
   ASSERT_EQ(json.exit_code, 3) << json.out << json.err;
   EXPECT_TRUE(Has(json.out,
@@ -138,7 +137,7 @@ TEST_F(VerifyTest, EquivalentSpellingsMatchButNullIsNotEmpty) {
                          (2, '2024-05-06 09:08:09.250+02:00', '7', 'false', 'text', NULL, 1e300),
                          (3, 1714979289, 0.99, 't', NULL, 'x', -0.0);
   )");
-  ProcessOutput p = Sqlift("verify", {"--sqlite", path, "--pg", uri_});
+  process::Output p = Sqlift("verify", {"--sqlite", path, "--pg", uri_});
   ASSERT_EQ(p.exit_code, 0) << p.out << p.err;
   EXPECT_TRUE(Has(p.out, "1 of 1 tables matched")) << p.out;
   // PostgreSQL really holds other spellings of the same values.
@@ -148,7 +147,7 @@ TEST_F(VerifyTest, EquivalentSpellingsMatchButNullIsNotEmpty) {
   PgExec("UPDATE t SET at = '2024-05-06 10:08:09+03' WHERE id = 1");
   EXPECT_EQ(Sqlift("verify", {"--sqlite", path, "--pg", uri_}).exit_code, 0);
   PgExec("UPDATE t SET note = NULL WHERE id = 1");
-  ProcessOutput bad = Sqlift("verify", {"--sqlite", path, "--pg", uri_});
+  process::Output bad = Sqlift("verify", {"--sqlite", path, "--pg", uri_});
   EXPECT_EQ(bad.exit_code, 3) << bad.out << bad.err;
   EXPECT_TRUE(Has(bad.out, "different key (1): \"note\" sqlite '' pg NULL")) << bad.out;
   // A microsecond is a difference.
@@ -165,11 +164,11 @@ TEST_F(VerifyTest, HostileIdentifiersVerify) {
     INSERT INTO x VALUES (1);
     INSERT INTO "user" VALUES (1, 'a''b', 1.5), (2, NULL, NULL);
   )");
-  ProcessOutput p = Sqlift("verify", {"--sqlite", path, "--pg", uri_, "--tables", "user,x"});
+  process::Output p = Sqlift("verify", {"--sqlite", path, "--pg", uri_, "--tables", "user,x"});
   ASSERT_EQ(p.exit_code, 0) << p.out << p.err;
   EXPECT_TRUE(Has(p.out, "2 of 2 tables matched")) << p.out;
   PgExec("UPDATE \"user\" SET \"\"\"; DROP TABLE x; --\" = 'c' WHERE id = 1");
-  ProcessOutput bad = Sqlift("verify", {"--sqlite", path, "--pg", uri_});
+  process::Output bad = Sqlift("verify", {"--sqlite", path, "--pg", uri_});
   EXPECT_EQ(bad.exit_code, 3) << bad.out << bad.err;
   EXPECT_TRUE(Has(bad.out, "different key (1): \"\"\"; DROP TABLE x; --\" sqlite 'a''b' pg 'c'"))
       << bad.out;
@@ -183,7 +182,7 @@ TEST_F(VerifyTest, MissingAndExtraTablesAndUsageErrors) {
     INSERT INTO a VALUES (1, 'one');
   )");
   PgExec("DROP TABLE b; CREATE TABLE stray (id int)");
-  ProcessOutput p = Sqlift("verify", {"--sqlite", path, "--pg", uri_});
+  process::Output p = Sqlift("verify", {"--sqlite", path, "--pg", uri_});
   EXPECT_EQ(p.exit_code, 3) << p.out << p.err;
   EXPECT_TRUE(Has(p.out, "Missing    table \"public\".\"b\" is not in PostgreSQL")) << p.out;
   EXPECT_TRUE(Has(p.out, "stray                                     0            0  Extra"))

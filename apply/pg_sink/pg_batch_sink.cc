@@ -97,7 +97,7 @@ Result<uint64_t> PgBatchSink::AppliedSeq(const std::string& source) {
       PgResult r,
       conn_->Query("SELECT applied_seq FROM sqlift.positions WHERE source = $1", {source}));
   if (r.rows() == 0) return Status::NotFound(fmt::format("no position for {}", source));
-  return std::stoull(std::string(r.get(0, 0)));
+  return r.GetUint64(0, 0);
 }
 
 Result<uint64_t> PgBatchSink::Apply(const std::string& source, const wire::ChangeBatch& batch) {
@@ -130,7 +130,11 @@ Status PgBatchSink::WaitWhileHeld(const std::string& source, uint64_t applied) {
         conn_->Query("SELECT CASE WHEN hold_until > clock_timestamp() THEN hold_seq END "
                      "FROM sqlift.positions WHERE source = $1",
                      {source}));
-    if (r.rows() == 0 || r.is_null(0, 0) || std::stoull(std::string(r.get(0, 0))) > applied) {
+    uint64_t hold_seq = applied + 1;  // no hold: the next seq may pass
+    if (r.rows() > 0 && !r.is_null(0, 0)) {
+      SQLIFT_ASSIGN_OR_RETURN(hold_seq, r.GetUint64(0, 0));
+    }
+    if (hold_seq > applied) {
       if (logged) spdlog::info("applier: hold on {} released at seq {}", source, applied);
       return Status::OK();
     }
@@ -171,7 +175,12 @@ Result<uint64_t> PgBatchSink::ApplyUpTo(const std::string& source, const wire::C
       "FROM sqlift.positions WHERE source = $1 FOR UPDATE",
       {source});
   if (!pos.ok()) return fail(pos.status());
-  uint64_t applied = pos->rows() ? std::stoull(std::string(pos->get(0, 0))) : 0;
+  uint64_t applied = 0;
+  if (pos->rows()) {
+    Result<uint64_t> at = pos->GetUint64(0, 0);
+    if (!at.ok()) return fail(at.status());
+    applied = *at;
+  }
   if (batch.first_seq() > applied + 1) {
     return fail(
         Status::FailedPrecondition(fmt::format("seq gap: batch {}..{} after applied seq {}",
@@ -179,8 +188,9 @@ Result<uint64_t> PgBatchSink::ApplyUpTo(const std::string& source, const wire::C
   }
   uint64_t end = batch.last_seq();  // apply every transaction with seq <= end
   if (pos->rows() && !pos->is_null(0, 1)) {
-    end = std::min<uint64_t>(end,
-                             std::max<uint64_t>(applied, std::stoull(std::string(pos->get(0, 1)))));
+    Result<uint64_t> hold_seq = pos->GetUint64(0, 1);
+    if (!hold_seq.ok()) return fail(hold_seq.status());
+    end = std::min<uint64_t>(end, std::max<uint64_t>(applied, *hold_seq));
   }
   if (end <= applied) {  // a replay of what is committed, or held: nothing to do now
     SQLIFT_RETURN_IF_ERROR(conn_->Exec("ROLLBACK"));

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "apply/reverse/reverse_runner_env.h"
+#include "common/base/backoff.h"
 
 namespace sqlift {
 
@@ -36,7 +37,7 @@ struct ReverseRunner::Loop {
   // Read but not yet applied, in commit order: applied together in one SQLite transaction.
   std::vector<pgchange::Transaction> pending;
   pgchange::Lsn idle_lsn = 0;  // a marker or keepalive position read after `pending`
-  std::chrono::milliseconds backoff{100};
+  Backoff backoff{std::chrono::milliseconds(100), std::chrono::milliseconds(5000)};
   Clock::time_point next_route_check{};
   bool on_postgres = false;
 
@@ -151,7 +152,7 @@ void ReverseRunner::Loop::Run() {
     }
     Result<bool> busy = Step();
     if (busy.ok()) {
-      backoff = std::chrono::milliseconds(100);
+      backoff.Reset();
       if (!*busy) Wait(poll);
       continue;
     }
@@ -165,7 +166,8 @@ void ReverseRunner::Loop::Run() {
       return;
     }
     // A lost connection, a busy database, or a slot `sqlift cutover` has not created yet.
-    spdlog::warn("reverse: {} (retrying in {} ms)", st.ToString(), backoff.count());
+    const std::chrono::milliseconds wait = backoff.NextUpTo(RetryCeiling(st));
+    spdlog::warn("reverse: {} (retrying in {} ms)", st.ToString(), wait.count());
     stream.reset();   // a stream's errors are final; the next one resumes at the position
     pending.clear();  // applied exactly once anyway: the applier skips what it has recorded
     idle_lsn = 0;
@@ -174,8 +176,7 @@ void ReverseRunner::Loop::Run() {
       stats.streaming = stream != nullptr;
       stats.last_error = st.ToString();
     }
-    Wait(backoff);
-    backoff = NextBackoff(backoff, st);
+    Wait(wait);
   }
 }
 
@@ -183,10 +184,9 @@ bool StopsReverse(const Status& st) {
   return !st.Retryable() && st.code() != Status::Code::kNotFound;
 }
 
-std::chrono::milliseconds NextBackoff(std::chrono::milliseconds current, const Status& st) {
+std::chrono::milliseconds RetryCeiling(const Status& st) {
   // A missing slot is looked for again soon: a cutover creates it just before its flip.
-  return std::min(current * 2,
-                  std::chrono::milliseconds(st.code() == Status::Code::kNotFound ? 500 : 5000));
+  return std::chrono::milliseconds(st.code() == Status::Code::kNotFound ? 500 : 5000);
 }
 
 std::unique_ptr<ReverseRunner> ReverseRunner::Start(const Config& cfg) {

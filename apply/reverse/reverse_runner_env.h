@@ -51,9 +51,9 @@ class ReverseEnv {
 std::unique_ptr<ReverseEnv> RealReverseEnv(const Config& cfg);
 
 // The loop's decisions after a failed step: whether it stops reverse replication (a refusal:
-// neither retryable nor a slot not made yet), and the back-off after `current` (doubling, up to
-// 5 s; up to 500 ms while the slot is missing, which a cutover creates just before its flip).
+// neither retryable nor a slot not made yet), and the ceiling of the back-off that doubles from
+// 100 ms (5 s; 500 ms while the slot is missing, which a cutover creates just before its flip).
 bool StopsReverse(const Status& st);
-std::chrono::milliseconds NextBackoff(std::chrono::milliseconds current, const Status& st);
+std::chrono::milliseconds RetryCeiling(const Status& st);
 
 }  // namespace sqlift

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "apply/reverse/reverse_runner_env.h"
+#include "common/base/backoff.h"
 
 namespace sqlift {
 namespace {
@@ -173,10 +174,16 @@ TEST(ReverseRunnerTest, ARetryableFailureIsRetriedWithBackOff) {
 TEST(ReverseRunnerTest, TheBackOffDoublesUpToItsCeiling) {
   const Status lost = Status::Unavailable("lost");
   const Status no_slot = Status::NotFound("no slot");
-  EXPECT_EQ(NextBackoff(milliseconds(100), lost), milliseconds(200));
-  EXPECT_EQ(NextBackoff(milliseconds(4000), lost), milliseconds(5000));
-  EXPECT_EQ(NextBackoff(milliseconds(5000), lost), milliseconds(5000));
-  EXPECT_EQ(NextBackoff(milliseconds(400), no_slot), milliseconds(500));
+  EXPECT_EQ(RetryCeiling(lost), milliseconds(5000));
+  EXPECT_EQ(RetryCeiling(no_slot), milliseconds(500));
+  Backoff backoff{milliseconds(100), milliseconds(5000)};
+  EXPECT_EQ(backoff.NextUpTo(RetryCeiling(lost)), milliseconds(100));
+  EXPECT_EQ(backoff.NextUpTo(RetryCeiling(lost)), milliseconds(200));
+  EXPECT_EQ(backoff.NextUpTo(RetryCeiling(lost)), milliseconds(400));
+  EXPECT_EQ(backoff.NextUpTo(RetryCeiling(no_slot)), milliseconds(800));  // already set
+  EXPECT_EQ(backoff.NextUpTo(RetryCeiling(no_slot)), milliseconds(500));
+  for (int i = 0; i < 10; ++i) (void)backoff.NextUpTo(RetryCeiling(lost));
+  EXPECT_EQ(backoff.NextUpTo(RetryCeiling(lost)), milliseconds(5000));
   EXPECT_FALSE(StopsReverse(lost));
   EXPECT_FALSE(StopsReverse(no_slot));
   EXPECT_FALSE(StopsReverse(Status::IOError("disk")));

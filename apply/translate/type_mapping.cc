@@ -1,4 +1,5 @@
-// Declared type → PostgreSQL type (docs/design.md, type mapping); value checks are in value_check.cc.
+// Declared type → PostgreSQL type (docs/design.md, type mapping); value checks are in
+// value_check.cc.
 #include "apply/translate/type_mapping.h"
 
 #include <fmt/format.h>
@@ -7,6 +8,8 @@
 #include <algorithm>
 #include <cctype>
 #include <regex>
+
+#include "common/base/parse.h"
 
 namespace sqlift {
 namespace {
@@ -50,8 +53,12 @@ bool SplitArgs(const std::string& upper, std::string* name, std::vector<int>* ar
   static const std::regex kArgs(R"(\s*([0-9]{1,4})\s*(,\s*([0-9]{1,4})\s*)?)");
   std::smatch m;
   if (!std::regex_match(inside, m, kArgs)) return false;
-  args->push_back(std::stoi(m[1]));
-  if (m[3].matched) args->push_back(std::stoi(m[3]));
+  for (int group : {1, 3}) {
+    if (!m[group].matched) continue;
+    Result<int64_t> arg = ParseInt64(m[group].str(), "type argument");
+    if (!arg.ok()) return false;
+    args->push_back(static_cast<int>(*arg));  // at most 4 digits (kArgs)
+  }
   return true;
 }
 

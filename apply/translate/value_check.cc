@@ -9,6 +9,7 @@
 
 #include "apply/translate/type_mapping.h"
 #include "apply/translate/value_repr.h"
+#include "common/base/parse.h"
 #include "common/base/text.h"
 
 namespace sqlift {
@@ -125,7 +126,11 @@ bool DecimalDigits(const std::string& s, int* int_digits, int* frac_digits) {
     while (i < s.size() && IsDigit(s[i]))
       ++i;
     if (i == exp_digits || i - exp_digits > 6) return false;
-    point += std::stol(s.substr(exp_begin, i - exp_begin));
+    std::string_view exponent(s.data() + exp_begin, i - exp_begin);
+    if (exponent.front() == '+') exponent.remove_prefix(1);
+    Result<int64_t> shift = ParseInt64(exponent, "exponent");  // at most 6 digits
+    if (!shift.ok()) return false;
+    point += static_cast<long>(*shift);
   }
   if (SkipSpaces(s, i) != s.size()) return false;
   size_t lead = digits.find_first_not_of('0');

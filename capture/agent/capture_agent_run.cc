@@ -5,6 +5,8 @@
 #include <algorithm>
 
 #include "capture/agent/capture_agent.h"
+#include "common/base/backoff.h"
+#include "common/base/clock.h"
 #include "state/keys.h"
 
 namespace sqlift {
@@ -14,16 +16,10 @@ constexpr std::chrono::milliseconds kFirstBackoff{100};
 constexpr std::chrono::milliseconds kMaxBackoff{5000};
 constexpr std::chrono::seconds kRetentionEvery{60};
 
-int64_t NowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
 
 Status CaptureAgent::Run() {
-  auto backoff = kFirstBackoff;
+  Backoff backoff(kFirstBackoff, kMaxBackoff);
   auto last_retention = std::chrono::steady_clock::now() - kRetentionEvery;
   while (!stop_.load()) {
     // Read before draining: a commit that lands during the drain moves it, and is not missed.
@@ -32,12 +28,12 @@ Status CaptureAgent::Run() {
         version.ok() ? DrainAvailable() : Result<DrainStats>(version.status());
     if (!drained.ok()) {
       if (!drained.status().Retryable()) return drained.status();
-      spdlog::warn("capture: {} (retrying in {} ms)", drained.status().ToString(), backoff.count());
-      (void)watcher_->Wait(backoff);
-      backoff = std::min(backoff * 2, kMaxBackoff);
+      const std::chrono::milliseconds wait = backoff.Next();
+      spdlog::warn("capture: {} (retrying in {} ms)", drained.status().ToString(), wait.count());
+      (void)watcher_->Wait(wait);
       continue;
     }
-    backoff = kFirstBackoff;
+    backoff.Reset();
     if (drained->transactions > 0) {
       spdlog::debug("logged {} transactions ({} changes) up to seq {}", drained->transactions,
                     drained->changes, drained->logged_seq);

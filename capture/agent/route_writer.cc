@@ -5,17 +5,10 @@
 #include <chrono>
 
 #include "capture/outbox/outbox.h"
+#include "common/base/clock.h"
 
 namespace sqlift {
-namespace {
-
-int64_t NowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
+namespace {}  // namespace
 
 wire::Route ToWire(const RouteRow& route) {
   wire::Route w;

@@ -6,7 +6,7 @@
 #include <sqlite3ext.h>
 
 #include "capture/recorder/recorder_testutil.h"
-#include "tests/testutil/subprocess.h"
+#include "common/process/process.h"
 
 namespace sqlift {
 namespace {
@@ -137,8 +137,8 @@ TEST_F(ExtensionTest, RefusesHostWithAnotherSqliteLibrary) {
 }
 
 TEST_F(ExtensionTest, PythonSqlite3Module) {
-  Result<ProcessOutput> p =
-      RunProcess({"/usr/bin/python3", SQLIFT_EXTENSION_PY, SQLIFT_CAPTURE_EXT, path_});
+  Result<process::Output> p =
+      process::RunCaptured({"/usr/bin/python3", SQLIFT_EXTENSION_PY, SQLIFT_CAPTURE_EXT, path_});
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   ASSERT_EQ(p->exit_code, 0) << p->out << p->err;
   EXPECT_EQ(p->out, "ok\n") << p->err;
@@ -170,7 +170,7 @@ TEST_F(ExtensionTest, Sqlite3Shell) {
                        "COMMIT;\n"
                        "SELECT 'refused', sqlift_last_refusal() LIKE '%sqlift_flush()%';\n"
                        "SELECT 'rows', count(*) FROM items;\n";
-  Result<ProcessOutput> p = RunProcess({"/usr/bin/sqlite3", path_}, script);
+  Result<process::Output> p = process::RunCaptured({"/usr/bin/sqlite3", path_}, script);
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   EXPECT_EQ(p->out, "flushed|1\nrefused|1\nrows|1\n") << p->err;
   EXPECT_NE(p->err.find("constraint failed"), std::string::npos) << p->err;

@@ -14,9 +14,10 @@
 #include <cstring>
 #include <utility>
 
-#include "common/pg/pg_identifier.h"
 #include "capture/pg_logical/pg_replication_conn.h"
 #include "capture/pg_logical/pgoutput_decoder.h"
+#include "common/base/clock.h"
+#include "common/pg/pg_identifier.h"
 
 namespace sqlift {
 namespace {
@@ -43,10 +44,7 @@ void PutBigEndian64(uint64_t v, char* p) {
 }
 
 int64_t PgNowUs() {
-  auto unix_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                     std::chrono::system_clock::now().time_since_epoch())
-                     .count();
-  return unix_us - kPgEpochUnixUs;
+  return NowMicros() - kPgEpochUnixUs;
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <optional>
 #include <thread>
 
+#include "common/base/backoff.h"
 #include "common/pg/pg_identifier.h"
 
 namespace sqlift {
@@ -147,7 +148,9 @@ Result<SlotInfo> GetSlot(PgConnection& conn, const std::string& slot) {
   if (r->rows() == 0) return info;
   info.exists = true;
   info.active = r->get(0, 0) == "t";
-  info.active_pid = std::atoi(std::string(r->get(0, 1)).c_str());
+  Result<int64_t> pid = r->GetInt64(0, 1);
+  if (!pid.ok()) return pid.status().With(what);
+  info.active_pid = static_cast<int>(*pid);
   SQLIFT_RETURN_IF_ERROR(ReadLsn(*r, 0, 2, &info.confirmed_flush).With(what));
   SQLIFT_RETURN_IF_ERROR(ReadLsn(*r, 0, 3, &info.restart).With(what));
   return info;
@@ -157,7 +160,7 @@ Status DropSlot(PgConnection& conn, const std::string& slot, std::chrono::millis
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + wait;
   const std::string what = "drop replication slot " + slot;
-  std::chrono::milliseconds pause(10);
+  Backoff pause(std::chrono::milliseconds(10), std::chrono::milliseconds(200));
   for (;;) {
     SQLIFT_ASSIGN_OR_RETURN(SlotInfo info, GetSlot(conn, slot));
     if (!info.exists) return Status::OK();
@@ -174,8 +177,7 @@ Status DropSlot(PgConnection& conn, const std::string& slot, std::chrono::millis
                                         std::to_string(wait.count()) + " ms")
           .With(what);
     }
-    std::this_thread::sleep_for(std::min<Clock::duration>(pause, deadline - now));
-    pause = std::min(pause * 2, std::chrono::milliseconds(200));
+    std::this_thread::sleep_for(std::min<Clock::duration>(pause.Next(), deadline - now));
   }
 }
 

@@ -9,6 +9,7 @@
 
 #include "capture/outbox/outbox.h"
 #include "capture/outbox/route_fence.h"
+#include "common/base/clock.h"
 #include "common/sqlite/sqlite_db.h"
 #include "common/sqlite/sqlite_status.h"
 
@@ -35,12 +36,6 @@ std::mutex& RegistryMutex() {
 std::set<sqlite3*>& Registry() {
   static auto* connections = new std::set<sqlite3*>;
   return *connections;
-}
-
-int64_t NowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 // Number of row changes in a changeset produced by this SQLite.

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "capture/shadow_sampler/sql_lexer.h"
+#include "common/base/clock.h"
 
 namespace sqlift {
 namespace {
@@ -35,12 +36,6 @@ bool ContainsNoCase(std::string_view text, std::string_view part) {
     if (strncasecmp(text.data() + i, part.data(), part.size()) == 0) return true;
   }
   return false;
-}
-
-int64_t NowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 }  // namespace

@@ -42,7 +42,7 @@ void Shipper::Stop() {
     impl->stopping = true;
     boost::system::error_code ignored;
     impl->socket.close(ignored);
-    impl->backoff.cancel();
+    impl->reconnect_timer.cancel();
     impl->Wake();
   });
   impl->thread.join();
@@ -81,13 +81,15 @@ void Shipper::Impl::Wake() {
 }
 
 asio::awaitable<void> Shipper::Impl::RunLoop() {
-  std::chrono::milliseconds delay = options.backoff_min;
+  // Jittered, so that many agents cut off together do not return together.
+  Backoff backoff(options.backoff_min, options.backoff_max);
+  backoff.WithJitter(std::random_device{}());
   while (!stopping) {
     Status st = co_await Connect();
     if (st.ok()) {
       Result<uint64_t> applied = co_await Handshake();
       if (applied.ok()) {
-        delay = options.backoff_min;  // a connection that got this far resets the back-off
+        backoff.Reset();  // a connection that got this far resets the back-off
         Update([](ShipperStats& s) { ++s.connects; });
         st = co_await Stream(*applied);
       } else {
@@ -106,7 +108,7 @@ asio::awaitable<void> Shipper::Impl::RunLoop() {
       status = st;
       break;
     }
-    co_await Backoff(&delay);
+    co_await WaitBeforeReconnect(backoff);
   }
   Update([](ShipperStats& s) { s.stopped = true; });
 }
@@ -183,13 +185,10 @@ asio::awaitable<Result<uint64_t>> Shipper::Impl::Handshake() {
   co_return applied;
 }
 
-asio::awaitable<void> Shipper::Impl::Backoff(std::chrono::milliseconds* delay) {
-  // Jitter in [delay/2, delay] so that many agents cut off together do not return together.
-  std::uniform_int_distribution<int64_t> jitter(delay->count() / 2, delay->count());
-  backoff.expires_after(std::chrono::milliseconds(jitter(rng)));
+asio::awaitable<void> Shipper::Impl::WaitBeforeReconnect(Backoff& backoff) {
+  reconnect_timer.expires_after(backoff.Next());
   boost::system::error_code ec;
-  co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  *delay = std::min(*delay * 2, options.backoff_max);
+  co_await reconnect_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
 }
 
 }  // namespace sqlift

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "capture/shipper/shipper.h"
+#include "common/base/backoff.h"
 #include "proto/transport/frame_stream.h"
 #include "proto/wire/sqlift.pb.h"
 
@@ -37,7 +38,7 @@ struct Shipper::Impl {
   asio::awaitable<void> RunLoop();
   asio::awaitable<Status> Connect();
   asio::awaitable<Result<uint64_t>> Handshake();
-  asio::awaitable<void> Backoff(std::chrono::milliseconds* delay);
+  asio::awaitable<void> WaitBeforeReconnect(Backoff& backoff);
   void Update(const std::function<void(ShipperStats&)>& mutate);
   void Wake();  // io thread: wakes the writer
 
@@ -59,8 +60,8 @@ struct Shipper::Impl {
   state::ChangeLog* log;
   asio::io_context io{1};
   proto::FrameSocket socket{io};
-  asio::steady_timer wake{io};     // the writer waits on it; cancelled to wake it
-  asio::steady_timer backoff{io};  // between connection attempts
+  asio::steady_timer wake{io};             // the writer waits on it; cancelled to wake it
+  asio::steady_timer reconnect_timer{io};  // between connection attempts
   std::thread thread;
   bool started = false;  // caller's thread (Start/Stop)
   bool stopped = false;
@@ -81,7 +82,6 @@ struct Shipper::Impl {
   bool last_chunk_sent = false;
   uint64_t last_chunk_no = 0;
   uint64_t snapshot_seq = 0;  // S of the snapshot being shipped
-  std::minstd_rand rng{std::random_device{}()};
 
   mutable std::mutex mu;
   mutable std::condition_variable cv;

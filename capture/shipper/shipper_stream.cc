@@ -17,6 +17,7 @@
 
 #include "capture/shipper/batch_packer.h"
 #include "capture/shipper/shipper_impl.h"
+#include "common/base/clock.h"
 #include "proto/transport/frame_stream.h"
 #include "state/keys.h"
 
@@ -206,9 +207,7 @@ asio::awaitable<Status> Shipper::Impl::SendHeartbeat() {
   hb->set_captured_seq(*logged);  // the shipper sees the log, not the outbox
   hb->set_logged_seq(*logged);
   hb->set_shipped_seq(shipped);
-  hb->set_sent_at_us(std::chrono::duration_cast<std::chrono::microseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count());
+  hb->set_sent_at_us(NowMicros());
   Status st =
       co_await proto::WriteFrame(socket, frame, options.max_frame_bytes, options.write_timeout);
   if (!st.ok()) co_return st.With("send Heartbeat");

@@ -1,8 +1,12 @@
 // The process exit codes of every sqlift command. They are part of the interface (scripts and
-// CI read them), so they are defined once, here.
+// CI read them), so they are defined once, here, with the one rule that maps a failed Status
+// to a code. kExitBlocked is never derived from a Status: the commands that find blockers
+// return it explicitly.
 //
-// Thread safety: constants.
+// Thread safety: constants and a pure function.
 #pragma once
+
+#include "common/base/status.h"
 
 namespace sqlift {
 
@@ -12,5 +16,12 @@ enum ExitCode : int {
   kExitUsage = 2,    // bad command line or configuration
   kExitBlocked = 3,  // plan/verify/shadow/finish ran, and found something that blocks the migration
 };
+
+// ok: kExitOk; InvalidArgument (a bad command line or configuration): kExitUsage; anything
+// else: kExitFailure.
+inline ExitCode ExitCodeFor(const Status& st) {
+  if (st.ok()) return kExitOk;
+  return st.code() == Status::Code::kInvalidArgument ? kExitUsage : kExitFailure;
+}
 
 }  // namespace sqlift

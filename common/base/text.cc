@@ -45,17 +45,6 @@ bool IsValidUtf8(std::string_view text) {
   return true;
 }
 
-std::string FormatMicrosUtc(int64_t unix_micros) {
-  std::time_t secs = static_cast<std::time_t>(unix_micros / 1000000);
-  int64_t micros = unix_micros % 1000000;
-  if (micros < 0) {
-    micros += 1000000;
-    --secs;
-  }
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, micros);
 }
 
 }  // namespace sqlift

@@ -23,7 +23,5 @@ size_t Utf8SequenceLength(std::string_view text, size_t i);
 
 bool IsValidUtf8(std::string_view text);
 
-// "2026-11-21T23:54:16.123456Z"
-std::string FormatMicrosUtc(int64_t unix_micros);
 
 }  // namespace sqlift

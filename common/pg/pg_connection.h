@@ -28,9 +28,9 @@
 #include <string_view>
 #include <vector>
 
-#include "common/pg/pg_identifier.h"
 #include "common/base/result.h"
 #include "common/base/status.h"
+#include "common/pg/pg_identifier.h"
 
 namespace sqlift {
 
@@ -53,6 +53,12 @@ class PgResult {
   // The value, or nullopt for NULL.
   std::optional<std::string> value(int row, int col) const;
   std::string_view column_name(int col) const;
+  // Typed values (pg_result_values.cc): kCorruption naming the column and the text when the
+  // value is NULL or is not of that type; bool reads PostgreSQL's 't' and 'f'.
+  [[nodiscard]] Result<int64_t> GetInt64(int row, int col) const;
+  [[nodiscard]] Result<uint64_t> GetUint64(int row, int col) const;
+  [[nodiscard]] Result<double> GetDouble(int row, int col) const;
+  [[nodiscard]] Result<bool> GetBool(int row, int col) const;
   // Rows inserted, updated, deleted, copied... by the statement (PQcmdTuples); 0 if none.
   int64_t affected_rows() const;
 

@@ -136,6 +136,26 @@ TEST_F(PgConnectionTest, SqlErrorsCarryTheirSqlState) {
   EXPECT_EQ(SqlStateOf(Status::InvalidArgument("no state here")), "");
 }
 
+TEST_F(PgConnectionTest, TypedGettersParseOrNameTheColumn) {
+  auto r = conn_->Query(
+      "SELECT -42::bigint AS n, 18446744073709551615::numeric AS u, 1.5::float8 AS d, true AS b, "
+      "NULL::bigint AS z, 'x1'::text AS t");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*r->GetInt64(0, 0), -42);
+  EXPECT_EQ(*r->GetUint64(0, 1), 18446744073709551615ull);
+  EXPECT_EQ(*r->GetDouble(0, 2), 1.5);
+  EXPECT_EQ(*r->GetBool(0, 3), true);
+  Result<int64_t> null = r->GetInt64(0, 4);
+  ASSERT_FALSE(null.ok());
+  EXPECT_EQ(null.status().code(), Status::Code::kCorruption);
+  EXPECT_EQ(null.status().message(), "column z is NULL");
+  Result<int64_t> text = r->GetInt64(0, 5);
+  ASSERT_FALSE(text.ok());
+  EXPECT_EQ(text.status().message(), "column t: 'x1' is not a 64-bit integer");
+  EXPECT_FALSE(r->GetUint64(0, 0).ok());  // a negative value never wraps
+  EXPECT_FALSE(r->GetBool(0, 5).ok());
+}
+
 TEST_F(PgConnectionTest, NulBytesAreRefusedNotTruncated) {
   using namespace std::string_literals;
   Status st = conn_->Exec("SELECT 1;\0DROP TABLE t"s);

@@ -15,13 +15,12 @@
 #include <random>
 #include <thread>
 
-#include "tools/sandbox/pg_suite_test.h"
 #include "tests/testutil/replication_scenario.h"
+#include "tools/sandbox/pg_suite_test.h"
 
 namespace sqlift {
 namespace {
 
-using testing::ChildProcess;
 using testing::ReplicationScenario;
 
 struct Size {
@@ -56,7 +55,7 @@ TEST_F(ChaosTest, KillEverythingRepeatedlyAndLoseOrRepeatNothing) {
   ASSERT_TRUE(s.StartAgent().ok());
 
   int next_writer = 1;
-  std::vector<ChildProcess> writers;
+  std::vector<process::Child> writers;
   auto add_writer = [&] {
     auto w = s.StartWriter(next_writer, size.writer_txns, static_cast<int>(rng()));
     ASSERT_TRUE(w.ok()) << w.status().ToString();
@@ -76,7 +75,7 @@ TEST_F(ChaosTest, KillEverythingRepeatedlyAndLoseOrRepeatNothing) {
         ++it;
         continue;
       }
-      ASSERT_EQ(*code, 0) << "a writer failed";
+      ASSERT_EQ(code->exit_code, 0) << "a writer failed";
       it = writers.erase(it);
     }
     while (writers.size() < 2 && committed() < size.transactions)
@@ -100,8 +99,8 @@ TEST_F(ChaosTest, KillEverythingRepeatedlyAndLoseOrRepeatNothing) {
       writers.erase(writers.begin());
     }
   }
-  for (ChildProcess& w : writers)
-    ASSERT_EQ(*w.Wait(), 0);
+  for (process::Child& w : writers)
+    ASSERT_EQ(w.Wait()->exit_code, 0);
   Result<uint64_t> last = s.CommittedSeq();
   ASSERT_TRUE(last.ok());
   ASSERT_TRUE(s.WaitApplied(*last, std::chrono::seconds(300))) << s.Logs();

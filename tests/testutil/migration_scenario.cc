@@ -11,13 +11,13 @@
 #include <sstream>
 #include <thread>
 
-#include "common/pg/pg_connection.h"
 #include "capture/recorder/recorder.h"
+#include "capture/recorder/transaction.h"
+#include "common/pg/pg_connection.h"
 #include "common/sqlite/sqlite_db.h"
 #include "common/sqlite/sqlite_statement.h"
-#include "capture/recorder/transaction.h"
-#include "tools/sandbox/pg_cluster.h"
 #include "tests/testutil/table_compare.h"
+#include "tools/sandbox/pg_cluster.h"
 
 namespace sqlift::testing {
 namespace {
@@ -140,7 +140,7 @@ Result<std::unique_ptr<MigrationScenario>> MigrationScenario::Create(PgSandbox& 
     *port = static_cast<uint16_t>(p);
   }
   SQLIFT_RETURN_IF_ERROR(s->Layout());
-  SQLIFT_ASSIGN_OR_RETURN(ProcessOutput init, s->Sqlift({"init"}));
+  SQLIFT_ASSIGN_OR_RETURN(process::Output init, s->Sqlift({"init"}));
   if (init.exit_code != 0) return Status::Internal("sqlift init failed: " + init.err);
   if (write_before_snapshot) {
     SQLIFT_RETURN_IF_ERROR(
@@ -208,18 +208,22 @@ std::vector<std::string> MigrationScenario::tables() const {
 
 Status MigrationScenario::StartApplier() {
   SQLIFT_ASSIGN_OR_RETURN(
-      ChildProcess p,
-      ChildProcess::Spawn({SQLIFT_BINARY, "--config", config_path(), "apply"}, {},
-                          (dir_ / "apply.log").string(), (dir_ / "apply.log").string()));
+      process::Child p,
+      process::Child::Spawn(
+          {.argv = {SQLIFT_BINARY, "--config", config_path(), "apply"},
+           .out = process::Stream::File((dir_ / "apply.log").string(), /*append=*/true),
+           .err = process::Stream::SameAsStdout()}));
   applier_.emplace(std::move(p));
   return Status::OK();
 }
 
 Status MigrationScenario::StartAgent() {
   SQLIFT_ASSIGN_OR_RETURN(
-      ChildProcess p,
-      ChildProcess::Spawn({SQLIFT_BINARY, "--config", config_path(), "capture"}, {},
-                          (dir_ / "capture.log").string(), (dir_ / "capture.log").string()));
+      process::Child p,
+      process::Child::Spawn(
+          {.argv = {SQLIFT_BINARY, "--config", config_path(), "capture"},
+           .out = process::Stream::File((dir_ / "capture.log").string(), /*append=*/true),
+           .err = process::Stream::SameAsStdout()}));
   agent_.emplace(std::move(p));
   return Status::OK();
 }
@@ -235,13 +239,13 @@ void MigrationScenario::KillAgent() {
 }
 
 namespace {
-Status Terminate(std::optional<ChildProcess>& p, const char* what) {
+Status Terminate(std::optional<process::Child>& p, const char* what) {
   if (!p) return Status::OK();
   p->Kill(SIGTERM);
-  Result<int> code = p->Wait();
+  Result<process::Exit> code = p->Wait();
   p.reset();
-  if (code.ok() && *code == 0) return Status::OK();
-  return Status::Internal(fmt::format("{} exited with {}", what, code.ok() ? *code : -1));
+  if (code.ok() && code->exit_code == 0) return Status::OK();
+  return Status::Internal(fmt::format("{} exited with {}", what, code.ok() ? code->exit_code : -1));
 }
 }  // namespace
 
@@ -320,10 +324,10 @@ Status MigrationScenario::WaitReverseDrained(std::chrono::seconds timeout) {
       fmt::format("slot {} confirmed {}, marker {}\n{}", slot(), confirmed, marker, Logs()));
 }
 
-Result<ProcessOutput> MigrationScenario::Sqlift(const std::vector<std::string>& args) {
+Result<process::Output> MigrationScenario::Sqlift(const std::vector<std::string>& args) {
   std::vector<std::string> argv = {SQLIFT_BINARY, "--config", config_path()};
   argv.insert(argv.end(), args.begin(), args.end());
-  return RunProcess(argv);
+  return process::RunCaptured(argv);
 }
 
 namespace {
@@ -361,13 +365,13 @@ SwitchOutcome ParseSwitch(int exit_code, std::string out, std::string err) {
 
 Result<SwitchOutcome> MigrationScenario::Cutover(const std::string& tenant,
                                                  const std::vector<std::string>& extra) {
-  SQLIFT_ASSIGN_OR_RETURN(ProcessOutput p, Sqlift(SwitchArgs("cutover", tenant, extra)));
+  SQLIFT_ASSIGN_OR_RETURN(process::Output p, Sqlift(SwitchArgs("cutover", tenant, extra)));
   return ParseSwitch(p.exit_code, std::move(p.out), std::move(p.err));
 }
 
 Result<SwitchOutcome> MigrationScenario::Fallback(const std::string& tenant,
                                                   const std::vector<std::string>& extra) {
-  SQLIFT_ASSIGN_OR_RETURN(ProcessOutput p, Sqlift(SwitchArgs("fallback", tenant, extra)));
+  SQLIFT_ASSIGN_OR_RETURN(process::Output p, Sqlift(SwitchArgs("fallback", tenant, extra)));
   return ParseSwitch(p.exit_code, std::move(p.out), std::move(p.err));
 }
 
@@ -380,14 +384,17 @@ Result<MigrationScenario::RunningSwitch> MigrationScenario::StartSwitch(
   const fs::path out = dir_ / fmt::format("switch{}.out", switches_);
   const fs::path err = dir_ / fmt::format("switch{}.err", switches_);
   fs::remove(err);
-  SQLIFT_ASSIGN_OR_RETURN(ChildProcess p,
-                          ChildProcess::Spawn(argv, {}, out.string(), err.string()));
+  SQLIFT_ASSIGN_OR_RETURN(
+      process::Child p,
+      process::Child::Spawn({.argv = argv,
+                             .out = process::Stream::File(out.string()),
+                             .err = process::Stream::File(err.string(), /*append=*/true)}));
   return RunningSwitch{std::move(p), out, err};
 }
 
 Result<SwitchOutcome> MigrationScenario::WaitSwitch(RunningSwitch& running) {
-  SQLIFT_ASSIGN_OR_RETURN(int code, running.process.Wait());
-  return ParseSwitch(code, ReadFile(running.out), ReadFile(running.err));
+  SQLIFT_ASSIGN_OR_RETURN(process::Exit exit, running.process.Wait());
+  return ParseSwitch(exit.exit_code, ReadFile(running.out), ReadFile(running.err));
 }
 
 Result<SqliteRouteRow> MigrationScenario::SqliteRoute(const std::string& tenant) {

@@ -32,7 +32,7 @@
 #include <vector>
 
 #include "common/base/result.h"
-#include "tests/testutil/subprocess.h"
+#include "common/process/process.h"
 #include "tools/demo/route_writer.h"
 #include "tools/sandbox/pg_sandbox.h"
 
@@ -106,7 +106,7 @@ class MigrationScenario {
                                                const std::vector<std::string>& extra = {});
   // The same, started in the background; WaitSwitch reads its report when it ends.
   struct RunningSwitch {
-    ChildProcess process;
+    ::sqlift::process::Child process;
     std::filesystem::path out, err;  // where it prints
   };
   [[nodiscard]] Result<RunningSwitch> StartSwitch(const std::string& command,
@@ -114,7 +114,7 @@ class MigrationScenario {
                                                   const std::vector<std::string>& extra);
   [[nodiscard]] Result<SwitchOutcome> WaitSwitch(RunningSwitch& running);
   // `sqlift --config F ARGS...` to its end.
-  [[nodiscard]] Result<ProcessOutput> Sqlift(const std::vector<std::string>& args);
+  [[nodiscard]] Result<process::Output> Sqlift(const std::vector<std::string>& args);
 
   [[nodiscard]] Result<SqliteRouteRow> SqliteRoute(const std::string& tenant);
   // Runs `sql` in one SQLite transaction through a recorder; the Commit's status.
@@ -165,7 +165,7 @@ class MigrationScenario {
   std::string uri_;
   uint16_t port_ = 0, http_port_ = 0, apply_http_port_ = 0;
   int switches_ = 0;  // names the background switches' output files
-  std::optional<ChildProcess> applier_, agent_;
+  std::optional<process::Child> applier_, agent_;
 };
 
 // "" unless some write of `writers` was acknowledged on SQLite with an outbox seq in

@@ -9,7 +9,7 @@
 
 #include "common/json/json.h"
 #include "common/sqlite/sqlite_db.h"
-#include "tests/testutil/subprocess.h"
+#include "common/process/process.h"
 
 namespace sqlift::testing {
 namespace {
@@ -97,8 +97,8 @@ Status CheckRealClients(const ClientPaths& paths) {
   SQLIFT_RETURN_IF_ERROR(CheckProgram(paths.node, "node"));
   const std::string module = paths.clients_dir + "/node/node_modules/better-sqlite3";
   SQLIFT_ASSIGN_OR_RETURN(
-      ProcessOutput out,
-      RunProcess({paths.node, "-e", "new (require(process.argv[1]))(':memory:')", module}));
+      process::Output out,
+      process::RunCaptured({paths.node, "-e", "new (require(process.argv[1]))(':memory:')", module}));
   if (out.exit_code == 0) return Status::OK();
   return Status::FailedPrecondition(
       fmt::format("node cannot load better-sqlite3 from {}: {}{}", module, out.err, kInstallHint));
@@ -108,20 +108,22 @@ Result<std::vector<ClientReport>> RunRealClients(const ClientPaths& paths,
                                                  const std::string& db_path,
                                                  const std::string& work_dir,
                                                  const std::vector<ClientRun>& runs) {
-  std::vector<ChildProcess> children;
+  std::vector<process::Child> children;
   std::vector<std::string> names;
   for (const ClientRun& run : runs) {
     names.push_back(fmt::format("{}/client{}", work_dir, names.size()));
-    SQLIFT_ASSIGN_OR_RETURN(
-        ChildProcess child,
-        ChildProcess::Spawn(Argv(paths, run, db_path, names.back() + ".expected"),
-                            {"SQLIFT_SQLITE3=" + paths.sqlite3}, names.back() + ".out",
-                            names.back() + ".err"));
+    process::Options o;
+    o.argv = Argv(paths, run, db_path, names.back() + ".expected");
+    o.env = {"SQLIFT_SQLITE3=" + paths.sqlite3};
+    o.out = process::Stream::File(names.back() + ".out");
+    o.err = process::Stream::File(names.back() + ".err");
+    SQLIFT_ASSIGN_OR_RETURN(process::Child child, process::Child::Spawn(std::move(o)));
     children.push_back(std::move(child));
   }
   std::vector<ClientReport> reports;
   for (size_t i = 0; i < children.size(); ++i) {
-    SQLIFT_ASSIGN_OR_RETURN(int code, children[i].Wait());
+    SQLIFT_ASSIGN_OR_RETURN(process::Exit exit, children[i].Wait());
+    const int code = exit.exit_code;
     if (code != 0) {
       Result<std::string> err = ReadWhole(names[i] + ".err");
       return Status::Internal(fmt::format("client {} exited with {}: {}", names[i], code,

@@ -12,8 +12,8 @@
 
 #include "common/pg/pg_connection.h"
 #include "common/sqlite/sqlite_db.h"
-#include "tools/sandbox/pg_cluster.h"
 #include "tests/testutil/table_compare.h"
+#include "tools/sandbox/pg_cluster.h"
 
 namespace sqlift::testing {
 namespace {
@@ -65,8 +65,8 @@ Result<std::unique_ptr<ReplicationScenario>> ReplicationScenario::Create(PgSandb
   s->http_port_ = static_cast<uint16_t>(http);
   s->apply_http_port_ = static_cast<uint16_t>(apply_http);
   SQLIFT_RETURN_IF_ERROR(s->Layout(bulk_rows));
-  Result<ProcessOutput> init =
-      RunProcess({SQLIFT_BINARY, "--config", (s->dir_ / "sqlift.toml").string(), "init"});
+  Result<process::Output> init =
+      process::RunCaptured({SQLIFT_BINARY, "--config", (s->dir_ / "sqlift.toml").string(), "init"});
   if (!init.ok()) return init.status();
   if (init->exit_code != 0) return Status::Internal("sqlift init failed: " + init->err);
   return s;
@@ -128,27 +128,33 @@ Status ReplicationScenario::InstallAudit() {
 
 Status ReplicationScenario::StartApplier(const std::vector<std::string>& env) {
   SQLIFT_ASSIGN_OR_RETURN(
-      ChildProcess p,
-      ChildProcess::Spawn({SQLIFT_BINARY, "--config", (dir_ / "sqlift.toml").string(), "apply"},
-                          env, (dir_ / "apply.log").string(), (dir_ / "apply.log").string()));
+      process::Child p,
+      process::Child::Spawn(
+          {.argv = {SQLIFT_BINARY, "--config", (dir_ / "sqlift.toml").string(), "apply"},
+           .env = env,
+           .out = process::Stream::File((dir_ / "apply.log").string(), /*append=*/true),
+           .err = process::Stream::SameAsStdout()}));
   applier_.emplace(std::move(p));
   return Status::OK();
 }
 
 Status ReplicationScenario::StartAgent() {
   SQLIFT_ASSIGN_OR_RETURN(
-      ChildProcess p,
-      ChildProcess::Spawn({SQLIFT_BINARY, "--config", (dir_ / "sqlift.toml").string(), "capture"},
-                          {}, (dir_ / "capture.log").string(), (dir_ / "capture.log").string()));
+      process::Child p,
+      process::Child::Spawn(
+          {.argv = {SQLIFT_BINARY, "--config", (dir_ / "sqlift.toml").string(), "capture"},
+           .out = process::Stream::File((dir_ / "capture.log").string(), /*append=*/true),
+           .err = process::Stream::SameAsStdout()}));
   agent_.emplace(std::move(p));
   return Status::OK();
 }
 
 Result<int> ReplicationScenario::WaitApplierExit() {
   if (!applier_) return Status::FailedPrecondition("no applier running");
-  Result<int> code = applier_->Wait();
+  Result<process::Exit> exit = applier_->Wait();
   applier_.reset();
-  return code;
+  if (!exit.ok()) return exit.status();
+  return exit->exit_code;
 }
 
 void ReplicationScenario::KillApplier() {
@@ -163,33 +169,34 @@ void ReplicationScenario::KillAgent() {
 
 Status ReplicationScenario::StopDaemons() {
   Status st;
-  for (std::optional<ChildProcess>* p : {&agent_, &applier_}) {
+  for (std::optional<process::Child>* p : {&agent_, &applier_}) {
     if (!*p) continue;
     (*p)->Kill(SIGTERM);
-    Result<int> code = (*p)->Wait();
-    if (st.ok() && (!code.ok() || *code != 0)) {
+    Result<process::Exit> code = (*p)->Wait();
+    if (st.ok() && (!code.ok() || code->exit_code != 0)) {
       st = Status::Internal(fmt::format("{} exited with {}", p == &agent_ ? "capture" : "apply",
-                                        code.ok() ? *code : -1));
+                                        code.ok() ? code->exit_code : -1));
     }
     p->reset();
   }
   return st;
 }
 
-Result<ChildProcess> ReplicationScenario::StartWriter(int writer, int txns, int seed) {
-  return ChildProcess::Spawn({SQLIFT_WORKLOAD_WRITER, (dir_ / "app.db").string(),
-                              std::to_string(writer), std::to_string(txns), std::to_string(seed)},
-                             {}, (dir_ / fmt::format("writer{}.out", writer)).string());
+Result<process::Child> ReplicationScenario::StartWriter(int writer, int txns, int seed) {
+  return process::Child::Spawn(
+      {.argv = {SQLIFT_WORKLOAD_WRITER, (dir_ / "app.db").string(), std::to_string(writer),
+                std::to_string(txns), std::to_string(seed)},
+       .out = process::Stream::File((dir_ / fmt::format("writer{}.out", writer)).string())});
 }
 
-Result<ProcessOutput> ReplicationScenario::RunStatus() {
-  return RunProcess(
+Result<process::Output> ReplicationScenario::RunStatus() {
+  return process::RunCaptured(
       {SQLIFT_BINARY, "--config", (dir_ / "sqlift.toml").string(), "status", "--json"});
 }
 
-Result<ProcessOutput> ReplicationScenario::Shell(const std::string& sql) {
-  return RunProcess({"/usr/bin/sqlite3", "-bail", (dir_ / "app.db").string()},
-                    std::string(".load ") + SQLIFT_CAPTURE_EXTENSION + "\n" + sql + "\n");
+Result<process::Output> ReplicationScenario::Shell(const std::string& sql) {
+  return process::RunCaptured({"/usr/bin/sqlite3", "-bail", (dir_ / "app.db").string()},
+                              std::string(".load ") + SQLIFT_CAPTURE_EXTENSION + "\n" + sql + "\n");
 }
 
 Result<uint64_t> ReplicationScenario::CommittedSeq() {

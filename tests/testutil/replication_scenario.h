@@ -23,8 +23,8 @@
 #include <vector>
 
 #include "common/base/result.h"
+#include "common/process/process.h"
 #include "tools/sandbox/pg_sandbox.h"
-#include "tests/testutil/subprocess.h"
 
 namespace sqlift::testing {
 
@@ -49,13 +49,13 @@ class ReplicationScenario {
   [[nodiscard]] Status StopDaemons();
 
   // workload_writer WRITER txns seed, through the recorder.
-  [[nodiscard]] Result<ChildProcess> StartWriter(int writer, int txns, int seed);
+  [[nodiscard]] Result<process::Child> StartWriter(int writer, int txns, int seed);
   // `sqlift status --json` for this source.
-  [[nodiscard]] Result<ProcessOutput> RunStatus();
+  [[nodiscard]] Result<process::Output> RunStatus();
   uint16_t agent_http_port() const { return http_port_; }
   uint16_t applier_http_port() const { return apply_http_port_; }
   // Runs `sql` in the sqlite3 shell with the capture extension loaded.
-  [[nodiscard]] Result<ProcessOutput> Shell(const std::string& sql);
+  [[nodiscard]] Result<process::Output> Shell(const std::string& sql);
 
   // The outbox high-water mark: the last seq any writer committed.
   [[nodiscard]] Result<uint64_t> CommittedSeq();
@@ -85,7 +85,7 @@ class ReplicationScenario {
   std::string uri_;
   uint16_t port_ = 0;
   uint16_t http_port_ = 0, apply_http_port_ = 0;
-  std::optional<ChildProcess> applier_, agent_;
+  std::optional<process::Child> applier_, agent_;
 };
 
 }  // namespace sqlift::testing

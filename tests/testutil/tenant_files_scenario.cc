@@ -13,8 +13,8 @@
 #include "common/pg/pg_connection.h"
 #include "common/sqlite/sqlite_db.h"
 #include "common/sqlite/sqlite_statement.h"
-#include "tools/sandbox/pg_cluster.h"
 #include "tests/testutil/table_compare.h"
+#include "tools/sandbox/pg_cluster.h"
 
 namespace sqlift::testing {
 namespace {
@@ -132,7 +132,7 @@ Status TenantFilesScenario::AddSource(PgSandbox& pg, const std::string& name,
       "[http]\nlisten = \"127.0.0.1:{3}\"\napply_listen = \"127.0.0.1:{4}\"\n",
       dir.string(), uri_, ports[0], ports[1], ports[2], source, tenant);
   if (!cfg.flush()) return Status::IOError("write " + s.config_path());
-  SQLIFT_ASSIGN_OR_RETURN(ProcessOutput init, s.Sqlift({"init"}));
+  SQLIFT_ASSIGN_OR_RETURN(process::Output init, s.Sqlift({"init"}));
   if (init.exit_code != 0) return Status::Internal("sqlift init of " + source + ": " + init.err);
   // A first transaction before the snapshot (see MigrationScenario::Create): row "<tenant>-0",
   // named after row "<tenant>-1".

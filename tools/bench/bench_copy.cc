@@ -12,6 +12,7 @@
 
 #include "apply/translate/schema_translator.h"
 #include "common/json/json.h"
+#include "common/base/parse.h"
 #include "common/pg/pg_connection.h"
 #include "common/pg/pg_identifier.h"
 #include "common/sqlite/sqlite_db.h"
@@ -141,8 +142,13 @@ Status Compare(const BenchRun& run, const std::string& pipe_uri, const std::stri
                                           fmt::join(a, "; "), fmt::join(b, "; ")));
   }
   int64_t rows = 0;
-  for (const std::string& f : a)
-    rows += std::stoll(f.substr(f.find(' ') + 1));
+  for (const std::string& f : a) {  // "table count hash", the table's name maybe with spaces
+    const size_t hash_at = f.rfind(' ');
+    const size_t count_at = f.rfind(' ', hash_at - 1) + 1;
+    std::string_view count = std::string_view(f).substr(count_at, hash_at - count_at);
+    SQLIFT_ASSIGN_OR_RETURN(int64_t table_rows, ParseInt64(count, "row count"));
+    rows += table_rows;
+  }
   if (rows != run.gen.rows()) {
     return Status::Corruption(fmt::format("{} rows loaded of {}", rows, run.gen.rows()));
   }

@@ -11,10 +11,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include "common/json/json.h"
 #include "common/pg/pg_connection.h"
+#include "common/process/files.h"
 #include "tools/sandbox/pg_sandbox.h"
 
 namespace sqlift {
@@ -77,8 +79,8 @@ class Run {
   }
   const Figures& figures() const { return f_; }
   std::string Logs() const {
-    return "--- apply.log\n" + Tail(Path("apply.log"), 3000) + "--- capture.log\n" +
-           Tail(Path("capture.log"), 3000);
+    return "--- apply.log\n" + process::FileTail(Path("apply.log"), 3000) + "--- capture.log\n" +
+           process::FileTail(Path("capture.log"), 3000);
   }
 
  private:
@@ -103,7 +105,7 @@ class Run {
   std::unique_ptr<PgSandbox> pg_;
   std::string stream_uri_;
   std::unique_ptr<PgConnection> positions_;  // polls sqlift.positions
-  std::unique_ptr<Child> applier_, agent_;
+  std::optional<process::Child> applier_, agent_;
 };
 
 Status Run::Prepare() {
@@ -178,8 +180,8 @@ Status Run::StartStream() {
     return argv;
   };
   SQLIFT_RETURN_IF_ERROR(RunToEnd(with("init"), Path("init.log"), std::chrono::seconds(60)));
-  SQLIFT_ASSIGN_OR_RETURN(applier_, Child::Spawn(with("apply"), Path("apply.log")));
-  SQLIFT_ASSIGN_OR_RETURN(agent_, Child::Spawn(with("capture"), Path("capture.log")));
+  SQLIFT_ASSIGN_OR_RETURN(applier_, SpawnDaemon(with("apply"), Path("apply.log")));
+  SQLIFT_ASSIGN_OR_RETURN(agent_, SpawnDaemon(with("capture"), Path("capture.log")));
   // The snapshot writes the first position; nothing was committed through the outbox yet.
   return WaitApplied(0, std::chrono::seconds(120)).With("snapshot");
 }
@@ -214,20 +216,20 @@ Status Run::Lag() {
                       "SELECT (extract(epoch FROM pg_xact_commit_timestamp(xmin)) * 1000 - "
                       "written_us / 1000.0)::float8 AS lag FROM items WHERE id >= $1::bigint) s",
                       {std::to_string(first_id)}));
-  f_.lag_rows = std::stoll(std::string(r.get(0, 3)));
+  SQLIFT_ASSIGN_OR_RETURN(f_.lag_rows, r.GetInt64(0, 3));
   if (f_.lag_rows != paced.rows) {
     return Status::Internal(
         fmt::format("PostgreSQL holds {} of the {} paced rows", f_.lag_rows, paced.rows));
   }
-  f_.p50 = std::stod(std::string(r.get(0, 0)));
-  f_.p99 = std::stod(std::string(r.get(0, 1)));
-  f_.max = std::stod(std::string(r.get(0, 2)));
+  SQLIFT_ASSIGN_OR_RETURN(f_.p50, r.GetDouble(0, 0));
+  SQLIFT_ASSIGN_OR_RETURN(f_.p99, r.GetDouble(0, 1));
+  SQLIFT_ASSIGN_OR_RETURN(f_.max, r.GetDouble(0, 2));
   return Status::OK();
 }
 
 Status Run::StopDaemons() {
-  const int agent = agent_->Stop(std::chrono::seconds(30));
-  const int applier = applier_->Stop(std::chrono::seconds(30));
+  const int agent = Stop(*agent_, std::chrono::seconds(30));
+  const int applier = Stop(*applier_, std::chrono::seconds(30));
   if (agent == 0 && applier == 0) return Status::OK();
   return Status::Internal(
       fmt::format("on SIGTERM capture exited with {}, apply with {}", agent, applier));
@@ -246,7 +248,7 @@ Result<uint64_t> Run::AppliedSeq() {
     return r.status();
   }
   if (r->rows() == 0 || r->is_null(0, 0)) return Status::NotFound("no position yet");
-  return std::stoull(std::string(r->get(0, 0)));
+  return r->GetUint64(0, 0);
 }
 
 // Polls every 5 ms (the resolution of the end-to-end time; more often would take CPU from the
@@ -255,7 +257,7 @@ Status Run::WaitApplied(uint64_t seq, std::chrono::seconds timeout) {
   const auto deadline = Clock::now() + timeout;
   uint64_t last = 0;
   while (Clock::now() < deadline) {
-    if (applier_->Exited() || agent_->Exited()) return Status::Internal("a daemon exited");
+    if (applier_->Poll() || agent_->Poll()) return Status::Internal("a daemon exited");
     Result<uint64_t> applied = AppliedSeq();
     if (applied.ok() && *applied >= seq) return Status::OK();
     if (applied.ok()) last = *applied;

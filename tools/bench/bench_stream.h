@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "common/base/result.h"
+#include "common/process/process.h"
 
 namespace sqlift {
 
@@ -100,30 +101,17 @@ struct Paced {
 // The outbox high-water mark of a SQLite file: the last seq any transaction committed.
 [[nodiscard]] Result<uint64_t> CommittedSeq(const std::string& path);
 
-// A child process with stdout and stderr appended to `log`; killed (SIGKILL) and reaped by
-// the destructor if still running.
-class Child {
- public:
-  [[nodiscard]] static Result<std::unique_ptr<Child>> Spawn(const std::vector<std::string>& argv,
-                                                            const std::string& log);
-  ~Child();
-  bool Exited();  // reaps it if it has exited
-  // SIGTERM, then waits up to `grace` (then SIGKILL); the exit code (128 + signal if killed).
-  int Stop(std::chrono::seconds grace);
+// A daemon (`sqlift apply`, `sqlift capture`) with stdin from /dev/null and stdout and stderr
+// appended to `log`; the Child kills (SIGKILL) and reaps it if still running when destroyed.
+[[nodiscard]] Result<process::Child> SpawnDaemon(const std::vector<std::string>& argv,
+                                                 const std::string& log);
 
- private:
-  explicit Child(pid_t pid) : pid_(pid) {}
-  pid_t pid_;
-  int code_ = -1;
-  bool done_ = false;
-};
+// SIGTERM, then waits up to `grace` (then SIGKILL); the exit code (128 + signal if killed).
+int Stop(process::Child& child, std::chrono::seconds grace);
 
 // Runs argv to completion with a deadline; fails unless it exits 0 (with its output).
 [[nodiscard]] Status RunToEnd(const std::vector<std::string>& argv, const std::string& log,
                               std::chrono::seconds timeout);
-
-// The last `bytes` of a file, for failure messages.
-std::string Tail(const std::string& path, size_t bytes);
 
 }  // namespace bench_stream
 }  // namespace sqlift

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "common/base/parse.h"
 #include "tools/bench/bench_stream.h"
 
 int main(int argc, char** argv) {
@@ -17,9 +18,19 @@ int main(int argc, char** argv) {
     } else if (a == "--size" && has_value) {
       o.size = argv[++i];
     } else if (a == "--changes" && has_value) {
-      o.changes = std::atoll(argv[++i]);
+      sqlift::Result<int64_t> changes = sqlift::ParseInt64(argv[++i], "--changes");
+      if (!changes.ok()) {
+        std::fprintf(stderr, "%s\n", changes.status().ToString().c_str());
+        return 2;
+      }
+      o.changes = *changes;
     } else if (a == "--seconds" && has_value) {
-      o.seconds = std::atof(argv[++i]);
+      sqlift::Result<double> seconds = sqlift::ParseDouble(argv[++i], "--seconds");
+      if (!seconds.ok()) {
+        std::fprintf(stderr, "%s\n", seconds.status().ToString().c_str());
+        return 2;
+      }
+      o.seconds = *seconds;
     } else if (a == "--dir" && has_value) {
       o.dir = argv[++i];
     } else if (a[0] != '-' && o.binary.empty()) {

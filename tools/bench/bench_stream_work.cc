@@ -6,8 +6,9 @@
 #include <optional>
 #include <thread>
 
-#include "common/pg/pg_connection.h"
 #include "capture/recorder/recorder.h"
+#include "common/base/clock.h"
+#include "common/pg/pg_connection.h"
 #include "common/sqlite/sqlite_db.h"
 #include "tools/bench/bench_stream.h"
 
@@ -26,13 +27,6 @@ constexpr const char* kPgSchema =
 
 std::string Note(int64_t id) {
   return fmt::format("item {} note", id);
-}
-
-// Microseconds since the epoch on the system clock, which PostgreSQL's timestamps also use.
-int64_t NowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 // The application's connection: statements prepared once, synchronous=NORMAL in WAL mode.
@@ -149,7 +143,7 @@ Status CreatePgItems(const std::string& uri) {
 
 Status MixedTxn(TxnTarget& target, int64_t i) {
   SQLIFT_RETURN_IF_ERROR(target.Begin());
-  const int64_t written_us = NowUs();
+  const int64_t written_us = NowMicros();
   for (int k = 0; k < kInsertsPerTxn; ++k) {
     SQLIFT_RETURN_IF_ERROR(target.Insert(kSeedRows + i * kInsertsPerTxn + k + 1, written_us));
   }
@@ -181,7 +175,7 @@ Result<Paced> RunPaced(TxnTarget& target, int64_t first_id, std::chrono::microse
     if (at >= end) break;
     std::this_thread::sleep_until(at);
     SQLIFT_RETURN_IF_ERROR(target.Begin());
-    const int64_t written_us = NowUs();  // the lag includes this transaction's own time
+    const int64_t written_us = NowMicros();  // the lag includes this transaction's own time
     for (int k = 0; k < kPacedInsertsPerTxn; ++k)
       SQLIFT_RETURN_IF_ERROR(target.Insert(first_id + p.rows + k, written_us));
     SQLIFT_RETURN_IF_ERROR(target.Commit().With(fmt::format("paced transaction {}", slot)));

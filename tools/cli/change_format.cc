@@ -5,6 +5,7 @@
 #include <cmath>
 #include <ctime>
 
+#include "common/base/clock.h"
 #include "common/base/text.h"
 #include "common/json/json.h"
 

@@ -198,7 +198,7 @@ void AddApplyCommand(CLI::App& root, CommandTable& table, const GlobalOptions& g
     Result<Config> cfg = RequireConfig(global);
     if (!cfg.ok()) {
       spdlog::error("apply: {}", cfg.status().ToString());
-      return cfg.status().code() == Status::Code::kInvalidArgument ? kExitUsage : kExitFailure;
+      return ExitCodeFor(cfg.status());
     }
     int code = kExitOk;
     {

@@ -105,7 +105,7 @@ int RunInit(const GlobalOptions& global) {
   if (st.ok()) st = InitSqlite(*cfg);
   if (!st.ok()) {
     spdlog::error("init: {}", st.ToString());
-    return st.code() == Status::Code::kInvalidArgument ? kExitUsage : kExitFailure;
+    return ExitCodeFor(st);
   }
   return kExitOk;
 }
@@ -260,7 +260,7 @@ void AddCaptureCommands(CLI::App& root, CommandTable& table, const GlobalOptions
     Status st = cfg.ok() ? CaptureOnce(*cfg) : cfg.status();
     if (!st.ok()) {
       spdlog::error("capture: {}", st.ToString());
-      return st.code() == Status::Code::kInvalidArgument ? kExitUsage : kExitFailure;
+      return ExitCodeFor(st);
     }
     return kExitOk;
   });

@@ -66,7 +66,7 @@ Status Stats(state::ChangeLog& log) {
 int Report(const char* what, const Status& st) {
   if (st.ok()) return kExitOk;
   spdlog::error("log {}: {}", what, st.ToString());
-  return st.code() == Status::Code::kInvalidArgument ? kExitUsage : kExitFailure;
+  return ExitCodeFor(st);
 }
 
 }  // namespace

@@ -156,7 +156,7 @@ int RunPlan(PlanOptions o, const GlobalOptions& global) {
   Result<PlanReport> plan = Plan(o, cfg);
   if (!plan.ok()) {
     spdlog::error("plan {}: {}", o.sqlite, plan.status().ToString());
-    return plan.status().code() == Status::Code::kInvalidArgument ? kExitUsage : kExitFailure;
+    return ExitCodeFor(plan.status());
   }
   o.json ? PrintJson(*plan) : PrintText(*plan);
   return plan->plan.blocked() ? kExitBlocked : kExitOk;

@@ -12,6 +12,7 @@
 #include <boost/asio/write.hpp>
 #include <chrono>
 
+#include "common/base/clock.h"
 #include "proto/wire/sqlift.pb.h"
 #include "state/keys.h"
 #include "tools/cli/change_format.h"
@@ -72,9 +73,7 @@ void ReadLog(const Config& cfg, Report* r) {
   Status st = (*log)->Scan(next, next, [&](uint64_t, std::string_view v) {
     wire::ChangeBatch b;
     if (b.ParseFromArray(v.data(), static_cast<int>(v.size())) && b.transactions_size() > 0) {
-      int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
-                        std::chrono::system_clock::now().time_since_epoch())
-                        .count();
+      int64_t now = NowMicros();
       r->lag_seconds = (now - b.transactions(b.transactions_size() - 1).committed_at_us()) / 1e6;
     }
     return Status::OK();

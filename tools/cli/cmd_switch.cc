@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "apply/reverse/source_layout.h"
+#include "common/base/parse.h"
 #include "common/json/json.h"
 #include "tools/cli/command.h"
 #include "tools/switch/switch_run.h"
@@ -26,14 +27,11 @@ struct SwitchCli {
 
 // "30s", "500ms", "2m", or a bare number of seconds.
 Result<std::chrono::milliseconds> ParseDuration(const std::string& text) {
-  size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(text, &used);
-  } catch (const std::exception&) {
-    return Status::InvalidArgument("not a duration (30s, 500ms, 2m)");
-  }
-  const std::string unit = text.substr(used);
+  const size_t unit_at = std::min(text.find_first_of("ms"), text.size());
+  Result<double> number = ParseDouble(std::string_view(text).substr(0, unit_at), "duration");
+  if (!number.ok()) return Status::InvalidArgument("not a duration (30s, 500ms, 2m)");
+  const double v = *number;
+  const std::string unit = text.substr(unit_at);
   double ms = unit == "ms"                    ? v
               : unit == "m"                   ? v * 60000
               : (unit == "s" || unit.empty()) ? v * 1000

@@ -9,9 +9,9 @@
 
 #include <cstdio>
 
-#include "tools/verify/applier_hold.h"
 #include "common/pg/pg_connection.h"
 #include "tools/cli/command.h"
+#include "tools/verify/applier_hold.h"
 #include "tools/verify/verify_run.h"
 
 namespace sqlift {
@@ -75,7 +75,7 @@ int RunVerify(const VerifyCliOptions& o, const GlobalOptions& global) {
   Result<VerifySpec> spec = MakeSpec(o, cfg);
   if (!spec.ok()) {
     spdlog::error("verify: {}", spec.status().ToString());
-    return spec.status().code() == Status::Code::kInvalidArgument ? kExitUsage : kExitFailure;
+    return ExitCodeFor(spec.status());
   }
   int exit = kExitFailure;
   Result<VerifyReport> report = RunVerification(*spec, &exit);

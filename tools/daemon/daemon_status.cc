@@ -6,6 +6,7 @@
 #include "capture/agent/route_writer.h"
 #include "capture/outbox/route_table.h"
 #include "capture/pg_logical/pg_change.h"
+#include "common/base/clock.h"
 #include "common/json/json.h"
 #include "common/sqlite/sqlite_db.h"
 #include "state/keys.h"
@@ -49,15 +50,19 @@ Result<AppliedState> ReadAppliedState(PgConnection& conn, const std::string& sou
                              {source}));
   if (r.rows() > 0) {
     s.has_position = true;
-    s.applied_seq = std::stoull(std::string(r.get(0, 0)));
-    if (!r.is_null(0, 1)) s.snapshot_seq = std::stoull(std::string(r.get(0, 1)));
-    if (!r.is_null(0, 2)) s.snapshot_rows = std::stoull(std::string(r.get(0, 2)));
+    SQLIFT_ASSIGN_OR_RETURN(s.applied_seq, r.GetUint64(0, 0));
+    if (!r.is_null(0, 1)) {
+      SQLIFT_ASSIGN_OR_RETURN(s.snapshot_seq, r.GetUint64(0, 1));
+    }
+    if (!r.is_null(0, 2)) {
+      SQLIFT_ASSIGN_OR_RETURN(s.snapshot_rows, r.GetUint64(0, 2));
+    }
     s.updated_at = std::string(r.get(0, 3));
   }
   SQLIFT_ASSIGN_OR_RETURN(
       PgResult d,
       conn.Query("SELECT count(*) FROM sqlift.dead_letter WHERE source = $1", {source}));
-  s.dead_letters = std::stoll(std::string(d.get(0, 0)));
+  SQLIFT_ASSIGN_OR_RETURN(s.dead_letters, d.GetInt64(0, 0));
   return s;
 }
 

@@ -12,19 +12,19 @@
 #include <memory>
 #include <thread>
 
-#include "common/pg/pg_connection.h"
+#include "apply/translate/mapping_overrides.h"
 #include "apply/translate/schema_translator.h"
+#include "common/pg/pg_connection.h"
+#include "common/process/files.h"
 #include "common/sqlite/sqlite_db.h"
-#include "tools/sandbox/pg_cluster.h"
+#include "common/sqlite/sqlite_schema.h"
 #include "tools/bench/bench_copy_internal.h"
 #include "tools/demo/demo_stages.h"
-#include "apply/translate/mapping_overrides.h"
-#include "common/sqlite/sqlite_schema.h"
+#include "tools/sandbox/pg_cluster.h"
 #include "tools/verify/verify_run.h"
 
 namespace sqlift::demo {
 
-using bench_stream::Child;
 constexpr char kSelf[] = "/proc/self/exe";
 
 double Since(Clock::time_point t) {
@@ -109,8 +109,8 @@ Status Demo::Init(std::string* note) {
     argv.push_back(sub);
     return argv;
   };
-  SQLIFT_ASSIGN_OR_RETURN(applier_, Child::Spawn(with("apply"), Path("apply.log")));
-  SQLIFT_ASSIGN_OR_RETURN(agent_, Child::Spawn(with("capture"), Path("capture.log")));
+  SQLIFT_ASSIGN_OR_RETURN(applier_, bench_stream::SpawnDaemon(with("apply"), Path("apply.log")));
+  SQLIFT_ASSIGN_OR_RETURN(agent_, bench_stream::SpawnDaemon(with("capture"), Path("capture.log")));
   *note = fmt::format("WAL, outbox; {} writers started; apply and capture running", o_.writers);
   return Status::OK();
 }
@@ -121,7 +121,7 @@ Result<uint64_t> Demo::Position(const char* column) {
       conn_->Query(fmt::format("SELECT {} FROM sqlift.positions WHERE source = $1", column),
                    {"booking"}));
   if (r.rows() == 0 || r.is_null(0, 0)) return Status::NotFound("no position yet");
-  return std::stoull(std::string(r.get(0, 0)));
+  return r.GetUint64(0, 0);
 }
 
 Status Demo::WaitSnapshot(std::string* note) {
@@ -133,9 +133,9 @@ Status Demo::WaitSnapshot(std::string* note) {
       r_.snapshot_seq = *s;
       break;
     }
-    if (applier_->Exited() || agent_->Exited()) {
-      return Status::Internal("a daemon exited:\n" + bench_stream::Tail(Path("apply.log"), 2000) +
-                              bench_stream::Tail(Path("capture.log"), 2000));
+    if (applier_->Poll() || agent_->Poll()) {
+      return Status::Internal("a daemon exited:\n" + process::FileTail(Path("apply.log"), 2000) +
+                              process::FileTail(Path("capture.log"), 2000));
     }
     if (Clock::now() > deadline) return Status::Aborted("no snapshot after 180 s");
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -153,9 +153,9 @@ Status Demo::CatchUp(std::chrono::seconds timeout) {
   for (;;) {
     Result<uint64_t> applied = Position("applied_seq");
     if (applied.ok() && *applied >= last) return Status::OK();
-    if (applier_->Exited() || agent_->Exited()) {
-      return Status::Internal("a daemon exited:\n" + bench_stream::Tail(Path("apply.log"), 2000) +
-                              bench_stream::Tail(Path("capture.log"), 2000));
+    if (applier_->Poll() || agent_->Poll()) {
+      return Status::Internal("a daemon exited:\n" + process::FileTail(Path("apply.log"), 2000) +
+                              process::FileTail(Path("capture.log"), 2000));
     }
     if (Since(start) > static_cast<double>(timeout.count())) {
       return Status::Aborted(
@@ -232,7 +232,7 @@ DemoReport Demo::Run() {
             Stage("finish", [&](std::string* n) { return Finish(n); });
   (void)ok;
   if (applier_) Stage("stop", [&](std::string* n) { return StopApplier(n); });
-  if (agent_) (void)agent_->Stop(std::chrono::seconds(30));
+  if (agent_) (void)bench_stream::Stop(*agent_, std::chrono::seconds(30));
   if (writers_) (void)writers_->Stop();
   return r_;
 }

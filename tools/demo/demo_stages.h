@@ -10,13 +10,13 @@
 #include <optional>
 #include <string>
 
+#include "common/config/config.h"
 #include "common/pg/pg_connection.h"
-#include "tools/sandbox/pg_sandbox.h"
 #include "tools/bench/bench_stream.h"
 #include "tools/bench/bench_util.h"
-#include "common/config/config.h"
 #include "tools/demo/demo_run.h"
 #include "tools/demo/demo_writer.h"
+#include "tools/sandbox/pg_sandbox.h"
 
 namespace sqlift::demo {
 
@@ -59,7 +59,7 @@ class Demo {
   std::unique_ptr<PgSandbox> sandbox_;
   std::unique_ptr<PgConnection> conn_;
   std::unique_ptr<DemoWriters> writers_;
-  std::unique_ptr<bench_stream::Child> applier_, agent_;
+  std::optional<process::Child> applier_, agent_;
 };
 
 }  // namespace sqlift::demo

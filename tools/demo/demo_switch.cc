@@ -25,7 +25,8 @@ Result<int64_t> MissingInPg(PgConnection& conn, const std::vector<int64_t>& ids)
       PgResult found,
       conn.Query("SELECT count(*) FROM public.bookings WHERE id = ANY($1::bigint[])",
                  {fmt::format("{{{}}}", fmt::join(ids, ","))}));
-  return static_cast<int64_t>(ids.size()) - std::stoll(std::string(found.get(0, 0)));
+  SQLIFT_ASSIGN_OR_RETURN(int64_t present, found.GetInt64(0, 0));
+  return static_cast<int64_t>(ids.size()) - present;
 }
 
 Result<int64_t> MissingInSqlite(const std::string& path, const std::vector<int64_t>& ids) {
@@ -75,7 +76,7 @@ Status Demo::WritesOnPostgres(std::string* note) {
 }
 
 Status Demo::Fallback(std::string* note) {
-  const std::vector<int64_t> acked_before = writers_->acknowledged();
+  SQLIFT_ASSIGN_OR_RETURN(const std::vector<int64_t> acked_before, writers_->acknowledged());
   SwitchOptions so;
   so.tenant = "*";
   SwitchReport r = RunFallback(cfg_, so);
@@ -100,12 +101,13 @@ Status Demo::Finish(std::string* note) {
   r_.catch_up_ms = Since(stopped) * 1000;
   SQLIFT_ASSIGN_OR_RETURN(uint64_t applied, Position("applied_seq"));
   r_.changes_streamed = applied - r_.snapshot_seq;
-  int agent = agent_->Stop(std::chrono::seconds(30));
+  int agent = bench_stream::Stop(*agent_, std::chrono::seconds(30));
   agent_.reset();
   if (agent != 0) return Status::Internal(fmt::format("capture exited {}", agent));
   FinishReport f = RunFinish(cfg_);
   if (!f.ok) return Status::FailedPrecondition("finish: " + f.reason);
-  SQLIFT_ASSIGN_OR_RETURN(r_.writes_lost, MissingInPg(*conn_, writers_->acknowledged()));
+  SQLIFT_ASSIGN_OR_RETURN(const std::vector<int64_t> acked, writers_->acknowledged());
+  SQLIFT_ASSIGN_OR_RETURN(r_.writes_lost, MissingInPg(*conn_, acked));
   *note = fmt::format(
       "writers stopped ({} acknowledged, {} on PostgreSQL); slot, fences and "
       "sqlift's SQLite tables dropped; {} acknowledged writes missing in "
@@ -115,7 +117,7 @@ Status Demo::Finish(std::string* note) {
 }
 
 Status Demo::StopApplier(std::string* note) {
-  int applier = applier_->Stop(std::chrono::seconds(30));
+  int applier = bench_stream::Stop(*applier_, std::chrono::seconds(30));
   applier_.reset();
   *note = fmt::format("apply exited {} on SIGTERM", applier);
   return applier == 0 ? Status::OK() : Status::Internal(*note);

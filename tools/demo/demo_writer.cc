@@ -1,6 +1,8 @@
 // DemoWriters: the demo's route-following writers (see demo_writer.h).
 #include "tools/demo/demo_writer.h"
 
+#include "common/base/parse.h"
+
 namespace sqlift {
 
 void DemoWriters::Start(int writers) {
@@ -49,11 +51,13 @@ int64_t DemoWriters::refusals() const {
   return n;
 }
 
-std::vector<int64_t> DemoWriters::acknowledged() const {
+Result<std::vector<int64_t>> DemoWriters::acknowledged() const {
   std::vector<int64_t> ids;
   for (const std::unique_ptr<RouteWriter>& w : writers_) {
-    for (const AckedWrite& a : w->acked())
-      ids.push_back(std::stoll(a.key));
+    for (const AckedWrite& a : w->acked()) {
+      SQLIFT_ASSIGN_OR_RETURN(int64_t id, ParseInt64(a.key, "acknowledged booking id"));
+      ids.push_back(id);
+    }
   }
   return ids;
 }

@@ -36,8 +36,9 @@ class DemoWriters {
   int64_t committed() const;
   int64_t committed_on_postgres() const;
   int64_t refusals() const;  // fenced or routed elsewhere
-  // Booking ids whose inserting transaction committed, in no order.
-  std::vector<int64_t> acknowledged() const;
+  // Booking ids whose inserting transaction committed, in no order. Corruption if a writer's
+  // own key is not a number (it never should be: the writers make the ids).
+  [[nodiscard]] Result<std::vector<int64_t>> acknowledged() const;
 
  private:
   const std::string path_, pg_;

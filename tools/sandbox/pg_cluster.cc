@@ -17,11 +17,14 @@
 #include <system_error>
 #include <thread>
 
+#include "common/process/files.h"
+#include "common/process/process.h"
+
 namespace sqlift::pgcluster {
 namespace {
 
 namespace fs = std::filesystem;
-using subprocess::LastLines;
+using process::LastLines;
 
 constexpr int kStartTimeoutS = 60;
 constexpr int kStopTimeoutS = 60;
@@ -39,13 +42,36 @@ std::string Trim(std::string s) {
   return s;
 }
 
+// Runs a PostgreSQL tool to completion: no shell, stdin from /dev/null, stdout and stderr
+// together (the last 64 KiB), the caller's environment without PG* variables (so a developer's
+// PGPORT or PGDATA never leaks into a sandbox), its own process group so that a timeout kills
+// the whole tree. A timeout is an error (kAborted); a non-zero exit is not.
+Result<process::Output> RunTimed(std::vector<std::string> argv,
+                                 const std::optional<process::UserIdentity>& user,
+                                 const std::string& cwd, int timeout_s) {
+  std::string program = argv.empty() ? "" : argv[0];
+  process::Options o{.argv = std::move(argv),
+                     .drop_pg_env = true,
+                     .user = user,
+                     .cwd = cwd,
+                     .in = process::Stream::Null(),
+                     .out = process::Stream::Capture(),
+                     .err = process::Stream::SameAsStdout(),
+                     .own_process_group = true,
+                     .capture_limit = 64 * 1024};
+  SQLIFT_ASSIGN_OR_RETURN(process::Output out,
+                          process::Run(std::move(o), std::chrono::seconds(timeout_s)));
+  if (!out.timed_out) return out;
+  return Status::Aborted(program + " did not finish within " + std::to_string(timeout_s) +
+                         " s and was killed; output: " + LastLines(out.out, 10));
+}
+
 std::string PgConfigBinDir() {
-  std::string pg_config = subprocess::FindOnPath("pg_config");
+  std::string pg_config = process::FindOnPath("pg_config");
   if (pg_config.empty()) return "";
-  auto out =
-      subprocess::RunProcess({{pg_config, "--bindir"}, std::nullopt, "", std::chrono::seconds(10)});
+  auto out = RunTimed({pg_config, "--bindir"}, std::nullopt, "", 10);
   if (!out.ok() || out->exit_code != 0) return "";
-  return Trim(out->output);
+  return Trim(out->out);
 }
 
 // The newest /usr/lib/postgresql/<version>/bin with the server tools, or "".
@@ -64,9 +90,8 @@ std::string NewestDebianBinDir() {
   return best;
 }
 
-Result<subprocess::ProcessOutput> Run(const Cluster& c, std::vector<std::string> argv,
-                                      int timeout_s) {
-  return subprocess::RunProcess({std::move(argv), c.user, c.dir, std::chrono::seconds(timeout_s)});
+Result<process::Output> Run(const Cluster& c, std::vector<std::string> argv, int timeout_s) {
+  return RunTimed(std::move(argv), c.user, c.dir, timeout_s);
 }
 
 // Runs a server tool; an IOError with its output when it exits non-zero.
@@ -75,11 +100,11 @@ Status RunTool(const Cluster& c, const std::string& what, std::vector<std::strin
   SQLIFT_ASSIGN_OR_RETURN(auto out, Run(c, std::move(argv), timeout_s));
   if (out.exit_code == 0) return Status::OK();
   return Status::IOError(what + " failed (exit " + std::to_string(out.exit_code) +
-                         "): " + LastLines(out.output, 20));
+                         "): " + LastLines(out.out, 20));
 }
 
 Status GiveToUser(const Cluster& c, const std::string& path) {
-  return c.user ? subprocess::ChownTree(path, *c.user) : Status::OK();
+  return c.user ? process::ChownTree(path, *c.user) : Status::OK();
 }
 
 // 'value' for postgresql.conf.
@@ -161,10 +186,10 @@ Result<std::string> FindServerBinDir() {
       "(deploy/install-deps.sh) or set SQLIFT_PG_BINDIR");
 }
 
-Result<std::optional<subprocess::UserIdentity>> ServerUser() {
-  if (geteuid() != 0) return std::optional<subprocess::UserIdentity>();
-  auto user = subprocess::LookupUser("postgres");
-  if (user.ok()) return std::optional<subprocess::UserIdentity>(std::move(user).value());
+Result<std::optional<process::UserIdentity>> ServerUser() {
+  if (geteuid() != 0) return std::optional<process::UserIdentity>();
+  auto user = process::LookupUser("postgres");
+  if (user.ok()) return std::optional<process::UserIdentity>(std::move(user).value());
   if (user.status().code() != Status::Code::kNotFound) return user.status();
   return Status::FailedPrecondition(
       "running as root, but PostgreSQL refuses to run as root and there is no system user "
@@ -256,7 +281,7 @@ Status WriteSettings(const Cluster& c, int port, const Settings& extra) {
   for (const auto& [name, value] : all)
     text += name + " = " + ConfQuote(value) + "\n";
   std::string path = c.data_dir + "/" + kConfFile;
-  SQLIFT_RETURN_IF_ERROR(subprocess::WriteFileAtomic(path, text));
+  SQLIFT_RETURN_IF_ERROR(process::WriteFileAtomic(path, text));
   return GiveToUser(c, path);
 }
 
@@ -272,8 +297,8 @@ Status StartServer(const Cluster& c, bool* port_taken) {
   *port_taken = log.find("could not bind") != std::string::npos ||
                 log.find("could not create any TCP/IP sockets") != std::string::npos;
   return Status::Unavailable("pg_ctl start failed (exit " + std::to_string(out.exit_code) +
-                             "): " + LastLines(out.output, 5) + "\n--- last lines of " +
-                             c.log_file() + " ---\n" + LastLines(log, 20));
+                             "): " + LastLines(out.out, 5) + "\n--- last lines of " + c.log_file() +
+                             " ---\n" + LastLines(log, 20));
 }
 
 Status StopServer(const Cluster& c, const std::string& mode) {

@@ -11,17 +11,17 @@
 
 #include "common/base/result.h"
 #include "common/base/status.h"
-#include "common/process/subprocess.h"
+#include "common/process/user.h"
 
 namespace sqlift::pgcluster {
 
 using Settings = std::vector<std::pair<std::string, std::string>>;
 
 struct Cluster {
-  std::string dir;                               // holds server.log and the unix socket
-  std::string data_dir;                          // PGDATA
-  std::string bindir;                            // initdb, pg_ctl, postgres
-  std::optional<subprocess::UserIdentity> user;  // run the tools as this user (when root)
+  std::string dir;                            // holds server.log and the unix socket
+  std::string data_dir;                       // PGDATA
+  std::string bindir;                         // initdb, pg_ctl, postgres
+  std::optional<process::UserIdentity> user;  // run the tools as this user (when root)
 
   std::string log_file() const { return dir + "/server.log"; }
 };
@@ -32,7 +32,7 @@ struct Cluster {
 
 // The user the server must run as: `postgres` when this process is root (PostgreSQL refuses to
 // run as root), nullopt (the current user) otherwise.
-[[nodiscard]] Result<std::optional<subprocess::UserIdentity>> ServerUser();
+[[nodiscard]] Result<std::optional<process::UserIdentity>> ServerUser();
 
 // A loopback port that was free a moment ago, below the ephemeral range (so an outgoing
 // connection cannot take it before the caller binds it); see pg_cluster.cc.

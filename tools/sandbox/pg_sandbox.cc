@@ -11,7 +11,10 @@
 #include <sstream>
 #include <system_error>
 
+#include "common/base/parse.h"
 #include "common/pg/pg_connection.h"
+#include "common/process/files.h"
+#include "common/process/user.h"
 #include "tools/sandbox/pg_cluster.h"
 
 namespace sqlift {
@@ -51,7 +54,7 @@ Result<pgcluster::Cluster> MakeCluster(const std::string& dir, const std::string
                                        const std::string& bindir, const std::string& run_as) {
   pgcluster::Cluster c{dir, data_dir, bindir, std::nullopt};
   if (!run_as.empty()) {
-    SQLIFT_ASSIGN_OR_RETURN(c.user, subprocess::LookupUser(run_as));
+    SQLIFT_ASSIGN_OR_RETURN(c.user, process::LookupUser(run_as));
   }
   return c;
 }
@@ -98,8 +101,8 @@ Result<std::unique_ptr<PgSandbox>> PgSandbox::Start(PgSandboxOptions options) {
 Status PgSandbox::Init(const pgcluster::Settings& settings) {
   SQLIFT_ASSIGN_OR_RETURN(auto c, MakeCluster(dir_, data_dir_, bindir_, run_as_));
   if (c.user) {
-    SQLIFT_RETURN_IF_ERROR(subprocess::ChownTree(dir_, *c.user));
-    SQLIFT_RETURN_IF_ERROR(subprocess::CheckAccessAs(*c.user, dir_));
+    SQLIFT_RETURN_IF_ERROR(process::ChownTree(dir_, *c.user));
+    SQLIFT_RETURN_IF_ERROR(process::CheckAccessAs(*c.user, dir_));
   }
   SQLIFT_RETURN_IF_ERROR(pgcluster::InitDb(c));
   // The port was free when picked, but anything may take it before the server binds it.
@@ -169,19 +172,22 @@ Result<std::string> PgSandbox::CreateDatabase(const std::string& name) {
 Status PgSandbox::WriteInfo() const {
   std::string text = "port=" + std::to_string(port_) + "\nuri=" + uri_ + "\ndata_dir=" + data_dir_ +
                      "\nbindir=" + bindir_ + "\n";
-  return subprocess::WriteFileAtomic(dir_ + "/" + kInfoFile, text);
+  return process::WriteFileAtomic(dir_ + "/" + kInfoFile, text);
 }
 
 Result<PgSandboxInfo> PgSandbox::ReadInfo(const std::string& dir) {
   std::string path = dir + "/" + kInfoFile;
-  SQLIFT_ASSIGN_OR_RETURN(std::string text, subprocess::ReadFile(path));
+  SQLIFT_ASSIGN_OR_RETURN(std::string text, process::ReadFile(path));
   PgSandboxInfo info;
   std::istringstream lines(text);
   for (std::string line; std::getline(lines, line);) {
     size_t eq = line.find('=');
     if (eq == std::string::npos) continue;
     std::string key = line.substr(0, eq), value = line.substr(eq + 1);
-    if (key == "port") info.port = std::atoi(value.c_str());
+    if (key == "port") {
+      Result<int64_t> port = ParseInt64(value, "port");
+      info.port = port.ok() ? static_cast<int>(*port) : 0;  // 0: reported as missing below
+    }
     if (key == "uri") info.uri = value;
     if (key == "data_dir") info.data_dir = value;
     if (key == "bindir") info.bindir = value;
@@ -198,7 +204,7 @@ Status PgSandbox::StopDir(const std::string& dir) {
   if (!info.ok()) return info.status().With(what + " (not a sqlift sandbox?)");
   pgcluster::Cluster c{dir, info->data_dir, info->bindir, std::nullopt};
   if (geteuid() == 0) {
-    SQLIFT_ASSIGN_OR_RETURN(c.user, subprocess::LookupOwner(info->data_dir));
+    SQLIFT_ASSIGN_OR_RETURN(c.user, process::LookupOwner(info->data_dir));
   }
   SQLIFT_RETURN_IF_ERROR(pgcluster::StopAnyHow(c).With(what));
   std::error_code ec;

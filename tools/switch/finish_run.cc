@@ -5,12 +5,12 @@
 
 #include <filesystem>
 
-#include "capture/pg_logical/pg_replication_admin.h"
 #include "apply/pg_sink/pg_route.h"
+#include "apply/reverse/source_layout.h"
 #include "capture/outbox/route_table.h"
+#include "capture/pg_logical/pg_replication_admin.h"
 #include "common/sqlite/sqlite_db.h"
 #include "state/change_log.h"
-#include "apply/reverse/source_layout.h"
 #include "tools/switch/switch_run.h"
 #include "tools/switch/switch_steps.h"
 
@@ -81,7 +81,7 @@ Status DropReplication(Finish& f, std::string* note) {
   SQLIFT_RETURN_IF_ERROR(
       f.pg->Query("DELETE FROM sqlift.source_schema WHERE source = $1", {f.cfg.source_id})
           .status());
-  const int64_t left = std::stoll(std::string(others.get(0, 0)));
+  SQLIFT_ASSIGN_OR_RETURN(const int64_t left, others.GetInt64(0, 0));
   if (left == 0) SQLIFT_RETURN_IF_ERROR(DropFences(*f.pg));
   // The applier's replication origin (each holds one of max_replication_slots' origin slots);
   // while `sqlift apply` still has it set up, the applier drops it when it stops.

@@ -48,7 +48,7 @@ Result<uint64_t> AppliedSeq(PgConnection& pg, const std::string& source) {
         "until the snapshot is in",
         source));
   }
-  return std::stoull(std::string(r.get(0, 0)));
+  return r.GetUint64(0, 0);
 }
 
 Status Open(Switch& s) {

@@ -21,7 +21,7 @@ Result<std::unique_ptr<ApplierHold>> ApplierHold::Begin(std::unique_ptr<PgConnec
                   "RETURNING applied_seq",
                   {source, std::to_string(ttl.count())}));
   if (r.rows() == 1) {
-    uint64_t at = std::stoull(std::string(r.get(0, 0)));
+    SQLIFT_ASSIGN_OR_RETURN(uint64_t at, r.GetUint64(0, 0));
     return std::unique_ptr<ApplierHold>(new ApplierHold(std::move(conn), std::move(source), at));
   }
   SQLIFT_ASSIGN_OR_RETURN(
@@ -46,7 +46,7 @@ Result<uint64_t> ApplierHold::Applied() {
       PgResult r,
       conn_->Query("SELECT applied_seq FROM sqlift.positions WHERE source = $1", {source_}));
   if (r.rows() == 0) return Status::NotFound("the position of " + source_ + " is gone");
-  return std::stoull(std::string(r.get(0, 0)));
+  return r.GetUint64(0, 0);
 }
 
 Status ApplierHold::AdvanceTo(uint64_t seq, std::chrono::milliseconds timeout) {
@@ -112,7 +112,8 @@ class HoldHandOff final : public SnapshotHandOff {
         PgResult pos, conn_.Query("SELECT applied_seq FROM sqlift.positions WHERE source = $1",
                                   {hold_->source()}));
     if (pos.rows() != 1) return std::optional<uint64_t>();
-    return std::optional<uint64_t>(std::stoull(std::string(pos.get(0, 0))));
+    SQLIFT_ASSIGN_OR_RETURN(uint64_t at, pos.GetUint64(0, 0));
+    return std::optional<uint64_t>(at);
   }
   Status Release() override { return hold_->Release(); }
 

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <charconv>
 #include <cstring>
+#include <optional>
 #include <unordered_map>
 
 #include "common/base/text.h"
@@ -111,10 +112,12 @@ Status KeepRows(VerifyTableReader& reader, const VerifyOptions& o, const std::ve
   });
 }
 
-bool IsInteger(const std::string& s) {
+// The value of a key part that is an integer, else nullopt (no error text: this runs in sorts).
+std::optional<int64_t> AsInteger(const std::string& s) {
   int64_t n;
   auto r = std::from_chars(s.data(), s.data() + s.size(), n);
-  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+  if (r.ec == std::errc() && r.ptr == s.data() + s.size()) return n;
+  return std::nullopt;
 }
 
 // Keys in a stable, readable order: NULL first, integers by value, then other text by bytes.
@@ -123,9 +126,9 @@ bool KeyLess(const std::string& a, const std::string& b) {
   for (size_t i = 0; i < x.size() && i < y.size(); ++i) {
     if (x[i] == y[i]) continue;
     if (x[i].kind != y[i].kind) return x[i].kind < y[i].kind;
-    bool xi = IsInteger(x[i].text), yi = IsInteger(y[i].text);
-    if (xi && yi) return std::stoll(x[i].text) < std::stoll(y[i].text);
-    if (xi != yi) return xi;
+    std::optional<int64_t> xi = AsInteger(x[i].text), yi = AsInteger(y[i].text);
+    if (xi && yi) return *xi < *yi;
+    if (xi.has_value() != yi.has_value()) return xi.has_value();
     return x[i].text < y[i].text;
   }
   return x.size() < y.size();

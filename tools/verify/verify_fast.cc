@@ -33,8 +33,9 @@ Result<std::optional<VerifiedAt>> FindLastRun(PgConnection& pg, const std::strin
                "ELSE NOT coalesce(skipped, '[]') ? $2 END))) ORDER BY id DESC LIMIT 1",
                {source, tenant, skip}));
   if (r.rows() == 0) return std::optional<VerifiedAt>();
-  return std::optional<VerifiedAt>(
-      VerifiedAt{std::stoll(std::string(r.get(0, 0))), std::stoull(std::string(r.get(0, 1)))});
+  SQLIFT_ASSIGN_OR_RETURN(int64_t id, r.GetInt64(0, 0));
+  SQLIFT_ASSIGN_OR_RETURN(uint64_t position, r.GetUint64(0, 1));
+  return std::optional<VerifiedAt>(VerifiedAt{id, position});
 }
 
 }  // namespace
@@ -141,7 +142,7 @@ Result<int64_t> CountPgRows(PgConnection& pg, const std::string& schema, const s
            (filter.exclude ? "NOT TRUE" : "TRUE");
   }
   SQLIFT_ASSIGN_OR_RETURN(PgResult r, pg.Query(sql, params));
-  return std::stoll(std::string(r.get(0, 0)));
+  return r.GetInt64(0, 0);
 }
 
 }  // namespace sqlift

@@ -163,7 +163,7 @@ Result<int64_t> RecordVerifyRun(PgConnection& conn, const VerifyReport& report,
            std::to_string(report.position), report.matched() ? "t" : "f", ReportJson(report),
            record.tenant, DumpJson(Json(record.skipped)), record.all_tables ? "t" : "f",
            report.held ? "t" : "f", record.still ? "t" : "f", record.fast ? "t" : "f"}));
-  return std::stoll(std::string(r.get(0, 0)));
+  return r.GetInt64(0, 0);
 }
 
 }  // namespace sqlift
