@@ -8,8 +8,8 @@
 
 #include "apply/pg_sink/copy_loader.h"
 #include "apply/pg_sink/pg_state_schema.h"
-#include "tools/sandbox/pg_suite_test.h"
 #include "proto/wire/frame_test_util.h"
+#include "tools/sandbox/pg_suite_test.h"
 
 namespace sqlift {
 namespace {

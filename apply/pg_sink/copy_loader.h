@@ -35,9 +35,9 @@
 #include <string>
 #include <vector>
 
-#include "common/pg/pg_connection.h"
 #include "apply/pg_sink/pg_state_schema.h"
 #include "apply/translate/schema_translator.h"
+#include "common/pg/pg_connection.h"
 #include "proto/wire/sqlift.pb.h"
 
 namespace sqlift {

@@ -48,12 +48,12 @@
 #include <string>
 #include <vector>
 
-#include "apply/receiver/batch_sink.h"
-#include "common/pg/pg_connection.h"
 #include "apply/pg_sink/pg_snapshot_loader.h"
+#include "apply/receiver/batch_sink.h"
 #include "apply/translate/schema_compiler.h"
 #include "apply/translate/schema_translator.h"
 #include "apply/translate/type_mapping.h"
+#include "common/pg/pg_connection.h"
 
 namespace sqlift::apply {
 

@@ -3,10 +3,10 @@
 #include <spdlog/spdlog.h>
 #include <strings.h>
 
-#include "apply/translate/ddl_diff.h"
 #include "apply/pg_sink/pg_batch_sink.h"
 #include "apply/pg_sink/pg_batch_sink_internal.h"
 #include "apply/pg_sink/pg_route.h"
+#include "apply/translate/ddl_diff.h"
 #include "common/base/crash_point.h"
 
 namespace sqlift::apply {

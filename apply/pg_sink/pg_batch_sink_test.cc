@@ -6,9 +6,9 @@
 #include <gtest/gtest.h>
 
 #include "apply/pg_sink/pg_state_schema.h"
+#include "proto/wire/frame_test_util.h"
 #include "tools/sandbox/pg_sandbox.h"
 #include "tools/sandbox/pg_suite_test.h"
-#include "proto/wire/frame_test_util.h"
 
 namespace sqlift::apply {
 namespace {

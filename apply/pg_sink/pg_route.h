@@ -47,9 +47,9 @@
 #include <string>
 #include <vector>
 
-#include "common/pg/pg_connection.h"
 #include "common/base/result.h"
 #include "common/base/status.h"
+#include "common/pg/pg_connection.h"
 
 namespace sqlift {
 

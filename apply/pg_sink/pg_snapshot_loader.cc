@@ -50,8 +50,9 @@ Status PgSnapshotLoader::Begin(SchemaPlan plan, std::vector<std::string> sqlite_
   // Sources of one schema (database-per-tenant) may load their first snapshots at once; the
   // shared tables are created by whichever comes first, the others find them (the lock is the
   // one sqlift's schema statements take, held to this snapshot's commit).
-  SQLIFT_RETURN_IF_ERROR(conn_->Exec(
-      "BEGIN; SET CONSTRAINTS ALL DEFERRED; SELECT pg_advisory_xact_lock(hashtext('sqlift.schema'))"));
+  SQLIFT_RETURN_IF_ERROR(
+      conn_->Exec("BEGIN; SET CONSTRAINTS ALL DEFERRED; SELECT "
+                  "pg_advisory_xact_lock(hashtext('sqlift.schema'))"));
   open_ = true;
   return CreateTables();
 }

@@ -22,8 +22,8 @@
 #include <vector>
 
 #include "apply/pg_sink/copy_loader.h"
-#include "common/pg/pg_connection.h"
 #include "apply/translate/schema_translator.h"
+#include "common/pg/pg_connection.h"
 
 namespace sqlift {
 

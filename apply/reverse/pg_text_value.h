@@ -26,9 +26,9 @@
 #include <string>
 #include <string_view>
 
-#include "common/sqlite/sqlite_statement.h"
-#include "common/base/result.h"
 #include "capture/pg_logical/pg_change.h"
+#include "common/base/result.h"
+#include "common/sqlite/sqlite_statement.h"
 
 namespace sqlift {
 

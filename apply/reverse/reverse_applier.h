@@ -37,10 +37,10 @@
 
 #include "apply/reverse/reverse_writer.h"
 #include "capture/outbox/route_table.h"
+#include "capture/pg_logical/pg_change.h"
+#include "common/base/result.h"
 #include "common/sqlite/sqlite_db.h"
 #include "common/sqlite/table_schema.h"
-#include "common/base/result.h"
-#include "capture/pg_logical/pg_change.h"
 
 namespace sqlift {
 

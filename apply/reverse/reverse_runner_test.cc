@@ -182,7 +182,8 @@ TEST(ReverseRunnerTest, TheBackOffDoublesUpToItsCeiling) {
   EXPECT_EQ(backoff.NextUpTo(RetryCeiling(lost)), milliseconds(400));
   EXPECT_EQ(backoff.NextUpTo(RetryCeiling(no_slot)), milliseconds(800));  // already set
   EXPECT_EQ(backoff.NextUpTo(RetryCeiling(no_slot)), milliseconds(500));
-  for (int i = 0; i < 10; ++i) (void)backoff.NextUpTo(RetryCeiling(lost));
+  for (int i = 0; i < 10; ++i)
+    (void)backoff.NextUpTo(RetryCeiling(lost));
   EXPECT_EQ(backoff.NextUpTo(RetryCeiling(lost)), milliseconds(5000));
   EXPECT_FALSE(StopsReverse(lost));
   EXPECT_FALSE(StopsReverse(no_slot));

@@ -16,10 +16,10 @@
 #include <string>
 #include <vector>
 
+#include "capture/pg_logical/pg_change.h"
+#include "common/base/result.h"
 #include "common/sqlite/sqlite_db.h"
 #include "common/sqlite/table_schema.h"
-#include "common/base/result.h"
-#include "capture/pg_logical/pg_change.h"
 
 namespace sqlift {
 

@@ -2,10 +2,10 @@
 
 #include <strings.h>
 
-#include "capture/pg_logical/pg_replication_admin.h"
-#include "apply/translate/schema_translator.h"
-#include "common/sqlite/sqlite_db.h"
 #include "apply/translate/mapping_overrides.h"
+#include "apply/translate/schema_translator.h"
+#include "capture/pg_logical/pg_replication_admin.h"
+#include "common/sqlite/sqlite_db.h"
 #include "common/sqlite/sqlite_schema.h"
 
 namespace sqlift {

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <regex>
 
-#include "common/pg/pg_identifier.h"
 #include "apply/translate/schema_translator_internal.h"
+#include "common/pg/pg_identifier.h"
 
 namespace sqlift::translate {
 namespace {

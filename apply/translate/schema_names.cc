@@ -5,9 +5,9 @@
 #include <cstdint>
 #include <iterator>
 
-#include "common/pg/pg_identifier.h"
 #include "apply/translate/schema_translator.h"
 #include "common/base/text.h"
+#include "common/pg/pg_identifier.h"
 
 namespace sqlift {
 

@@ -7,9 +7,9 @@
 #include <algorithm>
 #include <regex>
 
-#include "common/pg/pg_identifier.h"
 #include "apply/translate/schema_translator_internal.h"
 #include "common/base/text.h"
+#include "common/pg/pg_identifier.h"
 
 namespace sqlift {
 namespace translate {

@@ -24,8 +24,8 @@
 #include <vector>
 
 #include "apply/translate/type_mapping.h"
-#include "common/sqlite/table_schema.h"
 #include "common/base/result.h"
+#include "common/sqlite/table_schema.h"
 
 namespace sqlift {
 

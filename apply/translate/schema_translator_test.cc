@@ -8,8 +8,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "common/sqlite/sqlite_schema.h"
 #include "common/base/text.h"
+#include "common/sqlite/sqlite_schema.h"
 
 namespace sqlift {
 namespace {

@@ -4,8 +4,8 @@
 #include <cctype>
 #include <set>
 
-#include "common/pg/pg_identifier.h"
 #include "apply/translate/schema_translator_internal.h"
+#include "common/pg/pg_identifier.h"
 
 namespace sqlift::translate {
 namespace {

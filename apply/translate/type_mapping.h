@@ -1,5 +1,5 @@
-// Type mapping: which PostgreSQL type a SQLite column becomes (docs/design.md, type mapping), and whether
-// a SQLite value fits that type. Used by `plan` (to print the DDL and count values that do
+// Type mapping: which PostgreSQL type a SQLite column becomes (docs/design.md, type mapping), and
+// whether a SQLite value fits that type. Used by `plan` (to print the DDL and count values that do
 // not fit), by `copy` and by the applier (to dead-letter what PostgreSQL would reject).
 //
 // Decisions (README, architecture notes, says why):
@@ -21,8 +21,8 @@
 #include <string>
 #include <string_view>
 
-#include "common/sqlite/table_schema.h"
 #include "common/base/result.h"
+#include "common/sqlite/table_schema.h"
 #include "proto/wire/sqlift.pb.h"
 
 namespace sqlift {

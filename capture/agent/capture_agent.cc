@@ -4,8 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include "capture/agent/changeset_decoder.h"
-#include "capture/outbox/outbox.h"
 #include "capture/agent/route_writer.h"
+#include "capture/outbox/outbox.h"
 #include "common/base/crash_point.h"
 #include "state/keys.h"
 

@@ -7,8 +7,8 @@
 #include <filesystem>
 #include <map>
 
-#include "capture/outbox/outbox.h"
 #include "capture/agent/testing/session_writer.h"
+#include "capture/outbox/outbox.h"
 #include "state/keys.h"
 
 namespace sqlift {

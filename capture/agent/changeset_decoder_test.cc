@@ -6,9 +6,9 @@
 #include <limits>
 #include <random>
 
+#include "capture/agent/testing/session_writer.h"
 #include "capture/outbox/outbox.h"
 #include "common/sqlite/sqlite_db.h"
-#include "capture/agent/testing/session_writer.h"
 
 namespace sqlift {
 namespace {

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "common/sqlite/sqlite_db.h"
 #include "common/base/result.h"
+#include "common/sqlite/sqlite_db.h"
 
 namespace sqlift {
 

@@ -11,8 +11,8 @@
 #include <cstdint>
 
 #include "capture/outbox/route_table.h"
-#include "common/sqlite/sqlite_db.h"
 #include "common/base/result.h"
+#include "common/sqlite/sqlite_db.h"
 #include "proto/wire/sqlift.pb.h"
 
 namespace sqlift {

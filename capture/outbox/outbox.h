@@ -40,7 +40,9 @@ inline constexpr std::string_view kStateTenantColumn = "tenant_column";
 inline constexpr std::string_view kStateTenant = "tenant";
 
 // True for sqlift's own tables, which are never captured or copied.
-inline bool IsReservedTable(std::string_view name) { return IsSqliftTable(name); }
+inline bool IsReservedTable(std::string_view name) {
+  return IsSqliftTable(name);
+}
 
 // Creates the outbox, the state table and the route table if they do not exist (idempotent). Runs
 // inside the caller's transaction, if any.

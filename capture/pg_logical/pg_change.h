@@ -60,8 +60,8 @@ struct Change {
 
 struct Transaction {
   uint32_t xid = 0;
-  Lsn final_lsn = 0;  // LSN of the commit record (Begin's final_lsn)
-  Lsn end_lsn = 0;    // end of the commit record: resume after this
+  Lsn final_lsn = 0;           // LSN of the commit record (Begin's final_lsn)
+  Lsn end_lsn = 0;             // end of the commit record: resume after this
   int64_t commit_time_us = 0;  // microseconds since the Unix epoch
   // The replication origin the transaction was written under ("" when none). The forward
   // applier writes under origins named "sqlift_*", which the reverse path skips.

@@ -34,9 +34,9 @@
 #include <memory>
 #include <string>
 
+#include "capture/pg_logical/pg_change.h"
 #include "common/base/result.h"
 #include "common/base/status.h"
-#include "capture/pg_logical/pg_change.h"
 
 namespace sqlift {
 

@@ -8,9 +8,9 @@
 #include <set>
 #include <thread>
 
-#include "common/pg/pg_connection.h"
 #include "capture/pg_logical/pg_logical_stream.h"
 #include "capture/pg_logical/pg_replication_admin.h"
+#include "common/pg/pg_connection.h"
 #include "tools/sandbox/pg_suite_test.h"
 
 namespace sqlift {

@@ -13,10 +13,10 @@
 #include <chrono>
 #include <string>
 
-#include "common/pg/pg_connection.h"
+#include "capture/pg_logical/pg_change.h"
 #include "common/base/result.h"
 #include "common/base/status.h"
-#include "capture/pg_logical/pg_change.h"
+#include "common/pg/pg_connection.h"
 
 namespace sqlift {
 

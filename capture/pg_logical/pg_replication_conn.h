@@ -10,9 +10,9 @@
 #include <chrono>
 #include <string>
 
+#include "capture/pg_logical/pg_change.h"
 #include "common/base/result.h"
 #include "common/base/status.h"
-#include "capture/pg_logical/pg_change.h"
 
 namespace sqlift::replconn {
 

@@ -33,8 +33,8 @@
 #include <string>
 #include <string_view>
 
-#include "common/base/status.h"
 #include "capture/pg_logical/pg_change.h"
+#include "common/base/status.h"
 
 namespace sqlift {
 

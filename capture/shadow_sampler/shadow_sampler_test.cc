@@ -10,8 +10,8 @@
 #include <fstream>
 
 #include "capture/recorder/recorder_testutil.h"
-#include "capture/shadow_sampler/sql_lexer.h"
 #include "capture/recorder/transaction.h"
+#include "capture/shadow_sampler/sql_lexer.h"
 
 namespace sqlift {
 namespace {

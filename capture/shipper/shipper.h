@@ -1,4 +1,5 @@
-// Shipper: the capture agent's sending side of the wire protocol (docs/design.md, the wire protocol).
+// Shipper: the capture agent's sending side of the wire protocol (docs/design.md, the wire
+// protocol).
 //
 // It connects to the applier (reconnecting with back-off: 100 ms doubling to 5 s, jittered),
 // sends Hello{version, source_id, token}, and reads HelloReply. It then streams the log from

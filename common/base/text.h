@@ -23,5 +23,4 @@ size_t Utf8SequenceLength(std::string_view text, size_t i);
 
 bool IsValidUtf8(std::string_view text);
 
-
 }  // namespace sqlift

@@ -1,4 +1,5 @@
-// Config: the sqlift.toml configuration file (docs/design.md, operating it), loaded and checked once.
+// Config: the sqlift.toml configuration file (docs/design.md, operating it), loaded and checked
+// once.
 //
 // Keys are fixed by the design; the loader refuses unknown keys and wrong types with the file,
 // line, column and key in the message ("sqlift.toml:3:6: source.id: expected a string, got an

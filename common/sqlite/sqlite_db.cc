@@ -4,8 +4,8 @@
 
 #include <thread>
 
-#include "common/sqlite/sqlite_status.h"
 #include "common/base/text.h"
+#include "common/sqlite/sqlite_status.h"
 
 namespace sqlift {
 

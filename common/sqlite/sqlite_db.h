@@ -12,8 +12,8 @@
 #include <string>
 #include <string_view>
 
-#include "common/sqlite/sqlite_statement.h"
 #include "common/base/result.h"
+#include "common/sqlite/sqlite_statement.h"
 
 namespace sqlift {
 

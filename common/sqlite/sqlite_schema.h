@@ -13,9 +13,9 @@
 #include <string_view>
 #include <vector>
 
+#include "common/base/result.h"
 #include "common/sqlite/sqlite_db.h"
 #include "common/sqlite/table_schema.h"
-#include "common/base/result.h"
 
 namespace sqlift {
 

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "common/sqlite/sqlite_db.h"
 #include "common/base/result.h"
+#include "common/sqlite/sqlite_db.h"
 #include "proto/wire/sqlift.pb.h"
 
 namespace sqlift::testing {

@@ -8,8 +8,8 @@
 #include <sstream>
 
 #include "common/json/json.h"
-#include "common/sqlite/sqlite_db.h"
 #include "common/process/process.h"
+#include "common/sqlite/sqlite_db.h"
 
 namespace sqlift::testing {
 namespace {
@@ -98,7 +98,8 @@ Status CheckRealClients(const ClientPaths& paths) {
   const std::string module = paths.clients_dir + "/node/node_modules/better-sqlite3";
   SQLIFT_ASSIGN_OR_RETURN(
       process::Output out,
-      process::RunCaptured({paths.node, "-e", "new (require(process.argv[1]))(':memory:')", module}));
+      process::RunCaptured(
+          {paths.node, "-e", "new (require(process.argv[1]))(':memory:')", module}));
   if (out.exit_code == 0) return Status::OK();
   return Status::FailedPrecondition(
       fmt::format("node cannot load better-sqlite3 from {}: {}{}", module, out.err, kInstallHint));

@@ -22,8 +22,8 @@
 #include <vector>
 
 #include "common/base/result.h"
-#include "tools/sandbox/pg_sandbox.h"
 #include "tests/testutil/migration_scenario.h"
+#include "tools/sandbox/pg_sandbox.h"
 
 namespace sqlift::testing {
 

@@ -69,11 +69,15 @@ bool Writes(Statements& st, int writer, long n, std::mt19937_64& rng) {
   if (!Run(st.event, writer, n)) return false;
   long id = base + static_cast<long>(rng() % 50);
   switch (rng() % 5) {
-    case 0: return Run(st.insert, id, static_cast<long>(rng() % 64));
+    case 0:
+      return Run(st.insert, id, static_cast<long>(rng() % 64));
     case 1:
-    case 2: return Run(st.update, id, 0);
-    case 3: return Run(st.remove, id, 0);
-    default: return Run(st.move, id, base + 50 + static_cast<long>(rng() % 50));  // new key
+    case 2:
+      return Run(st.update, id, 0);
+    case 3:
+      return Run(st.remove, id, 0);
+    default:
+      return Run(st.move, id, base + 50 + static_cast<long>(rng() % 50));  // new key
   }
 }
 

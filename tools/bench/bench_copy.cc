@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "apply/translate/schema_translator.h"
-#include "common/json/json.h"
 #include "common/base/parse.h"
+#include "common/json/json.h"
 #include "common/pg/pg_connection.h"
 #include "common/pg/pg_identifier.h"
 #include "common/sqlite/sqlite_db.h"

@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <string>
 
-#include "tools/sandbox/pg_sandbox.h"
 #include "tools/cli/command.h"
+#include "tools/sandbox/pg_sandbox.h"
 
 namespace sqlift {
 namespace {

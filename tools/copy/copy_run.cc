@@ -174,8 +174,7 @@ Status Copy(CopyRun& run, const Config* cfg, int* exit) {
   SQLIFT_ASSIGN_OR_RETURN(run.reader, SnapshotReader::Open(run.o.sqlite));
   SQLIFT_RETURN_IF_ERROR(Translate(run, cfg, exit));
   SQLIFT_ASSIGN_OR_RETURN(run.conn, PgConnection::Connect(run.o.pg, std::chrono::seconds(10)));
-  SQLIFT_ASSIGN_OR_RETURN(run.dead_conn,
-                          PgConnection::Connect(run.o.pg, std::chrono::seconds(10)));
+  SQLIFT_ASSIGN_OR_RETURN(run.dead_conn, PgConnection::Connect(run.o.pg, std::chrono::seconds(10)));
   SQLIFT_RETURN_IF_ERROR(EnsureStateSchema(*run.conn));
   Status st = Load(run);
   if (!st.ok()) {

@@ -53,7 +53,8 @@ struct CopyReport {
 // is a scan of the whole table, done only when `count_rows` is set), seconds since it began.
 struct CopyProgress {
   bool count_rows = false;
-  std::function<void(const std::string& table, int64_t done, int64_t total, double seconds)> on_rows;
+  std::function<void(const std::string& table, int64_t done, int64_t total, double seconds)>
+      on_rows;
 };
 
 // Runs the copy. `cfg` (may be null) supplies [source] exclude_tables and [mapping]. On

@@ -27,7 +27,8 @@ class CopyRunTest : public PgSuiteTest {
     fs::create_directories(dir_);
     auto db = SqliteDb::Open((dir_ / "app.db").string(), SqliteDb::Mode::kReadWriteCreate);
     ASSERT_TRUE(db.ok()) << db.status().ToString();
-    ASSERT_TRUE((*db)->Exec(R"(
+    ASSERT_TRUE((*db)
+                    ->Exec(R"(
       CREATE TABLE rooms (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
       INSERT INTO rooms VALUES (1, 'Blue'), (2, 'Red'), (3, 'Green');
       CREATE TABLE room_tags (room_id INTEGER, tag TEXT);

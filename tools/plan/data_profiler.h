@@ -16,9 +16,9 @@
 #include <string>
 #include <vector>
 
+#include "common/base/result.h"
 #include "common/sqlite/sqlite_db.h"
 #include "common/sqlite/table_schema.h"
-#include "common/base/result.h"
 #include "proto/wire/sqlift.pb.h"
 #include "proto/wire/value_text.h"
 

@@ -118,10 +118,8 @@ Json ReprJson(const std::vector<ColumnReprs>& columns) {
   for (const ColumnReprs& c : columns) {
     Json reprs = Json::array();
     for (const ReprCount& r : c.reprs) {
-      reprs.push_back({{"name", r.name},
-                       {"reading", r.reading},
-                       {"count", r.count},
-                       {"examples", r.examples}});
+      reprs.push_back(
+          {{"name", r.name}, {"reading", r.reading}, {"count", r.count}, {"examples", r.examples}});
     }
     cols.push_back({{"table", c.table},
                     {"column", c.column},

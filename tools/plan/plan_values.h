@@ -13,8 +13,8 @@
 
 #include "apply/translate/schema_translator.h"
 #include "apply/translate/type_mapping.h"
-#include "tools/plan/data_profiler.h"
 #include "common/json/json.h"
+#include "tools/plan/data_profiler.h"
 
 namespace sqlift {
 

@@ -5,10 +5,10 @@
 #include <memory>
 #include <utility>
 
-#include "tools/verify/verify_normalize.h"
 #include "capture/shadow_sampler/sql_lexer.h"
 #include "capture/snapshot/wire_value.h"
 #include "tools/shadow/shadow_sql.h"
+#include "tools/verify/verify_normalize.h"
 
 namespace sqlift {
 namespace {

@@ -21,8 +21,8 @@
 #include <string_view>
 #include <vector>
 
-#include "common/pg/pg_connection.h"
 #include "apply/translate/type_mapping.h"
+#include "common/pg/pg_connection.h"
 #include "common/sqlite/sqlite_db.h"
 #include "tools/shadow/shadow_compare.h"
 

@@ -7,13 +7,13 @@
 #include <optional>
 #include <unordered_map>
 
-#include "tools/verify/applier_hold.h"
-#include "tools/verify/verify_pg_reader.h"
 #include "capture/shadow_sampler/shadow_log.h"
 #include "capture/snapshot/snapshot_reader.h"
 #include "common/base/exit_code.h"
 #include "tools/shadow/shadow_exec.h"
 #include "tools/shadow/shadow_sql.h"
+#include "tools/verify/applier_hold.h"
+#include "tools/verify/verify_pg_reader.h"
 
 namespace sqlift {
 namespace {

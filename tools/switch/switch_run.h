@@ -41,9 +41,9 @@
 #include <string>
 #include <vector>
 
-#include "tools/verify/verify_report.h"
 #include "common/base/result.h"
 #include "common/config/config.h"
+#include "tools/verify/verify_report.h"
 
 namespace sqlift {
 

@@ -9,8 +9,8 @@
 #include <cstring>
 
 #include "apply/translate/value_encoder.h"
-#include "tools/verify/verify_normalize.h"
 #include "proto/wire/frame_test_util.h"
+#include "tools/verify/verify_normalize.h"
 
 namespace sqlift {
 namespace {

@@ -25,8 +25,8 @@
 #include <string>
 #include <vector>
 
-#include "tools/verify/verify_normalize.h"
 #include "common/base/result.h"
+#include "tools/verify/verify_normalize.h"
 
 namespace sqlift {
 

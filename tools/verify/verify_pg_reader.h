@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "common/pg/pg_connection.h"
 #include "apply/translate/schema_translator.h"
+#include "common/pg/pg_connection.h"
 #include "tools/verify/verify_engine.h"
 
 namespace sqlift {

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "capture/outbox/outbox.h"
 #include "apply/reverse/reverse_applier.h"
+#include "capture/outbox/outbox.h"
 #include "common/sqlite/sqlite_db.h"
 
 namespace sqlift::testing {
