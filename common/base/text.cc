@@ -1,9 +1,6 @@
 #include "common/base/text.h"
 
-#include <fmt/format.h>
-
 #include <cstdint>
-#include <ctime>
 
 namespace sqlift {
 
@@ -43,8 +40,6 @@ bool IsValidUtf8(std::string_view text) {
     i += len;
   }
   return true;
-}
-
 }
 
 }  // namespace sqlift
