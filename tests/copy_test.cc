@@ -234,7 +234,7 @@ std::string ReadFile(const std::string& path) {
 TEST_F(CopyTest, TablesWithoutPrimaryKeyAreCopiedWhole) {
   std::string path = Sqlite("prisma.db", ReadFile(SQLIFT_TESTDATA "/prisma_leads.sql"));
   std::string uri = NewDatabase("nopk");
-  ProcessOutput p = Copy({"--sqlite", path, "--pg", uri});
+  process::Output p = Copy({"--sqlite", path, "--pg", uri});
   ASSERT_EQ(p.exit_code, 0) << p.out << p.err;
   EXPECT_NE(p.err.find("table _LeadToTag has no primary key: copied whole, but live replication"),
             std::string::npos)
@@ -253,8 +253,8 @@ TEST_F(CopyTest, TablesWithoutPrimaryKeyAreCopiedWhole) {
   EXPECT_EQ(PgValue("SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND "
                     "conrelid = 'public.\"_LeadToTag\"'::regclass"),
             "2");
-  Result<ProcessOutput> v =
-      testing::RunProcess({SQLIFT_BINARY, "verify", "--sqlite", path, "--pg", uri});
+  Result<process::Output> v =
+      process::RunCaptured({SQLIFT_BINARY, "verify", "--sqlite", path, "--pg", uri});
   ASSERT_TRUE(v.ok()) << v.status().ToString();
   EXPECT_EQ(v->exit_code, 0) << v->out << v->err;
   EXPECT_NE(v->out.find("no primary key: rows are matched whole"), std::string::npos) << v->out;
@@ -266,7 +266,7 @@ TEST_F(CopyTest, TablesWithoutPrimaryKeyAreCopiedWhole) {
 TEST_F(CopyTest, PrismaMillisecondsAndIsoTextLoadAsTheInstantsMeant) {
   std::string path = Sqlite("prisma.db", ReadFile(SQLIFT_TESTDATA "/prisma_leads.sql"));
   std::string uri = NewDatabase("prisma");
-  ProcessOutput p = Copy({"--sqlite", path, "--pg", uri});
+  process::Output p = Copy({"--sqlite", path, "--pg", uri});
   ASSERT_EQ(p.exit_code, 0) << p.out << p.err;
   EXPECT_EQ(PgValue("SELECT count(*) FROM \"Lead\" WHERE \"capturedAt\" = "
                     "'2025-12-06 00:00:00+00'"),
@@ -278,8 +278,8 @@ TEST_F(CopyTest, PrismaMillisecondsAndIsoTextLoadAsTheInstantsMeant) {
   EXPECT_EQ(PgValue("SELECT meta FROM \"Lead\" WHERE id = 'clx9f2k1p0000qz8h3v5y7w1a'"),
             "{\"source\":\"ads\",\"score\":0.5}");
   EXPECT_EQ(PgValue("SELECT count(*) FROM sqlift.dead_letter"), "0");
-  Result<ProcessOutput> v =
-      testing::RunProcess({SQLIFT_BINARY, "verify", "--sqlite", path, "--pg", uri});
+  Result<process::Output> v =
+      process::RunCaptured({SQLIFT_BINARY, "verify", "--sqlite", path, "--pg", uri});
   ASSERT_TRUE(v.ok()) << v.status().ToString();
   EXPECT_EQ(v->exit_code, 0) << v->out << v->err;
 }
@@ -298,7 +298,7 @@ TEST_F(CopyTest, ImplausibleInstantsAreDeadLettersAndDeclaredUnitsWin) {
   std::ofstream(cfg) << "[mapping]\n\"Lead.updatedAt\" = { type = \"timestamptz(3)\", unit = "
                         "\"ms\" }\n";
   std::string uri = NewDatabase("implausible");
-  ProcessOutput p =
+  process::Output p =
       Copy({"--config", cfg, "--sqlite", path, "--pg", uri, "--on-error", "skip-row"});
   ASSERT_EQ(p.exit_code, 0) << p.out << p.err;
   EXPECT_EQ(PgValue("SELECT string_agg(key || ' ' || column_name || ' ' || value || ': ' || error, "

@@ -150,7 +150,7 @@ TEST_F(PlanTest, ReportsRepresentationsAndMixedTimeColumns) {
                                  100000000000000000, 5, 'true', NULL);)");
     ASSERT_TRUE(st.ok()) << st.ToString();
   }
-  ProcessOutput j = Plan({"--sqlite", path, "--json"});
+  process::Output j = Plan({"--sqlite", path, "--json"});
   EXPECT_EQ(j.exit_code, 3) << j.out << j.err;
   for (
       const char* want :
@@ -163,7 +163,7 @@ TEST_F(PlanTest, ReportsRepresentationsAndMixedTimeColumns) {
        R"("severity":"blocker","table":"_LeadToTag","column":"","what":"no primary key: live replication (`sqlift init`) cannot capture its changes)"}) {
     EXPECT_NE(j.out.find(want), std::string::npos) << want << "\n" << j.out;
   }
-  ProcessOutput t = Plan({"--sqlite", path});
+  process::Output t = Plan({"--sqlite", path});
   EXPECT_EQ(t.exit_code, 3) << t.out << t.err;
   for (const char* want :
        {"-- how stored values are read:\n",

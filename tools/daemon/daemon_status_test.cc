@@ -15,6 +15,7 @@
 
 #include "apply/reverse/reverse_runner_env.h"
 #include "capture/agent/route_writer.h"
+#include "common/json/json.h"
 #include "common/sqlite/sqlite_db.h"
 #include "state/keys.h"
 #include "tools/daemon/status_routes.h"
@@ -166,7 +167,9 @@ TEST(RoutesStatusTest, BothSidesOfEachRouteAndTheSlot) {
       {"acme", "postgres", 3, false, std::string("postgres"), 3, false},
       {"beta", "sqlite", 1, true, std::nullopt, std::nullopt, std::nullopt}};
   ReverseStatus reverse{true, true, "0/16B3748", 512, "0/16B3700"};
-  json j = json::parse("{" + RoutesStatusJson(routes, reverse) + "}");
+  Json doc = Json::object();
+  AddRoutesStatusJson(routes, reverse, &doc);
+  json j = json::parse(DumpJson(doc));
   ASSERT_EQ(j["routes"].size(), 2u);
   EXPECT_EQ(j["routes"][0]["tenant"], "acme");
   EXPECT_EQ(j["routes"][0]["postgres_side"], "postgres");
