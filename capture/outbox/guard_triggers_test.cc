@@ -64,6 +64,15 @@ TEST_F(GuardTriggersTest, FencedTenantGetsTheRetryableMessage) {
   EXPECT_EQ(Refusal("UPDATE orders SET v = 'y' WHERE tenant_id = 'acme'"),
             "sqlift: tenant acme is being switched (epoch 5); retry shortly");
   EXPECT_EQ(Refusal("INSERT INTO orders VALUES ('globex', 2, 'x')"), "");
+  // On sqlift's own connections a fenced tenant is a retry, like a busy database.
+  EXPECT_EQ(db_->Exec("DELETE FROM orders WHERE tenant_id = 'acme'").code(),
+            Status::Code::kUnavailable);
+  auto stmt = db_->Prepare("INSERT INTO orders VALUES ('acme', 3, 'x')");
+  ASSERT_TRUE(stmt.ok());
+  EXPECT_EQ(stmt->Run().code(), Status::Code::kUnavailable);
+  SetRoute("acme", "postgres", 6);
+  EXPECT_EQ(db_->Exec("DELETE FROM orders WHERE tenant_id = 'acme'").code(),
+            Status::Code::kFailedPrecondition);
 }
 
 TEST_F(GuardTriggersTest, WholeDatabaseRouteCoversTablesAndTenantsWithoutARoute) {

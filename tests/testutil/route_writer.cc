@@ -7,12 +7,12 @@
 #include <optional>
 #include <random>
 
-#include "common/pg/pg_connection.h"
-#include "common/pg/pg_identifier.h"
 #include "apply/pg_sink/pg_route.h"
 #include "capture/recorder/recorder.h"
-#include "common/sqlite/sqlite_db.h"
 #include "capture/recorder/transaction.h"
+#include "common/pg/pg_connection.h"
+#include "common/pg/pg_identifier.h"
+#include "common/sqlite/sqlite_db.h"
 
 namespace sqlift::testing {
 namespace {
@@ -166,7 +166,9 @@ Result<Outcome> RouteWriter::Loop::OnSqlite(AckedWrite& a) {
     Count(&WriterStats::busy);
     return Outcome::kRetry;
   }
-  if (st.code() == Status::Code::kFailedPrecondition && Mentions(st, "routed to postgres")) {
+  // The recorder's fence says "routed to postgres"; sqlift's guard triggers "is on postgres".
+  if (st.code() == Status::Code::kFailedPrecondition &&
+      (Mentions(st, "routed to postgres") || Mentions(st, "is on postgres"))) {
     Count(&WriterStats::sqlite_routed);
     return Outcome::kRetry;  // re-read the route
   }
