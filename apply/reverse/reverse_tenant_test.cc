@@ -137,9 +137,9 @@ TEST_F(ReverseTenantTest, GuardTriggersPassTheApplierAndRefuseOthers) {
     return st.ok() ? std::string() : std::string(sqlite3_errmsg(db_->handle()));
   };
   EXPECT_EQ(refusal("UPDATE orders SET v = 'c' WHERE tenant = 'acme'"),
-            "sqlift: tenant acme is on postgres (epoch 2)");
+            "sqlift: tenant \"acme\" is on postgres (epoch 2)");
   EXPECT_EQ(refusal("INSERT INTO orders VALUES ('globex', 2, 'g')"),
-            "sqlift: tenant globex is being switched (epoch 4); retry shortly");
+            "sqlift: tenant \"globex\" is being switched (epoch 4); retry shortly");
   EXPECT_EQ(Rows("SELECT tenant, id, v FROM orders"), "acme|1|b\n");
   EXPECT_EQ(refusal("INSERT INTO orders VALUES ('initech', 2, 'i')"), "");
 }

@@ -86,7 +86,7 @@ class GuardClientsTest : public testing::GuardFixture,
 
 TEST_P(GuardClientsTest, TenantOnPostgresIsRefusedAnotherWrites) {
   SetRoute("acme", "postgres", 3);
-  const std::string msg = "sqlift: tenant acme is on postgres (epoch 3)";
+  const std::string msg = "sqlift: tenant \"acme\" is on postgres (epoch 3)";
   ExpectRefused("INSERT INTO orders VALUES ('acme', 2, 'x');", msg);
   ExpectRefused("UPDATE orders SET v = 'y' WHERE tenant_id = 'acme';", msg);
   ExpectRefused("DELETE FROM orders WHERE tenant_id = 'acme';", msg);
@@ -103,7 +103,7 @@ TEST_P(GuardClientsTest, TenantOnPostgresIsRefusedAnotherWrites) {
 
 TEST_P(GuardClientsTest, FencedTenantGetsTheRetryableMessage) {
   SetRoute("acme", "sqlite", 3, /*fenced=*/true);
-  const std::string msg = "sqlift: tenant acme is being switched (epoch 3); retry shortly";
+  const std::string msg = "sqlift: tenant \"acme\" is being switched (epoch 3); retry shortly";
   ExpectRefused("INSERT INTO orders VALUES ('acme', 2, 'x');", msg);
   ExpectRefused("UPDATE orders SET v = 'y' WHERE tenant_id = 'acme';", msg);
   ExpectRefused("DELETE FROM orders WHERE tenant_id = 'acme';", msg);
@@ -112,7 +112,7 @@ TEST_P(GuardClientsTest, FencedTenantGetsTheRetryableMessage) {
 
 TEST_P(GuardClientsTest, WholeDatabaseOnPostgresRefusesEveryCapturedTable) {
   SetRoute("*", "postgres", 3);
-  const std::string msg = "sqlift: tenant * is on postgres (epoch 3)";
+  const std::string msg = "sqlift: the whole database is on postgres (epoch 3)";
   ExpectRefused("INSERT INTO countries VALUES ('de', 'Germany');", msg);
   ExpectRefused("UPDATE countries SET name = 'x';", msg);
   ExpectRefused("DELETE FROM countries;", msg);
@@ -127,7 +127,7 @@ TEST_P(GuardClientsTest, WholeDatabaseOnPostgresRefusesEveryCapturedTable) {
 TEST_P(GuardClientsTest, RouteBackOnSqliteWritesAgain) {
   SetRoute("acme", "postgres", 3);
   ExpectRefused("INSERT INTO orders VALUES ('acme', 2, 'x');",
-                "sqlift: tenant acme is on postgres (epoch 3)");
+                "sqlift: tenant \"acme\" is on postgres (epoch 3)");
   SetRoute("acme", "sqlite", 4);
   ExpectWritten("INSERT INTO orders VALUES ('acme', 2, 'x');");
   ASSERT_TRUE(RemoveGuards(*db_).ok());

@@ -202,11 +202,13 @@ Result<std::string> PlanFor(SqliteDb& db, const std::vector<std::string>& tables
 }  // namespace
 
 std::string GuardMessage(const RouteRow& route) {
+  // DescribeTenant: the tenant named as the recorder's fence names it.
   if (route.fenced) {
-    return fmt::format("sqlift: tenant {} is being switched (epoch {}); retry shortly",
-                       route.tenant, route.epoch);
+    return fmt::format("sqlift: {} is being switched (epoch {}); retry shortly",
+                       DescribeTenant(route.tenant), route.epoch);
   }
-  return fmt::format("sqlift: tenant {} is on postgres (epoch {})", route.tenant, route.epoch);
+  return fmt::format("sqlift: {} is on postgres (epoch {})", DescribeTenant(route.tenant),
+                     route.epoch);
 }
 
 Status InstallGuards(SqliteDb& db, const std::vector<std::string>& tables,

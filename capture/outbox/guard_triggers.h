@@ -11,15 +11,15 @@
 // unless the reverse applier's marker row exists (below). The common case, route sqlite, costs
 // one or two primary-key lookups of _sqlift_route per row.
 //
-// The refusal's message names the route: `sqlift: tenant T is on postgres (epoch N)`, or
-// `sqlift: tenant T is being switched (epoch N); retry shortly` while it is fenced (T is '*'
-// when the whole-database route decided). SQLite before 3.48 takes only a literal as RAISE's
-// message, so the messages are baked into one trigger, `_sqlift_guard_messages` (INSTEAD OF
-// INSERT on the empty view `_sqlift_guard_refusal`, into which a refusing trigger inserts the
-// route), rewritten from _sqlift_route whenever a route changes (RefreshGuardMessages, in the
-// route's own transaction). Whether a write is refused never depends on that trigger being
-// current: the table triggers read the live route; a route nobody refreshed gets a generic
-// message of the same kind.
+// The refusal's message names the route: `sqlift: tenant "T" is on postgres (epoch N)`, or
+// `sqlift: tenant "T" is being switched (epoch N); retry shortly` while it is fenced ("the
+// whole database" instead of `tenant "T"` when the whole-database route decided). SQLite
+// before 3.48 takes only a literal as RAISE's message, so the messages are baked into one trigger,
+// `_sqlift_guard_messages` (INSTEAD OF INSERT on the empty view `_sqlift_guard_refusal`, into which
+// a refusing trigger inserts the route), rewritten from _sqlift_route whenever a route changes
+// (RefreshGuardMessages, in the route's own transaction). Whether a write is refused never depends
+// on that trigger being current: the table triggers read the live route; a route nobody refreshed
+// gets a generic message of the same kind.
 //
 // The reverse applier's pass: it inserts _sqlift_state key kStateReverseWriter after BEGIN and
 // deletes it before COMMIT, in its own write transaction. SQLite lets one transaction write at

@@ -15,7 +15,7 @@
 namespace sqlift {
 namespace {
 
-constexpr const char* kAcmeOnPostgres = "sqlift: tenant acme is on postgres (epoch 3)";
+constexpr const char* kAcmeOnPostgres = "sqlift: tenant \"acme\" is on postgres (epoch 3)";
 
 class GuardTriggersTest : public testing::GuardFixture {};
 
@@ -57,12 +57,12 @@ TEST_F(GuardTriggersTest, RowsMovingBetweenTenantsCheckBoth) {
 
 TEST_F(GuardTriggersTest, FencedTenantGetsTheRetryableMessage) {
   SetRoute("acme", "sqlite", 4, /*fenced=*/true);
-  const std::string fenced = "sqlift: tenant acme is being switched (epoch 4); retry shortly";
+  const std::string fenced = "sqlift: tenant \"acme\" is being switched (epoch 4); retry shortly";
   EXPECT_EQ(Refusal("INSERT INTO orders VALUES ('acme', 2, 'x')"), fenced);
   EXPECT_EQ(Refusal("DELETE FROM orders WHERE tenant_id = 'acme'"), fenced);
   SetRoute("acme", "postgres", 5, /*fenced=*/true);  // a fallback in flight
   EXPECT_EQ(Refusal("UPDATE orders SET v = 'y' WHERE tenant_id = 'acme'"),
-            "sqlift: tenant acme is being switched (epoch 5); retry shortly");
+            "sqlift: tenant \"acme\" is being switched (epoch 5); retry shortly");
   EXPECT_EQ(Refusal("INSERT INTO orders VALUES ('globex', 2, 'x')"), "");
   // On sqlift's own connections a fenced tenant is a retry, like a busy database.
   EXPECT_EQ(db_->Exec("DELETE FROM orders WHERE tenant_id = 'acme'").code(),
@@ -78,7 +78,7 @@ TEST_F(GuardTriggersTest, FencedTenantGetsTheRetryableMessage) {
 TEST_F(GuardTriggersTest, WholeDatabaseRouteCoversTablesAndTenantsWithoutARoute) {
   SetRoute("initech", "sqlite", 1);
   SetRoute("*", "postgres", 6);
-  const std::string whole = "sqlift: tenant * is on postgres (epoch 6)";
+  const std::string whole = "sqlift: the whole database is on postgres (epoch 6)";
   std::string before = Tables();
   EXPECT_EQ(Refusal("INSERT INTO countries VALUES ('de', 'Germany')"), whole);
   EXPECT_EQ(Refusal("UPDATE countries SET name = 'x'"), whole);
@@ -125,7 +125,7 @@ TEST_F(GuardTriggersTest, StaleMessagesStillRefuseWithAGenericMessage) {
             "sqlift: a tenant this write touches is being switched; retry shortly");
   ASSERT_TRUE(RefreshGuardMessages(*db_).ok());
   EXPECT_EQ(Refusal("INSERT INTO orders VALUES ('acme', 2, 'x')"),
-            "sqlift: tenant acme is being switched (epoch 9); retry shortly");
+            "sqlift: tenant \"acme\" is being switched (epoch 9); retry shortly");
 }
 
 TEST_F(GuardTriggersTest, InstallIsIdempotentAndFollowsColumnChanges) {
@@ -170,10 +170,10 @@ TEST_F(GuardTriggersTest, IntegerTenantsAndHostileNamesAreMatchedAsText) {
   SetRoute("42", "postgres", 2);
   SetRoute("o'brien", "postgres", 8);
   EXPECT_EQ(Refusal("INSERT INTO \"we'ird \"\"t\" VALUES (42, 1)"),
-            "sqlift: tenant 42 is on postgres (epoch 2)");
+            "sqlift: tenant \"42\" is on postgres (epoch 2)");
   EXPECT_EQ(Refusal("INSERT INTO \"we'ird \"\"t\" VALUES (43, 1)"), "");
   EXPECT_EQ(Refusal("INSERT INTO orders VALUES ('o''brien', 1, 'x')"),
-            "sqlift: tenant o'brien is on postgres (epoch 8)");
+            "sqlift: tenant \"o'brien\" is on postgres (epoch 8)");
 }
 
 TEST_F(GuardTriggersTest, DatabasePerTenantSourceFollowsItsTenant) {
