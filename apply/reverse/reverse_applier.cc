@@ -7,6 +7,7 @@
 #include <cctype>
 #include <limits>
 
+#include "capture/outbox/guard_triggers.h"
 #include "capture/outbox/outbox.h"
 #include "common/sqlite/sqlite_schema.h"
 
@@ -169,6 +170,9 @@ Result<ReverseApplyStats> ReverseApplier::ApplyInTransaction(
   ReverseApplyStats stats;
   stats.skipped = true;
   SQLIFT_RETURN_IF_ERROR(RefreshSchemaIfChanged());
+  // The guard triggers let this transaction write tenants on postgres; the marker is deleted
+  // again below, so it is never committed (a failure rolls it back with everything else).
+  SQLIFT_RETURN_IF_ERROR(OpenGuardPass(*db_));
   // Read inside the write transaction: the store that owns the position decides.
   SQLIFT_ASSIGN_OR_RETURN(pgchange::Lsn position, Position());
   SQLIFT_ASSIGN_OR_RETURN(std::vector<RouteRow> routes, ReadRoutes(db_->handle()));
@@ -182,6 +186,7 @@ Result<ReverseApplyStats> ReverseApplier::ApplyInTransaction(
       SQLIFT_RETURN_IF_ERROR(ApplyChange(txn, change, routes, &stats));
     }
   }
+  SQLIFT_RETURN_IF_ERROR(CloseGuardPass(*db_));
   if (stats.skipped) return stats;
   SQLIFT_ASSIGN_OR_RETURN(SqliteStatement stmt,
                           db_->Prepare("INSERT INTO _sqlift_state (key, value) VALUES (?1, ?2) "

@@ -20,7 +20,9 @@
 // never captured back into the outbox. It runs with synchronous=FULL: once Apply returns, the
 // rows and the position are on disk, and the caller may confirm the LSN to PostgreSQL. It runs with
 // foreign_keys=OFF: PostgreSQL already enforced the constraints and sends every cascaded change as
-// a change of its own. Triggers defined in SQLite still fire.
+// a change of its own. Triggers defined in SQLite still fire; sqlift's guard triggers
+// (capture/outbox/guard_triggers.h) let its writes through by the marker row it writes after
+// BEGIN and deletes before COMMIT.
 //
 // Thread safety: none; one thread uses an applier at a time.
 #pragma once

@@ -7,6 +7,7 @@
 #include "apply/reverse/pg_text_value.h"
 #include "apply/reverse/reverse_applier.h"
 #include "apply/reverse/testing/reverse_fixture.h"
+#include "capture/outbox/guard_triggers.h"
 
 namespace sqlift {
 namespace {
@@ -114,6 +115,33 @@ TEST_F(ReverseTenantTest, UpdateThatMovesARowChecksBothTenants) {
       Txn(300, {Update(orders_, {T("acme"), T("1"), N()}, {T("globex"), T("1"), T("a")})}));
   ASSERT_TRUE(moved.ok()) << moved.status().ToString();
   EXPECT_EQ(Rows("SELECT tenant, id FROM orders"), "globex|1\n");
+}
+
+// With sqlift's guard triggers installed (what `sqlift init` does), the applier's own
+// transactions write tenants on postgres, fenced or not, while the same writes from a plain
+// connection are refused; the marker that lets it through is never committed.
+TEST_F(ReverseTenantTest, GuardTriggersPassTheApplierAndRefuseOthers) {
+  ASSERT_TRUE(
+      InstallGuards(*db_, {"orders", "notes", "countries"}, TenantScheme{"tenant", ""}).ok());
+  auto stats = applier_->Apply(Txn(100, {Insert(orders_, {T("acme"), T("1"), T("a")}),
+                                         Insert(orders_, {T("globex"), T("1"), T("g")})}));
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  stats = applier_->Apply(Txn(200, {Update(orders_, {}, {T("acme"), T("1"), T("b")}),
+                                    Delete(orders_, {T("globex"), T("1"), N()})}));
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(Rows("SELECT tenant, id, v FROM orders"), "acme|1|b\n");
+  EXPECT_EQ(Position(), 200u);
+  EXPECT_EQ(Rows("SELECT count(*) FROM _sqlift_state WHERE key = 'reverse_writer'"), "0\n");
+  auto refusal = [&](const std::string& sql) {
+    Status st = db_->Exec(sql);
+    return st.ok() ? std::string() : std::string(sqlite3_errmsg(db_->handle()));
+  };
+  EXPECT_EQ(refusal("UPDATE orders SET v = 'c' WHERE tenant = 'acme'"),
+            "sqlift: tenant \"acme\" is on postgres (epoch 2)");
+  EXPECT_EQ(refusal("INSERT INTO orders VALUES ('globex', 2, 'g')"),
+            "sqlift: tenant \"globex\" is being switched (epoch 4); retry shortly");
+  EXPECT_EQ(Rows("SELECT tenant, id, v FROM orders"), "acme|1|b\n");
+  EXPECT_EQ(refusal("INSERT INTO orders VALUES ('initech', 2, 'i')"), "");
 }
 
 TEST_F(ReverseTenantTest, TenantOutsideTheKeyIsReadFromTheSqliteRow) {

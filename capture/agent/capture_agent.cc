@@ -5,6 +5,7 @@
 
 #include "capture/agent/changeset_decoder.h"
 #include "capture/agent/route_writer.h"
+#include "capture/outbox/guard_triggers.h"
 #include "capture/outbox/outbox.h"
 #include "common/base/crash_point.h"
 #include "state/keys.h"
@@ -137,6 +138,7 @@ std::vector<wire::ChangeBatch> CaptureAgent::EncodeRun(const std::vector<OutboxR
 // One batch: read, check, decode, log (synced), trim. Returns false when nothing was there.
 Result<bool> CaptureAgent::DrainBatch(DrainStats* stats) {
   SQLIFT_RETURN_IF_ERROR(schema_.Refresh().With("read schema"));
+  KeepGuards();
   SQLIFT_ASSIGN_OR_RETURN(
       std::vector<OutboxRow> rows,
       outbox_->ReadAfter(logged_seq_, options_.batch_rows, options_.batch_bytes));
@@ -185,6 +187,25 @@ Result<bool> CaptureAgent::DrainBatch(DrainStats* stats) {
   stats->logged_seq = last;
   if (!stop.ok()) return stop;
   return true;
+}
+
+// A table the application created or altered gets its guard triggers
+// (capture/outbox/guard_triggers.h), in files where `sqlift init` installed them. A failure (a
+// busy database) is logged and tried again at the next batch; writes keep being captured.
+void CaptureAgent::KeepGuards() {
+  if (schema_.schema_version() == guards_version_) return;
+  SqliteDb& db = outbox_->db();
+  Result<bool> installed = GuardsInstalled(db);
+  Status st = installed.status();
+  if (installed.ok() && *installed) {
+    Result<TenantScheme> scheme = ReadTenantScheme(db.handle());
+    st = scheme.ok() ? InstallGuards(db, schema_.TableNames(), *scheme) : scheme.status();
+  }
+  if (!st.ok()) {
+    spdlog::warn("update the guard triggers after a schema change: {} (will retry)", st.ToString());
+    return;
+  }
+  guards_version_ = schema_.schema_version();
 }
 
 Result<DrainStats> CaptureAgent::DrainAvailable() {

@@ -75,6 +75,8 @@ class CaptureAgent {
                std::unique_ptr<OutboxReader> outbox, std::unique_ptr<ChangeWatcher> watcher);
   [[nodiscard]] Status Recover();
   [[nodiscard]] Result<bool> DrainBatch(DrainStats* stats);
+  // Keeps the guard triggers in step with the schema (see capture_agent.cc).
+  void KeepGuards();
   [[nodiscard]] Result<wire::ChangeBatch> Encode(const OutboxRow& row, DrainStats* stats);
   std::vector<wire::ChangeBatch> EncodeRun(const std::vector<OutboxRow>& rows, DrainStats* stats,
                                            Status* stop);
@@ -87,6 +89,7 @@ class CaptureAgent {
   std::unique_ptr<ChangeWatcher> watcher_;
   SchemaTracker schema_;
   uint64_t logged_seq_ = 0;
+  int64_t guards_version_ = -1;  // the schema_version KeepGuards last brought up to date
   std::atomic<bool> stop_{false};
 };
 

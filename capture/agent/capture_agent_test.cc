@@ -8,6 +8,7 @@
 #include <map>
 
 #include "capture/agent/testing/session_writer.h"
+#include "capture/outbox/guard_triggers.h"
 #include "capture/outbox/outbox.h"
 #include "state/keys.h"
 
@@ -233,6 +234,30 @@ TEST_F(CaptureAgentTest, EdgeValuesAndOddNamesSurviveTheLog) {
   EXPECT_TRUE(std::signbit(by_key[2]->new_values(1).real()));
   EXPECT_EQ(by_key[2]->new_values(2).kind_case(), wire::Value::kBlob);
   EXPECT_EQ(by_key[3]->new_values(2).blob(), big);
+}
+
+// Where `sqlift init` installed guard triggers, a table the application creates later gets its
+// own once the agent sees the schema change; where it did not, the agent installs none.
+TEST_F(CaptureAgentTest, TablesCreatedLaterGetGuardTriggers) {
+  auto guards = [&] {
+    return *app_->QueryInt64(
+        "SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = 'orders'");
+  };
+  writer_->Exec("CREATE TABLE orders (id INTEGER PRIMARY KEY, v TEXT)");
+  auto agent = OpenAgent();
+  ASSERT_NE(agent, nullptr);
+  ASSERT_TRUE(agent->DrainAvailable().ok());
+  EXPECT_EQ(guards(), 0);
+  ASSERT_TRUE(InstallGuards(*app_, {"users"}, TenantScheme{}).ok());
+  ASSERT_TRUE(agent->DrainAvailable().ok());
+  EXPECT_EQ(guards(), 3);
+  int64_t version = *app_->QueryInt64("PRAGMA schema_version");
+  ASSERT_TRUE(agent->DrainAvailable().ok());  // up to date: nothing rewritten
+  EXPECT_EQ(*app_->QueryInt64("PRAGMA schema_version"), version);
+  ASSERT_TRUE(app_->Exec("INSERT INTO _sqlift_route VALUES ('*', 'postgres', 2, 0, 0)").ok());
+  Status st = app_->Exec("INSERT INTO orders VALUES (1, 'x')");
+  EXPECT_FALSE(st.ok());
+  EXPECT_EQ(*app_->QueryInt64("SELECT count(*) FROM orders"), 0);
 }
 
 TEST_F(CaptureAgentTest, RetentionDropsOnlyAckedRecords) {

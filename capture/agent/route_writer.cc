@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "capture/outbox/guard_triggers.h"
 #include "capture/outbox/outbox.h"
 #include "common/base/clock.h"
 
@@ -61,7 +62,10 @@ Result<uint64_t> WriteRoute(SqliteDb& db, RouteRow route) {
   SQLIFT_RETURN_IF_ERROR(event.BindInt64(2, static_cast<int64_t>(outbox::OutboxKind::kRoute)));
   SQLIFT_RETURN_IF_ERROR(event.BindBlob(3, payload));
   SQLIFT_RETURN_IF_ERROR(event.Run().With(what));
-  return static_cast<uint64_t>(sqlite3_last_insert_rowid(db.handle()));
+  const auto seq = static_cast<uint64_t>(sqlite3_last_insert_rowid(db.handle()));
+  // The guard triggers' messages name each route's epoch: rewritten in the same transaction.
+  SQLIFT_RETURN_IF_ERROR(RefreshGuardMessages(db).With(what));
+  return seq;
 }
 
 Result<uint64_t> CommitRoute(SqliteDb& db, const RouteRow& route) {

@@ -17,8 +17,9 @@
 
 namespace sqlift {
 
-// Inside the caller's write transaction: upserts `route` (updated_at = now) and appends its
-// outbox event; returns the event's seq.
+// Inside the caller's write transaction: upserts `route` (updated_at = now), appends its
+// outbox event and rewrites the guard triggers' messages (capture/outbox/guard_triggers.h);
+// returns the event's seq.
 [[nodiscard]] Result<uint64_t> WriteRoute(SqliteDb& db, RouteRow route);
 
 // WriteRoute in a transaction of its own (BEGIN IMMEDIATE ... COMMIT; the connection's busy

@@ -50,6 +50,13 @@ Status SchemaTracker::Refresh() {
   return Status::OK();
 }
 
+std::vector<std::string> SchemaTracker::TableNames() const {
+  std::vector<std::string> out;
+  for (const auto& [name, table] : tables_)
+    out.push_back(name);
+  return out;
+}
+
 Result<std::string> SchemaTracker::LoggedDefinition(const std::string& table) {
   if (auto it = handed_out_.find(table); it != handed_out_.end()) return it->second;
   if (auto it = logged_.find(table); it != logged_.end()) return it->second;

@@ -48,6 +48,11 @@ class SchemaTracker {
   // Records that the DDL events handed out so far are in the log (call after Append).
   [[nodiscard]] Status MarkLogged();
 
+  // PRAGMA schema_version as of the last Refresh (-1 before the first), and the captured
+  // tables of that schema.
+  int64_t schema_version() const { return schema_version_; }
+  std::vector<std::string> TableNames() const;
+
  private:
   [[nodiscard]] Result<std::string> LoggedDefinition(const std::string& table);
   wire::Transaction MakeDdl(const std::string& table, const std::string& sql) const;

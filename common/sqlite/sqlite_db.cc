@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "common/base/text.h"
+#include "common/sqlite/guard_refusal.h"
 #include "common/sqlite/sqlite_status.h"
 
 namespace sqlift {
@@ -67,7 +68,7 @@ Status SqliteDb::Exec(std::string_view sql) {
   if (rc == SQLITE_OK) return Status::OK();
   std::string msg = fmt::format("{}: {}", path_, err ? err : sqlite3_errstr(rc));
   sqlite3_free(err);
-  return SqliteStatus(rc, msg);
+  return SqliteWriteStatus(rc, msg);
 }
 
 Result<SqliteStatement> SqliteDb::Prepare(std::string_view sql) {

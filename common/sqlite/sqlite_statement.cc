@@ -4,6 +4,7 @@
 
 #include <utility>
 
+#include "common/sqlite/guard_refusal.h"
 #include "common/sqlite/sqlite_status.h"
 
 namespace sqlift {
@@ -26,8 +27,8 @@ SqliteStatement::~SqliteStatement() {
 
 Status SqliteStatement::Check(int rc, std::string_view what) const {
   if (rc == SQLITE_OK || rc == SQLITE_ROW || rc == SQLITE_DONE) return Status::OK();
-  return SqliteStatus(rc,
-                      fmt::format("{} [{}]: {}", sqlite3_errstr(rc), what, sqlite3_errmsg(db_)));
+  return SqliteWriteStatus(
+      rc, fmt::format("{} [{}]: {}", sqlite3_errstr(rc), what, sqlite3_errmsg(db_)));
 }
 
 Status SqliteStatement::BindNull(int index) {

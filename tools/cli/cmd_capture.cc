@@ -8,6 +8,7 @@
 
 #include "apply/reverse/reverse_runner.h"
 #include "capture/agent/capture_agent.h"
+#include "capture/outbox/guard_triggers.h"
 #include "capture/outbox/outbox.h"
 #include "capture/outbox/route_table.h"
 #include "capture/shipper/shipper.h"
@@ -18,6 +19,7 @@
 #include "tools/cli/command.h"
 #include "tools/daemon/daemon_shell.h"
 #include "tools/daemon/daemon_status.h"
+#include "tools/daemon/http_server.h"
 
 namespace sqlift {
 namespace {
@@ -75,7 +77,7 @@ Status InitSqlite(const Config& cfg) {
   std::set<std::string> excluded(cfg.source_exclude_tables.begin(),
                                  cfg.source_exclude_tables.end());
   std::string blockers;
-  int captured = 0;
+  std::vector<std::string> captured;
   for (const TableSchema& t : *tables) {
     if (excluded.count(t.name)) continue;
     if (!t.HasPrimaryKey()) {
@@ -83,7 +85,7 @@ Status InitSqlite(const Config& cfg) {
           fmt::format("\n  {}: add a PRIMARY KEY, or list it in [source] exclude_tables", t.name);
       continue;
     }
-    ++captured;
+    captured.push_back(t.name);
   }
   if (!blockers.empty()) {
     return fail(Status::FailedPrecondition(fmt::format(
@@ -92,10 +94,13 @@ Status InitSqlite(const Config& cfg) {
   }
   Status st = outbox::CreateTables(db->handle());
   if (st.ok()) st = StoreTenantScheme(*db, cfg);
+  // Guard triggers: every SQLite client, not only recorders, is fenced by the routes.
+  Result<TenantScheme> scheme = ReadTenantScheme(db->handle());
+  if (st.ok()) st = scheme.ok() ? InstallGuards(*db, captured, *scheme) : scheme.status();
   if (!st.ok()) return fail(st);
   SQLIFT_RETURN_IF_ERROR(db->Exec("COMMIT"));
-  spdlog::info("{}: WAL mode, outbox ready; {} tables captured, {} excluded", cfg.source_sqlite,
-               captured, excluded.size());
+  spdlog::info("{}: WAL mode, outbox and guard triggers ready; {} tables captured, {} excluded",
+               cfg.source_sqlite, captured.size(), excluded.size());
   return Status::OK();
 }
 

@@ -78,7 +78,9 @@ Result<Outcome> RouteWriter::Loop::OnSqlite(AckedWrite& a) {
     Count(&WriterStats::busy);
     return Outcome::kRetry;
   }
-  if (st.code() == Status::Code::kFailedPrecondition && Mentions(st, "routed to postgres")) {
+  // The recorder's fence says "routed to postgres"; sqlift's guard triggers "is on postgres".
+  if (st.code() == Status::Code::kFailedPrecondition &&
+      (Mentions(st, "routed to postgres") || Mentions(st, "is on postgres"))) {
     Count(&WriterStats::sqlite_routed);
     return Outcome::kRetry;  // re-read the route
   }

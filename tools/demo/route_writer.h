@@ -8,7 +8,8 @@
 //   fenced                 wait ~1 ms, ask again (counted: route_fenced)
 //   sqlite                 one SQLite transaction through the recorder. Unavailable "being
 //                          switched": fenced (sqlite_fenced), retry; FailedPrecondition "routed to
-//                          postgres": re-read the route (sqlite_routed); SQLITE_BUSY: retry (busy)
+//                          postgres" (or the guard triggers' "is on postgres"): re-read the route
+//                          (sqlite_routed); SQLITE_BUSY: retry (busy)
 //   postgres               the same writes on PostgreSQL in one transaction, bound parameters.
 //                          SL001: fenced (pg_fenced), retry; SL002: re-read the route
 //                          (pg_routed); a lost connection: reconnect (pg_errors; a COMMIT

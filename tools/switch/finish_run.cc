@@ -7,6 +7,7 @@
 
 #include "apply/pg_sink/pg_route.h"
 #include "apply/reverse/source_layout.h"
+#include "capture/outbox/guard_triggers.h"
 #include "capture/outbox/route_table.h"
 #include "capture/pg_logical/pg_replication_admin.h"
 #include "common/sqlite/sqlite_db.h"
@@ -97,15 +98,20 @@ Status DropReplication(Finish& f, std::string* note) {
 
 Status DropSqliteTables(Finish& f, std::string* note) {
   SQLIFT_RETURN_IF_ERROR(f.db->Exec("BEGIN IMMEDIATE"));
-  Status st = f.db->Exec(
-      "DROP TABLE IF EXISTS main._sqlift_outbox; DROP TABLE IF EXISTS main._sqlift_route; "
-      "DROP TABLE IF EXISTS main._sqlift_state");
+  // The guard triggers first: they read _sqlift_route and _sqlift_state.
+  Status st = RemoveGuards(*f.db);
+  if (st.ok()) {
+    st = f.db->Exec(
+        "DROP TABLE IF EXISTS main._sqlift_outbox; DROP TABLE IF EXISTS main._sqlift_route; "
+        "DROP TABLE IF EXISTS main._sqlift_state");
+  }
   if (st.ok()) st = f.db->Exec("COMMIT");
   if (!st.ok()) {
     (void)f.db->Exec("ROLLBACK");
     return st;
   }
-  *note = "_sqlift_outbox, _sqlift_route and _sqlift_state dropped from " + f.cfg.source_sqlite;
+  *note = "guard triggers, _sqlift_outbox, _sqlift_route and _sqlift_state dropped from " +
+          f.cfg.source_sqlite;
   return Status::OK();
 }
 
