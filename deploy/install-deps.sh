@@ -100,6 +100,19 @@ install_node_client() {
     echo "install-deps: node client present: $loaded"
     return
   fi
+  # A build kept from an earlier run on this machine, for the same lock file and Node version,
+  # is used as it is (a fresh clone has no node_modules; compiling takes minutes).
+  local key cache
+  key="$(cat "$node_client_dir/package-lock.json" | sha256sum | cut -c1-16)-node$(node_major)"
+  cache="${SQLIFT_NODE_CACHE:-/var/cache/sqlift/node-client}/$key"
+  if [ -d "$cache/node_modules" ]; then
+    rm -rf "$node_client_dir/node_modules"
+    cp -a "$cache/node_modules" "$node_client_dir/"
+    if loaded="$(node_client_loads)"; then
+      echo "install-deps: node client from $cache: $loaded"
+      return
+    fi
+  fi
   echo "install-deps: installing the node client's packages in $node_client_dir"
   (cd "$node_client_dir" && npm ci --ignore-scripts --no-audit --no-fund)
   local gyp
@@ -112,6 +125,10 @@ install_node_client() {
     exit 1
   fi
   echo "install-deps: node client installed: $loaded"
+  if mkdir -p "$cache" 2>/dev/null && rm -rf "$cache/node_modules" &&
+    cp -a "$node_client_dir/node_modules" "$cache/"; then
+    echo "install-deps: node client kept in $cache for the next run"
+  fi
 }
 
 if install_debian "${packages[@]}"; then
