@@ -8,13 +8,15 @@ cd "$(dirname "$0")/.."
 seconds=${1:-600}
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz --target frame_decoder_fuzz changeset_decoder_fuzz config_fuzz \
-  pgoutput_decoder_fuzz
-for spec in frame_decoder_fuzz:proto/wire \
-            changeset_decoder_fuzz:capture/agent \
-            config_fuzz:common/config \
-            pgoutput_decoder_fuzz:capture/pg_logical; do
-  IFS=: read -r target dir <<<"$spec"
-  corpus="$dir/fuzz"
+  pgoutput_decoder_fuzz wal_page_fuzz wal_reader_fuzz
+for spec in frame_decoder_fuzz:proto/wire:fuzz \
+            changeset_decoder_fuzz:capture/agent:fuzz \
+            config_fuzz:common/config:fuzz \
+            pgoutput_decoder_fuzz:capture/pg_logical:fuzz \
+            wal_page_fuzz:capture/wal:fuzz \
+            wal_reader_fuzz:capture/wal:fuzz_reader; do
+  IFS=: read -r target dir seeds <<<"$spec"
+  corpus="$dir/$seeds"
   work="build/fuzz/$target.long"
   mkdir -p "$work/corpus" && cp -r "$corpus"/. "$work/corpus/"
   echo "fuzz: $target for $seconds s"
