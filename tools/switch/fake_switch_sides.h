@@ -39,7 +39,7 @@ class FakeSides : public SwitchSides {
   const RouteRow& route() const { return routes.at(tenant_); }
 
   Status Check(RouteRow* route, std::string* note) override {
-    Call("Check");
+    Record("Check");
     *route = routes.at(tenant_);
     *note = "fake";
     return Status::OK();
@@ -48,20 +48,20 @@ class FakeSides : public SwitchSides {
   Status PrepareReverse(std::string*) override { return Call("PrepareReverse"); }
   Status WaitReverseDrained(std::string*) override { return Call("WaitReverseDrained"); }
   Result<uint64_t> SetRoute(const RouteRow& row) override {
-    Call("SetRoute");
+    Record("SetRoute");
     routes[row.tenant] = row;
     route_writes.push_back(row);
     return ++outbox_seq;
   }
   Status WaitApplied(uint64_t seq, std::string*) override {
-    Call("WaitApplied");
+    Record("WaitApplied");
     if (applier_runs) applied_seq = std::max(applied_seq, std::min(seq, outbox_seq));
     if (applied_seq >= seq) return Status::OK();
     timed_out_ = true;
     return Status::Aborted("timed out waiting for the applier to apply seq " + std::to_string(seq));
   }
   Status Verify(bool fast, std::string*) override {
-    Call("Verify");
+    Record("Verify");
     verify_fast.push_back(fast);
     if (verify_matches) return Status::OK();
     return Status::FailedPrecondition("verify: table t is Different");
@@ -75,9 +75,12 @@ class FakeSides : public SwitchSides {
   }
 
  private:
-  Status Call(const std::string& name) {
+  void Record(const std::string& name) {
     calls.push_back(name);
     if (name == time_out_after) timed_out_ = true;
+  }
+  Status Call(const std::string& name) {
+    Record(name);
     return Status::OK();
   }
 
