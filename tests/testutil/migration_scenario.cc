@@ -14,6 +14,7 @@
 #include "capture/recorder/recorder.h"
 #include "capture/recorder/transaction.h"
 #include "common/pg/pg_connection.h"
+#include "common/process/files.h"
 #include "common/sqlite/sqlite_db.h"
 #include "common/sqlite/sqlite_statement.h"
 #include "tests/testutil/table_compare.h"
@@ -30,11 +31,6 @@ std::string ReadFile(const fs::path& path) {
   std::stringstream buf;
   buf << in.rdbuf();
   return buf.str();
-}
-
-std::string Tail(const fs::path& path, size_t bytes) {
-  std::string s = ReadFile(path);
-  return s.size() > bytes ? s.substr(s.size() - bytes) : s;
 }
 
 // Seed rows, in the value forms both sides spell alike (see the header).
@@ -446,8 +442,8 @@ std::string MigrationScenario::CompareAll() {
 }
 
 std::string MigrationScenario::Logs(size_t bytes) const {
-  return "--- apply.log\n" + Tail(dir_ / "apply.log", bytes) + "--- capture.log\n" +
-         Tail(dir_ / "capture.log", bytes);
+  return "--- apply.log\n" + process::FileTail((dir_ / "apply.log").string(), bytes) +
+         "--- capture.log\n" + process::FileTail((dir_ / "capture.log").string(), bytes);
 }
 
 }  // namespace sqlift::testing
