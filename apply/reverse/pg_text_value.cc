@@ -5,6 +5,8 @@
 #include <charconv>
 #include <cmath>
 
+#include "apply/translate/value_repr.h"
+
 namespace sqlift {
 
 namespace {
@@ -155,6 +157,37 @@ Result<SqliteValue> PgTextToSqlite(uint32_t type_oid, const pgchange::Datum& dat
     default:  // timestamp, date, time, json(b), uuid, text, varchar, bpchar, unknown types
       return SqliteValue::Text(text);
   }
+}
+
+Result<SqliteValue> PgTextToSqlite(uint32_t type_oid, const pgchange::Datum& datum, TimeUnit unit) {
+  const bool time = type_oid == pgoid::kTimestamptz || type_oid == pgoid::kTimestamp;
+  if (unit == TimeUnit::kAuto || !time || datum.kind != pgchange::Datum::Kind::kText) {
+    return PgTextToSqlite(type_oid, datum);
+  }
+  wire::Value text;
+  text.set_text(datum.text);
+  PgType as = PgType::Of(PgType::Kind::kTimestamptz);
+  Result<int64_t> micros = InstantOf(text, as);
+  if (!micros.ok()) {
+    return Malformed(type_oid == pgoid::kTimestamp ? "timestamp" : "timestamptz", datum.text,
+                     "not an instant a number can hold");
+  }
+  const int64_t m = *micros;
+  switch (unit) {
+    case TimeUnit::kSeconds:
+      if (m % 1000000 == 0) return SqliteValue::Integer(m / 1000000);
+      return SqliteValue::Real(static_cast<double>(m) / 1e6);
+    case TimeUnit::kMillis:
+      if (m % 1000 == 0) return SqliteValue::Integer(m / 1000);
+      return SqliteValue::Real(static_cast<double>(m) / 1e3);
+    case TimeUnit::kMicros:
+      return SqliteValue::Integer(m);
+    case TimeUnit::kJulianDay:
+      return SqliteValue::Real(static_cast<double>(m) / 86400e6 + 2440587.5);
+    case TimeUnit::kAuto:
+      break;
+  }
+  return PgTextToSqlite(type_oid, datum);
 }
 
 Status BindSqliteValue(SqliteStatement& stmt, int index, const SqliteValue& value) {

@@ -26,6 +26,7 @@
 #include <string>
 #include <string_view>
 
+#include "apply/translate/type_mapping.h"
 #include "capture/pg_logical/pg_change.h"
 #include "common/base/result.h"
 #include "common/sqlite/sqlite_statement.h"
@@ -73,6 +74,14 @@ struct SqliteValue {
 // Converts one value of a column of type `type_oid`. `datum` must be kNull or kText (an
 // unchanged TOAST value has no value to convert: InvalidArgument).
 [[nodiscard]] Result<SqliteValue> PgTextToSqlite(uint32_t type_oid, const pgchange::Datum& datum);
+
+// As above, for a column whose SQLite representation of time is declared in [mapping]
+// (`unit`, not kAuto): a timestamp or timestamptz becomes the instant as a number in that unit,
+// as the application stores it: integer seconds, milliseconds or microseconds (a real when the
+// instant has a finer fraction than the unit), or a real Julian day number. 'infinity' has no
+// such number: InvalidArgument. Other types, NULL and kAuto: as above.
+[[nodiscard]] Result<SqliteValue> PgTextToSqlite(uint32_t type_oid, const pgchange::Datum& datum,
+                                                 TimeUnit unit);
 
 // Binds `value` to parameter `index` (1-based) of `stmt`.
 [[nodiscard]] Status BindSqliteValue(SqliteStatement& stmt, int index, const SqliteValue& value);

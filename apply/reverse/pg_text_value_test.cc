@@ -32,6 +32,37 @@ TEST(PgTextValueTest, UnchangedToastHasNoValue) {
   EXPECT_EQ(v.status().code(), Status::Code::kInvalidArgument);
 }
 
+// Prisma's native connector stores DateTime as integer milliseconds: a column declared so in
+// [mapping] gets its instants back from PostgreSQL as numbers in that unit, never as text.
+TEST(PgTextValueTest, DeclaredTimeUnitsWriteNumbers) {
+  auto in = [](uint32_t oid, const std::string& text, TimeUnit unit) {
+    auto v = PgTextToSqlite(oid, {pgchange::Datum::Kind::kText, text}, unit);
+    EXPECT_TRUE(v.ok()) << text << ": " << v.status().ToString();
+    return v.ok() ? std::move(v).value() : SqliteValue::Null();
+  };
+  SqliteValue ms = in(pgoid::kTimestamptz, "2025-12-06 00:00:00+00", TimeUnit::kMillis);
+  EXPECT_EQ(ms.kind, Kind::kInteger);
+  EXPECT_EQ(ms.integer, 1764979200000);
+  EXPECT_EQ(in(pgoid::kTimestamptz, "2025-12-06 00:00:00.123+00", TimeUnit::kMillis).integer,
+            1764979200123);
+  EXPECT_EQ(in(pgoid::kTimestamp, "2025-12-06 00:00:00", TimeUnit::kMillis).integer, 1764979200000);
+  EXPECT_EQ(in(pgoid::kTimestamptz, "2025-12-06 00:00:00+00", TimeUnit::kSeconds).integer,
+            1764979200);
+  SqliteValue frac = in(pgoid::kTimestamptz, "2025-12-06 00:00:00.5+00", TimeUnit::kSeconds);
+  EXPECT_EQ(frac.kind, Kind::kReal);
+  EXPECT_DOUBLE_EQ(frac.real, 1764979200.5);
+  EXPECT_EQ(in(pgoid::kTimestamptz, "1969-12-31 23:59:59+00", TimeUnit::kMicros).integer, -1000000);
+  SqliteValue jd = in(pgoid::kTimestamptz, "2025-12-06 12:00:00+00", TimeUnit::kJulianDay);
+  EXPECT_EQ(jd.kind, Kind::kReal);
+  EXPECT_DOUBLE_EQ(jd.real, 2461016.0);
+  // Undeclared: ISO text, as before; other types are not touched.
+  EXPECT_EQ(in(pgoid::kTimestamptz, "2025-12-06 00:00:00+00", TimeUnit::kAuto).kind, Kind::kText);
+  EXPECT_EQ(in(pgoid::kText, "2025-12-06", TimeUnit::kMillis).kind, Kind::kText);
+  auto inf = PgTextToSqlite(pgoid::kTimestamptz, {pgchange::Datum::Kind::kText, "infinity"},
+                            TimeUnit::kMillis);
+  EXPECT_EQ(inf.status().code(), Status::Code::kInvalidArgument);
+}
+
 TEST(PgTextValueTest, BoolsAndIntegers) {
   EXPECT_EQ(Convert(pgoid::kBool, "t").integer, 1);
   EXPECT_EQ(Convert(pgoid::kBool, "f").kind, Kind::kInteger);
@@ -193,7 +224,7 @@ TEST_F(PgTextStorageTest, StoredTypesAndValues) {
                                       T("ab   "),
                                       T("1 day")};
   ReverseApplierOptions options;
-  options.tables["v"] = {"v", {}};
+  options.tables["v"] = {"v", {}, {}};
   auto applier = OpenApplier(options);
   ASSERT_NE(applier, nullptr);
   auto stats = applier->Apply(Txn(100, {Insert(rel, row)}));

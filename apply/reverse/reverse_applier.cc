@@ -273,6 +273,8 @@ Result<ReverseTarget> ReverseApplier::BuildTarget(
   const bool constant = options_.constant_tenant.has_value();
   for (size_t i = 0; i < rel->columns.size(); ++i) {
     const pgchange::Column& c = rel->columns[i];
+    auto unit = map->second.time_units.find(c.name);
+    t.time_unit.push_back(unit == map->second.time_units.end() ? TimeUnit::kAuto : unit->second);
     if (!options_.tenant_column.empty() && c.name == options_.tenant_column) {
       t.tenant_col = static_cast<int>(i);
       t.tenant_in_key = c.key;

@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "apply/reverse/reverse_writer.h"
+#include "apply/translate/type_mapping.h"
 #include "capture/outbox/route_table.h"
 #include "capture/pg_logical/pg_change.h"
 #include "common/base/result.h"
@@ -58,6 +59,9 @@ struct ReverseTableMap {
   std::string sqlite_table;
   // Renamed columns only: a PostgreSQL column not listed here has the same name in SQLite.
   std::vector<ReverseColumnMap> columns;
+  // Time columns whose SQLite representation [mapping] declares (PostgreSQL column → unit):
+  // their instants are written back as numbers in that unit, as the application stores them.
+  std::map<std::string, TimeUnit> time_units;
 };
 
 struct ReverseApplierOptions {

@@ -82,7 +82,9 @@ Result<SqliteStatement*> ReverseRowWriter::Statement(const std::string& key, Mak
 Status ReverseRowWriter::BindColumn(SqliteStatement& stmt, int index, const ReverseTarget& t,
                                     const std::vector<Datum>& tuple, int col) {
   const pgchange::Column& column = t.rel->columns[col];
-  Result<SqliteValue> value = PgTextToSqlite(column.type_oid, tuple[col]);
+  const TimeUnit unit =
+      col < static_cast<int>(t.time_unit.size()) ? t.time_unit[col] : TimeUnit::kAuto;
+  Result<SqliteValue> value = PgTextToSqlite(column.type_oid, tuple[col], unit);
   if (!value.ok()) {
     return Status::FromCode(
         value.status().code(),

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "apply/translate/type_mapping.h"
 #include "capture/pg_logical/pg_change.h"
 #include "common/base/result.h"
 #include "common/sqlite/sqlite_db.h"
@@ -32,6 +33,8 @@ struct ReverseTarget {
   std::vector<int> sqlite_col;
   // Per SQLite primary key column, in key order: the rel column that holds its value.
   std::vector<int> key_src;
+  // Per rel column: the unit its instants are written in (kAuto: ISO text).
+  std::vector<TimeUnit> time_unit;
   int tenant_col = -1;         // rel column of the tenant; -1 when the table has none
   bool tenant_in_key = false;  // the tenant column is part of PostgreSQL's replica identity
 };

@@ -40,6 +40,7 @@ Result<ReverseApplierOptions> ReverseOptionsFor(const Config& cfg) {
     m.sqlite_table = t.source_name;
     for (const ColumnPlan& c : t.columns) {
       if (c.pg_name != c.source_name) m.columns.push_back({c.pg_name, c.source_name});
+      if (c.mapping.type.unit != TimeUnit::kAuto) m.time_units[c.pg_name] = c.mapping.type.unit;
       if (!tenant.empty() && cfg.source_tenant.empty() &&
           strcasecmp(c.source_name.c_str(), tenant.c_str()) == 0)
         o.tenant_column = c.pg_name;
