@@ -16,6 +16,7 @@
 #include "apply/reverse/reverse_applier.h"
 #include "capture/outbox/outbox.h"
 #include "common/sqlite/sqlite_db.h"
+#include "common/sqlite/testing/rows_text.h"
 
 namespace sqlift::testing {
 
@@ -55,23 +56,8 @@ class ReverseFixture : public ::testing::Test {
     ASSERT_TRUE(stmt->Run().ok());
   }
 
-  // Every column of every row `sql` returns, "|" between columns and "\n" after each row;
-  // NULL as "NULL". Use typeof() and quote() to see storage classes.
-  std::string Rows(const std::string& sql) {
-    auto stmt = db_->Prepare(sql);
-    if (!stmt.ok()) return "error: " + stmt.status().ToString();
-    std::string out;
-    for (;;) {
-      auto row = stmt->Step();
-      if (!row.ok()) return out + "error: " + row.status().ToString();
-      if (!*row) return out;
-      for (int c = 0; c < stmt->ColumnCount(); ++c) {
-        if (c > 0) out += "|";
-        out += stmt->IsNull(c) ? std::string("NULL") : std::string(stmt->ColumnText(c));
-      }
-      out += "\n";
-    }
-  }
+  // Every row `sql` returns, as text (common/sqlite/testing/rows_text.h).
+  std::string Rows(const std::string& sql) { return RowsText(*db_, sql); }
   int64_t Count(const std::string& table) {
     return std::move(db_->QueryInt64("SELECT count(*) FROM " + QuoteSqliteIdentifier(table)))
         .value();

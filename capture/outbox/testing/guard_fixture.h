@@ -15,6 +15,7 @@
 #include "capture/outbox/guard_triggers.h"
 #include "capture/outbox/outbox.h"
 #include "common/sqlite/sqlite_db.h"
+#include "common/sqlite/testing/rows_text.h"
 
 namespace sqlift::testing {
 
@@ -69,22 +70,8 @@ class GuardFixture : public ::testing::Test {
     Status st = RefreshGuardMessages(*db_);
     ASSERT_TRUE(st.ok()) << st.ToString();
   }
-  // Every row `sql` returns, "|" between columns and "\n" after each row.
-  std::string Rows(const std::string& sql) {
-    auto stmt = db_->Prepare(sql);
-    if (!stmt.ok()) return "error: " + stmt.status().ToString();
-    std::string out;
-    for (;;) {
-      auto row = stmt->Step();
-      if (!row.ok()) return out + "error: " + row.status().ToString();
-      if (!*row) return out;
-      for (int c = 0; c < stmt->ColumnCount(); ++c) {
-        if (c > 0) out += "|";
-        out += stmt->IsNull(c) ? std::string("NULL") : std::string(stmt->ColumnText(c));
-      }
-      out += "\n";
-    }
-  }
+  // Every row `sql` returns, as text (common/sqlite/testing/rows_text.h).
+  std::string Rows(const std::string& sql) { return RowsText(*db_, sql); }
   std::string Tables() {
     return Rows("SELECT * FROM orders ORDER BY tenant_id, id") +
            Rows("SELECT * FROM countries ORDER BY code");
