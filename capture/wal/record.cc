@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "capture/wal/bytes.h"
+#include "common/base/text.h"
 
 namespace sqlift::wal {
 namespace {
@@ -39,24 +40,6 @@ Result<Value> Decode(uint64_t t, std::string_view body, TextEncoding enc) {
   if (t % 2 == 0) return Value::Blob(std::string(body));
   SQLIFT_ASSIGN_OR_RETURN(std::string text, TextToUtf8(body, enc));
   return Value::Text(std::move(text));
-}
-
-void AppendUtf8(uint32_t c, std::string* out) {
-  if (c < 0x80) {
-    out->push_back(static_cast<char>(c));
-  } else if (c < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | c >> 6));
-    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  } else if (c < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | c >> 12));
-    out->push_back(static_cast<char>(0x80 | (c >> 6 & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | c >> 18));
-    out->push_back(static_cast<char>(0x80 | (c >> 12 & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (c >> 6 & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  }
 }
 
 Result<std::string> Utf16ToUtf8(std::string_view s, bool big_endian) {

@@ -23,4 +23,7 @@ size_t Utf8SequenceLength(std::string_view text, size_t i);
 
 bool IsValidUtf8(std::string_view text);
 
+// Appends code point `c` (at most U+10FFFF, not a surrogate: the caller checks) as UTF-8.
+void AppendUtf8(uint32_t c, std::string* out);
+
 }  // namespace sqlift
