@@ -26,6 +26,12 @@
 
 namespace sqlift::state {
 
+// A meta value (GetMeta/PutMeta) written with an Append.
+struct MetaRecord {
+  std::string key;
+  std::string value;
+};
+
 struct LogRecord {
   uint64_t seq = 0;
   std::string value;  // serialized wire::ChangeBatch
@@ -62,8 +68,15 @@ class ChangeLog {
   //
   // `routes` are written into the route family in the same synced write (a route event's
   // record and the route it sets land together); each replaces that tenant's stored route.
+  // `meta` values (GetMeta keys) land in the same write too: a source position that must
+  // move together with the records it produced.
   [[nodiscard]] virtual Status Append(const std::vector<LogRecord>& records,
-                                      const std::vector<RouteRecord>& routes) = 0;
+                                      const std::vector<RouteRecord>& routes,
+                                      const std::vector<MetaRecord>& meta) = 0;
+  [[nodiscard]] Status Append(const std::vector<LogRecord>& records,
+                              const std::vector<RouteRecord>& routes) {
+    return Append(records, routes, {});
+  }
   [[nodiscard]] Status Append(const std::vector<LogRecord>& records) { return Append(records, {}); }
 
   // Every stored route, by tenant.

@@ -59,8 +59,10 @@ Result<std::vector<RouteRecord>> FaultInjectionChangeLog::Routes() {
 }
 
 Status FaultInjectionChangeLog::Append(const std::vector<LogRecord>& records,
-                                       const std::vector<RouteRecord>& routes) {
-  Status s = Write(internal::AppendWhat(records), [&] { return base_->Append(records, routes); });
+                                       const std::vector<RouteRecord>& routes,
+                                       const std::vector<MetaRecord>& meta) {
+  Status s =
+      Write(internal::AppendWhat(records), [&] { return base_->Append(records, routes, meta); });
   if (s.ok()) {
     std::lock_guard lock(mu_);
     ++counts_.appends;

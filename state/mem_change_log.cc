@@ -18,8 +18,8 @@ namespace {
 class MemChangeLog final : public ChangeLog {
  public:
   using ChangeLog::Append;
-  Status Append(const std::vector<LogRecord>& records,
-                const std::vector<RouteRecord>& routes) override {
+  Status Append(const std::vector<LogRecord>& records, const std::vector<RouteRecord>& routes,
+                const std::vector<MetaRecord>& meta) override {
     std::lock_guard lock(mu_);
     Result<uint64_t> next = internal::CheckAppend(LoggedSeqLocked(), records);
     if (!next.ok()) return next.status().With(internal::AppendWhat(records));
@@ -27,6 +27,8 @@ class MemChangeLog final : public ChangeLog {
       log_[r.seq] = r.value;
     for (const RouteRecord& r : routes)
       routes_[r.tenant] = r.value;
+    for (const MetaRecord& m : meta)
+      meta_[m.key] = m.value;
     positions_[std::string(kMetaLoggedSeq)] = *next;
     return Status::OK();
   }

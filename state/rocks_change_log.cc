@@ -99,13 +99,14 @@ Status RocksChangeLog::BuildAppend(const std::vector<LogRecord>& records,
 }
 
 Status RocksChangeLog::Append(const std::vector<LogRecord>& records,
-                              const std::vector<RouteRecord>& routes) {
+                              const std::vector<RouteRecord>& routes,
+                              const std::vector<MetaRecord>& meta) {
   const std::string what = AppendWhat(records);
   std::lock_guard lock(write_mu_);
   if (!write_failure_.ok()) return RefusingWrites(write_failure_).With(what);
   Result<uint64_t> next = CheckAppend(logged_seq_, records);
   if (!next.ok()) return next.status().With(what);
-  if (records.empty() && routes.empty()) return Status::OK();
+  if (records.empty() && routes.empty() && meta.empty()) return Status::OK();
   if (route_ == nullptr) return Status::Internal("the route family is not open").With(what);
   rocksdb::WriteBatch batch;
   uint64_t count = 0, bytes = 0;
@@ -113,6 +114,10 @@ Status RocksChangeLog::Append(const std::vector<LogRecord>& records,
   for (const RouteRecord& r : routes) {
     if (r.tenant.empty()) return Status::InvalidArgument("route without a tenant").With(what);
     SQLIFT_RETURN_IF_ERROR(FromRocks(batch.Put(route_, r.tenant, r.value)).With(what));
+  }
+  for (const MetaRecord& m : meta) {
+    if (m.key.empty()) return Status::InvalidArgument("meta value without a key").With(what);
+    SQLIFT_RETURN_IF_ERROR(FromRocks(batch.Put(meta_, MetaBytesKey(m.key), m.value)).With(what));
   }
   if (*next != logged_seq_) {
     SQLIFT_RETURN_IF_ERROR(

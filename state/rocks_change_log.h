@@ -72,8 +72,8 @@ class RocksChangeLog final : public ChangeLog {
   [[nodiscard]] Status Load(bool read_only = false);
 
   using ChangeLog::Append;
-  Status Append(const std::vector<LogRecord>& records,
-                const std::vector<RouteRecord>& routes) override;
+  Status Append(const std::vector<LogRecord>& records, const std::vector<RouteRecord>& routes,
+                const std::vector<MetaRecord>& meta) override;
   Result<std::vector<RouteRecord>> Routes() override;
   Result<uint64_t> GetPosition(std::string_view name) override;
   Status SetPosition(std::string_view name, uint64_t value) override;

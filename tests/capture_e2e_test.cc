@@ -36,7 +36,7 @@ class CaptureE2eTest : public ::testing::Test {
     config_ = (dir_ / "sqlift.toml").string();
     std::ofstream(config_) << "[source]\nid = \"app\"\nsqlite = \"" << db_path_
                            << "\"\n[state]\ndir = \"" << state_
-                           << "\"\n[capture]\nbatch_rows = 7\npoll_ms = 50\n";
+                           << "\"\n[capture]\nmode = \"recorder\"\nbatch_rows = 7\npoll_ms = 50\n";
     auto db = SqliteDb::Open(db_path_, SqliteDb::Mode::kReadWriteCreate);
     ASSERT_TRUE(db.ok());
     ASSERT_TRUE((*db)->Exec(kSchema).ok());

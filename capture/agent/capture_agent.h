@@ -21,6 +21,7 @@
 #include <set>
 #include <string>
 
+#include "capture/agent/agent.h"
 #include "capture/agent/change_watcher.h"
 #include "capture/agent/outbox_reader.h"
 #include "capture/agent/schema_tracker.h"
@@ -29,46 +30,23 @@
 
 namespace sqlift {
 
-struct CaptureAgentOptions {
-  std::string sqlite_path;
-  std::set<std::string> exclude_tables;
-  size_t batch_rows = 512;                       // outbox rows per log write
-  size_t batch_bytes = 8 << 20;                  // payload bytes per log write
-  std::chrono::milliseconds poll_interval{500};  // the floor when inotify sees nothing
-  // Retention of acked log records: kept at least this long, and trimmed beyond this size.
-  std::chrono::seconds retain_time{24 * 3600};
-  uint64_t retain_bytes = 1ULL << 30;
-  // Called on the agent's thread after each synced log write with the new logged_seq (the
-  // shipper's Notify), so shipping does not wait for its poll.
-  std::function<void(uint64_t)> on_logged;
-};
-
-struct DrainStats {
-  uint64_t transactions = 0;  // outbox rows moved into the log
-  uint64_t changes = 0;       // row changes in them
-  uint64_t ddl_events = 0;
-  uint64_t route_events = 0;  // route changes (cutover, fallback), mirrored in the state
-  uint64_t logged_seq = 0;    // the log's position afterwards
-};
-
-class CaptureAgent {
+class CaptureAgent final : public Agent {
  public:
   [[nodiscard]] static Result<std::unique_ptr<CaptureAgent>> Open(
       const CaptureAgentOptions& options, state::ChangeLog* log);
 
   // Moves every row committed so far into the log, batch by batch.
-  [[nodiscard]] Result<DrainStats> DrainAvailable();
+  [[nodiscard]] Result<DrainStats> DrainAvailable() override;
 
   // Drains, then waits for the next commit, until Stop() or an error that retrying cannot
   // fix. Retryable errors (a busy database) are logged and retried with back-off.
-  [[nodiscard]] Status Run();
-  void Stop();
+  [[nodiscard]] Status Run() override;
+  void Stop() override;
 
-  // Deletes acked log records older than retain_time, and the oldest acked ones while the
-  // log is over retain_bytes. Never touches a record the applier has not acked.
-  [[nodiscard]] Status ApplyRetention();
+  // ApplyLogRetention (agent.h) with this agent's options.
+  [[nodiscard]] Status ApplyRetention() { return ApplyLogRetention(log_, options_); }
 
-  uint64_t logged_seq() const { return logged_seq_; }
+  uint64_t logged_seq() const override { return logged_seq_; }
 
  private:
   CaptureAgent(CaptureAgentOptions options, state::ChangeLog* log,

@@ -57,24 +57,24 @@ Status CaptureAgent::Run() {
   return Status::OK();
 }
 
-Status CaptureAgent::ApplyRetention() {
-  SQLIFT_ASSIGN_OR_RETURN(uint64_t acked, log_->GetPosition(state::kMetaAckedSeq));
+Status ApplyLogRetention(state::ChangeLog* log, const CaptureAgentOptions& options) {
+  SQLIFT_ASSIGN_OR_RETURN(uint64_t acked, log->GetPosition(state::kMetaAckedSeq));
   if (acked == 0) return Status::OK();
-  SQLIFT_ASSIGN_OR_RETURN(state::LogStats stats, log_->Stats());
+  SQLIFT_ASSIGN_OR_RETURN(state::LogStats stats, log->Stats());
   if (stats.count == 0 || stats.first_seq > acked) return Status::OK();
   const int64_t cutoff =
       NowMicros() -
-      std::chrono::duration_cast<std::chrono::microseconds>(options_.retain_time).count();
+      std::chrono::duration_cast<std::chrono::microseconds>(options.retain_time).count();
   uint64_t trim_below = stats.first_seq;
   uint64_t bytes = stats.bytes;
-  Status scan = log_->Scan(stats.first_seq, acked, [&](uint64_t seq, std::string_view value) {
+  Status scan = log->Scan(stats.first_seq, acked, [&](uint64_t seq, std::string_view value) {
     wire::ChangeBatch batch;
     if (!batch.ParseFromArray(value.data(), static_cast<int>(value.size())) ||
         batch.transactions().empty()) {
       return Status::Corruption(fmt::format("log record of seq {} does not parse", seq));
     }
     bool old = batch.transactions().rbegin()->committed_at_us() < cutoff;
-    if (!old && bytes <= options_.retain_bytes) return Status::Aborted("retained from here");
+    if (!old && bytes <= options.retain_bytes) return Status::Aborted("retained from here");
     trim_below = seq + 1;
     bytes -= std::min<uint64_t>(bytes, value.size());
     return Status::OK();
@@ -82,7 +82,7 @@ Status CaptureAgent::ApplyRetention() {
   if (!scan.ok() && scan.code() != Status::Code::kAborted) return scan;
   if (trim_below == stats.first_seq) return Status::OK();
   spdlog::info("log retention: dropping acked seqs {}..{}", stats.first_seq, trim_below - 1);
-  return log_->TrimBefore(trim_below);
+  return log->TrimBefore(trim_below);
 }
 
 }  // namespace sqlift

@@ -7,9 +7,16 @@ namespace {
 
 constexpr std::string_view kMetaPrefix = "ddl/";
 
-// The shape of the first `column_count` visible columns (changesets omit hidden and generated
-// columns; ADD COLUMN appends, so an older change's columns are a prefix of today's).
-wire::TableShape ShapeOf(const TableSchema& t, int column_count) {
+int VisibleColumns(const TableSchema& t) {
+  int n = 0;
+  for (const ColumnSchema& c : t.columns)
+    n += c.hidden ? 0 : 1;
+  return n;
+}
+
+}  // namespace
+
+wire::TableShape WireShapeOf(const TableSchema& t, int column_count) {
   wire::TableShape shape;
   shape.set_name(t.name);
   std::vector<int> visible_index(t.columns.size(), -1);
@@ -26,15 +33,6 @@ wire::TableShape ShapeOf(const TableSchema& t, int column_count) {
   }
   return shape;
 }
-
-int VisibleColumns(const TableSchema& t) {
-  int n = 0;
-  for (const ColumnSchema& c : t.columns)
-    n += c.hidden ? 0 : 1;
-  return n;
-}
-
-}  // namespace
 
 Status SchemaTracker::Refresh() {
   SQLIFT_ASSIGN_OR_RETURN(int64_t version, db_->QueryInt64("PRAGMA schema_version"));
@@ -93,7 +91,7 @@ Result<wire::TableShape> SchemaTracker::ShapeFor(const ChangesetTable& table,
         "while changes were pending",
         name, table.column_count, visible));
   }
-  wire::TableShape shape = ShapeOf(current, table.column_count);
+  wire::TableShape shape = WireShapeOf(current, table.column_count);
   std::vector<bool> expected(table.column_count, false);
   for (uint32_t i : shape.pk_columns()) {
     if (i < expected.size()) expected[i] = true;

@@ -25,6 +25,10 @@
 
 namespace sqlift {
 
+// The shape of a table's first `column_count` visible columns (the ones changesets carry;
+// ADD COLUMN appends, so an older change's columns are a prefix of today's).
+wire::TableShape WireShapeOf(const TableSchema& t, int column_count);
+
 class SchemaTracker {
  public:
   SchemaTracker(SqliteDb* db, state::ChangeLog* log, std::set<std::string> excluded)

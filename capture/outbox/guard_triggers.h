@@ -42,6 +42,10 @@ namespace sqlift {
 inline constexpr std::string_view kGuardPrefix = "_sqlift_guard_";
 // _sqlift_state key of the reverse applier's pass (see above).
 inline constexpr std::string_view kStateReverseWriter = "reverse_writer";
+// _sqlift_state key the reverse applier's pass counts its transactions in (CloseGuardPass). It
+// is the one committed trace of such a transaction, so that capture in wal mode, which sees
+// only what is committed, can tell the reverse applier's writes apart and not ship them back.
+inline constexpr std::string_view kStateReverseApplied = "reverse_applied";
 
 // The message a refusal by `route` carries (see above).
 std::string GuardMessage(const RouteRow& route);

@@ -63,6 +63,7 @@ const std::map<std::string, KeySpec, std::less<>>& KnownKeys() {
       {"state.dir", str(&Config::state_dir)},
       {"state.retain_seconds", num(&Config::state_retain_seconds, 0, 10LL * 365 * 86400)},
       {"state.retain_bytes", num(&Config::state_retain_bytes, 0, 1LL << 50)},
+      {"capture.mode", str(&Config::capture_mode, {"wal", "recorder"})},
       {"capture.batch_rows", num(&Config::capture_batch_rows, 1, 100000)},
       {"capture.poll_ms", num(&Config::capture_poll_ms, 10, 60000)},
       {"target.pg", str(&Config::target_pg)},

@@ -33,6 +33,10 @@ struct Config {
   int64_t state_retain_seconds = 24 * 3600;  // acked log records kept at least this long
   int64_t state_retain_bytes = 1LL << 30;    // and trimmed beyond this size
   // [capture]
+  // "wal" (the agent reads the -wal file: every writer, no code change) or "recorder" (an
+  // in-app recorder writes the outbox). Empty: what `init` stored in the database, and "wal"
+  // for a database `init` has not prepared yet.
+  std::string capture_mode;
   int64_t capture_batch_rows = 512;  // outbox rows per synced log write
   int64_t capture_poll_ms = 500;     // the floor when inotify sees no write
   // [target]

@@ -26,6 +26,7 @@ Status ReadColumns(SqliteDb& db, TableSchema* table) {
     c.default_sql = std::string(stmt.ColumnText(3));
     c.pk_position = static_cast<int>(stmt.ColumnInt64(4));
     c.hidden = stmt.ColumnInt64(5) != 0;
+    c.virtual_generated = stmt.ColumnInt64(5) == 2;  // table_xinfo: 2 VIRTUAL, 3 STORED
     table->columns.push_back(std::move(c));
   }
   if (table->columns.empty()) {

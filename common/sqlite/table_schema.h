@@ -26,6 +26,7 @@ struct ColumnSchema {
   std::string default_sql;  // the default expression's text, when has_default
   int pk_position = 0;      // 1-based position in the primary key; 0 when not part of it
   bool hidden = false;      // generated or hidden column (not carried by changesets)
+  bool virtual_generated = false;  // GENERATED ... VIRTUAL: computed on read, not in the record
 };
 
 // One key part of an index: a column, or an expression that cannot be mapped by name.

@@ -169,7 +169,7 @@ Status MigrationScenario::Layout() {
   cfg << fmt::format(
       "[source]\nid = \"{6}\"\nsqlite = \"{0}/app.db\"\n{5}"
       "[state]\ndir = \"{0}/state\"\n"
-      "[capture]\npoll_ms = 50\n"
+      "[capture]\nmode = \"recorder\"\npoll_ms = 50\n"
       "[target]\npg = \"{1}\"\n"
       "[transport]\nlisten = \"127.0.0.1:{2}\"\nconnect = \"127.0.0.1:{2}\"\n"
       "token_file = \"{0}/token\"\n"

@@ -87,7 +87,7 @@ Status ReplicationScenario::Layout(int bulk_rows) {
   cfg << fmt::format(
       "[source]\nid = \"app\"\nsqlite = \"{0}/app.db\"\n"
       "[state]\ndir = \"{0}/state\"\n"
-      "[capture]\npoll_ms = 100\n"
+      "[capture]\nmode = \"recorder\"\npoll_ms = 100\n"
       "[target]\npg = \"{1}\"\n"
       "[transport]\nlisten = \"127.0.0.1:{2}\"\nconnect = \"127.0.0.1:{2}\"\n"
       "token_file = \"{0}/token\"\n"

@@ -125,7 +125,7 @@ Status TenantFilesScenario::AddSource(PgSandbox& pg, const std::string& name,
   cfg << fmt::format(
       "[source]\nid = \"{5}\"\nsqlite = \"{0}/app.db\"\ntenant = \"{6}\"\n"
       "[state]\ndir = \"{0}/state\"\n"
-      "[capture]\npoll_ms = 50\n"
+      "[capture]\nmode = \"recorder\"\npoll_ms = 50\n"
       "[target]\npg = \"{1}\"\n"
       "[transport]\nlisten = \"127.0.0.1:{2}\"\nconnect = \"127.0.0.1:{2}\"\n"
       "token_file = \"{0}/token\"\n"

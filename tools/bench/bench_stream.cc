@@ -163,7 +163,8 @@ Status Run::WriteConfig() {
       "[state]\ndir = \"{0}/state\"\n"
       "[target]\npg = \"{1}\"\n"
       "[transport]\nlisten = \"127.0.0.1:{2}\"\nconnect = \"127.0.0.1:{2}\"\n"
-      "token_file = \"{0}/token\"\n",
+      "token_file = \"{0}/token\"\n"
+      "[capture]\nmode = \"recorder\"\n",
       dir_.string(), stream_uri_, port);
   return cfg.flush() ? Status::OK() : Status::IOError("write sqlift.toml");
 }

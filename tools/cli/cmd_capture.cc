@@ -8,11 +8,13 @@
 
 #include "apply/reverse/reverse_runner.h"
 #include "capture/agent/capture_agent.h"
+#include "capture/agent/wal_agent.h"
 #include "capture/outbox/guard_triggers.h"
 #include "capture/outbox/outbox.h"
 #include "capture/outbox/route_table.h"
 #include "capture/shipper/shipper.h"
 #include "capture/snapshot/sqlite_snapshot_source.h"
+#include "capture/wal/wal_progress.h"
 #include "common/sqlite/sqlite_schema.h"
 #include "proto/transport/frame_stream.h"
 #include "state/change_log.h"
@@ -54,6 +56,39 @@ Status StoreTenantScheme(SqliteDb& db, const Config& cfg) {
   return Status::OK();
 }
 
+// The capture mode `init` stores: the one already stored (a migration keeps its mode), else
+// [capture] mode, else "wal" (no change to the application).
+Result<std::string> ChooseCaptureMode(SqliteDb& db, const Config& cfg) {
+  SQLIFT_ASSIGN_OR_RETURN(
+      int64_t stored,
+      db.QueryInt64("SELECT count(*) FROM main.sqlite_schema WHERE name = '_sqlift_state'"));
+  std::string mode = cfg.capture_mode.empty() ? std::string(outbox::kCaptureModeWal)
+                                              : cfg.capture_mode;
+  if (stored == 0) return mode;
+  SQLIFT_ASSIGN_OR_RETURN(
+      SqliteStatement q, db.Prepare("SELECT value FROM main._sqlift_state WHERE key = ?1"));
+  SQLIFT_RETURN_IF_ERROR(q.BindText(1, outbox::kStateCaptureMode));
+  SQLIFT_ASSIGN_OR_RETURN(bool row, q.Step());
+  // Prepared before capture modes existed: the recorder was the only one.
+  const std::string old(row ? q.ColumnText(0) : outbox::kCaptureModeRecorder);
+  if (!cfg.capture_mode.empty() && cfg.capture_mode != old) {
+    return Status::FailedPrecondition(fmt::format(
+        "{} was prepared for capture mode {}, and [capture] mode says {}: a migration keeps "
+        "the mode it started with (finish it, or remove the setting)",
+        cfg.source_sqlite, old, cfg.capture_mode));
+  }
+  return old;
+}
+
+Status StoreCaptureMode(SqliteDb& db, const std::string& mode) {
+  SQLIFT_ASSIGN_OR_RETURN(SqliteStatement put,
+                          db.Prepare("INSERT INTO main._sqlift_state (key, value) VALUES (?1, ?2) "
+                                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value"));
+  SQLIFT_RETURN_IF_ERROR(put.BindText(1, outbox::kStateCaptureMode));
+  SQLIFT_RETURN_IF_ERROR(put.BindText(2, mode));
+  return put.Run();
+}
+
 // Switches to WAL, checks every captured table has a primary key, and creates the outbox and
 // state tables, in one transaction; idempotent.
 Status InitSqlite(const Config& cfg) {
@@ -92,8 +127,11 @@ Status InitSqlite(const Config& cfg) {
         "tables without a primary key cannot be captured (SQLite sessions skip them):{}",
         blockers)));
   }
+  Result<std::string> mode = ChooseCaptureMode(*db, cfg);
+  if (!mode.ok()) return fail(mode.status());
   Status st = outbox::CreateTables(db->handle());
   if (st.ok()) st = StoreTenantScheme(*db, cfg);
+  if (st.ok()) st = StoreCaptureMode(*db, *mode);
   // Guard triggers: every SQLite client, not only recorders, is fenced by the routes.
   Result<TenantScheme> scheme = ReadTenantScheme(db->handle());
   if (st.ok()) st = scheme.ok() ? InstallGuards(*db, captured, *scheme) : scheme.status();
@@ -101,6 +139,16 @@ Status InitSqlite(const Config& cfg) {
   SQLIFT_RETURN_IF_ERROR(db->Exec("COMMIT"));
   spdlog::info("{}: WAL mode, outbox and guard triggers ready; {} tables captured, {} excluded",
                cfg.source_sqlite, captured.size(), excluded.size());
+  if (*mode == outbox::kCaptureModeWal) {
+    spdlog::info(
+        "capture mode wal: `sqlift capture` reads every committed transaction from {}-wal; "
+        "the application needs no change (any client, any SQLite library)",
+        cfg.source_sqlite);
+  } else {
+    spdlog::info(
+        "capture mode recorder: only connections that load the sqlift recorder and call "
+        "sqlift_flush() before COMMIT are captured");
+  }
   return Status::OK();
 }
 
@@ -117,6 +165,7 @@ int RunInit(const GlobalOptions& global) {
 
 Result<CaptureAgentOptions> AgentOptions(const Config& cfg) {
   CaptureAgentOptions o;
+  o.wal_progress_path = wal::WalProgressPath(cfg.state_dir);
   o.sqlite_path = cfg.source_sqlite;
   o.exclude_tables.insert(cfg.source_exclude_tables.begin(), cfg.source_exclude_tables.end());
   o.batch_rows = static_cast<size_t>(cfg.capture_batch_rows);
@@ -124,6 +173,30 @@ Result<CaptureAgentOptions> AgentOptions(const Config& cfg) {
   o.retain_time = std::chrono::seconds(cfg.state_retain_seconds);
   o.retain_bytes = static_cast<uint64_t>(cfg.state_retain_bytes);
   return o;
+}
+
+// The database's capture mode, as `init` stored it.
+Result<std::string> StoredCaptureMode(const Config& cfg) {
+  SQLIFT_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(cfg.source_sqlite, SqliteDb::Mode::kReadOnly));
+  SQLIFT_ASSIGN_OR_RETURN(std::string mode, outbox::ReadCaptureMode(db->handle()));
+  if (!cfg.capture_mode.empty() && cfg.capture_mode != mode) {
+    return Status::FailedPrecondition(fmt::format(
+        "{} was prepared (`sqlift init`) for capture mode {}, but [capture] mode says {}",
+        cfg.source_sqlite, mode, cfg.capture_mode));
+  }
+  return mode;
+}
+
+// The agent of the database's capture mode.
+Result<std::unique_ptr<Agent>> OpenAgent(const Config& cfg, const CaptureAgentOptions& options,
+                                         state::ChangeLog* log) {
+  SQLIFT_ASSIGN_OR_RETURN(std::string mode, StoredCaptureMode(cfg));
+  if (mode == outbox::kCaptureModeWal) {
+    SQLIFT_ASSIGN_OR_RETURN(auto agent, WalCaptureAgent::Open(options, log));
+    return std::unique_ptr<Agent>(std::move(agent));
+  }
+  SQLIFT_ASSIGN_OR_RETURN(auto agent, CaptureAgent::Open(options, log));
+  return std::unique_ptr<Agent>(std::move(agent));
 }
 
 // What ships the log to the applier when [transport] connect is set: the shipper and the
@@ -172,7 +245,7 @@ Status CaptureOnce(const Config& cfg) {
   SQLIFT_RETURN_IF_ERROR(cfg.Require({"source.sqlite", "state.dir"}, "capture"));
   SQLIFT_ASSIGN_OR_RETURN(auto log, state::OpenRocksChangeLog(cfg.state_dir));
   SQLIFT_ASSIGN_OR_RETURN(CaptureAgentOptions options, AgentOptions(cfg));
-  SQLIFT_ASSIGN_OR_RETURN(auto agent, CaptureAgent::Open(options, log.get()));
+  SQLIFT_ASSIGN_OR_RETURN(auto agent, OpenAgent(cfg, options, log.get()));
   SQLIFT_ASSIGN_OR_RETURN(DrainStats stats, agent->DrainAvailable());
   std::printf("captured %llu transactions (%llu row changes, %llu DDL events); logged seq %llu\n",
               static_cast<unsigned long long>(stats.transactions),
@@ -197,7 +270,7 @@ class CaptureDaemon : public DaemonWork {
     if (Shipper* shipper = shipping_.shipper.get()) {
       options.on_logged = [shipper](uint64_t) { shipper->Notify(); };
     }
-    SQLIFT_ASSIGN_OR_RETURN(agent_, CaptureAgent::Open(options, log_.get()));
+    SQLIFT_ASSIGN_OR_RETURN(agent_, OpenAgent(cfg_, options, log_.get()));
     // Reverse replication for tenants cut over to PostgreSQL (needs [target] pg).
     if (!cfg_.target_pg.empty() && !cfg_.source_id.empty()) reverse_ = ReverseRunner::Start(cfg_);
     return Status::OK();
@@ -227,7 +300,7 @@ class CaptureDaemon : public DaemonWork {
   const Config& cfg_;
   std::unique_ptr<state::ChangeLog> log_;  // declared first: the others use it
   Shipping shipping_;
-  std::unique_ptr<CaptureAgent> agent_;
+  std::unique_ptr<Agent> agent_;
   std::unique_ptr<ReverseRunner> reverse_;
 };
 
@@ -237,16 +310,19 @@ void AddCaptureCommands(CLI::App& root, CommandTable& table, const GlobalOptions
   CLI::App* init = root.add_subcommand(
       "init",
       "Prepare the SQLite database: switch it to WAL, check every captured table has a "
-      "primary key, create the outbox and state tables (idempotent)");
+      "primary key, create sqlift's state tables and guard triggers, and record the capture "
+      "mode ([capture] mode: wal, the default, needs no change to the application; recorder "
+      "captures only connections that load the recorder). Idempotent");
   table.Set(init, [&global] { return RunInit(global); });
 
   static CaptureOptions o;
   CLI::App* capture = root.add_subcommand(
       "capture",
-      "Run the capture agent: move committed outbox rows into the durable log in the state "
-      "directory, trim them from the outbox, and ship the log to the applier at [transport] "
+      "Run the capture agent: move every committed transaction into the durable log in the "
+      "state directory (capture mode wal: read from the -wal file, every writer; recorder: "
+      "the outbox rows recorders wrote), and ship the log to the applier at [transport] "
       "connect (a snapshot first when the applier has no position)");
-  capture->add_flag("--once", o.once, "Drain what is in the outbox now, then exit (no shipping)");
+  capture->add_flag("--once", o.once, "Capture what is committed now, then exit (no shipping)");
   capture->footer(
       "Needs --config with [source] sqlite and [state] dir; to ship, also [source] id, "
       "[transport] connect and token_file (and tls_ca for TLS). Without [transport] connect it "

@@ -1,0 +1,61 @@
+// Agent: what `sqlift capture` runs to fill the durable log, whichever capture mode feeds it:
+// CaptureAgent (mode "recorder": outbox rows an in-process recorder wrote) or WalCaptureAgent
+// (mode "wal": the transactions in the database's -wal file, from every writer).
+//
+// Thread safety: one thread drives an agent; Stop() may be called from any thread or a signal
+// handler.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <set>
+#include <string>
+
+#include "common/base/result.h"
+#include "state/change_log.h"
+
+namespace sqlift {
+
+struct CaptureAgentOptions {
+  std::string sqlite_path;
+  std::set<std::string> exclude_tables;
+  size_t batch_rows = 512;                       // transactions per log write
+  size_t batch_bytes = 8 << 20;                  // payload bytes per log write
+  std::chrono::milliseconds poll_interval{500};  // the floor when inotify sees nothing
+  // Retention of acked log records: kept at least this long, and trimmed beyond this size.
+  std::chrono::seconds retain_time{24 * 3600};
+  uint64_t retain_bytes = 1ULL << 30;
+  // Called on the agent's thread after each synced log write with the new logged_seq (the
+  // shipper's Notify), so shipping does not wait for its poll.
+  std::function<void(uint64_t)> on_logged;
+  // Mode "wal": where the agent publishes how far it has logged the WAL (capture/wal/
+  // wal_progress.h), for the barrier of snapshots, verify and switches.
+  std::string wal_progress_path;
+};
+
+struct DrainStats {
+  uint64_t transactions = 0;  // source transactions moved into the log
+  uint64_t changes = 0;       // row changes in them
+  uint64_t ddl_events = 0;
+  uint64_t route_events = 0;  // route changes (cutover, fallback), mirrored in the state
+  uint64_t logged_seq = 0;    // the log's position afterwards
+};
+
+class Agent {
+ public:
+  virtual ~Agent() = default;
+  // Moves every transaction committed so far into the log, batch by batch.
+  [[nodiscard]] virtual Result<DrainStats> DrainAvailable() = 0;
+  // Drains, then waits for the next commit, until Stop() or an error that retrying cannot
+  // fix. Retryable errors (a busy database) are logged and retried with back-off.
+  [[nodiscard]] virtual Status Run() = 0;
+  virtual void Stop() = 0;
+  virtual uint64_t logged_seq() const = 0;
+};
+
+// Deletes acked log records older than retain_time, and the oldest acked ones while the log
+// is over retain_bytes. Never touches a record the applier has not acked.
+[[nodiscard]] Status ApplyLogRetention(state::ChangeLog* log, const CaptureAgentOptions& options);
+
+}  // namespace sqlift

@@ -1,0 +1,267 @@
+#include "capture/agent/wal_agent.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "capture/outbox/guard_triggers.h"
+#include "capture/outbox/route_table.h"
+#include "capture/wal/wal_progress.h"
+#include "common/base/backoff.h"
+#include "common/base/clock.h"
+#include "common/base/crash_point.h"
+#include "state/keys.h"
+
+namespace sqlift {
+namespace {
+
+constexpr std::string_view kDdlMetaPrefix = "ddl/";  // as SchemaTracker keeps them
+constexpr std::chrono::milliseconds kGuardBusy{100};
+
+std::string GapAdvice(const std::string& what) {
+  return what +
+         ". The transactions in between reached neither the log nor PostgreSQL. Compare and "
+         "repair with `sqlift verify` and a new snapshot (drop the applier's position for this "
+         "source), and keep the agent running while the application writes: while it runs, "
+         "it holds the WAL until every frame is logged";
+}
+
+}  // namespace
+
+Result<std::unique_ptr<WalCaptureAgent>> WalCaptureAgent::Open(const CaptureAgentOptions& options,
+                                                               state::ChangeLog* log) {
+  std::unique_ptr<WalCaptureAgent> agent(new WalCaptureAgent(options, log));
+  SQLIFT_ASSIGN_OR_RETURN(agent->watcher_, ChangeWatcher::Open(options.sqlite_path));
+  SQLIFT_ASSIGN_OR_RETURN(agent->db_, SqliteDb::Open(options.sqlite_path,
+                                                     SqliteDb::Mode::kReadWrite, kGuardBusy));
+  SQLIFT_RETURN_IF_ERROR(agent->Recover());
+  return agent;
+}
+
+Status WalCaptureAgent::Recover() {
+  SQLIFT_ASSIGN_OR_RETURN(logged_seq_, log_->GetPosition(state::kMetaLoggedSeq));
+  Result<std::string> mode = log_->GetMeta(kMetaCaptureMode);
+  if (!mode.ok() && mode.status().code() != Status::Code::kNotFound) return mode.status();
+  if (logged_seq_ > 0 && (!mode.ok() || *mode != "wal")) {
+    return Status::FailedPrecondition(
+        "this state directory holds a log captured in recorder mode: a migration keeps the "
+        "capture mode it started with ([capture] mode)");
+  }
+  Result<std::string> pos = log_->GetMeta(kMetaWalPosition);
+  if (pos.ok()) {
+    SQLIFT_ASSIGN_OR_RETURN(saved_, DecodeWalPosition(*pos));
+  } else if (pos.status().code() != Status::Code::kNotFound) {
+    return pos.status();
+  }
+  SQLIFT_ASSIGN_OR_RETURN(pin_, WalPin::Open(options_.sqlite_path));
+  SQLIFT_RETURN_IF_ERROR(pin_->BeginNext());
+  SQLIFT_RETURN_IF_ERROR(OpenSource());
+  if (!saved_) SQLIFT_RETURN_IF_ERROR(LogFreshSchema());
+  Publish();
+  return Status::OK();
+}
+
+// From the logged position; a fresh log starts at the WAL's end, which the pin just taken
+// cannot be newer than.
+Status WalCaptureAgent::OpenSource() {
+  bool gap = false;
+  Result<std::unique_ptr<WalSource>> source = WalSource::Open(options_.sqlite_path, saved_, &gap);
+  if (!source.ok()) {
+    return gap ? Status::FailedPrecondition(GapAdvice(source.status().message()))
+               : source.status().With("read the WAL of " + options_.sqlite_path);
+  }
+  source_ = std::move(source).value();
+  pinned_ = !saved_;
+  return Status::OK();
+}
+
+// A fresh log's first record defines every captured table, so the log describes its schema.
+Status WalCaptureAgent::LogFreshSchema() {
+  Pending p;
+  wire::ChangeBatch batch;
+  for (wire::Transaction& d : FullSchemaDdl(source_->schema(), options_.exclude_tables))
+    *batch.add_transactions() = std::move(d);
+  batch.add_transactions()->set_kind(wire::Transaction::CHANGES);
+  AddBatch(std::move(batch), &p);
+  return Append(&p);
+}
+
+void WalCaptureAgent::AddBatch(wire::ChangeBatch batch, Pending* p) {
+  const uint64_t seq = logged_seq_ + p->records.size() + 1;
+  const int64_t now = NowMicros();
+  batch.set_first_seq(seq);
+  batch.set_last_seq(seq);
+  for (wire::Transaction& t : *batch.mutable_transactions()) {
+    t.set_seq(seq);
+    if (t.committed_at_us() == 0) t.set_committed_at_us(now);
+    if (t.kind() == wire::Transaction::ROUTE) {
+      p->routes.push_back({t.route().tenant(), t.route().SerializeAsString()});
+    }
+  }
+  state::LogRecord r{seq, batch.SerializeAsString()};
+  p->bytes += r.value.size();
+  p->records.push_back(std::move(r));
+}
+
+Status WalCaptureAgent::Add(const WalTxn& txn, Pending* p, DrainStats* stats) {
+  SQLIFT_ASSIGN_OR_RETURN(WalEncoded e, EncodeWalTxn(txn, options_.exclude_tables));
+  if (e.ignored_recorder_rows > 0 && !warned_recorder_) {
+    warned_recorder_ = true;
+    spdlog::warn("capture mode wal: a recorder also writes changesets into _sqlift_outbox; they "
+                 "are ignored (the WAL carries the same rows): unload the recorder");
+  }
+  if (e.reverse) return Status::OK();  // PostgreSQL's own changes, coming back
+  const wire::Transaction& changes = e.changes.transactions(0);
+  if (!e.ddl.empty() || changes.changes_size() > 0) {
+    stats->changes += static_cast<uint64_t>(changes.changes_size());
+    stats->ddl_events += e.ddl.size();
+    wire::ChangeBatch batch;
+    *batch.mutable_tables() = e.changes.tables();
+    for (wire::Transaction& d : e.ddl)
+      *batch.add_transactions() = std::move(d);
+    *batch.add_transactions() = changes;
+    AddBatch(std::move(batch), p);
+  }
+  for (wire::Transaction& r : e.routes) {
+    ++stats->route_events;
+    wire::ChangeBatch batch;
+    *batch.add_transactions() = std::move(r);
+    AddBatch(std::move(batch), p);
+  }
+  ++stats->transactions;
+  return Status::OK();
+}
+
+// The records and the new position in one synced write.
+Status WalCaptureAgent::Append(Pending* p) {
+  const wal::WalPosition at = source_->position();
+  std::vector<state::MetaRecord> meta{{std::string(kMetaWalPosition), EncodeWalPosition(at)},
+                                      {std::string(kMetaCaptureMode), "wal"}};
+  for (const state::LogRecord& r : p->records) {
+    wire::ChangeBatch b;
+    if (!b.ParseFromString(r.value)) return Status::Internal("re-read a log record");
+    for (const wire::Transaction& t : b.transactions()) {
+      if (t.kind() == wire::Transaction::DDL) {
+        meta.push_back({std::string(kDdlMetaPrefix) + t.ddl_table(), t.ddl_sql()});
+      }
+    }
+  }
+  CrashPoint("before_log_append");
+  SQLIFT_RETURN_IF_ERROR(log_->Append(p->records, p->routes, meta));
+  CrashPoint("after_log_append");
+  saved_ = at;
+  if (!p->records.empty()) {
+    logged_seq_ = p->records.back().seq;
+    if (options_.on_logged) options_.on_logged(logged_seq_);
+  }
+  *p = Pending();
+  return Status::OK();
+}
+
+void WalCaptureAgent::Publish() {
+  if (options_.wal_progress_path.empty()) return;
+  const wal::WalPosition& at = source_->position();
+  Status st = wal::WriteWalProgress(
+      options_.wal_progress_path,
+      {at.header.salt1, at.header.salt2, at.frames, logged_seq_, NowMicros()});
+  if (!st.ok()) spdlog::warn("publish the capture progress: {}", st.ToString());
+}
+
+// One drain: decode what is committed (up to a batch), log it, publish, move the pin.
+Result<bool> WalCaptureAgent::DrainBatch(DrainStats* stats) {
+  if (!source_) SQLIFT_RETURN_IF_ERROR(OpenSource());
+  SQLIFT_RETURN_IF_ERROR(pin_->BeginNext());
+  const uint64_t frames_before = source_->position().frames;
+  Pending p;
+  bool gap = false;
+  Result<size_t> n = source_->Next(
+      options_.batch_rows, pinned_,
+      [&](const WalTxn& txn) { return Add(txn, &p, stats); }, &gap);
+  // What was decoded before an error is logged all the same.
+  const bool moved = source_->position().frames != frames_before || !p.records.empty();
+  Status logged = moved ? Append(&p) : Status::OK();
+  if (!n.ok()) {
+    pin_->AbandonNext();
+    source_.reset();  // the decoder's map is unreliable after an error: rebuild it
+    if (gap) return Status::FailedPrecondition(GapAdvice(n.status().message()));
+    SQLIFT_RETURN_IF_ERROR(logged);
+    return n.status().With(fmt::format("capture from the WAL of {}", options_.sqlite_path));
+  }
+  SQLIFT_RETURN_IF_ERROR(logged);
+  stats->logged_seq = logged_seq_;
+  Publish();
+  if (source_->at_end()) {
+    pin_->ReleaseOlder();
+    pinned_ = true;
+  } else {
+    pin_->AbandonNext();
+  }
+  KeepGuards();
+  return !source_->at_end();
+}
+
+// The guard triggers (capture/outbox/guard_triggers.h) follow the schema, in files where
+// `sqlift init` installed them. A busy database is tried again after the next drain.
+void WalCaptureAgent::KeepGuards() {
+  const WalSchema& schema = source_->schema();
+  if (guards_done_ && schema.cookie() == guards_cookie_) return;
+  Result<bool> installed = GuardsInstalled(*db_);
+  Status st = installed.status();
+  if (installed.ok() && *installed) {
+    std::vector<std::string> tables;
+    for (const auto& [name, t] : schema.tables()) {
+      if (!options_.exclude_tables.count(name)) tables.push_back(name);
+    }
+    Result<TenantScheme> scheme = ReadTenantScheme(db_->handle());
+    st = scheme.ok() ? InstallGuards(*db_, tables, *scheme) : scheme.status();
+  }
+  if (!st.ok()) {
+    spdlog::warn("update the guard triggers after a schema change: {} (will retry)", st.ToString());
+    return;
+  }
+  guards_cookie_ = schema.cookie();
+  guards_done_ = true;
+}
+
+Result<DrainStats> WalCaptureAgent::DrainAvailable() {
+  DrainStats stats;
+  stats.logged_seq = logged_seq_;
+  for (;;) {
+    SQLIFT_ASSIGN_OR_RETURN(bool more, DrainBatch(&stats));
+    if (!more || stop_.load()) break;
+  }
+  return stats;
+}
+
+Status WalCaptureAgent::Run() {
+  Backoff backoff(std::chrono::milliseconds(100), std::chrono::milliseconds(5000));
+  auto last_retention = std::chrono::steady_clock::now();
+  while (!stop_.load()) {
+    Result<DrainStats> drained = DrainAvailable();
+    if (!drained.ok()) {
+      if (!drained.status().Retryable()) return drained.status();
+      const std::chrono::milliseconds wait = backoff.Next();
+      spdlog::warn("capture: {} (retrying in {} ms)", drained.status().ToString(), wait.count());
+      (void)watcher_->Wait(wait);
+      continue;
+    }
+    backoff.Reset();
+    if (std::chrono::steady_clock::now() - last_retention >= std::chrono::seconds(60)) {
+      last_retention = std::chrono::steady_clock::now();
+      Status st = ApplyLogRetention(log_, options_);
+      if (!st.ok()) spdlog::warn("log retention: {}", st.ToString());
+    }
+    if (stop_.load()) break;
+    // The WAL is read directly, so a write seen by inotify is readable at once (a torn tail
+    // is waited on by the reader).
+    SQLIFT_ASSIGN_OR_RETURN(ChangeWatcher::Event ev, watcher_->Wait(options_.poll_interval));
+    (void)ev;
+  }
+  return Status::OK();
+}
+
+void WalCaptureAgent::Stop() {
+  stop_.store(true);
+  watcher_->Wake();
+}
+
+}  // namespace sqlift

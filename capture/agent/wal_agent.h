@@ -1,0 +1,81 @@
+// WalCaptureAgent: capture mode "wal". Moves every transaction committed to the application's
+// database, by any client, into the durable log, by reading the -wal file itself: no
+// recorder, no trigger, nothing in the application's write path.
+//
+// A drain: open a new pin (wal_pin.h), decode the committed transactions after the logged
+// position (wal_source.h) into log records (wal_encode.h; one seq per SQLite transaction that
+// changed a captured table or the schema, one more per route event; transactions that change
+// nothing captured, and the reverse applier's own, take no seq), append them together with
+// the new WAL position in one synced write, publish the progress (capture/wal/
+// wal_progress.h), and only then let the older pin go. A crash anywhere re-decodes from the
+// last synced position, which the records of the same write match: nothing twice, nothing
+// lost.
+//
+// Commit times are the decode times: the WAL records no clock.
+//
+// Ownership: owns its connections and files; *log must outlive the agent. Thread safety: as
+// Agent (agent.h).
+#pragma once
+
+#include <atomic>
+#include <memory>
+
+#include "capture/agent/agent.h"
+#include "capture/agent/change_watcher.h"
+#include "capture/agent/wal_encode.h"
+#include "capture/agent/wal_pin.h"
+
+namespace sqlift {
+
+// The log meta keys of this mode.
+inline constexpr std::string_view kMetaCaptureMode = "capture_mode";  // "wal" in this mode
+inline constexpr std::string_view kMetaWalPosition = "wal/position";  // EncodeWalPosition
+
+class WalCaptureAgent final : public Agent {
+ public:
+  // FailedPrecondition, saying what happened and what to do, when the log belongs to the
+  // recorder mode or the WAL lost transactions since the logged position (a gap).
+  [[nodiscard]] static Result<std::unique_ptr<WalCaptureAgent>> Open(
+      const CaptureAgentOptions& options, state::ChangeLog* log);
+
+  [[nodiscard]] Result<DrainStats> DrainAvailable() override;
+  [[nodiscard]] Status Run() override;
+  void Stop() override;
+  uint64_t logged_seq() const override { return logged_seq_; }
+
+ private:
+  // What one drain will append.
+  struct Pending {
+    std::vector<state::LogRecord> records;
+    std::vector<state::RouteRecord> routes;
+    size_t bytes = 0;
+  };
+
+  WalCaptureAgent(CaptureAgentOptions options, state::ChangeLog* log)
+      : options_(std::move(options)), log_(log) {}
+  [[nodiscard]] Status Recover();
+  [[nodiscard]] Status OpenSource();
+  [[nodiscard]] Status LogFreshSchema();
+  [[nodiscard]] Result<bool> DrainBatch(DrainStats* stats);
+  [[nodiscard]] Status Add(const WalTxn& txn, Pending* p, DrainStats* stats);
+  void AddBatch(wire::ChangeBatch batch, Pending* p);
+  [[nodiscard]] Status Append(Pending* p);
+  void Publish();
+  void KeepGuards();
+
+  CaptureAgentOptions options_;
+  state::ChangeLog* log_;
+  std::unique_ptr<WalPin> pin_;
+  std::unique_ptr<WalSource> source_;
+  std::unique_ptr<ChangeWatcher> watcher_;
+  std::unique_ptr<SqliteDb> db_;  // for the guard triggers
+  std::optional<wal::WalPosition> saved_;  // the position in the log
+  uint64_t logged_seq_ = 0;
+  bool pinned_ = false;  // a pin no newer than the position is held (wal_source.h Next)
+  uint32_t guards_cookie_ = 0;
+  bool guards_done_ = false;
+  bool warned_recorder_ = false;
+  std::atomic<bool> stop_{false};
+};
+
+}  // namespace sqlift

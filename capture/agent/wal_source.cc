@@ -1,0 +1,185 @@
+#include "capture/agent/wal_source.h"
+
+#include <fmt/format.h>
+
+#include <sstream>
+
+#include "capture/wal/bytes.h"
+#include "capture/wal/db_header.h"
+#include "common/base/parse.h"
+
+namespace sqlift {
+namespace {
+
+using wal::WalContinuity;
+using wal::WalPosition;
+
+// The page size the database file's header gives (used when the WAL has no header to say).
+Result<uint32_t> FilePageSize(wal::RandomAccessFile& db_file) {
+  SQLIFT_ASSIGN_OR_RETURN(std::string header, db_file.ReadAt(0, wal::kDatabaseHeaderSize));
+  if (header.size() < wal::kDatabaseHeaderSize) {
+    return Status::FailedPrecondition("the database file is empty: nothing to capture yet");
+  }
+  const uint32_t raw = wal::Get16(header, 16);
+  return raw == 1 ? 65536u : raw;
+}
+
+}  // namespace
+
+std::string EncodeWalPosition(const WalPosition& p) {
+  const wal::WalHeader& h = p.header;
+  return fmt::format("wal1 {} {} {} {} {} {} {} {} {} {} {}", h.magic, h.version, h.page_size,
+                     h.checkpoint_seq, h.salt1, h.salt2, h.checksum.s0, h.checksum.s1, p.frames,
+                     p.checksum.s0, p.checksum.s1);
+}
+
+Result<WalPosition> DecodeWalPosition(std::string_view text) {
+  std::istringstream in{std::string(text)};
+  std::string tag;
+  std::vector<uint64_t> n;
+  in >> tag;
+  for (std::string word; in >> word;) {
+    SQLIFT_ASSIGN_OR_RETURN(uint64_t v, ParseUint64(word, "WAL position"));
+    n.push_back(v);
+  }
+  if (tag != "wal1" || n.size() != 11) {
+    return Status::Corruption(fmt::format("stored WAL position '{}' is not readable", text));
+  }
+  auto u32 = [&](size_t i) { return static_cast<uint32_t>(n[i]); };
+  WalPosition p;
+  p.header = {u32(0), u32(1), u32(2), u32(3), u32(4), u32(5), {u32(6), u32(7)}};
+  p.frames = n[8];
+  p.checksum = {u32(9), u32(10)};
+  return p;
+}
+
+WalSource::WalSource(std::string db_path)
+    : db_path_(std::move(db_path)),
+      wal_file_(wal::OpenPathForReading(db_path_ + "-wal")),
+      db_file_(wal::OpenPathForReading(db_path_)) {}
+
+Result<std::unique_ptr<WalSource>> WalSource::Open(const std::string& db_path,
+                                                   const std::optional<WalPosition>& from,
+                                                   bool* gap) {
+  *gap = false;
+  std::unique_ptr<WalSource> source(new WalSource(db_path));
+  SQLIFT_RETURN_IF_ERROR(source->Build(from, gap));
+  return source;
+}
+
+Status WalSource::ResetStore(uint32_t page_size, uint32_t page_count) {
+  store_ = std::make_unique<wal::PageStore>(*db_file_, page_size, page_count);
+  return Status::OK();
+}
+
+// Builds the store at `from` (or at the WAL's end) from the file and every frame before it.
+Status WalSource::Build(const std::optional<WalPosition>& from, bool* gap) {
+  SQLIFT_ASSIGN_OR_RETURN(wal::WalScan scan, wal::ScanWal(*wal_file_, std::nullopt));
+  const bool has_log = scan.continuity != WalContinuity::kNoLog;
+  const bool resumes = from && from->header.magic != 0;
+  if (resumes && (!has_log || !scan.next.header.SameGeneration(from->header))) {
+    *gap = true;
+    return Status::FailedPrecondition(fmt::format(
+        "the WAL was checkpointed and restarted while the agent was stopped: the transactions "
+        "after WAL frame {} of the generation it last read (salts {:08x}/{:08x}) are gone",
+        from->frames, from->header.salt1, from->header.salt2));
+  }
+  if (from && !resumes && has_log && scan.next.frames > 0) {
+    *gap = true;
+    return Status::FailedPrecondition(
+        "the WAL holds transactions written while the agent was stopped, and it had not seen a "
+        "WAL before: what was committed in between cannot be told");
+  }
+  uint32_t page_size = 0;
+  if (has_log) {
+    page_size = scan.next.header.page_size;
+  } else {
+    SQLIFT_ASSIGN_OR_RETURN(page_size, FilePageSize(*db_file_));
+  }
+  SQLIFT_ASSIGN_OR_RETURN(wal::PageStore store, wal::PageStore::ForDatabaseFile(*db_file_, page_size));
+  store_ = std::make_unique<wal::PageStore>(std::move(store));
+  position_ = scan.next;
+  started_ = has_log;
+  for (const wal::WalTransaction& t : scan.transactions) {
+    if (resumes && t.end.frames > from->frames) break;
+    store_->Apply(t);
+    position_ = t.end;
+  }
+  if (resumes && (position_.frames != from->frames || !(position_.checksum == from->checksum))) {
+    *gap = true;
+    return Status::FailedPrecondition(fmt::format(
+        "the saved WAL position (frame {}) is not a commit of the WAL as it is now", from->frames));
+  }
+  SQLIFT_ASSIGN_OR_RETURN(wal::DecodeContext ctx, store_->Context());
+  SQLIFT_ASSIGN_OR_RETURN(schema_, WalSchema::Load(ctx));
+  key_schema_ = schema_.get();
+  SQLIFT_ASSIGN_OR_RETURN(decoder_, wal::RowChangeDecoder::Create(ctx, [this](const std::string& t) {
+                            return key_schema_->KeyFields(t);
+                          }));
+  return Status::OK();
+}
+
+Result<size_t> WalSource::Next(size_t max, bool pinned,
+                                const std::function<Status(const WalTxn&)>& fn, bool* gap) {
+  *gap = false;
+  std::optional<WalPosition> from;
+  if (started_) from = position_;
+  SQLIFT_ASSIGN_OR_RETURN(wal::WalScan scan, wal::ScanWal(*wal_file_, from, max));
+  if (scan.continuity == WalContinuity::kRestarted && !pinned) {
+    *gap = true;
+    return Status::FailedPrecondition(fmt::format(
+        "the WAL was restarted after frame {} before the agent held it: transactions committed "
+        "in between may be gone",
+        position_.frames));
+  }
+  if (scan.continuity == WalContinuity::kRestarted) {
+    // Every frame of the old generation is in the database file now (see the header).
+    SQLIFT_RETURN_IF_ERROR(ResetStore(store_->page_size(), store_->page_count()));
+    started_ = false;
+    SQLIFT_ASSIGN_OR_RETURN(scan, wal::ScanWal(*wal_file_, std::nullopt, max));
+  }
+  at_end_ = scan.stop != wal::WalStop::kLimit;
+  if (scan.continuity == WalContinuity::kNoLog) return size_t{0};
+  if (scan.next.header.page_size != store_->page_size()) {
+    return Status::Corruption(fmt::format("the WAL's page size {} is not the database's {}",
+                                          scan.next.header.page_size, store_->page_size()));
+  }
+  size_t done = 0;
+  for (const wal::WalTransaction& t : scan.transactions) {
+    SQLIFT_RETURN_IF_ERROR(DecodeOne(t, fn));
+    ++done;
+  }
+  if (scan.transactions.empty() && !started_) {
+    position_ = scan.next;  // a new generation's header with no commit yet
+  }
+  return done;
+}
+
+Status WalSource::DecodeOne(const wal::WalTransaction& t,
+                            const std::function<Status(const WalTxn&)>& fn) {
+  wal::TransactionView view(*store_, t);
+  SQLIFT_ASSIGN_OR_RETURN(wal::DecodeContext before, store_->Context());
+  SQLIFT_ASSIGN_OR_RETURN(wal::DecodeContext after, view.Context());
+  SQLIFT_ASSIGN_OR_RETURN(uint32_t cookie, SchemaCookie(after));
+  std::unique_ptr<WalSchema> changed;
+  if (cookie != schema_->cookie()) {
+    SQLIFT_ASSIGN_OR_RETURN(changed, WalSchema::Load(after));
+  }
+  key_schema_ = changed ? changed.get() : schema_.get();
+  Result<std::vector<wal::RowChange>> changes = decoder_->Decode(before, after, view.written());
+  key_schema_ = schema_.get();
+  if (!changes.ok()) {
+    return changes.status().With(
+        fmt::format("decode the transaction ending at WAL frame {}", t.end.frames));
+  }
+  WalTxn txn{&t, std::move(changes).value(), schema_.get(),
+             changed ? changed.get() : schema_.get(), t.end};
+  SQLIFT_RETURN_IF_ERROR(fn(txn));
+  store_->Apply(t);
+  position_ = t.end;
+  started_ = true;
+  if (changed) schema_ = std::move(changed);
+  return Status::OK();
+}
+
+}  // namespace sqlift

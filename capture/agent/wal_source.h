@@ -1,0 +1,87 @@
+// WalSource: the committed transactions of the application's WAL in commit order, each with
+// its row changes (capture/wal/row_changes.h) and the schema before and after it.
+//
+// It keeps the database as of its position: a page store over the database file plus every
+// frame of the current WAL generation up to the position, and the page map of the decoder.
+// Both are built once at Open (one walk of every b-tree) and then moved forward one
+// transaction at a time.
+//
+// Generations. SQLite restarts the WAL (new salts, frames from the start of the file) once a
+// checkpoint has copied every frame into the database file and no reader needs them. While
+// the agent's pin (wal_pin.h) is held, that can only happen after the agent has decoded the
+// whole generation, so a restart seen by a running source is a continuation: the database
+// file is now exactly the state of the position, and decoding goes on in the new generation.
+// A source opened at a saved position whose generation is gone cannot know what it missed:
+// Open fails with a gap (DataLoss-like FailedPrecondition, `gap` set) and the caller repairs.
+//
+// Ownership: owns its files, store and decoder. Thread safety: none; the agent's thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "capture/agent/wal_schema.h"
+#include "capture/wal/page_store.h"
+#include "capture/wal/row_changes.h"
+#include "capture/wal/wal_reader.h"
+
+namespace sqlift {
+
+// One decoded transaction. The pointers are valid during the callback only.
+struct WalTxn {
+  const wal::WalTransaction* raw = nullptr;
+  std::vector<wal::RowChange> changes;
+  const WalSchema* before = nullptr;
+  const WalSchema* after = nullptr;  // == before unless the transaction changed the schema
+  wal::WalPosition end;
+};
+
+class WalSource {
+ public:
+  // From `from` (a position this source reported before), or, when unset, from the WAL's
+  // current end. *gap is set (and FailedPrecondition returned) when `from`'s generation is
+  // no longer in the WAL.
+  [[nodiscard]] static Result<std::unique_ptr<WalSource>> Open(
+      const std::string& db_path, const std::optional<wal::WalPosition>& from, bool* gap);
+
+  // Decodes up to `max` committed transactions after the position and calls `fn` with each;
+  // the position moves past each transaction `fn` accepts. Returns how many were accepted.
+  // `pinned`: a pin no newer than the position has been held since the position was reached,
+  // so a restarted WAL continues it; otherwise a restart is a gap (FailedPrecondition, *gap
+  // set). After an error from the decoder or `fn`, the source must be reopened.
+  [[nodiscard]] Result<size_t> Next(size_t max, bool pinned,
+                                    const std::function<Status(const WalTxn&)>& fn, bool* gap);
+
+  const wal::WalPosition& position() const { return position_; }
+  const WalSchema& schema() const { return *schema_; }
+  // The WAL's end as of the last Next: true when it had nothing more committed.
+  bool at_end() const { return at_end_; }
+
+ private:
+  WalSource(std::string db_path);
+  [[nodiscard]] Status Build(const std::optional<wal::WalPosition>& from, bool* gap);
+  [[nodiscard]] Status Restarted(const wal::WalScan& scan);
+  [[nodiscard]] Status DecodeOne(const wal::WalTransaction& t,
+                                 const std::function<Status(const WalTxn&)>& fn);
+  [[nodiscard]] Status ResetStore(uint32_t page_size, uint32_t page_count);
+
+  std::string db_path_;
+  std::unique_ptr<wal::RandomAccessFile> wal_file_;
+  std::unique_ptr<wal::RandomAccessFile> db_file_;
+  std::unique_ptr<wal::PageStore> store_;
+  std::unique_ptr<wal::RowChangeDecoder> decoder_;
+  std::unique_ptr<WalSchema> schema_;
+  const WalSchema* key_schema_ = nullptr;  // what the decoder's KeyFieldsFn asks
+  wal::WalPosition position_;
+  bool started_ = false;  // position_ names a generation (false: none seen yet)
+  bool at_end_ = false;
+};
+
+// A position as text (for the log's meta), and back.
+std::string EncodeWalPosition(const wal::WalPosition& p);
+[[nodiscard]] Result<wal::WalPosition> DecodeWalPosition(std::string_view text);
+
+}  // namespace sqlift
