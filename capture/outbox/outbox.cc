@@ -2,9 +2,38 @@
 
 #include <fmt/format.h>
 
+#include <optional>
+
 #include "common/sqlite/sqlite_status.h"
 
 namespace sqlift::outbox {
+namespace {
+
+// The text of the first row's first column of `sql` with ?1 bound to `param` (a NULL reads as
+// ""); nullopt when there is no row.
+Result<std::optional<std::string>> QueryText(sqlite3* db, const char* sql, std::string_view param,
+                                             const char* what) {
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr);
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_bind_text(stmt, 1, param.data(), static_cast<int>(param.size()), SQLITE_STATIC);
+  }
+  if (rc == SQLITE_OK) rc = sqlite3_step(stmt);
+  std::optional<std::string> out;
+  if (rc == SQLITE_ROW) {
+    const unsigned char* text = sqlite3_column_text(stmt, 0);
+    out = text ? std::string(reinterpret_cast<const char*>(text),
+                             static_cast<size_t>(sqlite3_column_bytes(stmt, 0)))
+               : std::string();
+    rc = SQLITE_DONE;
+  }
+  std::string msg = fmt::format("{}: {}", what, sqlite3_errmsg(db));
+  sqlite3_finalize(stmt);
+  if (rc != SQLITE_DONE) return SqliteStatus(rc, msg);
+  return out;
+}
+
+}  // namespace
 
 Status CreateTables(sqlite3* db) {
   static constexpr const char* kSql =
@@ -41,6 +70,22 @@ Status CheckTables(sqlite3* db) {
       "{} has no sqlift outbox or route table (_sqlift_outbox, _sqlift_route): run `sqlift "
       "init` first",
       sqlite3_db_filename(db, "main") ? sqlite3_db_filename(db, "main") : "database"));
+}
+
+Result<std::string> ReadCaptureMode(sqlite3* db) {
+  SQLIFT_ASSIGN_OR_RETURN(
+      std::optional<std::string> table,
+      QueryText(db, "SELECT name FROM main.sqlite_schema WHERE type = 'table' AND name = ?1",
+                kStateTable, "look for _sqlift_state"));
+  if (!table) return std::string(kCaptureModeRecorder);  // a database never initialised
+  SQLIFT_ASSIGN_OR_RETURN(std::optional<std::string> mode,
+                          QueryText(db, "SELECT value FROM main._sqlift_state WHERE key = ?1",
+                                    kStateCaptureMode, "read the capture mode"));
+  if (!mode) return std::string(kCaptureModeRecorder);  // initialised before the key existed
+  if (*mode == kCaptureModeRecorder || *mode == kCaptureModeWal) return *mode;
+  return Status::Corruption(fmt::format("_sqlift_state.{} is '{}', neither '{}' nor '{}'",
+                                        kStateCaptureMode, *mode, kCaptureModeRecorder,
+                                        kCaptureModeWal));
 }
 
 }  // namespace sqlift::outbox

@@ -15,9 +15,10 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
-#include "common/base/status.h"
+#include "common/base/result.h"
 #include "common/sqlite/sqlite_schema.h"
 
 namespace sqlift::outbox {
@@ -38,6 +39,12 @@ inline constexpr std::string_view kStateTrimmedSeq = "trimmed_seq";
 // How rows map to tenants (capture/route_table.h), from [source] tenant_column / tenant.
 inline constexpr std::string_view kStateTenantColumn = "tenant_column";
 inline constexpr std::string_view kStateTenant = "tenant";
+// How changes are captured, written by `init`: kCaptureModeRecorder (the in-app recorder
+// writes the outbox) or kCaptureModeWal (the agent decodes the -wal file and assigns the log
+// seqs itself). Absent in databases initialised before the key existed: recorder.
+inline constexpr std::string_view kStateCaptureMode = "capture_mode";
+inline constexpr std::string_view kCaptureModeRecorder = "recorder";
+inline constexpr std::string_view kCaptureModeWal = "wal";
 
 // True for sqlift's own tables, which are never captured or copied.
 inline bool IsReservedTable(std::string_view name) {
@@ -50,5 +57,9 @@ inline bool IsReservedTable(std::string_view name) {
 
 // OK when the outbox exists; FailedPrecondition naming `sqlift init` otherwise.
 [[nodiscard]] Status CheckTables(sqlite3* db);
+
+// The database's capture mode (kStateCaptureMode): "recorder" or "wal"; "recorder" when the
+// key or the state table is absent. Corruption naming the value when it is neither.
+[[nodiscard]] Result<std::string> ReadCaptureMode(sqlite3* db);
 
 }  // namespace sqlift::outbox
