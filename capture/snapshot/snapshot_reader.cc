@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include "capture/outbox/outbox.h"
+#include "capture/snapshot/wal_barrier.h"
 #include "capture/snapshot/wire_value.h"
+#include "capture/wal/wal_progress.h"
 
 namespace sqlift {
 namespace {
@@ -35,14 +38,46 @@ void FillRow(sqlite3_stmt* stmt, int ncols, wire::Row* row) {
 
 }  // namespace
 
-Result<std::unique_ptr<SnapshotReader>> SnapshotReader::Open(const std::string& path) {
+Result<SnapshotOptions> SnapshotOptionsFor(const std::string& sqlite_path,
+                                           const std::string& state_dir, std::string_view who) {
+  SQLIFT_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(sqlite_path, SqliteDb::Mode::kReadOnly));
+  SQLIFT_ASSIGN_OR_RETURN(std::string mode, outbox::ReadCaptureMode(db->handle()));
+  SnapshotOptions o;
+  if (mode != outbox::kCaptureModeWal) return o;
+  if (state_dir.empty()) {
+    return Status::FailedPrecondition(fmt::format(
+        "{} is captured in wal mode: {} needs [state] dir, where the capture agent publishes "
+        "how far it has logged the WAL",
+        sqlite_path, who));
+  }
+  o.wal_progress_path = wal::WalProgressPath(state_dir);
+  return o;
+}
+
+Result<std::unique_ptr<SnapshotReader>> SnapshotReader::Open(const std::string& path,
+                                                             const SnapshotOptions& options) {
   SQLIFT_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(path, SqliteDb::Mode::kReadOnly));
   std::unique_ptr<SnapshotReader> reader(new SnapshotReader(std::move(db)));
-  SQLIFT_RETURN_IF_ERROR(reader->Begin().With("open snapshot of " + path));
+  SQLIFT_RETURN_IF_ERROR(reader->Begin(options).With("open snapshot of " + path));
   return reader;
 }
 
-Status SnapshotReader::Begin() {
+Status SnapshotReader::Begin(const SnapshotOptions& options) {
+  if (options.wal_progress_path.empty()) return BeginAtOutbox();
+  WalBarrierOptions barrier{db_->path(), options.wal_progress_path, options.barrier_timeout};
+  SQLIFT_ASSIGN_OR_RETURN(uint64_t seq, RunWalBarrier(barrier, [this] { return BeginRead(); }));
+  snapshot_seq_ = static_cast<int64_t>(seq);
+  return Status::OK();
+}
+
+// BEGIN and the first read, which fixes the snapshot.
+Status SnapshotReader::BeginRead() {
+  SQLIFT_RETURN_IF_ERROR(db_->Exec("BEGIN"));
+  open_ = true;
+  return db_->QueryInt64("SELECT count(*) FROM sqlite_schema").status();
+}
+
+Status SnapshotReader::BeginAtOutbox() {
   SQLIFT_RETURN_IF_ERROR(db_->Exec("BEGIN"));
   open_ = true;
   // The first read fixes the snapshot; it must also tell whether an outbox exists, because

@@ -15,6 +15,12 @@
 // go on meanwhile and are not blocked; in rollback-journal mode the read lock makes writers
 // wait until Close() (the reader cannot avoid that; `init` switches databases to WAL).
 //
+// In wal capture mode there is no outbox: the capture agent assigns the log seqs. With
+// SnapshotOptions.wal_progress_path set, the first read happens inside the WAL barrier
+// (wal_barrier.h), which names S from the agent's progress file; writers then wait for the
+// agent to catch up (milliseconds) while the snapshot is opened, and not afterwards.
+// SnapshotOptionsFor picks the options from the database's capture mode.
+//
 // Why one reader and not N: separate connections start separate read transactions, which may
 // see different states, and Debian's libsqlite3 is built without SQLITE_ENABLE_SNAPSHOT
 // (no sqlite3_snapshot_open to share one). Parallel loading therefore fans out after this
@@ -23,10 +29,12 @@
 // Thread safety: none; one thread uses a reader. Callbacks run on that thread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/base/result.h"
@@ -36,18 +44,35 @@
 
 namespace sqlift {
 
+// How Open() names S.
+struct SnapshotOptions {
+  // Non-empty (wal capture mode): S is the log seq the WAL barrier names from the capture
+  // agent's progress file at this path. Empty: the outbox's high-water mark.
+  std::string wal_progress_path;
+  std::chrono::milliseconds barrier_timeout{10'000};
+};
+
+// The options for the capture mode `sqlite_path` was initialised with (_sqlift_state
+// capture_mode): in wal mode the progress file in `state_dir` ([state] dir), and
+// FailedPrecondition naming `who` (the command) when state_dir is empty; in recorder mode, or
+// for a database sqlift never initialised, the outbox's high-water mark.
+[[nodiscard]] Result<SnapshotOptions> SnapshotOptionsFor(const std::string& sqlite_path,
+                                                         const std::string& state_dir,
+                                                         std::string_view who);
+
 class SnapshotReader {
  public:
   // The sink may keep the rows by moving them away. Rows it leaves in the vector are reused
   // (overwritten) for the next chunk, so it must not keep pointers into them.
   using ChunkSink = std::function<Status(std::vector<wire::Row>&& rows)>;
 
-  [[nodiscard]] static Result<std::unique_ptr<SnapshotReader>> Open(const std::string& path);
+  [[nodiscard]] static Result<std::unique_ptr<SnapshotReader>> Open(
+      const std::string& path, const SnapshotOptions& options = {});
   ~SnapshotReader();  // rolls the read transaction back when Close() was not called
   SnapshotReader(const SnapshotReader&) = delete;
   SnapshotReader& operator=(const SnapshotReader&) = delete;
 
-  // S: the highest outbox seq the snapshot includes.
+  // S: the highest outbox seq (wal mode: log seq) the snapshot includes.
   int64_t snapshot_seq() const { return snapshot_seq_; }
 
   // The connection, inside the snapshot's transaction (for ReadSchema); owned by the reader.
@@ -79,7 +104,9 @@ class SnapshotReader {
 
  private:
   explicit SnapshotReader(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
-  Status Begin();
+  Status Begin(const SnapshotOptions& options);
+  Status BeginAtOutbox();
+  Status BeginRead();
 
   std::unique_ptr<SqliteDb> db_;
   int64_t snapshot_seq_ = 0;

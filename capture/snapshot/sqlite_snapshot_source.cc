@@ -129,8 +129,10 @@ Status ReadAll(const SqliteSnapshotOptions& o, SnapshotReader& reader,
 
 Result<uint64_t> SqliteSnapshotSource::Begin(std::function<void()> ready) {
   End();
+  SnapshotOptions so;
+  so.wal_progress_path = options_.progress_path;
   SQLIFT_ASSIGN_OR_RETURN(std::shared_ptr<SnapshotReader> reader,
-                          SnapshotReader::Open(options_.sqlite_path));
+                          SnapshotReader::Open(options_.sqlite_path, so));
   SQLIFT_ASSIGN_OR_RETURN(std::vector<TableSchema> all, ReadSchema(reader->db()));
   std::vector<TableSchema> tables;
   std::vector<std::string> schema_sql, index_sql;

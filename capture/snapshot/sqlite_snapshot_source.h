@@ -1,6 +1,7 @@
 // SqliteSnapshotSource: the snapshot of the application's SQLite database, read in one read
 // transaction (capture/snapshot_reader.h) that fixes S, cut into SnapshotChunks for the
-// shipper (capture/snapshot_source.h).
+// shipper (capture/snapshot_source.h). In wal capture mode (progress_path set) S comes from
+// the WAL barrier, which waits for the agent of the same process to log up to the WAL's end.
 //
 // Tables go one after another in name order, each in chunks of at most chunk_rows rows and
 // about chunk_bytes bytes; an empty table still sends one chunk (so the applier creates it).
@@ -26,6 +27,9 @@ namespace sqlift {
 
 struct SqliteSnapshotOptions {
   std::string sqlite_path;
+  // wal capture mode: the agent's progress file (WalProgressPath of [state] dir), from which
+  // the WAL barrier names the snapshot's seq; empty: the outbox's high-water mark (recorder).
+  std::string progress_path;
   std::set<std::string> exclude_tables;  // compared case-insensitively, as SQLite does
   size_t chunk_rows = 5000;
   size_t chunk_bytes = 4 << 20;

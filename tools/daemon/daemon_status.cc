@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "capture/agent/route_writer.h"
+#include "capture/outbox/outbox.h"
 #include "capture/outbox/route_table.h"
 #include "capture/pg_logical/pg_change.h"
 #include "common/base/clock.h"
@@ -15,20 +16,36 @@ namespace sqlift {
 namespace {
 
 struct AgentPositions {
-  uint64_t captured = 0, logged = 0, acked = 0;
+  CapturedPosition captured;
+  uint64_t logged = 0, acked = 0;
   std::string error;
 };
 
-AgentPositions ReadAgent(const std::string& sqlite_path, state::ChangeLog& log) {
+AgentPositions ReadAgent(const Config& cfg, state::ChangeLog& log) {
   AgentPositions p;
-  Result<uint64_t> captured = CapturedSeq(sqlite_path);
+  Result<CapturedPosition> captured = ReadCapturedPosition(cfg);
   Result<uint64_t> logged = log.GetPosition(state::kMetaLoggedSeq);
   Result<uint64_t> acked = log.GetPosition(state::kMetaAckedSeq);
-  p.captured = captured.ok() ? *captured : 0;
+  if (captured.ok()) p.captured = std::move(captured).value();
   p.logged = logged.ok() ? *logged : 0;
   p.acked = acked.ok() ? *acked : 0;
   if (!captured.ok()) p.error = captured.status().ToString();
   return p;
+}
+
+uint64_t Lag(const AgentPositions& p) {
+  return p.captured.seq > p.acked ? p.captured.seq - p.acked : 0;
+}
+
+// How far the agent has decoded the WAL (wal capture mode), or null.
+Json WalJson(const std::optional<wal::WalProgress>& w) {
+  if (!w) return nullptr;
+  return {{"generation", fmt::format("{}/{}", w->salt1, w->salt2)},
+          {"salt1", w->salt1},
+          {"salt2", w->salt2},
+          {"frames", w->frames},
+          {"logged_seq", w->logged_seq},
+          {"written_at", FormatMicrosUtc(w->written_at_us)}};
 }
 
 }  // namespace
@@ -40,6 +57,27 @@ Result<uint64_t> CapturedSeq(const std::string& sqlite_path) {
   if (seq.status().code() == Status::Code::kNotFound) return uint64_t{0};
   if (!seq.ok()) return seq.status();
   return static_cast<uint64_t>(*seq);
+}
+
+Result<CapturedPosition> ReadCapturedPosition(const Config& cfg) {
+  CapturedPosition p;
+  {
+    SQLIFT_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(cfg.source_sqlite, SqliteDb::Mode::kReadOnly));
+    SQLIFT_ASSIGN_OR_RETURN(p.mode, outbox::ReadCaptureMode(db->handle()));
+  }
+  if (p.mode != outbox::kCaptureModeWal) {
+    SQLIFT_ASSIGN_OR_RETURN(p.seq, CapturedSeq(cfg.source_sqlite));
+    return p;
+  }
+  if (cfg.state_dir.empty()) {
+    return Status::FailedPrecondition(
+        fmt::format("{} is captured in wal mode: its captured position is in the capture "
+                    "agent's [state] dir, which is not set",
+                    cfg.source_sqlite));
+  }
+  SQLIFT_ASSIGN_OR_RETURN(p.wal, wal::ReadWalProgress(wal::WalProgressPath(cfg.state_dir)));
+  if (p.wal) p.seq = p.wal->logged_seq;
+  return p;
 }
 
 Result<AppliedState> ReadAppliedState(PgConnection& conn, const std::string& source) {
@@ -147,13 +185,15 @@ HttpResponse AgentRoutes(state::ChangeLog& log, const HttpQuery& query) {
 
 HttpResponse AgentStatus(const Config& cfg, state::ChangeLog& log, const Shipper* shipper,
                          const ReverseRunner* reverse) {
-  AgentPositions p = ReadAgent(cfg.source_sqlite, log);
+  AgentPositions p = ReadAgent(cfg, log);
   return JsonResponse({{"daemon", "capture"},
                        {"source", cfg.source_id},
-                       {"captured_seq", p.captured},
+                       {"capture_mode", p.captured.mode},
+                       {"captured_seq", p.captured.seq},
                        {"logged_seq", p.logged},
                        {"acked_seq", p.acked},
-                       {"lag_seqs", p.captured > p.acked ? p.captured - p.acked : 0},
+                       {"lag_seqs", Lag(p)},
+                       {"wal", WalJson(p.captured.wal)},
                        {"shipper", ShipperJson(shipper)},
                        {"reverse", ReverseJson(reverse)},
                        {"routes", RoutesJson(log)},
@@ -163,14 +203,19 @@ HttpResponse AgentStatus(const Config& cfg, state::ChangeLog& log, const Shipper
 HttpResponse AgentMetrics(const Config& cfg, state::ChangeLog& log, const Shipper* shipper,
                           const ReverseRunner* reverse) {
   const std::string& source = cfg.source_id;
-  AgentPositions p = ReadAgent(cfg.source_sqlite, log);
+  AgentPositions p = ReadAgent(cfg, log);
   const std::string l = fmt::format("source=\"{}\"", source);
   PrometheusText m;
-  m.Gauge("sqlift_captured_seq", "Last seq committed in the outbox", p.captured, l);
+  m.Gauge("sqlift_captured_seq",
+          "Last seq committed in the outbox (wal capture mode: logged up to the decoded WAL frame)",
+          p.captured.seq, l);
   m.Gauge("sqlift_logged_seq", "Last seq synced to the durable log", p.logged, l);
   m.Gauge("sqlift_acked_seq", "Last seq the applier acknowledged", p.acked, l);
-  m.Gauge("sqlift_lag_seqs", "Committed but not yet acknowledged seqs",
-          p.captured > p.acked ? p.captured - p.acked : 0, l);
+  m.Gauge("sqlift_lag_seqs", "Committed but not yet acknowledged seqs", Lag(p), l);
+  if (const std::optional<wal::WalProgress>& w = p.captured.wal) {
+    m.Gauge("sqlift_wal_frames_decoded", "WAL frames the capture agent has decoded and logged",
+            w->frames, l);
+  }
   if (shipper) {
     ShipperStats s = shipper->stats();
     m.Gauge("sqlift_shipped_seq", "Last seq written to the applier connection", s.shipped_seq, l);

@@ -1,6 +1,7 @@
 // What the daemons serve on [http] (GET /status as JSON, GET /metrics for Prometheus) and
 // what `sqlift status` reads: positions named for what they are (captured, logged, shipped,
-// acked, applied), lag, snapshot, dead letters.
+// acked, applied), lag, snapshot, dead letters; in wal capture mode also how far the agent
+// has decoded the WAL.
 //
 // Thread safety: the functions read thread-safe sources (RocksDB, the shipper's and
 // receiver's stats, their own SQLite and PostgreSQL connections); ApplierProbe serializes
@@ -17,6 +18,7 @@
 #include "apply/receiver/receiver.h"
 #include "apply/reverse/reverse_runner.h"
 #include "capture/shipper/shipper.h"
+#include "capture/wal/wal_progress.h"
 #include "common/base/result.h"
 #include "common/config/config.h"
 #include "common/pg/pg_connection.h"
@@ -26,8 +28,19 @@
 namespace sqlift {
 
 // The outbox high-water mark of the application's database: the last seq committed there
-// (the captured position). 0 without an outbox.
+// (the captured position in recorder mode). 0 without an outbox.
 [[nodiscard]] Result<uint64_t> CapturedSeq(const std::string& sqlite_path);
+
+// The captured position, for the database's capture mode. Recorder mode: CapturedSeq. wal
+// capture mode: what the agent's progress file ([state] dir) shows, the seq logged up to the
+// WAL frame it has decoded (what is committed past that frame has no seq until the agent logs
+// it); seq 0 and no `wal` until the agent publishes.
+struct CapturedPosition {
+  std::string mode;  // _sqlift_state capture_mode: "recorder" | "wal"
+  uint64_t seq = 0;
+  std::optional<wal::WalProgress> wal;
+};
+[[nodiscard]] Result<CapturedPosition> ReadCapturedPosition(const Config& cfg);
 
 // The applier's truth in PostgreSQL for one source.
 struct AppliedState {

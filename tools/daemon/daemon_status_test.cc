@@ -1,6 +1,6 @@
-// The capture daemon's /status, /metrics and /route from given positions (an outbox in a
-// temporary SQLite file, an in-memory log), and the routes part of `sqlift status`. The JSON is
-// parsed and its fields asserted, not its layout.
+// The capture daemon's /status, /metrics and /route from given positions (an outbox or, in wal
+// capture mode, the agent's progress file in a temporary directory, an in-memory log), and the
+// routes part of `sqlift status`. The JSON is parsed and its fields asserted, not its layout.
 #include "tools/daemon/daemon_status.h"
 
 #include <gtest/gtest.h>
@@ -90,6 +90,8 @@ TEST_F(AgentStatusTest, StatusNamesEveryPosition) {
   json j = json::parse(res.body);
   EXPECT_EQ(j["daemon"], "capture");
   EXPECT_EQ(j["source"], "app");
+  EXPECT_EQ(j["capture_mode"], "recorder");
+  EXPECT_TRUE(j["wal"].is_null());
   EXPECT_EQ(j["captured_seq"], 42);
   EXPECT_EQ(j["logged_seq"], 40);
   EXPECT_EQ(j["acked_seq"], 35);
@@ -147,6 +149,37 @@ TEST_F(AgentStatusTest, MetricsFromThePositions) {
   EXPECT_EQ(m.at("sqlift_acked_seq{source=\"app\"}"), 35);
   EXPECT_EQ(m.at("sqlift_lag_seqs{source=\"app\"}"), 7);
   EXPECT_EQ(m.count("sqlift_shipped_seq{source=\"app\"}"), 0u);  // no shipper
+}
+
+// wal capture mode: the captured position is the agent's progress file, not the outbox.
+TEST_F(AgentStatusTest, WalModeReportsTheAgentsProgress) {
+  auto db = SqliteDb::Open(cfg_.source_sqlite, SqliteDb::Mode::kReadWrite);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  ASSERT_TRUE((*db)
+                  ->Exec("CREATE TABLE _sqlift_state (key TEXT PRIMARY KEY, value); "
+                         "INSERT INTO _sqlift_state VALUES ('capture_mode', 'wal')")
+                  .ok());
+  cfg_.state_dir = dir_.string();
+  json before = json::parse(AgentStatus(cfg_, *log_, nullptr, nullptr).body);
+  EXPECT_EQ(before["capture_mode"], "wal");
+  EXPECT_EQ(before["captured_seq"], 0);  // the agent has published nothing yet
+  EXPECT_TRUE(before["wal"].is_null());
+  EXPECT_EQ(before["error"], "");
+  ASSERT_TRUE(wal::WriteWalProgress(wal::WalProgressPath(cfg_.state_dir), {5, 6, 120, 38, 0}).ok());
+  json j = json::parse(AgentStatus(cfg_, *log_, nullptr, nullptr).body);
+  EXPECT_EQ(j["captured_seq"], 38);
+  EXPECT_EQ(j["logged_seq"], 40);
+  EXPECT_EQ(j["lag_seqs"], 3);
+  EXPECT_EQ(j["wal"]["generation"], "5/6");
+  EXPECT_EQ(j["wal"]["frames"], 120);
+  EXPECT_EQ(j["wal"]["logged_seq"], 38);
+  EXPECT_EQ(j["wal"]["written_at"], "1970-01-01T00:00:00.000000Z");
+  std::map<std::string, double> m = Samples(AgentMetrics(cfg_, *log_, nullptr, nullptr).body);
+  EXPECT_EQ(m.at("sqlift_captured_seq{source=\"app\"}"), 38);
+  EXPECT_EQ(m.at("sqlift_wal_frames_decoded{source=\"app\"}"), 120);
+  cfg_.state_dir.clear();
+  json unknown = json::parse(AgentStatus(cfg_, *log_, nullptr, nullptr).body);
+  EXPECT_NE(unknown["error"].get<std::string>().find("[state] dir"), std::string::npos);
 }
 
 TEST_F(AgentStatusTest, RouteOfOneTenantOrEvery) {

@@ -72,7 +72,13 @@ Status TakeSnapshots(Replay& run) {
                   "sides were read as they are (one-shot)",
                   s.source);
   }
-  SQLIFT_ASSIGN_OR_RETURN(run.reader, SnapshotReader::Open(s.sqlite));
+  // The position matters only when the applier is held at it: a one-shot replay reads SQLite
+  // as it is, and needs no capture agent.
+  SnapshotOptions snapshot;
+  if (replicating) {
+    SQLIFT_ASSIGN_OR_RETURN(snapshot, SnapshotOptionsFor(s.sqlite, s.state_dir, "shadow"));
+  }
+  SQLIFT_ASSIGN_OR_RETURN(run.reader, SnapshotReader::Open(s.sqlite, snapshot));
   const uint64_t seq = static_cast<uint64_t>(run.reader->snapshot_seq());
   run.report.position = run.reader->snapshot_seq();
   SQLIFT_RETURN_IF_ERROR(run.conn->Exec("SET standard_conforming_strings = on"));

@@ -8,7 +8,8 @@
 //  2. Both snapshots at one position S, with the hand-off `sqlift verify` uses
 //     (tools/verify_run.h): when PostgreSQL holds a position for `source`, its applier is held
 //     (apply/applier_hold.h), the SQLite snapshot is opened (capture/snapshot_reader.h: its first
-//     read is S), the hold is moved to S and awaited, PostgreSQL's REPEATABLE READ READ ONLY
+//     read is S; in wal capture mode S is named by the WAL barrier from the agent's progress in
+//     `state_dir`), the hold is moved to S and awaited, PostgreSQL's REPEATABLE READ READ ONLY
 //     snapshot is taken and checked to be at S, and the applier is let go. Otherwise the sides
 //     are read as they are (one-shot), and the report says so.
 //  3. Each query: prepared on SQLite first (what SQLite does not accept as one read-only query
@@ -42,6 +43,7 @@ struct ShadowSpec {
   std::string pg;
   std::string log_path;
   std::string source;        // the held form when PostgreSQL holds a position for it; "" one-shot
+  std::string state_dir;     // [state] dir: the capture agent's WAL progress (wal capture mode)
   double rate = -1;          // [shadow] rate, shown in the report; < 0 unknown
   size_t limit = 0;          // replay only the first `limit` log entries; 0 all
   size_t max_rows = 10'000;  // rows kept per side and query for examples (tools/shadow_compare.h)

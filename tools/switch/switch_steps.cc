@@ -9,6 +9,8 @@
 #include "apply/reverse/source_layout.h"
 #include "capture/agent/route_writer.h"
 #include "capture/pg_logical/pg_replication_admin.h"
+#include "capture/snapshot/snapshot_reader.h"
+#include "capture/snapshot/wal_barrier.h"
 #include "common/base/exit_code.h"
 #include "tools/verify/verify_fast.h"
 #include "tools/verify/verify_run.h"
@@ -54,6 +56,9 @@ Result<uint64_t> AppliedSeq(PgConnection& pg, const std::string& source) {
 Status Open(Switch& s) {
   SQLIFT_RETURN_IF_ERROR(s.cfg.Require({"source.id", "source.sqlite", "target.pg"}, s.r.direction));
   SQLIFT_ASSIGN_OR_RETURN(s.db, SqliteDb::Open(s.cfg.source_sqlite, SqliteDb::Mode::kReadWrite));
+  SQLIFT_ASSIGN_OR_RETURN(SnapshotOptions mode,
+                          SnapshotOptionsFor(s.cfg.source_sqlite, s.cfg.state_dir, s.r.direction));
+  s.wal_progress = mode.wal_progress_path;
   SQLIFT_ASSIGN_OR_RETURN(std::vector<RouteRow> routes, ReadRoutes(s.db->handle()));
   s.route = LookupRoute(routes, s.r.tenant);
   SQLIFT_ASSIGN_OR_RETURN(s.pg, PgConnection::Connect(s.cfg.target_pg, std::chrono::seconds(10)));
@@ -71,15 +76,30 @@ Status WaitApplied(Switch& s, uint64_t seq, std::string* note) {
 }
 
 Status CatchUp(Switch& s, std::string* note) {
+  const bool wal = !s.wal_progress.empty();
   uint64_t committed = 0, applied = 0;
   Status st = PollUntil(s, "the applier to catch up", [&]() -> Result<bool> {
-    SQLIFT_ASSIGN_OR_RETURN(committed, OutboxHighWater(*s.db));
+    SQLIFT_ASSIGN_OR_RETURN(committed, wal ? LoggedSeqNow(s.wal_progress) : OutboxHighWater(*s.db));
     SQLIFT_ASSIGN_OR_RETURN(applied, AppliedSeq(*s.pg, s.cfg.source_id));
     return committed <= applied + s.o.max_lag_seqs;
   });
-  *note = fmt::format("lag {} seqs (committed {}, applied {})",
-                      committed > applied ? committed - applied : 0, committed, applied);
+  *note =
+      fmt::format("lag {} seqs ({} {}, applied {})", committed > applied ? committed - applied : 0,
+                  wal ? "logged" : "committed", committed, applied);
   return st;
+}
+
+Result<uint64_t> WriteRouteAt(Switch& s, const RouteRow& row) {
+  if (s.wal_progress.empty()) return CommitRoute(*s.db, row);  // the event's outbox seq
+  const WalBarrierOptions barrier{s.db->path(), s.wal_progress, s.wal_barrier_timeout};
+  auto no_read = [] { return Status::OK(); };
+  SQLIFT_RETURN_IF_ERROR(RunWalBarrier(barrier, no_read).status().With("before the route write"));
+  SQLIFT_RETURN_IF_ERROR(CommitRoute(*s.db, row).status());
+  Result<uint64_t> seq = RunWalBarrier(barrier, no_read);
+  if (seq.ok()) return seq;
+  return seq.status().With(fmt::format(
+      "the route ({}, epoch {}{}) is written on SQLite, but the seq that logs it is not known",
+      row.side, row.epoch, row.fenced ? ", fenced" : ""));
 }
 
 Status VerifyTenant(Switch& s, bool fast, std::string* note) {
@@ -175,7 +195,7 @@ Status DatabaseSides::CloseReverse(std::string*) {
 }
 
 Result<uint64_t> DatabaseSides::SetRoute(const RouteRow& row) {
-  return CommitRoute(*s_.db, row);
+  return WriteRouteAt(s_, row);
 }
 
 void DatabaseSides::ExtendDeadline(std::chrono::milliseconds from_now) {

@@ -34,19 +34,28 @@ struct Switch {
   std::unique_ptr<SqliteDb> db;      // the application's database, read-write
   std::unique_ptr<PgConnection> pg;  // the target
   RouteRow route;                    // the tenant's route before the switch
+  // wal capture mode: the capture agent's progress file, from which log seqs are named
+  // (capture/snapshot/wal_barrier.h); empty in recorder mode, where they are outbox seqs.
+  std::string wal_progress;
+  std::chrono::milliseconds wal_barrier_timeout{10'000};  // each barrier's wait for the agent
 };
 
-// Opens both sides, reads the tenant's route, and checks that the source replicates
-// (PostgreSQL holds its position).
+// Opens both sides, reads the tenant's route and the capture mode, and checks that the source
+// replicates (PostgreSQL holds its position).
 [[nodiscard]] Status Open(Switch& s);
 
 // The outbox's high-water mark: the last seq committed on SQLite (invariant 2).
 [[nodiscard]] Result<uint64_t> OutboxHighWater(SqliteDb& db);
 [[nodiscard]] Result<uint64_t> AppliedSeq(PgConnection& pg, const std::string& source);
+// Writes the tenant's route and returns a log seq at or past its event. In wal capture mode
+// the seq is named by a WAL barrier after the commit; a barrier before it first checks that
+// the agent keeps up, so that a stopped agent fails the step before the route changes.
+[[nodiscard]] Result<uint64_t> WriteRouteAt(Switch& s, const RouteRow& row);
 
 // Until applied_seq >= seq; Aborted at the deadline.
 [[nodiscard]] Status WaitApplied(Switch& s, uint64_t seq, std::string* note);
-// Until the applier is within max_lag_seqs of the outbox.
+// Until the applier is within max_lag_seqs of the outbox (wal capture mode: of the agent's
+// logged seq).
 [[nodiscard]] Status CatchUp(Switch& s, std::string* note);
 
 // Compares the tenant's rows on both sides (both must be still: fenced and drained). With

@@ -279,7 +279,11 @@ Status Prepare(Run& run, int* exit) {
     SQLIFT_ASSIGN_OR_RETURN(
         run.hold, ApplierHold::Begin(std::move(hold_conn), run.s.hold_source, run.s.hold_ttl));
   }
-  SQLIFT_ASSIGN_OR_RETURN(run.reader, SnapshotReader::Open(run.s.sqlite));
+  // In wal capture mode S comes from the capture agent's progress, in [state] dir.
+  SQLIFT_ASSIGN_OR_RETURN(
+      SnapshotOptions snapshot,
+      SnapshotOptionsFor(run.s.sqlite, run.s.cfg ? run.s.cfg->state_dir : "", "verify"));
+  SQLIFT_ASSIGN_OR_RETURN(run.reader, SnapshotReader::Open(run.s.sqlite, snapshot));
   SQLIFT_RETURN_IF_ERROR(Translate(run, exit));
   Status tenants = ChooseTenants(run);
   if (!tenants.ok()) return FailWith(tenants, kExitUsage, exit);

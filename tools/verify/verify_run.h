@@ -4,10 +4,12 @@
 //
 //  1. held form (`hold_source` set): the applier of that source is held at its applied
 //     position (apply/applier_hold.h), the SQLite snapshot is opened (its position S is the
-//     outbox high-water mark), the hold is moved to S and awaited, PostgreSQL's REPEATABLE READ
-//     snapshot is taken and checked to be at S, and the applier is let go again before the
-//     tables are read: both sides are then compared at S while capture and apply go on.
-//     One-shot form (no source): the two sides as they are, for a database nobody writes.
+//     outbox high-water mark; in wal capture mode the log seq the WAL barrier names from the
+//     agent's progress in cfg's [state] dir, capture/snapshot/wal_barrier.h), the hold is moved to
+//     S and awaited, PostgreSQL's REPEATABLE READ snapshot is taken and checked to be at S, and the
+//     applier is let go again before the tables are read: both sides are then compared at S while
+//     capture and apply go on. One-shot form (no source): the two sides as they are, for a database
+//     nobody writes.
 //  2. the tables (less excluded ones, or `tables`) as `plan` translates them, each compared by
 //     the engine (apply/verify_engine.h), restricted to the rows of the tenant scope;
 //  3. the run recorded in sqlift.verify_runs.
