@@ -84,11 +84,14 @@ Status WalSource::Build(const std::optional<WalPosition>& from, bool* gap) {
         "after WAL frame {} of the generation it last read (salts {:08x}/{:08x}) are gone",
         from->frames, from->header.salt1, from->header.salt2));
   }
-  if (from && !resumes && has_log && scan.next.frames > 0) {
+  if (from && !resumes) {
+    // The agent last saw no WAL at all. Whatever was committed since may have been
+    // checkpointed into the database file and the WAL deleted with the last connection: in WAL
+    // mode nothing in the file counts commits, so that cannot be told from "nothing happened".
     *gap = true;
     return Status::FailedPrecondition(
-        "the WAL holds transactions written while the agent was stopped, and it had not seen a "
-        "WAL before: what was committed in between cannot be told");
+        "the agent was stopped while the database had no WAL: what was committed in between "
+        "cannot be told from the WAL");
   }
   uint32_t page_size = 0;
   if (has_log) {

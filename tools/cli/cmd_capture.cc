@@ -219,6 +219,9 @@ Result<Shipping> StartShipping(const Config& cfg, state::ChangeLog* log) {
   SqliteSnapshotOptions so;
   so.sqlite_path = cfg.source_sqlite;
   so.exclude_tables.insert(cfg.source_exclude_tables.begin(), cfg.source_exclude_tables.end());
+  SQLIFT_ASSIGN_OR_RETURN(std::string mode, StoredCaptureMode(cfg));
+  // Mode wal: the snapshot's seq is named by the barrier (capture/snapshot/wal_barrier.h).
+  if (mode == outbox::kCaptureModeWal) so.progress_path = wal::WalProgressPath(cfg.state_dir);
   out.snapshot = std::make_unique<SqliteSnapshotSource>(so);
   ShipperOptions o;
   o.host = to.host;

@@ -36,6 +36,7 @@ int RunShadow(const ShadowCliOptions& o, const GlobalOptions& global) {
   }
   ShadowSpec spec;
   spec.sqlite = cfg->source_sqlite, spec.pg = cfg->target_pg, spec.source = cfg->source_id;
+  spec.state_dir = cfg->state_dir;
   spec.log_path = o.log.empty() ? cfg->shadow_log : o.log;
   spec.rate = cfg->shadow_rate;
   spec.limit = o.limit, spec.max_rows = o.max_rows;

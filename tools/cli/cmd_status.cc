@@ -84,9 +84,9 @@ void ReadLog(const Config& cfg, Report* r) {
 Report Gather(const Config& cfg) {
   Report r;
   if (!cfg.source_sqlite.empty()) {
-    Result<uint64_t> c = CapturedSeq(cfg.source_sqlite);
+    Result<CapturedPosition> c = ReadCapturedPosition(cfg);
     if (c.ok())
-      r.captured = *c;
+      r.captured = c->seq;
     else
       r.errors.push_back("sqlite: " + c.status().ToString());
   }
