@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "capture/agent/sqlite_vfs_file.h"
 #include "capture/outbox/guard_triggers.h"
 #include "capture/outbox/route_table.h"
 #include "capture/wal/wal_progress.h"
@@ -33,6 +34,7 @@ Result<std::unique_ptr<WalCaptureAgent>> WalCaptureAgent::Open(const CaptureAgen
   SQLIFT_ASSIGN_OR_RETURN(agent->watcher_, ChangeWatcher::Open(options.sqlite_path));
   SQLIFT_ASSIGN_OR_RETURN(agent->db_, SqliteDb::Open(options.sqlite_path,
                                                      SqliteDb::Mode::kReadWrite, kGuardBusy));
+  SQLIFT_RETURN_IF_ERROR(KeepWalOnClose(*agent->db_));
   SQLIFT_RETURN_IF_ERROR(agent->Recover());
   return agent;
 }
@@ -64,7 +66,9 @@ Status WalCaptureAgent::Recover() {
 // cannot be newer than.
 Status WalCaptureAgent::OpenSource() {
   bool gap = false;
-  Result<std::unique_ptr<WalSource>> source = WalSource::Open(options_.sqlite_path, saved_, &gap);
+  SQLIFT_ASSIGN_OR_RETURN(auto db_file, SqliteVfsFile::Of(*db_));
+  Result<std::unique_ptr<WalSource>> source =
+      WalSource::Open(options_.sqlite_path, std::move(db_file), saved_, &gap);
   if (!source.ok()) {
     return gap ? Status::FailedPrecondition(GapAdvice(source.status().message()))
                : source.status().With("read the WAL of " + options_.sqlite_path);

@@ -1,11 +1,23 @@
 #include "capture/agent/wal_pin.h"
 
+#include <sqlite3.h>
+
 namespace sqlift {
+
+Status KeepWalOnClose(SqliteDb& db) {
+  int on = 0;
+  if (sqlite3_db_config(db.handle(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, &on) != SQLITE_OK ||
+      on != 1) {
+    return Status::FailedPrecondition("this SQLite library cannot keep the WAL on close");
+  }
+  return Status::OK();
+}
 
 Result<std::unique_ptr<WalPin>> WalPin::Open(const std::string& path) {
   std::unique_ptr<WalPin> pin(new WalPin());
   for (auto& conn : pin->conn_) {
     SQLIFT_ASSIGN_OR_RETURN(conn, SqliteDb::Open(path, SqliteDb::Mode::kReadOnly));
+    SQLIFT_RETURN_IF_ERROR(KeepWalOnClose(*conn));
   }
   return pin;
 }

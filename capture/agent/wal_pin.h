@@ -26,6 +26,11 @@
 
 namespace sqlift {
 
+// Makes `db`'s close leave the WAL as it is: without this, the agent's connection, when it is
+// the last one to close, would checkpoint and delete the WAL, and the next start would have
+// to treat the WAL it finds as a gap.
+[[nodiscard]] Status KeepWalOnClose(SqliteDb& db);
+
 class WalPin {
  public:
   [[nodiscard]] static Result<std::unique_ptr<WalPin>> Open(const std::string& path);

@@ -53,16 +53,17 @@ Result<WalPosition> DecodeWalPosition(std::string_view text) {
   return p;
 }
 
-WalSource::WalSource(std::string db_path)
+WalSource::WalSource(std::string db_path, std::unique_ptr<wal::RandomAccessFile> db_file)
     : db_path_(std::move(db_path)),
       wal_file_(wal::OpenPathForReading(db_path_ + "-wal")),
-      db_file_(wal::OpenPathForReading(db_path_)) {}
+      db_file_(std::move(db_file)) {}
 
 Result<std::unique_ptr<WalSource>> WalSource::Open(const std::string& db_path,
+                                                   std::unique_ptr<wal::RandomAccessFile> db_file,
                                                    const std::optional<WalPosition>& from,
                                                    bool* gap) {
   *gap = false;
-  std::unique_ptr<WalSource> source(new WalSource(db_path));
+  std::unique_ptr<WalSource> source(new WalSource(db_path, std::move(db_file)));
   SQLIFT_RETURN_IF_ERROR(source->Build(from, gap));
   return source;
 }

@@ -44,8 +44,10 @@ class WalSource {
   // From `from` (a position this source reported before), or, when unset, from the WAL's
   // current end. *gap is set (and FailedPrecondition returned) when `from`'s generation is
   // no longer in the WAL.
+  // `db_file` reads the database file (sqlite_vfs_file.h: never a descriptor of our own).
   [[nodiscard]] static Result<std::unique_ptr<WalSource>> Open(
-      const std::string& db_path, const std::optional<wal::WalPosition>& from, bool* gap);
+      const std::string& db_path, std::unique_ptr<wal::RandomAccessFile> db_file,
+      const std::optional<wal::WalPosition>& from, bool* gap);
 
   // Decodes up to `max` committed transactions after the position and calls `fn` with each;
   // the position moves past each transaction `fn` accepts. Returns how many were accepted.
@@ -61,7 +63,7 @@ class WalSource {
   bool at_end() const { return at_end_; }
 
  private:
-  WalSource(std::string db_path);
+  WalSource(std::string db_path, std::unique_ptr<wal::RandomAccessFile> db_file);
   [[nodiscard]] Status Build(const std::optional<wal::WalPosition>& from, bool* gap);
   [[nodiscard]] Status Restarted(const wal::WalScan& scan);
   [[nodiscard]] Status DecodeOne(const wal::WalTransaction& t,
