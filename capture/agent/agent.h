@@ -13,9 +13,22 @@
 #include <string>
 
 #include "common/base/result.h"
+#include "common/sqlite/sqlite_db.h"
+#include "proto/wire/sqlift.pb.h"
 #include "state/change_log.h"
 
 namespace sqlift {
+
+// Mode wal: after a gap (wal_agent.h), the changes that make PostgreSQL equal the database as
+// `snapshot` (a connection inside a read transaction, at the WAL position streaming resumes
+// from) shows it, computed once PostgreSQL has applied every seq up to `logged_seq`. The
+// capture command supplies it, since it needs PostgreSQL; without one a gap stops the agent.
+struct GapRepair {
+  wire::ChangeBatch batch;  // its tables and one CHANGES transaction (no seq)
+  uint64_t rows = 0;        // row changes in it
+  std::string summary;      // "3 inserted, 1 updated, 0 deleted"
+};
+using GapRepairFn = std::function<Result<GapRepair>(SqliteDb& snapshot, uint64_t logged_seq)>;
 
 struct CaptureAgentOptions {
   std::string sqlite_path;
@@ -32,6 +45,7 @@ struct CaptureAgentOptions {
   // Mode "wal": where the agent publishes how far it has logged the WAL (capture/wal/
   // wal_progress.h), for the barrier of snapshots, verify and switches.
   std::string wal_progress_path;
+  GapRepairFn repair_gap;
 };
 
 struct DrainStats {

@@ -24,8 +24,8 @@ Result<std::string> SqliteVfsFile::ReadAt(uint64_t offset, size_t n) {
   const int rc = file_->pMethods->xRead(file_, out.data(), static_cast<int>(out.size()),
                                         static_cast<sqlite3_int64>(offset));
   if (rc != SQLITE_OK && rc != SQLITE_IOERR_SHORT_READ) {
-    return Status::IOError(fmt::format("read {} bytes of the database file at {}", out.size(),
-                                       offset));
+    return Status::IOError(
+        fmt::format("read {} bytes of the database file at {}", out.size(), offset));
   }
   return out;
 }

@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <cinttypes>
+#include <cstdio>
+
 #include "capture/agent/sqlite_vfs_file.h"
 #include "capture/outbox/guard_triggers.h"
 #include "capture/outbox/route_table.h"
@@ -32,8 +35,8 @@ Result<std::unique_ptr<WalCaptureAgent>> WalCaptureAgent::Open(const CaptureAgen
                                                                state::ChangeLog* log) {
   std::unique_ptr<WalCaptureAgent> agent(new WalCaptureAgent(options, log));
   SQLIFT_ASSIGN_OR_RETURN(agent->watcher_, ChangeWatcher::Open(options.sqlite_path));
-  SQLIFT_ASSIGN_OR_RETURN(agent->db_, SqliteDb::Open(options.sqlite_path,
-                                                     SqliteDb::Mode::kReadWrite, kGuardBusy));
+  SQLIFT_ASSIGN_OR_RETURN(
+      agent->db_, SqliteDb::Open(options.sqlite_path, SqliteDb::Mode::kReadWrite, kGuardBusy));
   SQLIFT_RETURN_IF_ERROR(KeepWalOnClose(*agent->db_));
   SQLIFT_RETURN_IF_ERROR(agent->Recover());
   return agent;
@@ -56,25 +59,103 @@ Status WalCaptureAgent::Recover() {
   }
   SQLIFT_ASSIGN_OR_RETURN(pin_, WalPin::Open(options_.sqlite_path));
   SQLIFT_RETURN_IF_ERROR(pin_->BeginNext());
-  SQLIFT_RETURN_IF_ERROR(OpenSource());
+  Status st = OpenSource();
+  if (!st.ok() && !(st.Retryable() && !repair_pending_.empty())) return st;
+  if (!st.ok()) {  // the repair is tried again by the drains
+    spdlog::warn("capture: {} (will retry)", st.ToString());
+    return Status::OK();
+  }
   if (!saved_) SQLIFT_RETURN_IF_ERROR(LogFreshSchema());
   Publish();
   return Status::OK();
 }
 
 // From the logged position; a fresh log starts at the WAL's end, which the pin just taken
-// cannot be newer than.
+// cannot be newer than. A gap goes to HandleGap.
 Status WalCaptureAgent::OpenSource() {
   bool gap = false;
   SQLIFT_ASSIGN_OR_RETURN(auto db_file, SqliteVfsFile::Of(*db_));
   Result<std::unique_ptr<WalSource>> source =
       WalSource::Open(options_.sqlite_path, std::move(db_file), saved_, &gap);
   if (!source.ok()) {
-    return gap ? Status::FailedPrecondition(GapAdvice(source.status().message()))
+    return gap ? HandleGap(source.status())
                : source.status().With("read the WAL of " + options_.sqlite_path);
   }
   source_ = std::move(source).value();
   pinned_ = !saved_;
+  return Status::OK();
+}
+
+Status WalCaptureAgent::HandleGap(const Status& gap) {
+  source_.reset();
+  if (!options_.repair_gap) return Status::FailedPrecondition(GapAdvice(gap.message()));
+  repair_pending_ = gap.message();
+  return Repair();
+}
+
+// DDL events for tables whose definition changed while nobody was decoding (the repair's
+// comparison needs PostgreSQL's tables as SQLite's are now). The position does not move: a
+// crash here leaves the gap to be repaired again.
+Status WalCaptureAgent::LogChangedSchema() {
+  wire::ChangeBatch batch;
+  for (wire::Transaction& d : FullSchemaDdl(source_->schema(), options_.exclude_tables)) {
+    Result<std::string> logged = log_->GetMeta(std::string(kDdlMetaPrefix) + d.ddl_table());
+    if (logged.ok() && *logged == d.ddl_sql()) continue;
+    if (!logged.ok() && logged.status().code() != Status::Code::kNotFound) return logged.status();
+    *batch.add_transactions() = std::move(d);
+  }
+  if (batch.transactions().empty()) return Status::OK();
+  batch.add_transactions()->set_kind(wire::Transaction::CHANGES);
+  Pending p;
+  AddBatch(std::move(batch), &p);
+  return Append(&p, /*with_position=*/false);
+}
+
+// Repairs PostgreSQL at the WAL's end (see the header), then streams on from there.
+Status WalCaptureAgent::Repair() {
+  spdlog::warn("capture: {}; repairing PostgreSQL by difference", repair_pending_);
+  source_.reset();
+  pin_.reset();
+  SQLIFT_ASSIGN_OR_RETURN(
+      auto lock,
+      SqliteDb::Open(options_.sqlite_path, SqliteDb::Mode::kReadWrite, std::chrono::seconds(10)));
+  SQLIFT_RETURN_IF_ERROR(KeepWalOnClose(*lock));
+  SQLIFT_ASSIGN_OR_RETURN(auto snapshot,
+                          SqliteDb::Open(options_.sqlite_path, SqliteDb::Mode::kReadOnly));
+  SQLIFT_RETURN_IF_ERROR(KeepWalOnClose(*snapshot));
+  // Writers wait while the WAL's end is named, pinned and read from.
+  SQLIFT_RETURN_IF_ERROR(lock->Exec("BEGIN IMMEDIATE").With("hold writers to start the repair"));
+  Status st = [&]() -> Status {
+    SQLIFT_ASSIGN_OR_RETURN(pin_, WalPin::Open(options_.sqlite_path));
+    SQLIFT_RETURN_IF_ERROR(pin_->BeginNext());
+    bool gap = false;
+    SQLIFT_ASSIGN_OR_RETURN(auto db_file, SqliteVfsFile::Of(*db_));
+    SQLIFT_ASSIGN_OR_RETURN(
+        source_, WalSource::Open(options_.sqlite_path, std::move(db_file), std::nullopt, &gap));
+    SQLIFT_RETURN_IF_ERROR(snapshot->Exec("BEGIN"));
+    return snapshot->QueryInt64("SELECT count(*) FROM main.sqlite_schema").status();
+  }();
+  (void)lock->Exec("ROLLBACK");
+  lock.reset();
+  if (st.ok()) st = LogChangedSchema();
+  Result<GapRepair> repair =
+      st.ok() ? options_.repair_gap(*snapshot, logged_seq_) : Result<GapRepair>(st);
+  if (!repair.ok()) {
+    source_.reset();  // no streaming until a repair is logged
+    return repair.status().With("repair PostgreSQL after a gap in the WAL");
+  }
+  Pending p;
+  if (repair->rows > 0) AddBatch(std::move(repair->batch), &p);
+  uint64_t count = 0, rows = 0;
+  if (Result<std::string> old = log_->GetMeta(kMetaWalRepairs); old.ok()) {
+    std::sscanf(old->c_str(), "%" SCNu64 " %" SCNu64, &count, &rows);
+  }
+  const std::string repairs = fmt::format("{} {} {}", count + 1, rows + repair->rows, NowMicros());
+  SQLIFT_RETURN_IF_ERROR(Append(&p, true, {{std::string(kMetaWalRepairs), repairs}}));
+  pinned_ = true;
+  repair_pending_.clear();
+  spdlog::warn("capture: gap repaired: {} ({} row changes, logged seq {}); streaming on",
+               repair->summary, repair->rows, logged_seq_);
   return Status::OK();
 }
 
@@ -110,8 +191,9 @@ Status WalCaptureAgent::Add(const WalTxn& txn, Pending* p, DrainStats* stats) {
   SQLIFT_ASSIGN_OR_RETURN(WalEncoded e, EncodeWalTxn(txn, options_.exclude_tables));
   if (e.ignored_recorder_rows > 0 && !warned_recorder_) {
     warned_recorder_ = true;
-    spdlog::warn("capture mode wal: a recorder also writes changesets into _sqlift_outbox; they "
-                 "are ignored (the WAL carries the same rows): unload the recorder");
+    spdlog::warn(
+        "capture mode wal: a recorder also writes changesets into _sqlift_outbox; they "
+        "are ignored (the WAL carries the same rows): unload the recorder");
   }
   if (e.reverse) return Status::OK();  // PostgreSQL's own changes, coming back
   const wire::Transaction& changes = e.changes.transactions(0);
@@ -136,10 +218,12 @@ Status WalCaptureAgent::Add(const WalTxn& txn, Pending* p, DrainStats* stats) {
 }
 
 // The records and the new position in one synced write.
-Status WalCaptureAgent::Append(Pending* p) {
+Status WalCaptureAgent::Append(Pending* p, bool with_position,
+                               std::vector<state::MetaRecord> extra) {
   const wal::WalPosition at = source_->position();
-  std::vector<state::MetaRecord> meta{{std::string(kMetaWalPosition), EncodeWalPosition(at)},
-                                      {std::string(kMetaCaptureMode), "wal"}};
+  std::vector<state::MetaRecord> meta = std::move(extra);
+  meta.push_back({std::string(kMetaCaptureMode), "wal"});
+  if (with_position) meta.push_back({std::string(kMetaWalPosition), EncodeWalPosition(at)});
   for (const state::LogRecord& r : p->records) {
     wire::ChangeBatch b;
     if (!b.ParseFromString(r.value)) return Status::Internal("re-read a log record");
@@ -152,7 +236,7 @@ Status WalCaptureAgent::Append(Pending* p) {
   CrashPoint("before_log_append");
   SQLIFT_RETURN_IF_ERROR(log_->Append(p->records, p->routes, meta));
   CrashPoint("after_log_append");
-  saved_ = at;
+  if (with_position) saved_ = at;
   if (!p->records.empty()) {
     logged_seq_ = p->records.back().seq;
     if (options_.on_logged) options_.on_logged(logged_seq_);
@@ -162,7 +246,7 @@ Status WalCaptureAgent::Append(Pending* p) {
 }
 
 void WalCaptureAgent::Publish() {
-  if (options_.wal_progress_path.empty()) return;
+  if (options_.wal_progress_path.empty() || !source_) return;
   const wal::WalPosition& at = source_->position();
   Status st = wal::WriteWalProgress(
       options_.wal_progress_path,
@@ -172,21 +256,25 @@ void WalCaptureAgent::Publish() {
 
 // One drain: decode what is committed (up to a batch), log it, publish, move the pin.
 Result<bool> WalCaptureAgent::DrainBatch(DrainStats* stats) {
+  if (!repair_pending_.empty()) SQLIFT_RETURN_IF_ERROR(Repair());
   if (!source_) SQLIFT_RETURN_IF_ERROR(OpenSource());
   SQLIFT_RETURN_IF_ERROR(pin_->BeginNext());
   const uint64_t frames_before = source_->position().frames;
   Pending p;
   bool gap = false;
   Result<size_t> n = source_->Next(
-      options_.batch_rows, pinned_,
-      [&](const WalTxn& txn) { return Add(txn, &p, stats); }, &gap);
+      options_.batch_rows, pinned_, [&](const WalTxn& txn) { return Add(txn, &p, stats); }, &gap);
   // What was decoded before an error is logged all the same.
   const bool moved = source_->position().frames != frames_before || !p.records.empty();
   Status logged = moved ? Append(&p) : Status::OK();
   if (!n.ok()) {
     pin_->AbandonNext();
     source_.reset();  // the decoder's map is unreliable after an error: rebuild it
-    if (gap) return Status::FailedPrecondition(GapAdvice(n.status().message()));
+    if (gap) {
+      SQLIFT_RETURN_IF_ERROR(logged);
+      SQLIFT_RETURN_IF_ERROR(HandleGap(n.status()));
+      return true;  // streaming on from the repaired position
+    }
     SQLIFT_RETURN_IF_ERROR(logged);
     return n.status().With(fmt::format("capture from the WAL of {}", options_.sqlite_path));
   }

@@ -11,6 +11,13 @@
 // last synced position, which the records of the same write match: nothing twice, nothing
 // lost.
 //
+// Gaps. When the WAL lost transactions the log never saw (the agent was stopped while the
+// application checkpointed and restarted or deleted the WAL), the agent holds writers off for
+// a moment to open a read snapshot exactly at the WAL's end, has PostgreSQL repaired by
+// difference against it (options.repair_gap), logs that repair as one transaction together
+// with the new position, and streams on from there. Until the repair is logged nothing after
+// the gap is; a failed repair is tried again.
+//
 // Commit times are the decode times: the WAL records no clock.
 //
 // Ownership: owns its connections and files; *log must outlive the agent. Thread safety: as
@@ -30,6 +37,8 @@ namespace sqlift {
 // The log meta keys of this mode.
 inline constexpr std::string_view kMetaCaptureMode = "capture_mode";  // "wal" in this mode
 inline constexpr std::string_view kMetaWalPosition = "wal/position";  // EncodeWalPosition
+// Gap repairs so far: "<count> <rows> <last repair's unix microseconds>".
+inline constexpr std::string_view kMetaWalRepairs = "wal/repairs";
 
 class WalCaptureAgent final : public Agent {
  public:
@@ -59,7 +68,12 @@ class WalCaptureAgent final : public Agent {
   [[nodiscard]] Result<bool> DrainBatch(DrainStats* stats);
   [[nodiscard]] Status Add(const WalTxn& txn, Pending* p, DrainStats* stats);
   void AddBatch(wire::ChangeBatch batch, Pending* p);
-  [[nodiscard]] Status Append(Pending* p);
+  // with_position: the write also moves the logged WAL position to the source's.
+  [[nodiscard]] Status Append(Pending* p, bool with_position = true,
+                              std::vector<state::MetaRecord> extra = {});
+  [[nodiscard]] Status HandleGap(const Status& gap);
+  [[nodiscard]] Status Repair();
+  [[nodiscard]] Status LogChangedSchema();
   void Publish();
   void KeepGuards();
 
@@ -68,13 +82,14 @@ class WalCaptureAgent final : public Agent {
   std::unique_ptr<WalPin> pin_;
   std::unique_ptr<WalSource> source_;
   std::unique_ptr<ChangeWatcher> watcher_;
-  std::unique_ptr<SqliteDb> db_;  // for the guard triggers
+  std::unique_ptr<SqliteDb> db_;           // for the guard triggers
   std::optional<wal::WalPosition> saved_;  // the position in the log
   uint64_t logged_seq_ = 0;
   bool pinned_ = false;  // a pin no newer than the position is held (wal_source.h Next)
   uint32_t guards_cookie_ = 0;
   bool guards_done_ = false;
   bool warned_recorder_ = false;
+  std::string repair_pending_;  // why PostgreSQL must be repaired before streaming on
   std::atomic<bool> stop_{false};
 };
 

@@ -23,7 +23,7 @@ namespace sqlift {
 namespace {
 
 using Row = std::map<std::string, std::string>;  // column -> serialized wire::Value
-using Table = std::map<std::string, Row>;         // serialized key -> row
+using Table = std::map<std::string, Row>;        // serialized key -> row
 
 uint32_t Seed() {
   const char* env = std::getenv("SQLIFT_WAL_SEED");
@@ -47,8 +47,9 @@ class WalAgentTest : public ::testing::Test {
     Exec("INSERT INTO _sqlift_state (key, value) VALUES ('capture_mode', 'wal')");
     Exec("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT, score REAL, photo BLOB)");
     Exec("CREATE TABLE tags (code TEXT PRIMARY KEY, label TEXT)");
-    Exec("CREATE TABLE seats (row_no INT, seat TEXT, holder TEXT, PRIMARY KEY (seat, row_no)) "
-         "WITHOUT ROWID");
+    Exec(
+        "CREATE TABLE seats (row_no INT, seat TEXT, holder TEXT, PRIMARY KEY (seat, row_no)) "
+        "WITHOUT ROWID");
     log_ = state::NewMemChangeLog();
   }
   void TearDown() override {
@@ -62,9 +63,10 @@ class WalAgentTest : public ::testing::Test {
     ASSERT_TRUE(st.ok()) << sql << ": " << st.ToString();
   }
 
-  Status OpenAgent() {
+  Status OpenAgent(GapRepairFn repair = nullptr) {
     agent_.reset();
     CaptureAgentOptions o;
+    o.repair_gap = std::move(repair);
     o.sqlite_path = path_;
     o.batch_rows = 7;  // several batches per drain
     o.wal_progress_path = (dir_ / "wal-progress").string();
@@ -81,8 +83,8 @@ class WalAgentTest : public ::testing::Test {
       for (const wire::Transaction& t : b.transactions()) {
         if (t.kind() == wire::Transaction::DDL && t.ddl_sql().empty()) model.erase(t.ddl_table());
         for (const wire::RowChange& c : t.changes()) {
-          SQLIFT_RETURN_IF_ERROR(ApplyChange(b.tables(static_cast<int>(c.table_index())), c,
-                                             &model).With(fmt::format("seq {}", seq)));
+          SQLIFT_RETURN_IF_ERROR(ApplyChange(b.tables(static_cast<int>(c.table_index())), c, &model)
+                                     .With(fmt::format("seq {}", seq)));
         }
       }
       return Status::OK();
@@ -196,7 +198,8 @@ TEST_F(WalAgentTest, TheLogReplaysToWhatSqliteHolds) {
   for (int n = 1; n <= 1500; ++n) {
     RandomTransaction(rng);
     if (n == 400) Exec("CREATE TABLE extra (k TEXT PRIMARY KEY, v INT)");
-    if (n > 400 && n % 3 == 0) Exec(fmt::format("INSERT OR REPLACE INTO extra VALUES ('k{}', {})", n % 17, n));
+    if (n > 400 && n % 3 == 0)
+      Exec(fmt::format("INSERT OR REPLACE INTO extra VALUES ('k{}', {})", n % 17, n));
     if (n == 900) Exec("VACUUM");  // renumbers the rowids of `tags`, whose key is not the rowid
     if (n % 50 == 0) {
       auto drained = agent_->DrainAvailable();
@@ -252,6 +255,57 @@ TEST_F(WalAgentTest, AWalGoneWhileStoppedIsAGapNotASilentSkip) {
   EXPECT_NE(st.message().find("checkpointed and restarted while the agent was stopped"),
             std::string::npos)
       << st.ToString();
+}
+
+TEST_F(WalAgentTest, AGapIsRepairedAtTheWalsEndAndStreamingGoesOn) {
+  ASSERT_TRUE(OpenAgent().ok());
+  Exec("INSERT INTO users VALUES (1, 'a', 1, NULL)");
+  ASSERT_TRUE(agent_->DrainAvailable().ok());
+  const uint64_t before = agent_->logged_seq();
+  agent_.reset();
+  Exec("INSERT INTO users VALUES (2, 'b', 1, NULL)");
+  Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  Exec("INSERT INTO users VALUES (3, 'c', 1, NULL)");
+  int64_t seen = -1;
+  uint64_t asked_at = 0;
+  // A stand-in for the comparison with PostgreSQL: it sees the snapshot and returns the rows
+  // the log lacks, as INSERTs.
+  auto repair = [&](SqliteDb& snapshot, uint64_t logged_seq) -> Result<GapRepair> {
+    SQLIFT_ASSIGN_OR_RETURN(seen, snapshot.QueryInt64("SELECT count(*) FROM users"));
+    asked_at = logged_seq;
+    GapRepair r;
+    wire::TableShape* shape = r.batch.add_tables();
+    shape->set_name("users");
+    for (const char* c : {"id", "name", "score", "photo"})
+      shape->add_columns(c);
+    shape->add_pk_columns(0);
+    wire::Transaction* t = r.batch.add_transactions();
+    t->set_kind(wire::Transaction::CHANGES);
+    for (int64_t id : {2, 3}) {
+      wire::RowChange* c = t->add_changes();
+      c->set_op(wire::RowChange::INSERT);
+      c->add_pk()->set_integer(id);
+      c->add_new_values()->set_integer(id);
+      c->add_new_values()->set_text(id == 2 ? "b" : "c");
+      c->add_new_values()->set_real(1);
+      c->add_new_values()->mutable_null();
+    }
+    r.rows = 2;
+    r.summary = "2 inserted";
+    return r;
+  };
+  Status st = OpenAgent(repair);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(seen, 3);
+  EXPECT_EQ(asked_at, before);
+  Exec("INSERT INTO users VALUES (4, 'd', 1, NULL)");
+  ASSERT_TRUE(agent_->DrainAvailable().ok());
+  auto model = Replay();
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  EXPECT_TRUE((*model)["users"] == Actual()["users"]);
+  auto repairs = log_->GetMeta(kMetaWalRepairs);
+  ASSERT_TRUE(repairs.ok());
+  EXPECT_EQ(repairs->substr(0, 4), "1 2 ");
 }
 
 TEST_F(WalAgentTest, ATableWithoutPrimaryKeyStopsTheAgent) {

@@ -22,10 +22,10 @@
 namespace sqlift {
 
 struct WalEncoded {
-  std::vector<wire::Transaction> ddl;  // in table name order; seq and time not set
-  wire::ChangeBatch changes;           // its tables, and one CHANGES transaction (no seq)
+  std::vector<wire::Transaction> ddl;     // in table name order; seq and time not set
+  wire::ChangeBatch changes;              // its tables, and one CHANGES transaction (no seq)
   std::vector<wire::Transaction> routes;  // ROUTE transactions (no seq)
-  bool reverse = false;  // the reverse applier's own transaction: never shipped back
+  bool reverse = false;                // the reverse applier's own transaction: never shipped back
   uint64_t ignored_recorder_rows = 0;  // recorder changesets in the outbox (wal mode ignores)
 };
 

@@ -100,7 +100,8 @@ Status WalSource::Build(const std::optional<WalPosition>& from, bool* gap) {
   } else {
     SQLIFT_ASSIGN_OR_RETURN(page_size, FilePageSize(*db_file_));
   }
-  SQLIFT_ASSIGN_OR_RETURN(wal::PageStore store, wal::PageStore::ForDatabaseFile(*db_file_, page_size));
+  SQLIFT_ASSIGN_OR_RETURN(wal::PageStore store,
+                          wal::PageStore::ForDatabaseFile(*db_file_, page_size));
   store_ = std::make_unique<wal::PageStore>(std::move(store));
   position_ = scan.next;
   started_ = has_log;
@@ -117,14 +118,14 @@ Status WalSource::Build(const std::optional<WalPosition>& from, bool* gap) {
   SQLIFT_ASSIGN_OR_RETURN(wal::DecodeContext ctx, store_->Context());
   SQLIFT_ASSIGN_OR_RETURN(schema_, WalSchema::Load(ctx));
   key_schema_ = schema_.get();
-  SQLIFT_ASSIGN_OR_RETURN(decoder_, wal::RowChangeDecoder::Create(ctx, [this](const std::string& t) {
-                            return key_schema_->KeyFields(t);
-                          }));
+  SQLIFT_ASSIGN_OR_RETURN(
+      decoder_, wal::RowChangeDecoder::Create(
+                    ctx, [this](const std::string& t) { return key_schema_->KeyFields(t); }));
   return Status::OK();
 }
 
 Result<size_t> WalSource::Next(size_t max, bool pinned,
-                                const std::function<Status(const WalTxn&)>& fn, bool* gap) {
+                               const std::function<Status(const WalTxn&)>& fn, bool* gap) {
   *gap = false;
   std::optional<WalPosition> from;
   if (started_) from = position_;
@@ -176,8 +177,8 @@ Status WalSource::DecodeOne(const wal::WalTransaction& t,
     return changes.status().With(
         fmt::format("decode the transaction ending at WAL frame {}", t.end.frames));
   }
-  WalTxn txn{&t, std::move(changes).value(), schema_.get(),
-             changed ? changed.get() : schema_.get(), t.end};
+  WalTxn txn{&t, std::move(changes).value(), schema_.get(), changed ? changed.get() : schema_.get(),
+             t.end};
   SQLIFT_RETURN_IF_ERROR(fn(txn));
   store_->Apply(t);
   position_ = t.end;

@@ -32,7 +32,8 @@ Result<wal::Value> Evaluate(SqliteDb& db, const std::string& expr) {
                                           static_cast<size_t>(sqlite3_column_bytes(s, 0))));
     case SQLITE_BLOB: {
       const char* p = static_cast<const char*>(sqlite3_column_blob(s, 0));
-      return wal::Value::Blob(std::string(p ? p : "", static_cast<size_t>(sqlite3_column_bytes(s, 0))));
+      return wal::Value::Blob(
+          std::string(p ? p : "", static_cast<size_t>(sqlite3_column_bytes(s, 0))));
     }
     default:
       return wal::Value::Null();
@@ -106,8 +107,7 @@ Result<std::vector<wal::Value>> VisibleRow(const WalTableLayout& l, int64_t rowi
                                            std::vector<wal::Value> record) {
   if (record.size() > l.record_to_column.size()) {
     return Status::Corruption(fmt::format("table {}: a record of {} fields for {} stored columns",
-                                          l.table.name, record.size(),
-                                          l.record_to_column.size()));
+                                          l.table.name, record.size(), l.record_to_column.size()));
   }
   std::vector<wal::Value> full = l.defaults;
   for (size_t i = 0; i < record.size(); ++i)

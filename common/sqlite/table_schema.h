@@ -23,9 +23,9 @@ struct ColumnSchema {
   std::string declared_type;  // as written in CREATE TABLE; "" when none
   bool not_null = false;
   bool has_default = false;
-  std::string default_sql;  // the default expression's text, when has_default
-  int pk_position = 0;      // 1-based position in the primary key; 0 when not part of it
-  bool hidden = false;      // generated or hidden column (not carried by changesets)
+  std::string default_sql;         // the default expression's text, when has_default
+  int pk_position = 0;             // 1-based position in the primary key; 0 when not part of it
+  bool hidden = false;             // generated or hidden column (not carried by changesets)
   bool virtual_generated = false;  // GENERATED ... VIRTUAL: computed on read, not in the record
 };
 

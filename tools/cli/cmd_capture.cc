@@ -62,11 +62,11 @@ Result<std::string> ChooseCaptureMode(SqliteDb& db, const Config& cfg) {
   SQLIFT_ASSIGN_OR_RETURN(
       int64_t stored,
       db.QueryInt64("SELECT count(*) FROM main.sqlite_schema WHERE name = '_sqlift_state'"));
-  std::string mode = cfg.capture_mode.empty() ? std::string(outbox::kCaptureModeWal)
-                                              : cfg.capture_mode;
+  std::string mode =
+      cfg.capture_mode.empty() ? std::string(outbox::kCaptureModeWal) : cfg.capture_mode;
   if (stored == 0) return mode;
-  SQLIFT_ASSIGN_OR_RETURN(
-      SqliteStatement q, db.Prepare("SELECT value FROM main._sqlift_state WHERE key = ?1"));
+  SQLIFT_ASSIGN_OR_RETURN(SqliteStatement q,
+                          db.Prepare("SELECT value FROM main._sqlift_state WHERE key = ?1"));
   SQLIFT_RETURN_IF_ERROR(q.BindText(1, outbox::kStateCaptureMode));
   SQLIFT_ASSIGN_OR_RETURN(bool row, q.Step());
   // Prepared before capture modes existed: the recorder was the only one.
