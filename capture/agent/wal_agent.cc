@@ -57,6 +57,7 @@ Status WalCaptureAgent::Recover() {
   } else if (pos.status().code() != Status::Code::kNotFound) {
     return pos.status();
   }
+  if (!saved_) SQLIFT_RETURN_IF_ERROR(StartGeneration());
   SQLIFT_ASSIGN_OR_RETURN(pin_, WalPin::Open(options_.sqlite_path));
   SQLIFT_RETURN_IF_ERROR(pin_->BeginNext());
   Status st = OpenSource();
@@ -157,6 +158,21 @@ Status WalCaptureAgent::Repair() {
   spdlog::warn("capture: gap repaired: {} ({} row changes, logged seq {}); streaming on",
                repair->summary, repair->rows, logged_seq_);
   return Status::OK();
+}
+
+// A fresh log must start inside a WAL generation: a position taken while the database has no
+// WAL at all could not tell, after a restart, whether a WAL came and went in between. One
+// small write of sqlift's own (never shipped) makes SQLite start one if there is none.
+Status WalCaptureAgent::StartGeneration() {
+  SQLIFT_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(options_.sqlite_path, SqliteDb::Mode::kReadWrite,
+                                                  std::chrono::seconds(10)));
+  SQLIFT_RETURN_IF_ERROR(KeepWalOnClose(*db));
+  SQLIFT_ASSIGN_OR_RETURN(
+      SqliteStatement put,
+      db->Prepare("INSERT INTO main._sqlift_state (key, value) VALUES ('wal_capture_started', ?1) "
+                  "ON CONFLICT (key) DO UPDATE SET value = excluded.value"));
+  SQLIFT_RETURN_IF_ERROR(put.BindInt64(1, NowMicros()));
+  return put.Run().With("start capturing from the WAL");
 }
 
 // A fresh log's first record defines every captured table, so the log describes its schema.

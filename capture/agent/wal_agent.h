@@ -65,6 +65,7 @@ class WalCaptureAgent final : public Agent {
   [[nodiscard]] Status Recover();
   [[nodiscard]] Status OpenSource();
   [[nodiscard]] Status LogFreshSchema();
+  [[nodiscard]] Status StartGeneration();
   [[nodiscard]] Result<bool> DrainBatch(DrainStats* stats);
   [[nodiscard]] Status Add(const WalTxn& txn, Pending* p, DrainStats* stats);
   void AddBatch(wire::ChangeBatch batch, Pending* p);

@@ -82,8 +82,13 @@ Status WalSource::Build(const std::optional<WalPosition>& from, bool* gap) {
     *gap = true;
     return Status::FailedPrecondition(fmt::format(
         "the WAL was checkpointed and restarted while the agent was stopped: the transactions "
-        "after WAL frame {} of the generation it last read (salts {:08x}/{:08x}) are gone",
-        from->frames, from->header.salt1, from->header.salt2));
+        "after WAL frame {} of the generation it last read (checkpoint {}, salts {:08x}/{:08x}) "
+        "are gone (the WAL now: {})",
+        from->frames, from->header.checkpoint_seq, from->header.salt1, from->header.salt2,
+        has_log ? fmt::format("checkpoint {}, salts {:08x}/{:08x}, {} committed frames",
+                              scan.next.header.checkpoint_seq, scan.next.header.salt1,
+                              scan.next.header.salt2, scan.next.frames)
+                : std::string("none")));
   }
   if (from && !resumes) {
     // The agent last saw no WAL at all. Whatever was committed since may have been

@@ -100,6 +100,20 @@ Result<uint64_t> Locked(const WalBarrierOptions& o, const std::function<Status()
 Result<uint64_t> RunWalBarrier(const WalBarrierOptions& o,
                                const std::function<Status()>& begin_read) {
   const std::string what = "WAL barrier on " + o.db_path;
+  // An agent that has not published yet may still need the write lock to start: wait for it
+  // without holding the lock.
+  const auto deadline = std::chrono::steady_clock::now() + o.timeout;
+  for (;;) {
+    Result<std::optional<WalProgress>> p = wal::ReadWalProgress(o.progress_path);
+    if (p.ok() && *p) break;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Status::Unavailable(fmt::format(
+          "{}: the capture agent has published no WAL progress ({}) within {} ms: is `sqlift "
+          "capture` running (capture mode wal)?",
+          what, o.progress_path, o.timeout.count()));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));  // another process's progress
+  }
   std::unique_ptr<wal::RandomAccessFile> file = wal::OpenPathForReading(o.db_path + "-wal");
   // Most of the WAL is scanned before the lock, so that writers wait only for the rest.
   Result<std::optional<WalPosition>> pre = ScanToEnd(*file, std::nullopt);

@@ -13,6 +13,8 @@
 
 #include "capture/recorder/recorder.h"
 #include "capture/recorder/transaction.h"
+#include "capture/snapshot/wal_barrier.h"
+#include "capture/wal/wal_progress.h"
 #include "common/pg/pg_connection.h"
 #include "common/process/files.h"
 #include "common/sqlite/sqlite_db.h"
@@ -121,12 +123,12 @@ std::string JsonField(const std::string& json, const std::string& key) {
   return json.substr(i, end - i);
 }
 
-Result<std::unique_ptr<MigrationScenario>> MigrationScenario::Create(PgSandbox& pg,
-                                                                     const std::string& name,
-                                                                     MigrationLayout layout,
-                                                                     bool write_before_snapshot) {
+Result<std::unique_ptr<MigrationScenario>> MigrationScenario::Create(
+    PgSandbox& pg, const std::string& name, MigrationLayout layout, bool write_before_snapshot,
+    const std::string& capture_mode) {
   std::unique_ptr<MigrationScenario> s(new MigrationScenario(pg, layout));
   s->source_ = name;
+  s->capture_mode_ = capture_mode;
   s->dir_ = fs::temp_directory_path() / fmt::format("sqlift_{}_{}", name, ::getpid());
   fs::remove_all(s->dir_);
   fs::create_directories(s->dir_);
@@ -139,10 +141,10 @@ Result<std::unique_ptr<MigrationScenario>> MigrationScenario::Create(PgSandbox& 
   SQLIFT_ASSIGN_OR_RETURN(process::Output init, s->Sqlift({"init"}));
   if (init.exit_code != 0) return Status::Internal("sqlift init failed: " + init.err);
   if (write_before_snapshot) {
-    SQLIFT_RETURN_IF_ERROR(
-        s->RecordedWrite(layout == MigrationLayout::kCommerce
-                             ? "INSERT INTO writer_counters VALUES ('acme-0', 'acme', 0)"
-                             : "INSERT INTO writer_counters VALUES ('booker-0', 0)"));
+    const std::string sql = layout == MigrationLayout::kCommerce
+                                ? "INSERT INTO writer_counters VALUES ('acme-0', 'acme', 0)"
+                                : "INSERT INTO writer_counters VALUES ('booker-0', 0)";
+    SQLIFT_RETURN_IF_ERROR(capture_mode == "wal" ? s->PlainWrite(sql) : s->RecordedWrite(sql));
   }
   return s;
 }
@@ -169,13 +171,13 @@ Status MigrationScenario::Layout() {
   cfg << fmt::format(
       "[source]\nid = \"{6}\"\nsqlite = \"{0}/app.db\"\n{5}"
       "[state]\ndir = \"{0}/state\"\n"
-      "[capture]\nmode = \"recorder\"\npoll_ms = 50\n"
+      "[capture]\nmode = \"{7}\"\npoll_ms = 50\n"
       "[target]\npg = \"{1}\"\n"
       "[transport]\nlisten = \"127.0.0.1:{2}\"\nconnect = \"127.0.0.1:{2}\"\n"
       "token_file = \"{0}/token\"\n"
       "[http]\nlisten = \"127.0.0.1:{3}\"\napply_listen = \"127.0.0.1:{4}\"\n",
       dir_.string(), uri_, port_, http_port_, apply_http_port_,
-      commerce ? "tenant_column = \"tenant_id\"\n" : "", source_);
+      commerce ? "tenant_column = \"tenant_id\"\n" : "", source_, capture_mode_);
   return cfg.flush() ? Status::OK() : Status::IOError("write sqlift.toml");
 }
 
@@ -259,6 +261,10 @@ Status MigrationScenario::StartReplication(std::chrono::seconds timeout) {
 }
 
 Result<uint64_t> MigrationScenario::CommittedSeq() {
+  if (capture_mode_ == "wal") {
+    return RunWalBarrier({sqlite_path(), wal::WalProgressPath((dir_ / "state").string())},
+                         [] { return Status::OK(); });
+  }
   SQLIFT_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(sqlite_path(), SqliteDb::Mode::kReadOnly));
   Result<int64_t> seq =
       db->QueryInt64("SELECT seq FROM sqlite_sequence WHERE name = '_sqlift_outbox'");
@@ -403,6 +409,11 @@ Result<SqliteRouteRow> MigrationScenario::SqliteRoute(const std::string& tenant)
   SQLIFT_ASSIGN_OR_RETURN(bool found, q.Step());
   if (found) row = {std::string(q.ColumnText(0)), q.ColumnInt64(1), q.ColumnInt64(2) != 0};
   return row;
+}
+
+Status MigrationScenario::PlainWrite(const std::string& sql) {
+  SQLIFT_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(sqlite_path(), SqliteDb::Mode::kReadWrite));
+  return db->Exec(sql);
 }
 
 Status MigrationScenario::RecordedWrite(const std::string& sql) {

@@ -68,8 +68,11 @@ class MigrationScenario {
   // origin of its own (slot names are global to the cluster). write_before_snapshot: one
   // transaction through a recorder right after init, so the snapshot's position S is 1 and
   // the DDL events the agent logs with the first seq are inside the snapshot.
+  // capture_mode: [capture] mode, "recorder" or "wal" (in wal mode the write before the
+  // snapshot is a plain one, through no recorder).
   [[nodiscard]] static Result<std::unique_ptr<MigrationScenario>> Create(
-      PgSandbox& pg, const std::string& name, MigrationLayout layout, bool write_before_snapshot);
+      PgSandbox& pg, const std::string& name, MigrationLayout layout, bool write_before_snapshot,
+      const std::string& capture_mode = "recorder");
   // A source someone else laid out and initialized: `dir` holds app.db, token and sqlift.toml
   // naming source id `source` and target `uri` (whose database exists).
   static std::unique_ptr<MigrationScenario> Adopt(PgSandbox& pg, MigrationLayout layout,
@@ -89,7 +92,9 @@ class MigrationScenario {
   [[nodiscard]] Status StopApplier();
   PgSandbox& pg() { return pg_; }
 
-  // The outbox high-water mark, and sqlift.positions.applied_seq.
+  // The log seq that covers every transaction committed now (recorder mode: the outbox
+  // high-water mark; wal mode: the barrier's, which waits for the agent), and
+  // sqlift.positions.applied_seq.
   [[nodiscard]] Result<uint64_t> CommittedSeq();
   [[nodiscard]] Result<uint64_t> AppliedSeq();
   // Until applied_seq >= the outbox high-water mark read now.
@@ -119,6 +124,8 @@ class MigrationScenario {
   [[nodiscard]] Result<SqliteRouteRow> SqliteRoute(const std::string& tenant);
   // Runs `sql` in one SQLite transaction through a recorder; the Commit's status.
   [[nodiscard]] Status RecordedWrite(const std::string& sql);
+  // Runs `sql` on a plain connection (no recorder: what wal mode captures from every client).
+  [[nodiscard]] Status PlainWrite(const std::string& sql);
   // Runs `sql` in an ordinary PostgreSQL session (not the applier's: the fences apply).
   [[nodiscard]] Status PgWrite(const std::string& sql);
   // The first value `sql` returns on each side, as text ("no row", or the error).
@@ -160,6 +167,7 @@ class MigrationScenario {
 
   PgSandbox& pg_;
   const MigrationLayout layout_;
+  std::string capture_mode_ = "recorder";
   std::filesystem::path dir_;
   std::string source_;
   std::string uri_;

@@ -2,6 +2,7 @@
 // and run the capture agent.
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <cstdio>
 #include <optional>
 #include <set>
@@ -269,11 +270,13 @@ class CaptureDaemon : public DaemonWork {
     SQLIFT_RETURN_IF_ERROR(cfg_.Require({"source.sqlite", "state.dir"}, "capture"));
     SQLIFT_ASSIGN_OR_RETURN(log_, state::OpenRocksChangeLog(cfg_.state_dir));
     SQLIFT_ASSIGN_OR_RETURN(CaptureAgentOptions options, AgentOptions(cfg_));
-    SQLIFT_ASSIGN_OR_RETURN(shipping_, StartShipping(cfg_, log_.get()));
-    if (Shipper* shipper = shipping_.shipper.get()) {
-      options.on_logged = [shipper](uint64_t) { shipper->Notify(); };
-    }
+    // The agent opens first: in wal mode the snapshot's barrier waits for it.
+    options.on_logged = [this](uint64_t) {
+      if (Shipper* shipper = shipper_.load()) shipper->Notify();
+    };
     SQLIFT_ASSIGN_OR_RETURN(agent_, OpenAgent(cfg_, options, log_.get()));
+    SQLIFT_ASSIGN_OR_RETURN(shipping_, StartShipping(cfg_, log_.get()));
+    shipper_.store(shipping_.shipper.get());
     // Reverse replication for tenants cut over to PostgreSQL (needs [target] pg).
     if (!cfg_.target_pg.empty() && !cfg_.source_id.empty()) reverse_ = ReverseRunner::Start(cfg_);
     return Status::OK();
@@ -304,6 +307,7 @@ class CaptureDaemon : public DaemonWork {
   std::unique_ptr<state::ChangeLog> log_;  // declared first: the others use it
   Shipping shipping_;
   std::unique_ptr<Agent> agent_;
+  std::atomic<Shipper*> shipper_{nullptr};  // for the agent's on_logged, once shipping runs
   std::unique_ptr<ReverseRunner> reverse_;
 };
 
