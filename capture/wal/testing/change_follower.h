@@ -43,7 +43,8 @@ class ChangeFollower {
   [[nodiscard]] Status Start();
   // The changes of each transaction committed since the last call, in changeset form (sorted;
   // a table without a primary key, which a session ignores, is left out). When the schema
-  // changed since the last call, it reads one transaction at most.
+  // changed since the last call, more than one new transaction is an error (the rows of each
+  // are shaped with the schema before and after the call).
   [[nodiscard]] Result<std::vector<std::vector<std::string>>> Next();
   // Every table of the model equals SQLite's; the page map equals a fresh walk's. Then drops
   // the page store's cached file pages, so later transactions read them again.
