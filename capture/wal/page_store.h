@@ -1,9 +1,10 @@
 // PageStore: the database's pages as of the last committed WAL transaction applied to it:
 // each page from its latest applied frame, otherwise from the database file.
 //
-// The database file is read once per page and cached, so it must not be checkpointed into
-// while the store is in use (the caller owns that ordering). Views returned by Get stay
-// valid until the next Apply. Thread safety: none; one thread at a time.
+// The database file is read once per page and cached (until DropFileCache), so it must not
+// be checkpointed into while the store is in use (the caller owns that ordering). Views
+// returned by Get stay valid until the next Apply or DropFileCache. Thread safety: none; one
+// thread at a time.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +30,9 @@ class PageStore {
 
   // Later frames replace earlier ones; the size becomes the transaction's.
   void Apply(const WalTransaction& txn);
+  // Frees the pages cached from the database file; each is read from the file again when
+  // next asked for (pages from applied frames are kept: the file does not have them).
+  void DropFileCache() { decltype(file_pages_)().swap(file_pages_); }
 
   [[nodiscard]] Result<std::string_view> Get(uint32_t page_number);
   uint32_t page_count() const { return page_count_; }

@@ -2,40 +2,75 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 namespace sqlift::wal {
 namespace {
 
+// The file at a path, kept open between reads. Before each read one fstat says whether the
+// open file was unlinked (deleted, or renamed over by a new file); after a short read one stat
+// of the path says whether the path now names another file. Either way it is reopened.
 class PathFile : public RandomAccessFile {
  public:
   explicit PathFile(std::string path) : path_(std::move(path)) {}
+  ~PathFile() override { Close(); }
 
   Result<std::string> ReadAt(uint64_t offset, size_t n) override {
-    int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      if (errno == ENOENT) return std::string();
-      return Status::IOError(fmt::format("open {}: {}", path_, std::strerror(errno)));
-    }
-    Result<std::string> out = ReadFully(fd, offset, n);
-    ::close(fd);
-    return out;
+    SQLIFT_ASSIGN_OR_RETURN(bool open, OpenCurrent());
+    if (!open) return std::string();
+    SQLIFT_ASSIGN_OR_RETURN(std::string out, ReadFully(offset, n));
+    if (out.size() == n) return out;
+    SQLIFT_ASSIGN_OR_RETURN(bool replaced, PathNamesAnotherFile());
+    if (!replaced) return out;
+    Close();
+    SQLIFT_ASSIGN_OR_RETURN(open, OpenCurrent());
+    if (!open) return std::string();
+    return ReadFully(offset, n);
   }
 
  private:
-  Result<std::string> ReadFully(int fd, uint64_t offset, size_t n) {
+  // Opens the file the path names now, unless the open one is still it; false when absent.
+  Result<bool> OpenCurrent() {
+    if (fd_ >= 0) {
+      struct stat st;
+      if (::fstat(fd_, &st) != 0) return Error("fstat");
+      if (st.st_nlink > 0) return true;
+      Close();
+    }
+    fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) {
+      if (errno == ENOENT) return false;
+      return Error("open");
+    }
+    struct stat st;
+    if (::fstat(fd_, &st) != 0) return Error("fstat");
+    dev_ = st.st_dev;
+    ino_ = st.st_ino;
+    return true;
+  }
+
+  // True when the path is absent or names a file other than the open one.
+  Result<bool> PathNamesAnotherFile() {
+    struct stat st;
+    if (::stat(path_.c_str(), &st) != 0) {
+      if (errno == ENOENT) return true;
+      return Error("stat");
+    }
+    return st.st_dev != dev_ || st.st_ino != ino_;
+  }
+
+  Result<std::string> ReadFully(uint64_t offset, size_t n) {
     std::string out(n, '\0');
     size_t got = 0;
     while (got < n) {
-      ssize_t r = ::pread(fd, out.data() + got, n - got, static_cast<off_t>(offset + got));
+      ssize_t r = ::pread(fd_, out.data() + got, n - got, static_cast<off_t>(offset + got));
       if (r < 0 && errno == EINTR) continue;
-      if (r < 0) {
-        return Status::IOError(
-            fmt::format("read {} at {}: {}", path_, offset + got, std::strerror(errno)));
-      }
+      if (r < 0) return Error("read", offset + got);
       if (r == 0) break;
       got += static_cast<size_t>(r);
     }
@@ -43,7 +78,22 @@ class PathFile : public RandomAccessFile {
     return out;
   }
 
+  // The failed call's errno, read before anything else can change it.
+  Status Error(const char* call, std::optional<uint64_t> offset = std::nullopt) const {
+    int error = errno;
+    std::string at = offset ? fmt::format(" at {}", *offset) : "";
+    return Status::IOError(fmt::format("{} {}{}: {}", call, path_, at, std::strerror(error)));
+  }
+
+  void Close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
   std::string path_;
+  int fd_ = -1;
+  dev_t dev_ = 0;
+  ino_t ino_ = 0;
 };
 
 }  // namespace

@@ -23,8 +23,11 @@ class RandomAccessFile {
   [[nodiscard]] virtual Result<std::string> ReadAt(uint64_t offset, size_t n) = 0;
 };
 
-// The file at `path`, opened for each read (so a file replaced or truncated by SQLite is seen
-// as it is now). An absent file reads as empty.
+// The file at `path` as it is now at each read: a file truncated, replaced (deleted or renamed
+// over, then created again) or removed since the last read is seen as it is now, and an
+// absent file reads as empty. The file is kept open between reads and reopened only when the
+// open one was unlinked (checked with fstat before each read) or, after a short read, when
+// the path names another file.
 std::unique_ptr<RandomAccessFile> OpenPathForReading(std::string path);
 
 // A file held in memory (tests, and pages already read).

@@ -2,8 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstdint>
 
 #include "capture/wal/bytes.h"
 #include "common/base/text.h"
@@ -44,13 +46,16 @@ Result<Value> Decode(uint64_t t, std::string_view body, TextEncoding enc) {
 
 Result<std::string> Utf16ToUtf8(std::string_view s, bool big_endian) {
   if (s.size() % 2 != 0) return Bad(s.size(), "UTF-16 text of an odd number of bytes");
-  auto unit = [&](size_t i) {
-    return big_endian ? Byte(s, i) << 8 | Byte(s, i + 1) : Byte(s, i + 1) << 8 | Byte(s, i);
-  };
+  size_t high = big_endian ? 0 : 1, low = 1 - high;
+  auto unit = [&](size_t i) { return uint32_t{Byte(s, i + high)} << 8 | Byte(s, i + low); };
   std::string out;
-  out.reserve(s.size());
+  out.reserve(s.size() / 2 * 3);  // the most a unit takes in UTF-8
   for (size_t i = 0; i < s.size(); i += 2) {
     uint32_t c = unit(i);
+    if (c < 0x80) {
+      out.push_back(static_cast<char>(c));
+      continue;
+    }
     if (c >= 0xDC00 && c < 0xE000) return Bad(i, "UTF-16 text: lone low surrogate");
     if (c >= 0xD800 && c < 0xDC00) {
       uint32_t low = i + 3 < s.size() ? unit(i + 2) : 0;
@@ -121,18 +126,25 @@ Result<std::string> TextToUtf8(std::string_view text, TextEncoding encoding) {
 }
 
 Result<std::vector<Value>> DecodeRecord(std::string_view record, TextEncoding encoding) {
+  return DecodeRecordPrefix(record, encoding, SIZE_MAX);
+}
+
+Result<std::vector<Value>> DecodeRecordPrefix(std::string_view record, TextEncoding encoding,
+                                              size_t count) {
   uint64_t at = 0;
   SQLIFT_ASSIGN_OR_RETURN(std::vector<uint64_t> types, ReadHeader(record, &at));
   std::vector<Value> values;
-  values.reserve(types.size());
+  values.reserve(std::min(count, types.size()));
   for (uint64_t t : types) {
     uint64_t size = static_cast<uint64_t>(BodySize(t));
     if (at + size > record.size()) {
       return Bad(at, fmt::format("body of serial type {} runs past the record's end", t));
     }
-    Result<Value> v = Decode(t, record.substr(static_cast<size_t>(at), size), encoding);
-    if (!v.ok()) return v.status().With(fmt::format("record offset {}", at));
-    values.push_back(std::move(v).value());
+    if (values.size() < count) {
+      Result<Value> v = Decode(t, record.substr(static_cast<size_t>(at), size), encoding);
+      if (!v.ok()) return v.status().With(fmt::format("record offset {}", at));
+      values.push_back(std::move(v).value());
+    }
     at += size;
   }
   if (at != record.size())

@@ -44,6 +44,10 @@ struct Value {
 // the record's size exactly, or UTF-16 text is not well formed.
 [[nodiscard]] Result<std::vector<Value>> DecodeRecord(std::string_view record,
                                                       TextEncoding encoding);
+// The first `count` values of `record` only (all of them when it has fewer); the header and
+// the record's size are checked as DecodeRecord checks them.
+[[nodiscard]] Result<std::vector<Value>> DecodeRecordPrefix(std::string_view record,
+                                                            TextEncoding encoding, size_t count);
 
 // `text` (as stored in a database of `encoding`) as UTF-8.
 [[nodiscard]] Result<std::string> TextToUtf8(std::string_view text, TextEncoding encoding);

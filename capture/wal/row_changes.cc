@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <bit>
 #include <optional>
 #include <set>
 #include <unordered_map>
@@ -12,20 +13,44 @@ namespace {
 
 using PageSet = std::set<uint32_t>;  // ordered, so the work (and any error) is deterministic
 
-// A row's identity within its table: the rowid, or the WITHOUT ROWID key fields.
-std::string KeyOf(const TreeInfo& tree, const BtreeEntry& e) {
-  if (tree.key_fields == 0) return fmt::format("{}", e.rowid);
+// A row as its page holds it; the record is decoded only when the row changed.
+struct StoredRow {
+  int64_t rowid = 0;
+  uint32_t page = 0;
+  int cell = 0;
+  std::string payload;
+};
+
+Result<std::vector<Value>> Values(const StoredRow& row, TextEncoding encoding,
+                                  size_t count = SIZE_MAX) {
+  Result<std::vector<Value>> values = DecodeRecordPrefix(row.payload, encoding, count);
+  if (!values.ok()) return values.status().With(fmt::format("page {} cell {}", row.page, row.cell));
+  return values;
+}
+
+// A row's identity within its table: the rowid (big-endian, sign bit flipped, so keys sort
+// as rowids do), or the WITHOUT ROWID key fields.
+Result<std::string> KeyOf(const TreeInfo& tree, const StoredRow& row, TextEncoding encoding) {
   std::string key;
-  for (int i = 0; i < tree.key_fields && i < static_cast<int>(e.values.size()); ++i) {
-    const Value& v = e.values[i];
-    key += fmt::format("{}:{}:{}:{}|", static_cast<int>(v.type), v.integer, v.real, v.bytes.size());
+  if (tree.key_fields == 0) {
+    uint64_t k = static_cast<uint64_t>(row.rowid) ^ (uint64_t{1} << 63);
+    for (int shift = 56; shift >= 0; shift -= 8)
+      key += static_cast<char>(k >> shift);
+    return key;
+  }
+  SQLIFT_ASSIGN_OR_RETURN(std::vector<Value> values,
+                          Values(row, encoding, static_cast<size_t>(tree.key_fields)));
+  for (const Value& v : values) {  // type, number and length in fixed widths, then the bytes
+    uint64_t fixed[] = {static_cast<uint64_t>(v.type), static_cast<uint64_t>(v.integer),
+                        std::bit_cast<uint64_t>(v.real), v.bytes.size()};
+    key.append(reinterpret_cast<const char*>(fixed), sizeof fixed);
     key += v.bytes;
   }
   return key;
 }
 
 using RowKey = std::pair<std::string, std::string>;  // table, key
-using Rows = std::map<RowKey, BtreeEntry>;
+using Rows = std::map<RowKey, StoredRow>;
 
 // One transaction's diff; see row_changes.h for the method.
 class TransactionDiff {
@@ -140,12 +165,12 @@ class TransactionDiff {
       return Status::Internal(fmt::format("page {}: mapped to unknown root {}", p, e->root));
     }
     SQLIFT_ASSIGN_OR_RETURN(BtreePage page, LoadPage(before_, p));
-    std::vector<BtreeEntry> entries;
+    std::vector<StoredRow> rows;
     std::vector<uint32_t> chain;
-    SQLIFT_RETURN_IF_ERROR(ReadCells(before_, page, &entries, &chain));
+    SQLIFT_RETURN_IF_ERROR(ReadCells(before_, page, &rows, &chain));
     forget_.insert(chain.begin(), chain.end());
-    if (tree->second.rows) Keep(tree->second, std::move(entries), &before_rows_);
-    return Status::OK();
+    if (!tree->second.rows) return Status::OK();
+    return Keep(tree->second, std::move(rows), before_.encoding, &before_rows_);
   }
 
   // The rows page p holds after, if it is in a b-tree; maps it, its children and overflow.
@@ -159,30 +184,36 @@ class TransactionDiff {
     for (uint32_t c : children) {
       if (!written_.count(c)) Set(c, PageEntry{where->root, p, 0});
     }
-    std::vector<BtreeEntry> entries;
+    std::vector<StoredRow> rows;
     std::vector<uint32_t> chain;
-    SQLIFT_RETURN_IF_ERROR(ReadCells(after_, page, &entries, &chain));
+    SQLIFT_RETURN_IF_ERROR(ReadCells(after_, page, &rows, &chain));
     for (uint32_t o : chain)
       map_.Set(o, PageEntry{where->root, 0, p});
-    if (tree.rows) Keep(tree, std::move(entries), &after_rows_);
-    return Status::OK();
+    if (!tree.rows) return Status::OK();
+    return Keep(tree, std::move(rows), after_.encoding, &after_rows_);
   }
 
+  // The payloads of a page's cells (none for a table's interior page), and their chains.
   static Status ReadCells(const DecodeContext& ctx, const BtreePage& page,
-                          std::vector<BtreeEntry>* entries, std::vector<uint32_t>* chain) {
+                          std::vector<StoredRow>* rows, std::vector<uint32_t>* chain) {
     if (page.type() == PageType::kTableInterior) return Status::OK();
     for (int i = 0; i < page.cell_count(); ++i) {
-      SQLIFT_ASSIGN_OR_RETURN(BtreeEntry entry, DecodeEntry(ctx, page, i, chain));
-      entries->push_back(std::move(entry));
+      SQLIFT_ASSIGN_OR_RETURN(Cell cell, page.CellAt(i));
+      SQLIFT_ASSIGN_OR_RETURN(
+          std::string payload,
+          ReadPayload(cell, page.page_number(), ctx.geometry, ctx.get_page, ctx.page_count, chain));
+      rows->push_back({cell.rowid, page.page_number(), i, std::move(payload)});
     }
     return Status::OK();
   }
 
-  static void Keep(const TreeInfo& tree, std::vector<BtreeEntry> entries, Rows* rows) {
-    for (BtreeEntry& e : entries) {
-      std::string key = KeyOf(tree, e);
-      (*rows)[{tree.table, std::move(key)}] = std::move(e);
+  static Status Keep(const TreeInfo& tree, std::vector<StoredRow> rows, TextEncoding encoding,
+                     Rows* out) {
+    for (StoredRow& row : rows) {
+      SQLIFT_ASSIGN_OR_RETURN(std::string key, KeyOf(tree, row, encoding));
+      (*out)[{tree.table, std::move(key)}] = std::move(row);
     }
+    return Status::OK();
   }
 
   void Set(uint32_t page, PageEntry e) {
@@ -213,34 +244,38 @@ class TransactionDiff {
     std::erase_if(before_rows_, [&](const auto& row) { return !tables.count(row.first.first); });
   }
 
+  // Rows only before are deleted, only after inserted; a row whose record bytes differ is
+  // updated, unless its values decode the same.
   Result<std::vector<RowChange>> Diff() {
     std::vector<RowChange> out;
     auto b = before_rows_.begin();
     auto a = after_rows_.begin();
     while (b != before_rows_.end() || a != after_rows_.end()) {
       if (a == after_rows_.end() || (b != before_rows_.end() && b->first < a->first)) {
-        out.push_back({RowChange::Kind::kDelete,
-                       b->first.first,
-                       b->second.rowid,
-                       std::move(b->second.values),
-                       {}});
+        SQLIFT_ASSIGN_OR_RETURN(std::vector<Value> values, Values(b->second, before_.encoding));
+        out.push_back(
+            {RowChange::Kind::kDelete, b->first.first, b->second.rowid, std::move(values), {}});
         ++b;
       } else if (b == before_rows_.end() || a->first < b->first) {
-        out.push_back({RowChange::Kind::kInsert,
-                       a->first.first,
-                       a->second.rowid,
-                       {},
-                       std::move(a->second.values)});
+        SQLIFT_ASSIGN_OR_RETURN(std::vector<Value> values, Values(a->second, after_.encoding));
+        out.push_back(
+            {RowChange::Kind::kInsert, a->first.first, a->second.rowid, {}, std::move(values)});
         ++a;
       } else {
-        if (!(b->second.values == a->second.values)) {
-          out.push_back({RowChange::Kind::kUpdate, a->first.first, a->second.rowid,
-                         std::move(b->second.values), std::move(a->second.values)});
-        }
+        if (b->second.payload != a->second.payload) SQLIFT_RETURN_IF_ERROR(Update(b, a, &out));
         ++a, ++b;
       }
     }
     return out;
+  }
+
+  Status Update(Rows::iterator b, Rows::iterator a, std::vector<RowChange>* out) {
+    SQLIFT_ASSIGN_OR_RETURN(std::vector<Value> old_values, Values(b->second, before_.encoding));
+    SQLIFT_ASSIGN_OR_RETURN(std::vector<Value> new_values, Values(a->second, after_.encoding));
+    if (old_values == new_values) return Status::OK();
+    out->push_back({RowChange::Kind::kUpdate, a->first.first, a->second.rowid,
+                    std::move(old_values), std::move(new_values)});
+    return Status::OK();
   }
 
   const DecodeContext& before_;

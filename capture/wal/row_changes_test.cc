@@ -1,9 +1,15 @@
 // Per-transaction row changes decoded from the WAL, against SQLite's session extension as the
-// oracle: a session on the writing connection records each transaction's changeset; the
-// decoder's changes for the same transaction, put in changeset form (PK and changed columns
-// of an UPDATE), must be the same set. Also, every table replayed from the decoded changes
-// alone must equal SQLite's (this covers the table without a primary key, which a session
-// ignores), and the incrementally kept page map must equal one built by a full walk.
+// oracle, over some 20,000 transactions of a seeded random workload (testing/
+// random_workload.h) in databases of every page size from 512 to 65536, each text encoding,
+// with and without reserved bytes, each auto_vacuum mode and secure_delete setting. A session
+// on the writing connection records each transaction's changeset; the decoder's changes for
+// the same transaction, shaped with the table's schema (the defaults of columns added after a
+// row was written filled in) and put in changeset form (PK and changed columns of an UPDATE),
+// must be the same set. Every few dozen transactions and at the end of each database, every
+// table replayed from the decoded changes alone must equal SQLite's (this covers the table
+// without a primary key, which a session ignores), and the incrementally kept page map must
+// equal one built by a full walk. Every few hundred transactions the WAL is checkpointed
+// (TRUNCATE, RESTART or PASSIVE) and the follower goes on from the database file.
 //
 // Replay a failure with SQLIFT_WAL_SEED=<seed printed by the failing run>.
 #include "capture/wal/row_changes.h"
@@ -11,174 +17,150 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <random>
 
-#include "capture/wal/page_store.h"
+#include "capture/wal/testing/change_follower.h"
 #include "capture/wal/testing/random_workload.h"
 #include "capture/wal/testing/scratch_dir.h"
 #include "capture/wal/testing/session_oracle.h"
 #include "capture/wal/testing/sqlite_oracle.h"
-#include "capture/wal/wal_reader.h"
 
 namespace sqlift::wal {
 namespace {
 
+using testing::ChangeFollower;
 using testing::DbConfig;
-using testing::TableShape;
+
+constexpr int kCheckEvery = 50;        // transactions between full Checks
+constexpr int kCheckpointEvery = 300;  // transactions between checkpoints
 
 uint32_t Seed() {
   const char* env = std::getenv("SQLIFT_WAL_SEED");
   return env ? static_cast<uint32_t>(std::strtoul(env, nullptr, 10)) : std::random_device{}();
 }
 
-class ChangeFollower {
- public:
-  ChangeFollower(SqliteDb& db, const testing::ScratchDir& dir)
-      : db_(db),
-        wal_(OpenPathForReading(dir.Path("t.db-wal"))),
-        db_file_(OpenPathForReading(dir.Path("t.db"))) {}
-
-  // Reads what is committed so far and builds the page map from it.
-  Status Start() {
-    SQLIFT_ASSIGN_OR_RETURN(shapes_, testing::ReadShapes(db_));
-    SQLIFT_ASSIGN_OR_RETURN(WalScan scan, ScanWal(*wal_, std::nullopt));
-    SQLIFT_ASSIGN_OR_RETURN(PageStore store,
-                            PageStore::ForDatabaseFile(*db_file_, scan.next.header.page_size));
-    store_ = std::make_unique<PageStore>(std::move(store));
-    for (const WalTransaction& t : scan.transactions)
-      store_->Apply(t);
-    position_ = scan.next;
-    SQLIFT_ASSIGN_OR_RETURN(DecodeContext ctx, store_->Context());
-    SQLIFT_ASSIGN_OR_RETURN(decoder_, RowChangeDecoder::Create(ctx, KeyFields()));
-    return Status::OK();
-  }
-
-  // The changes of each transaction committed since the last call, in changeset form.
-  Result<std::vector<std::vector<std::string>>> Next() {
-    SQLIFT_ASSIGN_OR_RETURN(shapes_, testing::ReadShapes(db_));  // tables come and go
-    SQLIFT_ASSIGN_OR_RETURN(WalScan scan, ScanWal(*wal_, position_));
-    if (scan.continuity != WalContinuity::kContinues) return Status::Internal(scan.stop_reason);
-    std::vector<std::vector<std::string>> out;
-    for (const WalTransaction& t : scan.transactions) {
-      TransactionView view(*store_, t);
-      SQLIFT_ASSIGN_OR_RETURN(DecodeContext before, store_->Context());
-      SQLIFT_ASSIGN_OR_RETURN(DecodeContext after, view.Context());
-      SQLIFT_ASSIGN_OR_RETURN(auto changes, decoder_->Decode(before, after, view.written()));
-      SQLIFT_ASSIGN_OR_RETURN(out.emplace_back(), Replay(changes));
-      store_->Apply(t);
-    }
-    position_ = scan.next;
-    return out;
-  }
-
-  // Every table of the replayed model equals SQLite's; the page map equals a fresh walk's.
-  Status Check() {
-    for (const TableShape& t : shapes_) {
-      SQLIFT_ASSIGN_OR_RETURN(std::vector<testing::Row> rows, testing::OracleRows(db_, t));
-      std::map<std::string, testing::Row> want;
-      for (testing::Row& r : rows)
-        want[testing::RowKey(t, r)] = std::move(r);
-      if (want != model_[t.name]) return Status::Internal(t.name + ": replayed rows differ");
-    }
-    SQLIFT_ASSIGN_OR_RETURN(DecodeContext ctx, store_->Context());
-    SQLIFT_ASSIGN_OR_RETURN(auto fresh, RowChangeDecoder::Create(ctx, KeyFields()));
-    if (fresh->page_map().entries() != decoder_->page_map().entries()) {
-      return Status::Internal(fmt::format("page map: {} entries kept, {} by a full walk",
-                                          decoder_->page_map().size(), fresh->page_map().size()));
-    }
-    return Status::OK();
-  }
-
- private:
-  KeyFieldsFn KeyFields() {
-    return [this](const std::string& table) -> Result<int> {
-      for (const TableShape& t : shapes_) {
-        if (t.name == table) return t.pk_count;
-      }
-      return Status::NotFound(table);
-    };
-  }
-
-  // Applies `changes` to the model strictly; returns them in changeset form.
-  Result<std::vector<std::string>> Replay(const std::vector<RowChange>& changes) {
-    std::vector<std::string> out;
-    for (const RowChange& c : changes) {
-      const TableShape* t = Shape(c.table);
-      if (!t) return Status::Internal("change to unknown table " + c.table);
-      std::optional<testing::Row> old_row, new_row;
-      if (c.kind != RowChange::Kind::kInsert) {
-        SQLIFT_ASSIGN_OR_RETURN(old_row, testing::ShapeRow(*t, {0, c.rowid, c.old_values}));
-      }
-      if (c.kind != RowChange::Kind::kDelete) {
-        SQLIFT_ASSIGN_OR_RETURN(new_row, testing::ShapeRow(*t, {0, c.rowid, c.new_values}));
-      }
-      SQLIFT_RETURN_IF_ERROR(testing::ApplyToModel(*t, old_row, new_row, &model_[t->name]));
-      if (t->name != "t_rowid") out.push_back(testing::ChangesetForm(*t, old_row, new_row));
-    }
-    std::sort(out.begin(), out.end());
-    return out;
-  }
-  const TableShape* Shape(const std::string& name) const {
-    for (const TableShape& t : shapes_) {
-      if (t.name == name) return &t;
-    }
-    return nullptr;
-  }
-
-  SqliteDb& db_;
-  std::unique_ptr<RandomAccessFile> wal_, db_file_;
-  std::vector<TableShape> shapes_;
-  std::unique_ptr<PageStore> store_;
-  std::optional<WalPosition> position_;
-  std::unique_ptr<RowChangeDecoder> decoder_;
-  std::map<std::string, std::map<std::string, testing::Row>> model_;
+struct DbRun {
+  DbConfig config;
+  int transactions;  // fewer where pages (and so rows) are big
 };
+
+// Every page size, encoding, auto_vacuum mode and secure_delete setting, some with reserved
+// bytes: 20,400 transactions in all.
+const DbRun kRuns[] = {
+    {{512, "UTF-8", 0, "NONE", "OFF"}, 2400},
+    {{512, "UTF-16le", 0, "FULL", "ON"}, 2200},
+    {{512, "UTF-16be", 0, "INCREMENTAL", "OFF"}, 1600},
+    {{1024, "UTF-16le", 5, "FULL", "OFF"}, 2200},
+    {{1024, "UTF-8", 12, "INCREMENTAL", "FAST"}, 2200},
+    {{2048, "UTF-16be", 0, "NONE", "ON"}, 2000},
+    {{2048, "UTF-8", 8, "FULL", "OFF"}, 1600},
+    {{4096, "UTF-8", 0, "NONE", "OFF"}, 1800},
+    {{4096, "UTF-16be", 0, "INCREMENTAL", "OFF"}, 1400},
+    {{8192, "UTF-16le", 32, "FULL", "FAST"}, 1200},
+    {{16384, "UTF-8", 0, "INCREMENTAL", "ON"}, 800},
+    {{32768, "UTF-16be", 3, "NONE", "OFF"}, 600},
+    {{65536, "UTF-8", 0, "FULL", "OFF"}, 400},
+};
+
+// Copies every committed frame into the database file, in one of the three modes that leave
+// the next writer to start the WAL again (TRUNCATE also empties the file at once).
+Status Checkpoint(SqliteDb& db, int n) {
+  static constexpr const char* kModes[] = {"TRUNCATE", "RESTART", "PASSIVE"};
+  SQLIFT_ASSIGN_OR_RETURN(auto s,
+                          db.Prepare(fmt::format("PRAGMA wal_checkpoint({})", kModes[n % 3])));
+  SQLIFT_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row || s.ColumnInt64(0) != 0 || s.ColumnInt64(1) != s.ColumnInt64(2)) {
+    return Status::Internal("checkpoint incomplete");
+  }
+  return Status::OK();
+}
+
+struct Totals {
+  size_t transactions = 0, session_changes = 0;
+  ChangeFollower::Counts decoded;
+  testing::RandomWorkload::DdlCounts ddl;
+  void Add(const ChangeFollower::Counts& c, const testing::RandomWorkload::DdlCounts& d) {
+    decoded.transactions += c.transactions, decoded.inserts += c.inserts;
+    decoded.updates += c.updates, decoded.deletes += c.deletes;
+    decoded.short_records += c.short_records, decoded.overflow3_values += c.overflow3_values;
+    decoded.interior_writes += c.interior_writes;
+    decoded.checks += c.checks;
+    ddl.tables_created += d.tables_created, ddl.tables_dropped += d.tables_dropped;
+    ddl.columns_added += d.columns_added, ddl.columns_renamed += d.columns_renamed;
+    ddl.columns_dropped += d.columns_dropped;
+  }
+};
+
+// One database: `run.transactions` transactions, each compared with the session's changes.
+void Follow(const DbRun& run, uint32_t seed, Totals* totals) {
+  const DbConfig& config = run.config;
+  testing::SeedSqliteRandomness(seed);
+  testing::ScratchDir dir;
+  auto db = testing::CreateWalDatabase(dir.Path("t.db"), config);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  testing::RandomWorkload work(**db, seed, config.page_size - config.reserved_bytes);
+  ASSERT_TRUE(work.CreateTables().ok());
+  ChangeFollower follower(**db, dir.Path("t.db"));
+  Status st = follower.Start();
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  testing::SessionRecorder session(**db);
+  for (int n = 1; n <= run.transactions; ++n) {
+    ASSERT_TRUE(session.Begin().ok());
+    st = work.RunTransaction();
+    ASSERT_TRUE(st.ok()) << "transaction " << n << ": " << st.ToString();
+    Result<std::vector<std::string>> want = session.Changes();
+    ASSERT_TRUE(want.ok()) << "transaction " << n << ": " << want.status().ToString();
+    auto got = follower.Next();
+    ASSERT_TRUE(got.ok()) << "transaction " << n << ": " << got.status().ToString();
+    ASSERT_LE(got->size(), 1u);  // a transaction that changed nothing writes no frame
+    ASSERT_EQ(got->empty() ? std::vector<std::string>() : (*got)[0], *want) << "transaction " << n;
+    if (n % kCheckEvery == 0 || n == run.transactions) {
+      st = follower.Check();
+      ASSERT_TRUE(st.ok()) << "after transaction " << n << ": " << st.ToString();
+    }
+    if (n % kCheckpointEvery == 0) {
+      ASSERT_TRUE(Checkpoint(**db, n / kCheckpointEvery).ok());
+      ASSERT_TRUE(follower.Rebase().ok());
+    }
+    totals->session_changes += want->size();
+  }
+  totals->transactions += static_cast<size_t>(run.transactions);
+  totals->Add(follower.counts(), work.ddl_counts());
+}
 
 TEST(RowChangesTest, EveryTransactionsChangesMatchTheSessionExtension) {
   uint32_t seed = Seed();
   std::printf("row_changes_test seed: %u (replay with SQLIFT_WAL_SEED=%u)\n", seed, seed);
   SCOPED_TRACE("seed " + std::to_string(seed));
   std::mt19937 rng(seed);
-  const DbConfig configs[] = {{512, "UTF-8", 0, "NONE", "OFF"},
-                              {1024, "UTF-16le", 5, "FULL", "OFF"},
-                              {4096, "UTF-16be", 0, "INCREMENTAL", "OFF"},
-                              {512, "UTF-16le", 0, "FULL", "ON"},
-                              {1024, "UTF-8", 12, "INCREMENTAL", "FAST"},
-                              {512, "UTF-16be", 0, "INCREMENTAL", "OFF"},
-                              {65536, "UTF-8", 0, "NONE", "OFF"}};
-  size_t transactions = 0, changes = 0;
-  for (const DbConfig& config : configs) {
-    SCOPED_TRACE(config.Name());
-    testing::ScratchDir dir;
-    auto db = testing::CreateWalDatabase(dir.Path("t.db"), config);
-    ASSERT_TRUE(db.ok()) << db.status().ToString();
-    testing::RandomWorkload work(**db, rng(), config.page_size - config.reserved_bytes);
-    ASSERT_TRUE(work.CreateTables().ok());
-    ChangeFollower follower(**db, dir);
-    Status st = follower.Start();
-    ASSERT_TRUE(st.ok()) << st.ToString();
-    testing::SessionRecorder session(**db);
-    int count = config.page_size == 65536 ? 10 : 40;
-    for (int n = 0; n < count; ++n) {
-      ASSERT_TRUE(session.Begin().ok());
-      st = work.RunTransaction();
-      ASSERT_TRUE(st.ok()) << st.ToString();
-      Result<std::vector<std::string>> want = session.Changes();
-      ASSERT_TRUE(want.ok()) << want.status().ToString();
-      auto got = follower.Next();
-      ASSERT_TRUE(got.ok()) << "transaction " << n << ": " << got.status().ToString();
-      ASSERT_LE(got->size(), 1u);  // a transaction that changed nothing writes no frame
-      ASSERT_EQ(got->empty() ? std::vector<std::string>() : (*got)[0], *want)
-          << "transaction " << n;
-      st = follower.Check();
-      ASSERT_TRUE(st.ok()) << "transaction " << n << ": " << st.ToString();
-      ++transactions;
-      changes += want->size();
-    }
+  auto start = std::chrono::steady_clock::now();
+  Totals totals;
+  for (const DbRun& run : kRuns) {
+    SCOPED_TRACE(run.config.Name());
+    Follow(run, rng(), &totals);
+    if (HasFatalFailure()) return;
   }
-  std::printf("checked %zu transactions, %zu session changes\n", transactions, changes);
+  const ChangeFollower::Counts& d = totals.decoded;
+  const testing::RandomWorkload::DdlCounts& ddl = totals.ddl;
+  std::printf(
+      "checked %zu transactions (%zu in the WAL), %zu session changes; decoded %zu inserts, %zu "
+      "updates, %zu deletes, %zu records shorter than their table, %zu values over 3+ overflow "
+      "pages; %zu transactions wrote interior pages; %zu full checks; DDL: %d tables created, %d "
+      "dropped, %d columns added, %d renamed, "
+      "%d dropped; %.1f s\n",
+      totals.transactions, d.transactions, totals.session_changes, d.inserts, d.updates, d.deletes,
+      d.short_records, d.overflow3_values, d.interior_writes, d.checks, ddl.tables_created,
+      ddl.tables_dropped, ddl.columns_added, ddl.columns_renamed, ddl.columns_dropped,
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  EXPECT_GE(totals.transactions, 20000u);
+  EXPECT_GT(d.short_records, 0u) << "no row older than an added column was changed";
+  EXPECT_GT(d.overflow3_values, 0u) << "no value spanned three overflow pages";
+  EXPECT_GT(d.interior_writes, 0u) << "no page split or merged";
+  EXPECT_GT(ddl.tables_created * ddl.tables_dropped, 0) << "no table created and dropped";
+  EXPECT_GT(ddl.columns_added * ddl.columns_renamed * ddl.columns_dropped, 0)
+      << "no column added, renamed and dropped";
 }
 
 }  // namespace

@@ -150,10 +150,12 @@ TEST(WalDecoderTest, EveryTableDecodedFromTheWalMatchesSqlite) {
   size_t transactions = 0, rows = 0, databases = 0, interior = 0, overflow3 = 0;
   for (const DbConfig& config : Configs(rng)) {
     SCOPED_TRACE(config.Name());
+    uint32_t workload_seed = rng();
+    testing::SeedSqliteRandomness(workload_seed);
     testing::ScratchDir dir;
     auto db = testing::CreateWalDatabase(dir.Path("t.db"), config);
     ASSERT_TRUE(db.ok()) << db.status().ToString();
-    testing::RandomWorkload work(**db, rng(), config.page_size - config.reserved_bytes);
+    testing::RandomWorkload work(**db, workload_seed, config.page_size - config.reserved_bytes);
     ASSERT_TRUE(work.CreateTables().ok());
     Follower follower(**db, dir.Path("t.db-wal"), dir.Path("t.db"));
     int count = config.page_size == 65536 ? 25 : 30;

@@ -26,6 +26,11 @@ Status RandomWorkload::CreateTables() {
 
 Status RandomWorkload::RunTransaction() {
   SQLIFT_RETURN_IF_ERROR(db_.Exec("BEGIN"));
+  if (Below(20) == 0) {
+    statements_.clear();  // none may be running while the schema changes
+    SQLIFT_RETURN_IF_ERROR(Below(2) ? Ddl() : Alter());
+    return db_.Exec("COMMIT");
+  }
   int steps = 1 + static_cast<int>(Below(8));
   for (int i = 0; i < steps; ++i)
     SQLIFT_RETURN_IF_ERROR(Step());
@@ -49,10 +54,12 @@ Status RandomWorkload::Step() {
 Status RandomWorkload::Ddl() {
   uint32_t kind = Below(3);
   if (kind == 0 && dropped_ < created_) {
+    ++counts_.tables_dropped;
     return db_.Exec(fmt::format("DROP TABLE t_x{}", dropped_++));
   }
   if (kind == 1) return db_.Exec("CREATE INDEX IF NOT EXISTS t_ipk_name ON t_ipk(name)");
   int n = static_cast<int>(created_++);
+  ++counts_.tables_created;
   SQLIFT_RETURN_IF_ERROR(
       db_.Exec(fmt::format("CREATE TABLE t_x{}(k INTEGER PRIMARY KEY, v TEXT, w BLOB)", n)));
   for (int rows = 5 + static_cast<int>(Below(40)); rows > 0; --rows) {
@@ -60,6 +67,75 @@ Status RandomWorkload::Ddl() {
                                {Value::Text(RandomText(20)), Value::Blob(RandomBlob())}));
   }
   return Status::OK();
+}
+
+// A column added to, renamed in or dropped from one of the three tables (only columns this
+// workload added are renamed or dropped; RENAME and DROP COLUMN where SQLite has them).
+Status RandomWorkload::Alter() {
+  int table = static_cast<int>(Below(3));
+  std::vector<std::string>& added = added_[table];
+  uint32_t kind = Below(4);
+  if (added.empty() || (kind < 2 && added.size() < 4)) return AddColumn(table);
+  size_t i = Below(static_cast<uint32_t>(added.size()));
+  if (kind == 2 && sqlite3_libversion_number() >= 3025000) {
+    std::string name = fmt::format("x{}", next_column_++);
+    SQLIFT_RETURN_IF_ERROR(db_.Exec(
+        fmt::format("ALTER TABLE {} RENAME COLUMN {} TO {}", kTables[table], added[i], name)));
+    added[i] = std::move(name);
+    ++counts_.columns_renamed;
+    return Status::OK();
+  }
+  if (sqlite3_libversion_number() < 3035000) return AddColumn(table);
+  SQLIFT_RETURN_IF_ERROR(
+      db_.Exec(fmt::format("ALTER TABLE {} DROP COLUMN {}", kTables[table], added[i])));
+  added.erase(added.begin() + static_cast<std::ptrdiff_t>(i));
+  ++counts_.columns_dropped;
+  return Status::OK();
+}
+
+Status RandomWorkload::AddColumn(int table) {
+  static constexpr const char* kTypes[] = {"",     "INTEGER", "TEXT",        "REAL",
+                                           "BLOB", "NUMERIC", "VARCHAR(10)", "DOUBLE"};
+  std::string name = fmt::format("x{}", next_column_++);
+  SQLIFT_RETURN_IF_ERROR(
+      db_.Exec(fmt::format("ALTER TABLE {} ADD COLUMN {} {} DEFAULT {}", kTables[table], name,
+                           kTypes[Below(8)], RandomDefault())));
+  added_[table].push_back(std::move(name));
+  ++counts_.columns_added;
+  return Status::OK();
+}
+
+// A constant DEFAULT clause's expression: NULL, or a literal of any type, some of which a
+// column's affinity converts (numeric text, a real in exponent form).
+std::string RandomWorkload::RandomDefault() {
+  auto quote = [](const std::string& text) {  // SQL text cannot hold a NUL
+    std::string out = "'";
+    for (char c : text)
+      out += c == '\'' ? std::string("''") : std::string(1, c == '\0' ? '0' : c);
+    return out + "'";
+  };
+  switch (Below(9)) {
+    case 0:
+      return "NULL";
+    case 1:
+      return fmt::format("{}", RandomInteger());
+    case 2:
+      return fmt::format("{:.17g}", std::ldexp(static_cast<double>(Below(1u << 20)), -7));
+    case 3:
+      return std::string(Below(2) ? "1e2" : "-0.0");
+    case 4:
+      return Below(2) ? "TRUE" : "FALSE";
+    case 5:
+      return quote(std::to_string(RandomInteger()));
+    case 6: {
+      std::string hex;
+      for (unsigned char c : RandomText(8))
+        hex += fmt::format("{:02x}", c);
+      return "x'" + hex + "'";
+    }
+    default:
+      return quote(RandomText(Below(8) == 0 ? usable_ : 12));
+  }
 }
 
 size_t RandomWorkload::RandomSize() {
@@ -145,8 +221,16 @@ Value RandomWorkload::RandomValue() {
   }
 }
 
-Status RandomWorkload::Run(const std::string& sql, const std::vector<Value>& args) {
-  SQLIFT_ASSIGN_OR_RETURN(SqliteStatement s, db_.Prepare(sql));
+// The statement for `sql` with `args` bound, prepared once (until the next DDL).
+Result<SqliteStatement*> RandomWorkload::Bound(const std::string& sql,
+                                               const std::vector<Value>& args) {
+  auto it = statements_.find(sql);
+  if (it == statements_.end()) {
+    SQLIFT_ASSIGN_OR_RETURN(SqliteStatement prepared, db_.Prepare(sql));
+    it = statements_.emplace(sql, std::move(prepared)).first;
+  }
+  SqliteStatement& s = it->second;
+  SQLIFT_RETURN_IF_ERROR(s.Reset());
   for (size_t i = 0; i < args.size(); ++i) {
     int at = static_cast<int>(i) + 1;
     const Value& v = args[i];
@@ -168,21 +252,36 @@ Status RandomWorkload::Run(const std::string& sql, const std::vector<Value>& arg
         break;
     }
   }
-  return s.Run();
+  return &s;
+}
+
+Status RandomWorkload::Run(const std::string& sql, const std::vector<Value>& args) {
+  SQLIFT_ASSIGN_OR_RETURN(SqliteStatement * s, Bound(sql, args));
+  return s->Run();
+}
+
+// The one integer a query returns; the statement is reset, so DDL may follow.
+Result<int64_t> RandomWorkload::QueryInt(const std::string& sql, const std::vector<Value>& args) {
+  SQLIFT_ASSIGN_OR_RETURN(SqliteStatement * s, Bound(sql, args));
+  SQLIFT_ASSIGN_OR_RETURN(bool row, s->Step());
+  if (!row) return Status::NotFound(sql);
+  int64_t v = s->ColumnInt64(0);
+  SQLIFT_RETURN_IF_ERROR(s->Reset());
+  return v;
 }
 
 Status RandomWorkload::Insert(int table) {
   if (table == 0) {
-    return Run("INSERT INTO t_rowid VALUES (?, ?, ?, ?, ?)",
+    return Run("INSERT INTO t_rowid(a, b, c, d, e) VALUES (?, ?, ?, ?, ?)",
                {Value::Text(RandomText(RandomSize() / 2)), Value::Integer(RandomInteger()),
                 Value::Real(RandomReal()), Value::Blob(RandomBlob()), RandomValue()});
   }
   if (table == 1) {
     Value id = Below(2) ? Value::Null() : Value::Integer(RandomInteger());
-    return Run("INSERT OR REPLACE INTO t_ipk VALUES (?, ?, ?, ?)",
+    return Run("INSERT OR REPLACE INTO t_ipk(id, name, score, data) VALUES (?, ?, ?, ?)",
                {id, Value::Text(RandomText(30)), RandomValue(), Value::Blob(RandomBlob())});
   }
-  return Run("INSERT OR REPLACE INTO t_wr VALUES (?, ?, ?, ?, ?)",
+  return Run("INSERT OR REPLACE INTO t_wr(k1, k2, v, w, x) VALUES (?, ?, ?, ?, ?)",
              {Value::Text(RandomText(6)), Value::Integer(Below(60)), Value::Blob(RandomBlob()),
               Value::Real(RandomReal()), Value::Text(RandomText(RandomSize()))});
 }
@@ -190,15 +289,17 @@ Status RandomWorkload::Insert(int table) {
 // A key of an existing row of `table` (its rowid, id or k2), chosen by the seeded generator.
 Result<int64_t> RandomWorkload::PickKey(int table) {
   SQLIFT_ASSIGN_OR_RETURN(int64_t n,
-                          db_.QueryInt64(fmt::format("SELECT count(*) FROM {}", kTables[table])));
+                          QueryInt(fmt::format("SELECT count(*) FROM {}", kTables[table])));
   if (n == 0) return Status::NotFound("empty table");
-  return db_.QueryInt64(fmt::format("SELECT {} FROM {} ORDER BY {} LIMIT 1 OFFSET {}", kKeys[table],
-                                    kTables[table], kKeys[table], Below(n)));
+  return QueryInt(fmt::format("SELECT {0} FROM {1} ORDER BY {0} LIMIT 1 OFFSET ?", kKeys[table],
+                              kTables[table]),
+                  {Value::Integer(Below(static_cast<uint32_t>(n)))});
 }
 
 Status RandomWorkload::Update(int table) {
   Result<int64_t> key = PickKey(table);
   if (!key.ok()) return Insert(table);
+  if (!added_[table].empty() && Below(3) == 0) return UpdateAddedColumn(table, *key);
   Value k = Value::Integer(*key);
   if (table == 0) {
     return Run("UPDATE t_rowid SET a = ?, e = ? WHERE rowid = ?",
@@ -212,6 +313,13 @@ Status RandomWorkload::Update(int table) {
   return Run("UPDATE OR REPLACE t_wr SET k2 = ?, v = ?, w = ? WHERE k2 = ?",
              {Value::Integer(Below(3) == 0 ? Below(60) : *key), Value::Blob(RandomBlob()),
               Value::Real(RandomReal()), k});
+}
+
+// An added column of the rows with key `key` set to a random value.
+Status RandomWorkload::UpdateAddedColumn(int table, int64_t key) {
+  const std::string& column = added_[table][Below(static_cast<uint32_t>(added_[table].size()))];
+  return Run(fmt::format("UPDATE {} SET {} = ? WHERE {} = ?", kTables[table], column, kKeys[table]),
+             {RandomValue(), Value::Integer(key)});
 }
 
 // The last byte of a blob changed, its size kept: SQLite rewrites such a row in place, and
@@ -239,7 +347,7 @@ Status RandomWorkload::BulkInsert(int table) {
       "INSERT INTO t_rowid(a, b, c) VALUES (?, ?, ?)",
       "INSERT OR REPLACE INTO t_ipk(id, name, score) VALUES (?, ?, ?)",
       "INSERT OR REPLACE INTO t_wr(k1, k2, w) VALUES (?, ?, ?)"};
-  int n = 20 + static_cast<int>(Below(60));
+  int n = 10 + static_cast<int>(Below(30));
   for (int i = 0; i < n; ++i) {
     Value key = table == 0 ? Value::Text(RandomText(8))
                            : Value::Integer(table == 1 ? RandomInteger() : Below(60));
@@ -254,7 +362,7 @@ Status RandomWorkload::BulkInsert(int table) {
 // A run of neighbouring rows: pages empty and merge, trees may lose a level.
 Status RandomWorkload::BulkDelete(int table) {
   SQLIFT_ASSIGN_OR_RETURN(int64_t n,
-                          db_.QueryInt64(fmt::format("SELECT count(*) FROM {}", kTables[table])));
+                          QueryInt(fmt::format("SELECT count(*) FROM {}", kTables[table])));
   if (n == 0) return Status::OK();
   return Run(fmt::format("DELETE FROM {0} WHERE {1} IN (SELECT {1} FROM {0} ORDER BY {1} "
                          "LIMIT ? OFFSET ?)",

@@ -8,9 +8,12 @@ namespace sqlift::wal::testing {
 namespace {
 
 std::string Hex(const std::string& bytes) {
-  std::string out;
-  for (unsigned char c : bytes)
-    out += fmt::format("{:02x}", c);
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(2 * bytes.size(), '\0');
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    out[2 * i] = kDigits[static_cast<unsigned char>(bytes[i]) >> 4];
+    out[2 * i + 1] = kDigits[static_cast<unsigned char>(bytes[i]) & 15];
+  }
   return out;
 }
 
@@ -67,8 +70,11 @@ std::string Entry(const std::string& table, int op, const std::vector<std::optio
                                 : op == SQLITE_DELETE ? "DELETE"
                                                       : "UPDATE");
   for (size_t i = 0; i < olds.size(); ++i) {
-    out += fmt::format(" [{} -> {}]", olds[i] ? Canon(*olds[i]) : "-",
-                       news[i] ? Canon(*news[i]) : "-");
+    out += " [";
+    out += olds[i] ? Canon(*olds[i]) : "-";
+    out += " -> ";
+    out += news[i] ? Canon(*news[i]) : "-";
+    out += "]";
   }
   return out;
 }
@@ -121,6 +127,21 @@ Result<std::vector<std::string>> SessionRecorder::Changes() {
   session_ = nullptr;
   std::sort(out.begin(), out.end());
   return out;
+}
+
+Result<bool> SessionReadsDefaultsOfAddedColumns() {
+  SQLIFT_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(":memory:", SqliteDb::Mode::kReadWriteCreate));
+  SQLIFT_RETURN_IF_ERROR(
+      db->Exec("CREATE TABLE t(k INTEGER PRIMARY KEY, a); INSERT INTO t "
+               "VALUES (1, 0); ALTER TABLE t ADD COLUMN b DEFAULT 7"));
+  SessionRecorder session(*db);
+  SQLIFT_RETURN_IF_ERROR(session.Begin());
+  SQLIFT_RETURN_IF_ERROR(db->Exec("DELETE FROM t"));
+  SQLIFT_ASSIGN_OR_RETURN(std::vector<std::string> changes, session.Changes());
+  std::string seen = changes.empty() ? "nothing" : changes[0];
+  if (seen == "t DELETE [I1 -> -] [I0 -> -] [I7 -> -]") return true;
+  if (seen == "t DELETE [I1 -> -] [I0 -> -] [N -> -]") return false;
+  return Status::Internal("the session probe recorded " + seen);
 }
 
 std::string RowKey(const TableShape& t, const Row& row) {

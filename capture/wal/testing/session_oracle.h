@@ -30,6 +30,10 @@ class SessionRecorder {
   sqlite3_session* session_ = nullptr;
 };
 
+// Whether the session extension gives a row stored before ALTER TABLE ADD COLUMN the added
+// column's default as its old value, as SQLite reads the row (3.40's gives NULL instead).
+[[nodiscard]] Result<bool> SessionReadsDefaultsOfAddedColumns();
+
 // The row's key within its table, as a string (rowid tables: the rowid).
 std::string RowKey(const TableShape& t, const Row& row);
 // The changeset entry for a change from old_row to new_row (shaped rows; either may be unset).

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 
 namespace sqlift::wal::testing {
 namespace {
@@ -40,18 +41,44 @@ struct ColumnInfo {
   std::string name;
   std::string type;
   int pk = 0;
+  std::optional<std::string> default_sql;  // the DEFAULT expression as written
 };
 
 Result<std::vector<ColumnInfo>> Columns(SqliteDb& db, const std::string& table) {
-  SQLIFT_ASSIGN_OR_RETURN(auto s, db.Prepare("SELECT name, type, pk FROM pragma_table_info(?)"));
+  SQLIFT_ASSIGN_OR_RETURN(
+      auto s, db.Prepare("SELECT name, type, pk, dflt_value FROM pragma_table_info(?)"));
   SQLIFT_RETURN_IF_ERROR(s.BindText(1, table));
   std::vector<ColumnInfo> out;
   for (;;) {
     SQLIFT_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) return out;
-    out.push_back({std::string(s.ColumnText(0)), std::string(s.ColumnText(1)),
-                   static_cast<int>(s.ColumnInt64(2))});
+    ColumnInfo c{std::string(s.ColumnText(0)), std::string(s.ColumnText(1)),
+                 static_cast<int>(s.ColumnInt64(2)), std::nullopt};
+    if (s.ColumnType(3) != SQLITE_NULL) c.default_sql = std::string(s.ColumnText(3));
+    out.push_back(std::move(c));
   }
+}
+
+Result<Value> ReadAddedColumn(SqliteDb& db, const ColumnInfo& c) {
+  SQLIFT_RETURN_IF_ERROR(db.Exec(fmt::format(
+      "ALTER TABLE temp.sqlift_default_probe ADD COLUMN c {} DEFAULT {}", c.type, *c.default_sql)));
+  SQLIFT_ASSIGN_OR_RETURN(auto s, db.Prepare("SELECT c FROM temp.sqlift_default_probe"));
+  SQLIFT_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return Status::Internal("the default probe table lost its row");
+  return OracleValue(s, 0);
+}
+
+// What SQLite reads for column `c` of a row stored before the column was added. Not always
+// the value an INSERT would store (a TEXT column's DEFAULT 1e2 reads as '1e2' but is inserted
+// as '100.0'), so it is asked of SQLite the same way: a one-row temp table gains the column.
+Result<Value> ColumnDefault(SqliteDb& db, const ColumnInfo& c) {
+  if (!c.default_sql) return Value::Null();
+  SQLIFT_RETURN_IF_ERROR(
+      db.Exec("CREATE TEMP TABLE sqlift_default_probe(x);"
+              "INSERT INTO temp.sqlift_default_probe VALUES (0)"));
+  Result<Value> out = ReadAddedColumn(db, c);
+  SQLIFT_RETURN_IF_ERROR(db.Exec("DROP TABLE temp.sqlift_default_probe"));
+  return out;
 }
 
 void FillKeyShape(const std::vector<ColumnInfo>& cols, TableShape* t) {
@@ -92,28 +119,39 @@ Result<std::unique_ptr<SqliteDb>> CreateWalDatabase(const std::string& path, con
   }
   SQLIFT_RETURN_IF_ERROR(
       db->Exec(fmt::format("PRAGMA encoding='{}'; PRAGMA auto_vacuum={}; PRAGMA journal_mode=WAL; "
-                           "PRAGMA wal_autocheckpoint=0;",
+                           "PRAGMA wal_autocheckpoint=0; PRAGMA synchronous=OFF;",
                            c.encoding, c.auto_vacuum)));
   return db;
+}
+
+void SeedSqliteRandomness(uint32_t seed) {
+  sqlite3_test_control(SQLITE_TESTCTRL_PRNG_SEED, static_cast<int>(seed | 1), nullptr);
 }
 
 Result<std::vector<TableShape>> ReadShapes(SqliteDb& db) {
   SQLIFT_ASSIGN_OR_RETURN(auto s, db.Prepare("SELECT name, wr FROM pragma_table_list WHERE "
                                              "schema='main' AND name NOT LIKE 'sqlite\\_%' "
                                              "ESCAPE '\\' AND type='table' ORDER BY name"));
-  std::vector<TableShape> out;
+  std::vector<TableShape> tables;
   for (;;) {
     SQLIFT_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) return out;
-    TableShape t;
-    t.name = std::string(s.ColumnText(0));
-    t.without_rowid = s.ColumnInt64(1) != 0;
+    if (!row) break;
+    tables.emplace_back().name = std::string(s.ColumnText(0));
+    tables.back().without_rowid = s.ColumnInt64(1) != 0;
+  }
+  SQLIFT_RETURN_IF_ERROR(s.Reset());  // ColumnDefault drops a table: no statement may be active
+  std::vector<TableShape> out;
+  for (TableShape& t : tables) {
     SQLIFT_ASSIGN_OR_RETURN(std::vector<ColumnInfo> cols, Columns(db, t.name));
-    for (const ColumnInfo& c : cols)
+    for (const ColumnInfo& c : cols) {
+      t.columns.push_back(c.name);
       t.real_affinity.push_back(RealAffinity(c.type));
+      SQLIFT_ASSIGN_OR_RETURN(t.defaults.emplace_back(), ColumnDefault(db, c));
+    }
     FillKeyShape(cols, &t);
     out.push_back(std::move(t));
   }
+  return out;
 }
 
 Result<std::vector<Row>> OracleRows(SqliteDb& db, const TableShape& t) {
@@ -143,16 +181,20 @@ Result<std::map<std::string, uint32_t>> RootPages(const DecodeContext& ctx) {
   return out;
 }
 
-Result<Row> ShapeRow(const TableShape& t, BtreeEntry e) {
+Result<Row> ShapeRow(const TableShape& t, BtreeEntry e, MissingFields missing) {
   size_t ncols = t.real_affinity.size();
-  if (e.values.size() != ncols) {
+  if (e.values.size() > ncols) {
     return Status::Corruption(
         fmt::format("{}: a record of {} values for {} columns", t.name, e.values.size(), ncols));
   }
   Row row(ncols);
   for (size_t i = 0; i < ncols; ++i) {
     size_t col = t.without_rowid ? static_cast<size_t>(t.record_columns[i]) : i;
-    row[col] = std::move(e.values[i]);
+    if (i < e.values.size()) {
+      row[col] = std::move(e.values[i]);
+    } else if (missing == MissingFields::kDefault) {
+      row[col] = t.defaults[col];
+    }
   }
   if (t.ipk >= 0) {
     if (row[t.ipk].type != Value::Type::kNull) return Status::Corruption("IPK column not NULL");
