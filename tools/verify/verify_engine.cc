@@ -216,6 +216,14 @@ std::string PrintableValue(const CanonicalValue& v) {
   return out + "'";
 }
 
+void EncodeCanonical(const CanonicalValue& v, std::string* out) {
+  Encode(v, out);
+}
+
+uint64_t CanonicalHash64(std::string_view bytes) {
+  return Hash64(bytes);
+}
+
 Status WireTableReader::Scan(const RowSink& sink) {
   CanonicalRow row(types_.size());
   return read_([&](const wire::Row& r) {

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/base/result.h"
@@ -90,6 +91,13 @@ struct TableComparison {
 
 [[nodiscard]] Result<TableComparison> CompareTable(VerifyTableReader& sqlite, VerifyTableReader& pg,
                                                    const VerifyOptions& options);
+
+// The engine's row encoding and hash, for callers that bucket rows the same way (the gap
+// repair, tools/repair): EncodeCanonical appends one value (a kind byte, then, not for NULL, a
+// 4-byte length and the bytes: no two different rows encode alike); CanonicalHash64 hashes
+// encoded bytes so that every bit, the top ones too, depends on every byte.
+void EncodeCanonical(const CanonicalValue& v, std::string* out);
+uint64_t CanonicalHash64(std::string_view bytes);
 
 // A value as reports print it: NULL, numbers bare, other text quoted with '' doubled, text
 // that is not valid UTF-8 (or holds NUL) as x'hex', unfit values as "unfit (reason)".
