@@ -126,5 +126,29 @@ TEST_F(WalCaptureTest, AnAgentKilledWhileDecodingNeitherLosesNorRepeats) {
   ExpectEqual(*s, {"items", "bookings", "writer_counters"});
 }
 
+TEST_F(WalCaptureTest, AGapLeftWhileTheAgentWasStoppedIsRepairedByDifference) {
+  auto s = Scenario("wal_gap");
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->PlainWrite("INSERT INTO items(owner, qty) VALUES ('before', 1)").ok());
+  ASSERT_TRUE(s->WaitForwardDrained(60s).ok()) << s->Logs();
+  ASSERT_TRUE(s->StopAgent().ok());
+  // While the agent is stopped the application writes, checkpoints and truncates the WAL, and
+  // writes on: the frames of the first writes are gone for good.
+  auto db = SqliteDb::Open(s->sqlite_path(), SqliteDb::Mode::kReadWrite);
+  ASSERT_TRUE(db.ok());
+  for (const char* sql :
+       {"INSERT INTO items(owner, qty, payload) VALUES ('gap', 1, randomblob(5000))",
+        "UPDATE items SET qty = 7 WHERE owner = 'before'", "PRAGMA wal_checkpoint(TRUNCATE)",
+        "INSERT INTO tags VALUES ('gap-tag', 1, 'x')", "DELETE FROM bookings WHERE id % 10 = 0"}) {
+    ASSERT_TRUE((*db)->Exec(sql).ok()) << sql;
+  }
+  db->reset();
+  ASSERT_TRUE(s->StartAgent().ok());
+  ASSERT_TRUE(s->PlainWrite("INSERT INTO items(owner, qty) VALUES ('after', 2)").ok());
+  ExpectEqual(*s, {"items", "tags", "bookings", "writer_counters"});
+  const std::string log = s->Logs(20000);
+  EXPECT_NE(log.find("gap repaired"), std::string::npos) << log;
+}
+
 }  // namespace
 }  // namespace sqlift

@@ -23,6 +23,7 @@
 #include "tools/daemon/daemon_shell.h"
 #include "tools/daemon/daemon_status.h"
 #include "tools/daemon/http_server.h"
+#include "tools/repair/gap_repair.h"
 
 namespace sqlift {
 namespace {
@@ -164,8 +165,30 @@ int RunInit(const GlobalOptions& global) {
   return kExitOk;
 }
 
+// Capture mode wal: a gap is repaired by difference with PostgreSQL (tools/repair), when the
+// configuration names it.
+GapRepairFn GapRepairFor(const Config& cfg) {
+  if (cfg.target_pg.empty() || cfg.source_id.empty()) return nullptr;
+  return [&cfg](SqliteDb& snapshot, uint64_t logged_seq) -> Result<GapRepair> {
+    GapRepairSpec spec;
+    spec.cfg = &cfg;
+    spec.pg = cfg.target_pg;
+    spec.source = cfg.source_id;
+    SQLIFT_ASSIGN_OR_RETURN(GapRepairResult r, BuildGapRepair(spec, snapshot, logged_seq));
+    GapRepair out;
+    out.batch = std::move(r.batch);
+    out.rows = r.inserted + r.updated + r.deleted;
+    out.summary = fmt::format("{} inserted, {} updated, {} deleted", r.inserted, r.updated,
+                              r.deleted);
+    for (const std::string& note : r.notes)
+      spdlog::info("gap repair: {}", note);
+    return out;
+  };
+}
+
 Result<CaptureAgentOptions> AgentOptions(const Config& cfg) {
   CaptureAgentOptions o;
+  o.repair_gap = GapRepairFor(cfg);
   o.wal_progress_path = wal::WalProgressPath(cfg.state_dir);
   o.sqlite_path = cfg.source_sqlite;
   o.exclude_tables.insert(cfg.source_exclude_tables.begin(), cfg.source_exclude_tables.end());

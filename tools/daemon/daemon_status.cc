@@ -1,6 +1,8 @@
 // The daemons' /status and /metrics (see daemon_status.h).
 #include "tools/daemon/daemon_status.h"
 
+#include <sstream>
+
 #include <fmt/format.h>
 
 #include "capture/agent/route_writer.h"
@@ -10,6 +12,7 @@
 #include "common/base/clock.h"
 #include "common/json/json.h"
 #include "common/sqlite/sqlite_db.h"
+#include "capture/agent/wal_agent.h"
 #include "state/keys.h"
 
 namespace sqlift {
@@ -18,6 +21,9 @@ namespace {
 struct AgentPositions {
   CapturedPosition captured;
   uint64_t logged = 0, acked = 0;
+  // Capture mode wal: gaps repaired by difference (capture/agent/wal_agent.h).
+  uint64_t repairs = 0, repair_rows = 0;
+  int64_t last_repair_us = 0;
   std::string error;
 };
 
@@ -29,6 +35,10 @@ AgentPositions ReadAgent(const Config& cfg, state::ChangeLog& log) {
   if (captured.ok()) p.captured = std::move(captured).value();
   p.logged = logged.ok() ? *logged : 0;
   p.acked = acked.ok() ? *acked : 0;
+  if (Result<std::string> r = log.GetMeta(kMetaWalRepairs); r.ok()) {
+    std::istringstream in(*r);
+    in >> p.repairs >> p.repair_rows >> p.last_repair_us;
+  }
   if (!captured.ok()) p.error = captured.status().ToString();
   return p;
 }
@@ -194,6 +204,10 @@ HttpResponse AgentStatus(const Config& cfg, state::ChangeLog& log, const Shipper
                        {"acked_seq", p.acked},
                        {"lag_seqs", Lag(p)},
                        {"wal", WalJson(p.captured.wal)},
+                       {"gap_repairs",
+                        {{"count", p.repairs},
+                         {"rows", p.repair_rows},
+                         {"last_at_us", p.last_repair_us}}},
                        {"shipper", ShipperJson(shipper)},
                        {"reverse", ReverseJson(reverse)},
                        {"routes", RoutesJson(log)},
@@ -215,6 +229,12 @@ HttpResponse AgentMetrics(const Config& cfg, state::ChangeLog& log, const Shippe
   if (const std::optional<wal::WalProgress>& w = p.captured.wal) {
     m.Gauge("sqlift_wal_frames_decoded", "WAL frames the capture agent has decoded and logged",
             w->frames, l);
+    m.Counter("sqlift_wal_gap_repairs_total",
+              "Gaps in the WAL (transactions gone while the agent was stopped) repaired by "
+              "difference",
+              p.repairs, l);
+    m.Counter("sqlift_wal_gap_repair_rows_total", "Row changes those repairs carried",
+              p.repair_rows, l);
   }
   if (shipper) {
     ShipperStats s = shipper->stats();
