@@ -133,7 +133,8 @@ void AddBenchCommands(CLI::App& root, CommandTable& table, const GlobalOptions&)
     return RunBenchStream(b);
   });
   CLI::App* all = bench->add_subcommand(
-      "all", "capture, copy and stream, each with its baselines in the same run; one table");
+      "all",
+      "capture, copy, stream and snapshot, each with its baselines in the same run; one table");
   all->add_flag("--json", o.json, "Print one JSON document");
   all->add_option("--size", o.size, "small or full")->check(CLI::IsMember({"small", "full"}));
   table.Set(all, [] {
