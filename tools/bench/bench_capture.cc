@@ -109,7 +109,8 @@ void PrintJson(const BenchCaptureOptions& o, double base, double rec, double wal
               {"wal_lag_p99_ms", JsonRounded(f.lag.p99_ms, 2)},
               {"wal_lag_max_ms", JsonRounded(f.lag.max_ms, 2)},
               {"wal_lag_txn_per_s", JsonRounded(f.lag.achieved_txn_per_s, 1)},
-              {"wal_lag_transactions", f.lag.transactions}};
+              {"wal_lag_transactions", f.lag.transactions},
+              {"wal_lag_offered_txn_per_s", JsonRounded(o.lag_txn_per_s, 1)}};
   *o.out << DumpJsonSpaced(doc) << "\n";
 }
 

@@ -27,7 +27,8 @@ TEST(BenchCaptureTest, JsonHasEveryFigure) {
       R"("wal_txn_per_s": [0-9.]+, "wal_ratio": [0-9.]+, "wal_overhead_ms_per_txn": -?[0-9.]+, )"
       R"("wal_decode_changes_per_s": [0-9.]+, "wal_decode_changes": 100, )"
       R"("wal_lag_p50_ms": -?[0-9.]+, "wal_lag_p99_ms": -?[0-9.]+, "wal_lag_max_ms": -?[0-9.]+, )"
-      R"("wal_lag_txn_per_s": [0-9.]+, "wal_lag_transactions": [1-9][0-9]*\}\n)");
+      R"("wal_lag_txn_per_s": [0-9.]+, "wal_lag_transactions": [1-9][0-9]*, )"
+      R"("wal_lag_offered_txn_per_s": 500(\.0)?\}\n)");
   EXPECT_TRUE(std::regex_match(out.str(), shape)) << out.str();
 }
 

@@ -19,6 +19,7 @@ struct BenchOptions {
   int jobs = 1;              // bench copy, snapshot: sqlift copy --jobs
   std::string dir;           // bench copy, snapshot: keep the generated file (and logs) here
   double lag_seconds = 3;    // bench capture: the paced writer's duration
+  double lag_rate = 5000;    // bench capture: and its transactions per second
 };
 
 void AddBenchCopy(CLI::App& bench, CommandTable& table, BenchOptions& o) {
@@ -107,14 +108,20 @@ void AddBenchCommands(CLI::App& root, CommandTable& table, const GlobalOptions&)
                       "Transactions per run and in the decode backlog (overrides --size)");
   capture
       ->add_option("--lag-seconds", o.lag_seconds,
-                   "How long the writer paced at 5,000 txn/s runs for the lag figure")
+                   "How long the paced writer (--lag-rate) runs for the lag figure")
       ->check(CLI::Range(0.1, 600.0))
+      ->capture_default_str();
+  capture
+      ->add_option("--lag-rate", o.lag_rate,
+                   "The paced writer's transactions per second for the lag figure")
+      ->check(CLI::Range(1.0, 1e6))
       ->capture_default_str();
   table.Set(capture, [] {
     BenchCaptureOptions b;
     b.json = o.json;
     b.transactions = o.transactions > 0 ? o.transactions : (o.size == "full" ? 20000 : 5000);
     b.lag_seconds = o.lag_seconds;
+    b.lag_txn_per_s = o.lag_rate;
     return RunBenchCapture(b);
   });
   AddBenchCopy(*bench, table, o);
