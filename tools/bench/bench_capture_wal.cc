@@ -150,6 +150,26 @@ std::vector<double> Lags(const WalRig& rig, const std::vector<Clock::time_point>
   return lags;
 }
 
+// The paced writer: a transaction every 1/txn_per_s on a fixed schedule for `seconds` (a late
+// one runs at once, so the offered rate holds unless the writer itself cannot keep up); when
+// each COMMIT returned.
+Result<std::vector<Clock::time_point>> PacedWrites(BookingApp& app, double txn_per_s,
+                                                   double seconds) {
+  const auto interval = std::chrono::duration<double>(1.0 / txn_per_s);
+  const Clock::time_point start = Clock::now();
+  const Clock::time_point end =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  std::vector<Clock::time_point> commits;
+  for (int64_t slot = 0;; ++slot) {
+    const auto at = start + std::chrono::duration_cast<Clock::duration>(slot * interval);
+    if (at >= end) break;
+    std::this_thread::sleep_until(at);
+    SQLIFT_RETURN_IF_ERROR(app.Transaction(slot, nullptr).With(fmt::format("txn {}", slot)));
+    commits.push_back(Clock::now());
+  }
+  return commits;
+}
+
 }  // namespace
 
 Result<Lag> MeasureLag(const std::string& db_path, const std::string& state_dir, double txn_per_s,
@@ -157,29 +177,17 @@ Result<Lag> MeasureLag(const std::string& db_path, const std::string& state_dir,
   SQLIFT_ASSIGN_OR_RETURN(auto app, BookingApp::Create(db_path, "wal"));
   SQLIFT_ASSIGN_OR_RETURN(auto rig, WalRig::Open(db_path, state_dir));
   rig->Start();
-  const auto interval = std::chrono::duration<double>(1.0 / txn_per_s);
   const Clock::time_point start = Clock::now();
-  const Clock::time_point end =
-      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-  std::vector<Clock::time_point> commits;
-  // A fixed schedule: a late transaction runs at once, so the offered rate holds unless the
-  // writer itself cannot keep up.
-  for (int64_t slot = 0;; ++slot) {
-    const auto at = start + std::chrono::duration_cast<Clock::duration>(slot * interval);
-    if (at >= end) break;
-    std::this_thread::sleep_until(at);
-    SQLIFT_RETURN_IF_ERROR(app->Transaction(slot, nullptr).With(fmt::format("txn {}", slot)));
-    commits.push_back(Clock::now());
-  }
+  SQLIFT_ASSIGN_OR_RETURN(std::vector<Clock::time_point> commits,
+                          PacedWrites(*app, txn_per_s, seconds));
   const std::chrono::duration<double> elapsed = Clock::now() - start;
   const int64_t n = static_cast<int64_t>(commits.size());
   SQLIFT_RETURN_IF_ERROR(rig->WaitLogged(rig->first_seq() + n, DrainTimeout(n)));
   SQLIFT_RETURN_IF_ERROR(rig->Stop());
   SQLIFT_RETURN_IF_ERROR(CheckLogged(*rig, rig->agent().logged_seq(), n));
-  std::vector<double> lags = Lags(*rig, commits);
-  Lag lag{n / elapsed.count(), n, Percentile(lags, 0.5), Percentile(lags, 0.99),
-          lags.empty() ? 0 : lags.back()};
-  return lag;
+  const std::vector<double> lags = Lags(*rig, commits);
+  return Lag{n / elapsed.count(), n, Percentile(lags, 0.5), Percentile(lags, 0.99),
+             lags.empty() ? 0 : lags.back()};
 }
 
 }  // namespace sqlift::bench_capture

@@ -56,6 +56,8 @@ class Bench {
   void Progress(const std::string& what) { fmt::print(*o_.err, "bench snapshot: {}\n", what); }
   Result<double> LoadWithCopy(const std::string& uri, const fs::path& log);
   Result<SnapshotLoad> LoadWithDaemons(const std::string& uri, const fs::path& rd);
+  Status PrepareRunDir(const std::string& uri, const fs::path& rd);
+  std::vector<std::string> Argv(const fs::path& rd, const char* command) const;
   Status WriteConfig(const std::string& uri, const fs::path& rd);
   Status WaitSnapshot(const std::string& uri, process::Child& apply, process::Child& capture,
                       const fs::path& rd);
@@ -143,43 +145,54 @@ Status Bench::WaitSnapshot(const std::string& uri, process::Child& apply, proces
       fmt::format("no snapshot position after {} s (logs in {})", o_.timeout.count(), rd.string()));
 }
 
-Result<SnapshotLoad> Bench::LoadWithDaemons(const std::string& uri, const fs::path& rd) {
+// The snapshot's own directory: a copy of the generated file, the config and the token.
+Status Bench::PrepareRunDir(const std::string& uri, const fs::path& rd) {
   std::error_code ec;
   fs::create_directories(rd, ec);
   if (!ec) fs::copy_file(db_path_, rd / "app.db", fs::copy_options::overwrite_existing, ec);
-  if (ec)
+  if (ec) {
     return Status::IOError(fmt::format("copy {} into {}: {}", db_path_, rd.string(), ec.message()));
-  SQLIFT_RETURN_IF_ERROR(WriteConfig(uri, rd));
-  const std::vector<std::string> base = {binary_, "--config", (rd / "sqlift.toml").string()};
-  auto with = [&](const char* sub) {
-    std::vector<std::string> argv = base;
-    argv.push_back(sub);
-    return argv;
-  };
-  auto log = [&](const char* name) { return (rd / name).string(); };
-  SnapshotLoad load;
-  const Clock::time_point start = Clock::now();
-  SQLIFT_RETURN_IF_ERROR(
-      bench_stream::RunToEnd(with("init"), log("init.log"), std::chrono::seconds(600)));
-  load.init_seconds = Seconds(start);
-  SQLIFT_ASSIGN_OR_RETURN(process::Child apply,
-                          bench_stream::SpawnDaemon(with("apply"), log("apply.log")));
-  SQLIFT_ASSIGN_OR_RETURN(process::Child capture,
-                          bench_stream::SpawnDaemon(with("capture"), log("capture.log")));
-  Status waited = WaitSnapshot(uri, apply, capture, rd);
-  load.seconds = Seconds(start);
+  }
+  return WriteConfig(uri, rd);
+}
+
+std::vector<std::string> Bench::Argv(const fs::path& rd, const char* command) const {
+  return {binary_, "--config", (rd / "sqlift.toml").string(), command};
+}
+
+// SIGTERM to both daemons; a daemon that does not exit 0 fails the load. A failure carries the
+// tail of both logs.
+Status StopDaemons(process::Child& capture, process::Child& apply, Status waited,
+                   const fs::path& rd) {
   const int capture_exit = bench_stream::Stop(capture, std::chrono::seconds(30));
   const int apply_exit = bench_stream::Stop(apply, std::chrono::seconds(30));
   if (waited.ok() && (capture_exit != 0 || apply_exit != 0)) {
     waited = Status::Internal(
         fmt::format("on SIGTERM capture exited with {}, apply with {}", capture_exit, apply_exit));
   }
-  if (!waited.ok()) {
-    return Status::FromCode(waited.code(), waited.ToString() + "\n--- apply.log\n" +
-                                               process::FileTail(log("apply.log"), 3000) +
-                                               "--- capture.log\n" +
-                                               process::FileTail(log("capture.log"), 3000));
-  }
+  if (waited.ok()) return waited;
+  return Status::FromCode(waited.code(),
+                          waited.ToString() + "\n--- apply.log\n" +
+                              process::FileTail((rd / "apply.log").string(), 3000) +
+                              "--- capture.log\n" +
+                              process::FileTail((rd / "capture.log").string(), 3000));
+}
+
+Result<SnapshotLoad> Bench::LoadWithDaemons(const std::string& uri, const fs::path& rd) {
+  SQLIFT_RETURN_IF_ERROR(PrepareRunDir(uri, rd));
+  auto log = [&](const char* name) { return (rd / name).string(); };
+  SnapshotLoad load;
+  const Clock::time_point start = Clock::now();
+  SQLIFT_RETURN_IF_ERROR(
+      bench_stream::RunToEnd(Argv(rd, "init"), log("init.log"), std::chrono::seconds(600)));
+  load.init_seconds = Seconds(start);
+  SQLIFT_ASSIGN_OR_RETURN(process::Child apply,
+                          bench_stream::SpawnDaemon(Argv(rd, "apply"), log("apply.log")));
+  SQLIFT_ASSIGN_OR_RETURN(process::Child capture,
+                          bench_stream::SpawnDaemon(Argv(rd, "capture"), log("capture.log")));
+  Status waited = WaitSnapshot(uri, apply, capture, rd);
+  load.seconds = Seconds(start);
+  SQLIFT_RETURN_IF_ERROR(StopDaemons(capture, apply, std::move(waited), rd));
   return load;
 }
 
