@@ -1,4 +1,5 @@
-// `sqlift bench all`: the three benchmarks in one run and one table (tools/bench_all.cc).
+// `sqlift bench all`: the four benchmarks (capture, copy, stream, snapshot) in one run and one
+// table (tools/bench/bench_all.cc).
 // Thread safety: one call at a time; runs on the calling thread.
 #pragma once
 

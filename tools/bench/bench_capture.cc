@@ -2,177 +2,165 @@
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
-#include <stdlib.h>
 
-#include <algorithm>
-#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <vector>
 
-#include "capture/outbox/outbox.h"
 #include "capture/recorder/recorder.h"
 #include "common/json/json.h"
-#include "common/sqlite/sqlite_db.h"
+#include "tools/bench/bench_capture_internal.h"
 #include "tools/bench/bench_util.h"
 
 namespace sqlift {
 namespace {
 
-constexpr int kRooms = 20;
-constexpr int kSeedBookings = 1000;  // earlier bookings for the first UPDATEs to find
+namespace fs = std::filesystem;
+using bench_capture::BookingApp;
+using bench_capture::Clock;
 
-// A timestamp in the application's format, `minutes` after 2024-05-01 08:00.
-std::string Timestamp(int64_t minutes) {
-  int64_t day = minutes / (24 * 60) % 28, hour = 8 + minutes / 60 % 12, minute = minutes % 60;
-  return fmt::format("2024-05-{:02d} {:02d}:{:02d}:00", day + 1, hour, minute);
-}
+enum Variant { kBaseline = 0, kRecorder = 1, kWal = 2 };
+constexpr const char* kVariantNames[] = {"baseline", "recorder", "wal"};
 
-// The application's side: its connection and its cached statements.
-class BookingApp {
- public:
-  static Result<std::unique_ptr<BookingApp>> Create(const std::string& path) {
-    SQLIFT_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(path, SqliteDb::Mode::kReadWriteCreate));
-    SQLIFT_RETURN_IF_ERROR(db->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL"));
-    SQLIFT_RETURN_IF_ERROR(db->Exec(kBookingSchemaSql));
-    SQLIFT_RETURN_IF_ERROR(outbox::CreateTables(db->handle()));
-    SQLIFT_RETURN_IF_ERROR(db->Exec(
-        fmt::format("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {}) "
-                    "INSERT INTO rooms (name, capacity, category, description, price_per_hour) "
-                    "SELECT 'Room ' || i, 4 + i % 12, 'meeting', 'Whiteboard, screen', 25.5 FROM n",
-                    kRooms)));
-    std::unique_ptr<BookingApp> app(new BookingApp(std::move(db)));
-    SQLIFT_RETURN_IF_ERROR(app->Prepare());
-    SQLIFT_RETURN_IF_ERROR(app->db_->Exec("BEGIN"));
-    for (int64_t i = 0; i < kSeedBookings; ++i)
-      SQLIFT_RETURN_IF_ERROR(app->Insert(i));
-    SQLIFT_RETURN_IF_ERROR(app->db_->Exec("COMMIT"));
-    return app;
-  }
-
-  // One application transaction; with a recorder, flushed before COMMIT.
-  Status Transaction(int64_t i, Recorder* recorder) {
-    SQLIFT_RETURN_IF_ERROR(Run(*begin_));
-    SQLIFT_RETURN_IF_ERROR(Insert(kSeedBookings + i));
-    SQLIFT_RETURN_IF_ERROR(update_->BindText(1, i % 7 == 0 ? "cancelled" : "checked_in"));
-    SQLIFT_RETURN_IF_ERROR(update_->BindText(2, Timestamp(i)));
-    SQLIFT_RETURN_IF_ERROR(update_->BindInt64(3, 1 + (i * 7919) % (kSeedBookings + i)));
-    SQLIFT_RETURN_IF_ERROR(Run(*update_));
-    if (recorder != nullptr) SQLIFT_RETURN_IF_ERROR(recorder->Flush().status());
-    return Run(*commit_);
-  }
-
-  sqlite3* handle() const { return db_->handle(); }
-
- private:
-  explicit BookingApp(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
-
-  Status Prepare() {
-    SQLIFT_ASSIGN_OR_RETURN(begin_, db_->Prepare("BEGIN IMMEDIATE"));
-    SQLIFT_ASSIGN_OR_RETURN(commit_, db_->Prepare("COMMIT"));
-    SQLIFT_ASSIGN_OR_RETURN(insert_,
-                            db_->Prepare("INSERT INTO bookings (room_id, customer_name, "
-                                         "customer_email, customer_phone, start_time, end_time, "
-                                         "status, notes, total_price, created_at, updated_at) "
-                                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-    SQLIFT_ASSIGN_OR_RETURN(update_, db_->Prepare("UPDATE bookings SET status = ?, updated_at = ? "
-                                                  "WHERE id = ?"));
-    return Status::OK();
-  }
-
-  Status Insert(int64_t i) {
-    SqliteStatement& s = *insert_;
-    SQLIFT_RETURN_IF_ERROR(s.BindInt64(1, 1 + i % kRooms));
-    SQLIFT_RETURN_IF_ERROR(s.BindText(2, fmt::format("Customer {}", i)));
-    SQLIFT_RETURN_IF_ERROR(s.BindText(3, fmt::format("customer{}@example.com", i)));
-    SQLIFT_RETURN_IF_ERROR(s.BindText(4, fmt::format("+1-555-{:04d}", i % 10000)));
-    SQLIFT_RETURN_IF_ERROR(s.BindText(5, Timestamp(i * 30)));
-    SQLIFT_RETURN_IF_ERROR(s.BindText(6, Timestamp(i * 30 + 60)));
-    SQLIFT_RETURN_IF_ERROR(s.BindText(7, "confirmed"));
-    SQLIFT_RETURN_IF_ERROR(s.BindText(8, "Projector needed; two guests arrive early"));
-    SQLIFT_RETURN_IF_ERROR(s.BindDouble(9, 25.5 * (1 + i % 4)));
-    SQLIFT_RETURN_IF_ERROR(s.BindText(10, Timestamp(i)));
-    SQLIFT_RETURN_IF_ERROR(s.BindText(11, Timestamp(i)));
-    return Run(s);
-  }
-
-  static Status Run(SqliteStatement& s) {
-    Status st = s.Run();
-    SQLIFT_RETURN_IF_ERROR(s.Reset());
-    return st;
-  }
-
-  std::unique_ptr<SqliteDb> db_;
-  std::optional<SqliteStatement> begin_, commit_, insert_, update_;
-};
-
-// Transactions per second of one run on a fresh database.
+// Transactions per second of one run on a fresh database, without sqlift or with a recorder.
 Result<double> RunOnce(const std::string& path, int64_t transactions, bool with_recorder) {
   SQLIFT_ASSIGN_OR_RETURN(auto app, BookingApp::Create(path));
   std::unique_ptr<Recorder> recorder;
   if (with_recorder) {
     SQLIFT_ASSIGN_OR_RETURN(recorder, Recorder::Attach(app->handle()));
   }
-  auto start = std::chrono::steady_clock::now();
+  auto start = Clock::now();
   for (int64_t i = 0; i < transactions; ++i) {
     SQLIFT_RETURN_IF_ERROR(app->Transaction(i, recorder.get()).With(fmt::format("txn {}", i)));
   }
-  std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+  std::chrono::duration<double> elapsed = Clock::now() - start;
   return transactions / elapsed.count();
 }
 
-void Print(const BenchCaptureOptions& o, double base, double rec) {
-  double ratio = rec / base, overhead_ms = 1000.0 / rec - 1000.0 / base;
+struct Figures {
+  std::vector<double> tps[3];  // by Variant, one per round
+  std::vector<double> decode;  // row changes/s, one per round
+  int64_t decode_changes = 0;
+  bench_capture::Lag lag;
+};
+
+// Removes a run's database and state directory.
+void Clean(const fs::path& db, const fs::path& state) {
+  std::error_code ec;
+  for (const char* suffix : {"", "-wal", "-shm"})
+    fs::remove(db.string() + suffix, ec);
+  fs::remove_all(state, ec);
+}
+
+Status RunVariant(const BenchCaptureOptions& o, const fs::path& dir, int round, Variant v,
+                  Figures* f) {
+  const fs::path db = dir / fmt::format("r{}_{}.db", round, kVariantNames[v]);
+  const fs::path state = dir / fmt::format("r{}_{}_state", round, kVariantNames[v]);
+  Result<double> tps =
+      v == kWal ? bench_capture::RunWithWalAgent(db.string(), state.string(), o.transactions)
+                : RunOnce(db.string(), o.transactions, v == kRecorder);
+  Clean(db, state);
+  SQLIFT_RETURN_IF_ERROR(tps.status().With(kVariantNames[v]));
+  f->tps[v].push_back(*tps);
+  return Status::OK();
+}
+
+// The rounds (the variants in a rotating order), a decode per round, then the paced lag run.
+Status Measure(const BenchCaptureOptions& o, const fs::path& dir, Figures* f) {
+  for (int round = 0; round < o.rounds; ++round) {
+    for (int k = 0; k < 3; ++k)
+      SQLIFT_RETURN_IF_ERROR(RunVariant(o, dir, round, Variant((round + k) % 3), f));
+    const fs::path db = dir / fmt::format("r{}_decode.db", round);
+    const fs::path state = dir / fmt::format("r{}_decode_state", round);
+    Result<bench_capture::Decode> d =
+        bench_capture::MeasureDecode(db.string(), state.string(), o.transactions);
+    Clean(db, state);
+    SQLIFT_RETURN_IF_ERROR(d.status().With("decode"));
+    f->decode.push_back(d->changes_per_s);
+    f->decode_changes = d->changes;
+  }
+  const fs::path db = dir / "lag.db", state = dir / "lag_state";
+  Result<bench_capture::Lag> lag =
+      bench_capture::MeasureLag(db.string(), state.string(), o.lag_txn_per_s, o.lag_seconds);
+  Clean(db, state);
+  SQLIFT_RETURN_IF_ERROR(lag.status().With("lag"));
+  f->lag = *lag;
+  return Status::OK();
+}
+
+double OverheadMs(double with, double without) {
+  return 1000.0 / with - 1000.0 / without;
+}
+
+void PrintJson(const BenchCaptureOptions& o, double base, double rec, double wal,
+               const Figures& f) {
+  Json doc = {{"baseline_txn_per_s", JsonRounded(base, 1)},
+              {"recorder_txn_per_s", JsonRounded(rec, 1)},
+              {"ratio", JsonRounded(rec / base, 3)},
+              {"overhead_ms_per_txn", JsonRounded(OverheadMs(rec, base), 4)},
+              {"transactions", o.transactions},
+              {"rounds", o.rounds},
+              {"wal_txn_per_s", JsonRounded(wal, 1)},
+              {"wal_ratio", JsonRounded(wal / base, 3)},
+              {"wal_overhead_ms_per_txn", JsonRounded(OverheadMs(wal, base), 4)},
+              {"wal_decode_changes_per_s", JsonRounded(Median(f.decode), 0)},
+              {"wal_decode_changes", f.decode_changes},
+              {"wal_lag_p50_ms", JsonRounded(f.lag.p50_ms, 2)},
+              {"wal_lag_p99_ms", JsonRounded(f.lag.p99_ms, 2)},
+              {"wal_lag_max_ms", JsonRounded(f.lag.max_ms, 2)},
+              {"wal_lag_txn_per_s", JsonRounded(f.lag.achieved_txn_per_s, 1)},
+              {"wal_lag_transactions", f.lag.transactions},
+              {"wal_lag_offered_txn_per_s", JsonRounded(o.lag_txn_per_s, 1)}};
+  *o.out << DumpJsonSpaced(doc) << "\n";
+}
+
+void Print(const BenchCaptureOptions& o, const Figures& f) {
+  const double base = Median(f.tps[kBaseline]), rec = Median(f.tps[kRecorder]),
+               wal = Median(f.tps[kWal]);
   if (o.json) {
-    Json doc = {{"baseline_txn_per_s", JsonRounded(base, 1)},
-                {"recorder_txn_per_s", JsonRounded(rec, 1)},
-                {"ratio", JsonRounded(ratio, 3)},
-                {"overhead_ms_per_txn", JsonRounded(overhead_ms, 4)},
-                {"transactions", o.transactions},
-                {"rounds", o.rounds}};
-    *o.out << DumpJsonSpaced(doc) << "\n";
+    PrintJson(o, base, rec, wal, f);
     return;
   }
   fmt::print(*o.out,
              "capture benchmark: {} rounds x {} transactions (booking INSERT + UPDATE), WAL, "
              "synchronous=NORMAL; medians\n"
-             "  without recorder  {:10.0f} txn/s\n"
+             "  without sqlift    {:10.0f} txn/s\n"
+             "recorder mode (in the application's write path):\n"
              "  with recorder     {:10.0f} txn/s\n"
              "  ratio             {:10.3f}   (target >= 0.85)\n"
              "  overhead          {:10.4f} ms per transaction\n",
-             o.rounds, o.transactions, base, rec, ratio, overhead_ms);
+             o.rounds, o.transactions, base, rec, rec / base, OverheadMs(rec, base));
+  fmt::print(*o.out,
+             "wal mode (the agent reads the -wal file on its own thread; RocksDB log, synced):\n"
+             "  with wal agent    {:10.0f} txn/s\n"
+             "  ratio             {:10.3f}   (target >= 0.95)\n"
+             "  overhead          {:10.4f} ms per transaction\n"
+             "  decode rate       {:10.0f} row changes/s, draining a backlog of {} row changes\n"
+             "  lag p99           {:10.2f} ms, COMMIT to synced log write, at {:.0f} txn/s for "
+             "{:.1f} s ({:.0f} achieved; p50 {:.2f} ms, max {:.2f} ms)\n",
+             wal, wal / base, OverheadMs(wal, base), Median(f.decode), f.decode_changes,
+             f.lag.p99_ms, o.lag_txn_per_s, o.lag_seconds, f.lag.achieved_txn_per_s, f.lag.p50_ms,
+             f.lag.max_ms);
 }
 
 }  // namespace
 
 int RunBenchCapture(const BenchCaptureOptions& o) {
-  if (o.transactions < 1 || o.rounds < 1) {
-    fmt::print(*o.err, "bench capture: transactions and rounds must be at least 1\n");
+  if (o.transactions < 1 || o.rounds < 1 || !(o.lag_seconds > 0) || !(o.lag_txn_per_s >= 1)) {
+    fmt::print(*o.err,
+               "bench capture: transactions, rounds and the lag rate must be at least 1, the "
+               "lag seconds more than 0\n");
     return 2;
   }
   ScratchDir scratch;
-  Status made = MakeScratchDir(o.dir, &scratch);
-  if (!made.ok()) {
-    fmt::print(*o.err, "bench capture: {}\n", made.ToString());
+  Status st = MakeScratchDir(o.dir, &scratch);
+  Figures f;
+  if (st.ok()) st = Measure(o, scratch.dir, &f);
+  if (!st.ok()) {
+    fmt::print(*o.err, "bench capture: {}\n", st.ToString());
     return 1;
   }
-  const std::filesystem::path* dir = &scratch.dir;
-  std::vector<double> base, rec;
-  for (int round = 0; round < o.rounds; ++round) {
-    for (int k = 0; k < 2; ++k) {
-      bool with_recorder = (round + k) % 2 == 1;  // alternate which variant goes first
-      std::string path = (*dir / fmt::format("r{}_{}.db", round, with_recorder)).string();
-      Result<double> tps = RunOnce(path, o.transactions, with_recorder);
-      if (!tps.ok()) {
-        fmt::print(*o.err, "bench capture: {}\n", tps.status().ToString());
-        return 1;
-      }
-      (with_recorder ? rec : base).push_back(*tps);
-      for (const char* suffix : {"", "-wal", "-shm"})
-        std::filesystem::remove(path + suffix);
-    }
-  }
-  Print(o, Median(base), Median(rec));
+  Print(o, f);
   return 0;
 }
 

@@ -16,12 +16,19 @@ TEST(BenchCaptureTest, JsonHasEveryFigure) {
   o.json = true;
   o.transactions = 50;
   o.rounds = 1;
+  o.lag_txn_per_s = 500;
+  o.lag_seconds = 0.1;
   o.out = &out;
   o.err = &err;
   ASSERT_EQ(RunBenchCapture(o), 0) << err.str();
   std::regex shape(
       R"(\{"baseline_txn_per_s": [0-9.]+, "recorder_txn_per_s": [0-9.]+, "ratio": [0-9.]+, )"
-      R"("overhead_ms_per_txn": -?[0-9.]+, "transactions": 50, "rounds": 1\}\n)");
+      R"("overhead_ms_per_txn": -?[0-9.]+, "transactions": 50, "rounds": 1, )"
+      R"("wal_txn_per_s": [0-9.]+, "wal_ratio": [0-9.]+, "wal_overhead_ms_per_txn": -?[0-9.]+, )"
+      R"("wal_decode_changes_per_s": [0-9.]+, "wal_decode_changes": 100, )"
+      R"("wal_lag_p50_ms": -?[0-9.]+, "wal_lag_p99_ms": -?[0-9.]+, "wal_lag_max_ms": -?[0-9.]+, )"
+      R"("wal_lag_txn_per_s": [0-9.]+, "wal_lag_transactions": [1-9][0-9]*, )"
+      R"("wal_lag_offered_txn_per_s": 500(\.0)?\}\n)");
   EXPECT_TRUE(std::regex_match(out.str(), shape)) << out.str();
 }
 
@@ -30,11 +37,16 @@ TEST(BenchCaptureTest, TextAndBadOptions) {
   BenchCaptureOptions o;
   o.transactions = 20;
   o.rounds = 2;
+  o.lag_seconds = 0.1;
   o.out = &out;
   o.err = &err;
   ASSERT_EQ(RunBenchCapture(o), 0) << err.str();
-  EXPECT_NE(out.str().find("with recorder"), std::string::npos) << out.str();
+  for (const char* line : {"with recorder", "with wal agent", "decode rate", "lag p99"})
+    EXPECT_NE(out.str().find(line), std::string::npos) << line << " in " << out.str();
   o.rounds = 0;
+  EXPECT_EQ(RunBenchCapture(o), 2);
+  o.rounds = 1;
+  o.lag_seconds = 0;
   EXPECT_EQ(RunBenchCapture(o), 2);
 }
 

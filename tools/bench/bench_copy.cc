@@ -53,17 +53,6 @@ double Seconds(Clock::time_point since) {
   return std::chrono::duration<double>(Clock::now() - since).count();
 }
 
-// The plan `sqlift copy` makes of the generated file, for the pipe's tables.
-Status Translate(BenchRun& run) {
-  SQLIFT_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(run.db_path, SqliteDb::Mode::kReadOnly));
-  SQLIFT_ASSIGN_OR_RETURN(std::vector<TableSchema> tables, ReadSchema(*db));
-  TranslateOptions topt;
-  topt.schema = kSchema;
-  SQLIFT_ASSIGN_OR_RETURN(run.plan, TranslateSchema(tables, topt));
-  if (run.plan.blocked()) return Status::Internal("the booking schema has plan blockers");
-  return Status::OK();
-}
-
 Status StartServer(BenchRun& run) {
   SQLIFT_ASSIGN_OR_RETURN(run.pg, PgSandbox::Start({}));
   SQLIFT_ASSIGN_OR_RETURN(PgSandboxInfo info, PgSandbox::ReadInfo(run.pg->dir()));
@@ -118,43 +107,6 @@ Result<Load> LoadWithSqlift(const BenchRun& run, const std::string& uri) {
   return Load{r.seconds, r.peak_rss_kb};
 }
 
-// Per table: the row count and a hash of every row's text, as one string.
-Result<std::vector<std::string>> Fingerprint(const BenchRun& run, const std::string& uri) {
-  SQLIFT_ASSIGN_OR_RETURN(auto conn, PgConnection::Connect(uri, std::chrono::seconds(10)));
-  SQLIFT_RETURN_IF_ERROR(conn->Exec("SET TimeZone = 'UTC'"));
-  std::vector<std::string> out;
-  for (const TablePlan& t : run.plan.tables) {
-    SQLIFT_ASSIGN_OR_RETURN(
-        PgResult r, conn->Query(fmt::format("SELECT count(*), coalesce(sum(hashtext(t::text)::"
-                                            "bigint), 0) FROM {} t",
-                                            QuoteQualified(kSchema, t.pg_name))));
-    out.push_back(fmt::format("{} {} {}", t.pg_name, r.get(0, 0), r.get(0, 1)));
-  }
-  return out;
-}
-
-// Both loads hold the generated rows, and the same ones.
-Status Compare(const BenchRun& run, const std::string& pipe_uri, const std::string& sqlift_uri) {
-  SQLIFT_ASSIGN_OR_RETURN(std::vector<std::string> a, Fingerprint(run, pipe_uri));
-  SQLIFT_ASSIGN_OR_RETURN(std::vector<std::string> b, Fingerprint(run, sqlift_uri));
-  if (a != b) {
-    return Status::Corruption(fmt::format("the loads differ: pipe [{}], sqlift [{}]",
-                                          fmt::join(a, "; "), fmt::join(b, "; ")));
-  }
-  int64_t rows = 0;
-  for (const std::string& f : a) {  // "table count hash", the table's name maybe with spaces
-    const size_t hash_at = f.rfind(' ');
-    const size_t count_at = f.rfind(' ', hash_at - 1) + 1;
-    std::string_view count = std::string_view(f).substr(count_at, hash_at - count_at);
-    SQLIFT_ASSIGN_OR_RETURN(int64_t table_rows, ParseInt64(count, "row count"));
-    rows += table_rows;
-  }
-  if (rows != run.gen.rows()) {
-    return Status::Corruption(fmt::format("{} rows loaded of {}", rows, run.gen.rows()));
-  }
-  return Status::OK();
-}
-
 // One round: fresh databases, both loads (in the order given), the comparison, cleanup.
 Status Round(BenchRun& run, int round, Load* pipe, Load* sqlift) {
   std::string pipe_db = fmt::format("pipe_{}", round), sqlift_db = fmt::format("sqlift_{}", round);
@@ -171,7 +123,8 @@ Status Round(BenchRun& run, int round, Load* pipe, Load* sqlift) {
     fmt::print(*run.o.err, "round {}: {} {:.2f} s\n", round + 1, pipe_turn ? "pipe" : "sqlift copy",
                pipe_turn ? pipe->seconds : sqlift->seconds);
   }
-  SQLIFT_RETURN_IF_ERROR(Compare(run, pipe_uri, sqlift_uri));
+  SQLIFT_RETURN_IF_ERROR(bench_copy::CompareLoads(run.plan, run.gen.rows(), {"pipe", pipe_uri},
+                                                  {"sqlift", sqlift_uri}));
   for (const std::string& db : {pipe_db, sqlift_db})
     SQLIFT_RETURN_IF_ERROR(run.admin->Exec("DROP DATABASE " + QuoteIdentifier(db)));
   return Status::OK();
@@ -228,7 +181,7 @@ Status Bench(const BenchCopyOptions& o, const std::filesystem::path& dir) {
              run.db_path);
   SQLIFT_ASSIGN_OR_RETURN(run.gen, bench_copy::GenerateBookingDb(run.db_path, o.rooms, o.bookings));
   f.generate_s = Seconds(start);
-  SQLIFT_RETURN_IF_ERROR(Translate(run));
+  SQLIFT_ASSIGN_OR_RETURN(run.plan, bench_copy::PlanOf(run.db_path));
   SQLIFT_RETURN_IF_ERROR(StartServer(run));
   std::vector<double> pipe, sqlift, rss;
   for (int round = 0; round < o.rounds; ++round) {
@@ -244,6 +197,55 @@ Status Bench(const BenchCopyOptions& o, const std::filesystem::path& dir) {
 }
 
 }  // namespace
+
+namespace bench_copy {
+
+Result<SchemaPlan> PlanOf(const std::string& sqlite_path) {
+  SQLIFT_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(sqlite_path, SqliteDb::Mode::kReadOnly));
+  SQLIFT_ASSIGN_OR_RETURN(std::vector<TableSchema> tables, ReadSchema(*db));
+  TranslateOptions topt;
+  topt.schema = kSchema;
+  SQLIFT_ASSIGN_OR_RETURN(SchemaPlan plan, TranslateSchema(tables, topt));
+  if (plan.blocked()) return Status::Internal("the booking schema has plan blockers");
+  return plan;
+}
+
+Result<std::vector<std::string>> Fingerprint(const SchemaPlan& plan, const std::string& uri) {
+  SQLIFT_ASSIGN_OR_RETURN(auto conn, PgConnection::Connect(uri, std::chrono::seconds(10)));
+  SQLIFT_RETURN_IF_ERROR(conn->Exec("SET TimeZone = 'UTC'"));
+  std::vector<std::string> out;
+  for (const TablePlan& t : plan.tables) {
+    SQLIFT_ASSIGN_OR_RETURN(
+        PgResult r, conn->Query(fmt::format("SELECT count(*), coalesce(sum(hashtext(t::text)::"
+                                            "bigint), 0) FROM {} t",
+                                            QuoteQualified(kSchema, t.pg_name))));
+    out.push_back(fmt::format("{} {} {}", t.pg_name, r.get(0, 0), r.get(0, 1)));
+  }
+  return out;
+}
+
+Status CompareLoads(const SchemaPlan& plan, int64_t rows, const NamedUri& a, const NamedUri& b) {
+  SQLIFT_ASSIGN_OR_RETURN(std::vector<std::string> fa, Fingerprint(plan, a.uri));
+  SQLIFT_ASSIGN_OR_RETURN(std::vector<std::string> fb, Fingerprint(plan, b.uri));
+  if (fa != fb) {
+    return Status::Corruption(fmt::format("the loads differ: {} [{}], {} [{}]", a.name,
+                                          fmt::join(fa, "; "), b.name, fmt::join(fb, "; ")));
+  }
+  int64_t loaded = 0;
+  for (const std::string& f : fa) {  // "table count hash", the table's name maybe with spaces
+    const size_t hash_at = f.rfind(' ');
+    const size_t count_at = f.rfind(' ', hash_at - 1) + 1;
+    std::string_view count = std::string_view(f).substr(count_at, hash_at - count_at);
+    SQLIFT_ASSIGN_OR_RETURN(int64_t table_rows, ParseInt64(count, "row count"));
+    loaded += table_rows;
+  }
+  if (loaded != rows) {
+    return Status::Corruption(fmt::format("{} rows loaded of {}", loaded, rows));
+  }
+  return Status::OK();
+}
+
+}  // namespace bench_copy
 
 int RunBenchCopy(const BenchCopyOptions& o) {
   if (o.rooms < 1 || o.bookings < 0 || o.rounds < 1 || o.jobs < 1) {

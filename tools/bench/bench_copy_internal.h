@@ -1,5 +1,7 @@
 // Pieces of `sqlift bench copy` (tools/bench_copy.h), one file each: the booking database
-// generator (bench_copy_data.cc) and the child processes it times (bench_copy_proc.cc).
+// generator (bench_copy_data.cc) and the child processes it times (bench_copy_proc.cc); and
+// the plan and the comparison of two loads (bench_copy.cc). `sqlift bench snapshot` uses them
+// too.
 //
 // Thread safety: functions of their arguments; run on the calling thread.
 #pragma once
@@ -9,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "apply/translate/schema_translator.h"
 #include "common/base/result.h"
 
 namespace sqlift::bench_copy {
@@ -46,5 +49,22 @@ struct Spawn {
 // Runs one program (stdout discarded, stderr to `log`), as RunPipeline.
 [[nodiscard]] Result<ChildRun> RunChild(const Spawn& child, const std::string& log,
                                         std::chrono::seconds timeout);
+
+// The plan `sqlift copy` makes of a SQLite file, into schema public.
+[[nodiscard]] Result<SchemaPlan> PlanOf(const std::string& sqlite_path);
+
+// Per table of the plan: "name count hash", its row count and a sum of a hash of every row's
+// text (TimeZone UTC).
+[[nodiscard]] Result<std::vector<std::string>> Fingerprint(const SchemaPlan& plan,
+                                                           const std::string& uri);
+
+// Both databases hold the same rows (Fingerprint), `rows` of them; Corruption naming what
+// differs otherwise.
+struct NamedUri {
+  std::string name;  // for the message
+  std::string uri;
+};
+[[nodiscard]] Status CompareLoads(const SchemaPlan& plan, int64_t rows, const NamedUri& a,
+                                  const NamedUri& b);
 
 }  // namespace sqlift::bench_copy

@@ -1,12 +1,9 @@
 // `sqlift bench stream` (tools/bench_stream.h): the phases in order and the figures.
 #include "tools/bench/bench_stream.h"
 
-#include <arpa/inet.h>
 #include <fmt/format.h>
 #include <fmt/ostream.h>
-#include <netinet/in.h>
 #include <stdlib.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -38,22 +35,6 @@ struct Figures {
   double offered = 0, p50 = 0, p99 = 0, max = 0;             // changes/s, ms
   int64_t lag_rows = 0;
 };
-
-// A loopback port free right now (the applier binds it a moment later).
-uint16_t FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  uint16_t port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
-}
 
 // One run: everything it starts, stopped in reverse order by the destructor (daemons, then
 // the connection, then PostgreSQL, then the directory when it made it).

@@ -56,7 +56,7 @@ struct BenchStreamOptions {
 // failed, 2 for bad options.
 int RunBenchStream(const BenchStreamOptions& options);
 
-// ---- Internal: the pieces bench_stream*.cc share (not for other callers). ----
+// ---- Internal: the pieces bench_stream*.cc share (and bench_snapshot.cc its daemons'). ----
 namespace bench_stream {
 
 inline constexpr int kSeedRows = 10000;         // rows every database starts with
@@ -112,6 +112,9 @@ int Stop(process::Child& child, std::chrono::seconds grace);
 // Runs argv to completion with a deadline; fails unless it exits 0 (with its output).
 [[nodiscard]] Status RunToEnd(const std::vector<std::string>& argv, const std::string& log,
                               std::chrono::seconds timeout);
+
+// A loopback port free right now (the applier binds it a moment later); 0 when none.
+uint16_t FreePort();
 
 }  // namespace bench_stream
 }  // namespace sqlift

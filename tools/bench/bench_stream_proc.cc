@@ -1,13 +1,34 @@
-// Child processes for `sqlift bench stream` (tools/bench_stream.h): the `sqlift init`, `apply`
-// and `capture` runs, through common/process (no shell, so paths need no quoting), with their
-// output appended to a log file that failure messages quote.
+// Child processes for `sqlift bench stream` and `sqlift bench snapshot` (tools/bench_stream.h):
+// the `sqlift init`, `apply` and `capture` runs, through common/process (no shell, so paths
+// need no quoting), with their output appended to a log file that failure messages quote; and
+// a port for the applier to listen on.
+#include <arpa/inet.h>
 #include <fmt/format.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "common/process/files.h"
 #include "tools/bench/bench_stream.h"
 
 namespace sqlift::bench_stream {
+
+// A loopback port free right now (the applier binds it a moment later).
+uint16_t FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  uint16_t port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  close(fd);
+  return port;
+}
 
 Result<process::Child> SpawnDaemon(const std::vector<std::string>& argv, const std::string& log) {
   return process::Child::Spawn({.argv = argv,
