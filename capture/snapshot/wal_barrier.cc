@@ -8,6 +8,7 @@
 
 #include "capture/wal/wal_progress.h"
 #include "capture/wal/wal_reader.h"
+#include "common/base/clock.h"
 #include "common/sqlite/sqlite_db.h"
 
 namespace sqlift {
@@ -19,6 +20,9 @@ using wal::WalProgress;
 
 // Transactions per scan call: the scan holds their pages in memory until it returns.
 constexpr size_t kScanBatch = 64;
+// The longest the write lock is held in one go (more than the agent's default poll, so that a
+// running agent publishes within it even when it has nothing to decode).
+constexpr std::chrono::milliseconds kRound{1500};
 
 // The position after the WAL's last commit frame, scanning on from `from` (a position of an
 // earlier scan; a WAL restarted since is scanned from its start); nullopt when the file holds
@@ -49,7 +53,10 @@ std::string Describe(const std::optional<WalProgress>& p) {
 }
 
 // Whether progress `p` is the agent's account of the WAL ending at `end` (nullopt: no WAL).
-Result<bool> Reached(const std::optional<WalProgress>& p, const std::optional<WalPosition>& end) {
+// With no committed frame in the WAL, only a progress written after `since_us` (when the lock
+// was taken) counts: an older one may be a stopped agent's, from before the WAL went.
+Result<bool> Reached(const std::optional<WalProgress>& p, const std::optional<WalPosition>& end,
+                     int64_t since_us) {
   if (!p) return false;
   const bool same = end && p->salt1 == end->header.salt1 && p->salt2 == end->header.salt2;
   if (same && p->frames > end->frames) {
@@ -58,7 +65,7 @@ Result<bool> Reached(const std::optional<WalProgress>& p, const std::optional<Wa
         "the WAL ends at frame {}",
         p->frames, p->salt1, p->salt2, end->frames));
   }
-  if (!end || end->frames == 0) return true;  // no committed frame: nothing left to log
+  if (!end || end->frames == 0) return p->written_at_us >= since_us;
   return same && p->frames == end->frames;
 }
 
@@ -74,25 +81,36 @@ Status TimedOut(const WalBarrierOptions& o, const std::optional<WalPosition>& en
       what, Seconds(o.timeout), Describe(last)));
 }
 
-// Polls the progress file until it accounts for `end`; its logged seq.
-Result<uint64_t> WaitForAgent(const WalBarrierOptions& o, const std::optional<WalPosition>& end) {
-  const Clock::time_point deadline = Clock::now() + o.timeout;
+// Polls the progress file until it accounts for `end` or `until` passes; its logged seq, or
+// nullopt (with the last progress seen in *last).
+Result<std::optional<uint64_t>> WaitForAgent(const WalBarrierOptions& o,
+                                             const std::optional<WalPosition>& end,
+                                             int64_t since_us, Clock::time_point until,
+                                             std::optional<WalProgress>* last) {
   for (;;) {
-    SQLIFT_ASSIGN_OR_RETURN(std::optional<WalProgress> p, wal::ReadWalProgress(o.progress_path));
-    SQLIFT_ASSIGN_OR_RETURN(bool reached, Reached(p, end));
-    if (reached) return p->logged_seq;
-    if (Clock::now() >= deadline) return TimedOut(o, end, p);
+    SQLIFT_ASSIGN_OR_RETURN(*last, wal::ReadWalProgress(o.progress_path));
+    SQLIFT_ASSIGN_OR_RETURN(bool reached, Reached(*last, end, since_us));
+    if (reached) return std::optional<uint64_t>((*last)->logged_seq);
+    if (Clock::now() >= until) return std::optional<uint64_t>();
     // Another process (the agent) moves the file: nothing to wait on but time.
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 }
 
-// The steps inside the write lock: the caller's read, the WAL's end, the agent.
-Result<uint64_t> Locked(const WalBarrierOptions& o, const std::function<Status()>& begin_read,
-                        wal::RandomAccessFile& file, const std::optional<WalPosition>& pre) {
-  SQLIFT_RETURN_IF_ERROR(begin_read());
-  SQLIFT_ASSIGN_OR_RETURN(std::optional<WalPosition> end, ScanToEnd(file, pre));
-  return WaitForAgent(o, end);
+// One round under the write lock: the WAL's end, the agent's account of it, and only then the
+// caller's read (no transaction can commit while the lock is held, so the read sees exactly
+// that end). nullopt when the agent did not get there by `until`.
+Result<std::optional<uint64_t>> Locked(const WalBarrierOptions& o,
+                                       const std::function<Status()>& begin_read,
+                                       wal::RandomAccessFile& file,
+                                       const std::optional<WalPosition>& pre, int64_t since_us,
+                                       Clock::time_point until, std::optional<WalPosition>* end,
+                                       std::optional<WalProgress>* last) {
+  SQLIFT_ASSIGN_OR_RETURN(*end, ScanToEnd(file, pre));
+  SQLIFT_ASSIGN_OR_RETURN(std::optional<uint64_t> seq,
+                          WaitForAgent(o, *end, since_us, until, last));
+  if (seq) SQLIFT_RETURN_IF_ERROR(begin_read());
+  return seq;
 }
 
 }  // namespace
@@ -121,14 +139,25 @@ Result<uint64_t> RunWalBarrier(const WalBarrierOptions& o,
   Result<std::unique_ptr<SqliteDb>> db =
       SqliteDb::Open(o.db_path, SqliteDb::Mode::kReadWrite, o.timeout);
   if (!db.ok()) return db.status().With(what);
-  Status lock = (*db)->Exec("BEGIN IMMEDIATE");
-  if (!lock.ok()) return lock.With(what + ": take the write lock");
-  Result<uint64_t> seq = Locked(o, begin_read, *file, *pre);
-  // The lock goes whatever happened; closing the connection (on return) would end the
-  // transaction too, should the rollback fail.
-  (void)(*db)->Exec("ROLLBACK");
-  if (!seq.ok()) return seq.status().With(what);
-  return seq;
+  // Rounds of at most kRound under the lock: an agent that needs the lock itself (to repair a
+  // gap) gets it between rounds.
+  std::optional<WalPosition> end;
+  std::optional<WalProgress> last;
+  for (;;) {
+    Status lock = (*db)->Exec("BEGIN IMMEDIATE");
+    if (!lock.ok()) return lock.With(what + ": take the write lock");
+    const int64_t since_us = NowMicros();
+    const Clock::time_point until = std::min(deadline, Clock::now() + kRound);
+    Result<std::optional<uint64_t>> seq =
+        Locked(o, begin_read, *file, *pre, since_us, until, &end, &last);
+    // The lock goes whatever happened; closing the connection (on return) would end the
+    // transaction too, should the rollback fail.
+    (void)(*db)->Exec("ROLLBACK");
+    if (!seq.ok()) return seq.status().With(what);
+    if (*seq) return **seq;
+    if (Clock::now() >= deadline) return TimedOut(o, end, last).With(what);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // the agent's turn at the lock
+  }
 }
 
 Result<uint64_t> LoggedSeqNow(const std::string& progress_path) {

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <thread>
 
@@ -17,6 +18,7 @@
 #include "capture/wal/testing/scratch_dir.h"
 #include "capture/wal/wal_progress.h"
 #include "capture/wal/wal_reader.h"
+#include "common/base/clock.h"
 #include "common/sqlite/sqlite_db.h"
 #include "common/sqlite/sqlite_schema.h"
 
@@ -107,11 +109,17 @@ TEST_F(WalBarrierTest, TheAgentCatchesUpWhileTheBarrierWaits) {
   Insert(2);
   Publish(WalEnd(), 5);
   Insert(3);  // committed, not yet logged: the progress above is behind the WAL's end
-  std::thread agent;
-  Result<uint64_t> seq = RunWalBarrier({db_path_, progress_}, [&] {
-    agent = std::thread([this] { Publish(WalEnd(), 8); });
-    return BeginRead();
+  // The stand-in agent logs the rest once it sees the barrier hold the write lock.
+  std::thread agent([this] {
+    auto db = SqliteDb::Open(db_path_, SqliteDb::Mode::kReadWrite, std::chrono::milliseconds(0));
+    ASSERT_TRUE(db.ok());
+    while ((*db)->Exec("BEGIN IMMEDIATE").ok()) {
+      (void)(*db)->Exec("ROLLBACK");
+      std::this_thread::yield();
+    }
+    Publish(WalEnd(), 8);
   });
+  Result<uint64_t> seq = RunWalBarrier({db_path_, progress_}, [&] { return BeginRead(); });
   agent.join();
   ASSERT_TRUE(seq.ok()) << seq.status().ToString();
   EXPECT_EQ(*seq, 8u);
@@ -175,7 +183,6 @@ TEST_F(WalBarrierTest, ARestartedWalCountsInItsNewGenerationOnly) {
   // The old generation's progress, past the new end in frames, is an agent not caught up yet.
   Result<uint64_t> seq = Barrier(std::chrono::milliseconds(20));
   EXPECT_EQ(seq.status().code(), Status::Code::kUnavailable) << seq.status().ToString();
-  ASSERT_TRUE(reader_->Exec("ROLLBACK").ok());
   Publish(end, 6);
   seq = Barrier();
   ASSERT_TRUE(seq.ok()) << seq.status().ToString();
@@ -183,7 +190,7 @@ TEST_F(WalBarrierTest, ARestartedWalCountsInItsNewGenerationOnly) {
   EXPECT_EQ(seen_, 6);
 }
 
-TEST_F(WalBarrierTest, AnEmptyWalTakesTheProgressAsItIs) {
+TEST_F(WalBarrierTest, AnEmptyWalTakesAProgressWrittenUnderTheLock) {
   Insert(2);
   Exec("PRAGMA wal_checkpoint(TRUNCATE)");
   ASSERT_EQ(std::filesystem::file_size(db_path_ + "-wal"), 0u);
@@ -191,9 +198,23 @@ TEST_F(WalBarrierTest, AnEmptyWalTakesTheProgressAsItIs) {
   EXPECT_EQ(none.status().code(), Status::Code::kUnavailable);
   EXPECT_NE(none.status().message().find("published no WAL progress"), std::string::npos)
       << none.status().ToString();
+  // A progress from before the lock may be a stopped agent's: not enough with an empty WAL.
   wal::WalProgress earlier{11, 12, 77, 13, 1};  // the generation the checkpoint emptied
   ASSERT_TRUE(wal::WriteWalProgress(progress_, earlier).ok());
+  Result<uint64_t> stale = Barrier(std::chrono::milliseconds(20));
+  EXPECT_EQ(stale.status().code(), Status::Code::kUnavailable) << stale.status().ToString();
+  // A running agent publishes after every drain, with nothing to decode too.
+  std::atomic<bool> stop{false};
+  std::thread agent([&] {
+    while (!stop.load()) {
+      earlier.written_at_us = NowMicros();
+      ASSERT_TRUE(wal::WriteWalProgress(progress_, earlier).ok());
+      std::this_thread::yield();
+    }
+  });
   Result<uint64_t> seq = Barrier();
+  stop.store(true);
+  agent.join();
   ASSERT_TRUE(seq.ok()) << seq.status().ToString();
   EXPECT_EQ(*seq, 13u);
   EXPECT_EQ(seen_, 2);

@@ -178,10 +178,8 @@ GapRepairFn GapRepairFor(const Config& cfg) {
     GapRepair out;
     out.batch = std::move(r.batch);
     out.rows = r.inserted + r.updated + r.deleted;
-    out.summary = fmt::format("{} inserted, {} updated, {} deleted", r.inserted, r.updated,
-                              r.deleted);
-    for (const std::string& note : r.notes)
-      spdlog::info("gap repair: {}", note);
+    out.summary =
+        fmt::format("{} inserted, {} updated, {} deleted", r.inserted, r.updated, r.deleted);
     return out;
   };
 }
