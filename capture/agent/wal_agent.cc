@@ -197,6 +197,9 @@ void WalCaptureAgent::AddBatch(wire::ChangeBatch batch, Pending* p) {
     if (t.kind() == wire::Transaction::ROUTE) {
       p->routes.push_back({t.route().tenant(), t.route().SerializeAsString()});
     }
+    if (t.kind() == wire::Transaction::DDL) {
+      p->ddl.push_back({std::string(kDdlMetaPrefix) + t.ddl_table(), t.ddl_sql()});
+    }
   }
   state::LogRecord r{seq, batch.SerializeAsString()};
   p->bytes += r.value.size();
@@ -240,15 +243,7 @@ Status WalCaptureAgent::Append(Pending* p, bool with_position,
   std::vector<state::MetaRecord> meta = std::move(extra);
   meta.push_back({std::string(kMetaCaptureMode), "wal"});
   if (with_position) meta.push_back({std::string(kMetaWalPosition), EncodeWalPosition(at)});
-  for (const state::LogRecord& r : p->records) {
-    wire::ChangeBatch b;
-    if (!b.ParseFromString(r.value)) return Status::Internal("re-read a log record");
-    for (const wire::Transaction& t : b.transactions()) {
-      if (t.kind() == wire::Transaction::DDL) {
-        meta.push_back({std::string(kDdlMetaPrefix) + t.ddl_table(), t.ddl_sql()});
-      }
-    }
-  }
+  meta.insert(meta.end(), p->ddl.begin(), p->ddl.end());
   CrashPoint("before_log_append");
   SQLIFT_RETURN_IF_ERROR(log_->Append(p->records, p->routes, meta));
   CrashPoint("after_log_append");

@@ -57,6 +57,7 @@ class WalCaptureAgent final : public Agent {
   struct Pending {
     std::vector<state::LogRecord> records;
     std::vector<state::RouteRecord> routes;
+    std::vector<state::MetaRecord> ddl;  // "ddl/<table>" values of the DDL events in records
     size_t bytes = 0;
   };
 
