@@ -11,8 +11,6 @@
 #include <sstream>
 #include <thread>
 
-#include "capture/recorder/recorder.h"
-#include "capture/recorder/transaction.h"
 #include "capture/snapshot/wal_barrier.h"
 #include "capture/wal/wal_progress.h"
 #include "common/pg/pg_connection.h"
@@ -409,19 +407,6 @@ Result<SqliteRouteRow> MigrationScenario::SqliteRoute(const std::string& tenant)
   SQLIFT_ASSIGN_OR_RETURN(bool found, q.Step());
   if (found) row = {std::string(q.ColumnText(0)), q.ColumnInt64(1), q.ColumnInt64(2) != 0};
   return row;
-}
-
-Status MigrationScenario::PlainWrite(const std::string& sql) {
-  SQLIFT_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(sqlite_path(), SqliteDb::Mode::kReadWrite));
-  return db->Exec(sql);
-}
-
-Status MigrationScenario::RecordedWrite(const std::string& sql) {
-  SQLIFT_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(sqlite_path(), SqliteDb::Mode::kReadWrite));
-  SQLIFT_ASSIGN_OR_RETURN(auto rec, Recorder::Attach(db->handle()));
-  SQLIFT_ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(*rec));
-  SQLIFT_RETURN_IF_ERROR(db->Exec(sql));
-  return txn.Commit().status();
 }
 
 Result<std::unique_ptr<RouteWriter>> MigrationScenario::StartWriter(

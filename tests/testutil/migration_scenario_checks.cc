@@ -1,10 +1,12 @@
-// MigrationScenario's checks: every acknowledged write of a writer looked up, with its values,
-// on the side that should hold it, and single values of either side, read with plain SQL
-// (not sqlift's code).
+// MigrationScenario's writes through plain SQL or a recorder, and its checks: every acknowledged
+// write of a writer looked up, with its values, on the side that should hold it, and single values
+// of either side, read with plain SQL (not sqlift's code).
 #include <fmt/format.h>
 
 #include <map>
 
+#include "capture/recorder/recorder.h"
+#include "capture/recorder/transaction.h"
 #include "common/pg/pg_connection.h"
 #include "common/sqlite/sqlite_db.h"
 #include "common/sqlite/sqlite_statement.h"
@@ -234,6 +236,19 @@ std::string MigrationScenario::CheckWrites(const RouteWriter& w, WriteSide side,
     st = CheckAll(reader, kPgSql, w, commerce, exact, &out);
   }
   return st.ok() ? out : st.ToString();
+}
+
+Status MigrationScenario::PlainWrite(const std::string& sql) {
+  SQLIFT_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(sqlite_path(), SqliteDb::Mode::kReadWrite));
+  return db->Exec(sql);
+}
+
+Status MigrationScenario::RecordedWrite(const std::string& sql) {
+  SQLIFT_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(sqlite_path(), SqliteDb::Mode::kReadWrite));
+  SQLIFT_ASSIGN_OR_RETURN(auto rec, Recorder::Attach(db->handle()));
+  SQLIFT_ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(*rec));
+  SQLIFT_RETURN_IF_ERROR(db->Exec(sql));
+  return txn.Commit().status();
 }
 
 }  // namespace sqlift::testing
