@@ -77,7 +77,7 @@ Status WalCaptureAgent::OpenSource() {
   bool gap = false;
   SQLIFT_ASSIGN_OR_RETURN(auto db_file, SqliteVfsFile::Of(*db_));
   Result<std::unique_ptr<WalSource>> source =
-      WalSource::Open(options_.sqlite_path, std::move(db_file), saved_, &gap);
+      WalSource::Open(options_.sqlite_path, std::move(db_file), Published(), saved_, &gap);
   if (!source.ok()) {
     return gap ? HandleGap(source.status())
                : source.status().With("read the WAL of " + options_.sqlite_path);
@@ -85,6 +85,10 @@ Status WalCaptureAgent::OpenSource() {
   source_ = std::move(source).value();
   pinned_ = !saved_;
   return Status::OK();
+}
+
+WalSource::PublishedFn WalCaptureAgent::Published() {
+  return [this] { return ReadWalIndexHead(*db_); };
 }
 
 Status WalCaptureAgent::HandleGap(const Status& gap) {
@@ -131,8 +135,8 @@ Status WalCaptureAgent::Repair() {
     SQLIFT_RETURN_IF_ERROR(pin_->BeginNext());
     bool gap = false;
     SQLIFT_ASSIGN_OR_RETURN(auto db_file, SqliteVfsFile::Of(*db_));
-    SQLIFT_ASSIGN_OR_RETURN(
-        source_, WalSource::Open(options_.sqlite_path, std::move(db_file), std::nullopt, &gap));
+    SQLIFT_ASSIGN_OR_RETURN(source_, WalSource::Open(options_.sqlite_path, std::move(db_file),
+                                                     Published(), std::nullopt, &gap));
     SQLIFT_RETURN_IF_ERROR(snapshot->Exec("BEGIN"));
     return snapshot->QueryInt64("SELECT count(*) FROM main.sqlite_schema").status();
   }();

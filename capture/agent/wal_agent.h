@@ -74,6 +74,8 @@ class WalCaptureAgent final : public Agent {
   [[nodiscard]] Status Append(Pending* p, bool with_position = true,
                               std::vector<state::MetaRecord> extra = {});
   [[nodiscard]] Status HandleGap(const Status& gap);
+  // What SQLite's readers count as committed, through the agent's own connection.
+  WalSource::PublishedFn Published();
   [[nodiscard]] Status Repair();
   [[nodiscard]] Status LogChangedSchema();
   void Publish();

@@ -53,17 +53,21 @@ Result<WalPosition> DecodeWalPosition(std::string_view text) {
   return p;
 }
 
-WalSource::WalSource(std::string db_path, std::unique_ptr<wal::RandomAccessFile> db_file)
+WalSource::WalSource(std::string db_path, std::unique_ptr<wal::RandomAccessFile> db_file,
+                     PublishedFn published)
     : db_path_(std::move(db_path)),
       wal_file_(wal::OpenPathForReading(db_path_ + "-wal")),
-      db_file_(std::move(db_file)) {}
+      db_file_(std::move(db_file)),
+      published_(std::move(published)) {}
 
 Result<std::unique_ptr<WalSource>> WalSource::Open(const std::string& db_path,
                                                    std::unique_ptr<wal::RandomAccessFile> db_file,
+                                                   PublishedFn published,
                                                    const std::optional<WalPosition>& from,
                                                    bool* gap) {
   *gap = false;
-  std::unique_ptr<WalSource> source(new WalSource(db_path, std::move(db_file)));
+  std::unique_ptr<WalSource> source(
+      new WalSource(db_path, std::move(db_file), std::move(published)));
   SQLIFT_RETURN_IF_ERROR(source->Build(from, gap));
   return source;
 }
@@ -110,7 +114,13 @@ Status WalSource::Build(const std::optional<WalPosition>& from, bool* gap) {
   store_ = std::make_unique<wal::PageStore>(std::move(store));
   position_ = scan.next;
   started_ = has_log;
-  for (const wal::WalTransaction& t : scan.transactions) {
+  SQLIFT_ASSIGN_OR_RETURN(size_t published, Published(scan));
+  if (published < scan.transactions.size()) {
+    position_ = WalPosition{scan.next.header, 0, scan.next.header.checksum};
+    if (published > 0) position_ = scan.transactions[published - 1].end;
+  }
+  for (size_t i = 0; i < published; ++i) {
+    const wal::WalTransaction& t = scan.transactions[i];
     if (resumes && t.end.frames > from->frames) break;
     store_->Apply(t);
     position_ = t.end;
@@ -154,15 +164,29 @@ Result<size_t> WalSource::Next(size_t max, bool pinned,
     return Status::Corruption(fmt::format("the WAL's page size {} is not the database's {}",
                                           scan.next.header.page_size, store_->page_size()));
   }
+  SQLIFT_ASSIGN_OR_RETURN(size_t published, Published(scan));
+  if (published < scan.transactions.size()) at_end_ = true;  // the rest is not committed yet
   size_t done = 0;
-  for (const wal::WalTransaction& t : scan.transactions) {
-    SQLIFT_RETURN_IF_ERROR(DecodeOne(t, fn));
+  for (size_t i = 0; i < published; ++i) {
+    SQLIFT_RETURN_IF_ERROR(DecodeOne(scan.transactions[i], fn));
     ++done;
   }
   if (scan.transactions.empty() && !started_) {
     position_ = scan.next;  // a new generation's header with no commit yet
   }
   return done;
+}
+
+Result<size_t> WalSource::Published(const wal::WalScan& scan) {
+  size_t n = scan.transactions.size();
+  if (n == 0 || !published_) return n;
+  SQLIFT_ASSIGN_OR_RETURN(std::optional<WalIndexHead> head, published_());
+  if (!head || head->salt1 != scan.next.header.salt1 || head->salt2 != scan.next.header.salt2) {
+    return size_t{0};  // this generation is not published yet (or the index is being written)
+  }
+  while (n > 0 && scan.transactions[n - 1].end.frames > head->max_frame)
+    --n;
+  return n;
 }
 
 Status WalSource::DecodeOne(const wal::WalTransaction& t,

@@ -27,6 +27,7 @@
 #include "capture/wal/page_store.h"
 #include "capture/wal/row_changes.h"
 #include "capture/wal/wal_reader.h"
+#include "common/sqlite/wal_index.h"
 
 namespace sqlift {
 
@@ -44,10 +45,13 @@ class WalSource {
   // From `from` (a position this source reported before), or, when unset, from the WAL's
   // current end. *gap is set (and FailedPrecondition returned) when `from`'s generation is
   // no longer in the WAL.
-  // `db_file` reads the database file (sqlite_vfs_file.h: never a descriptor of our own).
+  // `db_file` reads the database file (sqlite_vfs_file.h: never a descriptor of our own);
+  // `published` reads what SQLite's readers count as committed (common/sqlite/wal_index.h):
+  // frames past it are not decoded, whatever the -wal file holds.
+  using PublishedFn = std::function<Result<std::optional<WalIndexHead>>()>;
   [[nodiscard]] static Result<std::unique_ptr<WalSource>> Open(
       const std::string& db_path, std::unique_ptr<wal::RandomAccessFile> db_file,
-      const std::optional<wal::WalPosition>& from, bool* gap);
+      PublishedFn published, const std::optional<wal::WalPosition>& from, bool* gap);
 
   // Decodes up to `max` committed transactions after the position and calls `fn` with each;
   // the position moves past each transaction `fn` accepts. Returns how many were accepted.
@@ -63,7 +67,10 @@ class WalSource {
   bool at_end() const { return at_end_; }
 
  private:
-  WalSource(std::string db_path, std::unique_ptr<wal::RandomAccessFile> db_file);
+  WalSource(std::string db_path, std::unique_ptr<wal::RandomAccessFile> db_file,
+            PublishedFn published);
+  // How many of `scan`'s transactions are published (the rest are waited on).
+  [[nodiscard]] Result<size_t> Published(const wal::WalScan& scan);
   [[nodiscard]] Status Build(const std::optional<wal::WalPosition>& from, bool* gap);
   [[nodiscard]] Status Restarted(const wal::WalScan& scan);
   [[nodiscard]] Status DecodeOne(const wal::WalTransaction& t,
@@ -73,6 +80,7 @@ class WalSource {
   std::string db_path_;
   std::unique_ptr<wal::RandomAccessFile> wal_file_;
   std::unique_ptr<wal::RandomAccessFile> db_file_;
+  PublishedFn published_;
   std::unique_ptr<wal::PageStore> store_;
   std::unique_ptr<wal::RowChangeDecoder> decoder_;
   std::unique_ptr<WalSchema> schema_;

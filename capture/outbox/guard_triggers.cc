@@ -264,10 +264,9 @@ Status OpenGuardPass(SqliteDb& db) {
 }
 
 Status CloseGuardPass(SqliteDb& db) {
-  SQLIFT_ASSIGN_OR_RETURN(
-      SqliteStatement count,
-      db.Prepare("INSERT INTO main._sqlift_state (key, value) VALUES (?1, 1) "
-                 "ON CONFLICT (key) DO UPDATE SET value = value + 1"));
+  SQLIFT_ASSIGN_OR_RETURN(SqliteStatement count,
+                          db.Prepare("INSERT INTO main._sqlift_state (key, value) VALUES (?1, 1) "
+                                     "ON CONFLICT (key) DO UPDATE SET value = value + 1"));
   SQLIFT_RETURN_IF_ERROR(count.BindText(1, kStateReverseApplied));
   SQLIFT_RETURN_IF_ERROR(count.Run().With("count the reverse applier's transaction"));
   SQLIFT_ASSIGN_OR_RETURN(SqliteStatement stmt,

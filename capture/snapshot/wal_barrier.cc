@@ -10,6 +10,7 @@
 #include "capture/wal/wal_reader.h"
 #include "common/base/clock.h"
 #include "common/sqlite/sqlite_db.h"
+#include "common/sqlite/wal_index.h"
 
 namespace sqlift {
 namespace {
@@ -101,12 +102,23 @@ Result<std::optional<uint64_t>> WaitForAgent(const WalBarrierOptions& o,
 // caller's read (no transaction can commit while the lock is held, so the read sees exactly
 // that end). nullopt when the agent did not get there by `until`.
 Result<std::optional<uint64_t>> Locked(const WalBarrierOptions& o,
-                                       const std::function<Status()>& begin_read,
+                                       const std::function<Status()>& begin_read, SqliteDb& locked,
                                        wal::RandomAccessFile& file,
                                        const std::optional<WalPosition>& pre, int64_t since_us,
                                        Clock::time_point until, std::optional<WalPosition>* end,
                                        std::optional<WalProgress>* last) {
-  SQLIFT_ASSIGN_OR_RETURN(*end, ScanToEnd(file, pre));
+  // The end that counts is the wal-index's (common/sqlite/wal_index.h): a commit frame a
+  // killed writer left in the file without publishing it is no commit.
+  SQLIFT_ASSIGN_OR_RETURN(std::optional<WalIndexHead> head, ReadWalIndexHead(locked));
+  if (head) {
+    WalPosition at;
+    at.header.salt1 = head->salt1;
+    at.header.salt2 = head->salt2;
+    at.frames = head->max_frame;
+    *end = at;
+  } else {
+    SQLIFT_ASSIGN_OR_RETURN(*end, ScanToEnd(file, pre));
+  }
   SQLIFT_ASSIGN_OR_RETURN(std::optional<uint64_t> seq,
                           WaitForAgent(o, *end, since_us, until, last));
   if (seq) SQLIFT_RETURN_IF_ERROR(begin_read());
@@ -149,7 +161,7 @@ Result<uint64_t> RunWalBarrier(const WalBarrierOptions& o,
     const int64_t since_us = NowMicros();
     const Clock::time_point until = std::min(deadline, Clock::now() + kRound);
     Result<std::optional<uint64_t>> seq =
-        Locked(o, begin_read, *file, *pre, since_us, until, &end, &last);
+        Locked(o, begin_read, **db, *file, *pre, since_us, until, &end, &last);
     // The lock goes whatever happened; closing the connection (on return) would end the
     // transaction too, should the rollback fail.
     (void)(*db)->Exec("ROLLBACK");

@@ -3,7 +3,7 @@
 sqlift_add_test(NAME chaos_test
                 SOURCES ${CMAKE_CURRENT_LIST_DIR}/chaos_test.cc
                         ${CMAKE_CURRENT_LIST_DIR}/../testutil/replication_scenario.cc
-                LIBS sqlift_testutil sqlift_table_compare sqlift_pgsandbox LABELS pg TIMEOUT 3600)
+                LIBS sqlift_testutil sqlift_table_compare sqlift_pgsandbox sqlift_snapshot LABELS pg TIMEOUT 3600)
 target_compile_definitions(chaos_test PRIVATE
   SQLIFT_BINARY="$<TARGET_FILE:sqlift>"
   SQLIFT_WORKLOAD_WRITER="$<TARGET_FILE:workload_writer>"

@@ -35,9 +35,21 @@ Size ChaosSize() {
   return {8000, 24, 4000};
 }
 
-class ChaosTest : public PgSuiteTest {};
+class ChaosTest : public PgSuiteTest {
+ protected:
+  void Run(const std::string& capture_mode);
+};
 
+// Both capture modes go through the same chaos: in wal mode the agent reads the WAL (the
+// writers' recorder rows are ignored), and a killed agent may come back to a gap it repairs.
 TEST_F(ChaosTest, KillEverythingRepeatedlyAndLoseOrRepeatNothing) {
+  Run("recorder");
+}
+TEST_F(ChaosTest, KillEverythingRepeatedlyInWalModeAndLoseOrRepeatNothing) {
+  Run("wal");
+}
+
+void ChaosTest::Run(const std::string& capture_mode) {
   const Size size = ChaosSize();
   const char* seed_env = std::getenv("SQLIFT_CHAOS_SEED");
   const uint32_t seed =
@@ -47,7 +59,7 @@ TEST_F(ChaosTest, KillEverythingRepeatedlyAndLoseOrRepeatNothing) {
       ">= %d kills\n",
       seed, seed, static_cast<unsigned long long>(size.transactions), size.min_kills);
   std::mt19937 rng(seed);
-  auto made = ReplicationScenario::Create(*pg_, "chaos", 5000);
+  auto made = ReplicationScenario::Create(*pg_, "chaos_" + capture_mode, 5000, capture_mode);
   ASSERT_TRUE(made.ok()) << made.status().ToString();
   ReplicationScenario& s = **made;
   ASSERT_TRUE(s.InstallAudit().ok());
@@ -65,7 +77,10 @@ TEST_F(ChaosTest, KillEverythingRepeatedlyAndLoseOrRepeatNothing) {
   add_writer();
   add_writer();
   int kills[4] = {0, 0, 0, 0};  // agent, applier, postgres, writer
-  auto committed = [&] { return s.CommittedSeq().ok() ? *s.CommittedSeq() : 0; };
+  auto committed = [&] {
+    Result<uint64_t> n = s.CommittedTransactions();
+    return n.ok() ? *n : 0;
+  };
   int total = 0;
   while (total < size.min_kills || committed() < size.transactions) {
     // Keep two writers running; finished ones are replaced.
@@ -101,11 +116,22 @@ TEST_F(ChaosTest, KillEverythingRepeatedlyAndLoseOrRepeatNothing) {
   }
   for (process::Child& w : writers)
     ASSERT_EQ(w.Wait()->exit_code, 0);
+  // In wal mode the position takes the agent, which may still be repairing a gap the last
+  // kills left (waiting for PostgreSQL and the applier to come back): ask until it answers.
   Result<uint64_t> last = s.CommittedSeq();
-  ASSERT_TRUE(last.ok());
+  for (int attempt = 0; !last.ok() && attempt < 30; ++attempt)
+    last = s.CommittedSeq();
+  ASSERT_TRUE(last.ok()) << last.status().ToString() << "\n" << s.Logs();
   ASSERT_TRUE(s.WaitApplied(*last, std::chrono::seconds(300))) << s.Logs();
   EXPECT_EQ(s.CompareAll({"accounts", "bulk", "events", "user"}), "") << s.Logs();
-  EXPECT_EQ(s.AuditProblems(), "");
+  // The audit counts every change applied; a gap repair applies a row's net difference as
+  // one change, so after one only the tables' equality (above) is the check.
+  const bool repaired = s.Logs(1 << 22).find("gap repaired") != std::string::npos;
+  if (repaired) {
+    std::printf("chaos: the agent repaired a gap left by a kill; the per-change audit is moot\n");
+  } else {
+    EXPECT_EQ(s.AuditProblems(), "");
+  }
   EXPECT_TRUE(s.StopDaemons().ok()) << s.Logs();
   std::printf(
       "chaos: %llu transactions committed; kills: agent %d, applier %d, postgres %d, "

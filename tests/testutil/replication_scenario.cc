@@ -10,6 +10,8 @@
 #include <sstream>
 #include <thread>
 
+#include "capture/snapshot/wal_barrier.h"
+#include "capture/wal/wal_progress.h"
 #include "common/pg/pg_connection.h"
 #include "common/sqlite/sqlite_db.h"
 #include "tests/testutil/table_compare.h"
@@ -50,10 +52,10 @@ Result<uint64_t> PositionColumn(const std::string& uri, const std::string& colum
 
 }  // namespace
 
-Result<std::unique_ptr<ReplicationScenario>> ReplicationScenario::Create(PgSandbox& pg,
-                                                                         const std::string& name,
-                                                                         int bulk_rows) {
+Result<std::unique_ptr<ReplicationScenario>> ReplicationScenario::Create(
+    PgSandbox& pg, const std::string& name, int bulk_rows, const std::string& capture_mode) {
   std::unique_ptr<ReplicationScenario> s(new ReplicationScenario());
+  s->capture_mode_ = capture_mode;
   s->dir_ = fs::temp_directory_path() / fmt::format("sqlift_{}_{}", name, ::getpid());
   fs::remove_all(s->dir_);
   fs::create_directories(s->dir_);
@@ -87,12 +89,12 @@ Status ReplicationScenario::Layout(int bulk_rows) {
   cfg << fmt::format(
       "[source]\nid = \"app\"\nsqlite = \"{0}/app.db\"\n"
       "[state]\ndir = \"{0}/state\"\n"
-      "[capture]\nmode = \"recorder\"\npoll_ms = 100\n"
+      "[capture]\nmode = \"{5}\"\npoll_ms = 100\n"
       "[target]\npg = \"{1}\"\n"
       "[transport]\nlisten = \"127.0.0.1:{2}\"\nconnect = \"127.0.0.1:{2}\"\n"
       "token_file = \"{0}/token\"\n"
       "[http]\nlisten = \"127.0.0.1:{3}\"\napply_listen = \"127.0.0.1:{4}\"\n",
-      dir_.string(), uri_, port_, http_port_, apply_http_port_);
+      dir_.string(), uri_, port_, http_port_, apply_http_port_, capture_mode_);
   return cfg.flush() ? Status::OK() : Status::IOError("write sqlift.toml");
 }
 
@@ -200,6 +202,15 @@ Result<process::Output> ReplicationScenario::Shell(const std::string& sql) {
 }
 
 Result<uint64_t> ReplicationScenario::CommittedSeq() {
+  if (capture_mode_ == "wal") {
+    return RunWalBarrier(
+        {(dir_ / "app.db").string(), wal::WalProgressPath((dir_ / "state").string())},
+        [] { return Status::OK(); });
+  }
+  return CommittedTransactions();
+}
+
+Result<uint64_t> ReplicationScenario::CommittedTransactions() {
   SQLIFT_ASSIGN_OR_RETURN(auto db,
                           SqliteDb::Open((dir_ / "app.db").string(), SqliteDb::Mode::kReadOnly));
   Result<int64_t> seq =

@@ -31,10 +31,11 @@ namespace sqlift::testing {
 class ReplicationScenario {
  public:
   // A new PostgreSQL database `name` on `pg`, the SQLite tables with `bulk_rows` generated
-  // rows, and `sqlift init` run.
-  [[nodiscard]] static Result<std::unique_ptr<ReplicationScenario>> Create(PgSandbox& pg,
-                                                                           const std::string& name,
-                                                                           int bulk_rows);
+  // rows, and `sqlift init` run with [capture] mode `capture_mode` ("recorder" or "wal"; the
+  // writers use the recorder either way, which wal mode ignores).
+  [[nodiscard]] static Result<std::unique_ptr<ReplicationScenario>> Create(
+      PgSandbox& pg, const std::string& name, int bulk_rows,
+      const std::string& capture_mode = "recorder");
   ~ReplicationScenario();
 
   [[nodiscard]] Status InstallAudit();
@@ -57,8 +58,12 @@ class ReplicationScenario {
   // Runs `sql` in the sqlite3 shell with the capture extension loaded.
   [[nodiscard]] Result<process::Output> Shell(const std::string& sql);
 
-  // The outbox high-water mark: the last seq any writer committed.
+  // The log seq that covers every transaction committed now: the outbox high-water mark in
+  // recorder mode; in wal mode the barrier's (which needs the agent running).
   [[nodiscard]] Result<uint64_t> CommittedSeq();
+  // How many transactions the writers have committed (the outbox high-water mark: they write
+  // through the recorder in both modes). Cheap; no agent needed.
+  [[nodiscard]] Result<uint64_t> CommittedTransactions();
   // sqlift.positions.applied_seq (and snapshot_seq) for the source; NotFound before the
   // snapshot, Unavailable while PostgreSQL is down.
   [[nodiscard]] Result<uint64_t> AppliedSeq();
@@ -83,6 +88,7 @@ class ReplicationScenario {
 
   std::filesystem::path dir_;
   std::string uri_;
+  std::string capture_mode_ = "recorder";
   uint16_t port_ = 0;
   uint16_t http_port_ = 0, apply_http_port_ = 0;
   std::optional<process::Child> applier_, agent_;

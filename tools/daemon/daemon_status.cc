@@ -1,18 +1,18 @@
 // The daemons' /status and /metrics (see daemon_status.h).
 #include "tools/daemon/daemon_status.h"
 
-#include <sstream>
-
 #include <fmt/format.h>
 
+#include <sstream>
+
 #include "capture/agent/route_writer.h"
+#include "capture/agent/wal_agent.h"
 #include "capture/outbox/outbox.h"
 #include "capture/outbox/route_table.h"
 #include "capture/pg_logical/pg_change.h"
 #include "common/base/clock.h"
 #include "common/json/json.h"
 #include "common/sqlite/sqlite_db.h"
-#include "capture/agent/wal_agent.h"
 #include "state/keys.h"
 
 namespace sqlift {
@@ -196,22 +196,21 @@ HttpResponse AgentRoutes(state::ChangeLog& log, const HttpQuery& query) {
 HttpResponse AgentStatus(const Config& cfg, state::ChangeLog& log, const Shipper* shipper,
                          const ReverseRunner* reverse) {
   AgentPositions p = ReadAgent(cfg, log);
-  return JsonResponse({{"daemon", "capture"},
-                       {"source", cfg.source_id},
-                       {"capture_mode", p.captured.mode},
-                       {"captured_seq", p.captured.seq},
-                       {"logged_seq", p.logged},
-                       {"acked_seq", p.acked},
-                       {"lag_seqs", Lag(p)},
-                       {"wal", WalJson(p.captured.wal)},
-                       {"gap_repairs",
-                        {{"count", p.repairs},
-                         {"rows", p.repair_rows},
-                         {"last_at_us", p.last_repair_us}}},
-                       {"shipper", ShipperJson(shipper)},
-                       {"reverse", ReverseJson(reverse)},
-                       {"routes", RoutesJson(log)},
-                       {"error", p.error}});
+  return JsonResponse(
+      {{"daemon", "capture"},
+       {"source", cfg.source_id},
+       {"capture_mode", p.captured.mode},
+       {"captured_seq", p.captured.seq},
+       {"logged_seq", p.logged},
+       {"acked_seq", p.acked},
+       {"lag_seqs", Lag(p)},
+       {"wal", WalJson(p.captured.wal)},
+       {"gap_repairs",
+        {{"count", p.repairs}, {"rows", p.repair_rows}, {"last_at_us", p.last_repair_us}}},
+       {"shipper", ShipperJson(shipper)},
+       {"reverse", ReverseJson(reverse)},
+       {"routes", RoutesJson(log)},
+       {"error", p.error}});
 }
 
 HttpResponse AgentMetrics(const Config& cfg, state::ChangeLog& log, const Shipper* shipper,

@@ -75,7 +75,8 @@ Status Demo::MakeApp(std::string* note) {
   cfg << fmt::format(
       "[source]\nid = \"booking\"\nsqlite = \"{0}/app.db\"\n[state]\ndir = \"{0}/state\"\n"
       "[target]\npg = \"{1}\"\n[transport]\nlisten = \"127.0.0.1:{2}\"\n"
-      "connect = \"127.0.0.1:{2}\"\ntoken_file = \"{0}/token\"\n[capture]\nmode = \"recorder\"\npoll_ms = 100\n",
+      "connect = \"127.0.0.1:{2}\"\ntoken_file = \"{0}/token\"\n[capture]\nmode = "
+      "\"recorder\"\npoll_ms = 100\n",
       dir_.dir.string(), r_.pg_uri, port);
   if (!cfg.flush()) return Status::IOError("write " + Path("sqlift.toml"));
   cfg.close();

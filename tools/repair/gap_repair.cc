@@ -53,30 +53,26 @@ Result<std::optional<uint64_t>> AppliedInSnapshot(PgConnection& conn, const std:
   return std::optional<uint64_t>(seq);
 }
 
-std::string NotCaughtUp(const std::optional<uint64_t>& applied, uint64_t logged,
-                        const GapRepairSpec& spec, milliseconds waited) {
-  if (!applied) {
-    return fmt::format(
-        "PostgreSQL holds no position for source {} after {} ms: is `sqlift apply` running, "
-        "with its snapshot loaded?",
-        spec.source, waited.count());
-  }
+std::string NotCaughtUp(uint64_t applied, uint64_t logged, milliseconds waited) {
   return fmt::format(
       "the applier has applied seq {} of {} after {} ms: is `sqlift apply` running? (a gap "
       "repair compares PostgreSQL at the log's last seq)",
-      *applied, logged, waited.count());
+      applied, logged, waited.count());
 }
 
 // Leaves conn inside a REPEATABLE READ snapshot in which the applier has applied exactly
-// `logged` (polling, with back-off, for at most spec.wait_applied).
-Status SnapshotAtLogged(PgConnection& conn, const GapRepairSpec& spec, uint64_t logged) {
+// `logged` (polling, with back-off, for at most spec.wait_applied); false when PostgreSQL
+// holds no position for the source at all: it has loaded no snapshot yet, and the snapshot it
+// will load (at a position after the gap) covers the gap, so there is nothing to repair.
+Result<bool> SnapshotAtLogged(PgConnection& conn, const GapRepairSpec& spec, uint64_t logged) {
   const Clock::time_point start = Clock::now();
   Backoff backoff(milliseconds(10), milliseconds(250));
   for (;;) {
     Result<std::optional<uint64_t>> applied = AppliedInSnapshot(conn, spec.source);
-    if (applied.ok() && *applied == logged) return Status::OK();
+    if (applied.ok() && *applied == logged) return true;
     (void)conn.Exec("ROLLBACK");  // a read-only snapshot: nothing to lose
     if (!applied.ok()) return applied.status().With("read the applied position");
+    if (!*applied) return false;
     if (*applied && **applied > logged) {
       return Status::FailedPrecondition(fmt::format(
           "PostgreSQL has applied seq {} for source {}, past the log's last seq {}: the log and "
@@ -85,7 +81,7 @@ Status SnapshotAtLogged(PgConnection& conn, const GapRepairSpec& spec, uint64_t 
     }
     auto waited = std::chrono::duration_cast<milliseconds>(Clock::now() - start);
     if (waited >= spec.wait_applied) {
-      return Status::Unavailable(NotCaughtUp(*applied, logged, spec, waited));
+      return Status::Unavailable(NotCaughtUp(**applied, logged, waited));
     }
     std::this_thread::sleep_for(std::min(backoff.Next(), spec.wait_applied - waited));
   }
@@ -213,7 +209,16 @@ Result<GapRepairResult> BuildGapRepair(const GapRepairSpec& spec, SqliteDb& snap
                                        uint64_t logged_seq) {
   Repair r{spec, snapshot, nullptr, {}, {}, {}, {}, {}};
   SQLIFT_ASSIGN_OR_RETURN(r.conn, PgConnection::Connect(spec.pg, std::chrono::seconds(10)));
-  SQLIFT_RETURN_IF_ERROR(SnapshotAtLogged(*r.conn, spec, logged_seq).With("gap repair"));
+  Result<bool> at_logged = SnapshotAtLogged(*r.conn, spec, logged_seq);
+  if (!at_logged.ok()) return at_logged.status().With("gap repair");
+  if (!*at_logged) {
+    r.result.batch.add_transactions()->set_kind(wire::Transaction::CHANGES);
+    r.result.notes.push_back(fmt::format(
+        "PostgreSQL holds no position for source {}: the snapshot it has yet to load covers "
+        "the gap",
+        spec.source));
+    return std::move(r.result);
+  }
   Status st = RepairAll(r);
   Status ended = r.conn->Exec("ROLLBACK");  // the snapshot only read
   SQLIFT_RETURN_IF_ERROR(st.With(fmt::format("gap repair at seq {}", logged_seq)));

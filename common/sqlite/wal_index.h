@@ -1,0 +1,36 @@
+// What SQLite's own readers count as committed in a WAL database: the header of the
+// wal-index (the -shm file, https://www.sqlite.org/walformat.html#the_wal_index_file_format),
+// read through the shared-memory mapping of a connection of this process.
+//
+// A commit frame can be in the -wal file without being committed: a writer killed after
+// writing its last frame but before publishing it in the wal-index never got its COMMIT
+// acknowledged, no reader sees the transaction, and the next writer overwrites those frames.
+// Only frames up to the wal-index's mxFrame, for the WAL generation whose salts it names,
+// are committed as long as the database is open.
+//
+// Read through the connection's own mapping (the VFS's xShmMap), never by opening the -shm
+// file: SQLite's locks on it are POSIX locks, which closing any descriptor of the file drops.
+//
+// Thread safety: the connection's.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "common/base/result.h"
+#include "common/sqlite/sqlite_db.h"
+
+namespace sqlift {
+
+struct WalIndexHead {
+  uint32_t max_frame = 0;  // frames of the current generation that are committed
+  uint32_t salt1 = 0;      // the generation's salts, as the -wal header spells them
+  uint32_t salt2 = 0;
+};
+
+// The wal-index header as `db` (a connection in WAL mode) maps it; nullopt when there is no
+// wal-index yet, or its two copies did not agree in a few tries (a writer publishing at that
+// moment: ask again).
+[[nodiscard]] Result<std::optional<WalIndexHead>> ReadWalIndexHead(SqliteDb& db);
+
+}  // namespace sqlift
