@@ -16,7 +16,9 @@ std::string Upper(std::string_view s) {
   return out;
 }
 
-// The value SQLite gives `expr` (a column's DEFAULT as table_xinfo spells it).
+// The value SQLite gives `expr` (a column's DEFAULT as table_xinfo spells it). The expression
+// is SQL text by nature and cannot be a bound value; it runs only in the agent's private
+// in-memory database, on a definition SQLite already accepted.
 Result<wal::Value> Evaluate(SqliteDb& db, const std::string& expr) {
   SQLIFT_ASSIGN_OR_RETURN(SqliteStatement stmt, db.Prepare("SELECT " + expr));
   SQLIFT_ASSIGN_OR_RETURN(bool row, stmt.Step());

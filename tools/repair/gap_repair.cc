@@ -20,6 +20,7 @@
 #include "common/base/clock.h"
 #include "common/pg/pg_connection.h"
 #include "common/sqlite/sqlite_schema.h"
+#include "common/sqlite/sqlite_statement.h"
 #include "tools/repair/repair_table.h"
 #include "tools/verify/verify_pg_reader.h"
 #include "tools/verify/verify_scope.h"
@@ -101,10 +102,14 @@ Status Translate(Repair& r) {
 }
 
 Result<std::vector<RouteRow>> Routes(SqliteDb& db) {
-  SQLIFT_ASSIGN_OR_RETURN(int64_t has, db.QueryInt64("SELECT count(*) FROM main.sqlite_schema "
-                                                     "WHERE type = 'table' AND name = '" +
-                                                     std::string(kRouteTable) + "'"));
-  if (has == 0) return std::vector<RouteRow>{};  // nothing was ever routed
+  SQLIFT_ASSIGN_OR_RETURN(
+      SqliteStatement q,
+      db.Prepare("SELECT count(*) FROM main.sqlite_schema WHERE type = 'table' AND name = ?1"));
+  SQLIFT_RETURN_IF_ERROR(q.BindText(1, kRouteTable));
+  SQLIFT_ASSIGN_OR_RETURN(bool row, q.Step());
+  const bool has = row && q.ColumnInt64(0) > 0;
+  SQLIFT_RETURN_IF_ERROR(q.Reset());
+  if (!has) return std::vector<RouteRow>{};  // nothing was ever routed
   return ReadRoutes(db.handle());
 }
 
