@@ -14,6 +14,8 @@
 
 #include "apply/translate/mapping_overrides.h"
 #include "apply/translate/schema_translator.h"
+#include "capture/snapshot/wal_barrier.h"
+#include "capture/wal/wal_progress.h"
 #include "common/pg/pg_connection.h"
 #include "common/process/files.h"
 #include "common/sqlite/sqlite_db.h"
@@ -76,7 +78,7 @@ Status Demo::MakeApp(std::string* note) {
       "[source]\nid = \"booking\"\nsqlite = \"{0}/app.db\"\n[state]\ndir = \"{0}/state\"\n"
       "[target]\npg = \"{1}\"\n[transport]\nlisten = \"127.0.0.1:{2}\"\n"
       "connect = \"127.0.0.1:{2}\"\ntoken_file = \"{0}/token\"\n[capture]\nmode = "
-      "\"recorder\"\npoll_ms = 100\n",
+      "\"wal\"\npoll_ms = 100\n",
       dir_.dir.string(), r_.pg_uri, port);
   if (!cfg.flush()) return Status::IOError("write " + Path("sqlift.toml"));
   cfg.close();
@@ -149,7 +151,10 @@ Status Demo::WaitSnapshot(std::string* note) {
 }
 
 Status Demo::CatchUp(std::chrono::seconds timeout) {
-  SQLIFT_ASSIGN_OR_RETURN(uint64_t last, bench_stream::CommittedSeq(Path("app.db")));
+  // Capture mode wal: the log seq of everything committed is the barrier's.
+  SQLIFT_ASSIGN_OR_RETURN(uint64_t last,
+                          RunWalBarrier({Path("app.db"), wal::WalProgressPath(Path("state"))},
+                                        [] { return Status::OK(); }));
   Clock::time_point start = Clock::now();
   for (;;) {
     Result<uint64_t> applied = Position("applied_seq");
