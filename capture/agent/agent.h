@@ -6,6 +6,7 @@
 // handler.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -67,6 +68,12 @@ class Agent {
   virtual void Stop() = 0;
   virtual uint64_t logged_seq() const = 0;
 };
+
+// DrainAvailable's loop, for every agent: one batch at a time (`batch` returns whether more may
+// be there) until none is left or `stop` is set.
+[[nodiscard]] Result<DrainStats> DrainBatches(
+    uint64_t logged_seq, const std::atomic<bool>& stop,
+    const std::function<Result<bool>(DrainStats*)>& batch);
 
 // Deletes acked log records older than retain_time, and the oldest acked ones while the log
 // is over retain_bytes. Never touches a record the applier has not acked.

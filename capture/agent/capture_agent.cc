@@ -209,13 +209,7 @@ void CaptureAgent::KeepGuards() {
 }
 
 Result<DrainStats> CaptureAgent::DrainAvailable() {
-  DrainStats stats;
-  stats.logged_seq = logged_seq_;
-  for (;;) {
-    SQLIFT_ASSIGN_OR_RETURN(bool more, DrainBatch(&stats));
-    if (!more || stop_.load()) break;
-  }
-  return stats;
+  return DrainBatches(logged_seq_, stop_, [this](DrainStats* stats) { return DrainBatch(stats); });
 }
 
 void CaptureAgent::Stop() {

@@ -57,6 +57,17 @@ Status CaptureAgent::Run() {
   return Status::OK();
 }
 
+Result<DrainStats> DrainBatches(uint64_t logged_seq, const std::atomic<bool>& stop,
+                                const std::function<Result<bool>(DrainStats*)>& batch) {
+  DrainStats stats;
+  stats.logged_seq = logged_seq;
+  for (;;) {
+    SQLIFT_ASSIGN_OR_RETURN(bool more, batch(&stats));
+    if (!more || stop.load()) break;
+  }
+  return stats;
+}
+
 Status ApplyLogRetention(state::ChangeLog* log, const CaptureAgentOptions& options) {
   SQLIFT_ASSIGN_OR_RETURN(uint64_t acked, log->GetPosition(state::kMetaAckedSeq));
   if (acked == 0) return Status::OK();

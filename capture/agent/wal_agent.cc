@@ -330,13 +330,7 @@ void WalCaptureAgent::KeepGuards() {
 }
 
 Result<DrainStats> WalCaptureAgent::DrainAvailable() {
-  DrainStats stats;
-  stats.logged_seq = logged_seq_;
-  for (;;) {
-    SQLIFT_ASSIGN_OR_RETURN(bool more, DrainBatch(&stats));
-    if (!more || stop_.load()) break;
-  }
-  return stats;
+  return DrainBatches(logged_seq_, stop_, [this](DrainStats* stats) { return DrainBatch(stats); });
 }
 
 Status WalCaptureAgent::Run() {

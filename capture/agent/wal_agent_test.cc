@@ -130,7 +130,7 @@ class WalAgentTest : public ::testing::Test {
     const std::map<std::string, std::vector<std::string>> keys = {
         {"users", {"id"}}, {"tags", {"code"}}, {"seats", {"seat", "row_no"}}, {"extra", {"k"}}};
     for (const auto& [table, pk] : keys) {
-      auto stmt = app_->Prepare("SELECT * FROM " + table);
+      auto stmt = app_->Prepare("SELECT * FROM " + QuoteSqliteIdentifier(table));
       if (!stmt.ok()) continue;  // not created (yet)
       Table& t = out[table];
       while (*stmt->Step()) {

@@ -81,8 +81,10 @@ class GapRepairTest : public PgSuiteTest {
     auto report = RunCopy(copy, nullptr, {}, &exit);
     ASSERT_TRUE(report.ok()) << report.status().ToString();
     ASSERT_TRUE(EnsureStateSchema(*conn_).ok());
-    PgExec("INSERT INTO sqlift.positions(source, applied_seq) VALUES ('app', " +
-           std::to_string(applied) + ")");
+    auto set =
+        conn_->Query("INSERT INTO sqlift.positions(source, applied_seq) VALUES ('app', $1::bigint)",
+                     {std::to_string(applied)});
+    ASSERT_TRUE(set.ok()) << set.status().ToString();
   }
 
   // A read-only connection inside a read transaction, as the agent hands one over.
