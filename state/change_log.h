@@ -109,6 +109,11 @@ class ChangeLog {
   // Cheap: the RocksDB log keeps count and bytes as counters written with each batch and
   // finds first/last with one seek each. It waits for a write in progress.
   [[nodiscard]] virtual Result<LogStats> Stats() = 0;
+
+  // A secondary opened beside a running agent (RocksChangeLogOptions.secondary_dir): brings
+  // reads up to the agent's latest synced write, replaying only what it wrote since the last
+  // call. Elsewhere nothing to do.
+  [[nodiscard]] virtual Status CatchUp() { return Status::OK(); }
 };
 
 // The in-memory fake: same contract, nothing survives the object. Its writes never fail;
@@ -120,6 +125,11 @@ struct RocksChangeLogOptions {
   // Opens without the lock, beside a running agent (for `sqlift log dump|stats`): reads see
   // the log as it was when opened; every write fails. Implies create_if_missing = false.
   bool read_only = false;
+  // Non-empty: opens as a RocksDB secondary instance beside a running agent, keeping its own
+  // info files in this directory; reads see the log as of the open or the last CatchUp(),
+  // which is cheap (a switch opens it before its fence and catches up inside it). Implies
+  // read_only.
+  std::string secondary_dir;
 };
 
 // Opens (or creates) the RocksDB state in `dir` with column families log, meta and route,

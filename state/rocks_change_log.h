@@ -83,6 +83,7 @@ class RocksChangeLog final : public ChangeLog {
               const std::function<Status(uint64_t seq, std::string_view value)>& fn) override;
   Status TrimBefore(uint64_t seq) override;
   Result<LogStats> Stats() override;
+  Status CatchUp() override;
 
  private:
   // Stamps a new store with kFormatVersion, or refuses one stamped with another version.

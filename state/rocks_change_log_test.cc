@@ -168,6 +168,36 @@ TEST(RocksChangeLogTest, RawLayoutMatchesReadme) {
   delete db;
 }
 
+// A secondary beside the writer sees the log as of its open, then what CatchUp brings.
+TEST(RocksChangeLogTest, ASecondaryCatchesUpWithTheWriter) {
+  TempDir dir, own;
+  auto log = Open(dir.path());
+  ASSERT_TRUE(log->Append(Records(1, 3)).ok());
+  RocksChangeLogOptions o;
+  o.secondary_dir = own.path();
+  auto beside = OpenRocksChangeLog(dir.path(), o);
+  ASSERT_TRUE(beside.ok()) << beside.status().ToString();
+  ASSERT_TRUE(log->Append(Records(4, 5)).ok());
+  auto before = (*beside)->Stats();
+  ASSERT_TRUE(before.ok());
+  EXPECT_EQ(before->last_seq, 3u);
+  ASSERT_TRUE((*beside)->CatchUp().ok());
+  auto after = (*beside)->Stats();
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_EQ(after->last_seq, 5u);
+  EXPECT_EQ(after->count, 5u);
+  std::vector<uint64_t> seqs;
+  ASSERT_TRUE((*beside)
+                  ->Scan(4, 5,
+                         [&](uint64_t seq, std::string_view) {
+                           seqs.push_back(seq);
+                           return Status::OK();
+                         })
+                  .ok());
+  EXPECT_EQ(seqs, (std::vector<uint64_t>{4, 5}));
+  EXPECT_FALSE((*beside)->Append(Records(6, 6)).ok());  // it only reads
+}
+
 TEST(RocksChangeLogTest, MissingStateWithoutCreateIsNotFound) {
   TempDir dir;
   Result<std::unique_ptr<ChangeLog>> r =

@@ -118,6 +118,12 @@ Status RocksChangeLog::Load(bool read_only) {
   return Status::OK();
 }
 
+Status RocksChangeLog::CatchUp() {
+  SQLIFT_RETURN_IF_ERROR(
+      FromRocks(db_->TryCatchUpWithPrimary()).With("catch up with the agent's log"));
+  return LoadCounters().With("read log counters");
+}
+
 Status FromRocks(const rocksdb::Status& s) {
   using C = rocksdb::Status::Code;
   if (s.ok()) return Status::OK();
@@ -153,20 +159,28 @@ Result<std::unique_ptr<ChangeLog>> OpenRocksChangeLogWithEnv(const std::string& 
                                                              const RocksChangeLogOptions& options,
                                                              rocksdb::Env* env) {
   const std::string what = fmt::format("open change log in {}", dir);
-  const rocksdb::DBOptions db_options = MakeOptions(options, env);
-  const std::vector<std::string> names = FamiliesToOpen(db_options, dir, options.read_only);
+  const bool secondary = !options.secondary_dir.empty();
+  const bool read_only = options.read_only || secondary;
+  rocksdb::DBOptions db_options = MakeOptions(options, env);
+  if (secondary) {
+    db_options.create_if_missing = false;
+    db_options.max_open_files = -1;  // a secondary must keep every table file open
+  }
+  const std::vector<std::string> names = FamiliesToOpen(db_options, dir, read_only);
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const std::string& name : names)
     descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s =
-      options.read_only ? rocksdb::DB::OpenForReadOnly(db_options, dir, descriptors, &handles, &raw)
-                        : rocksdb::DB::Open(db_options, dir, descriptors, &handles, &raw);
+      secondary ? rocksdb::DB::OpenAsSecondary(db_options, dir, options.secondary_dir, descriptors,
+                                               &handles, &raw)
+      : read_only ? rocksdb::DB::OpenForReadOnly(db_options, dir, descriptors, &handles, &raw)
+                  : rocksdb::DB::Open(db_options, dir, descriptors, &handles, &raw);
   if (!s.ok()) return OpenError(dir, s).With(what);
   auto log = std::make_unique<RocksChangeLog>(std::unique_ptr<rocksdb::DB>(raw), std::move(handles),
                                               names);
-  SQLIFT_RETURN_IF_ERROR(log->Load(options.read_only).With(what));
+  SQLIFT_RETURN_IF_ERROR(log->Load(read_only).With(what));
   return std::unique_ptr<ChangeLog>(std::move(log));
 }
 

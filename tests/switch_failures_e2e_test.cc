@@ -10,6 +10,8 @@
 #include <csignal>
 #include <iostream>
 
+#include "apply/pg_sink/pg_route.h"
+#include "common/pg/pg_connection.h"
 #include "tests/testutil/switch_fixture.h"
 
 namespace sqlift::testing {
@@ -27,9 +29,10 @@ TEST_F(SwitchTest, FailedCutoverLeavesTenantOnSqlite) {
     ASSERT_TRUE(w && w->WaitAcked(kPhaseWrites, 20s)) << w->error().ToString();
 
   // (a) No applier: the drain cannot finish before the timeout. (--max-lag: past catch-up, so
-  // the fence is set and has to be undone.)
+  // the fence is set and has to be undone; --full-verify: no proof before the fence, whose held
+  // verify would need the applier and fail before fencing.)
   s->KillApplier();
-  auto timed_out = s->Cutover("acme", {"--timeout", "2s", "--max-lag", "1000000"});
+  auto timed_out = s->Cutover("acme", {"--timeout", "2s", "--max-lag", "1000000", "--full-verify"});
   ExpectUndone(timed_out, "cutover acme without an applier");
   ExpectRoute(*s, "acme", "sqlite", 0);
   ExpectWritesOn({acme}, WriteSide::kSqlite, kPhaseWrites);
@@ -40,7 +43,8 @@ TEST_F(SwitchTest, FailedCutoverLeavesTenantOnSqlite) {
   ASSERT_TRUE(s->StartApplier().ok());
   ASSERT_TRUE(s->WaitForwardDrained(60s).ok());
   s->KillApplier();
-  auto child = s->StartSwitch("cutover", "acme", {"--timeout", "30s", "--max-lag", "1000000"});
+  auto child = s->StartSwitch("cutover", "acme",
+                              {"--timeout", "30s", "--max-lag", "1000000", "--full-verify"});
   ASSERT_TRUE(child.ok()) << child.status().ToString();
   EXPECT_TRUE(MigrationScenario::WaitFor(
       [&] {
@@ -59,7 +63,8 @@ TEST_F(SwitchTest, FailedCutoverLeavesTenantOnSqlite) {
 
   // (c) The cutover itself is killed while fenced (the applier still down): nothing can undo
   // the fence, acme's writers wait; running cutover again finishes the move.
-  auto killed = s->StartSwitch("cutover", "acme", {"--timeout", "30s", "--max-lag", "1000000"});
+  auto killed = s->StartSwitch("cutover", "acme",
+                               {"--timeout", "30s", "--max-lag", "1000000", "--full-verify"});
   ASSERT_TRUE(killed.ok()) << killed.status().ToString();
   EXPECT_TRUE(MigrationScenario::WaitFor(
       [&] {
@@ -199,6 +204,41 @@ TEST_F(SwitchTest, WholeDatabaseCutoverWhileATenantOfItsOwnWrites) {
     if (HasFailure()) break;
   }
   StopAll(all);
+}
+
+// The check inside the fence is incremental: a row the log changed after the proof, then
+// altered on PostgreSQL the way only the applier can write it, must fail the cutover, undo the
+// fence and name the row (the check is as strict as the full one for every logged change).
+TEST_F(SwitchTest, ARowCorruptedAfterTheProofFailsTheCutoverByName) {
+  auto s = Scenario("switch_corrupted", MigrationLayout::kCommerce);
+  ASSERT_TRUE(s);
+  // A write first: the proof must come after the log's first record (every table's DDL).
+  ASSERT_TRUE(
+      s->RecordedWrite("INSERT INTO writer_counters VALUES ('acme-early', 'acme', 1)").ok());
+  ASSERT_TRUE(s->WaitForwardDrained(30s).ok());
+  auto proof = s->Sqlift({"verify", "--tenant", "acme"});  // held: the proof at P
+  ASSERT_TRUE(proof.ok());
+  ASSERT_EQ(proof->exit_code, 0) << proof->out << proof->err;
+  ASSERT_TRUE(s->RecordedWrite("INSERT INTO writer_counters VALUES ('acme-late', 'acme', 1)").ok());
+  ASSERT_TRUE(s->WaitForwardDrained(30s).ok());
+  auto conn = PgConnection::Connect(s->uri(), 10s);
+  ASSERT_TRUE(conn.ok());
+  ASSERT_TRUE(MarkApplierSession(**conn).ok());  // past the fence, as the applier
+  auto hit = (*conn)->Query("UPDATE public.writer_counters SET n = 999 WHERE writer = 'acme-late'");
+  ASSERT_TRUE(hit.ok() && hit->affected_rows() == 1) << hit.status().ToString();
+
+  auto cut = s->Cutover("acme");
+  ExpectUndone(cut, "cutover acme over a corrupted row");
+  ASSERT_TRUE(cut.ok());
+  EXPECT_NE(cut->reason.find("writer_counters"), std::string::npos) << cut->out;
+  EXPECT_NE(cut->reason.find("acme-late"), std::string::npos) << cut->out;
+  EXPECT_NE(cut->out.find("incremental"), std::string::npos) << cut->out;  // not a full compare
+  ExpectRoute(*s, "acme", "sqlite", 0);
+
+  // Once the row is right again, the same cutover goes through.
+  ASSERT_TRUE(
+      (*conn)->Exec("UPDATE public.writer_counters SET n = 1 WHERE writer = 'acme-late'").ok());
+  ExpectSwitched(s->Cutover("acme"), "cutover acme after the repair");
 }
 
 }  // namespace

@@ -234,6 +234,7 @@ Status PgBatchSink::ApplyTransaction(Context& ctx, const wire::Transaction& txn)
     SQLIFT_RETURN_IF_ERROR(FlushPipeline(ctx, /*exit=*/true));  // after the changes before it
     return ApplyRouteEvent(ctx, txn);
   }
+  if (txn.kind() == wire::Transaction::REVERSE) return Status::OK();  // PostgreSQL has them
   if (txn.kind() != wire::Transaction::CHANGES) {
     return Status::InvalidArgument(fmt::format("transaction seq {} has no kind", txn.seq()));
   }

@@ -218,8 +218,9 @@ Status WalCaptureAgent::Add(const WalTxn& txn, Pending* p, DrainStats* stats) {
         "capture mode wal: a recorder also writes changesets into _sqlift_outbox; they "
         "are ignored (the WAL carries the same rows): unload the recorder");
   }
-  if (e.reverse) return Status::OK();  // PostgreSQL's own changes, coming back
-  const wire::Transaction& changes = e.changes.transactions(0);
+  wire::Transaction& changes = *e.changes.mutable_transactions(0);
+  // PostgreSQL's own changes, coming back: logged for the switches' checks, never applied.
+  if (e.reverse) changes.set_kind(wire::Transaction::REVERSE);
   if (!e.ddl.empty() || changes.changes_size() > 0) {
     stats->changes += static_cast<uint64_t>(changes.changes_size());
     stats->ddl_events += e.ddl.size();

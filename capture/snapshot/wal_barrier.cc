@@ -172,6 +172,35 @@ Result<uint64_t> RunWalBarrier(const WalBarrierOptions& o,
   }
 }
 
+Result<uint64_t> WaitLoggedThrough(const WalBarrierOptions& o, SqliteDb& db) {
+  const std::string what = "wait for the capture agent to log " + o.db_path;
+  SQLIFT_ASSIGN_OR_RETURN(std::optional<WalIndexHead> head, ReadWalIndexHead(db));
+  if (!head || head->max_frame == 0) {
+    return RunWalBarrier(o, [] { return Status::OK(); });
+  }
+  const auto deadline = Clock::now() + o.timeout;
+  std::optional<WalProgress> last;
+  for (;;) {
+    Result<std::optional<WalProgress>> p = wal::ReadWalProgress(o.progress_path);
+    if (!p.ok()) return p.status().With(what);
+    last = *p;
+    if (last) {
+      const bool same = last->salt1 == head->salt1 && last->salt2 == head->salt2;
+      // salt1 grows by one at every restart of the WAL.
+      const bool later = static_cast<int32_t>(last->salt1 - head->salt1) > 0;
+      if ((same && last->frames >= head->max_frame) || later) return last->logged_seq;
+    }
+    if (Clock::now() >= deadline) {
+      WalPosition end;
+      end.header.salt1 = head->salt1;
+      end.header.salt2 = head->salt2;
+      end.frames = head->max_frame;
+      return TimedOut(o, end, last).With(what);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));  // another process's progress
+  }
+}
+
 Result<uint64_t> LoggedSeqNow(const std::string& progress_path) {
   SQLIFT_ASSIGN_OR_RETURN(std::optional<WalProgress> p, wal::ReadWalProgress(progress_path));
   if (!p) {

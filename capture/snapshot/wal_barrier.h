@@ -35,6 +35,7 @@
 #include <string>
 
 #include "common/base/result.h"
+#include "common/sqlite/sqlite_db.h"
 
 namespace sqlift {
 
@@ -49,6 +50,15 @@ struct WalBarrierOptions {
 // progress does not come within the timeout.
 [[nodiscard]] Result<uint64_t> RunWalBarrier(const WalBarrierOptions& o,
                                              const std::function<Status()>& begin_read);
+
+// A log seq at or past every transaction committed on the database before the call, without
+// the write lock (for a caller that needs "logged at or after", not an exact snapshot): the
+// wal-index's end as `db` (a connection to the database, in WAL mode) maps it, then the
+// agent's progress until it reaches that end or a later WAL generation (the agent pins the
+// WAL, so a later generation means every frame of the earlier one is logged). Falls back to
+// RunWalBarrier when the wal-index holds no committed frame. Unavailable when the agent does
+// not get there within o.timeout.
+[[nodiscard]] Result<uint64_t> WaitLoggedThrough(const WalBarrierOptions& o, SqliteDb& db);
 
 // The agent's latest logged seq as its progress file shows it, without a barrier (for lag
 // displays and catching up). Unavailable when the agent has published none.

@@ -43,7 +43,8 @@ Result<std::unique_ptr<LogReplica>> LogReplica::Create(const std::string& path) 
 Status LogReplica::ReplayLog(const std::string& state_dir) {
   SQLIFT_ASSIGN_OR_RETURN(
       auto log,
-      state::OpenRocksChangeLog(state_dir, {.create_if_missing = false, .read_only = true}));
+      state::OpenRocksChangeLog(
+          state_dir, {.create_if_missing = false, .read_only = true, .secondary_dir = ""}));
   SQLIFT_RETURN_IF_ERROR(db_->Exec("BEGIN"));
   Status st = log->Scan(1, UINT64_MAX, [&](uint64_t seq, std::string_view value) -> Status {
     if (seq != last_seq_ + 1) {
@@ -80,7 +81,10 @@ Status LogReplica::Apply(const wire::ChangeBatch& batch) {
       last_seq_ = txn.seq();
       continue;
     }
-    if (txn.kind() != wire::Transaction::CHANGES) return Status::Corruption("transaction kind");
+    // The replica mirrors the SQLite file, so the reverse applier's changes (REVERSE) count too.
+    if (txn.kind() != wire::Transaction::CHANGES && txn.kind() != wire::Transaction::REVERSE) {
+      return Status::Corruption("transaction kind");
+    }
     for (const wire::RowChange& c : txn.changes()) {
       if (c.table_index() >= static_cast<uint32_t>(batch.tables_size())) {
         return Status::Corruption("table index");

@@ -30,7 +30,7 @@ class LogReplica {
   SqliteDb& db() { return *db_; }
   uint64_t last_seq() const { return last_seq_; }
   uint64_t changes() const { return changes_; }
-  // Every CHANGES transaction seen, in log order.
+  // Every CHANGES or REVERSE transaction seen, in log order.
   const std::vector<wire::Transaction>& transactions() const { return transactions_; }
 
  private:

@@ -111,6 +111,7 @@ void FormatChange(const wire::ChangeBatch& batch, const wire::Transaction& txn,
     Json line = JsonHead(txn);
     line["table"] = shape.name();
     line["op"] = OpName(c.op());
+    if (txn.kind() == wire::Transaction::REVERSE) line["from"] = "postgres";
     line["pk"] = Json::array();
     for (const wire::Value& v : c.pk())
       line["pk"].push_back(JsonValue(v));
@@ -121,8 +122,10 @@ void FormatChange(const wire::ChangeBatch& batch, const wire::Transaction& txn,
   std::string pk;
   for (int i = 0; i < c.pk_size(); ++i)
     pk += (i ? ", " : "") + TextValue(c.pk(i));
-  fmt::format_to(std::back_inserter(*out), "seq={} {} {} {} pk=({})", txn.seq(),
-                 FormatMicrosUtc(txn.committed_at_us()), OpName(c.op()), shape.name(), pk);
+  fmt::format_to(std::back_inserter(*out), "seq={} {} {}{} {} pk=({})", txn.seq(),
+                 FormatMicrosUtc(txn.committed_at_us()),
+                 txn.kind() == wire::Transaction::REVERSE ? "REVERSE " : "", OpName(c.op()),
+                 shape.name(), pk);
   if (!c.old_values().empty()) *out += " old=" + TextColumns(shape, c.old_values());
   if (!c.new_values().empty()) *out += " new=" + TextColumns(shape, c.new_values());
   *out += '\n';

@@ -1,4 +1,4 @@
-// `sqlift bench capture|copy|stream|snapshot|all`: figures against baselines measured in the
+// `sqlift bench capture|copy|stream|snapshot|switch|all`: figures against baselines measured in the
 // same run.
 #include "tools/bench/bench_all.h"
 #include "tools/bench/bench_capture.h"
@@ -6,6 +6,7 @@
 #include "tools/bench/bench_snapshot.h"
 #include "tools/bench/bench_stream.h"
 #include "tools/cli/command.h"
+#include "tools/demo/switch_bench.h"
 
 namespace sqlift {
 namespace {
@@ -85,6 +86,22 @@ void AddBenchSnapshot(CLI::App& bench, CommandTable& table, BenchOptions& o) {
   });
 }
 
+void AddBenchSwitch(CLI::App& bench, CommandTable& table, BenchOptions& o) {
+  static SwitchBenchOptions sw;
+  CLI::App* cmd = bench.add_subcommand(
+      "switch",
+      "The write pauses of cutover, fallback and a second cutover with writers running, at two "
+      "database sizes (the demo's live migration, capture mode wal), and their ratio large / "
+      "small: a pause that does not grow with the data has a ratio near 1");
+  cmd->add_option("--small", sw.small, "Bookings in the small run")->capture_default_str();
+  cmd->add_option("--large", sw.large, "Bookings in the large run")->capture_default_str();
+  cmd->add_flag("--json", o.json, "Print one JSON object");
+  table.Set(cmd, [&o] {
+    sw.json = o.json;
+    return RunSwitchBench(sw);
+  });
+}
+
 }  // namespace
 
 void AddBenchCommands(CLI::App& root, CommandTable& table, const GlobalOptions&) {
@@ -92,7 +109,7 @@ void AddBenchCommands(CLI::App& root, CommandTable& table, const GlobalOptions&)
   CLI::App* bench = root.add_subcommand(
       "bench",
       "Measure capture, copy, stream and the initial snapshot against baselines run on the "
-      "same machine, in the same run");
+      "same machine, in the same run, and the switches' pauses at two sizes");
   bench->require_subcommand(1);
   CLI::App* capture = bench->add_subcommand(
       "capture",
@@ -126,6 +143,7 @@ void AddBenchCommands(CLI::App& root, CommandTable& table, const GlobalOptions&)
   });
   AddBenchCopy(*bench, table, o);
   AddBenchSnapshot(*bench, table, o);
+  AddBenchSwitch(*bench, table, o);
   CLI::App* stream = bench->add_subcommand(
       "stream",
       "Row changes/s end to end through sqlift capture and apply, and lag p50/p99 at 5,000 "

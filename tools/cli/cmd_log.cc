@@ -27,7 +27,8 @@ Result<std::unique_ptr<state::ChangeLog>> OpenLog(const GlobalOptions& global,
   if (dir.empty()) {
     return Status::InvalidArgument("give --state DIR, or --config FILE with [state] dir");
   }
-  return state::OpenRocksChangeLog(dir, {.create_if_missing = false, .read_only = true});
+  return state::OpenRocksChangeLog(
+      dir, {.create_if_missing = false, .read_only = true, .secondary_dir = ""});
 }
 
 Status Dump(state::ChangeLog& log, const LogOptions& o) {

@@ -61,8 +61,8 @@ std::string Probe(const std::string& endpoint, const std::string& path) {
 }
 
 void ReadLog(const Config& cfg, Report* r) {
-  auto log =
-      state::OpenRocksChangeLog(cfg.state_dir, {.create_if_missing = false, .read_only = true});
+  auto log = state::OpenRocksChangeLog(
+      cfg.state_dir, {.create_if_missing = false, .read_only = true, .secondary_dir = ""});
   if (!log.ok()) return r->errors.push_back("state: " + log.status().ToString());
   Result<uint64_t> logged = (*log)->GetPosition(state::kMetaLoggedSeq);
   Result<uint64_t> acked = (*log)->GetPosition(state::kMetaAckedSeq);

@@ -22,6 +22,7 @@ struct SwitchCli {
   uint64_t max_lag = 1000;
   bool no_verify = false;
   bool full_verify = false;
+  size_t max_changes_since_proof = 10'000;
   bool json = false;
 };
 
@@ -88,6 +89,7 @@ int RunSwitch(const GlobalOptions& global, const SwitchCli& o, bool cutover) {
   so.max_lag_seqs = o.max_lag;
   so.verify = !o.no_verify;
   so.full_verify = o.full_verify;
+  so.max_changes_since_proof = o.max_changes_since_proof;
   SwitchReport r = cutover ? RunCutover(*cfg, so) : RunFallback(*cfg, so);
   std::fputs((o.json ? SwitchReportJson(r) + "\n" : SwitchReportText(r)).c_str(), stdout);
   return r.ok ? kExitOk : kExitFailure;
@@ -118,14 +120,22 @@ void AddSwitchOptions(CLI::App* app, SwitchCli& o) {
   app->add_option("--tenant", o.tenant,
                   "The tenant to move (default: the whole database, or [source] tenant)");
   app->add_option("--timeout", o.timeout,
-                  "How long before the switch gives up and undoes itself (30s, 500ms, 2m)")
+                  "How long before the switch gives up and undoes itself (30s, 500ms, 2m), counted "
+                  "from the end of the proof (a held verify before the fence takes as long as "
+                  "the tables need)")
       ->capture_default_str();
   app->add_option("--max-lag", o.max_lag, "Seqs of lag to wait for before fencing")
       ->capture_default_str();
   app->add_flag("--no-verify", o.no_verify, "Skip comparing the tenant's rows before the flip");
   app->add_flag("--full-verify", o.full_verify,
-                "Compare every row of the tenant (cutover's default is the fast path: the rows "
-                "changed since the last full verify, and every table's row count)");
+                "Compare every row of the tenant inside the fence (the pause then grows with the "
+                "data). Default: a proof before the fence (the last verify at a position both "
+                "sides were at, or a held verify run now while writes go on), then inside the "
+                "fence only the rows the logs show changed since it");
+  app->add_option("--max-changes-since-proof", o.max_changes_since_proof,
+                  "Changed keys since the proof above which the cutover runs a fresh held verify "
+                  "before fencing, so the check inside the fence stays small")
+      ->capture_default_str();
   app->add_flag("--json", o.json, "Print the report as one JSON document");
 }
 
@@ -162,15 +172,19 @@ void AddSwitchCommands(CLI::App& root, CommandTable& table, const GlobalOptions&
   static bool finish_json = false;
   CLI::App* cutover = root.add_subcommand(
       "cutover",
-      "Move a tenant's (or the whole database's) writes to PostgreSQL: fence SQLite, drain, "
-      "verify, flip the route, open PostgreSQL; undone on any failure");
+      "Move a tenant's (or the whole database's) writes to PostgreSQL: prove both sides equal "
+      "while writes go on, fence SQLite, drain, check only the rows changed since the proof, "
+      "flip the route, open PostgreSQL; undone on any failure");
   AddSwitchOptions(cutover, cut);
   cutover->footer(
       "Needs --config ([source] id, sqlite, tenant_column or tenant; [target] pg) with "
       "`sqlift capture` and `sqlift apply` running. The tenant's writers get a retryable "
       "refusal for the length of the write pause (printed); others go on. Writers follow the "
       "route: Recorder::RouteFor / sqlift_route() / GET /route. Reverse replication "
-      "(PostgreSQL -> SQLite) starts in `sqlift capture` once the route says postgres.");
+      "(PostgreSQL -> SQLite) starts in `sqlift capture` once the route says postgres. The "
+      "pause does not grow with the data: the whole comparison runs before the fence. It "
+      "assumes every write of the tenant's rows went through capture: true in capture mode wal; "
+      "in recorder mode a writer without the recorder bypasses it, so use --full-verify.");
   table.Set(cutover, [&global] { return RunSwitch(global, cut, true); });
 
   CLI::App* fallback = root.add_subcommand(
@@ -180,7 +194,9 @@ void AddSwitchCommands(CLI::App& root, CommandTable& table, const GlobalOptions&
   AddSwitchOptions(fallback, back);
   fallback->footer(
       "Needs the same as cutover, and the reverse path of `sqlift capture` streaming. When no "
-      "tenant is left on PostgreSQL the replication slot is dropped.");
+      "tenant is left on PostgreSQL the replication slot is dropped. In capture mode wal the "
+      "check inside the fence reads only the rows changed since the last proof (usually the "
+      "cutover's), on either side; in recorder mode it compares every row.");
   table.Set(fallback, [&global] { return RunSwitch(global, back, false); });
 
   CLI::App* finish = root.add_subcommand(

@@ -51,8 +51,10 @@ Status CheckGeneratedKeys(Switch& s, const std::vector<TableSchema>& tables, std
       blocked));
 }
 
-// Identities set past the largest key, as the snapshot's after-data statements do.
-Status SetSequences(Switch& s, const SchemaPlan& plan, std::string* note) {
+// Identities set past the largest key PostgreSQL holds, as the snapshot's after-data
+// statements do (a max() per identity: before the fence, or inside it when the check there was
+// the full one).
+Status SetSequencesFromRows(Switch& s, const SchemaPlan& plan, std::string* note) {
   int n = 0;
   for (const std::string& stmt : plan.after_data) {
     if (stmt.rfind("SELECT setval(", 0) != 0) continue;
@@ -61,6 +63,43 @@ Status SetSequences(Switch& s, const SchemaPlan& plan, std::string* note) {
   }
   *note = fmt::format("{} identity sequences set past their largest key", n);
   return Status::OK();
+}
+
+// Inside the fence, after the incremental check: every key applied since the step before the
+// fence is one the log shows changed since the proof (which is older), so the largest of those
+// keys and the sequence's own position bound every key; one setval per identity, no scan.
+Status SetSequencesFromKeys(Switch& s, const SchemaPlan& plan, const ChangedKeys& changed,
+                            std::string* note) {
+  int n = 0;
+  for (const TablePlan& t : plan.tables) {
+    auto keys = changed.keys.find(t.source_name);
+    if (keys == changed.keys.end()) continue;
+    for (const ColumnPlan& c : t.columns) {
+      if (!c.mapping.identity) continue;  // SQLite's rowid alias: the whole primary key
+      std::optional<int64_t> top;
+      for (const wire::Row& key : keys->second) {
+        if (key.values_size() == 1 && key.values(0).kind_case() == wire::Value::kInteger)
+          top = std::max(top.value_or(key.values(0).integer()), key.values(0).integer());
+      }
+      if (!top) continue;
+      const std::string table = QuoteQualified("public", t.pg_name);
+      SQLIFT_RETURN_IF_ERROR(
+          s.pg->Query("SELECT setval(s, GREATEST($1::bigint + 1, "
+                      "COALESCE(pg_sequence_last_value(s::regclass) + 1, 1)), false) FROM "
+                      "(SELECT pg_get_serial_sequence($2, $3) AS s) seq",
+                      {std::to_string(*top), table, c.pg_name})
+              .status());
+      ++n;
+    }
+  }
+  *note = fmt::format("{} identity sequences moved past the keys inserted since seq {}", n,
+                      changed.since_seq);
+  return Status::OK();
+}
+
+Status SetSequences(Switch& s, const SchemaPlan& plan, bool fenced, std::string* note) {
+  if (fenced && s.changed) return SetSequencesFromKeys(s, plan, *s.changed, note);
+  return SetSequencesFromRows(s, plan, note);
 }
 
 Status Prepare(Switch& s, SchemaPlan* plan, std::string* note) {
@@ -124,7 +163,9 @@ class CutoverSides final : public switching::DatabaseSides {
     return st;
   }
   Status PrepareReverse(std::string* note) override { return sqlift::PrepareReverse(s_, note); }
-  Status SetSequences(std::string* note) override { return sqlift::SetSequences(s_, plan_, note); }
+  Status SetSequences(bool fenced, std::string* note) override {
+    return sqlift::SetSequences(s_, plan_, fenced, note);
+  }
 
  private:
   SchemaPlan plan_;

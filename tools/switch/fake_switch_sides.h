@@ -45,6 +45,7 @@ class FakeSides : public SwitchSides {
     return Status::OK();
   }
   Status CatchUp(std::string*) override { return Call("CatchUp"); }
+  Status Prove(std::string*) override { return Call("Prove"); }
   Status PrepareReverse(std::string*) override { return Call("PrepareReverse"); }
   Status WaitReverseDrained(std::string*) override { return Call("WaitReverseDrained"); }
   Result<uint64_t> SetRoute(const RouteRow& row) override {
@@ -66,7 +67,9 @@ class FakeSides : public SwitchSides {
     if (verify_matches) return Status::OK();
     return Status::FailedPrecondition("verify: table t is Different");
   }
-  Status SetSequences(std::string*) override { return Call("SetSequences"); }
+  Status SetSequences(bool fenced, std::string*) override {
+    return Call(fenced ? "SetSequences" : "SetSequencesBeforeFence");
+  }
   Status CloseReverse(std::string*) override { return Call("CloseReverse"); }
   bool TimedOut() const override { return timed_out_; }
   void ExtendDeadline(std::chrono::milliseconds) override {
@@ -101,6 +104,7 @@ class FaultInjectingSides : public SwitchSides {
     return Fail("Check") ? failure_ : st;
   }
   Status CatchUp(std::string* n) override { return Fail("CatchUp") ? failure_ : base_->CatchUp(n); }
+  Status Prove(std::string* n) override { return Fail("Prove") ? failure_ : base_->Prove(n); }
   Status PrepareReverse(std::string* n) override {
     return Fail("PrepareReverse") ? failure_ : base_->PrepareReverse(n);
   }
@@ -111,14 +115,19 @@ class FaultInjectingSides : public SwitchSides {
     if (Fail("SetRoute")) return failure_;
     return base_->SetRoute(row);
   }
+  std::optional<std::chrono::steady_clock::time_point> LastRouteCommit() const override {
+    return base_->LastRouteCommit();
+  }
   Status WaitApplied(uint64_t seq, std::string* n) override {
     return Fail("WaitApplied") ? failure_ : base_->WaitApplied(seq, n);
   }
   Status Verify(bool fast, std::string* n) override {
     return Fail("Verify") ? failure_ : base_->Verify(fast, n);
   }
-  Status SetSequences(std::string* n) override {
-    return Fail("SetSequences") ? failure_ : base_->SetSequences(n);
+  Status SetSequences(bool fenced, std::string* n) override {
+    return Fail(fenced ? "SetSequences" : "SetSequencesBeforeFence")
+               ? failure_
+               : base_->SetSequences(fenced, n);
   }
   Status CloseReverse(std::string* n) override {
     return Fail("CloseReverse") ? failure_ : base_->CloseReverse(n);

@@ -7,6 +7,7 @@
 #include "apply/reverse/source_layout.h"
 #include "capture/outbox/route_table.h"
 #include "capture/pg_logical/pg_replication_admin.h"
+#include "tools/switch/switch_proof.h"
 #include "tools/switch/switch_run.h"
 #include "tools/switch/switch_steps.h"
 
@@ -64,6 +65,7 @@ class FallbackSides final : public switching::DatabaseSides {
     *route = s_.route;
     return st;
   }
+  Status Prove(std::string* note) override { return switching::ProveForFallback(s_, note); }
   Status CloseReverse(std::string* note) override { return sqlift::CloseReverse(s_, note); }
 };
 
@@ -74,7 +76,7 @@ SwitchReport RunFallback(const Config& cfg, const SwitchOptions& o) {
   r.direction = "fallback";
   r.tenant = o.tenant;
   FallbackSides sides(cfg, o, r);
-  switching::RunFallbackSequence(sides, &r);
+  switching::RunFallbackSequence(sides, o, &r);
   return r;
 }
 

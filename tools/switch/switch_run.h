@@ -9,24 +9,35 @@
 //   check      the source replicates; T is on SQLite; keys cannot collide once both sides
 //              generate them (tenant cutover refuses tables keyed by SQLite's rowid alone)
 //   catch up   until the applier is within max_lag_seqs of the outbox
+//   prove      while T's writers go on: a verify that matched at a position P both sides were
+//              at (the last one, or a held verify now when none is recent enough), with its
+//              row counts (switch_proof.h); a difference fails here, before any fence
+//   sequences ahead  identities set past the largest key PostgreSQL holds
 //   reverse    publication and logical slot exist (before PostgreSQL takes any write of T)
 //   fence      SQLite: (T, sqlite, E, fenced) at seq F: T's writers get a retryable refusal
 //   drain      applied_seq >= F: every change of T is in PostgreSQL
-//   verify     T's rows compared on both sides (both are still now)
-//   sequences  identities set past the largest key
+//   verify     only T's rows the log shows changed in (P, F], on both sides; the counts are
+//              P's plus the net inserts and deletes since (--full-verify: every row)
+//   sequences  identities moved past the keys inserted since (no scan)
 //   flip       SQLite: (T, postgres, E+1) at seq F2 — the commit point
 //   open       applied_seq >= F2: PostgreSQL takes T's writes; the write pause ends here
-// Any failure or the timeout before the flip undoes the fence ((T, sqlite, E) again): T stays
-// on SQLite and its writers go on. The flip is the commit point: after it only waiting for
-// PostgreSQL to open is left, and a timeout there is reported, not undone (T's writers then
-// wait for the applier, which is the safe side).
+// Nothing between fence and open reads more than the rows changed since P, so the pause does
+// not grow with the tables. Any failure or the timeout before the flip undoes the fence
+// ((T, sqlite, E) again): T stays on SQLite and its writers go on. The flip is the commit
+// point: after it only waiting for PostgreSQL to open is left, and a timeout there is
+// reported, not undone (T's writers then wait for the applier, which is the safe side).
 //
 // Fallback of tenant T (route postgres, epoch E), the other direction:
+//   prove      the last recorded proof of T (usually the cutover's own check); in wal capture
+//              mode the log holds every key changed since on either side (the reverse
+//              applier's writes are logged as REVERSE), in recorder mode it does not and the
+//              check below compares every row
 //   fence      SQLite: (T, postgres, E, fenced) at F3; drain forward: applied_seq >= F3, so
 //              PostgreSQL refuses T's writes (ApplyRoute waits for the ones in flight)
 //   drain      a logical marker written after that; the slot's confirmed position passes it
 //              only once the reverse path has applied every earlier PostgreSQL write to SQLite
-//   verify, flip (T, sqlite, E+1): SQLite takes T's writes again; the pause ends here
+//   verify     the rows changed since the proof (as the cutover's), or every row
+//   flip       (T, sqlite, E+1): SQLite takes T's writes again; the pause ends here
 //   close      when no tenant is left on postgres, the slot and publication are dropped
 // Failure or timeout before the flip undoes the fence ((T, postgres, E)).
 //
@@ -52,10 +63,13 @@ struct SwitchOptions {
   std::chrono::milliseconds timeout{30'000};
   uint64_t max_lag_seqs = 1000;  // catch up this close before fencing
   bool verify = true;
-  // The cutover's fast verify compares the rows changed since the last full verify (and the
-  // counts); past this many changed keys it compares everything instead.
+  // The check inside the fence compares the rows changed since the proof (switch_proof.h); past
+  // this many changed keys it compares everything instead.
   size_t fast_verify_max_keys = 100'000;
-  bool full_verify = false;  // never the fast path
+  // "prove" refreshes the proof (a held verify before the fence) when more keys than this
+  // changed since it, so that the check inside the fence stays small.
+  size_t max_changes_since_proof = 10'000;
+  bool full_verify = false;  // every row compared inside the fence
 };
 
 struct SwitchStep {

@@ -42,7 +42,7 @@ Status Check(Run& s) {
 Status Fence(Run& s, std::string_view side, const std::string& what) {
   return s.Step("fence", [&](std::string* n) -> Status {
     SQLIFT_ASSIGN_OR_RETURN(s.r.fence_seq, SetRoute(s, side, s.route.epoch, true));
-    s.fenced_at = Clock::now();
+    s.fenced_at = s.sides.LastRouteCommit().value_or(Clock::now());
     *n = fmt::format("{} (seq {})", what, s.r.fence_seq);
     return Status::OK();
   });
@@ -116,6 +116,10 @@ void RunCutoverSequence(SwitchSides& sides, const SwitchOptions& o, SwitchReport
   Run s{sides, *r, {}, {}};
   Status st = Check(s);
   if (st.ok()) st = s.Step("catch up", [&](std::string* n) { return sides.CatchUp(n); });
+  if (st.ok()) st = s.Step("prove", [&](std::string* n) { return sides.Prove(n); });
+  if (st.ok()) {
+    st = s.Step("sequences ahead", [&](std::string* n) { return sides.SetSequences(false, n); });
+  }
   if (st.ok()) st = s.Step("reverse", [&](std::string* n) { return sides.PrepareReverse(n); });
   if (st.ok()) st = Fence(s, kSideSqlite, "SQLite refuses the tenant's writes (retryable)");
   if (!st.ok()) {
@@ -127,7 +131,9 @@ void RunCutoverSequence(SwitchSides& sides, const SwitchOptions& o, SwitchReport
     st = s.Step("verify", [&](std::string* n) { return sides.Verify(!o.full_verify, n); });
   }
   st = BeforeFlip(st, sides);
-  if (st.ok()) st = s.Step("sequences", [&](std::string* n) { return sides.SetSequences(n); });
+  if (st.ok()) {
+    st = s.Step("sequences", [&](std::string* n) { return sides.SetSequences(true, n); });
+  }
   if (st.ok()) st = Flip(s, kSidePostgres, "PostgreSQL opens once it is applied");
   if (!st.ok()) {  // before the commit point: lift the fence, the tenant stays on SQLite
     Undo(s, kSideSqlite, st, "the tenant stays on SQLite");
@@ -146,12 +152,13 @@ void RunCutoverSequence(SwitchSides& sides, const SwitchOptions& o, SwitchReport
   }
 }
 
-void RunFallbackSequence(SwitchSides& sides, SwitchReport* r) {
+void RunFallbackSequence(SwitchSides& sides, const SwitchOptions& o, SwitchReport* r) {
   Run s{sides, *r, {}, {}};
   Status st = Check(s);
   if (st.ok()) {
     st = s.Step("catch up", [&](std::string* n) { return sides.WaitReverseDrained(n); });
   }
+  if (st.ok()) st = s.Step("prove", [&](std::string* n) { return sides.Prove(n); });
   if (st.ok()) {
     st = Fence(s, kSidePostgres, "writers told to wait; PostgreSQL refuses once it is applied");
   }
@@ -165,7 +172,9 @@ void RunFallbackSequence(SwitchSides& sides, SwitchReport* r) {
   if (st.ok()) {
     st = s.Step("drain", [&](std::string* n) { return sides.WaitReverseDrained(n); });
   }
-  if (st.ok()) st = s.Step("verify", [&](std::string* n) { return sides.Verify(false, n); });
+  if (st.ok()) {
+    st = s.Step("verify", [&](std::string* n) { return sides.Verify(!o.full_verify, n); });
+  }
   st = BeforeFlip(st, sides);
   if (st.ok()) st = Flip(s, kSideSqlite, "SQLite takes the writes");
   if (!st.ok()) {  // before the commit point: the tenant stays on PostgreSQL

@@ -35,6 +35,6 @@ double MsSince(Clock::time_point t);
 // The steps of each direction, in order, recorded in *r (r->direction and r->tenant set by the
 // caller). Before the flip a failure or the timeout undoes the fence; after it nothing is undone.
 void RunCutoverSequence(SwitchSides& sides, const SwitchOptions& o, SwitchReport* r);
-void RunFallbackSequence(SwitchSides& sides, SwitchReport* r);
+void RunFallbackSequence(SwitchSides& sides, const SwitchOptions& o, SwitchReport* r);
 
 }  // namespace sqlift::switching

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "capture/outbox/route_table.h"
@@ -25,6 +26,9 @@ class SwitchSides {
   [[nodiscard]] virtual Status Check(RouteRow* route, std::string* note) = 0;
   // Cutover's "catch up": until the applier is within max_lag_seqs of the outbox.
   [[nodiscard]] virtual Status CatchUp(std::string* note) = 0;
+  // "prove", before the fence while the tenant's writers go on: the proof the check inside the
+  // fence starts from (switch_proof.h).
+  [[nodiscard]] virtual Status Prove(std::string* note) = 0;
   // Cutover's "reverse": the publication and slot exist before PostgreSQL takes a write.
   [[nodiscard]] virtual Status PrepareReverse(std::string* note) = 0;
   // Fallback's "catch up" and "drain": until the slot's confirmed position passes a marker
@@ -32,12 +36,19 @@ class SwitchSides {
   [[nodiscard]] virtual Status WaitReverseDrained(std::string* note) = 0;
   // Writes the tenant's route (and its outbox event) on SQLite; returns the event's seq.
   [[nodiscard]] virtual Result<uint64_t> SetRoute(const RouteRow& row) = 0;
+  // When the last SetRoute committed on SQLite (the write pause starts at the fence's commit,
+  // not when SetRoute returns); nullopt when not known.
+  virtual std::optional<std::chrono::steady_clock::time_point> LastRouteCommit() const {
+    return std::nullopt;
+  }
   // Until PostgreSQL's applied_seq >= seq; Aborted at the deadline.
   [[nodiscard]] virtual Status WaitApplied(uint64_t seq, std::string* note) = 0;
-  // Compares the tenant's rows on both sides (fenced and drained, so still).
+  // Compares the tenant's rows on both sides (fenced and drained, so still); with `fast`, only
+  // the rows changed since the proof.
   [[nodiscard]] virtual Status Verify(bool fast, std::string* note) = 0;
-  // Cutover's "sequences": identities set past the largest key.
-  [[nodiscard]] virtual Status SetSequences(std::string* note) = 0;
+  // Cutover's "sequences": identities set past the largest key; before the fence from the rows
+  // PostgreSQL holds, inside it (`fenced`) from the keys inserted since, never a table scan.
+  [[nodiscard]] virtual Status SetSequences(bool fenced, std::string* note) = 0;
   // Fallback's "close": the slot and publication go when no tenant is left on postgres.
   [[nodiscard]] virtual Status CloseReverse(std::string* note) = 0;
 

@@ -3,7 +3,11 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <stdlib.h>
 
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <thread>
 
 #include "apply/reverse/source_layout.h"
@@ -32,6 +36,28 @@ Status PollUntil(Switch& s, const std::string& what, const std::function<Result<
 }
 
 }  // namespace
+
+Switch::~Switch() {
+  log.reset();
+  std::error_code ignored;
+  if (!log_dir.empty()) std::filesystem::remove_all(log_dir, ignored);
+}
+
+Result<state::ChangeLog*> SwitchLog(Switch& s) {
+  if (s.log) {
+    SQLIFT_RETURN_IF_ERROR(s.log->CatchUp());
+    return s.log.get();
+  }
+  std::string dir = (std::filesystem::temp_directory_path() / "sqlift-switch-XXXXXX").string();
+  if (::mkdtemp(dir.data()) == nullptr) {
+    return Status::IOError(fmt::format("mkdtemp {}: {}", dir, std::strerror(errno)));
+  }
+  s.log_dir = dir;
+  state::RocksChangeLogOptions o;
+  o.secondary_dir = dir;
+  SQLIFT_ASSIGN_OR_RETURN(s.log, state::OpenRocksChangeLog(s.cfg.state_dir, o));
+  return s.log.get();
+}
 
 Result<uint64_t> OutboxHighWater(SqliteDb& db) {
   SQLIFT_ASSIGN_OR_RETURN(
@@ -90,23 +116,25 @@ Status CatchUp(Switch& s, std::string* note) {
 }
 
 Result<uint64_t> WriteRouteAt(Switch& s, const RouteRow& row) {
-  if (s.wal_progress.empty()) return CommitRoute(*s.db, row);  // the event's outbox seq
-  const WalBarrierOptions barrier{s.db->path(), s.wal_progress, s.wal_barrier_timeout};
-  auto no_read = [] { return Status::OK(); };
-  SQLIFT_RETURN_IF_ERROR(RunWalBarrier(barrier, no_read).status().With("before the route write"));
+  if (s.wal_progress.empty()) {
+    Result<uint64_t> seq = CommitRoute(*s.db, row);  // the event's outbox seq
+    s.route_committed_at = Clock::now();
+    return seq;
+  }
+  // "At or past the event" is all a route write needs, so no write lock is taken: the agent's
+  // progress past the WAL's end as this connection sees it, before and after the commit.
+  const WalBarrierOptions agent{s.db->path(), s.wal_progress, s.wal_barrier_timeout};
+  SQLIFT_RETURN_IF_ERROR(WaitLoggedThrough(agent, *s.db).status().With("before the route write"));
   SQLIFT_RETURN_IF_ERROR(CommitRoute(*s.db, row).status());
-  Result<uint64_t> seq = RunWalBarrier(barrier, no_read);
+  s.route_committed_at = Clock::now();
+  Result<uint64_t> seq = WaitLoggedThrough(agent, *s.db);
   if (seq.ok()) return seq;
   return seq.status().With(fmt::format(
       "the route ({}, epoch {}{}) is written on SQLite, but the seq that logs it is not known",
       row.side, row.epoch, row.fenced ? ", fenced" : ""));
 }
 
-Status VerifyTenant(Switch& s, bool fast, std::string* note) {
-  if (!s.o.verify) {
-    *note = "skipped (--no-verify)";
-    return Status::OK();
-  }
+Result<VerifySpec> TenantSpec(Switch& s) {
   VerifySpec spec;
   spec.sqlite = s.cfg.source_sqlite;
   spec.pg = s.cfg.target_pg;
@@ -115,7 +143,7 @@ Status VerifyTenant(Switch& s, bool fast, std::string* note) {
   spec.constant_tenant = s.cfg.source_tenant;
   if (s.r.tenant != "*" && spec.constant_tenant.empty()) spec.tenant = s.r.tenant;
   if (s.r.tenant == "*" && !spec.tenant_column.empty() && spec.constant_tenant.empty()) {
-    // The whole database is what follows the "*" route, which is what the fence stopped; a
+    // The whole database is what follows the "*" route, which is what the fence stops; a
     // tenant with a route of its own is not fenced by it (it may be writing on either side).
     SQLIFT_ASSIGN_OR_RETURN(std::vector<RouteRow> routes, ReadRoutes(s.db->handle()));
     for (const RouteRow& r : routes) {
@@ -124,30 +152,20 @@ Status VerifyTenant(Switch& s, bool fast, std::string* note) {
   }
   spec.scope =
       fmt::format("{} of {}: {}", s.r.direction, s.cfg.source_id, DescribeTenant(s.r.tenant));
-  spec.still = true;
-  // The fast path: only the rows the log shows changed since the last full verify, and the
-  // counts (tools/verify_fast.h); the full comparison when it does not apply.
-  std::optional<ChangedKeys> changed;
-  std::string why = "not for a fallback (its changes came through PostgreSQL)";
-  if (fast) {
-    SQLIFT_ASSIGN_OR_RETURN(
-        changed, ChangedSinceLastVerify(s.cfg, *s.pg, s.r.tenant, spec.skip_tenants, s.r.fence_seq,
-                                        s.o.fast_verify_max_keys, &why));
-  }
-  if (changed) spec.changed = &*changed;
-  int exit = 0;
-  SQLIFT_ASSIGN_OR_RETURN(VerifyReport report, RunVerification(spec, &exit));
-  s.r.verify = report;
-  int64_t rows = 0;
-  for (const TableVerdict& t : report.tables)
-    rows += t.comparison.sqlite_rows;
-  *note = changed ? fmt::format(
-                        "fast: {} rows changed since verify run {} at seq {}, and the "
-                        "counts of {} tables ({} rows); verify_runs id {}",
-                        changed->count, changed->since_run, changed->since_seq,
-                        report.tables.size(), rows, report.run_id.value_or(0))
-                  : fmt::format("{} tables, {} rows (full: {}); verify_runs id {}",
-                                report.tables.size(), rows, why, report.run_id.value_or(0));
+  return spec;
+}
+
+KeyScan ScanFor(const Switch& s, const VerifySpec& spec, uint64_t to_seq, size_t max_keys) {
+  KeyScan scan;
+  scan.tenant = s.r.tenant;
+  scan.tenant_column = spec.tenant_column;
+  scan.to_seq = to_seq;
+  scan.max_keys = max_keys;
+  scan.reverse_logged = !s.wal_progress.empty();
+  return scan;
+}
+
+Status VerifyVerdict(const VerifyReport& report) {
   if (report.matched()) return Status::OK();
   for (const TableVerdict& t : report.tables) {
     if (t.status == TableStatus::kMatched) continue;
@@ -158,6 +176,91 @@ Status VerifyTenant(Switch& s, bool fast, std::string* note) {
                                                   report.run_id.value_or(0)));
   }
   return Status::Internal("verify did not match, without a table that differs");
+}
+
+namespace {
+
+// The keys changed since the proof (s.proof, else the last matched verify), or nullopt with
+// the reason in *why when the incremental check does not apply.
+// The log position the check stands at: the fence's seq; for a fallback in wal capture mode,
+// where the reverse applier's last writes (drained, so committed on SQLite) are logged after
+// the fence's seq, the agent's seq once it has logged everything committed so far.
+Result<uint64_t> CheckPosition(Switch& s) {
+  if (s.wal_progress.empty() || s.r.direction != "fallback") return s.r.fence_seq;
+  const WalBarrierOptions agent{s.db->path(), s.wal_progress, s.wal_barrier_timeout};
+  return WaitLoggedThrough(agent, *s.db);
+}
+
+// The keys changed since the proof (s.proof, else the last matched verify) up to `to`, or
+// nullopt with the reason in *why when the incremental check does not apply. What "prove" read
+// already (s.prior) is not read again.
+Result<std::optional<ChangedKeys>> ChangedSince(Switch& s, const VerifySpec& spec, uint64_t to,
+                                                std::string* why) {
+  if (!s.proof) {
+    SQLIFT_ASSIGN_OR_RETURN(s.proof,
+                            LastProof(*s.pg, s.cfg.source_id, s.r.tenant, spec.skip_tenants));
+    s.prior.reset();
+  }
+  if (!s.proof) {
+    *why = "no earlier verify of it matched";
+    return std::optional<ChangedKeys>();
+  }
+  SQLIFT_ASSIGN_OR_RETURN(state::ChangeLog * log, SwitchLog(s));
+  const bool resume = s.prior && s.prior->since_run == s.proof->run_id && s.prior->to_seq <= to;
+  return ChangedKeysInLog(*log, *s.proof, ScanFor(s, spec, to, s.o.fast_verify_max_keys), why,
+                          resume ? &*s.prior : nullptr);
+}
+
+std::string VerifyNote(const VerifyReport& report, const std::optional<ChangedKeys>& changed,
+                       const std::string& why) {
+  int64_t rows = 0, read = 0;
+  for (const TableVerdict& t : report.tables) {
+    rows += t.comparison.sqlite_rows;
+    read += t.rows_read;
+  }
+  if (!changed) {
+    return fmt::format("{} tables, {} rows (full: {}); verify_runs id {}", report.tables.size(),
+                       rows, why, report.run_id.value_or(0));
+  }
+  return fmt::format(
+      "incremental: {} keys changed since verify run {} at seq {}, {} rows read; {} tables, "
+      "{} rows (counts from the proof); verify_runs id {}",
+      changed->count, changed->since_run, changed->since_seq, read, report.tables.size(), rows,
+      report.run_id.value_or(0));
+}
+
+}  // namespace
+
+Status VerifyTenant(Switch& s, bool fast, std::string* note) {
+  if (!s.o.verify) {
+    *note = "skipped (--no-verify)";
+    return Status::OK();
+  }
+  SQLIFT_ASSIGN_OR_RETURN(VerifySpec spec, TenantSpec(s));
+  spec.still = true;
+  std::string why = "--full-verify";
+  s.changed.reset();
+  const Clock::time_point start = Clock::now();
+  SQLIFT_ASSIGN_OR_RETURN(uint64_t at, CheckPosition(s));
+  spec.still_at = at;
+  if (fast) {
+    SQLIFT_ASSIGN_OR_RETURN(s.changed, ChangedSince(s, spec, at, &why));
+  }
+  if (s.changed) spec.changed = &*s.changed;
+  const double scan_ms = MsSince(start);
+  int exit = 0;
+  SQLIFT_ASSIGN_OR_RETURN(VerifyReport report, RunVerification(spec, &exit));
+  s.r.verify = report;
+  double tables_ms = 0;
+  for (const TableVerdict& t : report.tables)
+    tables_ms += t.seconds * 1000;
+  *note = VerifyNote(report, s.changed, why) +
+          fmt::format(" (keys from the log {:.0f} ms, snapshots {:.0f} ms, tables {:.0f} ms)",
+                      scan_ms, MsSince(start) - scan_ms - tables_ms, tables_ms);
+  Status verdict = VerifyVerdict(report);
+  if (verdict.ok() || !s.changed) return verdict;
+  return verdict.With(fmt::format("the incremental check of the {} keys changed since seq {}",
+                                  s.changed->count, s.changed->since_seq));
 }
 
 Status WaitReverseDrained(Switch& s, std::string* note) {
@@ -186,7 +289,7 @@ Status DatabaseSides::PrepareReverse(std::string*) {
   return NotAStep("reverse");
 }
 
-Status DatabaseSides::SetSequences(std::string*) {
+Status DatabaseSides::SetSequences(bool, std::string*) {
   return NotAStep("sequences");
 }
 

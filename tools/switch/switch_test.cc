@@ -30,11 +30,14 @@ SwitchReport Cutover(SwitchSides& sides, bool full_verify = false) {
   return r;
 }
 
-SwitchReport Fallback(SwitchSides& sides) {
+SwitchReport Fallback(SwitchSides& sides, bool full_verify = false) {
   SwitchReport r;
   r.direction = "fallback";
   r.tenant = "acme";
-  RunFallbackSequence(sides, &r);
+  SwitchOptions o;
+  o.tenant = "acme";
+  o.full_verify = full_verify;
+  RunFallbackSequence(sides, o, &r);
   return r;
 }
 
@@ -45,19 +48,23 @@ std::vector<std::string> StepNames(const SwitchReport& r) {
   return out;
 }
 
-const std::vector<std::string> kCutoverSteps = {"check",  "catch up",  "reverse", "fence", "drain",
-                                                "verify", "sequences", "flip",    "open"};
-const std::vector<std::string> kFallbackSteps = {"check", "catch up", "fence", "fence postgres",
-                                                 "drain", "verify",   "flip",  "close"};
+// The proof and the sequences' first move come before the fence, so that only the check of
+// what changed since is inside it.
+const std::vector<std::string> kCutoverSteps = {"check",     "catch up", "prove", "sequences ahead",
+                                                "reverse",   "fence",    "drain", "verify",
+                                                "sequences", "flip",     "open"};
+const std::vector<std::string> kFallbackSteps = {
+    "check", "catch up", "prove", "fence", "fence postgres", "drain", "verify", "flip", "close"};
 
 TEST(SwitchSequenceTest, CutoverRunsEveryStepInOrderAndFlips) {
   FakeSides sides("acme", Route(kSideSqlite, 3));
   SwitchReport r = Cutover(sides);
   ASSERT_TRUE(r.ok) << r.reason;
   EXPECT_EQ(StepNames(r), kCutoverSteps);
-  EXPECT_EQ(sides.calls, (std::vector<std::string>{"Check", "CatchUp", "PrepareReverse", "SetRoute",
-                                                   "WaitApplied", "Verify", "SetSequences",
-                                                   "SetRoute", "ExtendDeadline", "WaitApplied"}));
+  EXPECT_EQ(sides.calls, (std::vector<std::string>{
+                             "Check", "CatchUp", "Prove", "SetSequencesBeforeFence",
+                             "PrepareReverse", "SetRoute", "WaitApplied", "Verify", "SetSequences",
+                             "SetRoute", "ExtendDeadline", "WaitApplied"}));
   ASSERT_EQ(sides.route_writes.size(), 2u);
   EXPECT_EQ(sides.route_writes[0].side, kSideSqlite);
   EXPECT_EQ(sides.route_writes[0].epoch, 3);
@@ -87,16 +94,22 @@ TEST(SwitchSequenceTest, FallbackRunsEveryStepInOrderAndFlips) {
   ASSERT_TRUE(r.ok) << r.reason;
   EXPECT_EQ(StepNames(r), kFallbackSteps);
   EXPECT_EQ(sides.calls,
-            (std::vector<std::string>{"Check", "WaitReverseDrained", "SetRoute", "WaitApplied",
-                                      "WaitReverseDrained", "Verify", "SetRoute", "ExtendDeadline",
-                                      "WaitApplied", "CloseReverse"}));
+            (std::vector<std::string>{"Check", "WaitReverseDrained", "Prove", "SetRoute",
+                                      "WaitApplied", "WaitReverseDrained", "Verify", "SetRoute",
+                                      "ExtendDeadline", "WaitApplied", "CloseReverse"}));
   ASSERT_EQ(sides.route_writes.size(), 2u);
   EXPECT_EQ(sides.route_writes[0].side, kSidePostgres);
   EXPECT_TRUE(sides.route_writes[0].fenced);
   EXPECT_EQ(sides.route().side, kSideSqlite);
   EXPECT_EQ(sides.route().epoch, 5);
   EXPECT_FALSE(sides.route().fenced);
-  EXPECT_EQ(sides.verify_fast, std::vector<bool>{false});  // its changes came through PostgreSQL
+  EXPECT_EQ(sides.verify_fast, std::vector<bool>{true});  // from the proof, as a cutover
+}
+
+TEST(SwitchSequenceTest, FallbackFullVerifyIsNotTheFastPath) {
+  FakeSides sides("acme", Route(kSidePostgres, 4));
+  ASSERT_TRUE(Fallback(sides, /*full_verify=*/true).ok);
+  EXPECT_EQ(sides.verify_fast, std::vector<bool>{false});
 }
 
 // A failure at `method`'s `nth` call, the step it belongs to, and whether the fence was up.
@@ -137,6 +150,8 @@ TEST(SwitchSequenceTest, CutoverFailureBeforeTheFlipUndoesTheFence) {
   const std::vector<FailurePoint> points = {
       {"Check", 1, "check", false},
       {"CatchUp", 1, "catch up", false},
+      {"Prove", 1, "prove", false},
+      {"SetSequencesBeforeFence", 1, "sequences ahead", false},
       {"PrepareReverse", 1, "reverse", false},
       {"SetRoute", 1, "fence", false},
       {"WaitApplied", 1, "drain", true},
@@ -157,6 +172,7 @@ TEST(SwitchSequenceTest, FallbackFailureBeforeTheFlipUndoesTheFence) {
   const std::vector<FailurePoint> points = {
       {"Check", 1, "check", false},
       {"WaitReverseDrained", 1, "catch up", false},
+      {"Prove", 1, "prove", false},
       {"SetRoute", 1, "fence", false},
       {"WaitApplied", 1, "fence postgres", true},
       {"WaitReverseDrained", 2, "drain", true},
@@ -230,8 +246,9 @@ TEST(SwitchSequenceTest, TheTimeoutBeforeTheFlipUndoes) {
   EXPECT_FALSE(r.ok);
   EXPECT_TRUE(r.undone);
   EXPECT_NE(r.reason.find("the timeout passed before the flip"), std::string::npos) << r.reason;
-  EXPECT_EQ(StepNames(r), (std::vector<std::string>{"check", "catch up", "reverse", "fence",
-                                                    "drain", "verify", "undo"}));
+  EXPECT_EQ(StepNames(r),
+            (std::vector<std::string>{"check", "catch up", "prove", "sequences ahead", "reverse",
+                                      "fence", "drain", "verify", "undo"}));
   EXPECT_EQ(sides.route().side, kSideSqlite);
   EXPECT_FALSE(sides.route().fenced);
 }
@@ -257,9 +274,9 @@ TEST(SwitchSequenceTest, TheTimedReportListsEveryStep) {
     EXPECT_TRUE(s.ok) << s.name;
     EXPECT_GE(s.ms, 0) << s.name;
   }
-  EXPECT_NE(r.steps[3].note.find("seq 101"), std::string::npos) << r.steps[3].note;
-  EXPECT_NE(r.steps[7].note.find("route postgres, epoch 1, at seq 102"), std::string::npos)
-      << r.steps[7].note;
+  EXPECT_NE(r.steps[5].note.find("seq 101"), std::string::npos) << r.steps[5].note;
+  EXPECT_NE(r.steps[9].note.find("route postgres, epoch 1, at seq 102"), std::string::npos)
+      << r.steps[9].note;
   EXPECT_GE(r.pause_ms, 0);
 }
 

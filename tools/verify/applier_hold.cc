@@ -31,9 +31,9 @@ Result<std::unique_ptr<ApplierHold>> ApplierHold::Begin(std::unique_ptr<PgConnec
     return Status::NotFound(fmt::format(
         "{}: PostgreSQL holds no position for source {} (is it replicating?)", what, source));
   }
-  return Status::FailedPrecondition(
-      fmt::format("{}: already held at seq {} until {} by another verify", what, held.get(0, 0),
-                  held.get(0, 1)));
+  // Busy, not wrong: the other verify lets go when it has its snapshot (or at hold_until).
+  return Status::Unavailable(fmt::format("{}: already held at seq {} until {} by another verify",
+                                         what, held.get(0, 0), held.get(0, 1)));
 }
 
 ApplierHold::~ApplierHold() {

@@ -11,7 +11,8 @@
 //   ... begin the PostgreSQL snapshot (REPEATABLE READ) and read it once ...
 //   SQLIFT_RETURN_IF_ERROR((*hold)->Release());               // the applier goes on
 //
-// One hold per source at a time: a second Begin while one is live is FailedPrecondition.
+// One hold per source at a time: a second Begin while one is live is Unavailable (retry: the
+// other lets go as soon as its snapshot is taken).
 // Ownership: owns its connection (not the one the comparison reads with, which sits in a
 // snapshot). Thread safety: one thread at a time.
 #pragma once
@@ -25,6 +26,9 @@
 #include "common/pg/pg_connection.h"
 
 namespace sqlift {
+
+// In the message of Begin's Unavailable when another verify holds the applier.
+inline constexpr char kHoldBusy[] = "by another verify";
 
 class ApplierHold {
  public:

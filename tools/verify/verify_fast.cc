@@ -1,8 +1,11 @@
-// ChangedSinceLastVerify (see verify_fast.h).
+// The incremental check's inputs (see verify_fast.h).
 #include "tools/verify/verify_fast.h"
 
 #include <fmt/format.h>
+#include <strings.h>
 
+#include <algorithm>
+#include <limits>
 #include <set>
 
 #include "common/json/json.h"
@@ -11,12 +14,100 @@
 namespace sqlift {
 namespace {
 
-// The newest matched run that covers `tenant` over every table at a position both sides were
-// at: `skipped` (the tenants a whole-database request leaves out now) must include every tenant
-// that run left out.
-Result<std::optional<VerifiedAt>> FindLastRun(PgConnection& pg, const std::string& source,
-                                              const std::string& tenant,
-                                              const std::vector<std::string>& skipped) {
+// The counts a run proved: its report's matched tables, unless a table says its counts were
+// not proven (a switch's check that started from a run without counts).
+std::map<std::string, int64_t> ProvenCounts(const std::string& tables_json) {
+  std::map<std::string, int64_t> out;
+  Result<Json> doc = ParseJson(tables_json);
+  if (!doc.ok() || !doc->is_array()) return out;
+  for (const Json& t : *doc) {
+    if (!t.is_object() || t.value("status", "") != "Matched" || !t.value("counted", true) ||
+        !t.contains("table") || !t["table"].is_string() || !t.contains("sqlite_rows") ||
+        !t["sqlite_rows"].is_number_integer())
+      continue;
+    out[t["table"].get<std::string>()] = t["sqlite_rows"].get<int64_t>();
+  }
+  return out;
+}
+
+// A value as the tenant filter compares it: text, or an integer's digits.
+std::optional<std::string> TenantOf(const wire::Value& v) {
+  if (v.kind_case() == wire::Value::kText) return v.text();
+  if (v.kind_case() == wire::Value::kInteger) return std::to_string(v.integer());
+  return std::nullopt;
+}
+
+int ColumnIndex(const wire::TableShape& shape, const std::string& column) {
+  for (int i = 0; !column.empty() && i < shape.columns_size(); ++i) {
+    if (strcasecmp(shape.columns(i).c_str(), column.c_str()) == 0) return i;
+  }
+  return -1;
+}
+
+// Collects each changed key once, with its fate, while the log is scanned.
+class KeyCollector {
+ public:
+  KeyCollector(ChangedKeys* out, std::string tenant_column, size_t max_keys)
+      : out_(out), tenant_column_(std::move(tenant_column)), max_keys_(max_keys) {
+    for (const auto& [table, keys] : out_->keys) {  // resuming an earlier scan
+      for (size_t i = 0; i < keys.size(); ++i)
+        index_[table][keys[i].SerializeAsString()] = i;
+    }
+  }
+
+  Status Add(const wire::TableShape& shape, const wire::RowChange& c) {
+    wire::Row key;
+    for (const wire::Value& part : c.pk())
+      *key.add_values() = part;
+    auto [it, fresh] = index_[shape.name()].try_emplace(key.SerializeAsString(), 0);
+    std::vector<KeyFate>& fates = out_->fates[shape.name()];
+    if (fresh) {
+      it->second = fates.size();
+      out_->keys[shape.name()].push_back(std::move(key));
+      fates.push_back(KeyFate{c.op() != wire::RowChange::INSERT, false, std::nullopt});
+      if (++out_->count > max_keys_) return Status::Aborted("too many changed keys");
+    }
+    KeyFate& fate = fates[it->second];
+    fate.exists_after = c.op() != wire::RowChange::DELETE;
+    const auto& whole = c.op() == wire::RowChange::INSERT ? c.new_values() : c.old_values();
+    const int col = ColumnIndex(shape, tenant_column_);
+    if (!fate.tenant && c.op() != wire::RowChange::UPDATE && col >= 0 && col < whole.size()) {
+      fate.tenant = TenantOf(whole[col]);
+    }
+    return Status::OK();
+  }
+
+ private:
+  ChangedKeys* out_;
+  std::string tenant_column_;
+  size_t max_keys_;
+  std::map<std::string, std::map<std::string, size_t>> index_;  // serialized key → its place
+};
+
+Status ScanRecord(uint64_t seq, std::string_view v, const KeyScan& scan, KeyCollector& keys) {
+  wire::ChangeBatch batch;
+  if (!batch.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
+    return Status::Corruption(fmt::format("log record of seq {} does not parse", seq));
+  }
+  for (const wire::Transaction& txn : batch.transactions()) {
+    if (txn.kind() == wire::Transaction::DDL) return Status::Aborted("a schema change");
+    if (txn.kind() == wire::Transaction::ROUTE && txn.route().side() == wire::Route::POSTGRES &&
+        !scan.reverse_logged &&
+        (txn.route().tenant() == scan.tenant || txn.route().tenant() == "*")) {
+      return Status::Aborted("it was routed to postgres since");
+    }
+    for (const wire::RowChange& c : txn.changes()) {
+      SQLIFT_RETURN_IF_ERROR(keys.Add(batch.tables(static_cast<int>(c.table_index())), c));
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<std::optional<VerifiedAt>> LastProof(PgConnection& pg, const std::string& source,
+                                            const std::string& tenant,
+                                            const std::vector<std::string>& skipped) {
   SQLIFT_ASSIGN_OR_RETURN(
       PgResult exists,
       pg.Query("SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('sqlift.verify_runs') "
@@ -24,125 +115,59 @@ Result<std::optional<VerifiedAt>> FindLastRun(PgConnection& pg, const std::strin
                {}));
   if (exists.rows() == 0) return std::optional<VerifiedAt>();  // no run recorded (as such) yet
   SQLIFT_ASSIGN_OR_RETURN(std::string skip, DumpJsonExact(Json(skipped)));
+  // A run over more tenants than asked counted their rows too: its counts apply only to the
+  // same scope (exact_scope).
   SQLIFT_ASSIGN_OR_RETURN(
       PgResult r,
-      pg.Query("SELECT id, position FROM sqlift.verify_runs WHERE source = $1 AND matched AND "
-               "all_tables AND (held OR still) AND position IS NOT NULL AND ("
+      pg.Query("SELECT id, position, report->'tables', coalesce(tenant, '*') = $2 AND "
+               "coalesce(skipped, '[]') <@ $3::jsonb AND $3::jsonb <@ coalesce(skipped, '[]') "
+               "FROM sqlift.verify_runs WHERE source = $1 "
+               "AND matched AND all_tables AND (held OR still) AND position IS NOT NULL AND ("
                "tenant = $2 OR ((tenant IS NULL OR tenant = '*') AND "
                "(CASE WHEN $2 = '*' THEN coalesce(skipped, '[]') <@ $3::jsonb "
                "ELSE NOT coalesce(skipped, '[]') ? $2 END))) ORDER BY id DESC LIMIT 1",
                {source, tenant, skip}));
   if (r.rows() == 0) return std::optional<VerifiedAt>();
-  SQLIFT_ASSIGN_OR_RETURN(int64_t id, r.GetInt64(0, 0));
-  SQLIFT_ASSIGN_OR_RETURN(uint64_t position, r.GetUint64(0, 1));
-  return std::optional<VerifiedAt>(VerifiedAt{id, position});
-}
-
-}  // namespace
-
-Result<std::optional<ChangedKeys>> ChangedSinceLastVerify(const Config& cfg, PgConnection& pg,
-                                                          const std::string& tenant,
-                                                          const std::vector<std::string>& skipped,
-                                                          uint64_t fence_seq, size_t max_keys,
-                                                          std::string* why) {
-  SQLIFT_ASSIGN_OR_RETURN(std::optional<VerifiedAt> run,
-                          FindLastRun(pg, cfg.source_id, tenant, skipped));
-  if (!run) {
-    *why = "no earlier full verify of it matched";
-    return std::optional<ChangedKeys>();
-  }
-  state::RocksChangeLogOptions o;
-  o.read_only = true;
-  SQLIFT_ASSIGN_OR_RETURN(auto log, state::OpenRocksChangeLog(cfg.state_dir, o));
-  return ChangedKeysInLog(*log, *run, tenant, fence_seq, max_keys, why);
+  VerifiedAt at;
+  SQLIFT_ASSIGN_OR_RETURN(at.run_id, r.GetInt64(0, 0));
+  SQLIFT_ASSIGN_OR_RETURN(at.position, r.GetUint64(0, 1));
+  SQLIFT_ASSIGN_OR_RETURN(bool exact_scope, r.GetBool(0, 3));
+  if (exact_scope) at.counts = ProvenCounts(r.value(0, 2).value_or("[]"));
+  return std::optional<VerifiedAt>(std::move(at));
 }
 
 Result<std::optional<ChangedKeys>> ChangedKeysInLog(state::ChangeLog& log, const VerifiedAt& since,
-                                                    const std::string& tenant, uint64_t fence_seq,
-                                                    size_t max_keys, std::string* why) {
+                                                    const KeyScan& scan, std::string* why,
+                                                    const ChangedKeys* prior) {
   SQLIFT_ASSIGN_OR_RETURN(state::LogStats stats, log.Stats());
-  if (since.position < fence_seq && (stats.count == 0 || stats.first_seq > since.position + 1)) {
-    *why = fmt::format("the log no longer holds seq {} (retention)", since.position + 1);
+  const uint64_t from = prior ? prior->to_seq : since.position;
+  constexpr uint64_t kToTheEnd = std::numeric_limits<uint64_t>::max();
+  if (scan.to_seq != kToTheEnd && scan.to_seq > from && stats.last_seq < scan.to_seq) {
+    return Status::Unavailable(fmt::format("the log read holds seqs up to {}, not yet seq {}",
+                                           stats.last_seq, scan.to_seq));
+  }
+  const uint64_t end = std::min(scan.to_seq, std::max(stats.last_seq, from));
+  if (from < end && (stats.count == 0 || stats.first_seq > from + 1)) {
+    *why = fmt::format("the log no longer holds seq {} (retention)", from + 1);
     return std::optional<ChangedKeys>();
   }
   ChangedKeys out;
+  if (prior) out = *prior;
   out.since_run = since.run_id;
   out.since_seq = since.position;
-  std::map<std::string, std::set<std::string>> seen;  // serialized keys, to keep each once
-  Status scan = log.Scan(since.position + 1, fence_seq, [&](uint64_t seq, std::string_view v) {
-    wire::ChangeBatch batch;
-    if (!batch.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
-      return Status::Corruption(fmt::format("log record of seq {} does not parse", seq));
-    }
-    for (const wire::Transaction& txn : batch.transactions()) {
-      if (txn.kind() == wire::Transaction::DDL) return Status::Aborted("a schema change");
-      if (txn.kind() == wire::Transaction::ROUTE && txn.route().side() == wire::Route::POSTGRES &&
-          (txn.route().tenant() == tenant || txn.route().tenant() == "*")) {
-        return Status::Aborted("it was routed to postgres since");
-      }
-      for (const wire::RowChange& c : txn.changes()) {
-        const std::string& table = batch.tables(static_cast<int>(c.table_index())).name();
-        wire::Row key;
-        for (const wire::Value& part : c.pk())
-          *key.add_values() = part;
-        if (seen[table].insert(key.SerializeAsString()).second) {
-          out.keys[table].push_back(std::move(key));
-          if (++out.count > max_keys) return Status::Aborted("too many changed keys");
-        }
-      }
-    }
-    return Status::OK();
+  out.counts_at_since = since.counts;
+  out.to_seq = std::max(from, end);
+  KeyCollector keys(&out, scan.tenant_column, scan.max_keys);
+  Status st = log.Scan(from + 1, out.to_seq, [&](uint64_t seq, std::string_view v) {
+    return ScanRecord(seq, v, scan, keys);
   });
-  if (scan.code() == Status::Code::kAborted) {
-    *why = scan.message() +
-           fmt::format(" after verify run {} at seq {}", since.run_id, since.position);
+  if (st.code() == Status::Code::kAborted) {
+    *why =
+        st.message() + fmt::format(" after verify run {} at seq {}", since.run_id, since.position);
     return std::optional<ChangedKeys>();
   }
-  SQLIFT_RETURN_IF_ERROR(scan.With("read the log for the fast verify"));
+  SQLIFT_RETURN_IF_ERROR(st.With("read the log for the incremental check"));
   return std::optional<ChangedKeys>(std::move(out));
-}
-
-Result<int64_t> CountSqliteRows(SqliteDb& db, const std::string& table, const std::string& column,
-                                const std::vector<std::string>& values, bool exclude) {
-  std::string sql = "SELECT count(*) FROM main." + QuoteSqliteIdentifier(table);
-  if (!column.empty() && values.empty()) {
-    if (!exclude) return int64_t{0};  // no tenant asked for
-  } else if (!column.empty()) {
-    std::string list;
-    for (size_t i = 0; i < values.size(); ++i)
-      list += fmt::format("{}?{}", i ? ", " : "", i + 1);
-    const std::string c = "CAST(" + QuoteSqliteIdentifier(column) + " AS TEXT)";
-    sql += exclude ? fmt::format(" WHERE {} IS NULL OR {} NOT IN ({})", c, c, list)
-                   : fmt::format(" WHERE {} IN ({})", c, list);
-  }
-  SQLIFT_ASSIGN_OR_RETURN(SqliteStatement q, db.Prepare(sql));
-  for (size_t i = 0; !column.empty() && i < values.size(); ++i)
-    SQLIFT_RETURN_IF_ERROR(q.BindText(static_cast<int>(i + 1), values[i]));
-  SQLIFT_ASSIGN_OR_RETURN(bool row, q.Step());
-  if (!row) return Status::Internal("count(*) gave no row");
-  return q.ColumnInt64(0);
-}
-
-Result<int64_t> CountPgRows(PgConnection& pg, const std::string& schema, const std::string& table,
-                            const RowFilter& filter) {
-  std::string sql = "SELECT count(*) FROM " + QuoteQualified(schema, table);
-  std::vector<std::optional<std::string>> params;
-  if (!filter.column.empty()) {
-    std::string array = "{";
-    for (const std::string& v : filter.values) {
-      std::string quoted = "\"";
-      for (char c : v) {
-        if (c == '"' || c == '\\') quoted += '\\';
-        quoted += c;
-      }
-      array += (array.size() > 1 ? "," : "") + quoted + "\"";
-    }
-    params.push_back(array + "}");
-    sql += " WHERE (" + QuoteIdentifier(filter.column) + "::text = ANY ($1::text[])) IS " +
-           (filter.exclude ? "NOT TRUE" : "TRUE");
-  }
-  SQLIFT_ASSIGN_OR_RETURN(PgResult r, pg.Query(sql, params));
-  return r.GetInt64(0, 0);
 }
 
 }  // namespace sqlift

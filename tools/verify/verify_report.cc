@@ -27,6 +27,8 @@ Json TableJson(const TableVerdict& t) {
           {"status", TableStatusName(t.status)},
           {"sqlite_rows", c.sqlite_rows},
           {"pg_rows", c.pg_rows},
+          {"counted", t.counted},
+          {"rows_read", t.rows_read},
           {"different", c.different},
           {"missing", c.missing},
           {"extra", c.extra},

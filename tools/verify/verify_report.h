@@ -38,6 +38,12 @@ struct TableVerdict {
   TableComparison comparison;      // rows and differences (zero when not compared)
   std::vector<std::string> notes;  // "column \"x\" is not in PostgreSQL", ...
   double seconds = 0;
+  // Rows read on both sides: every row for a full comparison; a switch's incremental check
+  // reads only the changed keys' rows.
+  int64_t rows_read = 0;
+  // Whether comparison.sqlite_rows / pg_rows are proven row counts (false when an incremental
+  // check started from a proof without counts).
+  bool counted = true;
 };
 
 struct VerifyReport {

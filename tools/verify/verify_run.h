@@ -24,6 +24,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,8 +58,11 @@ struct VerifySpec {
   // A switch's verify: the tenant is fenced and drained, its rows cannot change (recorded, so
   // a later switch may start its fast path from this run).
   bool still = false;
-  // The fast path (tools/verify_fast.h): only these rows, plus every table's row count.
+  // The incremental check (tools/verify_fast.h): only these rows; counts from the proof.
   const ChangedKeys* changed = nullptr;
+  // A switch's check at a log position it knows (the tenant fenced and drained up to it): the
+  // SQLite snapshot is opened as it is, with no WAL barrier, and the run is recorded at it.
+  std::optional<uint64_t> still_at;
 };
 
 // Fails (with *exit = kExitUsage for bad input, else kExitFailure) when the comparison could

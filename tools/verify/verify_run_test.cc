@@ -240,8 +240,8 @@ class FastPathTest : public ::testing::Test {
   }
   std::optional<ChangedKeys> Changed(uint64_t since, uint64_t fence, size_t max_keys = 100) {
     why_.clear();
-    Result<std::optional<ChangedKeys>> r =
-        ChangedKeysInLog(*log_, VerifiedAt{7, since}, "acme", fence, max_keys, &why_);
+    Result<std::optional<ChangedKeys>> r = ChangedKeysInLog(
+        *log_, VerifiedAt{7, since, {}}, KeyScan{"acme", "", fence, max_keys}, &why_);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? *r : std::nullopt;
   }
@@ -298,6 +298,31 @@ TEST_F(FastPathTest, FallsBackToFullWhenTheLogNoLongerHoldsTheRange) {
   EXPECT_FALSE(Changed(1, 6));
   EXPECT_NE(why_.find("no longer holds seq 2"), std::string::npos) << why_;
   EXPECT_TRUE(Changed(3, 6)) << why_;  // seq 4 on are still there
+}
+
+TEST_F(FastPathTest, AScanResumedFromAnEarlierOneReadsOnlyTheRestAndKeepsEachKeyOnce) {
+  Change(1, 10);
+  Change(2, 11);
+  std::optional<ChangedKeys> before = Changed(0, 2);  // outside the fence
+  ASSERT_TRUE(before) << why_;
+  EXPECT_EQ(before->to_seq, 2u);
+  Change(3, 11);  // again: still one key
+  Change(4, 12);
+  Result<std::optional<ChangedKeys>> rest =
+      ChangedKeysInLog(*log_, VerifiedAt{7, 0, {}}, KeyScan{"acme", "", 4, 100}, &why_, &*before);
+  ASSERT_TRUE(rest.ok() && *rest) << rest.status().ToString() << why_;
+  EXPECT_EQ((*rest)->count, 3u);
+  EXPECT_EQ((*rest)->to_seq, 4u);
+  ASSERT_EQ((*rest)->keys["orders"].size(), 3u);
+  EXPECT_EQ((*rest)->keys["orders"][2].values(0).integer(), 12);
+  EXPECT_TRUE((*rest)->fates["orders"][1].existed_before);  // an UPDATE: it was there at P
+}
+
+TEST_F(FastPathTest, AFenceTheLogDoesNotHoldYetIsNotReadAsEmpty) {
+  Change(1, 10);
+  Result<std::optional<ChangedKeys>> r =
+      ChangedKeysInLog(*log_, VerifiedAt{7, 0, {}}, KeyScan{"acme", "", 5, 100}, &why_);
+  EXPECT_EQ(r.status().code(), Status::Code::kUnavailable);
 }
 
 TEST_F(FastPathTest, NothingChangedSinceARunAtTheFence) {

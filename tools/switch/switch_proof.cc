@@ -1,0 +1,140 @@
+// ProveBeforeFence (see switch_proof.h).
+#include "tools/switch/switch_proof.h"
+
+#include <fmt/format.h>
+
+#include <limits>
+#include <thread>
+
+#include "tools/verify/applier_hold.h"
+#include "tools/verify/verify_fast.h"
+#include "tools/verify/verify_run.h"
+
+namespace sqlift::switching {
+namespace {
+
+constexpr uint64_t kToTheEnd = std::numeric_limits<uint64_t>::max();
+constexpr int kMaxHeldVerifies = 2;
+// How long the proof waits for the applier to reach a held position, or for another verify's
+// hold to end: the proof runs before the fence, so it may take as long as the tables need.
+constexpr std::chrono::minutes kHeldVerifyWait{5};
+
+// The counts a matched report proves: every table's rows in its scope.
+std::map<std::string, int64_t> CountsOf(const VerifyReport& report) {
+  std::map<std::string, int64_t> out;
+  for (const TableVerdict& t : report.tables) {
+    if (t.status == TableStatus::kMatched && t.counted) out[t.table] = t.comparison.sqlite_rows;
+  }
+  return out;
+}
+
+// A held verify now: both sides compared at one position while capture and apply go on.
+Result<VerifiedAt> HeldVerify(Switch& s, VerifySpec spec) {
+  spec.hold_source = s.cfg.source_id;
+  spec.hold_ttl = std::chrono::seconds(10);  // a switch killed while holding lets go soon
+  spec.hold_timeout = kHeldVerifyWait;
+  spec.progress = false;
+  int exit = 0;
+  Result<VerifyReport> report = RunVerification(spec, &exit);
+  // Another switch's (or verify's) hold of the same applier ends once its snapshot is taken.
+  const Clock::time_point until = Clock::now() + kHeldVerifyWait;
+  while (!report.ok() && report.status().code() == Status::Code::kUnavailable &&
+         report.status().message().find(kHoldBusy) != std::string::npos && Clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    report = RunVerification(spec, &exit);
+  }
+  SQLIFT_RETURN_IF_ERROR(report.status());
+  SQLIFT_RETURN_IF_ERROR(VerifyVerdict(*report));
+  return VerifiedAt{report->run_id.value_or(0), static_cast<uint64_t>(report->position),
+                    CountsOf(*report)};
+}
+
+// How many keys changed since `proof` (up to the log's end), kept in s.prior for the check
+// inside the fence; nullopt with the reason in *why when it is too many or the incremental
+// check would not apply.
+Result<std::optional<size_t>> ChangesSince(Switch& s, const VerifySpec& spec,
+                                           const VerifiedAt& proof, std::string* why) {
+  SQLIFT_ASSIGN_OR_RETURN(state::ChangeLog * log, SwitchLog(s));
+  SQLIFT_ASSIGN_OR_RETURN(
+      s.prior,
+      ChangedKeysInLog(*log, proof, ScanFor(s, spec, kToTheEnd, s.o.max_changes_since_proof), why));
+  if (!s.prior) return std::optional<size_t>();
+  return std::optional<size_t>(s.prior->count);
+}
+
+// The proof (see ProveBeforeFence).
+Status Prove(Switch& s, std::string* note) {
+  if (!s.o.verify || s.o.full_verify) {
+    *note = s.o.verify ? "--full-verify: every row is compared inside the fence"
+                       : "skipped (--no-verify)";
+    return Status::OK();
+  }
+  SQLIFT_ASSIGN_OR_RETURN(VerifySpec spec, TenantSpec(s));
+  SQLIFT_ASSIGN_OR_RETURN(std::optional<VerifiedAt> proof,
+                          LastProof(*s.pg, s.cfg.source_id, s.r.tenant, spec.skip_tenants));
+  std::string why = "no matched verify of it yet";
+  for (int held = 0;; ++held) {
+    if (proof) {
+      SQLIFT_ASSIGN_OR_RETURN(std::optional<size_t> n, ChangesSince(s, spec, *proof, &why));
+      if (n && proof->counts.empty() && held == 0) why = "it proved no row counts";
+      if (n && (!proof->counts.empty() || held > 0)) {
+        s.proof = proof;
+        *note = fmt::format("{}verify run {} at seq {}; {} keys changed since",
+                            held ? fmt::format("{} held verify now: ", held) : "", proof->run_id,
+                            proof->position, *n);
+        return Status::OK();
+      }
+    }
+    if (held == kMaxHeldVerifies) {
+      s.proof = proof;  // the check inside the fence decides, and says why it is full
+      *note = fmt::format("still {} after {} held verifies", why, held);
+      return Status::OK();
+    }
+    Result<VerifiedAt> fresh = HeldVerify(s, spec);
+    if (!fresh.ok()) {
+      return fresh.status().With(fmt::format("the held verify before the fence ({})", why));
+    }
+    proof = std::move(fresh).value();
+  }
+}
+
+}  // namespace
+
+Status ProveBeforeFence(Switch& s, std::string* note) {
+  Status st = Prove(s, note);
+  // --timeout guards the fence: it counts from here, however long the proof took.
+  s.deadline = Clock::now() + s.o.timeout;
+  return st;
+}
+
+Status ProveForFallback(Switch& s, std::string* note) {
+  if (!s.o.verify || s.o.full_verify) return Prove(s, note);  // says why not
+  if (s.wal_progress.empty()) {
+    *note =
+        "recorder capture mode: the reverse applier's writes are not in the log, so every "
+        "row is compared inside the fence";
+    return Status::OK();
+  }
+  SQLIFT_ASSIGN_OR_RETURN(VerifySpec spec, TenantSpec(s));
+  SQLIFT_ASSIGN_OR_RETURN(std::optional<VerifiedAt> proof,
+                          LastProof(*s.pg, s.cfg.source_id, s.r.tenant, spec.skip_tenants));
+  std::string why = "no matched verify of it yet";
+  std::optional<size_t> n;
+  if (proof) {
+    SQLIFT_ASSIGN_OR_RETURN(n, ChangesSince(s, spec, *proof, &why));
+  }
+  if (!n) {
+    *note = fmt::format("every row is compared inside the fence: {}", why);
+    return Status::OK();
+  }
+  s.proof = proof;
+  *note = fmt::format("verify run {} at seq {}; {} keys changed since on either side",
+                      proof->run_id, proof->position, *n);
+  return Status::OK();
+}
+
+Status DatabaseSides::Prove(std::string* note) {
+  return ProveBeforeFence(s_, note);
+}
+
+}  // namespace sqlift::switching
