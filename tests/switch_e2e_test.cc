@@ -12,6 +12,7 @@
 #include <map>
 #include <set>
 
+#include "apply/pg_sink/pg_route.h"
 #include "common/pg/pg_connection.h"
 #include "tests/testutil/switch_fixture.h"
 
@@ -287,7 +288,7 @@ TEST_F(SwitchTest, VerifyFindsPlantedDifference) {
 
   auto conn = PgConnection::Connect(s->uri(), 10s);
   ASSERT_TRUE(conn.ok());
-  ASSERT_TRUE((*conn)->Exec("SET sqlift.writer = 'applier'").ok());  // past the fence
+  ASSERT_TRUE(MarkApplierSession(**conn).ok());  // past the fence, as the applier
   auto set = [&](const std::string& name) {
     auto r = (*conn)->Query("UPDATE public.products SET name = $1 WHERE product_id = 'p-globex-7'",
                             {name});

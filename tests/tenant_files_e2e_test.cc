@@ -14,6 +14,7 @@
 #include <map>
 #include <optional>
 
+#include "apply/pg_sink/pg_route.h"
 #include "common/pg/pg_connection.h"
 #include "tests/testutil/tenant_files_fixture.h"
 
@@ -133,7 +134,7 @@ TEST_F(TenantFilesTest, ThreeFilesIntoOneSchema) {
   // another row); then it is undone.
   auto conn = PgConnection::Connect(f->uri(), 10s);
   ASSERT_TRUE(conn.ok()) << conn.status().ToString();
-  ASSERT_TRUE((*conn)->Exec("SET sqlift.writer = 'applier'").ok());
+  ASSERT_TRUE(MarkApplierSession(**conn).ok());  // past the fence, as the applier
   auto plant = [&](const std::optional<std::string>& notes) {
     auto r = (*conn)->Query(
         "UPDATE public.bookings SET notes = $1 WHERE tenant_id = 'b' AND id = 3", {notes});

@@ -27,6 +27,9 @@ BEGIN
   DROP FUNCTION IF EXISTS sqlift.fence_no_tenant(jsonb, text, text);
   DROP FUNCTION IF EXISTS sqlift.fence_check(text, text);
   DROP FUNCTION IF EXISTS sqlift.install_fence(text, text, text);
+  DROP FUNCTION IF EXISTS sqlift.refresh_fences(boolean);
+  DROP FUNCTION IF EXISTS sqlift.fence_token(text);
+  DROP SEQUENCE IF EXISTS sqlift.fence_key;
 END
 $do$
 )sql";
@@ -129,7 +132,8 @@ Status MarkApplierSession(PgConnection& conn) {
     return Status::FailedPrecondition("inside a transaction, whose rollback would undo the SET")
         .With(what);
   }
-  return conn.Exec("SET sqlift.writer = 'applier'").With(what);
+  // SET ROLE to the session's own login: current_user and every privilege stay as they were.
+  return conn.Exec("SELECT pg_catalog.set_config('role', session_user, false)").With(what);
 }
 
 Status InstallFence(PgConnection& conn, const std::string& schema, const std::string& table,
@@ -139,6 +143,21 @@ Status InstallFence(PgConnection& conn, const std::string& schema, const std::st
   return conn.Query("SELECT sqlift.install_fence($1, $2, $3)", {schema, table, tenant_column})
       .status()
       .With(what);
+}
+
+Status RefreshFences(PgConnection& conn) {
+  Result<PgResult> r = conn.Query(
+      "SELECT session_user, pg_catalog.array_to_string(sqlift.refresh_fences(false), ', ')");
+  if (!r.ok()) return r.status().With("refresh the sqlift fences");
+  const std::string login(r->get(0, 0));
+  const std::string others(r->get(0, 1));
+  if (others.empty()) return Status::OK();
+  return Status::FailedPrecondition(
+      "the sqlift fences of " + others + " let through another role than this applier's login " +
+      QuoteIdentifier(login) +
+      ": every applier writing one PostgreSQL database must log in as the same role. If that "
+      "role runs no applier here any more, connect as " +
+      QuoteIdentifier(login) + " and take the fences over: SELECT sqlift.refresh_fences(true);");
 }
 
 Status DropFences(PgConnection& conn) {

@@ -6,17 +6,27 @@
 // triggers on every migrated table hold ordinary sessions to them:
 //
 //   route of the row's tenant            write by an ordinary session
+//   fenced (either side)                 refused, SQLSTATE SL001 (kFencedSqlState): retry
 //   none, or side sqlite                 refused, SQLSTATE SL002 (kRoutedElsewhereSqlState)
-//   side postgres, fenced                refused, SQLSTATE SL001 (kFencedSqlState): retry
 //   side postgres, not fenced            allowed
 //   (the tenant column is NULL)          refused, SQLSTATE SL003 (kNoTenantSqlState)
 //
-// The applier (a session after MarkApplierSession) is never refused, and pays almost nothing:
-// the row trigger's WHEN clause leaves it out before any function is called. sqlift.writer
-// (like sqlift.fence_allowed, below) is a convention, not a security boundary: any session can
-// SET it. The fence stops mistakes (an application still writing to the side it has left), not
-// a hostile role; revoke privileges for that. The triggers are ENABLE ALWAYS, so
-// session_replication_role = replica does not skip them.
+// A fenced route answers "being switched, retry" whatever its side: between a cutover's fence
+// and the flip reaching PostgreSQL, SQLite already says postgres, and "write through SQLite"
+// would send writers back there.
+//
+// The applier is recognised by its role: a session the applier's login marked with
+// MarkApplierSession (SET ROLE to itself) passes, and pays almost nothing: the row trigger's
+// WHEN clause compares the session's `role` setting with the applier's login (baked into the
+// trigger when installed) and leaves it out before any function is called. PostgreSQL lets a
+// session SET ROLE only to a role its login is a member of, so an application that logs in as
+// another role, not a member of the applier's, cannot pass, whatever it sets: the fence is a
+// privilege boundary. Not against a session of the applier's own login (give the applier a
+// login of its own) nor against a superuser (who can do anything). The `role` setting, unlike
+// current_user, stays the session's inside foreign-key actions and SECURITY DEFINER functions:
+// a cascade the applier's delete causes is the applier's, one an application's causes is not.
+// Nothing else a session can set lets it through (pg_route_sql.cc). The triggers are ENABLE
+// ALWAYS, so session_replication_role = replica does not skip them.
 //
 // A row's tenant is its tenant column's value in JSON text form (the text of a text column,
 // the digits of an integer column), "*" for a table installed without a tenant column (a
@@ -34,7 +44,8 @@
 // the stale route (pg_route_sql.cc). Two tenants whose hashes collide merely share a lock.
 // Since a writer holds its tenant's locks to its end, the route cannot change under it: the
 // trigger checks a tenant once per transaction (the transaction-local setting
-// sqlift.fence_allowed remembers the last tenant allowed) and the next rows skip the check.
+// sqlift.fence_allowed remembers the last tenant allowed, as a token only the fence functions
+// can compute) and the next rows skip the check.
 //
 // SQLSTATEs: PgConnection reports class SL as kFailedPrecondition; test the SQLSTATE
 // (SqlStateOf(status) == kFencedSqlState) to decide on a retry.
@@ -90,19 +101,27 @@ struct PgRoute {
 // The statements EnsureRouteSchema runs, for printing (`sqlift init` dry runs).
 std::string RouteSchemaSql();
 
-// Marks this session as the applier (SET sqlift.writer = 'applier'), so the fences let it
-// write. Outside a transaction only: a SET inside one would be undone by its rollback. RESET
-// ALL or DISCARD ALL undo it (and the applier is refused again, the safe side).
+// Marks this session as the applier: SET ROLE to its own login (session_user), which the
+// fences that login installed let through. current_user, and so every privilege, stays as it
+// was. Outside a transaction only: a SET inside one would be undone by its rollback. RESET
+// ROLE, SET ROLE NONE or DISCARD ALL undo it (and the applier is refused again, the safe side).
 [[nodiscard]] Status MarkApplierSession(PgConnection& conn);
 
 // Installs, replacing any earlier one, in one transaction, on schema.table: the row trigger
-// sqlift_fence (BEFORE INSERT OR UPDATE OR DELETE, FOR EACH ROW, WHEN sqlift.writer is not
-// 'applier') and the statement trigger sqlift_fence_truncate (BEFORE TRUNCATE). An empty
-// tenant_column: the table has none, and its rows are the tenant "*". The caller must own the
-// table. NotFound when the table, or the tenant column, does not exist. Needs
-// EnsureRouteSchema first.
+// sqlift_fence (BEFORE INSERT OR UPDATE OR DELETE, FOR EACH ROW, WHEN the session's role is not
+// conn's login) and the statement trigger sqlift_fence_truncate (BEFORE TRUNCATE); both let
+// through the sessions of conn's login that MarkApplierSession marked. An empty tenant_column:
+// the table has none, and its rows are the tenant "*". The caller must own the table. NotFound
+// when the table, or the tenant column, does not exist. Needs EnsureRouteSchema first.
 [[nodiscard]] Status InstallFence(PgConnection& conn, const std::string& schema,
                                   const std::string& table, const std::string& tenant_column);
+
+// At the applier's start, after EnsureRouteSchema: re-installs for conn's login every fence
+// that names no applier role (installed by an older sqlift, whose triggers let through a
+// setting any session could set) or a role that no longer exists. FailedPrecondition when some
+// fence lets through another existing role (appliers of one database log in as one role): the
+// message names the tables and the statement that takes them over.
+[[nodiscard]] Status RefreshFences(PgConnection& conn);
 
 // Removes every sqlift fence trigger, on every table, and the fence functions (for `sqlift
 // finish`), in one transaction; sqlift.route stays. Idempotent, also without schema sqlift.

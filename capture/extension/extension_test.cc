@@ -82,6 +82,27 @@ TEST_F(ExtensionTest, InProcessFlushPendingAndRefusal) {
   EXPECT_EQ(changes[0].op, SQLITE_INSERT);
 }
 
+// sqlift_route() while a switch is in flight: a cutover's fence (sqlite, fenced) and a
+// fallback's (postgres, fenced) both answer "fenced": wait and ask again, whatever the side. A
+// flush of the tenant's rows says "being switched" (SQLITE_BUSY: retry).
+TEST_F(ExtensionTest, RouteWhileFencedSaysFencedWhateverItsSide) {
+  DbPtr db = OpenDb(path_, false);
+  std::string error;
+  ASSERT_EQ(Load(db.get(), &error), SQLITE_OK) << error;
+  for (const std::string side : {"sqlite", "postgres"}) {
+    Exec(db.get(), "INSERT OR REPLACE INTO _sqlift_route VALUES ('*', '" + side + "', 5, 1, 0)");
+    EXPECT_EQ(Text(db.get(), "SELECT sqlift_route('acme')"),
+              "{\"tenant\":\"acme\",\"side\":\"" + side + "\",\"epoch\":5,\"fenced\":true}");
+    Exec(db.get(), "BEGIN; INSERT INTO items VALUES (1, 'a', 2)");
+    EXPECT_EQ(TryExec(db.get(), "SELECT sqlift_flush()"), SQLITE_BUSY) << side;
+    EXPECT_NE(std::string(sqlite3_errmsg(db.get())).find("is being switched (route epoch 5)"),
+              std::string::npos)
+        << sqlite3_errmsg(db.get());
+    Exec(db.get(), "ROLLBACK");
+  }
+  EXPECT_EQ(QueryInt(db.get(), "SELECT count(*) FROM items"), 0);
+}
+
 TEST_F(ExtensionTest, ExportsOnlyItsEntryPointAndTheCApi) {
   void* lib = dlopen(SQLIFT_CAPTURE_EXT, RTLD_NOW | RTLD_LOCAL);
   ASSERT_NE(lib, nullptr) << dlerror();

@@ -12,8 +12,11 @@
 // one or two primary-key lookups of _sqlift_route per row.
 //
 // The refusal's message names the route: `sqlift: tenant "T" is on postgres (epoch N)`, or
-// `sqlift: tenant "T" is being switched (epoch N); retry shortly` while it is fenced ("the
-// whole database" instead of `tenant "T"` when the whole-database route decided). SQLite
+// `sqlift: tenant "T" is being switched (epoch N); retry shortly` while it is fenced, whichever
+// side the route names (a cutover's fence says sqlite, a fallback's postgres: neither sends the
+// writer to the other side while the switch is in flight, and PostgreSQL's fence says the same,
+// apply/pg_sink/pg_route.h) ("the whole database" instead of `tenant "T"` when the
+// whole-database route decided). SQLite
 // before 3.48 takes only a literal as RAISE's message, so the messages are baked into one trigger,
 // `_sqlift_guard_messages` (INSTEAD OF INSERT on the empty view `_sqlift_guard_refusal`, into which
 // a refusing trigger inserts the route), rewritten from _sqlift_route whenever a route changes
@@ -23,8 +26,10 @@
 //
 // The reverse applier's pass: it inserts _sqlift_state key kStateReverseWriter after BEGIN and
 // deletes it before COMMIT, in its own write transaction. SQLite lets one transaction write at
-// a time, so no other writer can ever see the row, and it is never committed. Like PostgreSQL's
-// `sqlift.writer`, this is a guard against mistakes, not a security boundary.
+// a time, so no other writer can ever see the row, and it is never committed. This is a guard
+// against mistakes, not a security boundary: SQLite has no roles, and a client that may write
+// the file may write that row too, or drop the triggers. (PostgreSQL's fence, which recognises
+// the applier by its role, is a boundary.)
 //
 // Thread safety: functions over the connection they are given.
 #pragma once

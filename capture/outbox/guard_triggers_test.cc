@@ -75,6 +75,30 @@ TEST_F(GuardTriggersTest, FencedTenantGetsTheRetryableMessage) {
             Status::Code::kFailedPrecondition);
 }
 
+// A cutover's fence is (sqlite, fenced), a fallback's (postgres, fenced): either way every write
+// the route covers hears "being switched", never "on postgres", which would send it away.
+TEST_F(GuardTriggersTest, FencedRouteSaysBeingSwitchedWhateverItsSide) {
+  const std::string before = Tables();
+  for (const char* side : {"sqlite", "postgres"}) {
+    SetRoute("acme", side, 4, /*fenced=*/true);
+    SetRoute("*", side, 4, /*fenced=*/true);
+    const std::string acme = "sqlift: tenant \"acme\" is being switched (epoch 4); retry shortly";
+    const std::string whole =
+        "sqlift: the whole database is being switched (epoch 4); retry shortly";
+    EXPECT_EQ(Refusal("INSERT INTO orders VALUES ('acme', 2, 'x')"), acme) << side;
+    EXPECT_EQ(Refusal("UPDATE orders SET v = 'y' WHERE tenant_id = 'acme'"), acme) << side;
+    EXPECT_EQ(Refusal("DELETE FROM orders WHERE tenant_id = 'acme'"), acme) << side;
+    EXPECT_EQ(Refusal("UPDATE orders SET tenant_id = 'globex' WHERE tenant_id = 'acme'"), acme)
+        << side;
+    EXPECT_EQ(Refusal("DELETE FROM orders WHERE tenant_id = 'globex'"), whole) << side;
+    EXPECT_EQ(Refusal("INSERT INTO countries VALUES ('de', 'Germany')"), whole) << side;
+    EXPECT_EQ(Refusal("UPDATE countries SET name = 'x'"), whole) << side;
+    // sqlift's own connections read it as a retry, whichever side the route names.
+    EXPECT_EQ(db_->Exec("DELETE FROM countries").code(), Status::Code::kUnavailable) << side;
+  }
+  EXPECT_EQ(Tables(), before);
+}
+
 TEST_F(GuardTriggersTest, WholeDatabaseRouteCoversTablesAndTenantsWithoutARoute) {
   SetRoute("initech", "sqlite", 1);
   SetRoute("*", "postgres", 6);

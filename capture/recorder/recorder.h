@@ -82,8 +82,9 @@ class Recorder {
   [[nodiscard]] Status Discard();
 
   // Which side takes writes for `tenant` ("*": the whole database), read from _sqlift_route
-  // (capture/route_table.h). Writers follow it: on `sqlite` (not fenced) write here; fenced:
-  // wait and ask again; on `postgres`: write on PostgreSQL.
+  // (capture/route_table.h). Writers follow it: fenced, whichever side it names (a cutover's
+  // fence says sqlite, a fallback's postgres): wait and ask again, on neither side; else on
+  // `sqlite` write here, on `postgres` write on PostgreSQL.
   [[nodiscard]] Result<RouteRow> RouteFor(std::string_view tenant);
 
   // Why the connection's most recent COMMIT was refused; empty once a COMMIT has gone through.

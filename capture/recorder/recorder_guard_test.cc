@@ -148,5 +148,41 @@ TEST_F(RecorderTest, ConnectionClosedFirst) {
   EXPECT_EQ(QueryInt(db.get(), "SELECT count(*) FROM items"), 0);
 }
 
+// A cutover's fence is (sqlite, fenced), a fallback's (postgres, fenced). Either way RouteFor
+// says fenced (wait and ask again) and a flush of the tenant's rows is a retry (Unavailable,
+// SQLITE_BUSY through the C API), never "routed to postgres", which would send it away.
+TEST_F(RecorderTest, FencedRouteIsARetryWhateverItsSide) {
+  Exec(db_.get(), "INSERT INTO _sqlift_state (key, value) VALUES ('tenant_column', 'name')");
+  DbPtr db = OpenDb(dir_.Path("app.db"), false);
+  std::unique_ptr<Recorder> rec = Attach(db.get());  // reads the tenant scheme
+  for (const std::string side : {"sqlite", "postgres"}) {
+    Exec(db.get(), "INSERT OR REPLACE INTO _sqlift_route VALUES ('acme', '" + side +
+                       "', 7, 1, 0), ('*', '" + side + "', 7, 1, 0)");
+    for (const char* tenant : {"acme", "initech"}) {  // its own route; the whole database's
+      Result<RouteRow> route = rec->RouteFor(tenant);
+      ASSERT_TRUE(route.ok()) << route.status().ToString();
+      EXPECT_TRUE(route->fenced) << side << " " << tenant;
+      EXPECT_FALSE(route->sqlite_writable()) << side << " " << tenant;
+      EXPECT_EQ(route->side, side);
+      EXPECT_EQ(route->epoch, 7);
+    }
+    for (const std::string tenant : {"acme", "initech"}) {
+      Exec(db.get(), "BEGIN IMMEDIATE; INSERT INTO items VALUES (1, '" + tenant + "', 1)");
+      Result<int64_t> n = rec->Flush();
+      EXPECT_EQ(n.status().code(), Status::Code::kUnavailable) << side << " " << tenant;
+      EXPECT_NE(n.status().message().find("is being switched (route epoch 7)"), std::string::npos)
+          << n.status().ToString();
+      EXPECT_NE(n.status().message().find("retry shortly"), std::string::npos);
+      Exec(db.get(), "ROLLBACK");
+    }
+  }
+  Exec(db.get(), "UPDATE _sqlift_route SET fenced = 0");  // the flip: now it says where to go
+  Exec(db.get(), "BEGIN IMMEDIATE; INSERT INTO items VALUES (1, 'acme', 1)");
+  EXPECT_EQ(rec->Flush().status().code(), Status::Code::kFailedPrecondition);
+  Exec(db.get(), "ROLLBACK");
+  EXPECT_EQ(QueryInt(db.get(), "SELECT count(*) FROM items"), 0);
+  EXPECT_TRUE(ReadOutbox(db.get()).empty());
+}
+
 }  // namespace
 }  // namespace sqlift

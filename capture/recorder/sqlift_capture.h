@@ -54,9 +54,9 @@ SQLIFT_CAPTURE_API int sqlift_recorder_discard(sqlift_recorder* rec);
 
 /* Which side takes writes for `tenant` ("*" for the whole database): *on_postgres is 1 when
  * the tenant is routed to PostgreSQL, *fenced 1 while a cutover or fallback is switching it
- * (wait and ask again), *epoch the route's epoch. Any out-pointer may be NULL. A flush that
- * writes a fenced tenant fails with SQLITE_BUSY (roll back, retry); one that writes a tenant
- * routed to PostgreSQL with SQLITE_MISUSE (roll back, write on PostgreSQL);
+ * (wait and ask again, whatever *on_postgres says), *epoch the route's epoch. Any out-pointer may
+ * be NULL. A flush that writes a fenced tenant fails with SQLITE_BUSY (roll back, retry); one that
+ * writes a tenant routed to PostgreSQL with SQLITE_MISUSE (roll back, write on PostgreSQL);
  * sqlift_recorder_errmsg() names the tenant and the epoch. */
 SQLIFT_CAPTURE_API int sqlift_recorder_route(sqlift_recorder* rec, const char* tenant,
                                              int* on_postgres, int64_t* epoch, int* fenced);

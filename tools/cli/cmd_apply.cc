@@ -30,13 +30,15 @@ struct ApplyOptions {
   std::string ready_file;
 };
 
-// sqlift's tables and functions in PostgreSQL. Several appliers (database-per-tenant: one per
+// sqlift's tables and functions in PostgreSQL, and fences that let this applier's login
+// through (an older sqlift's are re-installed). Several appliers (database-per-tenant: one per
 // source) may start at once: they take turns (WithSchemaLock).
 Status EnsureSchemas(PgConnection& conn) {
   return WithSchemaLock(conn, [&] {
     SQLIFT_RETURN_IF_ERROR(EnsureStateSchema(conn));
     SQLIFT_RETURN_IF_ERROR(EnsureVerifyRuns(conn));
-    return EnsureRouteSchema(conn);
+    SQLIFT_RETURN_IF_ERROR(EnsureRouteSchema(conn));
+    return RefreshFences(conn);
   });
 }
 
@@ -136,7 +138,8 @@ apply::PgBatchSinkOptions ApplierDaemon::SinkOptions() {
   sink_options.on_error = o_.on_error == "skip-row" ? apply::PgBatchSinkOptions::OnError::kSkip
                                                     : apply::PgBatchSinkOptions::OnError::kStop;
   const std::string uri = cfg_.target_pg;
-  // Every applier connection may write past the fences (apply/pg_route.h).
+  // Every applier connection may write past the fences: it takes its login's role, which the
+  // fences name (apply/pg_sink/pg_route.h).
   sink_options.connect = [uri]() -> Result<std::unique_ptr<PgConnection>> {
     SQLIFT_ASSIGN_OR_RETURN(auto c, PgConnection::Connect(uri, std::chrono::seconds(10)));
     SQLIFT_RETURN_IF_ERROR(MarkApplierSession(*c));

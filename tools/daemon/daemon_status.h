@@ -53,8 +53,9 @@ struct AppliedState {
 [[nodiscard]] Result<AppliedState> ReadAppliedState(PgConnection& conn, const std::string& source);
 
 // The agent's endpoints: /status (JSON), /metrics (Prometheus), /route (JSON: every route the
-// agent has logged, or with ?tenant=T the route that applies to T). The handlers read what
-// is passed here, which must outlive the server; `shipper` and `reverse` may be null.
+// agent has logged, or with ?tenant=T the route that applies to T; "fenced": true, whatever
+// its "side", means wait and ask again). The handlers read what is passed here, which must
+// outlive the server; `shipper` and `reverse` may be null.
 std::map<std::string, HttpServer::Handler> AgentHttpRoutes(const Config& cfg, state::ChangeLog* log,
                                                            const Shipper* shipper,
                                                            const ReverseRunner* reverse);

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "apply/reverse/reverse_runner_env.h"
 #include "capture/agent/route_writer.h"
@@ -193,6 +194,33 @@ TEST_F(AgentStatusTest, RouteOfOneTenantOrEvery) {
   json all = json::parse(AgentRoutes(*log_, {}).body);
   ASSERT_EQ(all["routes"].size(), 1u);
   EXPECT_EQ(all["routes"][0]["tenant"], "acme");
+}
+
+// GET /route while a switch is in flight: a cutover's fence (sqlite, fenced) and a fallback's
+// (postgres, fenced) both answer fenced, which writers read as "wait and ask again" before the
+// side; so does a tenant that follows a fenced whole-database route (named as asked).
+TEST_F(AgentStatusTest, RouteWhileFencedSaysFencedWhateverItsSide) {
+  std::vector<state::RouteRecord> routes;
+  for (const RouteRow& r :
+       {Route("acme", kSideSqlite, 4, true), Route("globex", kSidePostgres, 5, true),
+        Route("*", kSideSqlite, 6, true)})
+    routes.push_back({r.tenant, ToWire(r).SerializeAsString()});
+  ASSERT_TRUE(log_->Append({{41, "x"}}, routes).ok());
+  const std::vector<std::tuple<std::string, std::string, std::string, int>> want = {
+      {"acme", "acme", "sqlite", 4},
+      {"globex", "globex", "postgres", 5},
+      {"initech", "initech", "sqlite", 6}};
+  for (const auto& [asked, tenant, side, epoch] : want) {
+    json j = json::parse(AgentRoutes(*log_, {{"tenant", asked}}).body);
+    EXPECT_EQ(j["fenced"], true) << asked;
+    EXPECT_EQ(j["tenant"], tenant);
+    EXPECT_EQ(j["side"], side);
+    EXPECT_EQ(j["epoch"], epoch);
+  }
+  json all = json::parse(AgentRoutes(*log_, {}).body);
+  ASSERT_EQ(all["routes"].size(), 3u);
+  for (const json& r : all["routes"])
+    EXPECT_EQ(r["fenced"], true) << r.dump();
 }
 
 TEST(RoutesStatusTest, BothSidesOfEachRouteAndTheSlot) {
