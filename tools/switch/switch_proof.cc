@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <functional>
 #include <limits>
 #include <thread>
 
@@ -28,12 +29,15 @@ std::map<std::string, int64_t> CountsOf(const VerifyReport& report) {
   return out;
 }
 
-// A held verify now: both sides compared at one position while capture and apply go on.
-Result<VerifiedAt> HeldVerify(Switch& s, VerifySpec spec) {
+// A held verify now: both sides compared at one position S while capture and apply go on;
+// with `changed_at`, only the keys it names at S (an incremental held verify).
+Result<VerifiedAt> HeldVerify(Switch& s, VerifySpec spec,
+                              std::function<Result<const ChangedKeys*>(uint64_t)> changed_at = {}) {
   spec.hold_source = s.cfg.source_id;
   spec.hold_ttl = std::chrono::seconds(10);  // a switch killed while holding lets go soon
   spec.hold_timeout = kHeldVerifyWait;
   spec.progress = false;
+  spec.changed_at = std::move(changed_at);
   int exit = 0;
   Result<VerifyReport> report = RunVerification(spec, &exit);
   // Another switch's (or verify's) hold of the same applier ends once its snapshot is taken.
@@ -47,6 +51,48 @@ Result<VerifiedAt> HeldVerify(Switch& s, VerifySpec spec) {
   SQLIFT_RETURN_IF_ERROR(VerifyVerdict(*report));
   return VerifiedAt{report->run_id.value_or(0), static_cast<uint64_t>(report->position),
                     CountsOf(*report)};
+}
+
+// The keys changed since `proof` up to `to`, resuming s.prior; waits (a few seconds at most)
+// for the agent to have logged `to`.
+Result<const ChangedKeys*> KeysUpTo(Switch& s, const VerifySpec& spec, const VerifiedAt& proof,
+                                    uint64_t to, std::optional<ChangedKeys>* out) {
+  const Clock::time_point until = Clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    SQLIFT_ASSIGN_OR_RETURN(state::ChangeLog * log, SwitchLog(s));
+    std::string why;
+    Result<std::optional<ChangedKeys>> keys = ChangedKeysInLog(
+        *log, proof, ScanFor(s, spec, to, s.o.fast_verify_max_keys), &why,
+        s.prior && s.prior->since_run == proof.run_id && s.prior->to_seq <= to ? &*s.prior
+                                                                               : nullptr);
+    if (keys.ok()) {
+      *out = std::move(keys).value();
+      if (!*out) return Status::Aborted("the keys since the proof: " + why);
+      return &**out;
+    }
+    if (keys.status().code() != Status::Code::kUnavailable || Clock::now() >= until) {
+      return keys.status();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // the agent's next write
+  }
+}
+
+// Brings the proof up to now without a full comparison: an incremental held verify of the keys
+// changed since it (both sides at one position S), recorded with the counts carried, becomes
+// the proof; the check inside the fence then reads only what changes after S.
+Result<VerifiedAt> Settle(Switch& s, const VerifySpec& spec, const VerifiedAt& proof) {
+  std::optional<ChangedKeys> keys;
+  SQLIFT_ASSIGN_OR_RETURN(VerifiedAt settled,
+                          HeldVerify(s, spec, [&](uint64_t at) -> Result<const ChangedKeys*> {
+                            return KeysUpTo(s, spec, proof, at, &keys);
+                          }));
+  if (proof.counts.empty()) settled.counts.clear();
+  ChangedKeys none;  // nothing changed since the new proof yet
+  none.since_run = settled.run_id;
+  none.since_seq = none.to_seq = settled.position;
+  none.counts_at_since = settled.counts;
+  s.prior = std::move(none);
+  return settled;
 }
 
 // How many keys changed since `proof` (up to the log's end), kept in s.prior for the check
@@ -78,10 +124,19 @@ Status Prove(Switch& s, std::string* note) {
       SQLIFT_ASSIGN_OR_RETURN(std::optional<size_t> n, ChangesSince(s, spec, *proof, &why));
       if (n && proof->counts.empty() && held == 0) why = "it proved no row counts";
       if (n && (!proof->counts.empty() || held > 0)) {
-        s.proof = proof;
         *note = fmt::format("{}verify run {} at seq {}; {} keys changed since",
                             held ? fmt::format("{} held verify now: ", held) : "", proof->run_id,
                             proof->position, *n);
+        if (*n > 0 && !proof->counts.empty()) {
+          Result<VerifiedAt> settled = Settle(s, spec, *proof);
+          if (!settled.ok()) {
+            return settled.status().With("the held check of the keys changed since the proof");
+          }
+          *note += fmt::format(", checked at seq {} with the applier held (verify run {})",
+                               settled->position, settled->run_id);
+          proof = std::move(settled).value();
+        }
+        s.proof = proof;
         return Status::OK();
       }
     }

@@ -6,10 +6,13 @@
 // (a held verify, or an earlier switch's check) when the log since P holds at most
 // max_changes_since_proof changed keys and no schema change; otherwise a held verify runs now,
 // as long as the tables need, and its P is the proof (at most twice, when the writers changed
-// too much during the first). A verify that differs fails the switch before anything changed,
-// naming the row. Inside the fence, the check compares only the rows whose keys the log shows
-// changed in (P, F] (tools/verify/verify_fast.h), and each table's count is the count proven
-// at P plus the net inserts and deletes since.
+// too much during the first). Then the proof is settled: an incremental held verify compares
+// only the keys changed since P, with both sides at one position S (the applier held there),
+// and, recorded with the counts carried, becomes the proof; so the check inside the fence reads
+// only what changed after S, the last moments before the fence. A verify that differs fails
+// the switch before anything changed, naming the row. Inside the fence, the check compares only the
+// rows whose keys the log shows changed in (P, F] (tools/verify/verify_fast.h), and each table's
+// count is the count proven at P plus the net inserts and deletes since.
 //
 // Thread safety: the calling thread, over the switch's connections.
 #pragma once

@@ -38,6 +38,7 @@ struct Run {
   std::unique_ptr<PgConnection> conn;
   std::vector<std::string> skip;  // tenants whose rows are left out on both sides
   VerifyReport report;
+  const ChangedKeys* changed = nullptr;  // the incremental check's keys (spec's, or found at S)
 };
 
 double Since(Clock::time_point t) {
@@ -130,10 +131,10 @@ bool TableFilter(const Run& run, const TableSchema& t, const TablePlan& plan, in
 
 // The fast path's changed keys of `t` (empty when none changed); null for a full comparison.
 const std::vector<wire::Row>* ChangedKeysOf(const Run& run, const TableSchema& t) {
-  if (!run.s.changed) return nullptr;
+  if (!run.changed) return nullptr;
   static const std::vector<wire::Row> kNone;
-  auto it = run.s.changed->keys.find(t.name);
-  return it == run.s.changed->keys.end() ? &kNone : &it->second;
+  auto it = run.changed->keys.find(t.name);
+  return it == run.changed->keys.end() ? &kNone : &it->second;
 }
 
 // The PostgreSQL side of the keyed read: each key's values in PostgreSQL's text form.
@@ -233,7 +234,7 @@ Result<TableVerdict> VerifyTable(Run& run, size_t i) {
   if (!v.comparison.matched()) v.status = TableStatus::kDifferent;
   if (keys) {
     CountsFromProof(
-        *run.s.changed, t,
+        *run.changed, t,
         [&](const std::optional<std::string>& tenant) {
           if (tenant_col < 0) return true;
           bool listed = tenant && wanted.count(*tenant);
@@ -332,8 +333,13 @@ Result<VerifyReport> RunVerification(const VerifySpec& spec, int* exit) {
   VerifyRunRecord record;
   record.started_at = std::chrono::system_clock::now();
   if (spec.cfg && !spec.cfg->source_id.empty()) record.source = spec.cfg->source_id;
-  Run run{spec, {}, {}, {}, {}, {}, {}, {}};
+  Run run{spec, {}, {}, {}, {}, {}, {}, {}, spec.changed};
   Status st = Prepare(run, exit);
+  if (st.ok() && spec.changed_at) {
+    Result<const ChangedKeys*> keys = spec.changed_at(Position(run));
+    st = keys.status();
+    if (keys.ok()) run.changed = *keys;
+  }
   if (st.ok()) {
     run.report.sqlite = spec.sqlite, run.report.pg = run.conn->Describe();
     run.report.schema = spec.schema;
@@ -355,7 +361,7 @@ Result<VerifyReport> RunVerification(const VerifySpec& spec, int* exit) {
   record.skipped = run.skip;
   record.all_tables = spec.tables.empty();
   record.still = spec.still;
-  record.fast = spec.changed != nullptr;
+  record.fast = run.changed != nullptr;
   SQLIFT_RETURN_IF_ERROR(WithSchemaLock(*run.conn, [&] { return EnsureVerifyRuns(*run.conn); }));
   SQLIFT_ASSIGN_OR_RETURN(run.report.run_id, RecordVerifyRun(*run.conn, run.report, record));
   *exit = VerifyExitCode(run.report);

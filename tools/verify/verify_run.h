@@ -24,6 +24,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -60,6 +61,9 @@ struct VerifySpec {
   bool still = false;
   // The incremental check (tools/verify_fast.h): only these rows; counts from the proof.
   const ChangedKeys* changed = nullptr;
+  // Or the keys changed up to the position S the held form finds (null: compare every row),
+  // asked once S is known; what it returns must live until RunVerification returns.
+  std::function<Result<const ChangedKeys*>(uint64_t position)> changed_at;
   // A switch's check at a log position it knows (the tenant fenced and drained up to it): the
   // SQLite snapshot is opened as it is, with no WAL barrier, and the run is recorded at it.
   std::optional<uint64_t> still_at;
