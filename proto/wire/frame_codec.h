@@ -23,7 +23,7 @@
 namespace sqlift::proto {
 
 // Sent in wire::Hello; bumped on every change that an older peer would misread (see README).
-inline constexpr uint32_t kProtocolVersion = 2;
+inline constexpr uint32_t kProtocolVersion = 3;
 inline constexpr size_t kFrameHeaderBytes = 4;
 inline constexpr size_t kDefaultMaxFrameBytes = size_t{64} << 20;  // 64 MiB
 // Protobuf cannot parse a message of 2 GiB or more: a max_frame_bytes above this limit, in
