@@ -133,8 +133,9 @@ void AddSwitchOptions(CLI::App* app, SwitchCli& o) {
                 "sides were at, or a held verify run now while writes go on), then inside the "
                 "fence only the rows the logs show changed since it");
   app->add_option("--max-changes-since-proof", o.max_changes_since_proof,
-                  "Changed keys since the proof above which the cutover runs a fresh held verify "
-                  "before fencing, so the check inside the fence stays small")
+                  "Before fencing, the keys changed since the proof are checked with the applier "
+                  "held (an incremental held verify), again while more than this many changed "
+                  "during the last check, so that the check inside the fence stays small")
       ->capture_default_str();
   app->add_flag("--json", o.json, "Print the report as one JSON document");
 }

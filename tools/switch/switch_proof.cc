@@ -2,10 +2,12 @@
 #include "tools/switch/switch_proof.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <functional>
 #include <limits>
 #include <thread>
+#include <vector>
 
 #include "tools/verify/applier_hold.h"
 #include "tools/verify/verify_fast.h"
@@ -15,7 +17,8 @@ namespace sqlift::switching {
 namespace {
 
 constexpr uint64_t kToTheEnd = std::numeric_limits<uint64_t>::max();
-constexpr int kMaxHeldVerifies = 2;
+constexpr int kMaxHeldVerifies = 2;  // whole comparisons
+constexpr int kMaxRounds = 6;        // proofs found, made or settled
 // How long the proof waits for the applier to reach a held position, or for another verify's
 // hold to end: the proof runs before the fence, so it may take as long as the tables need.
 constexpr std::chrono::minutes kHeldVerifyWait{5};
@@ -103,7 +106,7 @@ Result<std::optional<size_t>> ChangesSince(Switch& s, const VerifySpec& spec,
   SQLIFT_ASSIGN_OR_RETURN(state::ChangeLog * log, SwitchLog(s));
   SQLIFT_ASSIGN_OR_RETURN(
       s.prior,
-      ChangedKeysInLog(*log, proof, ScanFor(s, spec, kToTheEnd, s.o.max_changes_since_proof), why));
+      ChangedKeysInLog(*log, proof, ScanFor(s, spec, kToTheEnd, s.o.fast_verify_max_keys), why));
   if (!s.prior) return std::optional<size_t>();
   return std::optional<size_t>(s.prior->count);
 }
@@ -119,38 +122,42 @@ Status Prove(Switch& s, std::string* note) {
   SQLIFT_ASSIGN_OR_RETURN(std::optional<VerifiedAt> proof,
                           LastProof(*s.pg, s.cfg.source_id, s.r.tenant, spec.skip_tenants));
   std::string why = "no matched verify of it yet";
-  for (int held = 0;; ++held) {
-    if (proof) {
-      SQLIFT_ASSIGN_OR_RETURN(std::optional<size_t> n, ChangesSince(s, spec, *proof, &why));
-      if (n && proof->counts.empty() && held == 0) why = "it proved no row counts";
-      if (n && (!proof->counts.empty() || held > 0)) {
-        *note = fmt::format("{}verify run {} at seq {}; {} keys changed since",
-                            held ? fmt::format("{} held verify now: ", held) : "", proof->run_id,
-                            proof->position, *n);
-        if (*n > 0 && !proof->counts.empty()) {
-          Result<VerifiedAt> settled = Settle(s, spec, *proof);
-          if (!settled.ok()) {
-            return settled.status().With("the held check of the keys changed since the proof");
-          }
-          *note += fmt::format(", checked at seq {} with the applier held (verify run {})",
-                               settled->position, settled->run_id);
-          proof = std::move(settled).value();
-        }
-        s.proof = proof;
-        return Status::OK();
+  std::vector<std::string> done;  // what this step ran, for the note
+  int full = 0, settled = 0;
+  for (int round = 0; round < kMaxRounds; ++round) {
+    if (!proof) {
+      if (full == kMaxHeldVerifies) break;
+      Result<VerifiedAt> fresh = HeldVerify(s, spec);
+      if (!fresh.ok()) {
+        return fresh.status().With(fmt::format("the held verify before the fence ({})", why));
       }
+      proof = std::move(fresh).value();
+      done.push_back(fmt::format("held verify at seq {}", proof->position));
+      ++full;
     }
-    if (held == kMaxHeldVerifies) {
-      s.proof = proof;  // the check inside the fence decides, and says why it is full
-      *note = fmt::format("still {} after {} held verifies", why, held);
+    SQLIFT_ASSIGN_OR_RETURN(std::optional<size_t> n, ChangesSince(s, spec, *proof, &why));
+    if (n && proof->counts.empty()) why = "it proved no row counts";
+    if (!n || proof->counts.empty()) {
+      proof.reset();
+      continue;
+    }
+    if (*n == 0 || (settled > 0 && *n <= s.o.max_changes_since_proof)) {
+      s.proof = proof;
+      *note =
+          fmt::format("verify run {} at seq {}; {} keys changed since{}{}", proof->run_id,
+                      proof->position, *n, done.empty() ? "" : "; ", fmt::join(done, ", then "));
       return Status::OK();
     }
-    Result<VerifiedAt> fresh = HeldVerify(s, spec);
-    if (!fresh.ok()) {
-      return fresh.status().With(fmt::format("the held verify before the fence ({})", why));
-    }
-    proof = std::move(fresh).value();
+    Result<VerifiedAt> next = Settle(s, spec, *proof);
+    if (!next.ok()) return next.status().With("the held check of the keys changed since the proof");
+    done.push_back(
+        fmt::format("{} changed keys checked at seq {} with the applier held", *n, next->position));
+    proof = std::move(next).value();
+    ++settled;
   }
+  s.proof = proof;  // the check inside the fence decides, and says why it is full
+  *note = fmt::format("no small proof after {}: {}", fmt::join(done, ", then "), why);
+  return Status::OK();
 }
 
 }  // namespace

@@ -4,15 +4,14 @@
 // "prove" runs while the tenant's writers go on. Its proof is a verify that matched at a log
 // position P both sides were at, covering the tenant and every table: the newest one recorded
 // (a held verify, or an earlier switch's check) when the log since P holds at most
-// max_changes_since_proof changed keys and no schema change; otherwise a held verify runs now,
-// as long as the tables need, and its P is the proof (at most twice, when the writers changed
-// too much during the first). Then the proof is settled: an incremental held verify compares
-// only the keys changed since P, with both sides at one position S (the applier held there),
-// and, recorded with the counts carried, becomes the proof; so the check inside the fence reads
-// only what changed after S, the last moments before the fence. A verify that differs fails
-// the switch before anything changed, naming the row. Inside the fence, the check compares only the
-// rows whose keys the log shows changed in (P, F] (tools/verify/verify_fast.h), and each table's
-// count is the count proven at P plus the net inserts and deletes since.
+// fast_verify_max_keys changed keys and no schema change; otherwise a held verify runs now, as
+// long as the tables need. Then the proof is settled: an incremental held verify compares only
+// the keys changed since P, with both sides at one position S (the applier held there), and,
+// recorded with the counts carried, becomes the proof; again while more than
+// max_changes_since_proof keys changed during the last round. A verify that differs fails the
+// switch before anything changed, naming the row. Inside the fence, the check compares only
+// the rows whose keys the log shows changed since S (tools/verify/verify_fast.h), and each
+// table's count is the count proven at S plus the net inserts and deletes since.
 //
 // Thread safety: the calling thread, over the switch's connections.
 #pragma once

@@ -66,8 +66,9 @@ struct SwitchOptions {
   // The check inside the fence compares the rows changed since the proof (switch_proof.h); past
   // this many changed keys it compares everything instead.
   size_t fast_verify_max_keys = 100'000;
-  // "prove" refreshes the proof (a held verify before the fence) when more keys than this
-  // changed since it, so that the check inside the fence stays small.
+  // "prove" settles the proof again (an incremental held verify before the fence) while more
+  // keys than this changed during its last round, so that the check inside the fence stays
+  // small.
   size_t max_changes_since_proof = 10'000;
   bool full_verify = false;  // every row compared inside the fence
 };
