@@ -84,17 +84,23 @@ asio::awaitable<Status> ReadFrame(Stream& stream, size_t max_frame_bytes,
 }
 
 template <typename Stream>
+asio::awaitable<Status> WriteEncodedFrame(Stream& stream, std::string_view encoded,
+                                          std::chrono::milliseconds timeout) {
+  Deadline<Stream> deadline(stream, timeout);
+  error_code ec;
+  co_await asio::async_write(stream, asio::buffer(encoded.data(), encoded.size()),
+                             asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return IoStatus(ec, deadline.expired(), timeout, "write frame");
+  co_return Status::OK();
+}
+
+template <typename Stream>
 asio::awaitable<Status> WriteFrame(Stream& stream, const wire::Frame& frame, size_t max_frame_bytes,
                                    std::chrono::milliseconds timeout) {
   std::string bytes;
   Status st = EncodeFrame(frame, max_frame_bytes, &bytes);
   if (!st.ok()) co_return st;
-  Deadline<Stream> deadline(stream, timeout);
-  error_code ec;
-  co_await asio::async_write(stream, asio::buffer(bytes),
-                             asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) co_return IoStatus(ec, deadline.expired(), timeout, "write frame");
-  co_return Status::OK();
+  co_return co_await WriteEncodedFrame(stream, bytes, timeout);
 }
 
 template asio::awaitable<Status> ReadFrame(asio::ip::tcp::socket&, size_t,
@@ -118,6 +124,12 @@ asio::awaitable<Status> WriteFrame(FrameSocket& socket, const wire::Frame& frame
     co_return co_await WriteFrame(*socket.tls(), frame, max_frame_bytes, timeout);
   }
   co_return co_await WriteFrame(socket.tcp(), frame, max_frame_bytes, timeout);
+}
+
+asio::awaitable<Status> WriteEncodedFrame(FrameSocket& socket, std::string_view encoded,
+                                          std::chrono::milliseconds timeout) {
+  if (socket.tls()) co_return co_await WriteEncodedFrame(*socket.tls(), encoded, timeout);
+  co_return co_await WriteEncodedFrame(socket.tcp(), encoded, timeout);
 }
 
 asio::awaitable<Status> FrameSocket::StartTls(asio::ssl::context& ctx, bool server,
