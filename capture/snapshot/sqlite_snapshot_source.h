@@ -42,7 +42,9 @@ class SqliteSnapshotSource final : public SnapshotSource {
   ~SqliteSnapshotSource() override { End(); }
 
   Result<uint64_t> Begin(std::function<void()> ready) override;
-  Result<bool> TryNext(wire::SnapshotChunk* chunk) override;
+  Result<bool> TryNext(wire::SnapshotChunk* chunk) override;  // parses TryNextFrame's frame
+  // The frame the reading thread encoded (chunk_encoder.h).
+  Result<bool> TryNextFrame(size_t max_frame_bytes, EncodedChunk* out) override;
   void End() override;
 
   struct Run;  // one snapshot's reader thread state (sqlite_snapshot_source.cc)
