@@ -44,9 +44,20 @@ Status CopyLoader::AddRows(const std::vector<wire::Row>& rows) {
   return Submit(std::move(e));
 }
 
+Status CopyLoader::AddRows(const google::protobuf::RepeatedPtrField<wire::Row>& rows) {
+  SQLIFT_ASSIGN_OR_RETURN(Encoded e, EncodeAll(rows));
+  return Submit(std::move(e));
+}
+
 Result<CopyLoader::Encoded> CopyLoader::EncodeRows(const std::vector<wire::Row>& rows) const {
+  return EncodeAll(rows);
+}
+
+template <typename Rows>
+Result<CopyLoader::Encoded> CopyLoader::EncodeAll(const Rows& rows) const {
   Encoded out;
-  out.data.reserve(rows.size() * table_.columns.size() * 16);  // grows at most once, typically
+  // Grows at most once, typically.
+  out.data.reserve(static_cast<size_t>(rows.size()) * table_.columns.size() * 16);
   for (const wire::Row& row : rows) {
     SQLIFT_RETURN_IF_ERROR(EncodeRow(row, &out));
     // With kStop nothing after the first failure will be sent.

@@ -71,6 +71,8 @@ class CopyLoader {
   // does not fit is dead-lettered and its reason returned: call Abort() then.
   // Same as Submit(EncodeRows(rows)).
   [[nodiscard]] Status AddRows(const std::vector<wire::Row>& rows);
+  // The same for rows as a SnapshotChunk holds them, encoded where they are.
+  [[nodiscard]] Status AddRows(const google::protobuf::RepeatedPtrField<wire::Row>& rows);
 
   // The two halves of AddRows, so that encoding (the costly part) can run on other threads
   // while this one reads and sends: EncodeRows is const and may run on any thread, several at
@@ -91,6 +93,8 @@ class CopyLoader {
   const CopyStats& stats() const { return stats_; }
 
  private:
+  template <typename Rows>
+  Result<Encoded> EncodeAll(const Rows& rows) const;
   Status EncodeRow(const wire::Row& row, Encoded* out) const;
   DeadLetter Letter(const wire::Row& row, size_t column, const Status& why) const;
   std::string KeyOf(const wire::Row& row) const;

@@ -127,6 +127,21 @@ Status PgSnapshotLoader::FinishTable() {
   return st;
 }
 
+// The chunk's rows with this source's tenant as their first value.
+std::vector<wire::Row> PgSnapshotLoader::WithTenant(const wire::SnapshotChunk& chunk) const {
+  std::vector<wire::Row> rows(chunk.rows().begin(), chunk.rows().end());
+  wire::Value tenant;
+  tenant.set_text(options_.constant_tenant);
+  for (wire::Row& r : rows) {
+    wire::Row with;
+    *with.add_values() = tenant;
+    for (wire::Value& v : *r.mutable_values())
+      *with.add_values() = std::move(v);
+    r = std::move(with);
+  }
+  return rows;
+}
+
 Status PgSnapshotLoader::Add(const wire::SnapshotChunk& chunk) {
   if (!open_) return Status::FailedPrecondition("snapshot not begun");
   if (chunk.snapshot_seq() != s_) {
@@ -141,19 +156,9 @@ Status PgSnapshotLoader::Add(const wire::SnapshotChunk& chunk) {
   }
   if (!table_) SQLIFT_RETURN_IF_ERROR(StartTable(chunk.table()));
   if (chunk.rows_size() > 0) {
-    std::vector<wire::Row> rows(chunk.rows().begin(), chunk.rows().end());
-    if (!plan_.tables[*table_].constant_tenant_column.empty()) {
-      wire::Value tenant;
-      tenant.set_text(options_.constant_tenant);
-      for (wire::Row& r : rows) {
-        wire::Row with;
-        *with.add_values() = tenant;
-        for (wire::Value& v : *r.mutable_values())
-          *with.add_values() = std::move(v);
-        r = std::move(with);
-      }
-    }
-    Status st = loader_->AddRows(rows);
+    Status st = plan_.tables[*table_].constant_tenant_column.empty()
+                    ? loader_->AddRows(chunk.rows())  // encoded where they are, not copied
+                    : loader_->AddRows(WithTenant(chunk));
     if (!st.ok()) {
       loader_->Abort(st.message());
       loader_.reset();

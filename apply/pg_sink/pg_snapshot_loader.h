@@ -69,6 +69,7 @@ class PgSnapshotLoader {
   Status StartTable(const wire::TableShape& shape);
   Status FinishTable();
   Status CreateTables();
+  std::vector<wire::Row> WithTenant(const wire::SnapshotChunk& chunk) const;
 
   std::unique_ptr<PgConnection> conn_, dead_conn_;
   PgSnapshotOptions options_;
