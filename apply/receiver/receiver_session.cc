@@ -2,10 +2,14 @@
 #include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange unincluded
 // Asio and the rest
 #include <fmt/format.h>
+#include <google/protobuf/arena.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "apply/receiver/receiver_impl.h"
@@ -51,10 +55,18 @@ const char* BodyName(const wire::Frame& frame) {
   }
 }
 
+// Blocks from 64 KiB up to 1 MiB: a chunk of a few MiB takes a handful.
+google::protobuf::ArenaOptions FrameArenaOptions() {
+  google::protobuf::ArenaOptions o;
+  o.start_block_size = size_t{64} << 10;
+  o.max_block_size = size_t{1} << 20;
+  return o;
+}
+
 }  // namespace
 
 ReceiverSession::ReceiverSession(Receiver::Impl* impl, uint64_t id, tcp::socket socket)
-    : impl_(impl), id_(id), socket_(std::move(socket)) {
+    : impl_(impl), id_(id), socket_(std::move(socket)), ahead_done_(impl->io) {
   boost::system::error_code ec;
   auto remote = socket_.tcp().remote_endpoint(ec);
   peer_ = ec ? std::string("unknown peer")
@@ -90,10 +102,10 @@ asio::awaitable<void> ReceiverSession::Run(std::shared_ptr<ReceiverSession> self
 asio::awaitable<Status> ReceiverSession::Serve() {
   Status st = co_await Handshake();
   if (!st.ok()) co_return st;
-  const ReceiverOptions& opt = impl_->options;
   while (true) {
-    wire::Frame frame;
-    st = co_await proto::ReadFrame(socket_, opt.max_frame_bytes, opt.read_timeout, &frame);
+    Received received = co_await NextFrame();
+    const wire::Frame& frame = *received.frame;
+    st = received.status;
     if (st.code() == Status::Code::kCorruption)
       co_return co_await Fail(wire::Error::MALFORMED_FRAME, st);
     if (!st.ok()) co_return st;
@@ -112,6 +124,46 @@ asio::awaitable<Status> ReceiverSession::Serve() {
     }
     if (!st.ok()) co_return st;
   }
+}
+
+ReceiverSession::Received ReceiverSession::NewReceived() {
+  Received r;
+  r.arena = std::make_unique<google::protobuf::Arena>(FrameArenaOptions());
+  r.frame = google::protobuf::Arena::CreateMessage<wire::Frame>(r.arena.get());
+  return r;
+}
+
+asio::awaitable<ReceiverSession::Received> ReceiverSession::NextFrame() {
+  if (ahead_) {
+    while (!ahead_->done) {
+      ahead_done_.expires_at(asio::steady_timer::time_point::max());
+      boost::system::error_code ignored;
+      co_await ahead_done_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    }
+    Received r = std::move(*ahead_);
+    ahead_.reset();
+    co_return r;
+  }
+  const ReceiverOptions& opt = impl_->options;
+  Received r = NewReceived();
+  r.status = co_await proto::ReadFrame(socket_, opt.max_frame_bytes, opt.read_timeout, r.frame);
+  co_return r;
+}
+
+void ReceiverSession::StartReadAhead() {
+  ahead_ = std::make_unique<Received>(NewReceived());
+  asio::co_spawn(impl_->io, ReadAhead(shared_from_this()), asio::detached);
+}
+
+// The session (and ahead_, which only NextFrame takes, once done) lives until the read ends;
+// closing the socket ends it.
+asio::awaitable<void> ReceiverSession::ReadAhead(std::shared_ptr<ReceiverSession> self) {
+  const ReceiverOptions& opt = self->impl_->options;
+  Received* r = self->ahead_.get();
+  r->status =
+      co_await proto::ReadFrame(self->socket_, opt.max_frame_bytes, opt.read_timeout, r->frame);
+  r->done = true;
+  self->ahead_done_.cancel();
 }
 
 asio::awaitable<Status> ReceiverSession::Handshake() {
@@ -251,6 +303,10 @@ asio::awaitable<Status> ReceiverSession::HandleChunk(const wire::SnapshotChunk& 
                                             chunk.chunk_no(), snapshot_next_)));
   }
   ++snapshot_next_;
+  // The shipper sends the next chunk without waiting for this one's Ack: read it meanwhile.
+  // After the last chunk nothing is read until its Ack: the commit may take long, and the
+  // shipper sends nothing but heartbeats until then.
+  if (!chunk.last_chunk()) StartReadAhead();
   Result<uint64_t> applied =
       co_await OnPool([this, &chunk] { return impl_->sink->LoadSnapshot(source_, chunk); });
   if (!applied.ok()) {
