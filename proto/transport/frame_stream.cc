@@ -67,6 +67,15 @@ Status IoStatus(const error_code& ec, bool expired, std::chrono::milliseconds ti
 template <typename Stream>
 asio::awaitable<Status> ReadFrame(Stream& stream, size_t max_frame_bytes,
                                   std::chrono::milliseconds timeout, wire::Frame* out) {
+  std::string body;
+  Status st = co_await ReadFrameBody(stream, max_frame_bytes, timeout, &body);
+  if (!st.ok()) co_return st;
+  co_return ParseFrameBody(body, out);
+}
+
+template <typename Stream>
+asio::awaitable<Status> ReadFrameBody(Stream& stream, size_t max_frame_bytes,
+                                      std::chrono::milliseconds timeout, std::string* body) {
   Deadline<Stream> deadline(stream, timeout);
   error_code ec;
   unsigned char header[kFrameHeaderBytes];
@@ -76,11 +85,11 @@ asio::awaitable<Status> ReadFrame(Stream& stream, size_t max_frame_bytes,
   Result<uint32_t> length = ParseFrameHeader(header, max_frame_bytes);
   if (!length.ok()) co_return length.status();
   // Allocated only now that the length is known to be within the maximum.
-  std::string body(*length, '\0');
-  co_await asio::async_read(stream, asio::buffer(body),
+  body->assign(*length, '\0');
+  co_await asio::async_read(stream, asio::buffer(*body),
                             asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return IoStatus(ec, deadline.expired(), timeout, "read frame body");
-  co_return ParseFrameBody(body, out);
+  co_return Status::OK();
 }
 
 template <typename Stream>
@@ -124,6 +133,14 @@ asio::awaitable<Status> WriteFrame(FrameSocket& socket, const wire::Frame& frame
     co_return co_await WriteFrame(*socket.tls(), frame, max_frame_bytes, timeout);
   }
   co_return co_await WriteFrame(socket.tcp(), frame, max_frame_bytes, timeout);
+}
+
+asio::awaitable<Status> ReadFrameBody(FrameSocket& socket, size_t max_frame_bytes,
+                                      std::chrono::milliseconds timeout, std::string* body) {
+  if (socket.tls()) {
+    co_return co_await ReadFrameBody(*socket.tls(), max_frame_bytes, timeout, body);
+  }
+  co_return co_await ReadFrameBody(socket.tcp(), max_frame_bytes, timeout, body);
 }
 
 asio::awaitable<Status> WriteEncodedFrame(FrameSocket& socket, std::string_view encoded,

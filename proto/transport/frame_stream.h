@@ -40,6 +40,12 @@ template <typename Stream>
 boost::asio::awaitable<Status> ReadFrame(Stream& stream, size_t max_frame_bytes,
                                          std::chrono::milliseconds timeout, wire::Frame* out);
 
+// Reads one frame as ReadFrame does, leaving its body unparsed in *body (for a reader that
+// parses it its own way: proto/wire/chunk_rows.h).
+template <typename Stream>
+boost::asio::awaitable<Status> ReadFrameBody(Stream& stream, size_t max_frame_bytes,
+                                             std::chrono::milliseconds timeout, std::string* body);
+
 // Encodes `frame` (EncodeFrame) and writes it within `timeout` (the socket is closed when it
 // passes). InvalidArgument when the frame has no body or is over max_frame_bytes.
 template <typename Stream>
@@ -104,6 +110,8 @@ boost::asio::awaitable<Status> WriteFrame(FrameSocket& socket, const wire::Frame
                                           std::chrono::milliseconds timeout);
 boost::asio::awaitable<Status> WriteEncodedFrame(FrameSocket& socket, std::string_view encoded,
                                                  std::chrono::milliseconds timeout);
+boost::asio::awaitable<Status> ReadFrameBody(FrameSocket& socket, size_t max_frame_bytes,
+                                             std::chrono::milliseconds timeout, std::string* body);
 
 extern template boost::asio::awaitable<Status> ReadFrame(boost::asio::ip::tcp::socket&, size_t,
                                                          std::chrono::milliseconds, wire::Frame*);
