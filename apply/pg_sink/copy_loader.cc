@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "apply/translate/value_encoder.h"
+#include "proto/wire/chunk_rows.h"
 #include "proto/wire/value_text.h"
 
 namespace sqlift {
@@ -47,6 +48,21 @@ Status CopyLoader::AddRows(const std::vector<wire::Row>& rows) {
 Status CopyLoader::AddRows(const google::protobuf::RepeatedPtrField<wire::Row>& rows) {
   SQLIFT_ASSIGN_OR_RETURN(Encoded e, EncodeAll(rows));
   return Submit(std::move(e));
+}
+
+Status CopyLoader::AddSerializedRows(const std::vector<std::string_view>& rows) {
+  Encoded out;
+  size_t bytes = 0;
+  for (std::string_view row : rows)
+    bytes += row.size();
+  out.data.reserve(bytes + bytes / 2);  // binary fields are about the size of wire values
+  for (std::string_view row : rows) {
+    SQLIFT_RETURN_IF_ERROR(proto::ReadRow(row, &scratch_).With("copy into " + table_.source_name));
+    SQLIFT_RETURN_IF_ERROR(EncodeRow(scratch_, &out));
+    // With kStop nothing after the first failure will be sent.
+    if (!out.failures.empty() && options_.on_error == OnError::kStop) break;
+  }
+  return Submit(std::move(out));
 }
 
 Result<CopyLoader::Encoded> CopyLoader::EncodeRows(const std::vector<wire::Row>& rows) const {

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "apply/pg_sink/pg_state_schema.h"
+#include "proto/wire/chunk_rows.h"
 
 namespace sqlift {
 
@@ -128,8 +129,11 @@ Status PgSnapshotLoader::FinishTable() {
 }
 
 // The chunk's rows with this source's tenant as their first value.
-std::vector<wire::Row> PgSnapshotLoader::WithTenant(const wire::SnapshotChunk& chunk) const {
+Result<std::vector<wire::Row>> PgSnapshotLoader::WithTenant(
+    const wire::SnapshotChunk& chunk, const std::vector<std::string_view>& serialized) const {
   std::vector<wire::Row> rows(chunk.rows().begin(), chunk.rows().end());
+  for (std::string_view bytes : serialized)
+    SQLIFT_RETURN_IF_ERROR(proto::ReadRow(bytes, &rows.emplace_back()));
   wire::Value tenant;
   tenant.set_text(options_.constant_tenant);
   for (wire::Row& r : rows) {
@@ -142,7 +146,19 @@ std::vector<wire::Row> PgSnapshotLoader::WithTenant(const wire::SnapshotChunk& c
   return rows;
 }
 
-Status PgSnapshotLoader::Add(const wire::SnapshotChunk& chunk) {
+// Encoded where they are: serialized rows one at a time, parsed ones without a copy.
+Status PgSnapshotLoader::AddRows(const wire::SnapshotChunk& chunk,
+                                 const std::vector<std::string_view>& rows) {
+  if (!plan_.tables[*table_].constant_tenant_column.empty()) {
+    SQLIFT_ASSIGN_OR_RETURN(std::vector<wire::Row> with, WithTenant(chunk, rows));
+    return loader_->AddRows(with);
+  }
+  if (chunk.rows_size() > 0) SQLIFT_RETURN_IF_ERROR(loader_->AddRows(chunk.rows()));
+  return rows.empty() ? Status::OK() : loader_->AddSerializedRows(rows);
+}
+
+Status PgSnapshotLoader::Add(const wire::SnapshotChunk& chunk,
+                             const std::vector<std::string_view>& rows) {
   if (!open_) return Status::FailedPrecondition("snapshot not begun");
   if (chunk.snapshot_seq() != s_) {
     return Status::InvalidArgument(
@@ -155,10 +171,8 @@ Status PgSnapshotLoader::Add(const wire::SnapshotChunk& chunk) {
                                                plan_.tables[*table_].source_name));
   }
   if (!table_) SQLIFT_RETURN_IF_ERROR(StartTable(chunk.table()));
-  if (chunk.rows_size() > 0) {
-    Status st = plan_.tables[*table_].constant_tenant_column.empty()
-                    ? loader_->AddRows(chunk.rows())  // encoded where they are, not copied
-                    : loader_->AddRows(WithTenant(chunk));
+  if (chunk.rows_size() > 0 || !rows.empty()) {
+    Status st = AddRows(chunk, rows);
     if (!st.ok()) {
       loader_->Abort(st.message());
       loader_.reset();

@@ -19,7 +19,9 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <vector>
 
 #include "apply/receiver/receiver.h"
 #include "proto/transport/frame_stream.h"
@@ -75,15 +77,21 @@ class ReceiverSession : public std::enable_shared_from_this<ReceiverSession> {
  private:
   // One frame read, parsed into an arena of its own (a chunk's many values then cost a few
   // block allocations, freed together), and how the read ended.
+  // A snapshot chunk's rows are left serialized in `body` (proto/wire/chunk_rows.h): the
+  // sink reads them as it loads them. Held by pointer: `rows` view `body`.
   struct Received {
     std::unique_ptr<google::protobuf::Arena> arena;
     wire::Frame* frame = nullptr;  // on `arena`
+    std::string body;
+    std::vector<std::string_view> rows;  // into `body`
     Status status;
     bool done = false;  // the read has ended (read ahead)
   };
-  static Received NewReceived();
+  // Reads and parses one frame into *r.
+  asio::awaitable<void> Read(Received* r);
+  static std::unique_ptr<Received> NewReceived();
   // The next frame: the one read ahead, once its read ends, or one read now.
-  asio::awaitable<Received> NextFrame();
+  asio::awaitable<std::unique_ptr<Received>> NextFrame();
   // Starts reading the next frame while the current one is handled.
   void StartReadAhead();
   static asio::awaitable<void> ReadAhead(std::shared_ptr<ReceiverSession> self);
@@ -92,7 +100,8 @@ class ReceiverSession : public std::enable_shared_from_this<ReceiverSession> {
   asio::awaitable<Status> Handshake();
   asio::awaitable<Status> CheckHello(const wire::Frame& frame);
   asio::awaitable<Status> HandleBatch(const wire::ChangeBatch& batch);
-  asio::awaitable<Status> HandleChunk(const wire::SnapshotChunk& chunk);
+  asio::awaitable<Status> HandleChunk(const wire::SnapshotChunk& chunk,
+                                      const std::vector<std::string_view>& rows);
   // Ack(applied_seq), with the snapshot chunk it answers when there is one.
   asio::awaitable<Status> SendAck(std::optional<uint64_t> chunk_no = std::nullopt);
   // The single failure path: sends Error{code} (best effort) and returns `why` for the log.

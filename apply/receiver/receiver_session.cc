@@ -14,6 +14,7 @@
 
 #include "apply/receiver/receiver_impl.h"
 #include "proto/transport/frame_stream.h"
+#include "proto/wire/chunk_rows.h"
 
 namespace sqlift::apply {
 
@@ -103,9 +104,9 @@ asio::awaitable<Status> ReceiverSession::Serve() {
   Status st = co_await Handshake();
   if (!st.ok()) co_return st;
   while (true) {
-    Received received = co_await NextFrame();
-    const wire::Frame& frame = *received.frame;
-    st = received.status;
+    std::unique_ptr<Received> received = co_await NextFrame();
+    const wire::Frame& frame = *received->frame;
+    st = received->status;
     if (st.code() == Status::Code::kCorruption)
       co_return co_await Fail(wire::Error::MALFORMED_FRAME, st);
     if (!st.ok()) co_return st;
@@ -114,7 +115,7 @@ asio::awaitable<Status> ReceiverSession::Serve() {
       st = co_await HandleBatch(frame.change_batch());
     } else if (frame.has_snapshot_chunk()) {
       impl_->Record([](ReceiverStats& s) { ++s.snapshot_chunks; });
-      st = co_await HandleChunk(frame.snapshot_chunk());
+      st = co_await HandleChunk(frame.snapshot_chunk(), received->rows);
     } else if (frame.has_heartbeat()) {
       impl_->Record([](ReceiverStats& s) { ++s.heartbeats; });
       st = co_await SendAck();
@@ -126,43 +127,44 @@ asio::awaitable<Status> ReceiverSession::Serve() {
   }
 }
 
-ReceiverSession::Received ReceiverSession::NewReceived() {
-  Received r;
-  r.arena = std::make_unique<google::protobuf::Arena>(FrameArenaOptions());
-  r.frame = google::protobuf::Arena::CreateMessage<wire::Frame>(r.arena.get());
+std::unique_ptr<ReceiverSession::Received> ReceiverSession::NewReceived() {
+  auto r = std::make_unique<Received>();
+  r->arena = std::make_unique<google::protobuf::Arena>(FrameArenaOptions());
+  r->frame = google::protobuf::Arena::CreateMessage<wire::Frame>(r->arena.get());
   return r;
 }
 
-asio::awaitable<ReceiverSession::Received> ReceiverSession::NextFrame() {
+asio::awaitable<std::unique_ptr<ReceiverSession::Received>> ReceiverSession::NextFrame() {
   if (ahead_) {
     while (!ahead_->done) {
       ahead_done_.expires_at(asio::steady_timer::time_point::max());
       boost::system::error_code ignored;
       co_await ahead_done_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
     }
-    Received r = std::move(*ahead_);
-    ahead_.reset();
-    co_return r;
+    co_return std::move(ahead_);
   }
-  const ReceiverOptions& opt = impl_->options;
-  Received r = NewReceived();
-  r.status = co_await proto::ReadFrame(socket_, opt.max_frame_bytes, opt.read_timeout, r.frame);
+  std::unique_ptr<Received> r = NewReceived();
+  co_await Read(r.get());
   co_return r;
 }
 
+asio::awaitable<void> ReceiverSession::Read(Received* r) {
+  const ReceiverOptions& opt = impl_->options;
+  r->status =
+      co_await proto::ReadFrameBody(socket_, opt.max_frame_bytes, opt.read_timeout, &r->body);
+  if (r->status.ok()) r->status = proto::ParseFrameBodyRowsApart(r->body, r->frame, &r->rows);
+  r->done = true;
+}
+
 void ReceiverSession::StartReadAhead() {
-  ahead_ = std::make_unique<Received>(NewReceived());
+  ahead_ = NewReceived();
   asio::co_spawn(impl_->io, ReadAhead(shared_from_this()), asio::detached);
 }
 
 // The session (and ahead_, which only NextFrame takes, once done) lives until the read ends;
 // closing the socket ends it.
 asio::awaitable<void> ReceiverSession::ReadAhead(std::shared_ptr<ReceiverSession> self) {
-  const ReceiverOptions& opt = self->impl_->options;
-  Received* r = self->ahead_.get();
-  r->status =
-      co_await proto::ReadFrame(self->socket_, opt.max_frame_bytes, opt.read_timeout, r->frame);
-  r->done = true;
+  co_await self->Read(self->ahead_.get());
   self->ahead_done_.cancel();
 }
 
@@ -288,7 +290,8 @@ asio::awaitable<Status> ReceiverSession::HandleBatch(const wire::ChangeBatch& ba
   co_return co_await SendAck();
 }
 
-asio::awaitable<Status> ReceiverSession::HandleChunk(const wire::SnapshotChunk& chunk) {
+asio::awaitable<Status> ReceiverSession::HandleChunk(const wire::SnapshotChunk& chunk,
+                                                     const std::vector<std::string_view>& rows) {
   if (!snapshot_allowed_) {
     co_return co_await Fail(
         wire::Error::PROTOCOL_VIOLATION,
@@ -307,8 +310,8 @@ asio::awaitable<Status> ReceiverSession::HandleChunk(const wire::SnapshotChunk& 
   // After the last chunk nothing is read until its Ack: the commit may take long, and the
   // shipper sends nothing but heartbeats until then.
   if (!chunk.last_chunk()) StartReadAhead();
-  Result<uint64_t> applied =
-      co_await OnPool([this, &chunk] { return impl_->sink->LoadSnapshot(source_, chunk); });
+  Result<uint64_t> applied = co_await OnPool(
+      [this, &chunk, &rows] { return impl_->sink->LoadSnapshotRows(source_, chunk, rows); });
   if (!applied.ok()) {
     co_return co_await Fail(wire::Error::APPLY_FAILED, applied.status().With("load snapshot"),
                             applied.status().Retryable());
