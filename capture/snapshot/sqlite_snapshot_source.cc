@@ -56,10 +56,11 @@ class Chunker {
     return Flush(true, last_table);
   }
 
-  // A database without tables still sends one chunk: the schema and the end.
-  Status Empty() {
+  // The schema alone, as chunk 0: the applier creates the tables while the first rows are
+  // read. A database without tables sends only this chunk, as the last.
+  Status Schema(bool last) {
     shape_.Clear();
-    return Flush(true, true, /*with_table=*/false);
+    return Flush(last, last, /*with_table=*/false);
   }
 
  private:
@@ -104,7 +105,7 @@ Status ReadAll(const SqliteSnapshotOptions& o, SnapshotReader& reader,
     return Status::OK();
   };
   Chunker chunker(o, static_cast<uint64_t>(reader.snapshot_seq()), std::move(schema_sql), push);
-  if (tables.empty()) return chunker.Empty();
+  SQLIFT_RETURN_IF_ERROR(chunker.Schema(/*last=*/tables.empty()));
   for (size_t i = 0; i < tables.size(); ++i) {
     SQLIFT_RETURN_IF_ERROR(
         chunker.Table(reader, tables[i], i + 1 == tables.size()).With("table " + tables[i].name));
