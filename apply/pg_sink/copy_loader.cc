@@ -51,11 +51,15 @@ Status CopyLoader::AddRows(const google::protobuf::RepeatedPtrField<wire::Row>& 
 }
 
 Status CopyLoader::AddSerializedRows(const std::vector<std::string_view>& rows) {
+  // Encoded straight after what waits to be sent: Submit moves the buffer back, so its memory
+  // is kept from chunk to chunk and nothing is copied.
   Encoded out;
+  out.data = std::move(buffer_);
+  buffer_.clear();
   size_t bytes = 0;
   for (std::string_view row : rows)
     bytes += row.size();
-  out.data.reserve(bytes + bytes / 2);  // binary fields are about the size of wire values
+  out.data.reserve(out.data.size() + bytes + bytes / 2);  // fields are about the values' size
   for (std::string_view row : rows) {
     SQLIFT_RETURN_IF_ERROR(proto::ReadRow(row, &scratch_).With("copy into " + table_.source_name));
     SQLIFT_RETURN_IF_ERROR(EncodeRow(scratch_, &out));
