@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "apply/translate/value_encoder.h"
+#include "proto/wire/chunk_rows.h"
 #include "proto/wire/value_text.h"
 
 namespace sqlift {
@@ -44,9 +45,39 @@ Status CopyLoader::AddRows(const std::vector<wire::Row>& rows) {
   return Submit(std::move(e));
 }
 
-Result<CopyLoader::Encoded> CopyLoader::EncodeRows(const std::vector<wire::Row>& rows) const {
+Status CopyLoader::AddRows(const google::protobuf::RepeatedPtrField<wire::Row>& rows) {
+  SQLIFT_ASSIGN_OR_RETURN(Encoded e, EncodeAll(rows));
+  return Submit(std::move(e));
+}
+
+Status CopyLoader::AddSerializedRows(const std::vector<std::string_view>& rows) {
+  // Encoded straight after what waits to be sent: Submit moves the buffer back, so its memory
+  // is kept from chunk to chunk and nothing is copied.
   Encoded out;
-  out.data.reserve(rows.size() * table_.columns.size() * 16);  // grows at most once, typically
+  out.data = std::move(buffer_);
+  buffer_.clear();
+  size_t bytes = 0;
+  for (std::string_view row : rows)
+    bytes += row.size();
+  out.data.reserve(out.data.size() + bytes + bytes / 2);  // fields are about the values' size
+  for (std::string_view row : rows) {
+    SQLIFT_RETURN_IF_ERROR(proto::ReadRow(row, &scratch_).With("copy into " + table_.source_name));
+    SQLIFT_RETURN_IF_ERROR(EncodeRow(scratch_, &out));
+    // With kStop nothing after the first failure will be sent.
+    if (!out.failures.empty() && options_.on_error == OnError::kStop) break;
+  }
+  return Submit(std::move(out));
+}
+
+Result<CopyLoader::Encoded> CopyLoader::EncodeRows(const std::vector<wire::Row>& rows) const {
+  return EncodeAll(rows);
+}
+
+template <typename Rows>
+Result<CopyLoader::Encoded> CopyLoader::EncodeAll(const Rows& rows) const {
+  Encoded out;
+  // Grows at most once, typically.
+  out.data.reserve(static_cast<size_t>(rows.size()) * table_.columns.size() * 16);
   for (const wire::Row& row : rows) {
     SQLIFT_RETURN_IF_ERROR(EncodeRow(row, &out));
     // With kStop nothing after the first failure will be sent.

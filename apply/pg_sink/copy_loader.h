@@ -33,6 +33,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "apply/pg_sink/pg_state_schema.h"
@@ -71,6 +72,10 @@ class CopyLoader {
   // does not fit is dead-lettered and its reason returned: call Abort() then.
   // Same as Submit(EncodeRows(rows)).
   [[nodiscard]] Status AddRows(const std::vector<wire::Row>& rows);
+  // The same for rows as a SnapshotChunk holds them, encoded where they are.
+  [[nodiscard]] Status AddRows(const google::protobuf::RepeatedPtrField<wire::Row>& rows);
+  // The same for serialized rows (proto/wire/chunk_rows.h), each read into one reused Row.
+  [[nodiscard]] Status AddSerializedRows(const std::vector<std::string_view>& rows);
 
   // The two halves of AddRows, so that encoding (the costly part) can run on other threads
   // while this one reads and sends: EncodeRows is const and may run on any thread, several at
@@ -91,6 +96,8 @@ class CopyLoader {
   const CopyStats& stats() const { return stats_; }
 
  private:
+  template <typename Rows>
+  Result<Encoded> EncodeAll(const Rows& rows) const;
   Status EncodeRow(const wire::Row& row, Encoded* out) const;
   DeadLetter Letter(const wire::Row& row, size_t column, const Status& why) const;
   std::string KeyOf(const wire::Row& row) const;
@@ -102,6 +109,7 @@ class CopyLoader {
   std::string schema_;
   CopyLoaderOptions options_;
   std::string buffer_;
+  wire::Row scratch_;  // AddSerializedRows reads each row into it
   CopyStats stats_;
   bool binary_ = false;  // decided at construction
   bool in_copy_ = false;

@@ -116,6 +116,9 @@ class PgBatchSink final : public BatchSink {
 
   Result<uint64_t> LoadSnapshot(const std::string& source,
                                 const wire::SnapshotChunk& chunk) override;
+  // Rows left serialized are read one at a time as they are copied (no message per value).
+  Result<uint64_t> LoadSnapshotRows(const std::string& source, const wire::SnapshotChunk& chunk,
+                                    const std::vector<std::string_view>& rows) override;
   void AbortSnapshot(const std::string& source) override;
 
   // Ends a wait for a hold (see ApplyUpTo) with Aborted, for a clean stop; the part of the

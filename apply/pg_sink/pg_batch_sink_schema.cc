@@ -139,6 +139,12 @@ Status PgBatchSink::BeginSnapshot(const std::string& source, const wire::Snapsho
 
 Result<uint64_t> PgBatchSink::LoadSnapshot(const std::string& source,
                                            const wire::SnapshotChunk& chunk) {
+  return LoadSnapshotRows(source, chunk, {});
+}
+
+Result<uint64_t> PgBatchSink::LoadSnapshotRows(const std::string& source,
+                                               const wire::SnapshotChunk& chunk,
+                                               const std::vector<std::string_view>& rows) {
   std::lock_guard lock(mu_);
   if (chunk.chunk_no() == 0) SQLIFT_RETURN_IF_ERROR(BeginSnapshot(source, chunk));
   auto it = snapshots_.find(source);
@@ -147,7 +153,7 @@ Result<uint64_t> PgBatchSink::LoadSnapshot(const std::string& source,
         fmt::format("snapshot chunk {} of {} without chunk 0", chunk.chunk_no(), source));
   }
   PgSnapshotLoader& loader = *it->second;
-  Status st = loader.Add(chunk);
+  Status st = loader.Add(chunk, rows);
   if (st.ok() && chunk.last_chunk()) st = loader.Commit();
   if (!st.ok()) {
     snapshots_.erase(it);

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "apply/pg_sink/pg_state_schema.h"
+#include "proto/wire/chunk_rows.h"
 
 namespace sqlift {
 
@@ -127,7 +128,37 @@ Status PgSnapshotLoader::FinishTable() {
   return st;
 }
 
-Status PgSnapshotLoader::Add(const wire::SnapshotChunk& chunk) {
+// The chunk's rows with this source's tenant as their first value.
+Result<std::vector<wire::Row>> PgSnapshotLoader::WithTenant(
+    const wire::SnapshotChunk& chunk, const std::vector<std::string_view>& serialized) const {
+  std::vector<wire::Row> rows(chunk.rows().begin(), chunk.rows().end());
+  for (std::string_view bytes : serialized)
+    SQLIFT_RETURN_IF_ERROR(proto::ReadRow(bytes, &rows.emplace_back()));
+  wire::Value tenant;
+  tenant.set_text(options_.constant_tenant);
+  for (wire::Row& r : rows) {
+    wire::Row with;
+    *with.add_values() = tenant;
+    for (wire::Value& v : *r.mutable_values())
+      *with.add_values() = std::move(v);
+    r = std::move(with);
+  }
+  return rows;
+}
+
+// Encoded where they are: serialized rows one at a time, parsed ones without a copy.
+Status PgSnapshotLoader::AddRows(const wire::SnapshotChunk& chunk,
+                                 const std::vector<std::string_view>& rows) {
+  if (!plan_.tables[*table_].constant_tenant_column.empty()) {
+    SQLIFT_ASSIGN_OR_RETURN(std::vector<wire::Row> with, WithTenant(chunk, rows));
+    return loader_->AddRows(with);
+  }
+  if (chunk.rows_size() > 0) SQLIFT_RETURN_IF_ERROR(loader_->AddRows(chunk.rows()));
+  return rows.empty() ? Status::OK() : loader_->AddSerializedRows(rows);
+}
+
+Status PgSnapshotLoader::Add(const wire::SnapshotChunk& chunk,
+                             const std::vector<std::string_view>& rows) {
   if (!open_) return Status::FailedPrecondition("snapshot not begun");
   if (chunk.snapshot_seq() != s_) {
     return Status::InvalidArgument(
@@ -140,20 +171,8 @@ Status PgSnapshotLoader::Add(const wire::SnapshotChunk& chunk) {
                                                plan_.tables[*table_].source_name));
   }
   if (!table_) SQLIFT_RETURN_IF_ERROR(StartTable(chunk.table()));
-  if (chunk.rows_size() > 0) {
-    std::vector<wire::Row> rows(chunk.rows().begin(), chunk.rows().end());
-    if (!plan_.tables[*table_].constant_tenant_column.empty()) {
-      wire::Value tenant;
-      tenant.set_text(options_.constant_tenant);
-      for (wire::Row& r : rows) {
-        wire::Row with;
-        *with.add_values() = tenant;
-        for (wire::Value& v : *r.mutable_values())
-          *with.add_values() = std::move(v);
-        r = std::move(with);
-      }
-    }
-    Status st = loader_->AddRows(rows);
+  if (chunk.rows_size() > 0 || !rows.empty()) {
+    Status st = AddRows(chunk, rows);
     if (!st.ok()) {
       loader_->Abort(st.message());
       loader_.reset();

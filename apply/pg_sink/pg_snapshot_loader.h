@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "apply/pg_sink/copy_loader.h"
@@ -55,8 +56,10 @@ class PgSnapshotLoader {
   // BEGIN, create the schema and the missing tables; a target table that holds rows is
   // FailedPrecondition (a snapshot never loads over data).
   [[nodiscard]] Status Begin(SchemaPlan plan, std::vector<std::string> sqlite_sql, uint64_t s);
-  // The rows of one chunk, in TableShape column order; the shape must match the plan.
-  [[nodiscard]] Status Add(const wire::SnapshotChunk& chunk);
+  // The rows of one chunk, in TableShape column order; the shape must match the plan. With
+  // `rows` (proto/wire/chunk_rows.h), the chunk's rows are those, serialized, instead.
+  [[nodiscard]] Status Add(const wire::SnapshotChunk& chunk,
+                           const std::vector<std::string_view>& rows = {});
   // After-data statements, position, schema, COMMIT.
   [[nodiscard]] Status Commit();
   void Abort();
@@ -69,6 +72,9 @@ class PgSnapshotLoader {
   Status StartTable(const wire::TableShape& shape);
   Status FinishTable();
   Status CreateTables();
+  Status AddRows(const wire::SnapshotChunk& chunk, const std::vector<std::string_view>& rows);
+  Result<std::vector<wire::Row>> WithTenant(const wire::SnapshotChunk& chunk,
+                                            const std::vector<std::string_view>& rows) const;
 
   std::unique_ptr<PgConnection> conn_, dead_conn_;
   PgSnapshotOptions options_;

@@ -18,6 +18,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/base/result.h"
@@ -43,6 +44,13 @@ class BatchSink {
   // source's applied seq before the snapshot (0).
   [[nodiscard]] virtual Result<uint64_t> LoadSnapshot(const std::string& source,
                                                       const wire::SnapshotChunk& chunk) = 0;
+  // The same, for a chunk whose rows the receiver left serialized (proto/wire/chunk_rows.h):
+  // `rows` are the chunk's rows in order, each a serialized wire::Row, and `chunk` holds no
+  // rows when `rows` is not empty. A sink that reads rows itself overrides this; the default
+  // parses them into the chunk and calls LoadSnapshot.
+  [[nodiscard]] virtual Result<uint64_t> LoadSnapshotRows(
+      const std::string& source, const wire::SnapshotChunk& chunk,
+      const std::vector<std::string_view>& rows);
   // Discards an unfinished snapshot of `source` (its session ended); a no-op when none.
   virtual void AbortSnapshot(const std::string& source) = 0;
 };

@@ -2,14 +2,19 @@
 #include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange unincluded
 // Asio and the rest
 #include <fmt/format.h>
+#include <google/protobuf/arena.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "apply/receiver/receiver_impl.h"
 #include "proto/transport/frame_stream.h"
+#include "proto/wire/chunk_rows.h"
 
 namespace sqlift::apply {
 
@@ -51,10 +56,18 @@ const char* BodyName(const wire::Frame& frame) {
   }
 }
 
+// Blocks from 64 KiB up to 1 MiB: a chunk of a few MiB takes a handful.
+google::protobuf::ArenaOptions FrameArenaOptions() {
+  google::protobuf::ArenaOptions o;
+  o.start_block_size = size_t{64} << 10;
+  o.max_block_size = size_t{1} << 20;
+  return o;
+}
+
 }  // namespace
 
 ReceiverSession::ReceiverSession(Receiver::Impl* impl, uint64_t id, tcp::socket socket)
-    : impl_(impl), id_(id), socket_(std::move(socket)) {
+    : impl_(impl), id_(id), socket_(std::move(socket)), ahead_done_(impl->io) {
   boost::system::error_code ec;
   auto remote = socket_.tcp().remote_endpoint(ec);
   peer_ = ec ? std::string("unknown peer")
@@ -90,10 +103,10 @@ asio::awaitable<void> ReceiverSession::Run(std::shared_ptr<ReceiverSession> self
 asio::awaitable<Status> ReceiverSession::Serve() {
   Status st = co_await Handshake();
   if (!st.ok()) co_return st;
-  const ReceiverOptions& opt = impl_->options;
   while (true) {
-    wire::Frame frame;
-    st = co_await proto::ReadFrame(socket_, opt.max_frame_bytes, opt.read_timeout, &frame);
+    std::unique_ptr<Received> received = co_await NextFrame();
+    const wire::Frame& frame = *received->frame;
+    st = received->status;
     if (st.code() == Status::Code::kCorruption)
       co_return co_await Fail(wire::Error::MALFORMED_FRAME, st);
     if (!st.ok()) co_return st;
@@ -102,7 +115,7 @@ asio::awaitable<Status> ReceiverSession::Serve() {
       st = co_await HandleBatch(frame.change_batch());
     } else if (frame.has_snapshot_chunk()) {
       impl_->Record([](ReceiverStats& s) { ++s.snapshot_chunks; });
-      st = co_await HandleChunk(frame.snapshot_chunk());
+      st = co_await HandleChunk(frame.snapshot_chunk(), received->rows);
     } else if (frame.has_heartbeat()) {
       impl_->Record([](ReceiverStats& s) { ++s.heartbeats; });
       st = co_await SendAck();
@@ -112,6 +125,47 @@ asio::awaitable<Status> ReceiverSession::Serve() {
     }
     if (!st.ok()) co_return st;
   }
+}
+
+std::unique_ptr<ReceiverSession::Received> ReceiverSession::NewReceived() {
+  auto r = std::make_unique<Received>();
+  r->arena = std::make_unique<google::protobuf::Arena>(FrameArenaOptions());
+  r->frame = google::protobuf::Arena::CreateMessage<wire::Frame>(r->arena.get());
+  return r;
+}
+
+asio::awaitable<std::unique_ptr<ReceiverSession::Received>> ReceiverSession::NextFrame() {
+  if (ahead_) {
+    while (!ahead_->done) {
+      ahead_done_.expires_at(asio::steady_timer::time_point::max());
+      boost::system::error_code ignored;
+      co_await ahead_done_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    }
+    co_return std::move(ahead_);
+  }
+  std::unique_ptr<Received> r = NewReceived();
+  co_await Read(r.get());
+  co_return r;
+}
+
+asio::awaitable<void> ReceiverSession::Read(Received* r) {
+  const ReceiverOptions& opt = impl_->options;
+  r->status =
+      co_await proto::ReadFrameBody(socket_, opt.max_frame_bytes, opt.read_timeout, &r->body);
+  if (r->status.ok()) r->status = proto::ParseFrameBodyRowsApart(r->body, r->frame, &r->rows);
+  r->done = true;
+}
+
+void ReceiverSession::StartReadAhead() {
+  ahead_ = NewReceived();
+  asio::co_spawn(impl_->io, ReadAhead(shared_from_this()), asio::detached);
+}
+
+// The session (and ahead_, which only NextFrame takes, once done) lives until the read ends;
+// closing the socket ends it.
+asio::awaitable<void> ReceiverSession::ReadAhead(std::shared_ptr<ReceiverSession> self) {
+  co_await self->Read(self->ahead_.get());
+  self->ahead_done_.cancel();
 }
 
 asio::awaitable<Status> ReceiverSession::Handshake() {
@@ -236,7 +290,8 @@ asio::awaitable<Status> ReceiverSession::HandleBatch(const wire::ChangeBatch& ba
   co_return co_await SendAck();
 }
 
-asio::awaitable<Status> ReceiverSession::HandleChunk(const wire::SnapshotChunk& chunk) {
+asio::awaitable<Status> ReceiverSession::HandleChunk(const wire::SnapshotChunk& chunk,
+                                                     const std::vector<std::string_view>& rows) {
   if (!snapshot_allowed_) {
     co_return co_await Fail(
         wire::Error::PROTOCOL_VIOLATION,
@@ -251,8 +306,12 @@ asio::awaitable<Status> ReceiverSession::HandleChunk(const wire::SnapshotChunk& 
                                             chunk.chunk_no(), snapshot_next_)));
   }
   ++snapshot_next_;
-  Result<uint64_t> applied =
-      co_await OnPool([this, &chunk] { return impl_->sink->LoadSnapshot(source_, chunk); });
+  // The shipper sends the next chunk without waiting for this one's Ack: read it meanwhile.
+  // After the last chunk nothing is read until its Ack: the commit may take long, and the
+  // shipper sends nothing but heartbeats until then.
+  if (!chunk.last_chunk()) StartReadAhead();
+  Result<uint64_t> applied = co_await OnPool(
+      [this, &chunk, &rows] { return impl_->sink->LoadSnapshotRows(source_, chunk, rows); });
   if (!applied.ok()) {
     co_return co_await Fail(wire::Error::APPLY_FAILED, applied.status().With("load snapshot"),
                             applied.status().Retryable());

@@ -133,9 +133,14 @@ Status WalSource::Build(const std::optional<WalPosition>& from, bool* gap) {
   SQLIFT_ASSIGN_OR_RETURN(wal::DecodeContext ctx, store_->Context());
   SQLIFT_ASSIGN_OR_RETURN(schema_, WalSchema::Load(ctx));
   key_schema_ = schema_.get();
-  SQLIFT_ASSIGN_OR_RETURN(
-      decoder_, wal::RowChangeDecoder::Create(
-                    ctx, [this](const std::string& t) { return key_schema_->KeyFields(t); }));
+  return Status::OK();  // the decoder (a walk of every b-tree) waits for a first transaction
+}
+
+Status WalSource::MakeDecoder(const wal::DecodeContext& at_position) {
+  SQLIFT_ASSIGN_OR_RETURN(decoder_,
+                          wal::RowChangeDecoder::Create(at_position, [this](const std::string& t) {
+                            return key_schema_->KeyFields(t);
+                          }));
   return Status::OK();
 }
 
@@ -193,6 +198,7 @@ Status WalSource::DecodeOne(const wal::WalTransaction& t,
                             const std::function<Status(const WalTxn&)>& fn) {
   wal::TransactionView view(*store_, t);
   SQLIFT_ASSIGN_OR_RETURN(wal::DecodeContext before, store_->Context());
+  if (!decoder_) SQLIFT_RETURN_IF_ERROR(MakeDecoder(before));
   SQLIFT_ASSIGN_OR_RETURN(wal::DecodeContext after, view.Context());
   SQLIFT_ASSIGN_OR_RETURN(uint32_t cookie, SchemaCookie(after));
   std::unique_ptr<WalSchema> changed;

@@ -3,8 +3,9 @@
 //
 // It keeps the database as of its position: a page store over the database file plus every
 // frame of the current WAL generation up to the position, and the page map of the decoder.
-// Both are built once at Open (one walk of every b-tree) and then moved forward one
-// transaction at a time.
+// The store is built at Open; the page map (one walk of every b-tree) when the first
+// transaction is decoded, so that opening, and the snapshot waiting on it, does not pay for
+// it. Both then move forward one transaction at a time.
 //
 // Generations. SQLite restarts the WAL (new salts, frames from the start of the file) once a
 // checkpoint has copied every frame into the database file and no reader needs them. While
@@ -73,6 +74,8 @@ class WalSource {
   [[nodiscard]] Result<size_t> Published(const wal::WalScan& scan);
   [[nodiscard]] Status Build(const std::optional<wal::WalPosition>& from, bool* gap);
   [[nodiscard]] Status Restarted(const wal::WalScan& scan);
+  // The decoder and its page map, from the database as of the position.
+  [[nodiscard]] Status MakeDecoder(const wal::DecodeContext& at_position);
   [[nodiscard]] Status DecodeOne(const wal::WalTransaction& t,
                                  const std::function<Status(const WalTxn&)>& fn);
   [[nodiscard]] Status ResetStore(uint32_t page_size, uint32_t page_count);
@@ -82,7 +85,7 @@ class WalSource {
   std::unique_ptr<wal::RandomAccessFile> db_file_;
   PublishedFn published_;
   std::unique_ptr<wal::PageStore> store_;
-  std::unique_ptr<wal::RowChangeDecoder> decoder_;
+  std::unique_ptr<wal::RowChangeDecoder> decoder_;  // null until the first transaction
   std::unique_ptr<WalSchema> schema_;
   const WalSchema* key_schema_ = nullptr;  // what the decoder's KeyFieldsFn asks
   wal::WalPosition position_;

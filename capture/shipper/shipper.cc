@@ -18,6 +18,12 @@
 #include "state/keys.h"
 
 namespace sqlift {
+namespace {
+
+// The first wait before the applier has ever been reached (see RunLoop).
+constexpr std::chrono::milliseconds kFirstBackoff{10};
+
+}  // namespace
 
 Shipper::Shipper(ShipperOptions options, state::ChangeLog* log)
     : impl_(std::make_unique<Impl>(std::move(options), log)) {}
@@ -81,14 +87,22 @@ void Shipper::Impl::Wake() {
 }
 
 asio::awaitable<void> Shipper::Impl::RunLoop() {
-  // Jittered, so that many agents cut off together do not return together.
-  Backoff backoff(options.backoff_min, options.backoff_max);
+  // Jittered, so that many agents cut off together do not return together. Until the applier
+  // has accepted this shipper once, the waits start at kFirstBackoff: the capture and apply
+  // daemons are usually started together, and the applier may not listen yet.
+  Backoff backoff(std::min(options.backoff_min, kFirstBackoff), options.backoff_max);
   backoff.WithJitter(std::random_device{}());
+  bool accepted_once = false;
   while (!stopping) {
     Status st = co_await Connect();
     if (st.ok()) {
       Result<uint64_t> applied = co_await Handshake();
       if (applied.ok()) {
+        if (!accepted_once) {
+          accepted_once = true;
+          backoff = Backoff(options.backoff_min, options.backoff_max);
+          backoff.WithJitter(std::random_device{}());
+        }
         backoff.Reset();  // a connection that got this far resets the back-off
         Update([](ShipperStats& s) { ++s.connects; });
         st = co_await Stream(*applied);

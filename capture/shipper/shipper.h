@@ -1,7 +1,8 @@
 // Shipper: the capture agent's sending side of the wire protocol (docs/design.md, the wire
 // protocol).
 //
-// It connects to the applier (reconnecting with back-off: 100 ms doubling to 5 s, jittered),
+// It connects to the applier (reconnecting with back-off: 100 ms doubling to 5 s, jittered;
+// from 10 ms until the applier has accepted it once, as it may still be starting),
 // sends Hello{version, source_id, token}, and reads HelloReply. It then streams the log from
 // the applier's stated applied_seq + 1 (never from its own memory), packing several records
 // into one ChangeBatch up to batch_bytes. At most window_bytes of shipped but unacked batches

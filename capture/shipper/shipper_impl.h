@@ -50,9 +50,10 @@ struct Shipper::Impl {
   Status OnSnapshotAck(const wire::Ack& ack);
   Status BeginSnapshot();
   void EndSnapshot();
-  Result<bool> FillSnapshot();  // the next SnapshotChunk into `pending`
+  Result<bool> FillSnapshot();  // the next snapshot chunk into `pending_chunk`
   Result<bool> FillPending();   // reads the next packed batch from the log into `pending`
   asio::awaitable<Status> SendPending();
+  asio::awaitable<Status> SendPendingChunk();
   asio::awaitable<Status> SendHeartbeat();
   asio::awaitable<void> WaitForWake(std::chrono::steady_clock::time_point until);
 
@@ -75,8 +76,12 @@ struct Shipper::Impl {
   // (last_seq, frame bytes), oldest first; while snapshotting, (chunk_no, frame bytes).
   std::deque<std::pair<uint64_t, size_t>> inflight;
   size_t unacked = 0;
-  std::optional<wire::Frame> pending;  // read from the log, waiting for room in the window
+  // What the writer sends next once the window has room: a batch read from the log, or a
+  // snapshot chunk encoded by the snapshot source. pending_bytes: its frame's size.
+  std::optional<wire::Frame> pending;
+  std::optional<EncodedChunk> pending_chunk;
   size_t pending_bytes = 0;
+  bool has_pending() const { return pending || pending_chunk; }
   bool snapshot_needed = false;  // from the last HelloReply
   bool snapshotting = false;     // shipping a snapshot on this connection
   bool last_chunk_sent = false;

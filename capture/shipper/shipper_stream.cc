@@ -45,6 +45,7 @@ asio::awaitable<Status> Shipper::Impl::Stream(uint64_t applied) {
   inflight.clear();
   unacked = 0;
   pending.reset();
+  pending_chunk.reset();
   Update([&](ShipperStats& s) {
     s.shipped_seq = s.acked_seq = applied;
     s.unacked_bytes = 0;
@@ -74,17 +75,17 @@ asio::awaitable<Status> Shipper::Impl::WriteLoop() {
   while (true) {
     if (stopping) co_return Status::Aborted("shipper stopping");
     if (reader_done) co_return Status::OK();  // the reader's status says why
-    if (!pending) {
+    if (!has_pending()) {
       Result<bool> got = FillPending();
       if (!got.ok()) co_return got.status();
     }
-    if (pending && (unacked == 0 || unacked + pending_bytes <= options.window_bytes)) {
+    if (has_pending() && (unacked == 0 || unacked + pending_bytes <= options.window_bytes)) {
       Status st = co_await SendPending();
       if (!st.ok()) co_return st;
       next_heartbeat = Clock::now() + options.heartbeat_interval;
       continue;
     }
-    if (pending) Update([](ShipperStats& s) { ++s.window_waits; });  // back-pressure
+    if (has_pending()) Update([](ShipperStats& s) { ++s.window_waits; });  // back-pressure
     if (Clock::now() >= next_heartbeat) {
       Status st = co_await SendHeartbeat();
       if (!st.ok()) co_return st;
@@ -119,11 +120,11 @@ void Shipper::Impl::EndSnapshot() {
 
 Result<bool> Shipper::Impl::FillSnapshot() {
   if (last_chunk_sent) return false;  // waiting for the Ack of the last chunk
-  wire::Frame frame;
-  Result<bool> got = options.snapshot->TryNext(frame.mutable_snapshot_chunk());
+  EncodedChunk chunk;
+  Result<bool> got = options.snapshot->TryNextFrame(options.max_frame_bytes, &chunk);
   if (!got.ok() || !*got) return got;
-  pending = std::move(frame);
-  pending_bytes = pending->ByteSizeLong() + proto::kFrameHeaderBytes;
+  pending_bytes = chunk.frame.size();
+  pending_chunk = std::move(chunk);
   return true;
 }
 
@@ -162,24 +163,25 @@ Result<bool> Shipper::Impl::FillPending() {
   return true;
 }
 
+asio::awaitable<Status> Shipper::Impl::SendPendingChunk() {
+  // Counted in flight before the write: the Ack may be read before the write's completion.
+  EncodedChunk chunk = std::move(*pending_chunk);
+  pending_chunk.reset();
+  inflight.emplace_back(chunk.chunk_no, pending_bytes);
+  unacked += pending_bytes;
+  if (chunk.last_chunk) last_chunk_sent = true, last_chunk_no = chunk.chunk_no;
+  Update([&](ShipperStats& s) {
+    ++s.snapshot_chunks;
+    s.unacked_bytes = unacked;
+    s.max_unacked_bytes = std::max<uint64_t>(s.max_unacked_bytes, unacked);
+  });
+  Status st = co_await proto::WriteEncodedFrame(socket, chunk.frame, options.write_timeout);
+  if (!st.ok()) co_return st.With(fmt::format("send snapshot chunk {}", chunk.chunk_no));
+  co_return Status::OK();
+}
+
 asio::awaitable<Status> Shipper::Impl::SendPending() {
-  if (pending->has_snapshot_chunk()) {
-    const wire::SnapshotChunk& chunk = pending->snapshot_chunk();
-    inflight.emplace_back(chunk.chunk_no(), pending_bytes);
-    unacked += pending_bytes;
-    if (chunk.last_chunk()) last_chunk_sent = true, last_chunk_no = chunk.chunk_no();
-    Update([&](ShipperStats& s) {
-      ++s.snapshot_chunks;
-      s.unacked_bytes = unacked;
-      s.max_unacked_bytes = std::max<uint64_t>(s.max_unacked_bytes, unacked);
-    });
-    wire::Frame frame = std::move(*pending);
-    pending.reset();
-    Status st =
-        co_await proto::WriteFrame(socket, frame, options.max_frame_bytes, options.write_timeout);
-    if (!st.ok()) co_return st.With(fmt::format("send snapshot chunk {}", inflight.back().first));
-    co_return Status::OK();
-  }
+  if (pending_chunk) co_return co_await SendPendingChunk();
   // Counted in flight before the write: the Ack may be read before the write's completion.
   uint64_t last = pending->change_batch().last_seq();
   shipped = last;

@@ -129,6 +129,18 @@ Status SnapshotReader::ReadTable(const TableSchema& t, size_t chunk_rows, const 
   }
 }
 
+Status SnapshotReader::ScanTable(const TableSchema& t, const RowScan& row) {
+  if (!open_) return Status::FailedPrecondition("snapshot reader is closed");
+  SQLIFT_ASSIGN_OR_RETURN(SqliteStatement stmt, db_->Prepare(SelectSql(t)));
+  const int ncols = stmt.ColumnCount();
+  for (;;) {
+    Result<bool> more = stmt.Step();
+    if (!more.ok()) return more.status().With("read table " + t.name);
+    if (!*more) return Status::OK();
+    SQLIFT_RETURN_IF_ERROR(row(stmt.handle(), ncols));
+  }
+}
+
 Status SnapshotReader::ReadKeys(const TableSchema& t, const std::vector<wire::Row>& keys,
                                 const std::function<Status(const wire::Row& row)>& sink) {
   if (!open_) return Status::FailedPrecondition("snapshot reader is closed");

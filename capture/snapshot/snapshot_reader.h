@@ -88,6 +88,13 @@ class SnapshotReader {
   [[nodiscard]] Status ReadTable(const TableSchema& table, size_t chunk_rows,
                                  const ChunkSink& sink);
 
+  // Steps through every row of `table` as ReadTable does, without making wire values: `row`
+  // is called with the statement on each row and the number of its columns (the visible
+  // ones, in order), for callers that read SQLite's values themselves (chunk_encoder.h). An
+  // error from `row` stops the read and is returned.
+  using RowScan = std::function<Status(sqlite3_stmt* stmt, int ncols)>;
+  [[nodiscard]] Status ScanTable(const TableSchema& table, const RowScan& row);
+
   // Streams the rows of `table` whose primary key is one of `keys` (each the key's values in
   // primary-key order, as RowChange.pk carries them), in the order of `keys`; a key with no row
   // gives nothing. The rows are as ReadTable gives them. For comparing only the rows a stretch

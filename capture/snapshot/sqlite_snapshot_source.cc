@@ -5,8 +5,10 @@
 #include <spdlog/spdlog.h>
 #include <strings.h>
 
+#include "capture/snapshot/chunk_encoder.h"
 #include "capture/snapshot/snapshot_reader.h"
 #include "common/sqlite/sqlite_schema.h"
+#include "proto/wire/frame_codec.h"
 
 namespace sqlift {
 
@@ -14,7 +16,7 @@ namespace sqlift {
 struct SqliteSnapshotSource::Run {
   std::mutex mu;
   std::condition_variable cv;  // the reader waits here for room in `ready_chunks`
-  std::deque<wire::SnapshotChunk> ready_chunks;
+  std::deque<EncodedChunk> ready_chunks;
   Status error;       // the read failed: handed out once by TryNext
   bool done = false;  // the reader pushed the last chunk or failed
   bool stop = false;  // End(): the reader must give up
@@ -31,75 +33,61 @@ bool Excluded(const std::set<std::string>& excluded, const std::string& name) {
   return false;
 }
 
-size_t ApproxBytes(const wire::Row& row) {
-  size_t n = 2;
-  for (const wire::Value& v : row.values())
-    n += 3 + (v.has_text() ? v.text().size() : v.has_blob() ? v.blob().size() : 8);
-  return n;
-}
-
-// Cuts the rows of the tables into numbered chunks and hands each to `push`.
+// Cuts the rows of the tables into numbered chunks, encodes each as its frame and hands it to
+// `push`.
 class Chunker {
  public:
   Chunker(const SqliteSnapshotOptions& o, uint64_t s, std::vector<std::string> schema_sql,
-          std::function<Status(wire::SnapshotChunk&&)> push)
+          std::function<Status(EncodedChunk&&)> push)
       : o_(o), s_(s), schema_sql_(std::move(schema_sql)), push_(std::move(push)) {}
 
   Status Table(SnapshotReader& reader, const TableSchema& t, bool last_table) {
     SQLIFT_ASSIGN_OR_RETURN(int64_t total, reader.CountRows(t));
     shape_ = SnapshotReader::ShapeOf(t);
     total_ = static_cast<uint64_t>(total);
-    Start();
-    SQLIFT_RETURN_IF_ERROR(reader.ReadTable(t, o_.chunk_rows, [&](std::vector<wire::Row>&& rows) {
-      for (wire::Row& row : rows) {
-        bytes_ += ApproxBytes(row);
-        *cur_.add_rows() = std::move(row);
-        if (static_cast<size_t>(cur_.rows_size()) >= o_.chunk_rows || bytes_ >= o_.chunk_bytes) {
-          SQLIFT_RETURN_IF_ERROR(Flush(false, false));
-          Start();
-        }
+    SQLIFT_RETURN_IF_ERROR(reader.ScanTable(t, [&](sqlite3_stmt* stmt, int ncols) {
+      encoder_.AddRow(stmt, ncols);
+      if (encoder_.rows() >= o_.chunk_rows || encoder_.approx_bytes() >= o_.chunk_bytes) {
+        return Flush(false, false);
       }
       return Status::OK();
     }));
+    // A table whose rows ended exactly on a chunk boundary: its end goes in an empty chunk.
     return Flush(true, last_table);
   }
 
-  // A database without tables still sends one chunk: the schema and the end.
-  Status Empty() {
-    Start();
-    cur_.clear_table();
-    return Flush(true, true);
+  // The schema alone, as chunk 0: the applier creates the tables while the first rows are
+  // read. A database without tables sends only this chunk, as the last.
+  Status Schema(bool last) {
+    shape_.Clear();
+    return Flush(last, last, /*with_table=*/false);
   }
 
  private:
-  void Start() {
-    cur_.Clear();
-    bytes_ = 0;
-    cur_.set_snapshot_seq(s_);
-    *cur_.mutable_table() = shape_;
-    cur_.set_table_rows_total_hint(total_);
-  }
-
-  Status Flush(bool last_in_table, bool last_chunk) {
-    // A table whose rows ended exactly on a chunk boundary: its end goes in an empty chunk.
-    cur_.set_chunk_no(next_++);
-    cur_.set_last_in_table(last_in_table);
-    cur_.set_last_chunk(last_chunk);
-    if (cur_.chunk_no() == 0) {
+  // Every field but the rows, which the encoder holds.
+  Status Flush(bool last_in_table, bool last_chunk, bool with_table = true) {
+    wire::SnapshotChunk header;
+    header.set_snapshot_seq(s_);
+    if (with_table) *header.mutable_table() = shape_;
+    header.set_table_rows_total_hint(total_);
+    header.set_chunk_no(next_++);
+    header.set_last_in_table(last_in_table);
+    header.set_last_chunk(last_chunk);
+    if (header.chunk_no() == 0) {
       for (const std::string& sql : schema_sql_)
-        cur_.add_schema_sql(sql);
+        header.add_schema_sql(sql);
     }
-    return push_(std::move(cur_));
+    EncodedChunk chunk{encoder_.Finish(header), header.chunk_no(), last_chunk};
+    return push_(std::move(chunk));
   }
 
   const SqliteSnapshotOptions& o_;
   const uint64_t s_;
   std::vector<std::string> schema_sql_;
-  std::function<Status(wire::SnapshotChunk&&)> push_;
+  std::function<Status(EncodedChunk&&)> push_;
   wire::TableShape shape_;
   uint64_t total_ = 0;
-  wire::SnapshotChunk cur_;
-  size_t bytes_ = 0;
+  ChunkEncoder encoder_;
   uint64_t next_ = 0;
 };
 
@@ -107,7 +95,7 @@ class Chunker {
 Status ReadAll(const SqliteSnapshotOptions& o, SnapshotReader& reader,
                const std::vector<TableSchema>& tables, std::vector<std::string> schema_sql,
                const std::shared_ptr<SqliteSnapshotSource::Run>& run) {
-  auto push = [&](wire::SnapshotChunk&& chunk) -> Status {
+  auto push = [&](EncodedChunk&& chunk) -> Status {
     std::unique_lock lock(run->mu);
     run->cv.wait(lock, [&] { return run->stop || run->ready_chunks.size() < o.read_ahead; });
     if (run->stop) return Status::Aborted("snapshot ended");
@@ -117,7 +105,7 @@ Status ReadAll(const SqliteSnapshotOptions& o, SnapshotReader& reader,
     return Status::OK();
   };
   Chunker chunker(o, static_cast<uint64_t>(reader.snapshot_seq()), std::move(schema_sql), push);
-  if (tables.empty()) return chunker.Empty();
+  SQLIFT_RETURN_IF_ERROR(chunker.Schema(/*last=*/tables.empty()));
   for (size_t i = 0; i < tables.size(); ++i) {
     SQLIFT_RETURN_IF_ERROR(
         chunker.Table(reader, tables[i], i + 1 == tables.size()).With("table " + tables[i].name));
@@ -165,11 +153,19 @@ Result<uint64_t> SqliteSnapshotSource::Begin(std::function<void()> ready) {
   return s;
 }
 
-Result<bool> SqliteSnapshotSource::TryNext(wire::SnapshotChunk* chunk) {
+Result<bool> SqliteSnapshotSource::TryNextFrame(size_t max_frame_bytes, EncodedChunk* out) {
   if (!run_) return Status::FailedPrecondition("no snapshot in progress");
   std::lock_guard lock(run_->mu);
   if (!run_->ready_chunks.empty()) {
-    *chunk = std::move(run_->ready_chunks.front());
+    EncodedChunk& next = run_->ready_chunks.front();
+    const size_t body = next.frame.size() - proto::kFrameHeaderBytes;
+    const size_t max = std::min(max_frame_bytes, proto::kFrameBytesLimit);
+    if (body > max) {  // as EncodeFrame refuses it
+      return Status::InvalidArgument(fmt::format(
+          "encode snapshot_chunk frame: body of {} bytes is over the maximum of {} bytes", body,
+          max));
+    }
+    *out = std::move(next);
     run_->ready_chunks.pop_front();
     run_->cv.notify_all();
     return true;
@@ -181,6 +177,18 @@ Result<bool> SqliteSnapshotSource::TryNext(wire::SnapshotChunk* chunk) {
   }
   if (run_->done) return Status::FailedPrecondition("the snapshot has no more chunks");
   return false;
+}
+
+Result<bool> SqliteSnapshotSource::TryNext(wire::SnapshotChunk* chunk) {
+  EncodedChunk encoded;
+  Result<bool> got = TryNextFrame(proto::kFrameBytesLimit, &encoded);
+  if (!got.ok() || !*got) return got;
+  wire::Frame frame;
+  std::string_view body(encoded.frame);
+  body.remove_prefix(proto::kFrameHeaderBytes);
+  SQLIFT_RETURN_IF_ERROR(proto::ParseFrameBody(body, &frame));
+  *chunk = std::move(*frame.mutable_snapshot_chunk());
+  return true;
 }
 
 void SqliteSnapshotSource::End() {

@@ -3,8 +3,13 @@
 // shipper (capture/snapshot_source.h). In wal capture mode (progress_path set) S comes from
 // the WAL barrier, which waits for the agent of the same process to log up to the WAL's end.
 //
-// Tables go one after another in name order, each in chunks of at most chunk_rows rows and
-// about chunk_bytes bytes; an empty table still sends one chunk (so the applier creates it).
+// The reading thread encodes each chunk's frame as it steps the rows (chunk_encoder.h): the
+// shipper takes finished frames (TryNextFrame) and only writes them.
+//
+// Chunk 0 holds the schema and no table, so the applier can begin (connect, create the
+// tables) while the first rows are read. Tables then go one after another in name order,
+// each in chunks of at most chunk_rows rows and about chunk_bytes bytes; an empty table still
+// sends one chunk (so the applier creates it).
 // [source] exclude_tables are left out of the data and of the schema. At most `read_ahead`
 // chunks wait in memory: reading stops while the shipper's window is full, and the
 // snapshot's memory stays bounded whatever the database's size.
@@ -42,7 +47,9 @@ class SqliteSnapshotSource final : public SnapshotSource {
   ~SqliteSnapshotSource() override { End(); }
 
   Result<uint64_t> Begin(std::function<void()> ready) override;
-  Result<bool> TryNext(wire::SnapshotChunk* chunk) override;
+  Result<bool> TryNext(wire::SnapshotChunk* chunk) override;  // parses TryNextFrame's frame
+  // The frame the reading thread encoded (chunk_encoder.h).
+  Result<bool> TryNextFrame(size_t max_frame_bytes, EncodedChunk* out) override;
   void End() override;
 
   struct Run;  // one snapshot's reader thread state (sqlite_snapshot_source.cc)

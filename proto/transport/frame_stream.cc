@@ -67,6 +67,15 @@ Status IoStatus(const error_code& ec, bool expired, std::chrono::milliseconds ti
 template <typename Stream>
 asio::awaitable<Status> ReadFrame(Stream& stream, size_t max_frame_bytes,
                                   std::chrono::milliseconds timeout, wire::Frame* out) {
+  std::string body;
+  Status st = co_await ReadFrameBody(stream, max_frame_bytes, timeout, &body);
+  if (!st.ok()) co_return st;
+  co_return ParseFrameBody(body, out);
+}
+
+template <typename Stream>
+asio::awaitable<Status> ReadFrameBody(Stream& stream, size_t max_frame_bytes,
+                                      std::chrono::milliseconds timeout, std::string* body) {
   Deadline<Stream> deadline(stream, timeout);
   error_code ec;
   unsigned char header[kFrameHeaderBytes];
@@ -76,11 +85,22 @@ asio::awaitable<Status> ReadFrame(Stream& stream, size_t max_frame_bytes,
   Result<uint32_t> length = ParseFrameHeader(header, max_frame_bytes);
   if (!length.ok()) co_return length.status();
   // Allocated only now that the length is known to be within the maximum.
-  std::string body(*length, '\0');
-  co_await asio::async_read(stream, asio::buffer(body),
+  body->assign(*length, '\0');
+  co_await asio::async_read(stream, asio::buffer(*body),
                             asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return IoStatus(ec, deadline.expired(), timeout, "read frame body");
-  co_return ParseFrameBody(body, out);
+  co_return Status::OK();
+}
+
+template <typename Stream>
+asio::awaitable<Status> WriteEncodedFrame(Stream& stream, std::string_view encoded,
+                                          std::chrono::milliseconds timeout) {
+  Deadline<Stream> deadline(stream, timeout);
+  error_code ec;
+  co_await asio::async_write(stream, asio::buffer(encoded.data(), encoded.size()),
+                             asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return IoStatus(ec, deadline.expired(), timeout, "write frame");
+  co_return Status::OK();
 }
 
 template <typename Stream>
@@ -89,12 +109,7 @@ asio::awaitable<Status> WriteFrame(Stream& stream, const wire::Frame& frame, siz
   std::string bytes;
   Status st = EncodeFrame(frame, max_frame_bytes, &bytes);
   if (!st.ok()) co_return st;
-  Deadline<Stream> deadline(stream, timeout);
-  error_code ec;
-  co_await asio::async_write(stream, asio::buffer(bytes),
-                             asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) co_return IoStatus(ec, deadline.expired(), timeout, "write frame");
-  co_return Status::OK();
+  co_return co_await WriteEncodedFrame(stream, bytes, timeout);
 }
 
 template asio::awaitable<Status> ReadFrame(asio::ip::tcp::socket&, size_t,
@@ -118,6 +133,20 @@ asio::awaitable<Status> WriteFrame(FrameSocket& socket, const wire::Frame& frame
     co_return co_await WriteFrame(*socket.tls(), frame, max_frame_bytes, timeout);
   }
   co_return co_await WriteFrame(socket.tcp(), frame, max_frame_bytes, timeout);
+}
+
+asio::awaitable<Status> ReadFrameBody(FrameSocket& socket, size_t max_frame_bytes,
+                                      std::chrono::milliseconds timeout, std::string* body) {
+  if (socket.tls()) {
+    co_return co_await ReadFrameBody(*socket.tls(), max_frame_bytes, timeout, body);
+  }
+  co_return co_await ReadFrameBody(socket.tcp(), max_frame_bytes, timeout, body);
+}
+
+asio::awaitable<Status> WriteEncodedFrame(FrameSocket& socket, std::string_view encoded,
+                                          std::chrono::milliseconds timeout) {
+  if (socket.tls()) co_return co_await WriteEncodedFrame(*socket.tls(), encoded, timeout);
+  co_return co_await WriteEncodedFrame(socket.tcp(), encoded, timeout);
 }
 
 asio::awaitable<Status> FrameSocket::StartTls(asio::ssl::context& ctx, bool server,

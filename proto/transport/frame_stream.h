@@ -28,6 +28,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "common/base/result.h"
 #include "common/base/status.h"
@@ -39,12 +40,24 @@ template <typename Stream>
 boost::asio::awaitable<Status> ReadFrame(Stream& stream, size_t max_frame_bytes,
                                          std::chrono::milliseconds timeout, wire::Frame* out);
 
+// Reads one frame as ReadFrame does, leaving its body unparsed in *body (for a reader that
+// parses it its own way: proto/wire/chunk_rows.h).
+template <typename Stream>
+boost::asio::awaitable<Status> ReadFrameBody(Stream& stream, size_t max_frame_bytes,
+                                             std::chrono::milliseconds timeout, std::string* body);
+
 // Encodes `frame` (EncodeFrame) and writes it within `timeout` (the socket is closed when it
 // passes). InvalidArgument when the frame has no body or is over max_frame_bytes.
 template <typename Stream>
 boost::asio::awaitable<Status> WriteFrame(Stream& stream, const wire::Frame& frame,
                                           size_t max_frame_bytes,
                                           std::chrono::milliseconds timeout);
+
+// Writes a frame encoded beforehand (EncodeFrame's output: header and body) within `timeout`,
+// as WriteFrame does once it has encoded its frame.
+template <typename Stream>
+boost::asio::awaitable<Status> WriteEncodedFrame(Stream& stream, std::string_view encoded,
+                                                 std::chrono::milliseconds timeout);
 
 // A TCP connection whose frames go in plain TCP or, after StartTls, through TLS (Asio SSL
 // over OpenSSL): the one type the shipper and the receiver hold, so that their code is the
@@ -95,6 +108,10 @@ boost::asio::awaitable<Status> ReadFrame(FrameSocket& socket, size_t max_frame_b
 boost::asio::awaitable<Status> WriteFrame(FrameSocket& socket, const wire::Frame& frame,
                                           size_t max_frame_bytes,
                                           std::chrono::milliseconds timeout);
+boost::asio::awaitable<Status> WriteEncodedFrame(FrameSocket& socket, std::string_view encoded,
+                                                 std::chrono::milliseconds timeout);
+boost::asio::awaitable<Status> ReadFrameBody(FrameSocket& socket, size_t max_frame_bytes,
+                                             std::chrono::milliseconds timeout, std::string* body);
 
 extern template boost::asio::awaitable<Status> ReadFrame(boost::asio::ip::tcp::socket&, size_t,
                                                          std::chrono::milliseconds, wire::Frame*);
