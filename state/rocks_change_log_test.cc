@@ -200,8 +200,8 @@ TEST(RocksChangeLogTest, ASecondaryCatchesUpWithTheWriter) {
 
 TEST(RocksChangeLogTest, MissingStateWithoutCreateIsNotFound) {
   TempDir dir;
-  Result<std::unique_ptr<ChangeLog>> r =
-      OpenRocksChangeLog(dir.path() + "/none", {.create_if_missing = false});
+  Result<std::unique_ptr<ChangeLog>> r = OpenRocksChangeLog(
+      dir.path() + "/none", {.create_if_missing = false, .read_only = false, .secondary_dir = ""});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Status::Code::kNotFound) << r.status().ToString();
 }

@@ -52,7 +52,17 @@ class SwitchCheckTest : public PgSuiteTest {
     Pg("SET search_path = public; " + sql);
   }
 
-  // Keys 1..10 updated, 11 deleted, 30001 inserted, in both tables: what the log would show.
+  // Keys 1..10 updated, 11 deleted, 30001 inserted in both tables, on both sides.
+  void ChangeBothTables() {
+    for (const char* sql :
+         {"UPDATE small SET v = v || ' changed' WHERE id <= 10", "DELETE FROM small WHERE id = 11",
+          "INSERT INTO small VALUES (30001, 'new')",
+          "UPDATE large SET v = v || ' changed' WHERE id <= 10", "DELETE FROM large WHERE id = 11",
+          "INSERT INTO large VALUES (30001, 'new')"})
+      Both(sql);
+  }
+
+  // What the log would show of the changes above.
   static ChangedKeys Changes() {
     ChangedKeys c;
     c.since_run = 1;
@@ -100,11 +110,7 @@ class SwitchCheckTest : public PgSuiteTest {
 };
 
 TEST_F(SwitchCheckTest, TheSameChangesReadTheSameRowsOnASmallAndALargeTable) {
-  for (const std::string table : {"small", "large"}) {
-    Both("UPDATE " + table + " SET v = v || ' changed' WHERE id <= 10");
-    Both("DELETE FROM " + table + " WHERE id = 11");
-    Both("INSERT INTO " + table + " VALUES (30001, 'new')");
-  }
+  ChangeBothTables();
   ChangedKeys changed = Changes();
   auto report = Check(changed);
   ASSERT_TRUE(report.ok()) << report.status().ToString();
@@ -122,11 +128,7 @@ TEST_F(SwitchCheckTest, TheSameChangesReadTheSameRowsOnASmallAndALargeTable) {
 }
 
 TEST_F(SwitchCheckTest, AChangedRowThatDiffersIsFoundByItsKey) {
-  for (const std::string table : {"small", "large"}) {
-    Both("UPDATE " + table + " SET v = v || ' changed' WHERE id <= 10");
-    Both("DELETE FROM " + table + " WHERE id = 11");
-    Both("INSERT INTO " + table + " VALUES (30001, 'new')");
-  }
+  ChangeBothTables();
   Pg("UPDATE public.large SET v = 'corrupted' WHERE id = 7");
   ChangedKeys changed = Changes();
   auto report = Check(changed);

@@ -19,18 +19,17 @@ using namespace std::chrono_literals;
 
 constexpr int kKills = 20;
 
-// PostgreSQL's route of `tenant` as "side,fenced" ("none" before any).
-std::string PgRoute(MigrationScenario& s, const std::string& tenant) {
-  return s.PgValue("SELECT side || ',' || fenced::text FROM sqlift.route WHERE tenant = '" +
-                   tenant + "'");
+// acme's route on PostgreSQL as "side,fenced" ("no row" before any).
+std::string PgRouteOfAcme(MigrationScenario& s) {
+  return s.PgValue("SELECT side || ',' || fenced::text FROM sqlift.route WHERE tenant = 'acme'");
 }
 
-// Both sides open for the tenant: SQLite routes it to sqlite, unfenced, while PostgreSQL routes
-// it to postgres, unfenced.
-bool BothOpen(MigrationScenario& s, const std::string& tenant) {
-  auto lite = s.SqliteRoute(tenant);
+// Both sides open for acme: SQLite routes it to sqlite, unfenced, while PostgreSQL routes it to
+// postgres, unfenced.
+bool BothOpen(MigrationScenario& s) {
+  auto lite = s.SqliteRoute("acme");
   const bool sqlite_open = lite.ok() && lite->side == "sqlite" && !lite->fenced;
-  return sqlite_open && PgRoute(s, tenant) == "postgres,false";
+  return sqlite_open && PgRouteOfAcme(s) == "postgres,false";
 }
 
 TEST_F(SwitchTest, SwitchesKilledAtRandomPointsLeaveOneSideOpenAndLoseNothing) {
@@ -65,7 +64,7 @@ TEST_F(SwitchTest, SwitchesKilledAtRandomPointsLeaveOneSideOpenAndLoseNothing) {
                          std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::steady_clock::now() - started));
     }
-    EXPECT_FALSE(BothOpen(*s, "acme")) << command << " killed after " << delay.count() << " ms";
+    EXPECT_FALSE(BothOpen(*s)) << command << " killed after " << delay.count() << " ms";
     auto after = s->SqliteRoute("acme");
     ASSERT_TRUE(after.ok());
     EXPECT_TRUE(after->epoch == before->epoch || after->epoch == before->epoch + 1)
@@ -81,7 +80,7 @@ TEST_F(SwitchTest, SwitchesKilledAtRandomPointsLeaveOneSideOpenAndLoseNothing) {
     auto settled = s->SqliteRoute("acme");
     ASSERT_TRUE(settled.ok());
     EXPECT_FALSE(settled->fenced) << "still fenced after the switch ran again: " << outcome->out;
-    EXPECT_FALSE(BothOpen(*s, "acme"));
+    EXPECT_FALSE(BothOpen(*s));
   }
   std::cout << "[ kills    ] " << kills << " switches killed, " << finished
             << " finished before their kill" << std::endl;
