@@ -41,7 +41,7 @@ TEST(CliTest, VersionNamesProtocol) {
   process::Output p = Sqlift({"--version"});
   EXPECT_EQ(p.exit_code, 0);
   EXPECT_EQ(p.out.rfind("sqlift ", 0), 0u) << p.out;
-  EXPECT_NE(p.out.find("wire protocol 2"), std::string::npos) << p.out;
+  EXPECT_NE(p.out.find("wire protocol 3"), std::string::npos) << p.out;
 }
 
 TEST(CliTest, NoSubcommandIsAUsageError) {
