@@ -8,6 +8,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "capture/wal/unchanged_cells.h"
+
 namespace sqlift::wal {
 namespace {
 
@@ -76,6 +78,8 @@ class TransactionDiff {
     SQLIFT_RETURN_IF_ERROR(CollectDeparted(&departed));
     for (uint32_t p : touched)
       Resolve(p);  // while the map still describes `before`
+    for (uint32_t p : touched)
+      FindUnchanged(p);
     for (uint32_t p : touched)
       SQLIFT_RETURN_IF_ERROR(ReadBefore(p));
     for (uint32_t p : departed)
@@ -155,6 +159,35 @@ class TransactionDiff {
     return Status::OK();
   }
 
+  // The cells of touched page p that hold the same row byte for byte before and after, in
+  // the same table: neither side reads them, since the diff would find them equal. Only for
+  // rowid leaves with ascending rowids on both sides (so a rowid is one cell), cells without
+  // overflow (a chain can change behind the same local bytes). Anything unexpected leaves
+  // every cell to the full read, which reports it.
+  void FindUnchanged(uint32_t p) {
+    const PageEntry* e = map_.Find(p);
+    std::optional<PageEntry> where = Resolve(p);
+    if (!e || e->overflow() || !where) return;
+    auto tb = trees_before_.find(e->root);
+    auto ta = trees_after_.find(where->root);
+    if (tb == trees_before_.end() || ta == trees_after_.end() || !tb->second.rows ||
+        !ta->second.rows || tb->second.table != ta->second.table) {
+      return;
+    }
+    Result<BtreePage> before = LoadPage(before_, p);
+    Result<BtreePage> after = LoadPage(after_, p);
+    if (!before.ok() || !after.ok()) return;
+    Result<UnchangedCells> same = MatchUnchangedCells(*before, *after);
+    if (same.ok()) unchanged_[p] = std::move(same).value();
+  }
+
+  // Which cells of page p to leave out of the side `before` (or after).
+  const std::vector<bool>* Unchanged(uint32_t p, bool before) const {
+    auto it = unchanged_.find(p);
+    if (it == unchanged_.end()) return nullptr;
+    return before ? &it->second.before : &it->second.after;
+  }
+
   // The rows page p held before (if it was a page of a table), and its map entries to forget.
   Status ReadBefore(uint32_t p) {
     const PageEntry* e = map_.Find(p);
@@ -167,7 +200,7 @@ class TransactionDiff {
     SQLIFT_ASSIGN_OR_RETURN(BtreePage page, LoadPage(before_, p));
     std::vector<StoredRow> rows;
     std::vector<uint32_t> chain;
-    SQLIFT_RETURN_IF_ERROR(ReadCells(before_, page, &rows, &chain));
+    SQLIFT_RETURN_IF_ERROR(ReadCells(before_, page, Unchanged(p, true), &rows, &chain));
     forget_.insert(chain.begin(), chain.end());
     if (!tree->second.rows) return Status::OK();
     return Keep(tree->second, std::move(rows), before_.encoding, &before_rows_);
@@ -186,18 +219,21 @@ class TransactionDiff {
     }
     std::vector<StoredRow> rows;
     std::vector<uint32_t> chain;
-    SQLIFT_RETURN_IF_ERROR(ReadCells(after_, page, &rows, &chain));
+    SQLIFT_RETURN_IF_ERROR(ReadCells(after_, page, Unchanged(p, false), &rows, &chain));
     for (uint32_t o : chain)
       map_.Set(o, PageEntry{where->root, 0, p});
     if (!tree.rows) return Status::OK();
     return Keep(tree, std::move(rows), after_.encoding, &after_rows_);
   }
 
-  // The payloads of a page's cells (none for a table's interior page), and their chains.
+  // The payloads of a page's cells (none for a table's interior page) but those `skip` marks
+  // (cells without overflow), and their chains.
   static Status ReadCells(const DecodeContext& ctx, const BtreePage& page,
-                          std::vector<StoredRow>* rows, std::vector<uint32_t>* chain) {
+                          const std::vector<bool>* skip, std::vector<StoredRow>* rows,
+                          std::vector<uint32_t>* chain) {
     if (page.type() == PageType::kTableInterior) return Status::OK();
     for (int i = 0; i < page.cell_count(); ++i) {
+      if (skip && (*skip)[static_cast<size_t>(i)]) continue;
       SQLIFT_ASSIGN_OR_RETURN(Cell cell, page.CellAt(i));
       SQLIFT_ASSIGN_OR_RETURN(
           std::string payload,
@@ -289,6 +325,7 @@ class TransactionDiff {
   std::unordered_set<uint32_t> resolving_;
   PageSet forget_;
   std::unordered_set<uint32_t> fresh_;  // entries set for the state after the transaction
+  std::unordered_map<uint32_t, UnchangedCells> unchanged_;  // by touched page
   Rows before_rows_, after_rows_;
 };
 
