@@ -73,7 +73,8 @@ class WalSource {
   [[nodiscard]] Result<size_t> Published(const wal::WalScan& scan);
   [[nodiscard]] Status Build(const std::optional<wal::WalPosition>& from, bool* gap);
   [[nodiscard]] Status Restarted(const wal::WalScan& scan);
-  [[nodiscard]] Status DecodeOne(const wal::WalTransaction& t,
+  // Takes t's pages into the store once `fn` accepted it.
+  [[nodiscard]] Status DecodeOne(wal::WalTransaction& t,
                                  const std::function<Status(const WalTxn&)>& fn);
   [[nodiscard]] Status ResetStore(uint32_t page_size, uint32_t page_count);
 

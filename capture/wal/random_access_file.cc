@@ -21,16 +21,24 @@ class PathFile : public RandomAccessFile {
   ~PathFile() override { Close(); }
 
   Result<std::string> ReadAt(uint64_t offset, size_t n) override {
+    std::string out;
+    SQLIFT_RETURN_IF_ERROR(ReadAtInto(offset, n, &out));
+    return out;
+  }
+
+  Status ReadAtInto(uint64_t offset, size_t n, std::string* out) override {
+    out->clear();
     SQLIFT_ASSIGN_OR_RETURN(bool open, OpenCurrent());
-    if (!open) return std::string();
-    SQLIFT_ASSIGN_OR_RETURN(std::string out, ReadFully(offset, n));
-    if (out.size() == n) return out;
+    if (!open) return Status::OK();
+    SQLIFT_RETURN_IF_ERROR(ReadFully(offset, n, out));
+    if (out->size() == n) return Status::OK();
     SQLIFT_ASSIGN_OR_RETURN(bool replaced, PathNamesAnotherFile());
-    if (!replaced) return out;
+    if (!replaced) return Status::OK();
     Close();
+    out->clear();
     SQLIFT_ASSIGN_OR_RETURN(open, OpenCurrent());
-    if (!open) return std::string();
-    return ReadFully(offset, n);
+    if (!open) return Status::OK();
+    return ReadFully(offset, n, out);
   }
 
  private:
@@ -64,18 +72,23 @@ class PathFile : public RandomAccessFile {
     return st.st_dev != dev_ || st.st_ino != ino_;
   }
 
-  Result<std::string> ReadFully(uint64_t offset, size_t n) {
-    std::string out(n, '\0');
+  // Into *out, whose memory is reused: resizing within its capacity costs nothing when it
+  // held n bytes before (the reader's usual case: one frame after another).
+  Status ReadFully(uint64_t offset, size_t n, std::string* out) {
+    out->resize(n);
     size_t got = 0;
     while (got < n) {
-      ssize_t r = ::pread(fd_, out.data() + got, n - got, static_cast<off_t>(offset + got));
+      ssize_t r = ::pread(fd_, out->data() + got, n - got, static_cast<off_t>(offset + got));
       if (r < 0 && errno == EINTR) continue;
-      if (r < 0) return Error("read", offset + got);
+      if (r < 0) {
+        out->clear();
+        return Error("read", offset + got);
+      }
       if (r == 0) break;
       got += static_cast<size_t>(r);
     }
-    out.resize(got);
-    return out;
+    out->resize(got);
+    return Status::OK();
   }
 
   // The failed call's errno, read before anything else can change it.
@@ -100,6 +113,11 @@ class PathFile : public RandomAccessFile {
 
 std::unique_ptr<RandomAccessFile> OpenPathForReading(std::string path) {
   return std::make_unique<PathFile>(std::move(path));
+}
+
+Status RandomAccessFile::ReadAtInto(uint64_t offset, size_t n, std::string* out) {
+  SQLIFT_ASSIGN_OR_RETURN(*out, ReadAt(offset, n));
+  return Status::OK();
 }
 
 Result<std::string> StringFile::ReadAt(uint64_t offset, size_t n) {

@@ -22,18 +22,18 @@ class FrameScanner {
         Stop(WalStop::kLimit, index, "limit reached");
         return Status::OK();
       }
-      SQLIFT_ASSIGN_OR_RETURN(std::string frame, file_.ReadAt(FrameOffset(h, index),
-                                                              kWalFrameHeaderSize + h.page_size));
-      if (frame.empty()) {
+      SQLIFT_RETURN_IF_ERROR(
+          file_.ReadAtInto(FrameOffset(h, index), kWalFrameHeaderSize + h.page_size, &frame_));
+      if (frame_.empty()) {
         AtEnd(index);
         return Status::OK();
       }
-      if (frame.size() < kWalFrameHeaderSize + h.page_size) {
-        Stop(WalStop::kTornFrame, index, fmt::format("{} bytes of a frame", frame.size()));
+      if (frame_.size() < kWalFrameHeaderSize + h.page_size) {
+        Stop(WalStop::kTornFrame, index, fmt::format("{} bytes of a frame", frame_.size()));
         return Status::OK();
       }
-      if (!Valid(frame, index)) return Status::OK();
-      Take(std::move(frame), index);
+      if (!Valid(frame_, index)) return Status::OK();
+      Take(frame_, index);
     }
   }
 
@@ -45,7 +45,7 @@ class FrameScanner {
   }
 
   // Checks one frame as SQLite's recovery does; on failure records why the log ends here.
-  bool Valid(const std::string& frame, uint64_t index) {
+  bool Valid(std::string_view frame, uint64_t index) {
     const WalHeader& h = scan_->next.header;
     WalFrameHeader fh = ParseWalFrameHeader(frame);
     std::optional<WalStop> bad;
@@ -55,9 +55,9 @@ class FrameScanner {
     } else if (fh.page_number == 0) {
       bad = WalStop::kZeroPageNumber, why = "page number 0";
     } else {
-      WalChecksum sum = FrameChecksum(std::string_view(frame).substr(0, kWalFrameHeaderSize),
-                                      std::string_view(frame).substr(kWalFrameHeaderSize),
-                                      h.big_endian_checksum(), sum_);
+      WalChecksum sum =
+          FrameChecksum(frame.substr(0, kWalFrameHeaderSize), frame.substr(kWalFrameHeaderSize),
+                        h.big_endian_checksum(), sum_);
       if (sum != fh.checksum) bad = WalStop::kBadChecksum, why = "checksum mismatch";
       sum_ = sum;
     }
@@ -65,10 +65,10 @@ class FrameScanner {
     return !bad;
   }
 
-  void Take(std::string frame, uint64_t index) {
+  void Take(std::string_view frame, uint64_t index) {
     WalFrameHeader fh = ParseWalFrameHeader(frame);
-    frame.erase(0, kWalFrameHeaderSize);
-    pending_.frames.push_back({index, fh.page_number, std::move(frame)});
+    pending_.frames.push_back(
+        {index, fh.page_number, std::string(frame.substr(kWalFrameHeaderSize))});
     if (!fh.is_commit()) return;
     pending_.db_size_pages = fh.db_size_after_commit;
     pending_.end = {scan_->next.header, index + 1, sum_};
@@ -92,6 +92,7 @@ class FrameScanner {
   size_t max_;
   WalChecksum sum_;
   WalTransaction pending_;
+  std::string frame_;  // the frame just read; its memory serves every read of the scan
 };
 
 // True when the file no longer holds the last frame before `pos` (the WAL was cut).
