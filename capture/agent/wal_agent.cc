@@ -5,6 +5,7 @@
 
 #include <cinttypes>
 #include <cstdio>
+#include <thread>
 
 #include "capture/agent/sqlite_vfs_file.h"
 #include "capture/outbox/guard_triggers.h"
@@ -337,6 +338,7 @@ Status WalCaptureAgent::Run() {
   Backoff backoff(std::chrono::milliseconds(100), std::chrono::milliseconds(5000));
   auto last_retention = std::chrono::steady_clock::now();
   while (!stop_.load()) {
+    const auto started = std::chrono::steady_clock::now();
     Result<DrainStats> drained = DrainAvailable();
     if (!drained.ok()) {
       if (!drained.status().Retryable()) return drained.status();
@@ -352,6 +354,12 @@ Status WalCaptureAgent::Run() {
       if (!st.ok()) spdlog::warn("log retention: {}", st.ToString());
     }
     if (stop_.load()) break;
+    if (drained->transactions > 0) {
+      // The application is writing: gather more of it for the next drain (agent.h), unless
+      // this one took that long already. Stop() is seen at the latest when the pause ends.
+      std::this_thread::sleep_until(started + options_.busy_drain_interval);
+      continue;
+    }
     // The WAL is read directly, so a write seen by inotify is readable at once (a torn tail
     // is waited on by the reader).
     SQLIFT_ASSIGN_OR_RETURN(ChangeWatcher::Event ev, watcher_->Wait(options_.poll_interval));
