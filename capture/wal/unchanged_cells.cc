@@ -4,31 +4,32 @@ namespace sqlift::wal {
 namespace {
 
 // The cells of a table leaf, checked to ascend by rowid.
-Result<std::vector<Cell>> AscendingCells(const BtreePage& page) {
+Result<std::vector<BtreePage::LeafCell>> AscendingCells(const BtreePage& page) {
   if (page.type() != PageType::kTableLeaf) {
     return Status::InvalidArgument("not a table leaf page");
   }
-  std::vector<Cell> cells;
+  std::vector<BtreePage::LeafCell> cells;
   cells.reserve(static_cast<size_t>(page.cell_count()));
   for (int i = 0; i < page.cell_count(); ++i) {
-    SQLIFT_ASSIGN_OR_RETURN(Cell cell, page.CellAt(i));
-    if (!cells.empty() && cells.back().rowid >= cell.rowid) {
+    std::optional<BtreePage::LeafCell> cell = page.TableLeafCell(i);
+    if (!cell) return Status::InvalidArgument("a cell does not parse");
+    if (!cells.empty() && cells.back().rowid >= cell->rowid) {
       return Status::InvalidArgument("rowids do not ascend");
     }
-    cells.push_back(cell);
+    cells.push_back(*cell);
   }
   return cells;
 }
 
-bool Same(const Cell& a, const Cell& b) {
-  return a.first_overflow == 0 && b.first_overflow == 0 && a.local == b.local;
+bool Same(const BtreePage::LeafCell& a, const BtreePage::LeafCell& b) {
+  return a.local && b.local && a.bytes == b.bytes;
 }
 
 }  // namespace
 
 Result<UnchangedCells> MatchUnchangedCells(const BtreePage& before, const BtreePage& after) {
-  SQLIFT_ASSIGN_OR_RETURN(std::vector<Cell> b, AscendingCells(before));
-  SQLIFT_ASSIGN_OR_RETURN(std::vector<Cell> a, AscendingCells(after));
+  SQLIFT_ASSIGN_OR_RETURN(std::vector<BtreePage::LeafCell> b, AscendingCells(before));
+  SQLIFT_ASSIGN_OR_RETURN(std::vector<BtreePage::LeafCell> a, AscendingCells(after));
   UnchangedCells out{std::vector<bool>(b.size()), std::vector<bool>(a.size())};
   for (size_t i = 0, j = 0; i < b.size() && j < a.size();) {
     if (b[i].rowid < a[j].rowid) {

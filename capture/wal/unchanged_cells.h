@@ -20,8 +20,8 @@ struct UnchangedCells {
   std::vector<bool> after;   // by cell index of the newer version
 };
 
-// InvalidArgument when either page is not a table leaf or its rowids do not ascend; a cell
-// that does not parse gives its Corruption.
+// InvalidArgument when either page is not a table leaf, a cell does not parse or the rowids
+// do not ascend (the diff then reads every cell, and reports what is wrong).
 [[nodiscard]] Result<UnchangedCells> MatchUnchangedCells(const BtreePage& before,
                                                          const BtreePage& after);
 
