@@ -139,8 +139,10 @@ class TransactionDiff {
       if (!e || e->overflow()) continue;
       SQLIFT_RETURN_IF_ERROR(BeforeChildren(p, &todo));
     }
-    for (const auto& [root, tree] : trees_before_)
-      todo.push_back(root);
+    for (const auto& [root, tree] : trees_before_) {
+      // A root that is still a root resolves at once; only the others may have departed.
+      if (root > after_.page_count || !trees_after_.count(root)) todo.push_back(root);
+    }
     while (!todo.empty()) {
       uint32_t c = todo.back();
       todo.pop_back();
@@ -260,6 +262,7 @@ class TransactionDiff {
   // auto_vacuum moves a root page into the slot a dropped tree freed: every page of the moved
   // tree, written or not, now belongs to the tree under its new root number.
   void RenumberMovedRoots() {
+    if (&trees_before_ == &trees_after_) return;   // the schema's pages were not written
     std::unordered_map<uint32_t, uint32_t> moved;  // old root -> new root
     for (const auto& [old_root, tree] : trees_before_) {
       for (const auto& [new_root, now] : trees_after_) {
@@ -273,6 +276,7 @@ class TransactionDiff {
   // A table the schema no longer has was dropped: DDL, which the caller reads from the
   // schema, not a deletion of each of its rows.
   void ForgetDroppedTables() {
+    if (&trees_before_ == &trees_after_) return;
     std::set<std::string> tables;
     for (const auto& [root, tree] : trees_after_) {
       if (tree.rows) tables.insert(tree.table);
@@ -351,15 +355,18 @@ Result<std::unique_ptr<RowChangeDecoder>> RowChangeDecoder::Create(const DecodeC
 Result<std::vector<RowChange>> RowChangeDecoder::Decode(const DecodeContext& before,
                                                         const DecodeContext& after,
                                                         const std::vector<uint32_t>& written) {
-  std::map<uint32_t, TreeInfo> trees_after = trees_;
+  // The trees are read again only when the schema's pages were written (the same map
+  // otherwise, which the diff takes as "no tree moved or went").
+  std::optional<std::map<uint32_t, TreeInfo>> changed;
   if (SchemaTouched(map_, written)) {
-    SQLIFT_ASSIGN_OR_RETURN(trees_after, ReadTrees(after, key_fields_));
+    SQLIFT_ASSIGN_OR_RETURN(changed, ReadTrees(after, key_fields_));
   }
   PageSet pages(written.begin(), written.end());
   SQLIFT_ASSIGN_OR_RETURN(
       std::vector<RowChange> changes,
-      TransactionDiff(before, after, std::move(pages), trees_, trees_after, map_).Run());
-  trees_ = std::move(trees_after);
+      TransactionDiff(before, after, std::move(pages), trees_, changed ? *changed : trees_, map_)
+          .Run());
+  if (changed) trees_ = std::move(*changed);
   return changes;
 }
 
