@@ -220,15 +220,15 @@ Status WalCaptureAgent::Add(const WalTxn& txn, Pending* p, DrainStats* stats) {
         "are ignored (the WAL carries the same rows): unload the recorder");
   }
   if (e.reverse) return Status::OK();  // PostgreSQL's own changes, coming back
-  const wire::Transaction& changes = e.changes.transactions(0);
+  wire::Transaction& changes = *e.changes.mutable_transactions(0);
   if (!e.ddl.empty() || changes.changes_size() > 0) {
     stats->changes += static_cast<uint64_t>(changes.changes_size());
     stats->ddl_events += e.ddl.size();
     wire::ChangeBatch batch;
-    *batch.mutable_tables() = e.changes.tables();
+    batch.mutable_tables()->Swap(e.changes.mutable_tables());
     for (wire::Transaction& d : e.ddl)
       *batch.add_transactions() = std::move(d);
-    *batch.add_transactions() = changes;
+    *batch.add_transactions() = std::move(changes);
     AddBatch(std::move(batch), p);
   }
   for (wire::Transaction& r : e.routes) {
