@@ -22,11 +22,16 @@ class PathFile : public RandomAccessFile {
 
   Result<std::string> ReadAt(uint64_t offset, size_t n) override {
     std::string out;
-    SQLIFT_RETURN_IF_ERROR(ReadAtInto(offset, n, &out));
+    SQLIFT_RETURN_IF_ERROR(ReadInto(offset, n, &out));
     return out;
   }
 
-  Status ReadAtInto(uint64_t offset, size_t n, std::string* out) override {
+  Status ReadRunInto(uint64_t offset, size_t piece, size_t count, std::string* out) override {
+    return ReadInto(offset, piece * count, out);
+  }
+
+ private:
+  Status ReadInto(uint64_t offset, size_t n, std::string* out) {
     out->clear();
     SQLIFT_ASSIGN_OR_RETURN(bool open, OpenCurrent());
     if (!open) return Status::OK();
@@ -41,7 +46,6 @@ class PathFile : public RandomAccessFile {
     return ReadFully(offset, n, out);
   }
 
- private:
   // Opens the file the path names now, unless the open one is still it; false when absent.
   Result<bool> OpenCurrent() {
     if (fd_ >= 0) {
@@ -72,8 +76,7 @@ class PathFile : public RandomAccessFile {
     return st.st_dev != dev_ || st.st_ino != ino_;
   }
 
-  // Into *out, whose memory is reused: resizing within its capacity costs nothing when it
-  // held n bytes before (the reader's usual case: one frame after another).
+  // Into *out, whose memory is reused (a run of frames after another of the same size).
   Status ReadFully(uint64_t offset, size_t n, std::string* out) {
     out->resize(n);
     size_t got = 0;
@@ -115,8 +118,14 @@ std::unique_ptr<RandomAccessFile> OpenPathForReading(std::string path) {
   return std::make_unique<PathFile>(std::move(path));
 }
 
-Status RandomAccessFile::ReadAtInto(uint64_t offset, size_t n, std::string* out) {
-  SQLIFT_ASSIGN_OR_RETURN(*out, ReadAt(offset, n));
+Status RandomAccessFile::ReadRunInto(uint64_t offset, size_t piece, size_t count,
+                                     std::string* out) {
+  out->clear();
+  for (size_t i = 0; i < count; ++i) {
+    SQLIFT_ASSIGN_OR_RETURN(std::string part, ReadAt(offset + i * piece, piece));
+    out->append(part);
+    if (part.size() < piece) break;
+  }
   return Status::OK();
 }
 

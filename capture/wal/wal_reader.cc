@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace sqlift::wal {
 namespace {
 
@@ -22,22 +24,35 @@ class FrameScanner {
         Stop(WalStop::kLimit, index, "limit reached");
         return Status::OK();
       }
-      SQLIFT_RETURN_IF_ERROR(
-          file_.ReadAtInto(FrameOffset(h, index), kWalFrameHeaderSize + h.page_size, &frame_));
-      if (frame_.empty()) {
+      SQLIFT_ASSIGN_OR_RETURN(std::string_view frame, Frame(index));
+      if (frame.empty()) {
         AtEnd(index);
         return Status::OK();
       }
-      if (frame_.size() < kWalFrameHeaderSize + h.page_size) {
-        Stop(WalStop::kTornFrame, index, fmt::format("{} bytes of a frame", frame_.size()));
+      if (frame.size() < kWalFrameHeaderSize + h.page_size) {
+        Stop(WalStop::kTornFrame, index, fmt::format("{} bytes of a frame", frame.size()));
         return Status::OK();
       }
-      if (!Valid(frame_, index)) return Status::OK();
-      Take(frame_, index);
+      if (!Valid(frame, index)) return Status::OK();
+      Take(frame, index);
     }
   }
 
  private:
+  // The bytes of frame `index` as the file holds them (fewer where it ends), from runs of
+  // frames read ahead: 4 at first, doubling up to 64 while the log goes on.
+  Result<std::string_view> Frame(uint64_t index) {
+    const size_t size = kWalFrameHeaderSize + scan_->next.header.page_size;
+    if (index < run_first_ || index >= run_first_ + run_frames_) {
+      run_frames_ = run_frames_ == 0 ? 4 : std::min<size_t>(run_frames_ * 2, 64);
+      run_first_ = index;
+      SQLIFT_RETURN_IF_ERROR(
+          file_.ReadRunInto(FrameOffset(scan_->next.header, index), size, run_frames_, &run_));
+    }
+    const size_t at = static_cast<size_t>(index - run_first_) * size;
+    return std::string_view(run_).substr(std::min(at, run_.size()), size);
+  }
+
   void AtEnd(uint64_t index) {
     if (pending_.frames.empty()) return Stop(WalStop::kEndOfFile, index, "end of file");
     Stop(WalStop::kUncommitted, pending_.frames.front().index,
@@ -92,7 +107,9 @@ class FrameScanner {
   size_t max_;
   WalChecksum sum_;
   WalTransaction pending_;
-  std::string frame_;  // the frame just read; its memory serves every read of the scan
+  std::string run_;  // frames run_first_ .. run_first_ + run_frames_ - 1, as read
+  uint64_t run_first_ = 0;
+  size_t run_frames_ = 0;
 };
 
 // True when the file no longer holds the last frame before `pos` (the WAL was cut).
