@@ -21,6 +21,7 @@ namespace {
 
 constexpr std::string_view kDdlMetaPrefix = "ddl/";  // as SchemaTracker keeps them
 constexpr std::chrono::milliseconds kGuardBusy{100};
+constexpr size_t kArenaBlock = 64 << 10;  // a transaction's record fits, unless it is large
 
 std::string GapAdvice(const std::string& what) {
   return what +
@@ -31,6 +32,14 @@ std::string GapAdvice(const std::string& what) {
 }
 
 }  // namespace
+
+WalCaptureAgent::WalCaptureAgent(CaptureAgentOptions options, state::ChangeLog* log)
+    : options_(std::move(options)), log_(log), arena_block_(new char[kArenaBlock]) {
+  google::protobuf::ArenaOptions o;
+  o.initial_block = arena_block_.get();
+  o.initial_block_size = kArenaBlock;
+  arena_ = std::make_unique<google::protobuf::Arena>(o);
+}
 
 Result<std::unique_ptr<WalCaptureAgent>> WalCaptureAgent::Open(const CaptureAgentOptions& options,
                                                                state::ChangeLog* log) {
@@ -113,7 +122,7 @@ Status WalCaptureAgent::LogChangedSchema() {
   if (batch.transactions().empty()) return Status::OK();
   batch.add_transactions()->set_kind(wire::Transaction::CHANGES);
   Pending p;
-  AddBatch(std::move(batch), &p);
+  AddBatch(batch, &p);
   return Append(&p, /*with_position=*/false);
 }
 
@@ -151,7 +160,7 @@ Status WalCaptureAgent::Repair() {
     return repair.status().With("repair PostgreSQL after a gap in the WAL");
   }
   Pending p;
-  if (repair->rows > 0) AddBatch(std::move(repair->batch), &p);
+  if (repair->rows > 0) AddBatch(repair->batch, &p);
   uint64_t count = 0, rows = 0;
   if (Result<std::string> old = log_->GetMeta(kMetaWalRepairs); old.ok()) {
     std::sscanf(old->c_str(), "%" SCNu64 " %" SCNu64, &count, &rows);
@@ -187,11 +196,11 @@ Status WalCaptureAgent::LogFreshSchema() {
   for (wire::Transaction& d : FullSchemaDdl(source_->schema(), options_.exclude_tables))
     *batch.add_transactions() = std::move(d);
   batch.add_transactions()->set_kind(wire::Transaction::CHANGES);
-  AddBatch(std::move(batch), &p);
+  AddBatch(batch, &p);
   return Append(&p);
 }
 
-void WalCaptureAgent::AddBatch(wire::ChangeBatch batch, Pending* p) {
+void WalCaptureAgent::AddBatch(wire::ChangeBatch& batch, Pending* p) {
   const uint64_t seq = logged_seq_ + p->records.size() + 1;
   const int64_t now = NowMicros();
   batch.set_first_seq(seq);
@@ -212,7 +221,11 @@ void WalCaptureAgent::AddBatch(wire::ChangeBatch batch, Pending* p) {
 }
 
 Status WalCaptureAgent::Add(const WalTxn& txn, Pending* p, DrainStats* stats) {
-  SQLIFT_ASSIGN_OR_RETURN(WalEncoded e, EncodeWalTxn(txn, options_.exclude_tables));
+  // Built on the arena (no allocation of its own per field, nothing to free one by one):
+  // only its serialized form outlives this call.
+  arena_->Reset();
+  auto* batch = google::protobuf::Arena::CreateMessage<wire::ChangeBatch>(arena_.get());
+  SQLIFT_ASSIGN_OR_RETURN(WalEncoded e, EncodeWalTxn(txn, options_.exclude_tables, batch));
   if (e.ignored_recorder_rows > 0 && !warned_recorder_) {
     warned_recorder_ = true;
     spdlog::warn(
@@ -220,22 +233,16 @@ Status WalCaptureAgent::Add(const WalTxn& txn, Pending* p, DrainStats* stats) {
         "are ignored (the WAL carries the same rows): unload the recorder");
   }
   if (e.reverse) return Status::OK();  // PostgreSQL's own changes, coming back
-  wire::Transaction& changes = *e.changes.mutable_transactions(0);
-  if (!e.ddl.empty() || changes.changes_size() > 0) {
-    stats->changes += static_cast<uint64_t>(changes.changes_size());
-    stats->ddl_events += e.ddl.size();
-    wire::ChangeBatch batch;
-    batch.mutable_tables()->Swap(e.changes.mutable_tables());
-    for (wire::Transaction& d : e.ddl)
-      *batch.add_transactions() = std::move(d);
-    *batch.add_transactions() = std::move(changes);
-    AddBatch(std::move(batch), p);
+  if (e.ddl > 0 || e.changes > 0) {
+    stats->changes += e.changes;
+    stats->ddl_events += e.ddl;
+    AddBatch(*batch, p);
   }
   for (wire::Transaction& r : e.routes) {
     ++stats->route_events;
-    wire::ChangeBatch batch;
-    *batch.add_transactions() = std::move(r);
-    AddBatch(std::move(batch), p);
+    wire::ChangeBatch route;
+    *route.add_transactions() = std::move(r);
+    AddBatch(route, p);
   }
   ++stats->transactions;
   return Status::OK();

@@ -24,6 +24,8 @@
 // Agent (agent.h).
 #pragma once
 
+#include <google/protobuf/arena.h>
+
 #include <atomic>
 #include <memory>
 
@@ -61,15 +63,15 @@ class WalCaptureAgent final : public Agent {
     size_t bytes = 0;
   };
 
-  WalCaptureAgent(CaptureAgentOptions options, state::ChangeLog* log)
-      : options_(std::move(options)), log_(log) {}
+  WalCaptureAgent(CaptureAgentOptions options, state::ChangeLog* log);
   [[nodiscard]] Status Recover();
   [[nodiscard]] Status OpenSource();
   [[nodiscard]] Status LogFreshSchema();
   [[nodiscard]] Status StartGeneration();
   [[nodiscard]] Result<bool> DrainBatch(DrainStats* stats);
   [[nodiscard]] Status Add(const WalTxn& txn, Pending* p, DrainStats* stats);
-  void AddBatch(wire::ChangeBatch batch, Pending* p);
+  // Sets the batch's seqs and times and adds it, serialized, to what the drain appends.
+  void AddBatch(wire::ChangeBatch& batch, Pending* p);
   // with_position: the write also moves the logged WAL position to the source's.
   [[nodiscard]] Status Append(Pending* p, bool with_position = true,
                               std::vector<state::MetaRecord> extra = {});
@@ -93,7 +95,9 @@ class WalCaptureAgent final : public Agent {
   uint32_t guards_cookie_ = 0;
   bool guards_done_ = false;
   bool warned_recorder_ = false;
-  std::string repair_pending_;  // why PostgreSQL must be repaired before streaming on
+  std::string repair_pending_;           // why PostgreSQL must be repaired before streaming on
+  std::unique_ptr<char[]> arena_block_;  // the arena's first block, kept across Resets
+  std::unique_ptr<google::protobuf::Arena> arena_;  // one transaction's log record, as built
   std::atomic<bool> stop_{false};
 };
 
