@@ -5,7 +5,6 @@
 
 #include <cinttypes>
 #include <cstdio>
-#include <thread>
 
 #include "capture/agent/sqlite_vfs_file.h"
 #include "capture/outbox/guard_triggers.h"
@@ -21,7 +20,8 @@ namespace {
 
 constexpr std::string_view kDdlMetaPrefix = "ddl/";  // as SchemaTracker keeps them
 constexpr std::chrono::milliseconds kGuardBusy{100};
-constexpr size_t kArenaBlock = 64 << 10;  // a transaction's record fits, unless it is large
+constexpr size_t kArenaBlock = 64 << 10;   // a transaction's record fits, unless it is large
+constexpr uint64_t kPinMoveFrames = 1000;  // SQLite's default wal_autocheckpoint
 
 std::string GapAdvice(const std::string& what) {
   return what +
@@ -44,7 +44,7 @@ WalCaptureAgent::WalCaptureAgent(CaptureAgentOptions options, state::ChangeLog* 
 Result<std::unique_ptr<WalCaptureAgent>> WalCaptureAgent::Open(const CaptureAgentOptions& options,
                                                                state::ChangeLog* log) {
   std::unique_ptr<WalCaptureAgent> agent(new WalCaptureAgent(options, log));
-  SQLIFT_ASSIGN_OR_RETURN(agent->watcher_, ChangeWatcher::Open(options.sqlite_path));
+  SQLIFT_ASSIGN_OR_RETURN(agent->watch_, WalWatch::Open(options.sqlite_path));
   SQLIFT_ASSIGN_OR_RETURN(
       agent->db_, SqliteDb::Open(options.sqlite_path, SqliteDb::Mode::kReadWrite, kGuardBusy));
   SQLIFT_RETURN_IF_ERROR(KeepWalOnClose(*agent->db_));
@@ -305,13 +305,29 @@ Result<bool> WalCaptureAgent::DrainBatch(DrainStats* stats) {
   stats->logged_seq = logged_seq_;
   Publish();
   if (source_->at_end()) {
-    pin_->ReleaseOlder();
+    MovePin(stats->transactions == 0);
     pinned_ = true;
   } else {
     pin_->AbandonNext();
   }
   KeepGuards();
   return !source_->at_end();
+}
+
+// Each move of the pin lets the application's next checkpoint copy the frames up to it, and a
+// checkpoint that copies syncs the WAL and the database file in the application's commit path.
+// Moved at every drain of a busy application, the pin had it sync a hundred times a second
+// instead of once per wal_autocheckpoint (1,000 frames); so while busy it moves once that many
+// frames are logged past it, and at once when the agent is idle (an application's RESTART or
+// TRUNCATE checkpoint waits for it).
+void WalCaptureAgent::MovePin(bool idle) {
+  const uint64_t frames = source_->position().frames;
+  if (idle || frames < pin_frames_ || frames - pin_frames_ >= kPinMoveFrames) {
+    pin_->ReleaseOlder();
+    pin_frames_ = frames;
+  } else {
+    pin_->AbandonNext();
+  }
 }
 
 // The guard triggers (capture/outbox/guard_triggers.h) follow the schema, in files where
@@ -351,7 +367,7 @@ Status WalCaptureAgent::Run() {
       if (!drained.status().Retryable()) return drained.status();
       const std::chrono::milliseconds wait = backoff.Next();
       spdlog::warn("capture: {} (retrying in {} ms)", drained.status().ToString(), wait.count());
-      (void)watcher_->Wait(wait);
+      (void)watch_->Wait(wait);
       continue;
     }
     backoff.Reset();
@@ -363,13 +379,21 @@ Status WalCaptureAgent::Run() {
     if (stop_.load()) break;
     if (drained->transactions > 0) {
       // The application is writing: gather more of it for the next drain (agent.h), unless
-      // this one took that long already. Stop() is seen at the latest when the pause ends.
-      std::this_thread::sleep_until(started + options_.busy_drain_interval);
+      // this one took that long already, with no inotify watch meanwhile (wal_watch.h).
+      watch_->Disarm();
+      const auto next = started + options_.busy_drain_interval;
+      const auto now = std::chrono::steady_clock::now();
+      if (next > now) {
+        SQLIFT_RETURN_IF_ERROR(
+            watch_->Wait(std::chrono::ceil<std::chrono::milliseconds>(next - now)).status());
+      }
       continue;
     }
+    // Idle: watch for the next commit, after looking once more for one made before the watch.
+    if (watch_->Arm()) continue;
     // The WAL is read directly, so a write seen by inotify is readable at once (a torn tail
     // is waited on by the reader).
-    SQLIFT_ASSIGN_OR_RETURN(ChangeWatcher::Event ev, watcher_->Wait(options_.poll_interval));
+    SQLIFT_ASSIGN_OR_RETURN(WalWatch::Event ev, watch_->Wait(options_.poll_interval));
     (void)ev;
   }
   return Status::OK();
@@ -377,7 +401,7 @@ Status WalCaptureAgent::Run() {
 
 void WalCaptureAgent::Stop() {
   stop_.store(true);
-  watcher_->Wake();
+  watch_->Wake();
 }
 
 }  // namespace sqlift

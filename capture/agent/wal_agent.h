@@ -30,9 +30,9 @@
 #include <memory>
 
 #include "capture/agent/agent.h"
-#include "capture/agent/change_watcher.h"
 #include "capture/agent/wal_encode.h"
 #include "capture/agent/wal_pin.h"
+#include "capture/agent/wal_watch.h"
 
 namespace sqlift {
 
@@ -81,17 +81,20 @@ class WalCaptureAgent final : public Agent {
   [[nodiscard]] Status Repair();
   [[nodiscard]] Status LogChangedSchema();
   void Publish();
+  // After a drain that reached the WAL's end: the pin moves there, or stays (see the .cc).
+  void MovePin(bool idle);
   void KeepGuards();
 
   CaptureAgentOptions options_;
   state::ChangeLog* log_;
   std::unique_ptr<WalPin> pin_;
   std::unique_ptr<WalSource> source_;
-  std::unique_ptr<ChangeWatcher> watcher_;
+  std::unique_ptr<WalWatch> watch_;
   std::unique_ptr<SqliteDb> db_;           // for the guard triggers
   std::optional<wal::WalPosition> saved_;  // the position in the log
   uint64_t logged_seq_ = 0;
-  bool pinned_ = false;  // a pin no newer than the position is held (wal_source.h Next)
+  bool pinned_ = false;      // a pin no newer than the position is held (wal_source.h Next)
+  uint64_t pin_frames_ = 0;  // the position's frames when the pin last moved
   uint32_t guards_cookie_ = 0;
   bool guards_done_ = false;
   bool warned_recorder_ = false;
