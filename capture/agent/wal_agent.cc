@@ -22,6 +22,7 @@ constexpr std::string_view kDdlMetaPrefix = "ddl/";  // as SchemaTracker keeps t
 constexpr std::chrono::milliseconds kGuardBusy{100};
 constexpr size_t kArenaBlock = 64 << 10;   // a transaction's record fits, unless it is large
 constexpr uint64_t kPinMoveFrames = 1000;  // SQLite's default wal_autocheckpoint
+constexpr std::chrono::milliseconds kBusyPublish{50};
 
 std::string GapAdvice(const std::string& what) {
   return what +
@@ -77,7 +78,7 @@ Status WalCaptureAgent::Recover() {
     return Status::OK();
   }
   if (!saved_) SQLIFT_RETURN_IF_ERROR(LogFreshSchema());
-  Publish();
+  Publish(/*idle=*/true);
   return Status::OK();
 }
 
@@ -268,8 +269,15 @@ Status WalCaptureAgent::Append(Pending* p, bool with_position,
   return Status::OK();
 }
 
-void WalCaptureAgent::Publish() {
+// While Run() paces a busy application's drains, the progress file (a new file renamed over
+// the old, a cost per drain) is rewritten at most every kBusyPublish; the first drain that
+// finds nothing new publishes at once, so a barrier (which holds writers off) waits one pause
+// at most.
+void WalCaptureAgent::Publish(bool idle) {
   if (options_.wal_progress_path.empty() || !source_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (busy_ && !idle && now < published_at_ + kBusyPublish) return;
+  published_at_ = now;
   const wal::WalPosition& at = source_->position();
   Status st = wal::WriteWalProgress(
       options_.wal_progress_path,
@@ -303,7 +311,7 @@ Result<bool> WalCaptureAgent::DrainBatch(DrainStats* stats) {
   }
   SQLIFT_RETURN_IF_ERROR(logged);
   stats->logged_seq = logged_seq_;
-  Publish();
+  Publish(stats->transactions == 0);
   if (source_->at_end()) {
     MovePin(stats->transactions == 0);
     pinned_ = true;
@@ -377,26 +385,28 @@ Status WalCaptureAgent::Run() {
       if (!st.ok()) spdlog::warn("log retention: {}", st.ToString());
     }
     if (stop_.load()) break;
-    if (drained->transactions > 0) {
-      // The application is writing: gather more of it for the next drain (agent.h), unless
-      // this one took that long already, with no inotify watch meanwhile (wal_watch.h).
-      watch_->Disarm();
-      const auto next = started + options_.busy_drain_interval;
-      const auto now = std::chrono::steady_clock::now();
-      if (next > now) {
-        SQLIFT_RETURN_IF_ERROR(
-            watch_->Wait(std::chrono::ceil<std::chrono::milliseconds>(next - now)).status());
-      }
-      continue;
-    }
-    // Idle: watch for the next commit, after looking once more for one made before the watch.
-    if (watch_->Arm()) continue;
-    // The WAL is read directly, so a write seen by inotify is readable at once (a torn tail
-    // is waited on by the reader).
-    SQLIFT_ASSIGN_OR_RETURN(WalWatch::Event ev, watch_->Wait(options_.poll_interval));
-    (void)ev;
+    SQLIFT_RETURN_IF_ERROR(AwaitNext(started, drained->transactions > 0));
   }
+  busy_ = false;
+  Publish(/*idle=*/true);  // what the last busy drains logged
   return Status::OK();
+}
+
+// Busy (the drain that began at `started` logged something): the next drain gathers more of
+// the application's writes (agent.h busy_drain_interval), with no inotify watch meanwhile
+// (wal_watch.h). Idle: watch for the next commit, after looking once more for one made before
+// the watch; the WAL is read directly, so a write inotify reports is readable at once (a torn
+// tail is waited on by the reader).
+Status WalCaptureAgent::AwaitNext(std::chrono::steady_clock::time_point started, bool busy) {
+  busy_ = busy;
+  if (busy) {
+    watch_->Disarm();
+    const auto wait = started + options_.busy_drain_interval - std::chrono::steady_clock::now();
+    if (wait <= wait.zero()) return Status::OK();
+    return watch_->Wait(std::chrono::ceil<std::chrono::milliseconds>(wait)).status();
+  }
+  if (watch_->Arm()) return Status::OK();
+  return watch_->Wait(options_.poll_interval).status();
 }
 
 void WalCaptureAgent::Stop() {

@@ -80,9 +80,12 @@ class WalCaptureAgent final : public Agent {
   WalSource::PublishedFn Published();
   [[nodiscard]] Status Repair();
   [[nodiscard]] Status LogChangedSchema();
-  void Publish();
+  // Rewrites the progress file; while busy (Run) at most every so often unless `idle`.
+  void Publish(bool idle);
   // After a drain that reached the WAL's end: the pin moves there, or stays (see the .cc).
   void MovePin(bool idle);
+  // Run(): the pause after a drain that began at `started` (and logged something if `busy`).
+  [[nodiscard]] Status AwaitNext(std::chrono::steady_clock::time_point started, bool busy);
   void KeepGuards();
 
   CaptureAgentOptions options_;
@@ -95,6 +98,8 @@ class WalCaptureAgent final : public Agent {
   uint64_t logged_seq_ = 0;
   bool pinned_ = false;      // a pin no newer than the position is held (wal_source.h Next)
   uint64_t pin_frames_ = 0;  // the position's frames when the pin last moved
+  bool busy_ = false;        // Run(): the last drain logged something
+  std::chrono::steady_clock::time_point published_at_;
   uint32_t guards_cookie_ = 0;
   bool guards_done_ = false;
   bool warned_recorder_ = false;
