@@ -51,6 +51,7 @@ class BtreePage {
   uint32_t page_number() const { return page_number_; }
   int cell_count() const { return cell_count_; }
   uint32_t right_child() const { return right_child_; }  // interior pages only
+  std::string_view usable() const { return page_; }      // the page's usable bytes
 
   // Cell i (0 <= i < cell_count()) in key order.
   [[nodiscard]] Result<Cell> CellAt(int i) const;

@@ -25,9 +25,18 @@ bool Same(const BtreePage::LeafCell& a, const BtreePage::LeafCell& b) {
   return a.local && b.local && a.bytes == b.bytes;
 }
 
+// Asks for every cache line of the page at once: the older version of a page a transaction
+// touched was usually last read long ago, and its cells are read in no useful order.
+void Prefetch(std::string_view page) {
+  for (size_t at = 0; at < page.size(); at += 64)
+    __builtin_prefetch(page.data() + at);
+}
+
 }  // namespace
 
 Result<UnchangedCells> MatchUnchangedCells(const BtreePage& before, const BtreePage& after) {
+  Prefetch(before.usable());
+  Prefetch(after.usable());
   SQLIFT_ASSIGN_OR_RETURN(std::vector<BtreePage::LeafCell> b, AscendingCells(before));
   SQLIFT_ASSIGN_OR_RETURN(std::vector<BtreePage::LeafCell> a, AscendingCells(after));
   UnchangedCells out{std::vector<bool>(b.size()), std::vector<bool>(a.size())};
