@@ -20,8 +20,7 @@ namespace {
 
 constexpr std::string_view kDdlMetaPrefix = "ddl/";  // as SchemaTracker keeps them
 constexpr std::chrono::milliseconds kGuardBusy{100};
-constexpr size_t kArenaBlock = 64 << 10;   // a transaction's record fits, unless it is large
-constexpr uint64_t kPinMoveFrames = 1000;  // SQLite's default wal_autocheckpoint
+constexpr size_t kArenaBlock = 64 << 10;  // a transaction's record fits, unless it is large
 constexpr std::chrono::milliseconds kBusyPublish{50};
 
 std::string GapAdvice(const std::string& what) {
@@ -313,7 +312,7 @@ Result<bool> WalCaptureAgent::DrainBatch(DrainStats* stats) {
   stats->logged_seq = logged_seq_;
   Publish(stats->transactions == 0);
   if (source_->at_end()) {
-    MovePin(stats->transactions == 0);
+    MovePin();
     pinned_ = true;
   } else {
     pin_->AbandonNext();
@@ -322,20 +321,24 @@ Result<bool> WalCaptureAgent::DrainBatch(DrainStats* stats) {
   return !source_->at_end();
 }
 
-// Each move of the pin lets the application's next checkpoint copy the frames up to it, and a
-// checkpoint that copies syncs the WAL and the database file in the application's commit path.
-// Moved at every drain of a busy application, the pin had it sync a hundred times a second
-// instead of once per wal_autocheckpoint (1,000 frames); so while busy it moves once that many
-// frames are logged past it, and at once when the agent is idle (an application's RESTART or
-// TRUNCATE checkpoint waits for it).
-void WalCaptureAgent::MovePin(bool idle) {
-  const uint64_t frames = source_->position().frames;
-  if (idle || frames < pin_frames_ || frames - pin_frames_ >= kPinMoveFrames) {
-    pin_->ReleaseOlder();
-    pin_frames_ = frames;
-  } else {
+// Each move of the pin lets the application's next commit checkpoint the frames up to it, and
+// a checkpoint that copies syncs the WAL and the database file in the application's commit
+// path. While the agent runs the WAL does not restart (a pin is always in it), so past
+// wal_autocheckpoint's 1,000 frames every commit of the application checkpoints what the pin
+// freed since the last: moved at every drain, the pin had it sync twice per commit of a
+// sporadic writer and a hundred times a second under a busy one. So the pin moves at most
+// every pin_interval; one that stayed is moved by the next drain after that (AwaitNext wakes
+// for it), so an application's RESTART or TRUNCATE checkpoint waits that long at most. A drain
+// called on its own (DrainAvailable outside Run) always moves it.
+void WalCaptureAgent::MovePin() {
+  const auto now = std::chrono::steady_clock::now();
+  pin_stale_ = running_ && now - pin_moved_ < options_.pin_interval;
+  if (pin_stale_) {
     pin_->AbandonNext();
+    return;
   }
+  pin_->ReleaseOlder();
+  pin_moved_ = now;
 }
 
 // The guard triggers (capture/outbox/guard_triggers.h) follow the schema, in files where
@@ -366,6 +369,14 @@ Result<DrainStats> WalCaptureAgent::DrainAvailable() {
 }
 
 Status WalCaptureAgent::Run() {
+  running_ = true;
+  Status st = RunLoop();
+  running_ = busy_ = false;
+  if (st.ok()) Publish(/*idle=*/true);  // what the last busy drains logged
+  return st;
+}
+
+Status WalCaptureAgent::RunLoop() {
   Backoff backoff(std::chrono::milliseconds(100), std::chrono::milliseconds(5000));
   auto last_retention = std::chrono::steady_clock::now();
   while (!stop_.load()) {
@@ -387,8 +398,6 @@ Status WalCaptureAgent::Run() {
     if (stop_.load()) break;
     SQLIFT_RETURN_IF_ERROR(AwaitNext(started, drained->transactions > 0));
   }
-  busy_ = false;
-  Publish(/*idle=*/true);  // what the last busy drains logged
   return Status::OK();
 }
 
@@ -406,7 +415,13 @@ Status WalCaptureAgent::AwaitNext(std::chrono::steady_clock::time_point started,
     return watch_->Wait(std::chrono::ceil<std::chrono::milliseconds>(wait)).status();
   }
   if (watch_->Arm()) return Status::OK();
-  return watch_->Wait(options_.poll_interval).status();
+  auto wait = options_.poll_interval;
+  if (pin_stale_) {  // the pin that stayed moves after pin_interval (MovePin)
+    const auto due = pin_moved_ + options_.pin_interval - std::chrono::steady_clock::now();
+    wait = std::min(wait, std::chrono::ceil<std::chrono::milliseconds>(due));
+    if (wait <= wait.zero()) return Status::OK();
+  }
+  return watch_->Wait(wait).status();
 }
 
 void WalCaptureAgent::Stop() {

@@ -11,6 +11,14 @@
 // last synced position, which the records of the same write match: nothing twice, nothing
 // lost.
 //
+// What the application pays (Run). It shares the machine with the agent, and three things of
+// the agent's reach into its commits, so while it writes: drains start at most every
+// busy_drain_interval (one synced write and one progress file for everything in between); the
+// inotify watch is removed (wal_watch.h: each write to the -wal would queue an event). The pin
+// moves at most every pin_interval, busy or idle (each move lets the application's next
+// commit checkpoint, and sync, what it frees). Idle, the agent watches and publishes at once,
+// so a barrier waits one pause at most.
+//
 // Gaps. When the WAL lost transactions the log never saw (the agent was stopped while the
 // application checkpointed and restarted or deleted the WAL), the agent holds writers off for
 // a moment to open a read snapshot exactly at the WAL's end, has PostgreSQL repaired by
@@ -83,7 +91,8 @@ class WalCaptureAgent final : public Agent {
   // Rewrites the progress file; while busy (Run) at most every so often unless `idle`.
   void Publish(bool idle);
   // After a drain that reached the WAL's end: the pin moves there, or stays (see the .cc).
-  void MovePin(bool idle);
+  void MovePin();
+  [[nodiscard]] Status RunLoop();  // Run() but for what it sets up and publishes at the end
   // Run(): the pause after a drain that began at `started` (and logged something if `busy`).
   [[nodiscard]] Status AwaitNext(std::chrono::steady_clock::time_point started, bool busy);
   void KeepGuards();
@@ -96,9 +105,11 @@ class WalCaptureAgent final : public Agent {
   std::unique_ptr<SqliteDb> db_;           // for the guard triggers
   std::optional<wal::WalPosition> saved_;  // the position in the log
   uint64_t logged_seq_ = 0;
-  bool pinned_ = false;      // a pin no newer than the position is held (wal_source.h Next)
-  uint64_t pin_frames_ = 0;  // the position's frames when the pin last moved
-  bool busy_ = false;        // Run(): the last drain logged something
+  bool pinned_ = false;  // a pin no newer than the position is held (wal_source.h Next)
+  std::chrono::steady_clock::time_point pin_moved_;  // when the pin last moved
+  bool pin_stale_ = false;  // the last drain reached the end but the pin stayed behind
+  bool running_ = false;    // inside Run()
+  bool busy_ = false;       // Run(): the last drain logged something
   std::chrono::steady_clock::time_point published_at_;
   uint32_t guards_cookie_ = 0;
   bool guards_done_ = false;
