@@ -325,20 +325,24 @@ Result<bool> WalCaptureAgent::DrainBatch(DrainStats* stats) {
 // a checkpoint that copies syncs the WAL and the database file in the application's commit
 // path. While the agent runs the WAL does not restart (a pin is always in it), so past
 // wal_autocheckpoint's 1,000 frames every commit of the application checkpoints what the pin
-// freed since the last: moved at every drain, the pin had it sync twice per commit of a
-// sporadic writer and a hundred times a second under a busy one. So the pin moves at most
-// every pin_interval; one that stayed is moved by the next drain after that (AwaitNext wakes
-// for it), so an application's RESTART or TRUNCATE checkpoint waits that long at most. A drain
-// called on its own (DrainAvailable outside Run) always moves it.
+// freed since the last. Moved at every drain, the pin had a busy application checkpoint a
+// hundred times a second and a sporadic one at every commit; so in Run it moves once
+// pin_frames are logged past it (what SQLite would checkpoint at a time without the agent) or
+// pin_interval has passed. One that stayed is moved by the next drain after that (AwaitNext
+// wakes for it), so an application's RESTART or TRUNCATE checkpoint waits that long at most. A
+// drain called on its own (DrainAvailable outside Run) always moves it.
 void WalCaptureAgent::MovePin() {
   const auto now = std::chrono::steady_clock::now();
-  pin_stale_ = running_ && now - pin_moved_ < options_.pin_interval;
+  const uint64_t frames = source_->position().frames;
+  const bool logged_enough = frames < pin_frames_ || frames - pin_frames_ >= options_.pin_frames;
+  pin_stale_ = running_ && !logged_enough && now - pin_moved_ < options_.pin_interval;
   if (pin_stale_) {
     pin_->AbandonNext();
     return;
   }
   pin_->ReleaseOlder();
   pin_moved_ = now;
+  pin_frames_ = frames;
 }
 
 // The guard triggers (capture/outbox/guard_triggers.h) follow the schema, in files where

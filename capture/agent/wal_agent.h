@@ -15,9 +15,9 @@
 // the agent's reach into its commits, so while it writes: drains start at most every
 // busy_drain_interval (one synced write and one progress file for everything in between); the
 // inotify watch is removed (wal_watch.h: each write to the -wal would queue an event). The pin
-// moves at most every pin_interval, busy or idle (each move lets the application's next
-// commit checkpoint, and sync, what it frees). Idle, the agent watches and publishes at once,
-// so a barrier waits one pause at most.
+// moves once pin_frames more frames are logged or pin_interval has passed, busy or idle (each
+// move lets the application's next commit checkpoint, and sync, what it frees). Idle, the
+// agent watches and publishes at once, so a barrier waits one pause at most.
 //
 // Gaps. When the WAL lost transactions the log never saw (the agent was stopped while the
 // application checkpointed and restarted or deleted the WAL), the agent holds writers off for
@@ -107,9 +107,10 @@ class WalCaptureAgent final : public Agent {
   uint64_t logged_seq_ = 0;
   bool pinned_ = false;  // a pin no newer than the position is held (wal_source.h Next)
   std::chrono::steady_clock::time_point pin_moved_;  // when the pin last moved
-  bool pin_stale_ = false;  // the last drain reached the end but the pin stayed behind
-  bool running_ = false;    // inside Run()
-  bool busy_ = false;       // Run(): the last drain logged something
+  uint64_t pin_frames_ = 0;  // and the frames logged then (the WAL position's count)
+  bool pin_stale_ = false;   // the last drain reached the end but the pin stayed behind
+  bool running_ = false;     // inside Run()
+  bool busy_ = false;        // Run(): the last drain logged something
   std::chrono::steady_clock::time_point published_at_;
   uint32_t guards_cookie_ = 0;
   bool guards_done_ = false;
