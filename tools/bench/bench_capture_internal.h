@@ -115,6 +115,7 @@ class AgentCpu {
 struct WalRun {
   double txn_per_s = 0;
   double agent_cpu_ms_per_1000_txn = 0;
+  double catch_up_ms = 0;  // from the writer's last COMMIT until the agent had logged it
 };
 [[nodiscard]] Result<WalRun> RunWithWalAgent(const std::string& db_path,
                                              const std::string& state_dir, int64_t transactions);

@@ -122,13 +122,15 @@ Result<WalRun> RunWithWalAgent(const std::string& db_path, const std::string& st
   for (int64_t i = 0; i < transactions; ++i) {
     SQLIFT_RETURN_IF_ERROR(app->Transaction(i, nullptr).With(fmt::format("txn {}", i)));
   }
-  const std::chrono::duration<double> elapsed = Clock::now() - start;
+  const Clock::time_point written = Clock::now();
+  const std::chrono::duration<double> elapsed = written - start;
   const uint64_t want = rig->first_seq() + static_cast<uint64_t>(transactions);
   SQLIFT_RETURN_IF_ERROR(rig->WaitLogged(want, DrainTimeout(transactions)));
+  const double catch_up_ms = Ms(Clock::now() - written);
   SQLIFT_RETURN_IF_ERROR(rig->Stop());
   const double cpu_ms = cpu.MsPer1000(transactions);
   SQLIFT_RETURN_IF_ERROR(CheckLogged(*rig, rig->agent().logged_seq(), transactions));
-  return WalRun{transactions / elapsed.count(), cpu_ms};
+  return WalRun{transactions / elapsed.count(), cpu_ms, catch_up_ms};
 }
 
 Result<Decode> MeasureDecode(const std::string& db_path, const std::string& state_dir,
