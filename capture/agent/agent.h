@@ -37,6 +37,16 @@ struct CaptureAgentOptions {
   size_t batch_rows = 512;                       // transactions per log write
   size_t batch_bytes = 8 << 20;                  // payload bytes per log write
   std::chrono::milliseconds poll_interval{500};  // the floor when inotify sees nothing
+  // Mode "wal": while the application writes (the last drain logged something), a drain
+  // starts at most this long after the previous one started, so that one synced log write
+  // and one progress publish carry every transaction committed in between instead of a few.
+  // It adds at most this much to the lag; an idle agent still drains at the first commit.
+  std::chrono::milliseconds busy_drain_interval{10};
+  // Mode "wal": the checkpoint pin (wal_pin.h) moves once this many more frames are logged
+  // (SQLite's own wal_autocheckpoint), or this long after it last moved, so that the
+  // application checkpoints (and syncs) about as often as it would without the agent.
+  uint64_t pin_frames = 1000;
+  std::chrono::milliseconds pin_interval{1000};
   // Retention of acked log records: kept at least this long, and trimmed beyond this size.
   std::chrono::seconds retain_time{24 * 3600};
   uint64_t retain_bytes = 1ULL << 30;

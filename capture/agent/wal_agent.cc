@@ -20,6 +20,8 @@ namespace {
 
 constexpr std::string_view kDdlMetaPrefix = "ddl/";  // as SchemaTracker keeps them
 constexpr std::chrono::milliseconds kGuardBusy{100};
+constexpr size_t kArenaBlock = 64 << 10;  // a transaction's record fits, unless it is large
+constexpr std::chrono::milliseconds kBusyPublish{50};
 
 std::string GapAdvice(const std::string& what) {
   return what +
@@ -31,10 +33,18 @@ std::string GapAdvice(const std::string& what) {
 
 }  // namespace
 
+WalCaptureAgent::WalCaptureAgent(CaptureAgentOptions options, state::ChangeLog* log)
+    : options_(std::move(options)), log_(log), arena_block_(new char[kArenaBlock]) {
+  google::protobuf::ArenaOptions o;
+  o.initial_block = arena_block_.get();
+  o.initial_block_size = kArenaBlock;
+  arena_ = std::make_unique<google::protobuf::Arena>(o);
+}
+
 Result<std::unique_ptr<WalCaptureAgent>> WalCaptureAgent::Open(const CaptureAgentOptions& options,
                                                                state::ChangeLog* log) {
   std::unique_ptr<WalCaptureAgent> agent(new WalCaptureAgent(options, log));
-  SQLIFT_ASSIGN_OR_RETURN(agent->watcher_, ChangeWatcher::Open(options.sqlite_path));
+  SQLIFT_ASSIGN_OR_RETURN(agent->watch_, WalWatch::Open(options.sqlite_path));
   SQLIFT_ASSIGN_OR_RETURN(
       agent->db_, SqliteDb::Open(options.sqlite_path, SqliteDb::Mode::kReadWrite, kGuardBusy));
   SQLIFT_RETURN_IF_ERROR(KeepWalOnClose(*agent->db_));
@@ -67,7 +77,7 @@ Status WalCaptureAgent::Recover() {
     return Status::OK();
   }
   if (!saved_) SQLIFT_RETURN_IF_ERROR(LogFreshSchema());
-  Publish();
+  Publish(/*idle=*/true);
   return Status::OK();
 }
 
@@ -112,7 +122,7 @@ Status WalCaptureAgent::LogChangedSchema() {
   if (batch.transactions().empty()) return Status::OK();
   batch.add_transactions()->set_kind(wire::Transaction::CHANGES);
   Pending p;
-  AddBatch(std::move(batch), &p);
+  AddBatch(batch, &p);
   return Append(&p, /*with_position=*/false);
 }
 
@@ -150,7 +160,7 @@ Status WalCaptureAgent::Repair() {
     return repair.status().With("repair PostgreSQL after a gap in the WAL");
   }
   Pending p;
-  if (repair->rows > 0) AddBatch(std::move(repair->batch), &p);
+  if (repair->rows > 0) AddBatch(repair->batch, &p);
   uint64_t count = 0, rows = 0;
   if (Result<std::string> old = log_->GetMeta(kMetaWalRepairs); old.ok()) {
     std::sscanf(old->c_str(), "%" SCNu64 " %" SCNu64, &count, &rows);
@@ -186,11 +196,11 @@ Status WalCaptureAgent::LogFreshSchema() {
   for (wire::Transaction& d : FullSchemaDdl(source_->schema(), options_.exclude_tables))
     *batch.add_transactions() = std::move(d);
   batch.add_transactions()->set_kind(wire::Transaction::CHANGES);
-  AddBatch(std::move(batch), &p);
+  AddBatch(batch, &p);
   return Append(&p);
 }
 
-void WalCaptureAgent::AddBatch(wire::ChangeBatch batch, Pending* p) {
+void WalCaptureAgent::AddBatch(wire::ChangeBatch& batch, Pending* p) {
   const uint64_t seq = logged_seq_ + p->records.size() + 1;
   const int64_t now = NowMicros();
   batch.set_first_seq(seq);
@@ -211,31 +221,32 @@ void WalCaptureAgent::AddBatch(wire::ChangeBatch batch, Pending* p) {
 }
 
 Status WalCaptureAgent::Add(const WalTxn& txn, Pending* p, DrainStats* stats) {
-  SQLIFT_ASSIGN_OR_RETURN(WalEncoded e, EncodeWalTxn(txn, options_.exclude_tables));
+  // Built on the arena (no allocation of its own per field, nothing to free one by one):
+  // only its serialized form outlives this call.
+  arena_->Reset();
+  auto* batch = google::protobuf::Arena::CreateMessage<wire::ChangeBatch>(arena_.get());
+  SQLIFT_ASSIGN_OR_RETURN(WalEncoded e, EncodeWalTxn(txn, options_.exclude_tables, batch));
   if (e.ignored_recorder_rows > 0 && !warned_recorder_) {
     warned_recorder_ = true;
     spdlog::warn(
         "capture mode wal: a recorder also writes changesets into _sqlift_outbox; they "
         "are ignored (the WAL carries the same rows): unload the recorder");
   }
-  wire::Transaction& changes = *e.changes.mutable_transactions(0);
   // PostgreSQL's own changes, coming back: logged for the switches' checks, never applied.
-  if (e.reverse) changes.set_kind(wire::Transaction::REVERSE);
-  if (!e.ddl.empty() || changes.changes_size() > 0) {
-    stats->changes += static_cast<uint64_t>(changes.changes_size());
-    stats->ddl_events += e.ddl.size();
-    wire::ChangeBatch batch;
-    *batch.mutable_tables() = e.changes.tables();
-    for (wire::Transaction& d : e.ddl)
-      *batch.add_transactions() = std::move(d);
-    *batch.add_transactions() = changes;
-    AddBatch(std::move(batch), p);
+  if (e.reverse) {
+    batch->mutable_transactions(batch->transactions_size() - 1)
+        ->set_kind(wire::Transaction::REVERSE);
+  }
+  if (e.ddl > 0 || e.changes > 0) {
+    stats->changes += e.changes;
+    stats->ddl_events += e.ddl;
+    AddBatch(*batch, p);
   }
   for (wire::Transaction& r : e.routes) {
     ++stats->route_events;
-    wire::ChangeBatch batch;
-    *batch.add_transactions() = std::move(r);
-    AddBatch(std::move(batch), p);
+    wire::ChangeBatch route;
+    *route.add_transactions() = std::move(r);
+    AddBatch(route, p);
   }
   ++stats->transactions;
   return Status::OK();
@@ -261,8 +272,15 @@ Status WalCaptureAgent::Append(Pending* p, bool with_position,
   return Status::OK();
 }
 
-void WalCaptureAgent::Publish() {
+// While Run() paces a busy application's drains, the progress file (a new file renamed over
+// the old, a cost per drain) is rewritten at most every kBusyPublish; the first drain that
+// finds nothing new publishes at once, so a barrier (which holds writers off) waits one pause
+// at most.
+void WalCaptureAgent::Publish(bool idle) {
   if (options_.wal_progress_path.empty() || !source_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (busy_ && !idle && now < published_at_ + kBusyPublish) return;
+  published_at_ = now;
   const wal::WalPosition& at = source_->position();
   Status st = wal::WriteWalProgress(
       options_.wal_progress_path,
@@ -296,15 +314,39 @@ Result<bool> WalCaptureAgent::DrainBatch(DrainStats* stats) {
   }
   SQLIFT_RETURN_IF_ERROR(logged);
   stats->logged_seq = logged_seq_;
-  Publish();
+  Publish(stats->transactions == 0);
   if (source_->at_end()) {
-    pin_->ReleaseOlder();
+    MovePin();
     pinned_ = true;
   } else {
     pin_->AbandonNext();
   }
   KeepGuards();
   return !source_->at_end();
+}
+
+// Each move of the pin lets the application's next commit checkpoint the frames up to it, and
+// a checkpoint that copies syncs the WAL and the database file in the application's commit
+// path. While the agent runs the WAL does not restart (a pin is always in it), so past
+// wal_autocheckpoint's 1,000 frames every commit of the application checkpoints what the pin
+// freed since the last. Moved at every drain, the pin had a busy application checkpoint a
+// hundred times a second and a sporadic one at every commit; so in Run it moves once
+// pin_frames are logged past it (what SQLite would checkpoint at a time without the agent) or
+// pin_interval has passed. One that stayed is moved by the next drain after that (AwaitNext
+// wakes for it), so an application's RESTART or TRUNCATE checkpoint waits that long at most. A
+// drain called on its own (DrainAvailable outside Run) always moves it.
+void WalCaptureAgent::MovePin() {
+  const auto now = std::chrono::steady_clock::now();
+  const uint64_t frames = source_->position().frames;
+  const bool logged_enough = frames < pin_frames_ || frames - pin_frames_ >= options_.pin_frames;
+  pin_stale_ = running_ && !logged_enough && now - pin_moved_ < options_.pin_interval;
+  if (pin_stale_) {
+    pin_->AbandonNext();
+    return;
+  }
+  pin_->ReleaseOlder();
+  pin_moved_ = now;
+  pin_frames_ = frames;
 }
 
 // The guard triggers (capture/outbox/guard_triggers.h) follow the schema, in files where
@@ -335,15 +377,24 @@ Result<DrainStats> WalCaptureAgent::DrainAvailable() {
 }
 
 Status WalCaptureAgent::Run() {
+  running_ = true;
+  Status st = RunLoop();
+  running_ = busy_ = false;
+  if (st.ok()) Publish(/*idle=*/true);  // what the last busy drains logged
+  return st;
+}
+
+Status WalCaptureAgent::RunLoop() {
   Backoff backoff(std::chrono::milliseconds(100), std::chrono::milliseconds(5000));
   auto last_retention = std::chrono::steady_clock::now();
   while (!stop_.load()) {
+    const auto started = std::chrono::steady_clock::now();
     Result<DrainStats> drained = DrainAvailable();
     if (!drained.ok()) {
       if (!drained.status().Retryable()) return drained.status();
       const std::chrono::milliseconds wait = backoff.Next();
       spdlog::warn("capture: {} (retrying in {} ms)", drained.status().ToString(), wait.count());
-      (void)watcher_->Wait(wait);
+      (void)watch_->Wait(wait);
       continue;
     }
     backoff.Reset();
@@ -353,17 +404,37 @@ Status WalCaptureAgent::Run() {
       if (!st.ok()) spdlog::warn("log retention: {}", st.ToString());
     }
     if (stop_.load()) break;
-    // The WAL is read directly, so a write seen by inotify is readable at once (a torn tail
-    // is waited on by the reader).
-    SQLIFT_ASSIGN_OR_RETURN(ChangeWatcher::Event ev, watcher_->Wait(options_.poll_interval));
-    (void)ev;
+    SQLIFT_RETURN_IF_ERROR(AwaitNext(started, drained->transactions > 0));
   }
   return Status::OK();
 }
 
+// Busy (the drain that began at `started` logged something): the next drain gathers more of
+// the application's writes (agent.h busy_drain_interval), with no inotify watch meanwhile
+// (wal_watch.h). Idle: watch for the next commit, after looking once more for one made before
+// the watch; the WAL is read directly, so a write inotify reports is readable at once (a torn
+// tail is waited on by the reader).
+Status WalCaptureAgent::AwaitNext(std::chrono::steady_clock::time_point started, bool busy) {
+  busy_ = busy;
+  if (busy) {
+    watch_->Disarm();
+    const auto wait = started + options_.busy_drain_interval - std::chrono::steady_clock::now();
+    if (wait <= wait.zero()) return Status::OK();
+    return watch_->Wait(std::chrono::ceil<std::chrono::milliseconds>(wait)).status();
+  }
+  if (watch_->Arm()) return Status::OK();
+  auto wait = options_.poll_interval;
+  if (pin_stale_) {  // the pin that stayed moves after pin_interval (MovePin)
+    const auto due = pin_moved_ + options_.pin_interval - std::chrono::steady_clock::now();
+    wait = std::min(wait, std::chrono::ceil<std::chrono::milliseconds>(due));
+    if (wait <= wait.zero()) return Status::OK();
+  }
+  return watch_->Wait(wait).status();
+}
+
 void WalCaptureAgent::Stop() {
   stop_.store(true);
-  watcher_->Wake();
+  watch_->Wake();
 }
 
 }  // namespace sqlift

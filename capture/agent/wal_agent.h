@@ -11,6 +11,14 @@
 // last synced position, which the records of the same write match: nothing twice, nothing
 // lost.
 //
+// What the application pays (Run). It shares the machine with the agent, and three things of
+// the agent's reach into its commits, so while it writes: drains start at most every
+// busy_drain_interval (one synced write and one progress file for everything in between); the
+// inotify watch is removed (wal_watch.h: each write to the -wal would queue an event). The pin
+// moves once pin_frames more frames are logged or pin_interval has passed, busy or idle (each
+// move lets the application's next commit checkpoint, and sync, what it frees). Idle, the
+// agent watches and publishes at once, so a barrier waits one pause at most.
+//
 // Gaps. When the WAL lost transactions the log never saw (the agent was stopped while the
 // application checkpointed and restarted or deleted the WAL), the agent holds writers off for
 // a moment to open a read snapshot exactly at the WAL's end, has PostgreSQL repaired by
@@ -24,13 +32,15 @@
 // Agent (agent.h).
 #pragma once
 
+#include <google/protobuf/arena.h>
+
 #include <atomic>
 #include <memory>
 
 #include "capture/agent/agent.h"
-#include "capture/agent/change_watcher.h"
 #include "capture/agent/wal_encode.h"
 #include "capture/agent/wal_pin.h"
+#include "capture/agent/wal_watch.h"
 
 namespace sqlift {
 
@@ -61,15 +71,15 @@ class WalCaptureAgent final : public Agent {
     size_t bytes = 0;
   };
 
-  WalCaptureAgent(CaptureAgentOptions options, state::ChangeLog* log)
-      : options_(std::move(options)), log_(log) {}
+  WalCaptureAgent(CaptureAgentOptions options, state::ChangeLog* log);
   [[nodiscard]] Status Recover();
   [[nodiscard]] Status OpenSource();
   [[nodiscard]] Status LogFreshSchema();
   [[nodiscard]] Status StartGeneration();
   [[nodiscard]] Result<bool> DrainBatch(DrainStats* stats);
   [[nodiscard]] Status Add(const WalTxn& txn, Pending* p, DrainStats* stats);
-  void AddBatch(wire::ChangeBatch batch, Pending* p);
+  // Sets the batch's seqs and times and adds it, serialized, to what the drain appends.
+  void AddBatch(wire::ChangeBatch& batch, Pending* p);
   // with_position: the write also moves the logged WAL position to the source's.
   [[nodiscard]] Status Append(Pending* p, bool with_position = true,
                               std::vector<state::MetaRecord> extra = {});
@@ -78,22 +88,36 @@ class WalCaptureAgent final : public Agent {
   WalSource::PublishedFn Published();
   [[nodiscard]] Status Repair();
   [[nodiscard]] Status LogChangedSchema();
-  void Publish();
+  // Rewrites the progress file; while busy (Run) at most every so often unless `idle`.
+  void Publish(bool idle);
+  // After a drain that reached the WAL's end: the pin moves there, or stays (see the .cc).
+  void MovePin();
+  [[nodiscard]] Status RunLoop();  // Run() but for what it sets up and publishes at the end
+  // Run(): the pause after a drain that began at `started` (and logged something if `busy`).
+  [[nodiscard]] Status AwaitNext(std::chrono::steady_clock::time_point started, bool busy);
   void KeepGuards();
 
   CaptureAgentOptions options_;
   state::ChangeLog* log_;
   std::unique_ptr<WalPin> pin_;
   std::unique_ptr<WalSource> source_;
-  std::unique_ptr<ChangeWatcher> watcher_;
+  std::unique_ptr<WalWatch> watch_;
   std::unique_ptr<SqliteDb> db_;           // for the guard triggers
   std::optional<wal::WalPosition> saved_;  // the position in the log
   uint64_t logged_seq_ = 0;
   bool pinned_ = false;  // a pin no newer than the position is held (wal_source.h Next)
+  std::chrono::steady_clock::time_point pin_moved_;  // when the pin last moved
+  uint64_t pin_frames_ = 0;  // and the frames logged then (the WAL position's count)
+  bool pin_stale_ = false;   // the last drain reached the end but the pin stayed behind
+  bool running_ = false;     // inside Run()
+  bool busy_ = false;        // Run(): the last drain logged something
+  std::chrono::steady_clock::time_point published_at_;
   uint32_t guards_cookie_ = 0;
   bool guards_done_ = false;
   bool warned_recorder_ = false;
-  std::string repair_pending_;  // why PostgreSQL must be repaired before streaming on
+  std::string repair_pending_;           // why PostgreSQL must be repaired before streaming on
+  std::unique_ptr<char[]> arena_block_;  // the arena's first block, kept across Resets
+  std::unique_ptr<google::protobuf::Arena> arena_;  // one transaction's log record, as built
   std::atomic<bool> stop_{false};
 };
 

@@ -39,16 +39,25 @@ void ToWire(const wal::Value& v, wire::Value* out) {
   }
 }
 
+void SetDdl(const std::string& table, const std::string& sql, wire::Transaction* t) {
+  t->set_kind(wire::Transaction::DDL);
+  t->set_ddl_table(table);
+  t->set_ddl_sql(sql);
+}
+
 wire::Transaction Ddl(const std::string& table, const std::string& sql) {
   wire::Transaction t;
-  t.set_kind(wire::Transaction::DDL);
-  t.set_ddl_table(table);
-  t.set_ddl_sql(sql);
+  SetDdl(table, sql, &t);
   return t;
+}
+
+OptRow Optional(Row row) {
+  return OptRow(std::make_move_iterator(row.begin()), std::make_move_iterator(row.end()));
 }
 
 // A row read with `from`'s layout, aligned to `to`'s visible columns by name.
 OptRow Align(const WalTableLayout& from, const WalTableLayout& to, Row row) {
+  if (&from == &to) return Optional(std::move(row));  // the schema did not change
   OptRow out(to.visible.size());
   for (size_t i = 0; i < to.visible.size(); ++i) {
     const std::string& name = to.table.columns[static_cast<size_t>(to.visible[i])].name;
@@ -87,7 +96,7 @@ Status Collect(const WalTxn& txn, const wal::RowChange& c, TableChanges* t) {
   }
   if (c.kind != wal::RowChange::Kind::kDelete) {
     SQLIFT_ASSIGN_OR_RETURN(Row new_row, VisibleRow(*t->layout, c.rowid, c.new_values));
-    OptRow aligned(new_row.begin(), new_row.end());
+    OptRow aligned = Optional(std::move(new_row));
     t->rows[KeyOf(*t->layout, aligned)].second = std::move(aligned);
   }
   return Status::OK();
@@ -101,25 +110,30 @@ void Fill(const OptRow& row, const std::vector<bool>& keep,
   }
 }
 
+// A new change of the table to `txn`, with its key.
+wire::RowChange* AddChange(const TableChanges& t, uint32_t table_index, const OptRow& keyed,
+                           wire::RowChange::Op op, wire::Transaction* txn) {
+  wire::RowChange* ch = txn->add_changes();
+  ch->set_table_index(table_index);
+  for (int i : t.layout->visible_pk)
+    ToWire(*keyed[static_cast<size_t>(i)], ch->add_pk());
+  ch->set_op(op);
+  return ch;
+}
+
 // Appends the net changes of one table, DELETEs, then UPDATEs, then INSERTs.
 void Emit(const TableChanges& t, uint32_t table_index, wire::Transaction* txn) {
   const size_t n = t.layout->visible.size();
-  std::vector<bool> all(n, true), is_pk(n, false);
+  std::vector<bool> all(n, true), is_pk(n, false), changed(n), old_keep(n);
   for (int i : t.layout->visible_pk)
     is_pk[static_cast<size_t>(i)] = true;
   for (int pass = 0; pass < 3; ++pass) {
     for (const auto& [key, rows] : t.rows) {
       const auto& [old_row, new_row] = rows;
-      wire::RowChange ch;
-      ch.set_table_index(table_index);
-      const OptRow& keyed = old_row ? *old_row : *new_row;
-      for (int i : t.layout->visible_pk)
-        ToWire(*keyed[static_cast<size_t>(i)], ch.add_pk());
       if (pass == 0 && old_row && !new_row) {
-        ch.set_op(wire::RowChange::DELETE);
-        Fill(*old_row, all, ch.mutable_old_values());
+        wire::RowChange* ch = AddChange(t, table_index, *old_row, wire::RowChange::DELETE, txn);
+        Fill(*old_row, all, ch->mutable_old_values());
       } else if (pass == 1 && old_row && new_row) {
-        std::vector<bool> changed(n, false), old_keep(n, false);
         bool any = false;
         for (size_t i = 0; i < n; ++i) {
           changed[i] = !(*old_row)[i] || !((*old_row)[i] == (*new_row)[i]);
@@ -127,16 +141,13 @@ void Emit(const TableChanges& t, uint32_t table_index, wire::Transaction* txn) {
           old_keep[i] = changed[i] || is_pk[i];
         }
         if (!any) continue;
-        ch.set_op(wire::RowChange::UPDATE);
-        Fill(*old_row, old_keep, ch.mutable_old_values());
-        Fill(*new_row, changed, ch.mutable_new_values());
+        wire::RowChange* ch = AddChange(t, table_index, *old_row, wire::RowChange::UPDATE, txn);
+        Fill(*old_row, old_keep, ch->mutable_old_values());
+        Fill(*new_row, changed, ch->mutable_new_values());
       } else if (pass == 2 && !old_row && new_row) {
-        ch.set_op(wire::RowChange::INSERT);
-        Fill(*new_row, all, ch.mutable_new_values());
-      } else {
-        continue;
+        wire::RowChange* ch = AddChange(t, table_index, *new_row, wire::RowChange::INSERT, txn);
+        Fill(*new_row, all, ch->mutable_new_values());
       }
-      *txn->add_changes() = std::move(ch);
     }
   }
 }
@@ -173,17 +184,25 @@ Status OwnRow(const wal::RowChange& c, WalEncoded* out) {
   return Status::OK();
 }
 
-void SchemaDdl(const WalTxn& txn, const std::set<std::string>& excluded, WalEncoded* out) {
-  if (txn.before == txn.after) return;
+// The DDL events, as transactions of `batch`; how many.
+size_t SchemaDdl(const WalTxn& txn, const std::set<std::string>& excluded,
+                 wire::ChangeBatch* batch) {
+  if (txn.before == txn.after) return 0;
+  size_t n = 0;
   for (const auto& [name, t] : txn.after->tables()) {
     const WalTableLayout* old = txn.before->Find(name);
     if (Captured(name, excluded) && (!old || old->table.create_sql != t.table.create_sql)) {
-      out->ddl.push_back(Ddl(name, t.table.create_sql));
+      SetDdl(name, t.table.create_sql, batch->add_transactions());
+      ++n;
     }
   }
   for (const auto& [name, t] : txn.before->tables()) {
-    if (Captured(name, excluded) && !txn.after->Find(name)) out->ddl.push_back(Ddl(name, ""));
+    if (Captured(name, excluded) && !txn.after->Find(name)) {
+      SetDdl(name, "", batch->add_transactions());
+      ++n;
+    }
   }
+  return n;
 }
 
 }  // namespace
@@ -197,9 +216,10 @@ std::vector<wire::Transaction> FullSchemaDdl(const WalSchema& schema,
   return out;
 }
 
-Result<WalEncoded> EncodeWalTxn(const WalTxn& txn, const std::set<std::string>& excluded) {
+Result<WalEncoded> EncodeWalTxn(const WalTxn& txn, const std::set<std::string>& excluded,
+                                wire::ChangeBatch* batch) {
   WalEncoded out;
-  SchemaDdl(txn, excluded, &out);
+  out.ddl = SchemaDdl(txn, excluded, batch);
   std::map<std::string, TableChanges> tables;
   for (const wal::RowChange& c : txn.changes) {
     if (IsSqliftTable(c.table)) {
@@ -219,14 +239,14 @@ Result<WalEncoded> EncodeWalTxn(const WalTxn& txn, const std::set<std::string>& 
     t.layout = layout;
     SQLIFT_RETURN_IF_ERROR(Collect(txn, c, &t).With(fmt::format("table {}", c.table)));
   }
-  wire::Transaction* changes = out.changes.add_transactions();
+  wire::Transaction* changes = batch->add_transactions();
   changes->set_kind(wire::Transaction::CHANGES);
   for (const auto& [name, t] : tables) {
-    const auto index = static_cast<uint32_t>(out.changes.tables_size());
-    *out.changes.add_tables() =
-        WireShapeOf(t.layout->table, static_cast<int>(t.layout->visible.size()));
+    const auto index = static_cast<uint32_t>(batch->tables_size());
+    batch->add_tables()->CopyFrom(t.layout->shape);
     Emit(t, index, changes);
   }
+  out.changes = static_cast<size_t>(changes->changes_size());
   return out;
 }
 

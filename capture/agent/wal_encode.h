@@ -22,15 +22,19 @@
 namespace sqlift {
 
 struct WalEncoded {
-  std::vector<wire::Transaction> ddl;     // in table name order; seq and time not set
-  wire::ChangeBatch changes;              // its tables, and one CHANGES transaction (no seq)
+  size_t ddl = 0;                         // DDL transactions in the batch
+  size_t changes = 0;                     // row changes in its CHANGES transaction
   std::vector<wire::Transaction> routes;  // ROUTE transactions (no seq)
   bool reverse = false;                // the reverse applier's own transaction: never shipped back
   uint64_t ignored_recorder_rows = 0;  // recorder changesets in the outbox (wal mode ignores)
 };
 
+// Fills `batch` (empty; it may live on an arena, where everything added to it goes too) with
+// the tables the changes name, the DDL events (in table name order) and then one CHANGES
+// transaction; seqs and times are not set.
 [[nodiscard]] Result<WalEncoded> EncodeWalTxn(const WalTxn& txn,
-                                              const std::set<std::string>& excluded);
+                                              const std::set<std::string>& excluded,
+                                              wire::ChangeBatch* batch);
 
 // DDL events that make a log describe `schema` from scratch (a fresh log's first record).
 std::vector<wire::Transaction> FullSchemaDdl(const WalSchema& schema,

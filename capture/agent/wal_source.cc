@@ -194,7 +194,7 @@ Result<size_t> WalSource::Published(const wal::WalScan& scan) {
   return n;
 }
 
-Status WalSource::DecodeOne(const wal::WalTransaction& t,
+Status WalSource::DecodeOne(wal::WalTransaction& t,
                             const std::function<Status(const WalTxn&)>& fn) {
   wal::TransactionView view(*store_, t);
   SQLIFT_ASSIGN_OR_RETURN(wal::DecodeContext before, store_->Context());
@@ -215,8 +215,8 @@ Status WalSource::DecodeOne(const wal::WalTransaction& t,
   WalTxn txn{&t, std::move(changes).value(), schema_.get(), changed ? changed.get() : schema_.get(),
              t.end};
   SQLIFT_RETURN_IF_ERROR(fn(txn));
-  store_->Apply(t);
   position_ = t.end;
+  store_->Apply(std::move(t));
   started_ = true;
   if (changed) schema_ = std::move(changed);
   return Status::OK();

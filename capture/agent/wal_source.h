@@ -76,7 +76,8 @@ class WalSource {
   [[nodiscard]] Status Restarted(const wal::WalScan& scan);
   // The decoder and its page map, from the database as of the position.
   [[nodiscard]] Status MakeDecoder(const wal::DecodeContext& at_position);
-  [[nodiscard]] Status DecodeOne(const wal::WalTransaction& t,
+  // Takes t's pages into the store once `fn` accepted it.
+  [[nodiscard]] Status DecodeOne(wal::WalTransaction& t,
                                  const std::function<Status(const WalTxn&)>& fn);
   [[nodiscard]] Status ResetStore(uint32_t page_size, uint32_t page_count);
 

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "capture/agent/schema_tracker.h"
+
 namespace sqlift {
 namespace {
 
@@ -102,6 +104,7 @@ Result<WalTableLayout> MakeWalTableLayout(TableSchema table, SqliteDb& scratch) 
     if (visible_index[i] >= 0) l.visible_pk.push_back(visible_index[i]);
   }
   l.table = std::move(table);
+  l.shape = WireShapeOf(l.table, static_cast<int>(l.visible.size()));
   return l;
 }
 

@@ -19,6 +19,7 @@
 #include "capture/wal/record.h"
 #include "common/sqlite/sqlite_db.h"
 #include "common/sqlite/table_schema.h"
+#include "proto/wire/sqlift.pb.h"
 
 namespace sqlift {
 
@@ -30,6 +31,7 @@ struct WalTableLayout {
   std::vector<wal::Value> defaults;   // per column: its DEFAULT as SQLite evaluates it
   std::vector<int> visible;           // the carried columns (indexes into table.columns)
   std::vector<int> visible_pk;        // the primary key, as indexes into `visible`, key order
+  wire::TableShape shape;             // the table as log records name it (WireShapeOf)
 };
 
 // The layout of `table`, which `scratch` (a connection where the table exists with the same

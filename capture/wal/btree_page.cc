@@ -80,6 +80,25 @@ Result<Cell> BtreePage::CellAt(int i) const {
   return cell;
 }
 
+std::optional<BtreePage::LeafCell> BtreePage::TableLeafCell(int i) const {
+  if (type_ != PageType::kTableLeaf || i < 0 || i >= cell_count_) return std::nullopt;
+  const uint32_t first = pointers_ + 2 * static_cast<uint32_t>(cell_count_);
+  const uint32_t offset = Get16(page_, pointers_ + 2 * static_cast<uint32_t>(i));
+  if (offset < first || offset >= page_.size()) return std::nullopt;
+  std::optional<Varint> size = ReadVarint(page_, offset);
+  if (!size || size->value > kMaxPayload) return std::nullopt;
+  std::optional<Varint> rowid = ReadVarint(page_, offset + size->length);
+  if (!rowid) return std::nullopt;
+  LeafCell cell{static_cast<int64_t>(rowid->value), false, {}};
+  // LocalPayloadSize keeps a table leaf's payload whole up to usable_size - 35 bytes.
+  const uint64_t end = offset + size->length + rowid->length + size->value;
+  if (size->value > page_.size() - 35) return cell;
+  if (end > page_.size()) return std::nullopt;
+  cell.local = true;
+  cell.bytes = page_.substr(offset, static_cast<size_t>(end - offset));
+  return cell;
+}
+
 // The payload size (and, on a table leaf, the rowid), the local payload and the pointer to
 // the first overflow page.
 Status BtreePage::ReadPayloadPart(uint32_t at, Cell* cell) const {

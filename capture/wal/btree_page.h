@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "capture/wal/db_header.h"
@@ -50,9 +51,20 @@ class BtreePage {
   uint32_t page_number() const { return page_number_; }
   int cell_count() const { return cell_count_; }
   uint32_t right_child() const { return right_child_; }  // interior pages only
+  std::string_view usable() const { return page_; }      // the page's usable bytes
 
   // Cell i (0 <= i < cell_count()) in key order.
   [[nodiscard]] Result<Cell> CellAt(int i) const;
+
+  // A table leaf's cell i, read no further than its key and, when its payload is all on this
+  // page, its bytes (the two varints and the payload): what tells two cells apart cheaply.
+  // nullopt for any other page or a cell CellAt would reject.
+  struct LeafCell {
+    int64_t rowid = 0;
+    bool local = false;      // the payload is all on this page
+    std::string_view bytes;  // when local: the whole cell
+  };
+  std::optional<LeafCell> TableLeafCell(int i) const;
 
  private:
   BtreePage() = default;

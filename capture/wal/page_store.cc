@@ -18,6 +18,12 @@ void PageStore::Apply(const WalTransaction& txn) {
   page_count_ = txn.db_size_pages;
 }
 
+void PageStore::Apply(WalTransaction&& txn) {
+  for (WalFrame& f : txn.frames)
+    wal_pages_[f.page_number] = std::move(f.page);
+  page_count_ = txn.db_size_pages;
+}
+
 Result<std::string_view> PageStore::Get(uint32_t page_number) {
   if (page_number == 0 || page_number > page_count_) {
     return Status::NotFound(fmt::format("page {} of a {}-page database", page_number, page_count_));

@@ -28,8 +28,10 @@ class PageStore {
   [[nodiscard]] static Result<PageStore> ForDatabaseFile(RandomAccessFile& db_file,
                                                          uint32_t page_size);
 
-  // Later frames replace earlier ones; the size becomes the transaction's.
+  // Later frames replace earlier ones; the size becomes the transaction's. The second form
+  // takes the frames' pages instead of copying them (txn keeps its other fields).
   void Apply(const WalTransaction& txn);
+  void Apply(WalTransaction&& txn);
   // Frees the pages cached from the database file; each is read from the file again when
   // next asked for (pages from applied frames are kept: the file does not have them).
   void DropFileCache() { decltype(file_pages_)().swap(file_pages_); }

@@ -21,19 +21,31 @@ class PathFile : public RandomAccessFile {
   ~PathFile() override { Close(); }
 
   Result<std::string> ReadAt(uint64_t offset, size_t n) override {
-    SQLIFT_ASSIGN_OR_RETURN(bool open, OpenCurrent());
-    if (!open) return std::string();
-    SQLIFT_ASSIGN_OR_RETURN(std::string out, ReadFully(offset, n));
-    if (out.size() == n) return out;
-    SQLIFT_ASSIGN_OR_RETURN(bool replaced, PathNamesAnotherFile());
-    if (!replaced) return out;
-    Close();
-    SQLIFT_ASSIGN_OR_RETURN(open, OpenCurrent());
-    if (!open) return std::string();
-    return ReadFully(offset, n);
+    std::string out;
+    SQLIFT_RETURN_IF_ERROR(ReadInto(offset, n, &out));
+    return out;
+  }
+
+  Status ReadRunInto(uint64_t offset, size_t piece, size_t count, std::string* out) override {
+    return ReadInto(offset, piece * count, out);
   }
 
  private:
+  Status ReadInto(uint64_t offset, size_t n, std::string* out) {
+    out->clear();
+    SQLIFT_ASSIGN_OR_RETURN(bool open, OpenCurrent());
+    if (!open) return Status::OK();
+    SQLIFT_RETURN_IF_ERROR(ReadFully(offset, n, out));
+    if (out->size() == n) return Status::OK();
+    SQLIFT_ASSIGN_OR_RETURN(bool replaced, PathNamesAnotherFile());
+    if (!replaced) return Status::OK();
+    Close();
+    out->clear();
+    SQLIFT_ASSIGN_OR_RETURN(open, OpenCurrent());
+    if (!open) return Status::OK();
+    return ReadFully(offset, n, out);
+  }
+
   // Opens the file the path names now, unless the open one is still it; false when absent.
   Result<bool> OpenCurrent() {
     if (fd_ >= 0) {
@@ -64,18 +76,22 @@ class PathFile : public RandomAccessFile {
     return st.st_dev != dev_ || st.st_ino != ino_;
   }
 
-  Result<std::string> ReadFully(uint64_t offset, size_t n) {
-    std::string out(n, '\0');
+  // Into *out, whose memory is reused (a run of frames after another of the same size).
+  Status ReadFully(uint64_t offset, size_t n, std::string* out) {
+    out->resize(n);
     size_t got = 0;
     while (got < n) {
-      ssize_t r = ::pread(fd_, out.data() + got, n - got, static_cast<off_t>(offset + got));
+      ssize_t r = ::pread(fd_, out->data() + got, n - got, static_cast<off_t>(offset + got));
       if (r < 0 && errno == EINTR) continue;
-      if (r < 0) return Error("read", offset + got);
+      if (r < 0) {
+        out->clear();
+        return Error("read", offset + got);
+      }
       if (r == 0) break;
       got += static_cast<size_t>(r);
     }
-    out.resize(got);
-    return out;
+    out->resize(got);
+    return Status::OK();
   }
 
   // The failed call's errno, read before anything else can change it.
@@ -100,6 +116,17 @@ class PathFile : public RandomAccessFile {
 
 std::unique_ptr<RandomAccessFile> OpenPathForReading(std::string path) {
   return std::make_unique<PathFile>(std::move(path));
+}
+
+Status RandomAccessFile::ReadRunInto(uint64_t offset, size_t piece, size_t count,
+                                     std::string* out) {
+  out->clear();
+  for (size_t i = 0; i < count; ++i) {
+    SQLIFT_ASSIGN_OR_RETURN(std::string part, ReadAt(offset + i * piece, piece));
+    out->append(part);
+    if (part.size() < piece) break;
+  }
+  return Status::OK();
 }
 
 Result<std::string> StringFile::ReadAt(uint64_t offset, size_t n) {

@@ -21,6 +21,12 @@ class RandomAccessFile {
   virtual ~RandomAccessFile() = default;
   // Up to n bytes at offset; fewer only where the file ends. IOError when the read fails.
   [[nodiscard]] virtual Result<std::string> ReadAt(uint64_t offset, size_t n) = 0;
+  // `count` consecutive pieces of `piece` bytes from offset into *out (reusing its memory),
+  // ending after the first short piece: what as many ReadAt calls would return, appended.
+  // This reads them one by one; a file whose reads each cost a system call reads the run at
+  // once (the WAL reader reads frames so).
+  [[nodiscard]] virtual Status ReadRunInto(uint64_t offset, size_t piece, size_t count,
+                                           std::string* out);
 };
 
 // The file at `path` as it is now at each read: a file truncated, replaced (deleted or renamed

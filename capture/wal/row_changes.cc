@@ -8,6 +8,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "capture/wal/unchanged_cells.h"
+
 namespace sqlift::wal {
 namespace {
 
@@ -77,6 +79,8 @@ class TransactionDiff {
     for (uint32_t p : touched)
       Resolve(p);  // while the map still describes `before`
     for (uint32_t p : touched)
+      FindUnchanged(p);
+    for (uint32_t p : touched)
       SQLIFT_RETURN_IF_ERROR(ReadBefore(p));
     for (uint32_t p : departed)
       SQLIFT_RETURN_IF_ERROR(ReadBefore(p));
@@ -135,8 +139,10 @@ class TransactionDiff {
       if (!e || e->overflow()) continue;
       SQLIFT_RETURN_IF_ERROR(BeforeChildren(p, &todo));
     }
-    for (const auto& [root, tree] : trees_before_)
-      todo.push_back(root);
+    for (const auto& [root, tree] : trees_before_) {
+      // A root that is still a root resolves at once; only the others may have departed.
+      if (root > after_.page_count || !trees_after_.count(root)) todo.push_back(root);
+    }
     while (!todo.empty()) {
       uint32_t c = todo.back();
       todo.pop_back();
@@ -155,6 +161,35 @@ class TransactionDiff {
     return Status::OK();
   }
 
+  // The cells of touched page p that hold the same row byte for byte before and after, in
+  // the same table: neither side reads them, since the diff would find them equal. Only for
+  // rowid leaves with ascending rowids on both sides (so a rowid is one cell), cells without
+  // overflow (a chain can change behind the same local bytes). Anything unexpected leaves
+  // every cell to the full read, which reports it.
+  void FindUnchanged(uint32_t p) {
+    const PageEntry* e = map_.Find(p);
+    std::optional<PageEntry> where = Resolve(p);
+    if (!e || e->overflow() || !where) return;
+    auto tb = trees_before_.find(e->root);
+    auto ta = trees_after_.find(where->root);
+    if (tb == trees_before_.end() || ta == trees_after_.end() || !tb->second.rows ||
+        !ta->second.rows || tb->second.table != ta->second.table) {
+      return;
+    }
+    Result<BtreePage> before = LoadPage(before_, p);
+    Result<BtreePage> after = LoadPage(after_, p);
+    if (!before.ok() || !after.ok()) return;
+    Result<UnchangedCells> same = MatchUnchangedCells(*before, *after);
+    if (same.ok()) unchanged_[p] = std::move(same).value();
+  }
+
+  // Which cells of page p to leave out of the side `before` (or after).
+  const std::vector<bool>* Unchanged(uint32_t p, bool before) const {
+    auto it = unchanged_.find(p);
+    if (it == unchanged_.end()) return nullptr;
+    return before ? &it->second.before : &it->second.after;
+  }
+
   // The rows page p held before (if it was a page of a table), and its map entries to forget.
   Status ReadBefore(uint32_t p) {
     const PageEntry* e = map_.Find(p);
@@ -167,7 +202,7 @@ class TransactionDiff {
     SQLIFT_ASSIGN_OR_RETURN(BtreePage page, LoadPage(before_, p));
     std::vector<StoredRow> rows;
     std::vector<uint32_t> chain;
-    SQLIFT_RETURN_IF_ERROR(ReadCells(before_, page, &rows, &chain));
+    SQLIFT_RETURN_IF_ERROR(ReadCells(before_, page, Unchanged(p, true), &rows, &chain));
     forget_.insert(chain.begin(), chain.end());
     if (!tree->second.rows) return Status::OK();
     return Keep(tree->second, std::move(rows), before_.encoding, &before_rows_);
@@ -186,18 +221,21 @@ class TransactionDiff {
     }
     std::vector<StoredRow> rows;
     std::vector<uint32_t> chain;
-    SQLIFT_RETURN_IF_ERROR(ReadCells(after_, page, &rows, &chain));
+    SQLIFT_RETURN_IF_ERROR(ReadCells(after_, page, Unchanged(p, false), &rows, &chain));
     for (uint32_t o : chain)
       map_.Set(o, PageEntry{where->root, 0, p});
     if (!tree.rows) return Status::OK();
     return Keep(tree, std::move(rows), after_.encoding, &after_rows_);
   }
 
-  // The payloads of a page's cells (none for a table's interior page), and their chains.
+  // The payloads of a page's cells (none for a table's interior page) but those `skip` marks
+  // (cells without overflow), and their chains.
   static Status ReadCells(const DecodeContext& ctx, const BtreePage& page,
-                          std::vector<StoredRow>* rows, std::vector<uint32_t>* chain) {
+                          const std::vector<bool>* skip, std::vector<StoredRow>* rows,
+                          std::vector<uint32_t>* chain) {
     if (page.type() == PageType::kTableInterior) return Status::OK();
     for (int i = 0; i < page.cell_count(); ++i) {
+      if (skip && (*skip)[static_cast<size_t>(i)]) continue;
       SQLIFT_ASSIGN_OR_RETURN(Cell cell, page.CellAt(i));
       SQLIFT_ASSIGN_OR_RETURN(
           std::string payload,
@@ -224,6 +262,7 @@ class TransactionDiff {
   // auto_vacuum moves a root page into the slot a dropped tree freed: every page of the moved
   // tree, written or not, now belongs to the tree under its new root number.
   void RenumberMovedRoots() {
+    if (&trees_before_ == &trees_after_) return;   // the schema's pages were not written
     std::unordered_map<uint32_t, uint32_t> moved;  // old root -> new root
     for (const auto& [old_root, tree] : trees_before_) {
       for (const auto& [new_root, now] : trees_after_) {
@@ -237,6 +276,7 @@ class TransactionDiff {
   // A table the schema no longer has was dropped: DDL, which the caller reads from the
   // schema, not a deletion of each of its rows.
   void ForgetDroppedTables() {
+    if (&trees_before_ == &trees_after_) return;
     std::set<std::string> tables;
     for (const auto& [root, tree] : trees_after_) {
       if (tree.rows) tables.insert(tree.table);
@@ -289,6 +329,7 @@ class TransactionDiff {
   std::unordered_set<uint32_t> resolving_;
   PageSet forget_;
   std::unordered_set<uint32_t> fresh_;  // entries set for the state after the transaction
+  std::unordered_map<uint32_t, UnchangedCells> unchanged_;  // by touched page
   Rows before_rows_, after_rows_;
 };
 
@@ -314,15 +355,18 @@ Result<std::unique_ptr<RowChangeDecoder>> RowChangeDecoder::Create(const DecodeC
 Result<std::vector<RowChange>> RowChangeDecoder::Decode(const DecodeContext& before,
                                                         const DecodeContext& after,
                                                         const std::vector<uint32_t>& written) {
-  std::map<uint32_t, TreeInfo> trees_after = trees_;
+  // The trees are read again only when the schema's pages were written (the same map
+  // otherwise, which the diff takes as "no tree moved or went").
+  std::optional<std::map<uint32_t, TreeInfo>> changed;
   if (SchemaTouched(map_, written)) {
-    SQLIFT_ASSIGN_OR_RETURN(trees_after, ReadTrees(after, key_fields_));
+    SQLIFT_ASSIGN_OR_RETURN(changed, ReadTrees(after, key_fields_));
   }
   PageSet pages(written.begin(), written.end());
   SQLIFT_ASSIGN_OR_RETURN(
       std::vector<RowChange> changes,
-      TransactionDiff(before, after, std::move(pages), trees_, trees_after, map_).Run());
-  trees_ = std::move(trees_after);
+      TransactionDiff(before, after, std::move(pages), trees_, changed ? *changed : trees_, map_)
+          .Run());
+  if (changed) trees_ = std::move(*changed);
   return changes;
 }
 

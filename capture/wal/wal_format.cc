@@ -2,28 +2,39 @@
 
 #include <fmt/format.h>
 
+#include <bit>
+#include <cstring>
+
 #include "capture/wal/bytes.h"
 
 namespace sqlift::wal {
 namespace {
 
-uint32_t Word(std::string_view s, size_t i, bool big_endian) {
-  if (big_endian) return Get32(s, i);
-  return Byte(s, i + 3) << 24 | Byte(s, i + 2) << 16 | Byte(s, i + 1) << 8 | Byte(s, i);
-}
-
 bool ValidPageSize(uint32_t size) {
   return size >= 512 && size <= 65536 && (size & (size - 1)) == 0;
+}
+
+// The checksum over whole pairs of words, each loaded at once and byte-swapped when its order
+// is not the machine's (rather than assembled byte by byte: every frame's page is summed).
+template <bool kSwap>
+WalChecksum SumWords(std::string_view bytes, WalChecksum sum) {
+  const char* p = bytes.data();
+  uint32_t s0 = sum.s0, s1 = sum.s1;
+  for (size_t i = 0; i + 8 <= bytes.size(); i += 8) {
+    uint32_t x[2];
+    std::memcpy(x, p + i, 8);
+    if (kSwap) x[0] = __builtin_bswap32(x[0]), x[1] = __builtin_bswap32(x[1]);
+    s0 += x[0] + s1;
+    s1 += x[1] + s0;
+  }
+  return {s0, s1};
 }
 
 }  // namespace
 
 WalChecksum WalChecksumBytes(std::string_view bytes, bool big_endian_words, WalChecksum sum) {
-  for (size_t i = 0; i + 8 <= bytes.size(); i += 8) {
-    sum.s0 += Word(bytes, i, big_endian_words) + sum.s1;
-    sum.s1 += Word(bytes, i + 4, big_endian_words) + sum.s0;
-  }
-  return sum;
+  const bool swap = big_endian_words != (std::endian::native == std::endian::big);
+  return swap ? SumWords<true>(bytes, sum) : SumWords<false>(bytes, sum);
 }
 
 Result<WalHeader> ParseWalHeader(std::string_view bytes) {

@@ -1,8 +1,10 @@
-// The capture agent's WAL progress file (wal capture mode): after every drain the agent
-// publishes how far it has decoded and logged the -wal file, so that other processes can name
-// the log seq of an SQLite state (capture/snapshot/wal_barrier.h) and show the agent's lag.
+// The capture agent's WAL progress file (wal capture mode): after every drain (but at most
+// every 50 ms while the application writes; a drain that finds nothing new always publishes)
+// the agent publishes how far it has decoded and logged the -wal file, so that other
+// processes can name the log seq of an SQLite state (capture/snapshot/wal_barrier.h) and show
+// the agent's lag.
 //
-// One versioned text line, rewritten whole after every drain:
+// One versioned text line, rewritten whole each time:
 //   sqlift-wal-progress 1 <salt1> <salt2> <frames> <logged_seq> <written_at_us>
 // salt1/salt2 name the WAL generation (the WAL header's salts), frames is the number of frames
 // decoded (a position just after a commit frame, WalPosition.frames) and logged_seq is the

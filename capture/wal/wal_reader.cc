@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace sqlift::wal {
 namespace {
 
@@ -22,8 +24,7 @@ class FrameScanner {
         Stop(WalStop::kLimit, index, "limit reached");
         return Status::OK();
       }
-      SQLIFT_ASSIGN_OR_RETURN(std::string frame, file_.ReadAt(FrameOffset(h, index),
-                                                              kWalFrameHeaderSize + h.page_size));
+      SQLIFT_ASSIGN_OR_RETURN(std::string_view frame, Frame(index));
       if (frame.empty()) {
         AtEnd(index);
         return Status::OK();
@@ -33,11 +34,25 @@ class FrameScanner {
         return Status::OK();
       }
       if (!Valid(frame, index)) return Status::OK();
-      Take(std::move(frame), index);
+      Take(frame, index);
     }
   }
 
  private:
+  // The bytes of frame `index` as the file holds them (fewer where it ends), from runs of
+  // frames read ahead: 4 at first, doubling up to 64 while the log goes on.
+  Result<std::string_view> Frame(uint64_t index) {
+    const size_t size = kWalFrameHeaderSize + scan_->next.header.page_size;
+    if (index < run_first_ || index >= run_first_ + run_frames_) {
+      run_frames_ = run_frames_ == 0 ? 4 : std::min<size_t>(run_frames_ * 2, 64);
+      run_first_ = index;
+      SQLIFT_RETURN_IF_ERROR(
+          file_.ReadRunInto(FrameOffset(scan_->next.header, index), size, run_frames_, &run_));
+    }
+    const size_t at = static_cast<size_t>(index - run_first_) * size;
+    return std::string_view(run_).substr(std::min(at, run_.size()), size);
+  }
+
   void AtEnd(uint64_t index) {
     if (pending_.frames.empty()) return Stop(WalStop::kEndOfFile, index, "end of file");
     Stop(WalStop::kUncommitted, pending_.frames.front().index,
@@ -45,7 +60,7 @@ class FrameScanner {
   }
 
   // Checks one frame as SQLite's recovery does; on failure records why the log ends here.
-  bool Valid(const std::string& frame, uint64_t index) {
+  bool Valid(std::string_view frame, uint64_t index) {
     const WalHeader& h = scan_->next.header;
     WalFrameHeader fh = ParseWalFrameHeader(frame);
     std::optional<WalStop> bad;
@@ -55,9 +70,9 @@ class FrameScanner {
     } else if (fh.page_number == 0) {
       bad = WalStop::kZeroPageNumber, why = "page number 0";
     } else {
-      WalChecksum sum = FrameChecksum(std::string_view(frame).substr(0, kWalFrameHeaderSize),
-                                      std::string_view(frame).substr(kWalFrameHeaderSize),
-                                      h.big_endian_checksum(), sum_);
+      WalChecksum sum =
+          FrameChecksum(frame.substr(0, kWalFrameHeaderSize), frame.substr(kWalFrameHeaderSize),
+                        h.big_endian_checksum(), sum_);
       if (sum != fh.checksum) bad = WalStop::kBadChecksum, why = "checksum mismatch";
       sum_ = sum;
     }
@@ -65,10 +80,10 @@ class FrameScanner {
     return !bad;
   }
 
-  void Take(std::string frame, uint64_t index) {
+  void Take(std::string_view frame, uint64_t index) {
     WalFrameHeader fh = ParseWalFrameHeader(frame);
-    frame.erase(0, kWalFrameHeaderSize);
-    pending_.frames.push_back({index, fh.page_number, std::move(frame)});
+    pending_.frames.push_back(
+        {index, fh.page_number, std::string(frame.substr(kWalFrameHeaderSize))});
     if (!fh.is_commit()) return;
     pending_.db_size_pages = fh.db_size_after_commit;
     pending_.end = {scan_->next.header, index + 1, sum_};
@@ -92,6 +107,9 @@ class FrameScanner {
   size_t max_;
   WalChecksum sum_;
   WalTransaction pending_;
+  std::string run_;  // frames run_first_ .. run_first_ + run_frames_ - 1, as read
+  uint64_t run_first_ = 0;
+  size_t run_frames_ = 0;
 };
 
 // True when the file no longer holds the last frame before `pos` (the WAL was cut).

@@ -160,5 +160,43 @@ TEST(WalReaderTest, ChecksumMatchesTheFormatsDefinition) {
   EXPECT_EQ(WalChecksumBytes(le, false, {0xffffffff, 0}), (WalChecksum{0, 2}));
 }
 
+// The format's definition word by word, each word assembled from its bytes.
+WalChecksum ReferenceChecksum(std::string_view b, bool big_endian, WalChecksum sum) {
+  auto word = [&](size_t i) {
+    uint32_t v = 0;
+    for (size_t k = 0; k < 4; ++k) {
+      const uint32_t byte = static_cast<uint8_t>(b[i + (big_endian ? k : 3 - k)]);
+      v = v << 8 | byte;
+    }
+    return v;
+  };
+  for (size_t i = 0; i + 8 <= b.size(); i += 8) {
+    sum.s0 += word(i) + sum.s1;
+    sum.s1 += word(i + 4) + sum.s0;
+  }
+  return sum;
+}
+
+TEST(WalReaderTest, ChecksumOfWholePagesMatchesTheDefinitionInBothByteOrders) {
+  std::string bytes(65536 + 24 + 1, '\0');
+  uint32_t x = 0x9e3779b9;
+  for (char& c : bytes) {
+    x = x * 1664525 + 1013904223;
+    c = static_cast<char>(x >> 24);
+  }
+  const std::string_view all(bytes);
+  for (bool big_endian : {false, true}) {
+    for (size_t size : {8u, 24u, 512u, 4096u, 4099u, 65536u}) {
+      for (size_t at : {0u, 1u}) {  // an unaligned start too
+        const std::string_view part = all.substr(at, size);
+        const WalChecksum from{0x01020304, 0xfffffff0};
+        EXPECT_EQ(WalChecksumBytes(part, big_endian, from),
+                  ReferenceChecksum(part, big_endian, from))
+            << size << " bytes at " << at << (big_endian ? ", big-endian" : ", little-endian");
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace sqlift::wal

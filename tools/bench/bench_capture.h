@@ -8,6 +8,10 @@
 // rotating the order over a few rounds on fresh databases, and reports the median of each:
 // transactions per second, the ratio to the baseline (targets: recorder >= 0.85, wal >= 0.95)
 // and the milliseconds each mode adds to a transaction. For the wal mode it also reports:
+//  - the agent's CPU per 1,000 transactions (the process's CPU less the writer thread's, from
+//    the agent's start until it has logged the last transaction), and its catch-up: how long
+//    after the writer's last COMMIT it had logged it (an agent that falls behind frees the
+//    application from checkpointing, which flatters the ratio: this shows it), medians;
 //  - the decode rate: row changes per second the agent logs while draining a backlog (the
 //    agent is opened, and so pins the WAL, before the backlog is written, and is not running
 //    while it is; then one DrainAvailable is timed), median over the rounds;

@@ -98,8 +98,26 @@ class WalRig {
   std::vector<std::pair<uint64_t, Clock::time_point>> writes_;  // guarded by mu_
 };
 
-// Application transactions per second with the agent's loop running beside the writer.
-[[nodiscard]] Result<double> RunWithWalAgent(const std::string& db_path,
+// CPU time the agent cost: the process's CPU time less the writer's (the calling thread's),
+// from the agent's start until its loop stopped, so its own thread and RocksDB's background
+// work, per 1,000 application transactions.
+class AgentCpu {
+ public:
+  AgentCpu();  // starts counting
+  double MsPer1000(int64_t transactions) const;
+
+ private:
+  double process_s_ = 0, writer_s_ = 0;
+};
+
+// Application transactions per second with the agent's loop running beside the writer, and
+// the agent's CPU time.
+struct WalRun {
+  double txn_per_s = 0;
+  double agent_cpu_ms_per_1000_txn = 0;
+  double catch_up_ms = 0;  // from the writer's last COMMIT until the agent had logged it
+};
+[[nodiscard]] Result<WalRun> RunWithWalAgent(const std::string& db_path,
                                              const std::string& state_dir, int64_t transactions);
 
 // Row changes per second the agent logs draining a backlog of `transactions` it was opened
@@ -117,6 +135,7 @@ struct Lag {
   double achieved_txn_per_s = 0;
   int64_t transactions = 0;
   double p50_ms = 0, p99_ms = 0, max_ms = 0;
+  double agent_cpu_ms_per_1000_txn = 0;  // as WalRun's, at this pace
 };
 [[nodiscard]] Result<Lag> MeasureLag(const std::string& db_path, const std::string& state_dir,
                                      double txn_per_s, double seconds);

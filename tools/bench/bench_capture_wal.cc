@@ -2,6 +2,7 @@
 // WalCaptureAgent beside the application, as `sqlift capture` runs it (RocksDB log, synced
 // writes, progress file), but on a thread of the benchmark's own process.
 #include <fmt/format.h>
+#include <time.h>
 
 #include <algorithm>
 #include <cmath>
@@ -36,7 +37,23 @@ std::chrono::seconds DrainTimeout(int64_t transactions) {
   return std::chrono::seconds(60 + transactions / 1000);
 }
 
+double CpuSeconds(clockid_t clock) {
+  timespec ts{};
+  clock_gettime(clock, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
 }  // namespace
+
+AgentCpu::AgentCpu()
+    : process_s_(CpuSeconds(CLOCK_PROCESS_CPUTIME_ID)),
+      writer_s_(CpuSeconds(CLOCK_THREAD_CPUTIME_ID)) {}
+
+double AgentCpu::MsPer1000(int64_t transactions) const {
+  const double process = CpuSeconds(CLOCK_PROCESS_CPUTIME_ID) - process_s_;
+  const double writer = CpuSeconds(CLOCK_THREAD_CPUTIME_ID) - writer_s_;
+  return transactions > 0 ? (process - writer) * 1e6 / static_cast<double>(transactions) : 0;
+}
 
 Result<std::unique_ptr<WalRig>> WalRig::Open(const std::string& db_path,
                                              const std::string& state_dir) {
@@ -95,21 +112,25 @@ Status WalRig::Stop() {
   return run_status_;
 }
 
-Result<double> RunWithWalAgent(const std::string& db_path, const std::string& state_dir,
+Result<WalRun> RunWithWalAgent(const std::string& db_path, const std::string& state_dir,
                                int64_t transactions) {
   SQLIFT_ASSIGN_OR_RETURN(auto app, BookingApp::Create(db_path, "wal"));
   SQLIFT_ASSIGN_OR_RETURN(auto rig, WalRig::Open(db_path, state_dir));
+  const AgentCpu cpu;
   rig->Start();
   const Clock::time_point start = Clock::now();
   for (int64_t i = 0; i < transactions; ++i) {
     SQLIFT_RETURN_IF_ERROR(app->Transaction(i, nullptr).With(fmt::format("txn {}", i)));
   }
-  const std::chrono::duration<double> elapsed = Clock::now() - start;
+  const Clock::time_point written = Clock::now();
+  const std::chrono::duration<double> elapsed = written - start;
   const uint64_t want = rig->first_seq() + static_cast<uint64_t>(transactions);
   SQLIFT_RETURN_IF_ERROR(rig->WaitLogged(want, DrainTimeout(transactions)));
+  const double catch_up_ms = Ms(Clock::now() - written);
   SQLIFT_RETURN_IF_ERROR(rig->Stop());
+  const double cpu_ms = cpu.MsPer1000(transactions);
   SQLIFT_RETURN_IF_ERROR(CheckLogged(*rig, rig->agent().logged_seq(), transactions));
-  return transactions / elapsed.count();
+  return WalRun{transactions / elapsed.count(), cpu_ms, catch_up_ms};
 }
 
 Result<Decode> MeasureDecode(const std::string& db_path, const std::string& state_dir,
@@ -176,6 +197,7 @@ Result<Lag> MeasureLag(const std::string& db_path, const std::string& state_dir,
                        double seconds) {
   SQLIFT_ASSIGN_OR_RETURN(auto app, BookingApp::Create(db_path, "wal"));
   SQLIFT_ASSIGN_OR_RETURN(auto rig, WalRig::Open(db_path, state_dir));
+  const AgentCpu cpu;
   rig->Start();
   const Clock::time_point start = Clock::now();
   SQLIFT_ASSIGN_OR_RETURN(std::vector<Clock::time_point> commits,
@@ -184,10 +206,15 @@ Result<Lag> MeasureLag(const std::string& db_path, const std::string& state_dir,
   const int64_t n = static_cast<int64_t>(commits.size());
   SQLIFT_RETURN_IF_ERROR(rig->WaitLogged(rig->first_seq() + n, DrainTimeout(n)));
   SQLIFT_RETURN_IF_ERROR(rig->Stop());
+  const double cpu_ms = cpu.MsPer1000(n);
   SQLIFT_RETURN_IF_ERROR(CheckLogged(*rig, rig->agent().logged_seq(), n));
   const std::vector<double> lags = Lags(*rig, commits);
-  return Lag{n / elapsed.count(), n, Percentile(lags, 0.5), Percentile(lags, 0.99),
-             lags.empty() ? 0 : lags.back()};
+  return Lag{n / elapsed.count(),
+             n,
+             Percentile(lags, 0.5),
+             Percentile(lags, 0.99),
+             lags.empty() ? 0 : lags.back(),
+             cpu_ms};
 }
 
 }  // namespace sqlift::bench_capture
