@@ -151,5 +151,38 @@ TEST_F(SwitchCheckTest, WithoutProvenCountsTheCountsAreNotClaimed) {
   EXPECT_FALSE(Table(*report, "large").counted);
 }
 
+// A fallback settles the changed keys before its fence (no position to hold): every batch of
+// keys equal on both sides is settled and not read again inside the fence; a batch holding a
+// row that differs is not, and the check inside the fence still finds that row by its key.
+TEST_F(SwitchCheckTest, ASettleLeavesOnlyTheBatchThatDiffersToTheFence) {
+  ChangeBothTables();
+  Pg("UPDATE public.large SET v = 'corrupted' WHERE id = 7");
+  ChangedKeys changed = Changes();
+  changed.to_seq = changed.since_seq;
+  VerifySpec spec;
+  spec.sqlite = path_;
+  spec.pg = uri_;
+  auto settled = SettleChangedKeys(spec, &changed, /*batch=*/4);
+  ASSERT_TRUE(settled.ok()) << settled.status().ToString();
+  // 24 keys: small's 12 all settle; large's batch {5, 6, 7, 8} holds the corrupted row.
+  EXPECT_EQ(*settled, 20u);
+  EXPECT_EQ(UnsettledCount(changed), 4u);
+  EXPECT_TRUE(KeysToRead(changed, "small").empty());
+  ASSERT_EQ(KeysToRead(changed, "large").size(), 4u);
+  EXPECT_EQ(KeysToRead(changed, "large")[0].values(0).integer(), 5);
+
+  auto report = Check(changed);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_FALSE(report->matched());
+  const TableVerdict& large = Table(*report, "large");
+  EXPECT_EQ(large.status, TableStatus::kDifferent);
+  ASSERT_FALSE(large.comparison.examples.empty());
+  EXPECT_EQ(large.comparison.examples[0].key, "(7)");
+  EXPECT_EQ(large.rows_read, 8);  // only the unsettled batch, on both sides
+  EXPECT_EQ(Table(*report, "small").rows_read, 0);
+  // The counts still come from every key's fate.
+  EXPECT_EQ(Table(*report, "small").comparison.sqlite_rows, kSmall);
+}
+
 }  // namespace
 }  // namespace sqlift

@@ -274,8 +274,8 @@ Status WalCaptureAgent::Append(Pending* p, bool with_position,
 
 // While Run() paces a busy application's drains, the progress file (a new file renamed over
 // the old, a cost per drain) is rewritten at most every kBusyPublish; the first drain that
-// finds nothing new publishes at once, so a barrier (which holds writers off) waits one pause
-// at most.
+// finds nothing new, or that logged a route event, publishes at once, so a barrier or a switch
+// (which hold writers off) waits one pause at most.
 void WalCaptureAgent::Publish(bool idle) {
   if (options_.wal_progress_path.empty() || !source_) return;
   const auto now = std::chrono::steady_clock::now();
@@ -300,6 +300,7 @@ Result<bool> WalCaptureAgent::DrainBatch(DrainStats* stats) {
       options_.batch_rows, pinned_, [&](const WalTxn& txn) { return Add(txn, &p, stats); }, &gap);
   // What was decoded before an error is logged all the same.
   const bool moved = source_->position().frames != frames_before || !p.records.empty();
+  const bool routed = !p.routes.empty();
   Status logged = moved ? Append(&p) : Status::OK();
   if (!n.ok()) {
     pin_->AbandonNext();
@@ -314,7 +315,8 @@ Result<bool> WalCaptureAgent::DrainBatch(DrainStats* stats) {
   }
   SQLIFT_RETURN_IF_ERROR(logged);
   stats->logged_seq = logged_seq_;
-  Publish(stats->transactions == 0);
+  // A route event is published at once: a switch waits for it with the writers held off.
+  Publish(stats->transactions == 0 || routed);
   if (source_->at_end()) {
     MovePin();
     pinned_ = true;

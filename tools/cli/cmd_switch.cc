@@ -22,7 +22,7 @@ struct SwitchCli {
   uint64_t max_lag = 1000;
   bool no_verify = false;
   bool full_verify = false;
-  size_t max_changes_since_proof = 10'000;
+  size_t max_changes_since_proof = 1'000;
   bool json = false;
 };
 
@@ -133,9 +133,10 @@ void AddSwitchOptions(CLI::App* app, SwitchCli& o) {
                 "sides were at, or a held verify run now while writes go on), then inside the "
                 "fence only the rows the logs show changed since it");
   app->add_option("--max-changes-since-proof", o.max_changes_since_proof,
-                  "Before fencing, the keys changed since the proof are checked with the applier "
-                  "held (an incremental held verify), again while more than this many changed "
-                  "during the last check, so that the check inside the fence stays small")
+                  "Before fencing, the keys changed since the proof are checked (a cutover: with "
+                  "the applier held, an incremental held verify; a fallback: in batches, the "
+                  "equal ones set aside), again while more than this many are left, so that the "
+                  "check inside the fence stays small")
       ->capture_default_str();
   app->add_flag("--json", o.json, "Print the report as one JSON document");
 }

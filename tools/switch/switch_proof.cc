@@ -17,8 +17,9 @@ namespace sqlift::switching {
 namespace {
 
 constexpr uint64_t kToTheEnd = std::numeric_limits<uint64_t>::max();
-constexpr int kMaxHeldVerifies = 2;  // whole comparisons
-constexpr int kMaxRounds = 6;        // proofs found, made or settled
+constexpr int kMaxHeldVerifies = 2;   // whole comparisons
+constexpr int kMaxRounds = 6;         // proofs found, made or settled
+constexpr size_t kSettleBatch = 128;  // keys compared at once by an unheld settle
 // How long the proof waits for the applier to reach a held position, or for another verify's
 // hold to end: the proof runs before the fence, so it may take as long as the tables need.
 constexpr std::chrono::minutes kHeldVerifyWait{5};
@@ -160,6 +161,30 @@ Status Prove(Switch& s, std::string* note) {
   return Status::OK();
 }
 
+// A fallback's settle (no position to hold while PostgreSQL's writers go on): rounds of
+// SettleChangedKeys over s.prior, each followed by a scan to the log's end that unsettles what
+// changed meanwhile, until at most max_changes_since_proof keys are left to read inside the
+// fence. Says what it did, for the note.
+Result<std::string> SettleUnheld(Switch& s, const VerifySpec& spec, const VerifiedAt& proof) {
+  std::string done;
+  for (int round = 0; round < kMaxRounds && s.prior; ++round) {
+    const size_t left = UnsettledCount(*s.prior);
+    if (left <= s.o.max_changes_since_proof) break;
+    SQLIFT_ASSIGN_OR_RETURN(size_t settled, SettleChangedKeys(spec, &*s.prior, kSettleBatch));
+    std::string why;
+    SQLIFT_ASSIGN_OR_RETURN(state::ChangeLog * log, SwitchLog(s));
+    SQLIFT_ASSIGN_OR_RETURN(
+        s.prior,
+        ChangedKeysInLog(*log, proof, ScanFor(s, spec, kToTheEnd, s.o.fast_verify_max_keys), &why,
+                         &*s.prior));
+    done +=
+        fmt::format("; {} of {} settled at seq {}", settled, left, s.prior ? s.prior->to_seq : 0);
+    if (!s.prior) done += " (then " + why + ")";
+  }
+  if (s.prior) done += fmt::format("; {} to read inside the fence", UnsettledCount(*s.prior));
+  return done;
+}
+
 }  // namespace
 
 Status ProveBeforeFence(Switch& s, std::string* note) {
@@ -190,8 +215,9 @@ Status ProveForFallback(Switch& s, std::string* note) {
     return Status::OK();
   }
   s.proof = proof;
-  *note = fmt::format("verify run {} at seq {}; {} keys changed since on either side",
-                      proof->run_id, proof->position, *n);
+  SQLIFT_ASSIGN_OR_RETURN(std::string settled, SettleUnheld(s, spec, *proof));
+  *note = fmt::format("verify run {} at seq {}; {} keys changed since on either side{}",
+                      proof->run_id, proof->position, *n, settled);
   return Status::OK();
 }
 

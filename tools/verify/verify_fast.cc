@@ -67,6 +67,9 @@ class KeyCollector {
       fates.push_back(KeyFate{c.op() != wire::RowChange::INSERT, false, std::nullopt});
       if (++out_->count > max_keys_) return Status::Aborted("too many changed keys");
     }
+    // Changed again after a settle: its row has to be read again.
+    std::vector<bool>& settled = out_->settled[shape.name()];
+    if (it->second < settled.size()) settled[it->second] = false;
     KeyFate& fate = fates[it->second];
     fate.exists_after = c.op() != wire::RowChange::DELETE;
     const auto& whole = c.op() == wire::RowChange::INSERT ? c.new_values() : c.old_values();
@@ -104,6 +107,25 @@ Status ScanRecord(uint64_t seq, std::string_view v, const KeyScan& scan, KeyColl
 }
 
 }  // namespace
+
+std::vector<wire::Row> KeysToRead(const ChangedKeys& changed, const std::string& table) {
+  auto keys = changed.keys.find(table);
+  if (keys == changed.keys.end()) return {};
+  auto settled = changed.settled.find(table);
+  if (settled == changed.settled.end()) return keys->second;
+  std::vector<wire::Row> out;
+  for (size_t i = 0; i < keys->second.size(); ++i) {
+    if (i >= settled->second.size() || !settled->second[i]) out.push_back(keys->second[i]);
+  }
+  return out;
+}
+
+size_t UnsettledCount(const ChangedKeys& changed) {
+  size_t n = changed.count;
+  for (const auto& [table, settled] : changed.settled)
+    n -= static_cast<size_t>(std::count(settled.begin(), settled.end(), true));
+  return n;
+}
 
 Result<std::optional<VerifiedAt>> LastProof(PgConnection& pg, const std::string& source,
                                             const std::string& tenant,

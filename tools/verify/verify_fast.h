@@ -55,7 +55,17 @@ struct ChangedKeys {
   std::map<std::string, int64_t> counts_at_since;
   size_t count = 0;
   uint64_t to_seq = 0;  // the scan covered (since_seq, to_seq]
+  // Parallel to keys (shorter: the rest are not): keys a settle (SettleChangedKeys) found equal
+  // on both sides after to_seq and that the log has not shown changed since. The check inside
+  // the fence reads only the others; the counts still come from every fate.
+  std::map<std::string, std::vector<bool>> settled;
 };
+
+// The keys of `table` the check still has to read (every changed key less the settled ones).
+std::vector<wire::Row> KeysToRead(const ChangedKeys& changed, const std::string& table);
+
+// How many changed keys are not settled.
+size_t UnsettledCount(const ChangedKeys& changed);
 
 // The verify run a switch's check starts from: its id, the position P both sides were at, and
 // the row counts it proved (SQLite table name → rows in its scope; empty for a run recorded

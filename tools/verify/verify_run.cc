@@ -39,6 +39,8 @@ struct Run {
   std::vector<std::string> skip;  // tenants whose rows are left out on both sides
   VerifyReport report;
   const ChangedKeys* changed = nullptr;  // the incremental check's keys (spec's, or found at S)
+  std::vector<wire::Row> to_read;        // ChangedKeysOf's answer when some are settled
+  const std::vector<wire::Row>* batch = nullptr;  // a settle's keys of the table it compares
 };
 
 double Since(Clock::time_point t) {
@@ -129,12 +131,17 @@ bool TableFilter(const Run& run, const TableSchema& t, const TablePlan& plan, in
   return TableTenantFilter(run.s, run.skip, t, plan, sqlite_col, pg);
 }
 
-// The fast path's changed keys of `t` (empty when none changed); null for a full comparison.
-const std::vector<wire::Row>* ChangedKeysOf(const Run& run, const TableSchema& t) {
+// The fast path's keys of `t` to read (empty when none changed or all are settled); null for a
+// full comparison.
+const std::vector<wire::Row>* ChangedKeysOf(Run& run, const TableSchema& t) {
+  if (run.batch) return run.batch;
   if (!run.changed) return nullptr;
   static const std::vector<wire::Row> kNone;
   auto it = run.changed->keys.find(t.name);
-  return it == run.changed->keys.end() ? &kNone : &it->second;
+  if (it == run.changed->keys.end()) return &kNone;
+  if (!run.changed->settled.count(t.name)) return &it->second;
+  run.to_read = KeysToRead(*run.changed, t.name);
+  return &run.to_read;
 }
 
 // The PostgreSQL side of the keyed read: each key's values in PostgreSQL's text form.
@@ -333,7 +340,7 @@ Result<VerifyReport> RunVerification(const VerifySpec& spec, int* exit) {
   VerifyRunRecord record;
   record.started_at = std::chrono::system_clock::now();
   if (spec.cfg && !spec.cfg->source_id.empty()) record.source = spec.cfg->source_id;
-  Run run{spec, {}, {}, {}, {}, {}, {}, {}, spec.changed};
+  Run run{spec, {}, {}, {}, {}, {}, {}, {}, spec.changed, {}, nullptr};
   Status st = Prepare(run, exit);
   if (st.ok() && spec.changed_at) {
     Result<const ChangedKeys*> keys = spec.changed_at(Position(run));
@@ -366,6 +373,42 @@ Result<VerifyReport> RunVerification(const VerifySpec& spec, int* exit) {
   SQLIFT_ASSIGN_OR_RETURN(run.report.run_id, RecordVerifyRun(*run.conn, run.report, record));
   *exit = VerifyExitCode(run.report);
   return std::move(run.report);
+}
+
+Result<size_t> SettleChangedKeys(const VerifySpec& spec, ChangedKeys* changed, size_t batch) {
+  VerifySpec at = spec;
+  at.hold_source.clear();
+  at.still_at = changed->to_seq;  // the SQLite snapshot as it is now, opened before PostgreSQL's
+  at.changed = changed;
+  Run run{at, {}, {}, {}, {}, {}, {}, {}, changed, {}, nullptr};
+  int exit = 0;
+  SQLIFT_RETURN_IF_ERROR(Prepare(run, &exit));
+  size_t settled = 0;
+  for (size_t i = 0; i < run.tables.size(); ++i) {
+    auto keys = changed->keys.find(run.tables[i].name);
+    if (keys == changed->keys.end()) continue;
+    std::vector<bool>& done = changed->settled[keys->first];
+    done.resize(keys->second.size(), false);
+    for (size_t from = 0; from < done.size(); from += batch) {
+      std::vector<size_t> picked;
+      std::vector<wire::Row> rows;
+      for (size_t k = from; k < std::min(done.size(), from + batch); ++k) {
+        if (!done[k]) picked.push_back(k), rows.push_back(keys->second[k]);
+      }
+      if (rows.empty()) continue;
+      run.batch = &rows;
+      Result<TableVerdict> v = VerifyTable(run, i);
+      run.batch = nullptr;
+      if (!v.ok()) return v.status().With("settle the keys of " + keys->first);
+      if (v->status != TableStatus::kMatched) continue;  // in flight, or not equal: read again
+      for (size_t k : picked)
+        done[k] = true;
+      settled += picked.size();
+    }
+  }
+  (void)run.conn->Exec("ROLLBACK");
+  SQLIFT_RETURN_IF_ERROR(run.reader->Close());
+  return settled;
 }
 
 int VerifyExitCode(const VerifyReport& report) {

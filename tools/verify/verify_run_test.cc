@@ -318,6 +318,26 @@ TEST_F(FastPathTest, AScanResumedFromAnEarlierOneReadsOnlyTheRestAndKeepsEachKey
   EXPECT_TRUE((*rest)->fates["orders"][1].existed_before);  // an UPDATE: it was there at P
 }
 
+TEST_F(FastPathTest, AKeyChangedAgainAfterASettleIsReadAgain) {
+  Change(1, 10);
+  Change(2, 11);
+  std::optional<ChangedKeys> before = Changed(0, 2);
+  ASSERT_TRUE(before) << why_;
+  before->settled["orders"] = {true, true};  // both found equal after seq 2
+  EXPECT_EQ(UnsettledCount(*before), 0u);
+  EXPECT_TRUE(KeysToRead(*before, "orders").empty());
+  Change(3, 11);  // changed again: its row has to be read inside the fence
+  Change(4, 12);
+  Result<std::optional<ChangedKeys>> rest =
+      ChangedKeysInLog(*log_, VerifiedAt{7, 0, {}}, KeyScan{"acme", "", 4, 100}, &why_, &*before);
+  ASSERT_TRUE(rest.ok() && *rest) << rest.status().ToString() << why_;
+  EXPECT_EQ(UnsettledCount(**rest), 2u);
+  std::vector<wire::Row> read = KeysToRead(**rest, "orders");
+  ASSERT_EQ(read.size(), 2u);
+  EXPECT_EQ(read[0].values(0).integer(), 11);
+  EXPECT_EQ(read[1].values(0).integer(), 12);
+}
+
 TEST_F(FastPathTest, AFenceTheLogDoesNotHoldYetIsNotReadAsEmpty) {
   Change(1, 10);
   Result<std::optional<ChangedKeys>> r =
