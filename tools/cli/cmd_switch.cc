@@ -22,7 +22,7 @@ struct SwitchCli {
   uint64_t max_lag = 1000;
   bool no_verify = false;
   bool full_verify = false;
-  size_t max_changes_since_proof = 1'000;
+  size_t max_changes_since_proof = 300;
   bool json = false;
 };
 

@@ -69,7 +69,7 @@ struct SwitchOptions {
   // "prove" settles the proof again (an incremental held verify before the fence) while more
   // keys than this changed during its last round, so that the check inside the fence stays
   // small.
-  size_t max_changes_since_proof = 1'000;
+  size_t max_changes_since_proof = 300;
   bool full_verify = false;  // every row compared inside the fence
 };
 
