@@ -22,6 +22,7 @@ constexpr std::string_view kDdlMetaPrefix = "ddl/";  // as SchemaTracker keeps t
 constexpr std::chrono::milliseconds kGuardBusy{100};
 constexpr size_t kArenaBlock = 64 << 10;  // a transaction's record fits, unless it is large
 constexpr std::chrono::milliseconds kBusyPublish{50};
+constexpr int kRechecks = 20;  // looks a millisecond apart after a write with nothing committed
 
 std::string GapAdvice(const std::string& what) {
   return what +
@@ -418,11 +419,16 @@ Status WalCaptureAgent::RunLoop() {
 // tail is waited on by the reader).
 Status WalCaptureAgent::AwaitNext(std::chrono::steady_clock::time_point started, bool busy) {
   busy_ = busy;
+  if (busy) rechecks_ = 0;
   if (busy) {
     watch_->Disarm();
     const auto wait = started + options_.busy_drain_interval - std::chrono::steady_clock::now();
     if (wait <= wait.zero()) return Status::OK();
     return watch_->Wait(std::chrono::ceil<std::chrono::milliseconds>(wait)).status();
+  }
+  if (rechecks_ > 0) {  // see below
+    --rechecks_;
+    return watch_->Wait(std::chrono::milliseconds(1)).status();
   }
   if (watch_->Arm()) return Status::OK();
   auto wait = options_.poll_interval;
@@ -431,7 +437,12 @@ Status WalCaptureAgent::AwaitNext(std::chrono::steady_clock::time_point started,
     wait = std::min(wait, std::chrono::ceil<std::chrono::milliseconds>(due));
     if (wait <= wait.zero()) return Status::OK();
   }
-  return watch_->Wait(wait).status();
+  SQLIFT_ASSIGN_OR_RETURN(WalWatch::Event event, watch_->Wait(wait));
+  // A committing connection writes its frames to the -wal file before it publishes them in the
+  // wal-index, and only the frames are seen by inotify: a drain woken by them may find nothing
+  // committed yet, and no later write need come. So the next few looks are a millisecond apart.
+  if (event == WalWatch::Event::kChanged) rechecks_ = kRechecks;
+  return Status::OK();
 }
 
 void WalCaptureAgent::Stop() {

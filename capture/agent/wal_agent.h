@@ -111,6 +111,7 @@ class WalCaptureAgent final : public Agent {
   bool pin_stale_ = false;   // the last drain reached the end but the pin stayed behind
   bool running_ = false;     // inside Run()
   bool busy_ = false;        // Run(): the last drain logged something
+  int rechecks_ = 0;         // Run(): short looks left after a write that showed no commit
   std::chrono::steady_clock::time_point published_at_;
   uint32_t guards_cookie_ = 0;
   bool guards_done_ = false;
