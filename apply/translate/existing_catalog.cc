@@ -78,4 +78,18 @@ Result<std::vector<TargetTable>> ReadTargetCatalog(PgConnection& conn, const std
   return out;
 }
 
+bool ExistingSchemaMode(const Config* cfg) {
+  return cfg && cfg->target_schema_mode == "existing";
+}
+
+Result<ExistingMatch> ForTargetSchemaMode(const Config* cfg, PgConnection& conn,
+                                          const std::string& schema, SchemaPlan* plan) {
+  if (!ExistingSchemaMode(cfg)) return ExistingMatch{};
+  SQLIFT_ASSIGN_OR_RETURN(std::vector<TargetTable> target, ReadTargetCatalog(conn, schema));
+  std::vector<TargetConstant> constants;
+  for (const Config::ConstantEntry& e : cfg->target_constants)
+    constants.push_back({e.table, e.column, e.value});
+  return MatchExistingSchema(target, constants, schema, plan);
+}
+
 }  // namespace sqlift

@@ -68,7 +68,9 @@ std::string IntoTime(const PgType& from, const PgType& to, bool* may_fail) {
   }
   std::vector<std::string> what;
   if (from.kind == K::kTimestamptz && to.kind == K::kTimestamp) {
-    what.push_back("the offset of zoned text is dropped (instants are stored as UTC)");
+    what.push_back(
+        "zoned text keeps its local time and loses its offset, as PostgreSQL's timestamp does "
+        "(an ORM reading timestamp as UTC sees such values move by their offset)");
   }
   if (to.time_precision < from.time_precision) {
     what.push_back(fmt::format("fractions beyond {} digits are rounded", to.time_precision));

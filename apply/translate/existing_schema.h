@@ -14,7 +14,8 @@
 // write (blocker), a conversion that can fail (warning; the data scan counts the values that
 // do fail, as blockers).
 //
-// ReadTargetCatalog reads what the matcher needs from pg_catalog (existing_catalog.cc).
+// ReadTargetCatalog reads what the matcher needs from pg_catalog, and ForTargetSchemaMode
+// does all of it as the configuration says (existing_catalog.cc).
 //
 // Thread safety: MatchExistingSchema is a pure function; ReadTargetCatalog uses `conn` only.
 #pragma once
@@ -24,6 +25,7 @@
 
 #include "apply/translate/schema_translator.h"
 #include "common/base/result.h"
+#include "common/config/config.h"
 #include "common/pg/pg_connection.h"
 
 namespace sqlift {
@@ -83,6 +85,16 @@ struct ExistingMatch {
 [[nodiscard]] Result<ExistingMatch> MatchExistingSchema(
     const std::vector<TargetTable>& target, const std::vector<TargetConstant>& constants,
     const std::string& schema, SchemaPlan* plan);
+
+// [target] schema_mode = "existing" in `cfg` (false without a configuration).
+bool ExistingSchemaMode(const Config* cfg);
+
+// `plan` as `cfg` says the target is: unchanged for schema_mode "create" (or no cfg);
+// MatchExistingSchema against the catalog of `schema` read through `conn`, with
+// [target.constants], for "existing".
+[[nodiscard]] Result<ExistingMatch> ForTargetSchemaMode(const Config* cfg, PgConnection& conn,
+                                                        const std::string& schema,
+                                                        SchemaPlan* plan);
 
 // What converting a value of type `from` into `to` does ("" when nothing), and whether it may
 // fail for some values (*may_fail).

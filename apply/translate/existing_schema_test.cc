@@ -178,8 +178,9 @@ TEST(ExistingSchemaTest, Conversions) {
   EXPECT_EQ(conv("integer", "bigint"), "");
   EXPECT_FALSE(fail);
   EXPECT_EQ(conv("timestamptz", "timestamp(3)"),
-            "the offset of zoned text is dropped (instants are stored as UTC); fractions beyond 3 "
-            "digits are rounded");
+            "zoned text keeps its local time and loses its offset, as PostgreSQL's timestamp does "
+            "(an ORM reading timestamp as UTC sees such values move by their offset); fractions "
+            "beyond 3 digits are rounded");
   EXPECT_FALSE(fail);
   EXPECT_EQ(conv("bigint", "boolean"), "values must be 0/1, true/false or t/f");
   EXPECT_TRUE(fail);
