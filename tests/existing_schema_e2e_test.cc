@@ -3,7 +3,7 @@
 // camelCase names, timestamp(3), text ids, a serial key, foreign keys that are not deferrable,
 // plus a tenant_id uuid NOT NULL, an extra index and a trigger), and a SQLite database written
 // with Prisma's SQLite conventions (DateTime as integer milliseconds mixed with ISO text,
-// Boolean as 0/1) is planned against it and copied into it.
+// Boolean as 0/1) is planned against it, copied into it and verified.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -153,6 +153,24 @@ TEST_F(ExistingSchemaTest, PlanMatchesAndCopyLoadsIntoThePrismaSchema) {
                         "3|{0}|l2|2025-12-06 00:01:40\n",
                         kTenant));
   EXPECT_EQ(Rows("SELECT count(*) FROM sqlift.dead_letter"), "0\n");
+  // verify compares with the target's names and types, this source's tenant only.
+  process::Output same = Run({"verify", "--config", cfg});
+  EXPECT_EQ(same.exit_code, 0) << same.out << same.err;
+  ASSERT_TRUE(conn_->Exec("UPDATE \"Lead\" SET score = 11 WHERE id = 'l1'").ok());
+  process::Output changed = Run({"verify", "--config", cfg});
+  EXPECT_EQ(changed.exit_code, 3) << changed.out << changed.err;
+  EXPECT_NE(changed.out.find("Lead"), std::string::npos) << changed.out;
+  // Put back without the application's trigger, which stamps "updatedAt" on every update.
+  ASSERT_TRUE(conn_
+                  ->Exec("SET session_replication_role = replica; UPDATE \"Lead\" SET score "
+                         "= 10, \"updatedAt\" = '2025-12-06' WHERE id = 'l1'; RESET "
+                         "session_replication_role")
+                  .ok());
+  // Another tenant's rows in the same tables are not this source's.
+  ASSERT_TRUE(conn_->Exec("INSERT INTO \"Tag\" VALUES ('t9', gen_random_uuid(), 'other')").ok());
+  process::Output scoped = Run({"verify", "--config", cfg});
+  EXPECT_EQ(scoped.exit_code, 0) << scoped.out << scoped.err;
+  ASSERT_TRUE(conn_->Exec("DELETE FROM \"Tag\" WHERE id = 't9'").ok());
   // The serial moved past the loaded keys; the index and trigger are as deployed; no table
   // of sqlift's own making appeared in the application's schema.
   EXPECT_EQ(Rows(fmt::format("INSERT INTO \"Visit\" (tenant_id, \"leadId\", at) VALUES ('{}', "
