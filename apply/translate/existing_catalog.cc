@@ -45,6 +45,27 @@ std::string NormalizeTargetType(std::string_view format_type) {
   return Replace(t, " without time zone", "");
 }
 
+// The row triggers that fire on INSERT (COPY fires them too), but not sqlift's own fences.
+constexpr const char* kTriggersSql = R"(
+SELECT c.relname, t.tgname
+FROM pg_trigger t
+JOIN pg_class c ON c.oid = t.tgrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = $1 AND NOT t.tgisinternal AND t.tgenabled <> 'D'
+  AND (t.tgtype & 1) = 1 AND (t.tgtype & 4) = 4 AND t.tgname NOT LIKE 'sqlift%'
+ORDER BY 1, 2)";
+
+Status AddTriggers(PgConnection& conn, const std::string& schema,
+                   std::vector<TargetTable>* tables) {
+  SQLIFT_ASSIGN_OR_RETURN(PgResult r, conn.Query(kTriggersSql, {schema}));
+  for (int row = 0; row < r.rows(); ++row) {
+    for (TargetTable& t : *tables) {
+      if (t.name == r.get(row, 0)) t.triggers.emplace_back(r.get(row, 1));
+    }
+  }
+  return Status::OK();
+}
+
 Result<std::vector<TargetTable>> ReadTargetCatalog(PgConnection& conn, const std::string& schema) {
   SQLIFT_ASSIGN_OR_RETURN(PgResult r, conn.Query(kCatalogSql, {schema}));
   std::vector<TargetTable> out;
@@ -52,7 +73,7 @@ Result<std::vector<TargetTable>> ReadTargetCatalog(PgConnection& conn, const std
   for (int row = 0; row < r.rows(); ++row) {
     std::string table(r.get(row, 0));
     if (out.empty() || out.back().name != table) {
-      out.push_back({table, {}, {}});
+      out.push_back({table, {}, {}, {}});
       keys.emplace_back();
     }
     TargetColumn c;
@@ -75,6 +96,7 @@ Result<std::vector<TargetTable>> ReadTargetCatalog(PgConnection& conn, const std
     for (auto& [pos, name] : keys[i])
       out[i].primary_key.push_back(std::move(name));
   }
+  SQLIFT_RETURN_IF_ERROR(AddTriggers(conn, schema, &out));
   return out;
 }
 

@@ -290,6 +290,13 @@ struct Matcher {
       return;
     }
     tp.pg_name = tt->name;
+    if (!tt->triggers.empty()) {
+      Warn(tp.source_name, "",
+           fmt::format("{} has row triggers on INSERT ({}): they fire for every row loaded, and "
+                       "one that changes NEW alters the loaded values",
+                       tt->name, fmt::join(tt->triggers, ", ")),
+           "check what they do; verify reports any value they changed");
+    }
     std::vector<bool> filled(tt->columns.size(), false);
     for (ColumnPlan& c : tp.columns)
       MatchColumn(tp, *tt, c, filled);

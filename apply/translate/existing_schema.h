@@ -45,6 +45,7 @@ struct TargetTable {
   std::string name;
   std::vector<TargetColumn> columns;  // in attribute order
   std::vector<std::string> primary_key;
+  std::vector<std::string> triggers;  // the application's own row triggers on INSERT
 };
 
 // Every ordinary and partitioned table of `schema`, in name order.

@@ -159,6 +159,20 @@ TEST(ExistingSchemaTest, IdentityTargetsAreMovedPastTheLoadedKeys) {
   EXPECT_EQ(Blockers(p), 0);
 }
 
+TEST(ExistingSchemaTest, InsertTriggersAreNamed) {
+  SchemaPlan p = Translate(kLead);
+  std::vector<TargetTable> target = PrismaLead();
+  target[0].triggers = {"lead_audit"};
+  ASSERT_TRUE(MatchExistingSchema(
+                  target, {{"", "tenant_id", "8f14e45f-ceea-467e-a8f9-6a2f1f9d2f3c"}}, "public", &p)
+                  .ok());
+  const Problem* t = Find(p, "", Problem::Severity::kWarning);
+  ASSERT_NE(t, nullptr);
+  EXPECT_NE(t->what.find("Lead has row triggers on INSERT (lead_audit)"), std::string::npos)
+      << t->what;
+  EXPECT_EQ(Blockers(p), 0);
+}
+
 TEST(ExistingSchemaTest, Conversions) {
   bool fail = false;
   auto conv = [&](const char* from, const char* to) {
