@@ -83,18 +83,19 @@ class ExistingSchemaTest : public PgSuiteTest {
     return *uri;
   }
 
-  // A SQLite source and a configuration naming both sides.
-  std::string Config(const std::string& uri, const std::string& sql) {
-    std::string path = (dir_ / "app.db").string();
+  // A SQLite source `name`.db and a configuration naming both sides and the file's tenant.
+  std::string Config(const std::string& uri, const std::string& sql,
+                     const std::string& name = "app", const std::string& tenant = kTenant) {
+    std::string path = (dir_ / (name + ".db")).string();
     fs::remove(path);
     auto db = SqliteDb::Open(path, SqliteDb::Mode::kReadWriteCreate);
     EXPECT_TRUE(db.ok()) << db.status().ToString();
     Status st = (*db)->Exec(sql);
     EXPECT_TRUE(st.ok()) << st.ToString();
-    std::string cfg = (dir_ / "sqlift.toml").string();
+    std::string cfg = (dir_ / (name + ".toml")).string();
     std::ofstream(cfg) << "[source]\nsqlite = \"" << path << "\"\n[target]\npg = \"" << uri
                        << "\"\nschema_mode = \"existing\"\n[target.constants]\ntenant_id = \""
-                       << kTenant << "\"\n";
+                       << tenant << "\"\n";
     return cfg;
   }
 
@@ -217,6 +218,47 @@ TEST_F(ExistingSchemaTest, ValuesTheTargetTypeRefusesAreCountedAndDeadLettered) 
   EXPECT_EQ(Rows("SELECT table_name, column_name, key, value, error FROM sqlift.dead_letter"),
             "Lead|score|('l3')|99999999999|out of range for integer (column type integer)\n");
   EXPECT_EQ(Rows("SELECT count(*) FROM \"Lead\""), "0\n");
+}
+
+// Database per tenant: a second file loads beside the first; a reload of one (--truncate)
+// replaces its rows only, and each verifies against its own rows.
+TEST_F(ExistingSchemaTest, TenantFilesShareTheTablesAndReloadOnlyTheirRows) {
+  const std::string other = "0b7e2c1a-4d3f-4e5a-9b8c-7d6e5f4a3b2c";
+  std::string uri = Target("tenants", kTargetDdl);
+  std::string a = Config(uri, kSource, "a");
+  std::string b = Config(uri,
+                         R"(
+CREATE TABLE "Tag" ("id" TEXT NOT NULL PRIMARY KEY, "name" TEXT NOT NULL);
+CREATE TABLE "Lead" ("id" TEXT NOT NULL PRIMARY KEY, "email" TEXT NOT NULL,
+  "capturedAt" DATETIME NOT NULL, "updatedAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  "consent" BOOLEAN NOT NULL DEFAULT false, "score" INTEGER,
+  "tagId" TEXT REFERENCES "Tag" ("id"));
+CREATE TABLE "visit" ("id" INTEGER PRIMARY KEY AUTOINCREMENT,
+  "leadid" TEXT NOT NULL REFERENCES "Lead" ("id"), "at" DATETIME NOT NULL);
+INSERT INTO "Tag" VALUES ('t3', 'gold');
+INSERT INTO "Lead" VALUES ('m1', 'dee@example.com', 1764979200000, 1764979200000, 0, 1, 't3');
+INSERT INTO "visit" VALUES (10, 'm1', 1764979200000);
+)",
+                         "b", other);
+  process::Output copy_a = Run({"copy", "--config", a});
+  ASSERT_EQ(copy_a.exit_code, 0) << copy_a.out << copy_a.err;
+  process::Output copy_b = Run({"copy", "--config", b});
+  ASSERT_EQ(copy_b.exit_code, 0) << copy_b.out << copy_b.err;
+  process::Output again = Run({"copy", "--config", a});
+  EXPECT_NE(again.exit_code, 0);
+  EXPECT_NE(again.err.find("(rows of tenant_id = '" + std::string(kTenant) + "')"),
+            std::string::npos)
+      << again.err;
+  process::Output reload = Run({"copy", "--config", a, "--truncate"});
+  ASSERT_EQ(reload.exit_code, 0) << reload.out << reload.err;
+  EXPECT_EQ(Rows("SELECT tenant_id, count(*) FROM \"Lead\" GROUP BY 1 ORDER BY 1"),
+            fmt::format("{}|1\n{}|3\n", other, kTenant));
+  EXPECT_EQ(Rows("SELECT tenant_id, count(*) FROM \"Visit\" GROUP BY 1 ORDER BY 1"),
+            fmt::format("{}|1\n{}|3\n", other, kTenant));
+  for (const std::string& cfg : {a, b}) {
+    process::Output v = Run({"verify", "--config", cfg});
+    EXPECT_EQ(v.exit_code, 0) << cfg << "\n" << v.out << v.err;
+  }
 }
 
 }  // namespace

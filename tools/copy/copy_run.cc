@@ -4,8 +4,10 @@
 #include <spdlog/spdlog.h>
 #include <strings.h>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
+#include <optional>
 
 #include "apply/pg_sink/copy_loader.h"
 #include "apply/pg_sink/pg_snapshot_loader.h"
@@ -83,27 +85,100 @@ Status Translate(CopyRun& run, const Config* cfg, int* exit) {
   return StopOnBlockers(run.plan, exit);
 }
 
-// Which target tables exist, and refuses ones holding rows unless --truncate.
+// Parents before the tables whose foreign keys name them, since an existing schema's foreign
+// keys need not be deferrable; a cycle keeps SQLite's order for the tables in it.
+std::vector<size_t> ParentsFirst(const std::vector<TableSchema>& tables) {
+  std::vector<size_t> order;
+  std::vector<int> state(tables.size(), 0);  // 0 new, 1 visiting, 2 placed
+  std::function<void(size_t)> visit = [&](size_t i) {
+    if (state[i] != 0) return;
+    state[i] = 1;
+    for (const ForeignKeySchema& fk : tables[i].foreign_keys) {
+      for (size_t j = 0; j < tables.size(); ++j)
+        if (j != i && strcasecmp(tables[j].name.c_str(), fk.ref_table.c_str()) == 0) visit(j);
+    }
+    state[i] = 2;
+    order.push_back(i);
+  };
+  for (size_t i = 0; i < tables.size(); ++i)
+    visit(i);
+  return order;
+}
+
+// An existing target's first constant column of `t`: its rows are this source's, and other
+// sources' rows may share the table (database per tenant). Null without one.
+const ColumnPlan* SourceConstant(const TablePlan& t) {
+  for (const ColumnPlan& c : t.columns)
+    if (c.constant) return &c;
+  return nullptr;
+}
+
+// " WHERE "col" = $1::type": this source's rows of `t` (the constant as $1); "" for all rows.
+std::string SourceRows(const TablePlan& t) {
+  const ColumnPlan* k = SourceConstant(t);
+  return k ? fmt::format(" WHERE {} = $1::{}", QuoteIdentifier(k->pg_name), k->mapping.type.sql)
+           : "";
+}
+
+std::vector<std::optional<std::string>> SourceParams(const TablePlan& t) {
+  const ColumnPlan* k = SourceConstant(t);
+  if (!k) return {};
+  return {k->constant};
+}
+
+// Empties the tables in `full` (indexes into the plan): whole ones with one TRUNCATE; in tables
+// other sources share, only this source's rows, children before parents (an existing
+// schema's foreign keys need not be deferrable).
+Status Empty(CopyRun& run, const std::vector<size_t>& full) {
+  std::vector<std::string> whole;
+  for (size_t i : full) {
+    if (!SourceConstant(run.plan.tables[i]))
+      whole.push_back(QuoteQualified(run.o.schema, run.plan.tables[i].pg_name));
+  }
+  if (!whole.empty())
+    SQLIFT_RETURN_IF_ERROR(run.conn->Exec("TRUNCATE " + fmt::format("{}", fmt::join(whole, ", "))));
+  std::vector<size_t> order = ParentsFirst(run.tables);
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    const TablePlan& t = run.plan.tables[*it];
+    if (!SourceConstant(t) || std::find(full.begin(), full.end(), *it) == full.end()) continue;
+    SQLIFT_RETURN_IF_ERROR(
+        run.conn
+            ->Query("DELETE FROM " + QuoteQualified(run.o.schema, t.pg_name) + SourceRows(t),
+                    SourceParams(t))
+            .status());
+  }
+  return Status::OK();
+}
+
+// Which target tables exist, and refuses ones holding rows (this source's, in a table other
+// sources share) unless --truncate.
 Status CheckTargets(CopyRun& run) {
-  std::vector<std::string> full;
-  for (const TablePlan& t : run.plan.tables) {
+  std::vector<size_t> full;
+  std::vector<std::string> names;
+  for (size_t i = 0; i < run.plan.tables.size(); ++i) {
+    const TablePlan& t = run.plan.tables[i];
     std::string name = QuoteQualified(run.o.schema, t.pg_name);
     SQLIFT_ASSIGN_OR_RETURN(PgResult r,
                             run.conn->Query("SELECT to_regclass($1) IS NOT NULL", {name}));
     run.exists.push_back(r.get(0, 0) == "t");
     if (!run.exists.back()) continue;
-    SQLIFT_ASSIGN_OR_RETURN(PgResult rows,
-                            run.conn->Query("SELECT EXISTS (SELECT 1 FROM " + name + ")"));
-    if (rows.get(0, 0) == "t") full.push_back(name);
+    SQLIFT_ASSIGN_OR_RETURN(
+        PgResult rows, run.conn->Query("SELECT EXISTS (SELECT 1 FROM " + name + SourceRows(t) + ")",
+                                       SourceParams(t)));
+    if (rows.get(0, 0) != "t") continue;
+    full.push_back(i);
+    const ColumnPlan* k = SourceConstant(t);
+    names.push_back(k ? fmt::format("{} (rows of {} = '{}')", name, k->pg_name, *k->constant)
+                      : name);
   }
   if (full.empty()) return Status::OK();
   if (!run.o.truncate) {
     return Status::FailedPrecondition(
         fmt::format("tables already hold rows: {}; give --truncate to empty them first",
-                    fmt::join(full, ", ")));
+                    fmt::join(names, ", ")));
   }
-  spdlog::warn("--truncate: emptying {}", fmt::join(full, ", "));
-  return run.conn->Exec("TRUNCATE " + fmt::format("{}", fmt::join(full, ", ")));
+  spdlog::warn("--truncate: emptying {}", fmt::join(names, ", "));
+  return Empty(run, full);
 }
 
 // The schema and the missing tables (inside the copy's one transaction); nothing for an
@@ -134,26 +209,6 @@ void AppendConstants(const TablePlan& t, std::vector<wire::Row>* rows) {
     for (wire::Row& row : *rows)
       row.add_values()->set_text(*c.constant);
   }
-}
-
-// Parents before the tables whose foreign keys name them, since an existing schema's foreign
-// keys need not be deferrable; a cycle keeps SQLite's order for the tables in it.
-std::vector<size_t> ParentsFirst(const std::vector<TableSchema>& tables) {
-  std::vector<size_t> order;
-  std::vector<int> state(tables.size(), 0);  // 0 new, 1 visiting, 2 placed
-  std::function<void(size_t)> visit = [&](size_t i) {
-    if (state[i] != 0) return;
-    state[i] = 1;
-    for (const ForeignKeySchema& fk : tables[i].foreign_keys) {
-      for (size_t j = 0; j < tables.size(); ++j)
-        if (j != i && strcasecmp(tables[j].name.c_str(), fk.ref_table.c_str()) == 0) visit(j);
-    }
-    state[i] = 2;
-    order.push_back(i);
-  };
-  for (size_t i = 0; i < tables.size(); ++i)
-    visit(i);
-  return order;
 }
 
 Status LoadTable(CopyRun& run, size_t i) {
