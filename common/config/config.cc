@@ -311,6 +311,13 @@ Status Validate(const Config& cfg) {
                     "(database per tenant), not both",
                     where("source")));
   }
+  if (!cfg.target_constants.empty() && cfg.target_schema_mode != "existing") {
+    return Status::InvalidArgument(
+        fmt::format("{}: target.constants fills columns of an existing target schema: set "
+                    "target.schema_mode = \"existing\" (or [source] tenant for the tables sqlift "
+                    "creates)",
+                    cfg.target_constants.front().where));
+  }
   for (auto [key, value] :
        {std::pair<std::string_view, const std::string*>{"transport.listen", &cfg.transport_listen},
         {"transport.connect", &cfg.transport_connect},

@@ -263,6 +263,12 @@ TEST(ConfigTest, TargetSchemaModeAndConstants) {
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("'replace' is not one of: create, existing"),
             std::string::npos);
+  Result<Config> ignored = ParseConfig("[target.constants]\ntenant_id = \"8f14\"\n", "x.toml");
+  ASSERT_FALSE(ignored.ok());
+  EXPECT_NE(ignored.status().message().find("x.toml:2:13: target.constants fills columns of an "
+                                            "existing target schema"),
+            std::string::npos)
+      << ignored.status().message();
   Result<Config> bad2 = ParseConfig("[target.constants]\ntenant_id = 3\n", "x.toml");
   ASSERT_FALSE(bad2.ok());
   EXPECT_NE(bad2.status().message().find("x.toml:2:13: target.constants: tenant_id"),
