@@ -81,8 +81,8 @@ struct ExistingMatch {
 };
 
 // Rewrites `plan` (tables, ddl, after_data) for `target` in `schema` and appends what does not
-// match to plan->problems. Constant columns are appended to their tables' columns, with
-// ColumnPlan::constant set. Fails only on a constant naming a column no target table has.
+// match to plan->problems (a constant naming a column no target table has is a blocker too).
+// Constant columns are appended to their tables' columns, with ColumnPlan::constant set.
 [[nodiscard]] Result<ExistingMatch> MatchExistingSchema(
     const std::vector<TargetTable>& target, const std::vector<TargetConstant>& constants,
     const std::string& schema, SchemaPlan* plan);
