@@ -193,7 +193,7 @@ TablePlan AddTable(Context& ctx, const TableSchema& t, const std::vector<ColumnM
               "add it on PostgreSQL as GENERATED ALWAYS AS (...) STORED if it is needed");
       continue;
     }
-    ColumnPlan cp{c.name, MapName(ctx, t.name, c.name, c.name), maps[i], ""};
+    ColumnPlan cp{c.name, MapName(ctx, t.name, c.name, c.name), maps[i], "", std::nullopt};
     if (!taken.insert(cp.pg_name).second) {
       ctx.Add(Sev::kBlocker, t.name, c.name,
               fmt::format("becomes \"{}\", the name of another column", cp.pg_name),

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,9 @@ struct ColumnPlan {
   // The column's definition as CREATE TABLE has it (name, type, NOT NULL, DEFAULT), which is
   // also what ALTER TABLE ... ADD COLUMN takes when a DDL event adds the column.
   std::string ddl;
+  // An existing target's constant column ([target.constants]; existing_schema.h): no SQLite
+  // column, every row gets this value. Such columns come after the SQLite ones.
+  std::optional<std::string> constant;
 };
 
 struct TablePlan {

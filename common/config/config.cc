@@ -67,6 +67,7 @@ const std::map<std::string, KeySpec, std::less<>>& KnownKeys() {
       {"capture.batch_rows", num(&Config::capture_batch_rows, 1, 100000)},
       {"capture.poll_ms", num(&Config::capture_poll_ms, 10, 60000)},
       {"target.pg", str(&Config::target_pg)},
+      {"target.schema_mode", str(&Config::target_schema_mode, {"create", "existing"})},
       {"transport.listen", str(&Config::transport_listen)},
       {"transport.connect", str(&Config::transport_connect)},
       {"transport.token_file", str(&Config::transport_token_file)},
@@ -231,6 +232,30 @@ Status WalkMapping(Config& cfg, const toml::table& mapping, std::string_view nam
   return Status::OK();
 }
 
+// [target.constants]: column = "value" for every table, or a table of them per table.
+Status WalkConstants(Config& cfg, const toml::node& n, std::string_view name) {
+  auto bad = [&](const toml::node& at, const std::string& what) {
+    return Status::InvalidArgument(fmt::format("{}: target.constants: {}", Where(name, at), what));
+  };
+  const toml::table* t = n.as_table();
+  if (!t) return bad(n, fmt::format("expected a table, got {}", TypeName(n)));
+  for (const auto& [k, v] : *t) {
+    if (const auto* s = v.as_string()) {
+      cfg.target_constants.push_back({"", std::string(k.str()), s->get(), Where(name, v)});
+      continue;
+    }
+    const toml::table* per_table = v.as_table();
+    if (!per_table) return bad(v, fmt::format("{}: expected a string or a table", k.str()));
+    for (const auto& [ck, cv] : *per_table) {
+      const auto* s = cv.as_string();
+      if (!s) return bad(cv, fmt::format("{}.{}: expected a string", k.str(), ck.str()));
+      cfg.target_constants.push_back(
+          {std::string(k.str()), std::string(ck.str()), s->get(), Where(name, cv)});
+    }
+  }
+  return Status::OK();
+}
+
 Status Walk(Config& cfg, const toml::table& root, std::string_view name) {
   for (const auto& [section_key, section] : root) {
     std::string section_name(section_key.str());
@@ -246,6 +271,10 @@ Status Walk(Config& cfg, const toml::table& root, std::string_view name) {
     }
     for (const auto& [k, v] : *t) {
       std::string key = section_name + "." + std::string(k.str());
+      if (key == "target.constants") {
+        SQLIFT_RETURN_IF_ERROR(WalkConstants(cfg, v, name));
+        continue;
+      }
       auto it = KnownKeys().find(key);
       if (it == KnownKeys().end()) {
         return Status::InvalidArgument(fmt::format(
@@ -281,6 +310,13 @@ Status Validate(const Config& cfg) {
         fmt::format("{}: set either source.tenant_column (tenant column) or source.tenant "
                     "(database per tenant), not both",
                     where("source")));
+  }
+  if (!cfg.target_constants.empty() && cfg.target_schema_mode != "existing") {
+    return Status::InvalidArgument(
+        fmt::format("{}: target.constants fills columns of an existing target schema: set "
+                    "target.schema_mode = \"existing\" (or [source] tenant for the tables sqlift "
+                    "creates)",
+                    cfg.target_constants.front().where));
   }
   for (auto [key, value] :
        {std::pair<std::string_view, const std::string*>{"transport.listen", &cfg.transport_listen},

@@ -41,6 +41,20 @@ struct Config {
   int64_t capture_poll_ms = 500;     // the floor when inotify sees no write
   // [target]
   std::string target_pg;
+  // "create" (sqlift creates the tables it translates) or "existing" (the application's own
+  // schema is deployed first; sqlift matches its tables and columns by name and loads into
+  // them, creating and altering nothing; apply/translate/existing_schema.h).
+  std::string target_schema_mode = "create";
+  // [target.constants]: a value every row of a target column gets that no source column has
+  // (database per tenant: `tenant_id = "8f14e45f-..."`), for every table, or per table as
+  // [target.constants.Lead] tenant_id = "...". `table` is empty for every table.
+  struct ConstantEntry {
+    std::string table;
+    std::string column;
+    std::string value;
+    std::string where;  // file:line:col, for messages
+  };
+  std::vector<ConstantEntry> target_constants;
   // [transport]
   std::string transport_listen;
   std::string transport_connect;

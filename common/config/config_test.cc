@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 namespace sqlift {
 namespace {
 
@@ -236,6 +238,42 @@ TEST(EndpointTest, Parses) {
   EXPECT_FALSE(ParseEndpoint("host:70000").ok());
   EXPECT_FALSE(ParseEndpoint(":80").ok());
   EXPECT_FALSE(ParseEndpoint("host:8x").ok());
+}
+
+TEST(ConfigTest, TargetSchemaModeAndConstants) {
+  Result<Config> d = ParseConfig("[target]\npg = \"x\"\n", "x.toml");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->target_schema_mode, "create");
+  EXPECT_TRUE(d->target_constants.empty());
+  Result<Config> r = ParseConfig(
+      "[target]\nschema_mode = \"existing\"\n[target.constants]\ntenant_id = \"8f14\"\n"
+      "[target.constants.Lead]\nregion = \"eu\"\n",
+      "x.toml");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->target_schema_mode, "existing");
+  ASSERT_EQ(r->target_constants.size(), 2u);
+  std::map<std::string, Config::ConstantEntry> by_column;
+  for (const Config::ConstantEntry& e : r->target_constants)
+    by_column[e.column] = e;
+  EXPECT_EQ(by_column["tenant_id"].table, "");
+  EXPECT_EQ(by_column["tenant_id"].value, "8f14");
+  EXPECT_EQ(by_column["region"].table, "Lead");
+  EXPECT_EQ(by_column["region"].value, "eu");
+  Result<Config> bad = ParseConfig("[target]\nschema_mode = \"replace\"\n", "x.toml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("'replace' is not one of: create, existing"),
+            std::string::npos);
+  Result<Config> ignored = ParseConfig("[target.constants]\ntenant_id = \"8f14\"\n", "x.toml");
+  ASSERT_FALSE(ignored.ok());
+  EXPECT_NE(ignored.status().message().find("x.toml:2:13: target.constants fills columns of an "
+                                            "existing target schema"),
+            std::string::npos)
+      << ignored.status().message();
+  Result<Config> bad2 = ParseConfig("[target.constants]\ntenant_id = 3\n", "x.toml");
+  ASSERT_FALSE(bad2.ok());
+  EXPECT_NE(bad2.status().message().find("x.toml:2:13: target.constants: tenant_id"),
+            std::string::npos)
+      << bad2.status().message();
 }
 
 }  // namespace

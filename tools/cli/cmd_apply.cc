@@ -77,6 +77,13 @@ class ApplierDaemon : public DaemonWork {
 
   Status Start() override {
     SQLIFT_RETURN_IF_ERROR(cfg_.Require({"source.id", "target.pg", "transport.listen"}, "apply"));
+    // Refused rather than loading the snapshot and changes by sqlift's own translation into
+    // tables the application defined differently.
+    if (cfg_.target_schema_mode == "existing") {
+      return Status::FailedPrecondition(
+          "[target] schema_mode = \"existing\" is supported by plan, copy and verify; the "
+          "applier (snapshot and streamed changes) does not load into an existing schema yet");
+    }
     SQLIFT_ASSIGN_OR_RETURN(std::string token, ReadTokenFile(cfg_));
     SQLIFT_ASSIGN_OR_RETURN(Endpoint listen, ParseEndpoint(cfg_.transport_listen));
     // PostgreSQL unreachable, or lost while sqlift's schema is set up (a restart of the target

@@ -6,9 +6,12 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <map>
+#include <optional>
 
+#include "apply/translate/existing_schema.h"
 #include "apply/translate/mapping_overrides.h"
 #include "apply/translate/schema_translator.h"
 #include "common/base/text.h"
@@ -27,10 +30,12 @@ namespace {
 struct PlanReport {
   SchemaPlan plan;
   std::vector<ColumnReprs> values;
+  std::optional<ExistingMatch> existing;  // [target] schema_mode = "existing"
 };
 
 struct PlanOptions {
   std::string sqlite;
+  std::string pg;  // the existing target's URI; default: [target] pg
   std::string schema = "public";
   bool json = false;
 };
@@ -45,6 +50,7 @@ Status AddDataProblems(SqliteDb& db, const std::vector<TableSchema>& tables, Pla
     std::vector<const PgType*>& v = types[&tables[i]];
     v.assign(tables[i].columns.size(), nullptr);
     for (const ColumnPlan& c : plan->tables[i].columns) {
+      if (c.constant) continue;  // no SQLite column
       v[tables[i].ColumnIndex(c.source_name)] = &c.mapping.type;
     }
   }
@@ -89,6 +95,33 @@ Status AddDataProblems(SqliteDb& db, const std::vector<TableSchema>& tables, Pla
   return Status::OK();
 }
 
+Json ExistingJson(const ExistingMatch& m) {
+  Json columns = Json::array();
+  for (const ColumnMatch& c : m.columns) {
+    columns.push_back({{"table", c.table},
+                       {"column", c.column},
+                       {"target_table", c.target_table},
+                       {"target_column", c.target_column},
+                       {"from", c.from},
+                       {"to", c.to},
+                       {"conversion", c.conversion},
+                       {"may_fail", c.may_fail}});
+  }
+  return {{"columns", std::move(columns)}, {"target_only", m.target_only}};
+}
+
+// The match with the existing target: each column, its conversion, what PostgreSQL fills.
+void PrintExisting(const ExistingMatch& m) {
+  std::printf("-- existing target schema: sqlite column → target column (conversion)\n");
+  for (const ColumnMatch& c : m.columns) {
+    std::printf("%s.%s → \"%s\".\"%s\" %s%s%s\n", c.table.c_str(), c.column.c_str(),
+                c.target_table.c_str(), c.target_column.c_str(), c.to.c_str(),
+                c.conversion.empty() ? "" : ": ", c.conversion.c_str());
+  }
+  for (const std::string& t : m.target_only)
+    std::printf("-- filled by PostgreSQL: %s\n", t.c_str());
+}
+
 void PrintJson(const PlanReport& report) {
   const SchemaPlan& plan = report.plan;
   Json problems = Json::array();
@@ -102,6 +135,7 @@ void PrintJson(const PlanReport& report) {
                         {"examples", p.examples}});
   }
   Json doc = {{"ddl", plan.ddl},
+              {"existing", report.existing ? ExistingJson(*report.existing) : Json()},
               {"after_data", plan.after_data},
               {"values", ReprJson(report.values)},
               {"problems", std::move(problems)},
@@ -111,6 +145,7 @@ void PrintJson(const PlanReport& report) {
 
 void PrintText(const PlanReport& report) {
   const SchemaPlan& plan = report.plan;
+  if (report.existing) PrintExisting(*report.existing);
   for (const std::string& s : plan.ddl)
     std::printf("%s;\n\n", s.c_str());
   std::printf("-- after the data load:\n");
@@ -142,6 +177,17 @@ Result<PlanReport> Plan(const PlanOptions& o, const Config* cfg) {
   SQLIFT_ASSIGN_OR_RETURN(topt.overrides, Overrides(cfg, tables));
   PlanReport report;
   SQLIFT_ASSIGN_OR_RETURN(report.plan, TranslateSchema(tables, topt));
+  if (ExistingSchemaMode(cfg)) {
+    std::string pg = o.pg.empty() ? cfg->target_pg : o.pg;
+    if (pg.empty()) {
+      return Status::InvalidArgument(
+          "[target] schema_mode = \"existing\" reads the target's schema: give --pg URI or "
+          "[target] pg");
+    }
+    SQLIFT_ASSIGN_OR_RETURN(auto conn, PgConnection::Connect(pg, std::chrono::seconds(10)));
+    SQLIFT_ASSIGN_OR_RETURN(report.existing,
+                            ForTargetSchemaMode(cfg, *conn, o.schema, &report.plan));
+  }
   SQLIFT_RETURN_IF_ERROR(AddDataProblems(*db, tables, &report));
   return report;
 }
@@ -172,6 +218,9 @@ void AddPlanCommand(CLI::App& root, CommandTable& table, const GlobalOptions& gl
       "problem found (exit 3 when something blocks the migration)");
   plan->add_option("--sqlite", o.sqlite, "SQLite database file (default: [source] sqlite)");
   plan->add_option("--schema", o.schema, "Target PostgreSQL schema")->capture_default_str();
+  plan->add_option("--pg", o.pg,
+                   "PostgreSQL URI of an existing target schema (default: [target] pg; read "
+                   "only with [target] schema_mode = \"existing\")");
   plan->add_flag("--json", o.json, "Print one JSON document");
   table.Set(plan, [&global] { return RunPlan(o, global); });
 }

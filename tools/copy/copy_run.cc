@@ -2,12 +2,17 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <strings.h>
 
+#include <algorithm>
 #include <chrono>
+#include <functional>
+#include <optional>
 
 #include "apply/pg_sink/copy_loader.h"
 #include "apply/pg_sink/pg_snapshot_loader.h"
 #include "apply/pg_sink/pg_state_schema.h"
+#include "apply/translate/existing_schema.h"
 #include "apply/translate/mapping_overrides.h"
 #include "apply/translate/schema_translator.h"
 #include "capture/snapshot/snapshot_reader.h"
@@ -30,6 +35,7 @@ struct CopyRun {
   SchemaPlan plan;
   std::unique_ptr<PgConnection> conn, dead_conn;
   std::vector<bool> exists;  // per table: already in PostgreSQL
+  bool existing = false;     // [target] schema_mode = "existing": the plan is the target's
   CopyReport report;
 };
 
@@ -40,6 +46,18 @@ double Since(Clock::time_point t) {
 Status FailWith(Status st, int code, int* exit) {
   *exit = code;
   return st;
+}
+
+// Blockers make the run stop with 3, each logged with its fix.
+Status StopOnBlockers(const SchemaPlan& plan, int* exit) {
+  if (!plan.blocked()) return Status::OK();
+  for (const Problem& p : plan.problems) {
+    if (p.severity != Problem::Severity::kBlocker) continue;
+    spdlog::error("blocker {}{}: {} (fix: {})", p.table, p.column.empty() ? "" : "." + p.column,
+                  p.what, p.fix);
+  }
+  return FailWith(Status::FailedPrecondition("the schema has blockers; see `sqlift plan`"),
+                  kExitBlocked, exit);
 }
 
 // Reads and translates the schema inside the snapshot; blockers make the run stop with 3.
@@ -64,41 +82,109 @@ Status Translate(CopyRun& run, const Config* cfg, int* exit) {
         "PRIMARY KEY on it or [source] exclude_tables",
         t.name);
   }
-  if (!run.plan.blocked()) return Status::OK();
-  for (const Problem& p : run.plan.problems) {
-    if (p.severity != Problem::Severity::kBlocker) continue;
-    spdlog::error("blocker {}{}: {} (fix: {})", p.table, p.column.empty() ? "" : "." + p.column,
-                  p.what, p.fix);
-  }
-  return FailWith(Status::FailedPrecondition("the schema has blockers; see `sqlift plan`"),
-                  kExitBlocked, exit);
+  return StopOnBlockers(run.plan, exit);
 }
 
-// Which target tables exist, and refuses ones holding rows unless --truncate.
+// Parents before the tables whose foreign keys name them, since an existing schema's foreign
+// keys need not be deferrable; a cycle keeps SQLite's order for the tables in it.
+std::vector<size_t> ParentsFirst(const std::vector<TableSchema>& tables) {
+  std::vector<size_t> order;
+  std::vector<int> state(tables.size(), 0);  // 0 new, 1 visiting, 2 placed
+  std::function<void(size_t)> visit = [&](size_t i) {
+    if (state[i] != 0) return;
+    state[i] = 1;
+    for (const ForeignKeySchema& fk : tables[i].foreign_keys) {
+      for (size_t j = 0; j < tables.size(); ++j)
+        if (j != i && strcasecmp(tables[j].name.c_str(), fk.ref_table.c_str()) == 0) visit(j);
+    }
+    state[i] = 2;
+    order.push_back(i);
+  };
+  for (size_t i = 0; i < tables.size(); ++i)
+    visit(i);
+  return order;
+}
+
+// An existing target's first constant column of `t`: its rows are this source's, and other
+// sources' rows may share the table (database per tenant). Null without one.
+const ColumnPlan* SourceConstant(const TablePlan& t) {
+  for (const ColumnPlan& c : t.columns)
+    if (c.constant) return &c;
+  return nullptr;
+}
+
+// " WHERE "col" = $1::type": this source's rows of `t` (the constant as $1); "" for all rows.
+std::string SourceRows(const TablePlan& t) {
+  const ColumnPlan* k = SourceConstant(t);
+  return k ? fmt::format(" WHERE {} = $1::{}", QuoteIdentifier(k->pg_name), k->mapping.type.sql)
+           : "";
+}
+
+std::vector<std::optional<std::string>> SourceParams(const TablePlan& t) {
+  const ColumnPlan* k = SourceConstant(t);
+  if (!k) return {};
+  return {k->constant};
+}
+
+// Empties the tables in `full` (indexes into the plan): whole ones with one TRUNCATE; in tables
+// other sources share, only this source's rows, children before parents (an existing
+// schema's foreign keys need not be deferrable).
+Status Empty(CopyRun& run, const std::vector<size_t>& full) {
+  std::vector<std::string> whole;
+  for (size_t i : full) {
+    if (!SourceConstant(run.plan.tables[i]))
+      whole.push_back(QuoteQualified(run.o.schema, run.plan.tables[i].pg_name));
+  }
+  if (!whole.empty())
+    SQLIFT_RETURN_IF_ERROR(run.conn->Exec("TRUNCATE " + fmt::format("{}", fmt::join(whole, ", "))));
+  std::vector<size_t> order = ParentsFirst(run.tables);
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    const TablePlan& t = run.plan.tables[*it];
+    if (!SourceConstant(t) || std::find(full.begin(), full.end(), *it) == full.end()) continue;
+    SQLIFT_RETURN_IF_ERROR(
+        run.conn
+            ->Query("DELETE FROM " + QuoteQualified(run.o.schema, t.pg_name) + SourceRows(t),
+                    SourceParams(t))
+            .status());
+  }
+  return Status::OK();
+}
+
+// Which target tables exist, and refuses ones holding rows (this source's, in a table other
+// sources share) unless --truncate.
 Status CheckTargets(CopyRun& run) {
-  std::vector<std::string> full;
-  for (const TablePlan& t : run.plan.tables) {
+  std::vector<size_t> full;
+  std::vector<std::string> names;
+  for (size_t i = 0; i < run.plan.tables.size(); ++i) {
+    const TablePlan& t = run.plan.tables[i];
     std::string name = QuoteQualified(run.o.schema, t.pg_name);
     SQLIFT_ASSIGN_OR_RETURN(PgResult r,
                             run.conn->Query("SELECT to_regclass($1) IS NOT NULL", {name}));
     run.exists.push_back(r.get(0, 0) == "t");
     if (!run.exists.back()) continue;
-    SQLIFT_ASSIGN_OR_RETURN(PgResult rows,
-                            run.conn->Query("SELECT EXISTS (SELECT 1 FROM " + name + ")"));
-    if (rows.get(0, 0) == "t") full.push_back(name);
+    SQLIFT_ASSIGN_OR_RETURN(
+        PgResult rows, run.conn->Query("SELECT EXISTS (SELECT 1 FROM " + name + SourceRows(t) + ")",
+                                       SourceParams(t)));
+    if (rows.get(0, 0) != "t") continue;
+    full.push_back(i);
+    const ColumnPlan* k = SourceConstant(t);
+    names.push_back(k ? fmt::format("{} (rows of {} = '{}')", name, k->pg_name, *k->constant)
+                      : name);
   }
   if (full.empty()) return Status::OK();
   if (!run.o.truncate) {
     return Status::FailedPrecondition(
         fmt::format("tables already hold rows: {}; give --truncate to empty them first",
-                    fmt::join(full, ", ")));
+                    fmt::join(names, ", ")));
   }
-  spdlog::warn("--truncate: emptying {}", fmt::join(full, ", "));
-  return run.conn->Exec("TRUNCATE " + fmt::format("{}", fmt::join(full, ", ")));
+  spdlog::warn("--truncate: emptying {}", fmt::join(names, ", "));
+  return Empty(run, full);
 }
 
-// The schema and the missing tables (inside the copy's one transaction).
+// The schema and the missing tables (inside the copy's one transaction); nothing for an
+// existing target schema.
 Status CreateTables(CopyRun& run) {
+  if (run.existing) return Status::OK();
   std::string sql = run.plan.ddl[0] + ";";
   for (size_t i = 0; i < run.plan.tables.size(); ++i) {
     if (!run.exists[i]) sql += run.plan.ddl[i + 1] + ";";
@@ -114,6 +200,15 @@ CopyLoaderOptions LoaderOptions(const CopyRun& run, const TableSchema& t) {
   for (uint32_t i : shape.pk_columns())
     lo.key_columns.push_back(i);
   return lo;
+}
+
+// An existing target's constant columns ([target.constants]) come after the SQLite ones.
+void AppendConstants(const TablePlan& t, std::vector<wire::Row>* rows) {
+  for (const ColumnPlan& c : t.columns) {
+    if (!c.constant) continue;
+    for (wire::Row& row : *rows)
+      row.add_values()->set_text(*c.constant);
+  }
 }
 
 Status LoadTable(CopyRun& run, size_t i) {
@@ -133,6 +228,7 @@ Status LoadTable(CopyRun& run, size_t i) {
     ChunkPipeline pipeline(loader, static_cast<size_t>(run.o.jobs));
     size_t chunk_rows = run.o.chunk_rows ? run.o.chunk_rows : run.o.jobs > 1 ? 10000 : 1000;
     st = run.reader->ReadTable(t, chunk_rows, [&](std::vector<wire::Row>&& rows) {
+      AppendConstants(run.plan.tables[i], &rows);
       done += static_cast<int64_t>(rows.size());
       if (run.progress.on_rows) run.progress.on_rows(t.name, done, total, Since(start));
       return pipeline.Add(std::move(rows));
@@ -156,7 +252,11 @@ Status Load(CopyRun& run) {
   SQLIFT_RETURN_IF_ERROR(run.conn->Exec("BEGIN; SET CONSTRAINTS ALL DEFERRED"));
   SQLIFT_RETURN_IF_ERROR(CheckTargets(run));
   SQLIFT_RETURN_IF_ERROR(CreateTables(run));
-  for (size_t i = 0; i < run.tables.size(); ++i)
+  std::vector<size_t> order(run.tables.size());
+  for (size_t i = 0; i < order.size(); ++i)
+    order[i] = i;
+  if (run.existing) order = ParentsFirst(run.tables);
+  for (size_t i : order)
     SQLIFT_RETURN_IF_ERROR(LoadTable(run, i));
   Clock::time_point after = Clock::now();
   // Checks the deferred foreign keys now that every table is loaded (CREATE INDEX refuses a
@@ -175,6 +275,9 @@ Status Copy(CopyRun& run, const Config* cfg, int* exit) {
   SQLIFT_RETURN_IF_ERROR(Translate(run, cfg, exit));
   SQLIFT_ASSIGN_OR_RETURN(run.conn, PgConnection::Connect(run.o.pg, std::chrono::seconds(10)));
   SQLIFT_ASSIGN_OR_RETURN(run.dead_conn, PgConnection::Connect(run.o.pg, std::chrono::seconds(10)));
+  run.existing = ExistingSchemaMode(cfg);
+  SQLIFT_RETURN_IF_ERROR(ForTargetSchemaMode(cfg, *run.conn, run.o.schema, &run.plan).status());
+  SQLIFT_RETURN_IF_ERROR(StopOnBlockers(run.plan, exit));
   SQLIFT_RETURN_IF_ERROR(EnsureStateSchema(*run.conn));
   Status st = Load(run);
   if (!st.ok()) {
@@ -192,7 +295,7 @@ Result<CopyReport> RunCopy(const CopyOptions& options, const Config* cfg,
                            const CopyProgress& progress, int* exit_code) {
   *exit_code = kExitFailure;
   Clock::time_point start = Clock::now();
-  CopyRun run{options, progress, {}, {}, {}, {}, {}, {}, {}};
+  CopyRun run{options, progress, {}, {}, {}, {}, {}, {}, false, {}};
   SQLIFT_RETURN_IF_ERROR(Copy(run, cfg, exit_code));
   run.report.total_seconds = Since(start);
   *exit_code = kExitOk;

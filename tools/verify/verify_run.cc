@@ -12,6 +12,7 @@
 #include <set>
 
 #include "apply/pg_sink/pg_state_schema.h"
+#include "apply/translate/existing_schema.h"
 #include "apply/translate/mapping_overrides.h"
 #include "apply/translate/schema_translator.h"
 #include "apply/translate/value_encoder.h"
@@ -41,6 +42,9 @@ struct Run {
   const ChangedKeys* changed = nullptr;  // the incremental check's keys (spec's, or found at S)
   std::vector<wire::Row> to_read;        // ChangedKeysOf's answer when some are settled
   const std::vector<wire::Row>* batch = nullptr;  // a settle's keys of the table it compares
+  // An existing target schema: per table, its [target.constants] column and value (the
+  // PostgreSQL rows compared are those holding it); empty column: none.
+  std::vector<RowFilter> constants;
 };
 
 double Since(Clock::time_point t) {
@@ -211,6 +215,7 @@ Result<TableVerdict> VerifyTable(Run& run, size_t i) {
   int tenant_col = -1;
   RowFilter pg_filter;
   TableFilter(run, t, plan, &tenant_col, &pg_filter);
+  if (pg_filter.column.empty() && !run.constants[i].column.empty()) pg_filter = run.constants[i];
   if (!t.HasPrimaryKey()) v.notes.push_back("no primary key: rows are matched whole");
   std::vector<PgType> types;
   for (const ColumnPlan& c : plan.columns)
@@ -256,10 +261,11 @@ Result<TableVerdict> VerifyTable(Run& run, size_t i) {
 }
 
 // Tables of the target schema that SQLite does not have (all tables only; not sqlift's own,
-// not the excluded ones, and not with a tenant scope: other sources own tables too).
+// not the excluded ones, not with a tenant scope: other sources own tables too, and not in an
+// existing target schema, which the application owns: its migrations' own tables are there).
 Status AddExtraTables(Run& run) {
   if (!run.s.tables.empty() || run.s.schema == kStateSchema || !run.s.tenant.empty() ||
-      !run.s.constant_tenant.empty())
+      !run.s.constant_tenant.empty() || ExistingSchemaMode(run.s.cfg))
     return Status::OK();
   std::set<std::string> known;
   for (const TablePlan& p : run.plan.tables)
@@ -309,6 +315,26 @@ uint64_t Position(const Run& run) {
   return run.s.still_at.value_or(static_cast<uint64_t>(run.reader->snapshot_seq()));
 }
 
+// [target] schema_mode = "existing": the target's names and types, as `copy` loads them. Its
+// constant columns are no SQLite column: the first becomes the PostgreSQL side's row filter
+// (the rows of this source), the others are left out of the comparison. Mismatches do not
+// stop a comparison (it only reads); `plan` reports them.
+Status MatchTarget(Run& run) {
+  run.constants.assign(run.plan.tables.size(), RowFilter{});
+  SQLIFT_RETURN_IF_ERROR(
+      ForTargetSchemaMode(run.s.cfg, *run.conn, run.s.schema, &run.plan).status());
+  for (size_t i = 0; i < run.plan.tables.size(); ++i) {
+    std::vector<ColumnPlan>& cols = run.plan.tables[i].columns;
+    for (const ColumnPlan& c : cols) {
+      if (!c.constant || !run.constants[i].column.empty()) continue;
+      run.constants[i].column = c.pg_name;
+      run.constants[i].values = {*c.constant};
+    }
+    std::erase_if(cols, [](const ColumnPlan& c) { return c.constant.has_value(); });
+  }
+  return Status::OK();
+}
+
 Status Prepare(Run& run, int* exit) {
   if (!run.s.hold_source.empty()) {
     SQLIFT_ASSIGN_OR_RETURN(auto hold_conn,
@@ -329,6 +355,7 @@ Status Prepare(Run& run, int* exit) {
   Status tenants = ChooseTenants(run);
   if (!tenants.ok()) return FailWith(tenants, kExitUsage, exit);
   SQLIFT_ASSIGN_OR_RETURN(run.conn, PgConnection::Connect(run.s.pg, std::chrono::seconds(10)));
+  SQLIFT_RETURN_IF_ERROR(MatchTarget(run));
   return TakeSnapshotAt(run.hold.get(), *run.conn, Position(run), run.s.hold_timeout);
 }
 
@@ -340,7 +367,7 @@ Result<VerifyReport> RunVerification(const VerifySpec& spec, int* exit) {
   VerifyRunRecord record;
   record.started_at = std::chrono::system_clock::now();
   if (spec.cfg && !spec.cfg->source_id.empty()) record.source = spec.cfg->source_id;
-  Run run{spec, {}, {}, {}, {}, {}, {}, {}, spec.changed, {}, nullptr};
+  Run run{spec, {}, {}, {}, {}, {}, {}, {}, spec.changed, {}, nullptr, {}};
   Status st = Prepare(run, exit);
   if (st.ok() && spec.changed_at) {
     Result<const ChangedKeys*> keys = spec.changed_at(Position(run));
@@ -380,7 +407,7 @@ Result<size_t> SettleChangedKeys(const VerifySpec& spec, ChangedKeys* changed, s
   at.hold_source.clear();
   at.still_at = changed->to_seq;  // the SQLite snapshot as it is now, opened before PostgreSQL's
   at.changed = changed;
-  Run run{at, {}, {}, {}, {}, {}, {}, {}, changed, {}, nullptr};
+  Run run{at, {}, {}, {}, {}, {}, {}, {}, changed, {}, nullptr, {}};
   int exit = 0;
   SQLIFT_RETURN_IF_ERROR(Prepare(run, &exit));
   size_t settled = 0;
