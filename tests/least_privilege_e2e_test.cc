@@ -2,11 +2,13 @@
 // what README "Managed PostgreSQL and least privilege" lists, as on a managed service with no
 // superuser: `sqlift check` passes, then snapshot, stream, cutover with writers running,
 // writes on PostgreSQL, fallback, verify; every acknowledged write is where it belongs, once.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <sstream>
 
+#include "common/json/json.h"
 #include "common/pg/pg_connection.h"
 #include "tests/testutil/switch_fixture.h"
 
@@ -16,17 +18,16 @@ namespace {
 using namespace std::chrono_literals;
 
 // Run by a superuser (on a managed service: its administrator login) in database `db`.
-std::string Grants(const std::string& db, const std::string& publication) {
-  return "CREATE ROLE sqlift_least LOGIN REPLICATION;"
-         "GRANT CREATE ON DATABASE " +
-         db +
-         " TO sqlift_least;"
-         "GRANT CREATE ON SCHEMA public TO sqlift_least;"
-         "GRANT EXECUTE ON FUNCTION pg_replication_origin_create(text), "
-         "pg_replication_origin_oid(text), pg_replication_origin_session_setup(text), "
-         "pg_replication_origin_xact_reset(), pg_replication_origin_drop(text) TO sqlift_least;"
-         "CREATE PUBLICATION " +
-         publication + " FOR TABLES IN SCHEMA public;";
+std::string Grants(const std::string& db, const std::string& role, const std::string& pub) {
+  const std::string functions =
+      "pg_replication_origin_create(text), pg_replication_origin_oid(text), "
+      "pg_replication_origin_session_setup(text), pg_replication_origin_xact_reset(), "
+      "pg_replication_origin_drop(text)";
+  return fmt::format(
+      "CREATE ROLE {1} LOGIN REPLICATION; GRANT CREATE ON DATABASE {0} TO {1}; "
+      "GRANT CREATE ON SCHEMA public TO {1}; GRANT EXECUTE ON FUNCTION {2} TO {1}; "
+      "CREATE PUBLICATION {3} FOR TABLES IN SCHEMA public;",
+      db, role, functions, pub);
 }
 
 // Points the scenario's [target] pg at the plain login.
@@ -42,21 +43,24 @@ Status UseLogin(MigrationScenario& s, const std::string& login_uri) {
   return Status::OK();
 }
 
+// A commerce scenario whose [target] pg is `role`, holding only the README's grants.
+Result<std::unique_ptr<MigrationScenario>> LeastPrivilegeScenario(PgSandbox& pg,
+                                                                  const std::string& name,
+                                                                  const std::string& role) {
+  SQLIFT_ASSIGN_OR_RETURN(auto s, MigrationScenario::Create(pg, name, MigrationLayout::kCommerce,
+                                                            /*write_before_snapshot=*/false));
+  SQLIFT_ASSIGN_OR_RETURN(auto admin, PgConnection::Connect(s->uri(), 10s));
+  SQLIFT_RETURN_IF_ERROR(admin->Exec(Grants(name, role, s->slot())));
+  std::string login_uri = s->uri();
+  login_uri.replace(login_uri.find("postgres@"), 9, role + "@");
+  SQLIFT_RETURN_IF_ERROR(UseLogin(*s, login_uri));
+  return s;
+}
+
 TEST_F(SwitchTest, NonSuperuserApplierMigratesAndFallsBack) {
-  auto made = MigrationScenario::Create(*pg_, "least_priv", MigrationLayout::kCommerce,
-                                        /*write_before_snapshot=*/false);
+  auto made = LeastPrivilegeScenario(*pg_, "least_priv", "sqlift_least");
   ASSERT_TRUE(made.ok()) << made.status().ToString();
   MigrationScenario& s = **made;
-  {
-    auto admin = PgConnection::Connect(s.uri(), 10s);
-    ASSERT_TRUE(admin.ok()) << admin.status().ToString();
-    Status granted = (*admin)->Exec(Grants("least_priv", s.slot()));
-    ASSERT_TRUE(granted.ok()) << granted.ToString();
-  }
-  std::string login_uri = s.uri();
-  login_uri.replace(login_uri.find("postgres@"), 9, "sqlift_least@");
-  ASSERT_TRUE(UseLogin(s, login_uri).ok());
-
   auto check = s.Sqlift({"check"});
   ASSERT_TRUE(check.ok());
   EXPECT_EQ(check->exit_code, 0) << check->out << check->err;
@@ -97,6 +101,97 @@ TEST_F(SwitchTest, NonSuperuserApplierMigratesAndFallsBack) {
   auto verify = s.Sqlift({"verify", "--json"});
   ASSERT_TRUE(verify.ok());
   EXPECT_EQ(verify->exit_code, 0) << verify->out << verify->err;
+}
+
+}  // namespace
+}  // namespace sqlift::testing
+
+namespace sqlift::testing {
+namespace {
+
+// The statements `plan --rls` prints after the data load.
+std::vector<std::string> RlsStatements(MigrationScenario& s) {
+  auto plan = s.Sqlift({"plan", "--rls", "--json"});
+  EXPECT_TRUE(plan.ok() && plan->exit_code == 0) << (plan.ok() ? plan->err : "");
+  auto doc = plan.ok() ? ParseJson(plan->out) : Result<Json>(Status::Internal("no plan"));
+  EXPECT_TRUE(doc.ok()) << doc.status().ToString();
+  std::vector<std::string> out;
+  if (!doc.ok()) return out;
+  for (const Json& stmt : (*doc)["after_data"]) {
+    const std::string sql = stmt.get<std::string>();
+    if (sql.find("ROW LEVEL SECURITY") != std::string::npos ||
+        sql.find("CREATE POLICY") != std::string::npos) {
+      out.push_back(sql);
+    }
+  }
+  return out;
+}
+
+// Row-level security forced on every tenant table after the snapshot: the plain applier login
+// keeps streaming, a cutover and a fallback run, verify and check pass, and an application
+// session sees only the rows of the tenant its setting names.
+TEST_F(SwitchTest, ForcedRowLevelSecurityLeavesSqliftWhole) {
+  auto made = LeastPrivilegeScenario(*pg_, "rls_tenants", "sqlift_rls");
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  MigrationScenario& s = **made;
+  Status started = s.StartReplication(60s);
+  ASSERT_TRUE(started.ok()) << started.ToString();
+  std::vector<std::string> rls = RlsStatements(s);
+  ASSERT_EQ(rls.size(), 6u * 4u);  // every table carries tenant_id, writer_counters too
+  {
+    std::string login_uri = s.uri();
+    login_uri.replace(login_uri.find("postgres@"), 9, "sqlift_rls@");
+    auto owner = PgConnection::Connect(login_uri, 10s);
+    ASSERT_TRUE(owner.ok()) << owner.status().ToString();
+    for (const std::string& sql : rls)
+      ASSERT_TRUE((*owner)->Exec(sql).ok()) << sql;
+  }
+  Writers all;
+  RouteWriter* acme = Start(s, all, "acme", "acme-1");
+  RouteWriter* globex = Start(s, all, "globex", "globex-1");
+  ASSERT_TRUE(acme && globex);
+  ExpectWritesOn({acme, globex}, WriteSide::kSqlite, kPhaseWrites);
+  ExpectSwitched(s.Cutover("acme"), "cutover acme");
+  ExpectWritesOn({acme}, WriteSide::kPostgres, kPhaseWrites);
+  ExpectSwitched(s.Fallback("acme"), "fallback acme");
+  ExpectWritesOn({acme}, WriteSide::kSqlite, kPhaseWrites);
+  StopAll(all);
+  Drain(s, /*reverse=*/false);
+  for (RouteWriter* w : {acme, globex}) {
+    EXPECT_EQ(s.CheckWrites(*w, WriteSide::kSqlite, /*exact=*/true), "") << w->options().writer;
+  }
+  EXPECT_EQ(s.CompareAll(), "") << s.Logs();
+  auto verify = s.Sqlift({"verify", "--json"});
+  ASSERT_TRUE(verify.ok());
+  EXPECT_EQ(verify->exit_code, 0) << verify->out << verify->err;
+  auto check = s.Sqlift({"check"});
+  ASSERT_TRUE(check.ok());
+  EXPECT_EQ(check->exit_code, 0) << check->out << check->err;
+
+  // An application login, neither owner nor superuser: its setting decides what it sees.
+  {
+    auto admin = PgConnection::Connect(s.uri(), 10s);
+    ASSERT_TRUE(admin.ok()) << admin.status().ToString();
+    Status made_app = (*admin)->Exec(
+        "CREATE ROLE rls_app LOGIN; GRANT USAGE ON SCHEMA public TO rls_app; "
+        "GRANT SELECT ON ALL TABLES IN SCHEMA public TO rls_app");
+    ASSERT_TRUE(made_app.ok()) << made_app.ToString();
+  }
+  const std::string acme_orders = s.PgValue("SELECT count(*) FROM orders WHERE tenant_id = 'acme'");
+  ASSERT_NE(acme_orders, "0");
+  std::string app_uri = s.uri();
+  app_uri.replace(app_uri.find("postgres@"), 9, "rls_app@");
+  auto app = PgConnection::Connect(app_uri, 10s);
+  ASSERT_TRUE(app.ok()) << app.status().ToString();
+  auto value = [&](const std::string& sql) {
+    auto r = (*app)->Query(sql);
+    return r.ok() && r->rows() == 1 ? std::string(r->get(0, 0)) : r.status().ToString();
+  };
+  EXPECT_EQ(value("SELECT count(*) FROM orders"), "0");  // no setting: no tenant
+  ASSERT_TRUE((*app)->Exec("SET app.current_tenant_id = 'acme'").ok());
+  EXPECT_EQ(value("SELECT count(*) FROM orders"), acme_orders);
+  EXPECT_EQ(value("SELECT count(*) FROM customers WHERE tenant_id <> 'acme'"), "0");
+  EXPECT_EQ(value("SELECT count(DISTINCT tenant_id) FROM products"), "1");
 }
 
 }  // namespace
