@@ -89,7 +89,9 @@ Finding RowSecurity(const PgResult& r, int row, const std::string& table, const 
   if (login.superuser || login.bypassrls) return Held(what, need, "the login bypasses RLS");
   if (owner && !forced) return Held(what, need, "the owner is not subject to RLS (not forced)");
   if (open_policy && !restrictive)
-    return Held(what, need, "a policy for the login lets it through");
+    return Held(what, need,
+                "a policy for the login lets it through; a snapshot load (COPY) into it would need "
+                "BYPASSRLS: enable RLS after the snapshot");
   if (restrictive) {
     return Missing(what, need, fmt::format("ALTER ROLE {} BYPASSRLS;", role), "a superuser",
                    "a restrictive policy applies to the login");
