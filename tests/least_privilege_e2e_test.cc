@@ -61,6 +61,24 @@ TEST_F(SwitchTest, NonSuperuserApplierMigratesAndFallsBack) {
   auto made = LeastPrivilegeScenario(*pg_, "least_priv", "sqlift_least");
   ASSERT_TRUE(made.ok()) << made.status().ToString();
   MigrationScenario& s = **made;
+  // One grant short: `sqlift check` exits 3 naming it with its statement; given, it exits 0.
+  {
+    auto admin = PgConnection::Connect(s.uri(), 10s);
+    ASSERT_TRUE(admin.ok()) << admin.status().ToString();
+    ASSERT_TRUE((*admin)->Exec("REVOKE CREATE ON SCHEMA public FROM sqlift_least").ok());
+    auto short_one = s.Sqlift({"check", "--json"});
+    ASSERT_TRUE(short_one.ok());
+    EXPECT_EQ(short_one->exit_code, 3) << short_one->out << short_one->err;
+    auto doc = ParseJson(short_one->out);
+    ASSERT_TRUE(doc.ok()) << short_one->out;
+    EXPECT_EQ((*doc)["missing"], 1) << short_one->out;
+    std::string fix;
+    for (const Json& f : (*doc)["findings"]) {
+      if (f["ok"] == false) fix = f["fix"].get<std::string>();
+    }
+    EXPECT_EQ(fix, "GRANT CREATE ON SCHEMA \"public\" TO \"sqlift_least\";");
+    ASSERT_TRUE((*admin)->Exec(fix).ok()) << fix;
+  }
   auto check = s.Sqlift({"check"});
   ASSERT_TRUE(check.ok());
   EXPECT_EQ(check->exit_code, 0) << check->out << check->err;
