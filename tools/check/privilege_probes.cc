@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
+
 #include "common/pg/pg_identifier.h"
 
 namespace sqlift::privcheck {
@@ -23,6 +25,40 @@ constexpr OriginFunction kOriginFunctions[] = {
     {"pg_replication_origin_xact_reset()", kForApply},
     {"pg_replication_origin_drop(text)", kForApply | kForSwitch},
 };
+
+// PRIV on KIND NAME (kind "database" or "schema"), held or missing with its GRANT.
+Finding Privilege(bool held, const char* priv, std::string kind, const std::string& name,
+                  const Login& login, unsigned need, const char* why) {
+  const std::string what = fmt::format("{} on {} {}", priv, kind, name);
+  if (held) return Held(what, need, why);
+  for (char& c : kind)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return Missing(
+      what, need,
+      fmt::format("GRANT {} ON {} {} TO {};", priv, kind, name, QuoteIdentifier(login.role)),
+      kOwnerOrSuperuser, why);
+}
+
+// sqlift's own schema, when it exists, must be the login's: another login ran the applier.
+Status SqliftSchemaOwner(PgConnection& conn, const Login& login, std::vector<Finding>* out) {
+  SQLIFT_ASSIGN_OR_RETURN(PgResult own,
+                          conn.Query("SELECT pg_catalog.pg_get_userbyid(nspowner) FROM "
+                                     "pg_catalog.pg_namespace WHERE nspname = 'sqlift'"));
+  if (own.rows() == 0) return Status::OK();
+  const std::string owner(own.get(0, 0));
+  const std::string what = "ownership of schema \"sqlift\" (sqlift's positions, routes, fences)";
+  const unsigned need = kForApply | kForVerify | kForSwitch;
+  if (owner == login.role || login.superuser) {
+    out->push_back(Held(what, need));
+  } else {
+    out->push_back(
+        Missing(what, need,
+                fmt::format("ALTER SCHEMA \"sqlift\" OWNER TO {};", QuoteIdentifier(login.role)),
+                "a superuser",
+                fmt::format("owned by {}: another login ran the applier", QuoteIdentifier(owner))));
+  }
+  return Status::OK();
+}
 
 }  // namespace
 
@@ -55,67 +91,34 @@ Status CheckDatabase(PgConnection& conn, const Login& login, std::vector<Finding
       PgResult r, conn.Query("SELECT has_database_privilege(current_database(), 'CONNECT'), "
                              "has_database_privilege(current_database(), 'CREATE')"));
   const std::string db = QuoteIdentifier(login.database);
-  const std::string role = QuoteIdentifier(login.role);
-  struct Priv {
-    const char* name;
-    const char* why;
-    unsigned need;
-  };
-  const Priv privs[] = {{"CONNECT", "every command connects", kForApply | kForVerify | kForSwitch},
-                        {"CREATE", "the applier creates sqlift's schema (sqlift.*)", kForApply}};
-  for (int i = 0; i < 2; ++i) {
-    const std::string what = fmt::format("{} on database {}", privs[i].name, db);
-    const unsigned need = privs[i].need;
-    out->push_back(r.get(0, i) == "t" ? Held(what, need, privs[i].why)
-                                      : Missing(what, need,
-                                                fmt::format("GRANT {} ON DATABASE {} TO {};",
-                                                            privs[i].name, db, role),
-                                                kOwnerOrSuperuser, privs[i].why));
-  }
+  out->push_back(Privilege(r.get(0, 0) == "t", "CONNECT", "database", db, login,
+                           kForApply | kForVerify | kForSwitch, "every command connects"));
+  out->push_back(Privilege(r.get(0, 1) == "t", "CREATE", "database", db, login, kForApply,
+                           "the applier creates sqlift's schema (sqlift.*)"));
   return Status::OK();
 }
 
 Status CheckSchemas(PgConnection& conn, const Login& login, const std::string& schema,
                     std::vector<Finding>* out) {
   const std::string s = QuoteIdentifier(schema);
-  const std::string role = QuoteIdentifier(login.role);
   SQLIFT_ASSIGN_OR_RETURN(
       PgResult r, conn.Query("SELECT has_schema_privilege(oid, 'USAGE'), "
                              "has_schema_privilege(oid, 'CREATE') FROM pg_catalog.pg_namespace "
                              "WHERE nspname = $1",
                              {schema}));
   if (r.rows() == 0) {
-    out->push_back(Missing(fmt::format("schema {} exists", s), kForApply | kForVerify,
-                           fmt::format("CREATE SCHEMA {} AUTHORIZATION {};", s, role),
-                           "a superuser or a role with CREATE on the database"));
+    out->push_back(
+        Missing(fmt::format("schema {} exists", s), kForApply | kForVerify,
+                fmt::format("CREATE SCHEMA {} AUTHORIZATION {};", s, QuoteIdentifier(login.role)),
+                "a superuser or a role with CREATE on the database"));
+    return SqliftSchemaOwner(conn, login, out);
   }
-  for (int i = 0; i < 2 && r.rows() == 1; ++i) {
-    const char* priv = i == 0 ? "USAGE" : "CREATE";
-    const std::string what = fmt::format("{} on schema {}", priv, s);
-    const unsigned need = i == 0 ? kForApply | kForVerify | kForSwitch : kForApply;
-    const char* why = i == 0 ? "every command reads the migrated tables"
-                             : "the applier creates the migrated tables";
-    out->push_back(r.get(0, i) == "t"
-                       ? Held(what, need, why)
-                       : Missing(what, need,
-                                 fmt::format("GRANT {} ON SCHEMA {} TO {};", priv, s, role),
-                                 kOwnerOrSuperuser, why));
-  }
-  SQLIFT_ASSIGN_OR_RETURN(PgResult own,
-                          conn.Query("SELECT pg_catalog.pg_get_userbyid(nspowner) FROM "
-                                     "pg_catalog.pg_namespace WHERE nspname = 'sqlift'"));
-  if (own.rows() == 1) {
-    const std::string owner(own.get(0, 0));
-    const std::string what = "ownership of schema \"sqlift\" (sqlift's positions, routes, fences)";
-    out->push_back(owner == login.role || login.superuser
-                       ? Held(what, kForApply | kForVerify | kForSwitch)
-                       : Missing(what, kForApply | kForVerify | kForSwitch,
-                                 fmt::format("ALTER SCHEMA \"sqlift\" OWNER TO {};", role),
-                                 "a superuser",
-                                 fmt::format("owned by {}: another login ran the applier",
-                                             QuoteIdentifier(owner))));
-  }
-  return Status::OK();
+  out->push_back(Privilege(r.get(0, 0) == "t", "USAGE", "schema", s, login,
+                           kForApply | kForVerify | kForSwitch,
+                           "every command reads the migrated tables"));
+  out->push_back(Privilege(r.get(0, 1) == "t", "CREATE", "schema", s, login, kForApply,
+                           "the applier creates the migrated tables"));
+  return SqliftSchemaOwner(conn, login, out);
 }
 
 Status CheckOriginFunctions(PgConnection& conn, const Login& login, std::vector<Finding>* out) {
