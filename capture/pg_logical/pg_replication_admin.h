@@ -30,7 +30,9 @@ std::string SlotNameFor(const std::string& source);
 // that publishes neither all tables nor `schema` is kFailedPrecondition (it is left alone).
 [[nodiscard]] Status EnsurePublication(PgConnection& conn, const std::string& name,
                                        const std::string& schema);
-// OK when absent.
+// OK when absent. A publication the login neither owns nor could drop as a superuser is left
+// in place (OK): an administrator made it for a login that may not publish a whole schema
+// (only a superuser may), and without a slot it holds nothing back; the next cutover uses it.
 [[nodiscard]] Status DropPublication(PgConnection& conn, const std::string& name);
 
 // Creates logical slot `slot` with plugin pgoutput in the connection's database when missing,

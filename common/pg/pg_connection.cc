@@ -395,4 +395,18 @@ std::string SqlStateOf(const Status& status) {
   return "";
 }
 
+std::string ConninfoUser(const std::string& conninfo) {
+  if (!LooksLikeConnString(conninfo)) return "";
+  std::string user;
+  char* err = nullptr;
+  if (PQconninfoOption* opts = PQconninfoParse(conninfo.c_str(), &err)) {
+    for (PQconninfoOption* o = opts; o->keyword != nullptr; ++o) {
+      if (std::strcmp(o->keyword, "user") == 0 && o->val != nullptr) user = o->val;
+    }
+    PQconninfoFree(opts);
+  }
+  if (err != nullptr) PQfreemem(err);
+  return user;
+}
+
 }  // namespace sqlift

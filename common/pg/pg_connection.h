@@ -137,4 +137,8 @@ class PgConnection {
 // The SQLSTATE in a Status made by PgConnection ("23505"), or "" when it carries none.
 std::string SqlStateOf(const Status& status);
 
+// The user a connection string or URI names ("" when it names none: libpq then takes PGUSER or
+// the operating-system user), read as libpq reads it.
+std::string ConninfoUser(const std::string& conninfo);
+
 }  // namespace sqlift

@@ -231,5 +231,14 @@ TEST(PgConnectTest, MalformedUriIsInvalidArgumentAndHidesThePassword) {
   }
 }
 
+// The user as libpq reads it, from a URI (percent-decoded) or keywords; none when not named.
+TEST(ConninfoUserTest, ReadsTheUserLibpqWouldUse) {
+  EXPECT_EQ(ConninfoUser("postgresql://alice:secret@127.0.0.1:5432/app"), "alice");
+  EXPECT_EQ(ConninfoUser("postgresql://sq%40lift@db.example/app"), "sq@lift");
+  EXPECT_EQ(ConninfoUser("host=db user=bob dbname=app"), "bob");
+  EXPECT_EQ(ConninfoUser("postgresql://db.example/app"), "");
+  EXPECT_EQ(ConninfoUser("app"), "");
+}
+
 }  // namespace
 }  // namespace sqlift

@@ -16,11 +16,13 @@
 #include "apply/translate/schema_translator.h"
 #include "common/base/text.h"
 #include "common/json/json.h"
+#include "common/pg/pg_connection.h"
 #include "common/sqlite/sqlite_schema.h"
 #include "tools/cli/change_format.h"
 #include "tools/cli/command.h"
 #include "tools/plan/data_profiler.h"
 #include "tools/plan/plan_values.h"
+#include "tools/plan/rls_policy.h"
 
 namespace sqlift {
 
@@ -38,6 +40,9 @@ struct PlanOptions {
   std::string pg;  // the existing target's URI; default: [target] pg
   std::string schema = "public";
   bool json = false;
+  bool rls = false;
+  std::string rls_setting = "app.current_tenant_id";
+  std::string rls_applier;  // empty: the user of [target] pg
 };
 
 // Scans every row and adds a blocker per column holding values that do not fit, and the
@@ -189,6 +194,12 @@ Result<PlanReport> Plan(const PlanOptions& o, const Config* cfg) {
                             ForTargetSchemaMode(cfg, *conn, o.schema, &report.plan));
   }
   SQLIFT_RETURN_IF_ERROR(AddDataProblems(*db, tables, &report));
+  if (o.rls) {
+    RlsOptions rls{o.schema, cfg ? cfg->source_tenant_column : "", o.rls_setting, o.rls_applier};
+    if (rls.applier_role.empty() && cfg) rls.applier_role = ConninfoUser(cfg->target_pg);
+    SQLIFT_ASSIGN_OR_RETURN(std::vector<std::string> policies, RlsStatements(report.plan, rls));
+    report.plan.after_data.insert(report.plan.after_data.end(), policies.begin(), policies.end());
+  }
   return report;
 }
 
@@ -222,6 +233,15 @@ void AddPlanCommand(CLI::App& root, CommandTable& table, const GlobalOptions& gl
                    "PostgreSQL URI of an existing target schema (default: [target] pg; read "
                    "only with [target] schema_mode = \"existing\")");
   plan->add_flag("--json", o.json, "Print one JSON document");
+  plan->add_flag("--rls", o.rls,
+                 "Also print, after the data load, row-level security per table with [source] "
+                 "tenant_column: a session sees and writes only the rows of the tenant its "
+                 "setting names; the applier's login sees every row");
+  plan->add_option("--rls-setting", o.rls_setting, "The setting naming a session's tenant")
+      ->capture_default_str();
+  plan->add_option("--rls-applier", o.rls_applier,
+                   "The applier's login, let through every policy (default: the user of "
+                   "[target] pg, else CURRENT_USER)");
   table.Set(plan, [&global] { return RunPlan(o, global); });
 }
 

@@ -58,5 +58,6 @@ void AddVerifyCommand(CLI::App& root, CommandTable& table, const GlobalOptions& 
 void AddApplyCommand(CLI::App& root, CommandTable& table, const GlobalOptions& global);
 void AddSwitchCommands(CLI::App& root, CommandTable& table, const GlobalOptions& global);
 void AddShadowCommand(CLI::App& root, CommandTable& table, const GlobalOptions& global);
+void AddCheckCommand(CLI::App& root, CommandTable& table, const GlobalOptions& global);
 
 }  // namespace sqlift

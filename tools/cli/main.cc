@@ -59,6 +59,7 @@ int Main(int argc, char** argv) {
   AddCopyCommand(app, table, global);
   AddApplyCommand(app, table, global);
   AddVerifyCommand(app, table, global);
+  AddCheckCommand(app, table, global);
   AddShadowCommand(app, table, global);
   AddStatusCommand(app, table, global);
   AddSwitchCommands(app, table, global);
