@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "capture/snapshot/wal_barrier.h"
 #include "tools/verify/applier_hold.h"
 #include "tools/verify/verify_fast.h"
 #include "tools/verify/verify_run.h"
@@ -161,28 +162,34 @@ Status Prove(Switch& s, std::string* note) {
   return Status::OK();
 }
 
+// The keys s.prior holds, brought up to what SQLite holds now: the agent is waited for until it
+// has logged the WAL's end (no write lock), then the log is read on to its end.
+Status ScanToNow(Switch& s, const VerifySpec& spec, const VerifiedAt& proof, std::string* why) {
+  const WalBarrierOptions agent{s.db->path(), s.wal_progress, s.wal_barrier_timeout};
+  SQLIFT_RETURN_IF_ERROR(WaitLoggedThrough(agent, *s.db).status());
+  SQLIFT_ASSIGN_OR_RETURN(state::ChangeLog * log, SwitchLog(s));
+  SQLIFT_ASSIGN_OR_RETURN(
+      s.prior, ChangedKeysInLog(*log, proof, ScanFor(s, spec, kToTheEnd, s.o.fast_verify_max_keys),
+                                why, &*s.prior));
+  return Status::OK();
+}
+
 // A fallback's settle (no position to hold while PostgreSQL's writers go on): rounds of
-// SettleChangedKeys over s.prior, each followed by a scan to the log's end that unsettles what
-// changed meanwhile, until at most max_changes_since_proof keys are left to read inside the
-// fence. Says what it did, for the note.
+// SettleChangedKeys over s.prior, each after a scan up to what SQLite holds (which unsettles
+// what changed meanwhile), until at most max_changes_since_proof keys are left to read inside
+// the fence. Says what it did, for the note.
 Result<std::string> SettleUnheld(Switch& s, const VerifySpec& spec, const VerifiedAt& proof) {
-  std::string done;
+  std::string done, why;
   for (int round = 0; round < kMaxRounds && s.prior; ++round) {
+    SQLIFT_RETURN_IF_ERROR(ScanToNow(s, spec, proof, &why));
+    if (!s.prior) break;
     const size_t left = UnsettledCount(*s.prior);
     if (left <= s.o.max_changes_since_proof) break;
     SQLIFT_ASSIGN_OR_RETURN(size_t settled, SettleChangedKeys(spec, &*s.prior, kSettleBatch));
-    std::string why;
-    SQLIFT_ASSIGN_OR_RETURN(state::ChangeLog * log, SwitchLog(s));
-    SQLIFT_ASSIGN_OR_RETURN(
-        s.prior,
-        ChangedKeysInLog(*log, proof, ScanFor(s, spec, kToTheEnd, s.o.fast_verify_max_keys), &why,
-                         &*s.prior));
-    done +=
-        fmt::format("; {} of {} settled at seq {}", settled, left, s.prior ? s.prior->to_seq : 0);
-    if (!s.prior) done += " (then " + why + ")";
+    done += fmt::format("; {} of {} settled after seq {}", settled, left, s.prior->to_seq);
   }
-  if (s.prior) done += fmt::format("; {} to read inside the fence", UnsettledCount(*s.prior));
-  return done;
+  if (!s.prior) return done + " (then " + why + ")";
+  return done + fmt::format("; {} to read inside the fence", UnsettledCount(*s.prior));
 }
 
 }  // namespace
