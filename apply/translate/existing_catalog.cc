@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "apply/translate/existing_compiler.h"
 #include "apply/translate/existing_schema.h"
 
 namespace sqlift {
@@ -137,10 +138,7 @@ Result<ExistingMatch> ForTargetSchemaMode(const Config* cfg, PgConnection& conn,
                                           const std::string& schema, SchemaPlan* plan) {
   if (!ExistingSchemaMode(cfg)) return ExistingMatch{};
   SQLIFT_ASSIGN_OR_RETURN(std::vector<TargetTable> target, ReadTargetCatalog(conn, schema));
-  std::vector<TargetConstant> constants;
-  for (const Config::ConstantEntry& e : cfg->target_constants)
-    constants.push_back({e.table, e.column, e.value});
-  return MatchExistingSchema(target, constants, schema, plan);
+  return MatchExistingSchema(target, TargetConstantsOf(*cfg), schema, plan);
 }
 
 }  // namespace sqlift
