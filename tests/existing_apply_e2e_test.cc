@@ -82,8 +82,8 @@ class ExistingApplyTest : public PgSuiteTest {
   }
 
   // The target database with the application's schema; the SQLite source; the configuration.
-  void Deploy() {
-    auto uri = pg_->CreateDatabase("existing_apply");
+  void Deploy(const std::string& database) {
+    auto uri = pg_->CreateDatabase(database);
     ASSERT_TRUE(uri.ok()) << uri.status().ToString();
     uri_ = *uri;
     conn_ = std::move(PgConnection::Connect(uri_, 10s)).value();
@@ -165,7 +165,7 @@ class ExistingApplyTest : public PgSuiteTest {
 };
 
 TEST_F(ExistingApplyTest, SnapshotAndStreamLoadIntoThePrismaSchema) {
-  Deploy();
+  Deploy("existing_apply");
   process::Output plan = Run({"plan"});
   ASSERT_EQ(plan.exit_code, 0) << plan.out << plan.err;
   process::Output init = Run({"init"});
@@ -220,6 +220,27 @@ TEST_F(ExistingApplyTest, SnapshotAndStreamLoadIntoThePrismaSchema) {
   EXPECT_EQ(Rows("SELECT count(*) FROM information_schema.columns WHERE table_name = 'Tag'"),
             "3\n");
   EXPECT_EQ(Rows("SELECT count(*) FROM \"Tag\" WHERE id = 't4'"), "0\n");
+}
+
+// Another tenant's row under a key this source inserts: the stream stops, and that row keeps
+// its tenant and values (an upsert would otherwise have overwritten it).
+TEST_F(ExistingApplyTest, AnotherTenantsRowUnderTheKeyStopsTheStream) {
+  Deploy("existing_apply_key");
+  const std::string other = "0b7e2c1a-4d3f-4e5a-9b8c-7d6e5f4a3b2c";
+  ASSERT_TRUE(
+      conn_->Exec(fmt::format("INSERT INTO \"Tag\" VALUES ('t9', '{}', 'theirs')", other)).ok());
+  process::Output init = Run({"init"});
+  ASSERT_EQ(init.exit_code, 0) << init.out << init.err;
+  Start(&applier_, "apply");
+  Start(&agent_, "capture");
+  ASSERT_TRUE(WaitFor([&] { return Rows("SELECT count(*) FROM sqlift.positions") == "1\n"; }))
+      << Log("apply") << Log("capture");
+  Write("INSERT INTO \"Tag\" VALUES ('t9', 'mine')");
+  ASSERT_TRUE(WaitFor([&] {
+    return Log("apply").find("holds a row of another source under this key") != std::string::npos;
+  })) << Log("apply");
+  EXPECT_EQ(Rows("SELECT id, tenant_id, name FROM \"Tag\" WHERE id = 't9'"),
+            fmt::format("t9|{}|theirs\n", other));
 }
 
 }  // namespace
