@@ -209,6 +209,11 @@ TEST_F(ExistingApplyTest, SnapshotAndStreamLoadIntoThePrismaSchema) {
             "Lead_email_idx\nLead_pkey\n");
   process::Output verify = Run({"verify"});
   EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+  // Cutover is refused: the reverse path does not map the application's schema back.
+  process::Output cutover = Run({"cutover"});
+  EXPECT_EQ(cutover.exit_code, 3) << cutover.out << cutover.err;
+  EXPECT_NE(cutover.err.find("cutover and fallback are not yet"), std::string::npos)
+      << cutover.err;
 
   // A schema change on SQLite is never carried into the application's schema.
   Write("ALTER TABLE \"Tag\" ADD COLUMN color TEXT");
