@@ -212,8 +212,7 @@ TEST_F(ExistingApplyTest, SnapshotAndStreamLoadIntoThePrismaSchema) {
   // Cutover is refused: the reverse path does not map the application's schema back.
   process::Output cutover = Run({"cutover"});
   EXPECT_EQ(cutover.exit_code, 3) << cutover.out << cutover.err;
-  EXPECT_NE(cutover.err.find("cutover and fallback are not yet"), std::string::npos)
-      << cutover.err;
+  EXPECT_NE(cutover.err.find("cutover and fallback are not yet"), std::string::npos) << cutover.err;
 
   // A schema change on SQLite is never carried into the application's schema.
   Write("ALTER TABLE \"Tag\" ADD COLUMN color TEXT");
