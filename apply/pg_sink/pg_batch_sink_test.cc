@@ -99,12 +99,16 @@ class PgBatchSinkTest : public PgSuiteTest {
                           {"at", "at", PgType::Of(K::kTimestamptz)},
                           {"data", "data", PgType::Of(K::kBytea)},
                           {"doc", "doc", PgType::Of(K::kJsonb)}},
-                         ""};
+                         "",
+                         {},
+                         false};
     o.tables["users"] = {"users",
                          {{"id", "id", PgType::Of(K::kBigint)},
                           {"name", "name", PgType::Of(K::kText)},
                           {"parent_id", "parent_id", PgType::Of(K::kBigint)}},
-                         ""};
+                         "",
+                         {},
+                         false};
     auto c = PgConnection::Connect(uri_, std::chrono::seconds(10));
     EXPECT_TRUE(c.ok());
     return std::make_unique<PgBatchSink>(std::move(c).value(), std::move(o));
