@@ -79,8 +79,13 @@ std::map<std::string, PgSinkTable> SinkTablesFromPlan(const SchemaPlan& plan) {
     PgSinkTable& target = out[t.source_name];
     target.pg_name = t.pg_name;
     target.constant_column = t.constant_tenant_column;
+    target.constants_in_key = t.constants_in_key;
     for (const ColumnPlan& c : t.columns) {
       if (!t.constant_tenant_column.empty() && c.pg_name == t.constant_tenant_column) continue;
+      if (c.constant) {
+        target.constants.push_back({c.pg_name, c.mapping.type, *c.constant});
+        continue;
+      }
       target.columns.push_back({c.source_name, c.pg_name, c.mapping.type});
     }
   }
@@ -330,15 +335,13 @@ Status PgBatchSink::RunChange(Context& ctx, const wire::RowChange& ch, std::stri
     }
   }
   if (!t.table->constant_column.empty()) params.emplace_back(options_.constant_tenant);
+  for (const PgSinkConstant& k : t.table->constants)
+    params.emplace_back(k.value);
   SQLIFT_ASSIGN_OR_RETURN(std::string name,
                           Prepared(ctx, key, sql, static_cast<int>(params.size())));
   if (ctx.pipelined) return Send(ctx, name, params, ch);
   SQLIFT_ASSIGN_OR_RETURN(PgResult r, ExecPrepared(name, params));
-  if (ch.op() == wire::RowChange::UPDATE && r.affected_rows() == 0) {
-    return Status::FailedPrecondition(fmt::format(
-        "consistency error: row to update is missing in PostgreSQL ({})", t.table->pg_name));
-  }
-  return Status::OK();
+  return CheckAffected(ch, t, r.affected_rows());
 }
 
 }  // namespace sqlift::apply

@@ -65,6 +65,13 @@ struct PgSinkColumn {
   PgType type;
 };
 
+// One constant column of a target table, bound as its own type.
+struct PgSinkConstant {
+  std::string pg_name;
+  PgType type;
+  std::string value;
+};
+
 // One target table; the key of PgBatchSinkOptions::tables is the SQLite table name.
 struct PgSinkTable {
   std::string pg_name;
@@ -72,6 +79,12 @@ struct PgSinkTable {
   // Database-per-tenant: the PostgreSQL column that holds PgBatchSinkOptions::constant_tenant
   // in every row of this source (part of the key); empty: none.
   std::string constant_column;
+  // An existing target's [target.constants] columns (ColumnPlan::constant): written into every
+  // inserted row, and every update and delete is limited to rows holding them.
+  std::vector<PgSinkConstant> constants;
+  // The target's unique key is the constants plus the primary key (TablePlan::constants_in_key);
+  // otherwise an insert whose key is another source's row is a consistency error.
+  bool constants_in_key = false;
 };
 
 struct PgBatchSinkOptions {
@@ -97,6 +110,10 @@ struct PgBatchSinkOptions {
   // Database-per-tenant: this source's tenant, written into every row's constant tenant column
   // (TranslateOptions::constant_tenant_column, which the compiler's plans must have).
   std::string constant_tenant;
+  // [target] schema_mode = "existing": the compiler's plans are the application's own tables
+  // (apply/translate/existing_schema.h). A DDL event changes nothing in PostgreSQL: it is
+  // taken only when the target already matches the new schema, and stops the stream otherwise.
+  bool existing_schema = false;
 };
 
 // The table mapping of a SchemaPlan, as PgBatchSinkOptions::tables wants it.

@@ -51,7 +51,13 @@ std::string RenderKey(const wire::RowChange& ch, const ResolvedTable& t);
 // True for SQLSTATE classes 22 (data exception) and 23 (integrity constraint violation).
 bool IsDataError(const Status& st);
 
-// Statement text; `cols` are shape column indexes, bound as $1.. in that order, then the key.
+// The rows a change's statement touched, checked: an update that found no row is a
+// consistency error, and so is an insert that found another source's row under its key (a
+// table with constant columns outside its unique key).
+Status CheckAffected(const wire::RowChange& ch, const ResolvedTable& t, int64_t affected);
+
+// Statement text; `cols` are shape column indexes, bound as $1.. in that order, then the key,
+// then the constant tenant and the table's constants.
 std::string InsertSql(const std::string& schema, const ResolvedTable& t,
                       const std::vector<int>& cols);
 std::string UpdateSql(const std::string& schema, const ResolvedTable& t,

@@ -21,6 +21,24 @@ std::shared_ptr<PgBatchSink::SourceSchema> MakeSchema(std::vector<std::string> s
   return schema;
 }
 
+// An existing target schema is the application's: sqlift never alters it. A DDL event is taken
+// when the target already matches the new schema (the application's migration ran on
+// PostgreSQL first); otherwise the stream stops, naming what does not match, until it does.
+Status TakeExistingDdl(const wire::Transaction& txn, const SchemaPlan& plan) {
+  for (const Problem& p : plan.problems) {
+    if (p.severity != Problem::Severity::kBlocker) continue;
+    return Status::FailedPrecondition(fmt::format(
+        "DDL at seq {} on {}: [target] schema_mode = \"existing\" never changes the target "
+        "schema, and it does not match the new one: {}{}: {} (fix: {}); apply the application's "
+        "migration to PostgreSQL, then restart replication",
+        txn.seq(), txn.ddl_table(), p.table, p.column.empty() ? "" : "." + p.column, p.what,
+        p.fix));
+  }
+  spdlog::info("applier: seq {}: schema change of {} taken; the target schema matches it",
+               txn.seq(), txn.ddl_table());
+  return Status::OK();
+}
+
 }  // namespace
 
 Status PgBatchSink::EnsureConnected() {
@@ -99,6 +117,13 @@ Status PgBatchSink::ApplyDdl(Context& ctx, const wire::Transaction& txn) {
   SQLIFT_ASSIGN_OR_RETURN(std::vector<std::string> sql,
                           options_.compiler->ReplaceTable(ctx.schema->sql, table, txn.ddl_sql()));
   SQLIFT_ASSIGN_OR_RETURN(SchemaPlan plan, options_.compiler->Compile(sql));
+  if (options_.existing_schema) {
+    SQLIFT_RETURN_IF_ERROR(TakeExistingDdl(txn, plan));
+    ctx.schema = MakeSchema(std::move(sql), std::move(plan));
+    ctx.schema_changed = true;
+    ctx.resolved = false;
+    return Status::OK();
+  }
   auto statements = AdditiveDdl(ctx.schema->plan, plan, table, options_.schema);
   if (!statements.ok()) return statements.status().With(fmt::format("DDL at seq {}", txn.seq()));
   for (const std::string& stmt : *statements) {
@@ -127,6 +152,7 @@ Status PgBatchSink::BeginSnapshot(const std::string& source, const wire::Snapsho
   o.on_error =
       options_.on_error == PgBatchSinkOptions::OnError::kSkip ? OnError::kSkipRow : OnError::kStop;
   o.constant_tenant = options_.constant_tenant;
+  o.existing_schema = options_.existing_schema;
   o.before_commit = [this](PgConnection& c, const SchemaPlan& p) {
     return InstallFences(c, p, "");
   };

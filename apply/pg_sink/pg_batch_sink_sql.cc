@@ -33,7 +33,7 @@ static std::string Param(int n, const PgType& t) {
 }
 
 // "pk1" = $k::T AND ..., parameters numbered from `first`; the constant tenant column, when
-// the table has one, is the last parameter.
+// the table has one, then the table's constants, are the last parameters.
 static std::string PkWhere(const ResolvedTable& t, int first) {
   std::string out;
   for (size_t j = 0; j < t.pk.size(); ++j) {
@@ -41,16 +41,53 @@ static std::string PkWhere(const ResolvedTable& t, int first) {
     out += fmt::format("{}{} = {}", j ? " AND " : "", QuoteIdentifier(c.pg_name),
                        Param(first + static_cast<int>(j), c.type));
   }
+  int n = first + static_cast<int>(t.pk.size());
   if (!t.table->constant_column.empty()) {
-    out += fmt::format(" AND {} = ${}::text", QuoteIdentifier(t.table->constant_column),
-                       first + static_cast<int>(t.pk.size()));
+    out += fmt::format(" AND {} = ${}::text", QuoteIdentifier(t.table->constant_column), n++);
   }
+  for (const PgSinkConstant& k : t.table->constants)
+    out += fmt::format(" AND {} = {}", QuoteIdentifier(k.pg_name), Param(n++, k.type));
   return out;
+}
+
+Status CheckAffected(const wire::RowChange& ch, const ResolvedTable& t, int64_t affected) {
+  if (affected > 0) return Status::OK();
+  if (ch.op() == wire::RowChange::UPDATE) {
+    return Status::FailedPrecondition(fmt::format(
+        "consistency error: row to update is missing in PostgreSQL ({})", t.table->pg_name));
+  }
+  if (ch.op() == wire::RowChange::INSERT && !t.table->constants.empty() &&
+      !t.table->constants_in_key) {
+    return Status::FailedPrecondition(fmt::format(
+        "consistency error: {} holds a row of another source under this key", t.table->pg_name));
+  }
+  return Status::OK();
+}
+
+// An existing target's constants: their names and values for the INSERT, the SET that keeps
+// them (so the upsert always updates, and updates only this source's row: the WHERE), or
+// (in the key) the columns ON CONFLICT names first.
+static void AddConstants(const ResolvedTable& t, int first, std::string* names, std::string* values,
+                         std::string* pk, std::string* set, std::string* where) {
+  std::string lead;
+  for (const PgSinkConstant& k : t.table->constants) {
+    const std::string c = QuoteIdentifier(k.pg_name);
+    *names += ", " + c;
+    *values += ", " + Param(first++, k.type);
+    if (t.table->constants_in_key) {
+      lead += c + ", ";
+      continue;
+    }
+    *set += fmt::format("{}{} = EXCLUDED.{}", set->empty() ? "" : ", ", c, c);
+    *where += fmt::format("{}{}.{} = EXCLUDED.{}", where->empty() ? " WHERE " : " AND ",
+                          QuoteIdentifier(t.table->pg_name), c, c);
+  }
+  *pk = lead + *pk;
 }
 
 std::string InsertSql(const std::string& schema, const ResolvedTable& t,
                       const std::vector<int>& cols) {
-  std::string names, values, pk, set;
+  std::string names, values, pk, set, where;
   for (size_t i = 0; i < cols.size(); ++i) {
     const PgSinkColumn& c = *t.columns[cols[i]];
     names += (i ? ", " : "") + QuoteIdentifier(c.pg_name);
@@ -68,9 +105,11 @@ std::string InsertSql(const std::string& schema, const ResolvedTable& t,
     values += fmt::format(", ${}::text", cols.size() + 1);
     pk = c + ", " + pk;
   }
-  return fmt::format("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO {}",
+  const int first = static_cast<int>(cols.size()) + (t.table->constant_column.empty() ? 1 : 2);
+  AddConstants(t, first, &names, &values, &pk, &set, &where);
+  return fmt::format("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO {}{}",
                      QuoteQualified(schema, t.table->pg_name), names, values, pk,
-                     set.empty() ? "NOTHING" : "UPDATE SET " + set);
+                     set.empty() ? "NOTHING" : "UPDATE SET " + set, where);
 }
 
 std::string UpdateSql(const std::string& schema, const ResolvedTable& t,
@@ -122,13 +161,8 @@ Status PgBatchSink::FlushPipeline(Context& ctx, bool exit) {
     if (!results[i].ok()) {
       return ChangeFailed(ctx, *sent[i].txn, ch, results[i].status(), "", "");
     }
-    if (ch.op() == wire::RowChange::UPDATE && results[i]->affected_rows() == 0) {
-      return ChangeFailed(ctx, *sent[i].txn, ch,
-                          Status::FailedPrecondition(fmt::format(
-                              "consistency error: row to update is missing in PostgreSQL ({})",
-                              ctx.tables[ch.table_index()].table->pg_name)),
-                          "", "");
-    }
+    Status st = CheckAffected(ch, ctx.tables[ch.table_index()], results[i]->affected_rows());
+    if (!st.ok()) return ChangeFailed(ctx, *sent[i].txn, ch, st, "", "");
   }
   return Status::OK();
 }

@@ -99,12 +99,16 @@ class PgBatchSinkTest : public PgSuiteTest {
                           {"at", "at", PgType::Of(K::kTimestamptz)},
                           {"data", "data", PgType::Of(K::kBytea)},
                           {"doc", "doc", PgType::Of(K::kJsonb)}},
-                         ""};
+                         "",
+                         {},
+                         false};
     o.tables["users"] = {"users",
                          {{"id", "id", PgType::Of(K::kBigint)},
                           {"name", "name", PgType::Of(K::kText)},
                           {"parent_id", "parent_id", PgType::Of(K::kBigint)}},
-                         ""};
+                         "",
+                         {},
+                         false};
     auto c = PgConnection::Connect(uri_, std::chrono::seconds(10));
     EXPECT_TRUE(c.ok());
     return std::make_unique<PgBatchSink>(std::move(c).value(), std::move(o));
@@ -348,6 +352,54 @@ TEST_F(PgBatchSinkTest, DdlIsCountedNotApplied) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(sink->ddl_seen(), 1u);
   EXPECT_EQ(Users(), (std::vector<std::string>{"1|ann|NULL"}));
+}
+
+}  // namespace
+}  // namespace sqlift::apply
+
+namespace sqlift::apply {
+namespace {
+
+// An existing target whose key is (tenant, id): the constant is bound as uuid, leads ON
+// CONFLICT, and updates and deletes touch this source's row only, never the other tenant's.
+TEST_F(PgBatchSinkTest, ConstantsInTheKeyScopeEveryChange) {
+  const std::string mine = "8f14e45f-ceea-467e-a8f9-6a2f1f9d2f3c";
+  const std::string theirs = "0b7e2c1a-4d3f-4e5a-9b8c-7d6e5f4a3b2c";
+  ASSERT_TRUE(conn_
+                  ->Exec("CREATE TABLE app.\"Tag\" (tenant uuid, id bigint, name text, "
+                         "PRIMARY KEY (tenant, id)); INSERT INTO app.\"Tag\" VALUES ('" +
+                         theirs + "', 1, 'theirs')")
+                  .ok());
+  PgBatchSinkOptions o;
+  o.schema = "app";
+  PgSinkTable tag;
+  tag.pg_name = "Tag";
+  tag.columns = {{"id", "id", PgType::Of(K::kBigint)}, {"name", "name", PgType::Of(K::kText)}};
+  tag.constants = {{"tenant", PgType::Of(K::kUuid), mine}};
+  tag.constants_in_key = true;
+  o.tables["tag"] = tag;
+  auto c = PgConnection::Connect(uri_, std::chrono::seconds(10));
+  ASSERT_TRUE(c.ok());
+  PgBatchSink sink(std::move(c).value(), std::move(o));
+
+  wire::ChangeBatch b;
+  b.set_first_seq(1);
+  b.set_last_seq(3);
+  auto* shape = b.add_tables();
+  shape->set_name("tag");
+  shape->add_columns("id");
+  shape->add_columns("name");
+  shape->add_pk_columns(0);
+  Change(Txn(b, 1), 0, wire::RowChange::INSERT, {}, {Int(1), Text("a")});
+  Change(Txn(b, 2), 0, wire::RowChange::UPDATE, {Int(1)}, {Unset(), Text("b")});
+  auto* t3 = Txn(b, 3);
+  Change(t3, 0, wire::RowChange::INSERT, {}, {Int(2), Text("c")});
+  Change(t3, 0, wire::RowChange::DELETE, {Int(2)}, {Int(2), Text("c")});
+  Result<uint64_t> applied = sink.Apply("src", b);
+  ASSERT_TRUE(applied.ok()) << applied.status().ToString();
+  EXPECT_EQ(*applied, 3u);
+  EXPECT_EQ(Rows("SELECT * FROM app.\"Tag\" ORDER BY tenant::text"),
+            (std::vector<std::string>{theirs + "|1|theirs", mine + "|1|b"}));
 }
 
 }  // namespace

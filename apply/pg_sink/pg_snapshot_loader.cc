@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "apply/pg_sink/pg_state_schema.h"
+#include "apply/pg_sink/target_constants.h"
 #include "proto/wire/chunk_rows.h"
 
 namespace sqlift {
@@ -58,7 +59,31 @@ Status PgSnapshotLoader::Begin(SchemaPlan plan, std::vector<std::string> sqlite_
   return CreateTables();
 }
 
+Status PgSnapshotLoader::CheckExistingTables() {
+  for (const TablePlan& t : plan_.tables) {
+    std::string name = QuoteQualified(options_.schema, t.pg_name);
+    SQLIFT_ASSIGN_OR_RETURN(PgResult r, conn_->Query("SELECT to_regclass($1) IS NOT NULL", {name}));
+    if (r.get(0, 0) != "t") {
+      return Status::FailedPrecondition(fmt::format(
+          "target table {} does not exist; with [target] schema_mode = \"existing\" the "
+          "application's schema is deployed first",
+          name));
+    }
+    SQLIFT_ASSIGN_OR_RETURN(PgResult rows, conn_->Query("SELECT EXISTS (SELECT 1 FROM " + name +
+                                                            SourceRowsWhere(t) + ")",
+                                                        SourceRowsParams(t)));
+    if (rows.get(0, 0) == "t") {
+      const ColumnPlan* k = SourceConstant(t);
+      return Status::FailedPrecondition(fmt::format(
+          "target table {} already holds rows{}; a snapshot loads only into empty tables", name,
+          k ? fmt::format(" of {} = '{}'", k->pg_name, *k->constant) : ""));
+    }
+  }
+  return Status::OK();
+}
+
 Status PgSnapshotLoader::CreateTables() {
+  if (options_.existing_schema) return CheckExistingTables();
   std::string sql = plan_.ddl[0] + ";";
   for (size_t i = 0; i < plan_.tables.size(); ++i) {
     std::string name = QuoteQualified(options_.schema, plan_.tables[i].pg_name);
@@ -88,14 +113,16 @@ Status PgSnapshotLoader::StartTable(const wire::TableShape& shape) {
   for (size_t i = 0; i < plan_.tables.size(); ++i) {
     const TablePlan& t = plan_.tables[i];
     if (t.source_name != shape.name()) continue;
-    // The constant tenant column comes first in the plan and is not in SQLite's rows.
+    // The constant tenant column comes first in the plan and an existing target's constants
+    // last; neither is in SQLite's rows.
     const size_t skip = t.constant_tenant_column.empty() ? 0 : 1;
-    if (static_cast<size_t>(shape.columns_size()) + skip != t.columns.size()) {
+    const size_t sqlite_end = t.columns.size() - ConstantCount(t);
+    if (static_cast<size_t>(shape.columns_size()) + skip != sqlite_end) {
       return Status::InvalidArgument(fmt::format("snapshot of {} has {} columns, its schema {}",
                                                  shape.name(), shape.columns_size(),
-                                                 t.columns.size() - skip));
+                                                 sqlite_end - skip));
     }
-    for (size_t c = skip; c < t.columns.size(); ++c) {
+    for (size_t c = skip; c < sqlite_end; ++c) {
       const std::string& sent = shape.columns(static_cast<int>(c - skip));
       if (sent != t.columns[c].source_name) {
         return Status::InvalidArgument(fmt::format("snapshot of {}: column {} is {} in its schema",
@@ -149,7 +176,15 @@ Result<std::vector<wire::Row>> PgSnapshotLoader::WithTenant(
 // Encoded where they are: serialized rows one at a time, parsed ones without a copy.
 Status PgSnapshotLoader::AddRows(const wire::SnapshotChunk& chunk,
                                  const std::vector<std::string_view>& rows) {
-  if (!plan_.tables[*table_].constant_tenant_column.empty()) {
+  const TablePlan& t = plan_.tables[*table_];
+  if (SourceConstant(t)) {  // parsed, to take the constants after their values
+    std::vector<wire::Row> with(chunk.rows().begin(), chunk.rows().end());
+    for (std::string_view bytes : rows)
+      SQLIFT_RETURN_IF_ERROR(proto::ReadRow(bytes, &with.emplace_back()));
+    AppendConstants(t, &with);
+    return loader_->AddRows(with);
+  }
+  if (!t.constant_tenant_column.empty()) {
     SQLIFT_ASSIGN_OR_RETURN(std::vector<wire::Row> with, WithTenant(chunk, rows));
     return loader_->AddRows(with);
   }

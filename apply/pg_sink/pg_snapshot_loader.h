@@ -39,6 +39,10 @@ struct PgSnapshotOptions {
   // (the plan's TablePlan::constant_tenant_column). A table may then already hold other
   // tenants' rows; only rows of this tenant make the snapshot refuse to load.
   std::string constant_tenant;
+  // [target] schema_mode = "existing": the plan's tables are the application's, which must
+  // exist and hold no rows of this source (SourceRowsWhere); nothing is created, and each
+  // row gets the plan's constant columns (target_constants.h).
+  bool existing_schema = false;
 };
 
 struct SnapshotLoadStats {
@@ -72,6 +76,7 @@ class PgSnapshotLoader {
   Status StartTable(const wire::TableShape& shape);
   Status FinishTable();
   Status CreateTables();
+  Status CheckExistingTables();
   Status AddRows(const wire::SnapshotChunk& chunk, const std::vector<std::string_view>& rows);
   Result<std::vector<wire::Row>> WithTenant(const wire::SnapshotChunk& chunk,
                                             const std::vector<std::string_view>& rows) const;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "apply/translate/existing_compiler.h"
 #include "apply/translate/existing_schema.h"
 
 namespace sqlift {
@@ -66,6 +67,34 @@ Status AddTriggers(PgConnection& conn, const std::string& schema,
   return Status::OK();
 }
 
+// Unique indexes ON CONFLICT can use (plain columns, no predicate, not deferrable), other than
+// the primary key: one row per index column, in index column order.
+constexpr const char* kUniqueKeysSql = R"(
+SELECT c.relname, i.indexrelid::text, a.attname
+FROM pg_index i
+JOIN pg_class c ON c.oid = i.indrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
+WHERE n.nspname = $1 AND i.indisunique AND NOT i.indisprimary AND i.indimmediate
+  AND i.indisvalid AND i.indpred IS NULL AND i.indexprs IS NULL
+ORDER BY 1, 2, k.ord)";
+
+Status AddUniqueKeys(PgConnection& conn, const std::string& schema,
+                     std::vector<TargetTable>* tables) {
+  SQLIFT_ASSIGN_OR_RETURN(PgResult r, conn.Query(kUniqueKeysSql, {schema}));
+  std::string index;
+  for (int row = 0; row < r.rows(); ++row) {
+    for (TargetTable& t : *tables) {
+      if (t.name != r.get(row, 0)) continue;
+      if (index != r.get(row, 1)) t.unique_keys.emplace_back();
+      t.unique_keys.back().emplace_back(r.get(row, 2));
+    }
+    index = std::string(r.get(row, 1));
+  }
+  return Status::OK();
+}
+
 Result<std::vector<TargetTable>> ReadTargetCatalog(PgConnection& conn, const std::string& schema) {
   SQLIFT_ASSIGN_OR_RETURN(PgResult r, conn.Query(kCatalogSql, {schema}));
   std::vector<TargetTable> out;
@@ -73,7 +102,7 @@ Result<std::vector<TargetTable>> ReadTargetCatalog(PgConnection& conn, const std
   for (int row = 0; row < r.rows(); ++row) {
     std::string table(r.get(row, 0));
     if (out.empty() || out.back().name != table) {
-      out.push_back({table, {}, {}, {}});
+      out.push_back({table, {}, {}, {}, {}});
       keys.emplace_back();
     }
     TargetColumn c;
@@ -96,6 +125,7 @@ Result<std::vector<TargetTable>> ReadTargetCatalog(PgConnection& conn, const std
     for (auto& [pos, name] : keys[i])
       out[i].primary_key.push_back(std::move(name));
   }
+  SQLIFT_RETURN_IF_ERROR(AddUniqueKeys(conn, schema, &out));
   SQLIFT_RETURN_IF_ERROR(AddTriggers(conn, schema, &out));
   return out;
 }
@@ -108,10 +138,7 @@ Result<ExistingMatch> ForTargetSchemaMode(const Config* cfg, PgConnection& conn,
                                           const std::string& schema, SchemaPlan* plan) {
   if (!ExistingSchemaMode(cfg)) return ExistingMatch{};
   SQLIFT_ASSIGN_OR_RETURN(std::vector<TargetTable> target, ReadTargetCatalog(conn, schema));
-  std::vector<TargetConstant> constants;
-  for (const Config::ConstantEntry& e : cfg->target_constants)
-    constants.push_back({e.table, e.column, e.value});
-  return MatchExistingSchema(target, constants, schema, plan);
+  return MatchExistingSchema(target, TargetConstantsOf(*cfg), schema, plan);
 }
 
 }  // namespace sqlift

@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <strings.h>
 
+#include <algorithm>
+
 #include "common/pg/pg_identifier.h"
 
 namespace sqlift {
@@ -278,6 +280,60 @@ struct Matcher {
     }
   }
 
+  // The source's primary key as target column names, in key order; empty when a column did
+  // not match (already a blocker).
+  static std::vector<std::string> TargetKey(const TablePlan& tp, const TargetTable& tt) {
+    std::vector<std::string> key;
+    for (const std::string& name : tp.primary_key) {
+      for (const ColumnPlan& c : tp.columns) {
+        if (c.constant || c.source_name != name) continue;
+        for (const TargetColumn& tc : tt.columns)
+          if (tc.name == c.pg_name) key.push_back(c.pg_name);
+      }
+    }
+    return key.size() == tp.primary_key.size() ? key : std::vector<std::string>{};
+  }
+
+  // The applier upserts with ON CONFLICT on the key: the target needs a unique key on exactly
+  // those columns, or on the constant columns plus them (one tenant's rows among others').
+  void CheckKey(TablePlan& tp, const TargetTable& tt) {
+    std::vector<std::string> key = TargetKey(tp, tt);
+    if (key.empty()) return;
+    std::vector<std::string> with = key;
+    for (const ColumnPlan& c : tp.columns)
+      if (c.constant) with.push_back(c.pg_name);
+    std::vector<std::vector<std::string>> keys = tt.unique_keys;
+    if (!tt.primary_key.empty()) keys.push_back(tt.primary_key);
+    for (const std::vector<std::string>& u : keys) {
+      if (SameSet(u, key)) return;
+      if (with.size() > key.size() && SameSet(u, with)) {
+        tp.constants_in_key = true;
+        return;
+      }
+    }
+    Block(
+        tp.source_name, "",
+        fmt::format("{} has no primary key, unique constraint or unique index on ({}){}: the "
+                    "applier upserts each row with ON CONFLICT on it",
+                    tt.name, fmt::join(key, ", "),
+                    with.size() > key.size() ? fmt::format(" or ({})", fmt::join(with, ", ")) : ""),
+        fmt::format("add one to the target schema (CREATE UNIQUE INDEX ON {} ({}))",
+                    QuoteQualified(schema, tt.name), QuotedList(key)));
+  }
+
+  static bool SameSet(std::vector<std::string> a, std::vector<std::string> b) {
+    std::sort(a.begin(), a.end());
+    std::sort(b.begin(), b.end());
+    return a == b;
+  }
+
+  static std::string QuotedList(const std::vector<std::string>& names) {
+    std::string out;
+    for (const std::string& n : names)
+      out += (out.empty() ? "" : ", ") + QuoteIdentifier(n);
+    return out;
+  }
+
   void MatchTable(TablePlan& tp) {
     bool ambiguous = false;
     const TargetTable* tt = FindByName(target, tp.source_name, &ambiguous);
@@ -301,6 +357,7 @@ struct Matcher {
     for (ColumnPlan& c : tp.columns)
       MatchColumn(tp, *tt, c, filled);
     FillRest(tp, *tt, filled);
+    CheckKey(tp, *tt);
   }
 };
 

@@ -10,7 +10,9 @@
 // dropped (nothing is created, altered or dropped); after_data keeps only moving the target's
 // sequences past the loaded keys. What does not match becomes a Problem: a source table or
 // column with no target (blocker), a target column nothing fills that PostgreSQL would refuse
-// empty (NOT NULL without default: blocker), a generated target column a source column would
+// empty (NOT NULL without default: blocker), a source primary key the target has no unique key
+// on (blocker: the applier's upsert names it in ON CONFLICT; the constant columns may lead
+// it, TablePlan::constants_in_key), a generated target column a source column would
 // write (blocker), a conversion that can fail (warning; the data scan counts the values that
 // do fail, as blockers).
 //
@@ -45,6 +47,9 @@ struct TargetTable {
   std::string name;
   std::vector<TargetColumn> columns;  // in attribute order
   std::vector<std::string> primary_key;
+  // Other keys ON CONFLICT can name: unique constraints and indexes on plain columns, without
+  // a predicate, not deferrable; each in index column order.
+  std::vector<std::vector<std::string>> unique_keys;
   std::vector<std::string> triggers;  // the application's own row triggers on INSERT
 };
 

@@ -151,6 +151,7 @@ TEST(ExistingSchemaTest, IdentityTargetsAreMovedPastTheLoadedKeys) {
   t.name = "users";
   t.columns = {Col("id", "bigint", true, false), Col("name", "text")};
   t.columns[0].identity = t.columns[0].has_sequence = true;
+  t.primary_key = {"id"};
   ASSERT_TRUE(MatchExistingSchema({t}, {}, "app", &p).ok());
   ASSERT_EQ(p.after_data.size(), 1u);
   EXPECT_NE(p.after_data[0].find("pg_get_serial_sequence('\"app\".\"users\"', 'id')"),
@@ -171,6 +172,40 @@ TEST(ExistingSchemaTest, InsertTriggersAreNamed) {
   EXPECT_NE(t->what.find("Lead has row triggers on INSERT (lead_audit)"), std::string::npos)
       << t->what;
   EXPECT_EQ(Blockers(p), 0);
+}
+
+TEST(ExistingSchemaTest, TheUpsertKeyNeedsAUniqueKeyInTheTarget) {
+  const std::vector<TargetConstant> tenant = {
+      {"", "tenant_id", "8f14e45f-ceea-467e-a8f9-6a2f1f9d2f3c"}};
+  SchemaPlan by_id = Translate(kLead);
+  ASSERT_TRUE(MatchExistingSchema(PrismaLead(), tenant, "public", &by_id).ok());
+  EXPECT_EQ(Blockers(by_id), 0);
+  EXPECT_FALSE(by_id.tables[0].constants_in_key);
+
+  std::vector<TargetTable> target = PrismaLead();
+  target[0].primary_key = {"tenant_id", "id"};
+  SchemaPlan with_tenant = Translate(kLead);
+  ASSERT_TRUE(MatchExistingSchema(target, tenant, "public", &with_tenant).ok());
+  EXPECT_EQ(Blockers(with_tenant), 0);
+  EXPECT_TRUE(with_tenant.tables[0].constants_in_key);
+
+  target[0].primary_key = {"email"};
+  target[0].unique_keys = {{"id"}};
+  SchemaPlan unique = Translate(kLead);
+  ASSERT_TRUE(MatchExistingSchema(target, tenant, "public", &unique).ok());
+  EXPECT_EQ(Blockers(unique), 0);
+
+  target[0].unique_keys = {{"id", "email"}};
+  SchemaPlan none = Translate(kLead);
+  ASSERT_TRUE(MatchExistingSchema(target, tenant, "public", &none).ok());
+  const Problem* key = Find(none, "", Problem::Severity::kBlocker);
+  ASSERT_NE(key, nullptr);
+  EXPECT_EQ(key->what,
+            "Lead has no primary key, unique constraint or unique index on (id) or (id, "
+            "tenant_id): the applier upserts each row with ON CONFLICT on it");
+  EXPECT_EQ(key->fix,
+            "add one to the target schema (CREATE UNIQUE INDEX ON \"public\".\"Lead\" "
+            "(\"id\"))");
 }
 
 TEST(ExistingSchemaTest, Conversions) {

@@ -165,7 +165,7 @@ void AddColumnWarnings(Context& ctx, const TableSchema& t, const ColumnSchema& c
 
 // Columns, names and the CREATE TABLE statement of one table.
 TablePlan AddTable(Context& ctx, const TableSchema& t, const std::vector<ColumnMapping>& maps) {
-  TablePlan tp{t.name, MapName(ctx, t.name, "", t.name), {}, ""};
+  TablePlan tp{t.name, MapName(ctx, t.name, "", t.name), {}, "", {}, false};
   if (!ctx.relation_names.insert(tp.pg_name).second) {
     ctx.Add(Sev::kBlocker, t.name, "",
             fmt::format("becomes \"{}\", a name already taken", tp.pg_name),
@@ -205,8 +205,10 @@ TablePlan AddTable(Context& ctx, const TableSchema& t, const std::vector<ColumnM
     tp.columns.push_back(std::move(cp));
   }
   std::vector<std::string> pk;
-  for (uint32_t i : t.PrimaryKeyColumns())
+  for (uint32_t i : t.PrimaryKeyColumns()) {
     pk.push_back(QuoteIdentifier(PgNameFor(t.columns[i].name)));
+    tp.primary_key.push_back(t.columns[i].name);
+  }
   if (!pk.empty()) {
     lines.push_back(fmt::format("  CONSTRAINT {} PRIMARY KEY ({})",
                                 QuoteIdentifier(ctx.UniqueRelationName(tp.pg_name + "_pkey")),

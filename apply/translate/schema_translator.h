@@ -75,6 +75,11 @@ struct TablePlan {
   // that column first (source_name = its name; no SQLite table has it).
   std::vector<ColumnPlan> columns;
   std::string constant_tenant_column;  // its PostgreSQL name; empty without one
+  // SQLite names of the primary key columns, in key order (what the applier upserts on).
+  std::vector<std::string> primary_key;
+  // An existing target (existing_schema.h) whose unique key is the constant columns plus the
+  // primary key: the applier's ON CONFLICT names the constants too.
+  bool constants_in_key = false;
 };
 
 struct SchemaPlan {

@@ -113,6 +113,15 @@ Status ReadAll(const SqliteSnapshotOptions& o, SnapshotReader& reader,
   return Status::OK();
 }
 
+// The applier loads the tables in the order they are sent: parents first, so that an existing
+// target schema whose foreign keys are not deferrable takes every row.
+std::vector<TableSchema> InParentsFirstOrder(std::vector<TableSchema> tables) {
+  std::vector<TableSchema> out;
+  for (size_t i : ParentsFirst(tables))
+    out.push_back(std::move(tables[i]));
+  return out;
+}
+
 }  // namespace
 
 Result<uint64_t> SqliteSnapshotSource::Begin(std::function<void()> ready) {
@@ -133,6 +142,7 @@ Result<uint64_t> SqliteSnapshotSource::Begin(std::function<void()> ready) {
     tables.push_back(std::move(t));
   }
   schema_sql.insert(schema_sql.end(), index_sql.begin(), index_sql.end());
+  tables = InParentsFirstOrder(std::move(tables));
   const uint64_t s = static_cast<uint64_t>(reader->snapshot_seq());
   spdlog::info("snapshot at seq {}: {} tables", s, tables.size());
   auto run = std::make_shared<Run>();

@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include <algorithm>
+#include <functional>
 
 namespace sqlift {
 
@@ -213,6 +214,24 @@ Result<std::vector<TableSchema>> SelectTables(std::vector<TableSchema> all,
   std::sort(out.begin(), out.end(),
             [](const TableSchema& a, const TableSchema& b) { return a.name < b.name; });
   return out;
+}
+
+std::vector<size_t> ParentsFirst(const std::vector<TableSchema>& tables) {
+  std::vector<size_t> order;
+  std::vector<int> state(tables.size(), 0);  // 0 new, 1 visiting, 2 placed
+  std::function<void(size_t)> visit = [&](size_t i) {
+    if (state[i] != 0) return;
+    state[i] = 1;
+    for (const ForeignKeySchema& fk : tables[i].foreign_keys) {
+      for (size_t j = 0; j < tables.size(); ++j)
+        if (j != i && strcasecmp(tables[j].name.c_str(), fk.ref_table.c_str()) == 0) visit(j);
+    }
+    state[i] = 2;
+    order.push_back(i);
+  };
+  for (size_t i = 0; i < tables.size(); ++i)
+    visit(i);
+  return order;
 }
 
 }  // namespace sqlift

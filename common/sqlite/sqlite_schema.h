@@ -42,4 +42,9 @@ inline bool IsSqliftTable(std::string_view name) {
 [[nodiscard]] Result<std::vector<TableSchema>> SelectTables(std::vector<TableSchema> all,
                                                             const std::vector<std::string>& names);
 
+// Indexes into `tables`, parents before the tables whose foreign keys name them (a target
+// whose foreign keys are not deferrable takes rows only in that order); a cycle keeps the
+// given order for the tables in it.
+std::vector<size_t> ParentsFirst(const std::vector<TableSchema>& tables);
+
 }  // namespace sqlift

@@ -14,6 +14,7 @@
 #include "apply/pg_sink/pg_state_schema.h"
 #include "apply/receiver/receiver.h"
 #include "apply/reverse/source_layout.h"
+#include "apply/translate/existing_compiler.h"
 #include "capture/pg_logical/pg_replication_admin.h"
 #include "proto/transport/frame_stream.h"
 #include "tools/cli/command.h"
@@ -77,12 +78,11 @@ class ApplierDaemon : public DaemonWork {
 
   Status Start() override {
     SQLIFT_RETURN_IF_ERROR(cfg_.Require({"source.id", "target.pg", "transport.listen"}, "apply"));
-    // Refused rather than loading the snapshot and changes by sqlift's own translation into
-    // tables the application defined differently.
-    if (cfg_.target_schema_mode == "existing") {
+    // An existing schema names its tenant with [target.constants], not sqlift's own column.
+    if (ExistingSchemaMode(&cfg_) && !cfg_.source_tenant.empty()) {
       return Status::FailedPrecondition(
-          "[target] schema_mode = \"existing\" is supported by plan, copy and verify; the "
-          "applier (snapshot and streamed changes) does not load into an existing schema yet");
+          "[target] schema_mode = \"existing\" takes the source's tenant from "
+          "[target.constants], not [source] tenant");
     }
     SQLIFT_ASSIGN_OR_RETURN(std::string token, ReadTokenFile(cfg_));
     SQLIFT_ASSIGN_OR_RETURN(Endpoint listen, ParseEndpoint(cfg_.transport_listen));
@@ -132,6 +132,8 @@ class ApplierDaemon : public DaemonWork {
   bool connecting_ = false;
   // Database-per-tenant ([source] tenant): every table gets the constant tenant column.
   std::unique_ptr<SqliteSchemaCompiler> compiler_;
+  // [target] schema_mode = "existing": compiler_'s plans matched to the application's tables.
+  std::unique_ptr<ExistingSchemaCompiler> existing_;
   std::unique_ptr<apply::PgBatchSink> sink_;
   std::unique_ptr<apply::Receiver> receiver_;
   std::unique_ptr<ApplierProbe> probe_;
@@ -142,6 +144,15 @@ apply::PgBatchSinkOptions ApplierDaemon::SinkOptions() {
       cfg_.mapping, "public", cfg_.source_tenant.empty() ? "" : TenantColumnOf(cfg_));
   apply::PgBatchSinkOptions sink_options;
   sink_options.compiler = compiler_.get();
+  if (ExistingSchemaMode(&cfg_)) {
+    const std::string target = cfg_.target_pg;
+    existing_ = std::make_unique<ExistingSchemaCompiler>(
+        compiler_.get(),
+        [target] { return PgConnection::Connect(target, std::chrono::seconds(10)); },
+        sink_options.schema, TargetConstantsOf(cfg_));
+    sink_options.compiler = existing_.get();
+    sink_options.existing_schema = true;
+  }
   sink_options.on_error = o_.on_error == "skip-row" ? apply::PgBatchSinkOptions::OnError::kSkip
                                                     : apply::PgBatchSinkOptions::OnError::kStop;
   const std::string uri = cfg_.target_pg;

@@ -12,6 +12,7 @@
 #include "apply/pg_sink/copy_loader.h"
 #include "apply/pg_sink/pg_snapshot_loader.h"
 #include "apply/pg_sink/pg_state_schema.h"
+#include "apply/pg_sink/target_constants.h"
 #include "apply/translate/existing_schema.h"
 #include "apply/translate/mapping_overrides.h"
 #include "apply/translate/schema_translator.h"
@@ -85,47 +86,6 @@ Status Translate(CopyRun& run, const Config* cfg, int* exit) {
   return StopOnBlockers(run.plan, exit);
 }
 
-// Parents before the tables whose foreign keys name them, since an existing schema's foreign
-// keys need not be deferrable; a cycle keeps SQLite's order for the tables in it.
-std::vector<size_t> ParentsFirst(const std::vector<TableSchema>& tables) {
-  std::vector<size_t> order;
-  std::vector<int> state(tables.size(), 0);  // 0 new, 1 visiting, 2 placed
-  std::function<void(size_t)> visit = [&](size_t i) {
-    if (state[i] != 0) return;
-    state[i] = 1;
-    for (const ForeignKeySchema& fk : tables[i].foreign_keys) {
-      for (size_t j = 0; j < tables.size(); ++j)
-        if (j != i && strcasecmp(tables[j].name.c_str(), fk.ref_table.c_str()) == 0) visit(j);
-    }
-    state[i] = 2;
-    order.push_back(i);
-  };
-  for (size_t i = 0; i < tables.size(); ++i)
-    visit(i);
-  return order;
-}
-
-// An existing target's first constant column of `t`: its rows are this source's, and other
-// sources' rows may share the table (database per tenant). Null without one.
-const ColumnPlan* SourceConstant(const TablePlan& t) {
-  for (const ColumnPlan& c : t.columns)
-    if (c.constant) return &c;
-  return nullptr;
-}
-
-// " WHERE "col" = $1::type": this source's rows of `t` (the constant as $1); "" for all rows.
-std::string SourceRows(const TablePlan& t) {
-  const ColumnPlan* k = SourceConstant(t);
-  return k ? fmt::format(" WHERE {} = $1::{}", QuoteIdentifier(k->pg_name), k->mapping.type.sql)
-           : "";
-}
-
-std::vector<std::optional<std::string>> SourceParams(const TablePlan& t) {
-  const ColumnPlan* k = SourceConstant(t);
-  if (!k) return {};
-  return {k->constant};
-}
-
 // Empties the tables in `full` (indexes into the plan): whole ones with one TRUNCATE; in tables
 // other sources share, only this source's rows, children before parents (an existing
 // schema's foreign keys need not be deferrable).
@@ -143,8 +103,8 @@ Status Empty(CopyRun& run, const std::vector<size_t>& full) {
     if (!SourceConstant(t) || std::find(full.begin(), full.end(), *it) == full.end()) continue;
     SQLIFT_RETURN_IF_ERROR(
         run.conn
-            ->Query("DELETE FROM " + QuoteQualified(run.o.schema, t.pg_name) + SourceRows(t),
-                    SourceParams(t))
+            ->Query("DELETE FROM " + QuoteQualified(run.o.schema, t.pg_name) + SourceRowsWhere(t),
+                    SourceRowsParams(t))
             .status());
   }
   return Status::OK();
@@ -162,9 +122,9 @@ Status CheckTargets(CopyRun& run) {
                             run.conn->Query("SELECT to_regclass($1) IS NOT NULL", {name}));
     run.exists.push_back(r.get(0, 0) == "t");
     if (!run.exists.back()) continue;
-    SQLIFT_ASSIGN_OR_RETURN(
-        PgResult rows, run.conn->Query("SELECT EXISTS (SELECT 1 FROM " + name + SourceRows(t) + ")",
-                                       SourceParams(t)));
+    SQLIFT_ASSIGN_OR_RETURN(PgResult rows, run.conn->Query("SELECT EXISTS (SELECT 1 FROM " + name +
+                                                               SourceRowsWhere(t) + ")",
+                                                           SourceRowsParams(t)));
     if (rows.get(0, 0) != "t") continue;
     full.push_back(i);
     const ColumnPlan* k = SourceConstant(t);
@@ -200,15 +160,6 @@ CopyLoaderOptions LoaderOptions(const CopyRun& run, const TableSchema& t) {
   for (uint32_t i : shape.pk_columns())
     lo.key_columns.push_back(i);
   return lo;
-}
-
-// An existing target's constant columns ([target.constants]) come after the SQLite ones.
-void AppendConstants(const TablePlan& t, std::vector<wire::Row>* rows) {
-  for (const ColumnPlan& c : t.columns) {
-    if (!c.constant) continue;
-    for (wire::Row& row : *rows)
-      row.add_values()->set_text(*c.constant);
-  }
 }
 
 Status LoadTable(CopyRun& run, size_t i) {

@@ -20,9 +20,12 @@ SchemaPlan Plan() {
   TablePlan orders{"Orders",
                    "Orders",
                    {Column("id", PgType::Kind::kBigint), Column("tenant_id", PgType::Kind::kText)},
-                   ""};
-  TablePlan shared{"settings", "settings", {Column("key", PgType::Kind::kText)}, ""};
-  TablePlan numbered{"accounts", "accounts", {Column("TENANT_ID", PgType::Kind::kBigint)}, ""};
+                   "",
+                   {},
+                   false};
+  TablePlan shared{"settings", "settings", {Column("key", PgType::Kind::kText)}, "", {}, false};
+  TablePlan numbered{"accounts", "accounts", {Column("TENANT_ID", PgType::Kind::kBigint)},
+                     "",         {},         false};
   plan.tables = {orders, shared, numbered};
   return plan;
 }
