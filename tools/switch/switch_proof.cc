@@ -168,10 +168,8 @@ Status ScanToNow(Switch& s, const VerifySpec& spec, const VerifiedAt& proof, std
   const WalBarrierOptions agent{s.db->path(), s.wal_progress, s.wal_barrier_timeout};
   SQLIFT_RETURN_IF_ERROR(WaitLoggedThrough(agent, *s.db).status());
   SQLIFT_ASSIGN_OR_RETURN(state::ChangeLog * log, SwitchLog(s));
-  SQLIFT_ASSIGN_OR_RETURN(
-      s.prior, ChangedKeysInLog(*log, proof, ScanFor(s, spec, kToTheEnd, s.o.fast_verify_max_keys),
-                                why, &*s.prior));
-  return Status::OK();
+  return ExtendChangedKeys(*log, proof, ScanFor(s, spec, kToTheEnd, s.o.fast_verify_max_keys), why,
+                           &s.prior);
 }
 
 // A fallback's settle (no position to hold while PostgreSQL's writers go on): rounds of

@@ -207,8 +207,14 @@ Result<std::optional<ChangedKeys>> ChangedSince(Switch& s, const VerifySpec& spe
   }
   SQLIFT_ASSIGN_OR_RETURN(state::ChangeLog * log, SwitchLog(s));
   const bool resume = s.prior && s.prior->since_run == s.proof->run_id && s.prior->to_seq <= to;
-  return ChangedKeysInLog(*log, *s.proof, ScanFor(s, spec, to, s.o.fast_verify_max_keys), why,
-                          resume ? &*s.prior : nullptr);
+  if (!resume) {
+    return ChangedKeysInLog(*log, *s.proof, ScanFor(s, spec, to, s.o.fast_verify_max_keys), why);
+  }
+  std::optional<ChangedKeys> keys = std::move(s.prior);  // extended in place: no copy in the fence
+  s.prior.reset();
+  SQLIFT_RETURN_IF_ERROR(ExtendChangedKeys(
+      *log, *s.proof, ScanFor(s, spec, to, s.o.fast_verify_max_keys), why, &keys));
+  return keys;
 }
 
 std::string VerifyNote(const VerifyReport& report, const std::optional<ChangedKeys>& changed,

@@ -49,9 +49,12 @@ class KeyCollector {
  public:
   KeyCollector(ChangedKeys* out, std::string tenant_column, size_t max_keys)
       : out_(out), tenant_column_(std::move(tenant_column)), max_keys_(max_keys) {
-    for (const auto& [table, keys] : out_->keys) {  // resuming an earlier scan
+    for (const auto& [table, keys] : out_->keys) {  // resuming a scan made without the index
+      std::map<std::string, size_t>& index = out_->index[table];
+      if (index.size() == keys.size()) continue;
+      index.clear();
       for (size_t i = 0; i < keys.size(); ++i)
-        index_[table][keys[i].SerializeAsString()] = i;
+        index[keys[i].SerializeAsString()] = i;
     }
   }
 
@@ -59,7 +62,7 @@ class KeyCollector {
     wire::Row key;
     for (const wire::Value& part : c.pk())
       *key.add_values() = part;
-    auto [it, fresh] = index_[shape.name()].try_emplace(key.SerializeAsString(), 0);
+    auto [it, fresh] = out_->index[shape.name()].try_emplace(key.SerializeAsString(), 0);
     std::vector<KeyFate>& fates = out_->fates[shape.name()];
     if (fresh) {
       it->second = fates.size();
@@ -84,7 +87,6 @@ class KeyCollector {
   ChangedKeys* out_;
   std::string tenant_column_;
   size_t max_keys_;
-  std::map<std::string, std::map<std::string, size_t>> index_;  // serialized key → its place
 };
 
 Status ScanRecord(uint64_t seq, std::string_view v, const KeyScan& scan, KeyCollector& keys) {
@@ -158,11 +160,15 @@ Result<std::optional<VerifiedAt>> LastProof(PgConnection& pg, const std::string&
   return std::optional<VerifiedAt>(std::move(at));
 }
 
-Result<std::optional<ChangedKeys>> ChangedKeysInLog(state::ChangeLog& log, const VerifiedAt& since,
-                                                    const KeyScan& scan, std::string* why,
-                                                    const ChangedKeys* prior) {
+namespace {
+
+// Reads (out->to_seq or since, scan.to_seq] into *out, which holds an earlier scan from the same
+// proof when `resumed`; false (with *why) when the incremental check does not apply. On an
+// error *out may hold part of the records.
+Result<bool> ScanInto(state::ChangeLog& log, const VerifiedAt& since, const KeyScan& scan,
+                      std::string* why, bool resumed, ChangedKeys* out) {
   SQLIFT_ASSIGN_OR_RETURN(state::LogStats stats, log.Stats());
-  const uint64_t from = prior ? prior->to_seq : since.position;
+  const uint64_t from = resumed ? out->to_seq : since.position;
   constexpr uint64_t kToTheEnd = std::numeric_limits<uint64_t>::max();
   if (scan.to_seq != kToTheEnd && scan.to_seq > from && stats.last_seq < scan.to_seq) {
     return Status::Unavailable(fmt::format("the log read holds seqs up to {}, not yet seq {}",
@@ -171,25 +177,43 @@ Result<std::optional<ChangedKeys>> ChangedKeysInLog(state::ChangeLog& log, const
   const uint64_t end = std::min(scan.to_seq, std::max(stats.last_seq, from));
   if (from < end && (stats.count == 0 || stats.first_seq > from + 1)) {
     *why = fmt::format("the log no longer holds seq {} (retention)", from + 1);
-    return std::optional<ChangedKeys>();
+    return false;
   }
-  ChangedKeys out;
-  if (prior) out = *prior;
-  out.since_run = since.run_id;
-  out.since_seq = since.position;
-  out.counts_at_since = since.counts;
-  out.to_seq = std::max(from, end);
-  KeyCollector keys(&out, scan.tenant_column, scan.max_keys);
-  Status st = log.Scan(from + 1, out.to_seq, [&](uint64_t seq, std::string_view v) {
+  out->since_run = since.run_id;
+  out->since_seq = since.position;
+  out->counts_at_since = since.counts;
+  out->to_seq = std::max(from, end);
+  KeyCollector keys(out, scan.tenant_column, scan.max_keys);
+  Status st = log.Scan(from + 1, out->to_seq, [&](uint64_t seq, std::string_view v) {
     return ScanRecord(seq, v, scan, keys);
   });
   if (st.code() == Status::Code::kAborted) {
     *why =
         st.message() + fmt::format(" after verify run {} at seq {}", since.run_id, since.position);
-    return std::optional<ChangedKeys>();
+    return false;
   }
   SQLIFT_RETURN_IF_ERROR(st.With("read the log for the incremental check"));
+  return true;
+}
+
+}  // namespace
+
+Result<std::optional<ChangedKeys>> ChangedKeysInLog(state::ChangeLog& log, const VerifiedAt& since,
+                                                    const KeyScan& scan, std::string* why,
+                                                    const ChangedKeys* prior) {
+  ChangedKeys out;
+  if (prior) out = *prior;
+  SQLIFT_ASSIGN_OR_RETURN(bool sound, ScanInto(log, since, scan, why, prior != nullptr, &out));
+  if (!sound) return std::optional<ChangedKeys>();
   return std::optional<ChangedKeys>(std::move(out));
+}
+
+Status ExtendChangedKeys(state::ChangeLog& log, const VerifiedAt& since, const KeyScan& scan,
+                         std::string* why, std::optional<ChangedKeys>* keys) {
+  Result<bool> sound = ScanInto(log, since, scan, why, true, &**keys);
+  if (sound.ok() && *sound) return Status::OK();
+  keys->reset();  // unsound, or part of the records read
+  return sound.status();
 }
 
 }  // namespace sqlift

@@ -59,6 +59,8 @@ struct ChangedKeys {
   // on both sides after to_seq and that the log has not shown changed since. The check inside
   // the fence reads only the others; the counts still come from every fate.
   std::map<std::string, std::vector<bool>> settled;
+  // SQLite table name → each key's serialized form → its place in keys (for a resumed scan).
+  std::map<std::string, std::map<std::string, size_t>> index;
 };
 
 // The keys of `table` the check still has to read (every changed key less the settled ones).
@@ -103,5 +105,11 @@ struct KeyScan {
 [[nodiscard]] Result<std::optional<ChangedKeys>> ChangedKeysInLog(
     state::ChangeLog& log, const VerifiedAt& since, const KeyScan& scan, std::string* why,
     const ChangedKeys* prior = nullptr);
+
+// The same as resuming from *keys (which must hold a scan), in place: no copy of what it holds.
+// *keys is reset when the check would not apply (the reason in *why) and on an error.
+[[nodiscard]] Status ExtendChangedKeys(state::ChangeLog& log, const VerifiedAt& since,
+                                       const KeyScan& scan, std::string* why,
+                                       std::optional<ChangedKeys>* keys);
 
 }  // namespace sqlift
