@@ -419,17 +419,14 @@ Status WalCaptureAgent::RunLoop() {
 // tail is waited on by the reader).
 Status WalCaptureAgent::AwaitNext(std::chrono::steady_clock::time_point started, bool busy) {
   busy_ = busy;
-  if (busy) rechecks_ = 0;
   if (busy) {
+    rechecks_ = 0;
     watch_->Disarm();
     const auto wait = started + options_.busy_drain_interval - std::chrono::steady_clock::now();
     if (wait <= wait.zero()) return Status::OK();
     return watch_->Wait(std::chrono::ceil<std::chrono::milliseconds>(wait)).status();
   }
-  if (rechecks_ > 0) {  // see below
-    --rechecks_;
-    return watch_->Wait(std::chrono::milliseconds(1)).status();
-  }
+  if (rechecks_ > 0 && rechecks_--) return watch_->Wait(std::chrono::milliseconds(1)).status();
   if (watch_->Arm()) return Status::OK();
   auto wait = options_.poll_interval;
   if (pin_stale_) {  // the pin that stayed moves after pin_interval (MovePin)
@@ -438,9 +435,8 @@ Status WalCaptureAgent::AwaitNext(std::chrono::steady_clock::time_point started,
     if (wait <= wait.zero()) return Status::OK();
   }
   SQLIFT_ASSIGN_OR_RETURN(WalWatch::Event event, watch_->Wait(wait));
-  // A committing connection writes its frames to the -wal file before it publishes them in the
-  // wal-index, and only the frames are seen by inotify: a drain woken by them may find nothing
-  // committed yet, and no later write need come. So the next few looks are a millisecond apart.
+  // inotify sees a commit's frames, written before the wal-index publishes them, and no later
+  // write need come: the next few looks are a millisecond apart.
   if (event == WalWatch::Event::kChanged) rechecks_ = kRechecks;
   return Status::OK();
 }
