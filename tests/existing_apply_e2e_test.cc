@@ -20,6 +20,7 @@
 #include "common/pg/pg_connection.h"
 #include "common/process/process.h"
 #include "common/sqlite/sqlite_db.h"
+#include "tests/testutil/wait_for.h"
 #include "tools/sandbox/pg_cluster.h"
 #include "tools/sandbox/pg_sandbox.h"
 #include "tools/sandbox/pg_suite_test.h"
@@ -142,15 +143,8 @@ class ExistingApplyTest : public PgSuiteTest {
     return out;
   }
 
-  // Polls `done` (every 10 ms) until it holds or 60 s pass.
-  static bool WaitFor(const std::function<bool()>& done) {
-    const auto deadline = std::chrono::steady_clock::now() + 60s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (done()) return true;
-      std::this_thread::sleep_for(10ms);  // polling the condition
-    }
-    return done();
-  }
+  // Until `done` holds, 60 s at most.
+  static bool WaitFor(const std::function<bool()>& done) { return testutil::WaitFor(done, 60s); }
 
   std::string Log(const std::string& command) const {
     std::stringstream text;

@@ -18,6 +18,7 @@
 #include "common/sqlite/sqlite_db.h"
 #include "common/sqlite/sqlite_statement.h"
 #include "tests/testutil/table_compare.h"
+#include "tests/testutil/wait_for.h"
 #include "tools/sandbox/pg_cluster.h"
 
 namespace sqlift::testing {
@@ -278,12 +279,7 @@ Result<uint64_t> MigrationScenario::AppliedSeq() {
 
 bool MigrationScenario::WaitFor(const std::function<bool()>& done,
                                 std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  while (Clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling the condition
-  }
-  return done();
+  return testutil::WaitFor(done, timeout);
 }
 
 Status MigrationScenario::WaitForwardDrained(std::chrono::seconds timeout) {
