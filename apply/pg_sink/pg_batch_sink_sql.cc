@@ -109,7 +109,8 @@ std::string InsertSql(const std::string& schema, const ResolvedTable& t,
   AddConstants(t, first, &names, &values, &pk, &set, &where);
   return fmt::format("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO {}{}",
                      QuoteQualified(schema, t.table->pg_name), names, values, pk,
-                     set.empty() ? "NOTHING" : "UPDATE SET " + set, where);
+                     set.empty() ? std::string("NOTHING") : fmt::format("UPDATE SET {}", set),
+                     where);
 }
 
 std::string UpdateSql(const std::string& schema, const ResolvedTable& t,

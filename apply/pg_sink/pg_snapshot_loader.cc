@@ -69,9 +69,10 @@ Status PgSnapshotLoader::CheckExistingTables() {
           "application's schema is deployed first",
           name));
     }
-    SQLIFT_ASSIGN_OR_RETURN(PgResult rows, conn_->Query("SELECT EXISTS (SELECT 1 FROM " + name +
-                                                            SourceRowsWhere(t) + ")",
-                                                        SourceRowsParams(t)));
+    SQLIFT_ASSIGN_OR_RETURN(
+        PgResult rows,
+        conn_->Query(fmt::format("SELECT EXISTS (SELECT 1 FROM {}{})", name, SourceRowsWhere(t)),
+                     SourceRowsParams(t)));
     if (rows.get(0, 0) == "t") {
       const ColumnPlan* k = SourceConstant(t);
       return Status::FailedPrecondition(fmt::format(
@@ -93,12 +94,13 @@ Status PgSnapshotLoader::CreateTables() {
       continue;
     }
     const std::string& tenant_col = plan_.tables[i].constant_tenant_column;
-    SQLIFT_ASSIGN_OR_RETURN(PgResult rows,
-                            tenant_col.empty()
-                                ? conn_->Query("SELECT EXISTS (SELECT 1 FROM " + name + ")")
-                                : conn_->Query("SELECT EXISTS (SELECT 1 FROM " + name + " WHERE " +
-                                                   QuoteIdentifier(tenant_col) + " = $1)",
-                                               {options_.constant_tenant}));
+    SQLIFT_ASSIGN_OR_RETURN(
+        PgResult rows,
+        tenant_col.empty()
+            ? conn_->Query(fmt::format("SELECT EXISTS (SELECT 1 FROM {})", name))
+            : conn_->Query(fmt::format("SELECT EXISTS (SELECT 1 FROM {} WHERE {} = $1)", name,
+                                       QuoteIdentifier(tenant_col)),
+                           {options_.constant_tenant}));
     if (rows.get(0, 0) == "t") {
       return Status::FailedPrecondition(fmt::format(
           "target table {} already holds rows{}; a snapshot loads only into empty or new tables "

@@ -133,9 +133,10 @@ Status ReverseRowWriter::Insert(const ReverseTarget& t, const pgchange::Change& 
         }
         for (int c : t.key_src)
           key += (key.empty() ? "" : ", ") + QuoteSqliteIdentifier(SqliteName(t, c));
-        return fmt::format("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO {}",
-                           QuoteSqliteIdentifier(t.table->name), names, params, key,
-                           set.empty() ? "NOTHING" : "UPDATE SET " + set);
+        return fmt::format(
+            "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO {}",
+            QuoteSqliteIdentifier(t.table->name), names, params, key,
+            set.empty() ? std::string("NOTHING") : fmt::format("UPDATE SET {}", set));
       }));
   for (size_t k = 0; k < cols.size(); ++k) {
     SQLIFT_RETURN_IF_ERROR(

@@ -122,9 +122,10 @@ Status CheckTargets(CopyRun& run) {
                             run.conn->Query("SELECT to_regclass($1) IS NOT NULL", {name}));
     run.exists.push_back(r.get(0, 0) == "t");
     if (!run.exists.back()) continue;
-    SQLIFT_ASSIGN_OR_RETURN(PgResult rows, run.conn->Query("SELECT EXISTS (SELECT 1 FROM " + name +
-                                                               SourceRowsWhere(t) + ")",
-                                                           SourceRowsParams(t)));
+    SQLIFT_ASSIGN_OR_RETURN(
+        PgResult rows,
+        run.conn->Query(fmt::format("SELECT EXISTS (SELECT 1 FROM {}{})", name, SourceRowsWhere(t)),
+                        SourceRowsParams(t)));
     if (rows.get(0, 0) != "t") continue;
     full.push_back(i);
     const ColumnPlan* k = SourceConstant(t);
