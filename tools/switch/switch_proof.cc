@@ -187,7 +187,10 @@ Result<std::string> SettleUnheld(Switch& s, const VerifySpec& spec, const Verifi
     done += fmt::format("; {} of {} settled after seq {}", settled, left, s.prior->to_seq);
   }
   if (!s.prior) return done + " (then " + why + ")";
-  return done + fmt::format("; {} to read inside the fence", UnsettledCount(*s.prior));
+  return done + fmt::format(
+                    "; {} left unsettled at seq {}, read inside the fence with what "
+                    "changes after it",
+                    UnsettledCount(*s.prior), s.prior->to_seq);
 }
 
 }  // namespace
