@@ -34,7 +34,6 @@ class ChangeWatcher {
  private:
   ChangeWatcher(int inotify_fd, int wake_fd, std::string db_name)
       : inotify_fd_(inotify_fd), wake_fd_(wake_fd), db_name_(std::move(db_name)) {}
-  bool Relevant(const char* name) const;
 
   int inotify_fd_;  // -1 when polling only
   int wake_fd_;     // eventfd

@@ -1,9 +1,7 @@
 #include "capture/agent/wal_watch.h"
 
 #include <fmt/format.h>
-#include <poll.h>
 #include <spdlog/spdlog.h>
-#include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <unistd.h>
 
@@ -11,11 +9,12 @@
 #include <cstring>
 #include <filesystem>
 
+#include "capture/agent/watch_fds.h"
+
 namespace sqlift {
 
 Result<std::unique_ptr<WalWatch>> WalWatch::Open(const std::string& db_path) {
-  int wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (wake < 0) return Status::IOError(fmt::format("eventfd: {}", std::strerror(errno)));
+  SQLIFT_ASSIGN_OR_RETURN(int wake, watch::NewWakeFd());
   std::filesystem::path path(db_path);
   std::string dir = path.has_parent_path() ? path.parent_path().string() : ".";
   int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -49,50 +48,19 @@ void WalWatch::Disarm() {
   if (watch_ < 0) return;
   inotify_rm_watch(inotify_fd_, watch_);
   watch_ = -1;
-  DrainEvents();
-}
-
-bool WalWatch::Relevant(const char* name) const {
-  std::string_view n(name);
-  return n == db_name_ || n == db_name_ + "-wal";
-}
-
-bool WalWatch::DrainEvents() {
-  bool changed = false;
-  alignas(inotify_event) char buf[4096];
-  ssize_t n;
-  while ((n = read(inotify_fd_, buf, sizeof buf)) > 0) {
-    for (char* p = buf; p < buf + n;) {
-      auto* ev = reinterpret_cast<inotify_event*>(p);
-      if (ev->len > 0 && Relevant(ev->name)) changed = true;
-      p += sizeof(inotify_event) + ev->len;
-    }
-  }
-  return changed;
+  watch::DrainDbEvents(inotify_fd_, db_name_);
 }
 
 Result<WalWatch::Event> WalWatch::Wait(std::chrono::milliseconds timeout) {
-  pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {inotify_fd_, POLLIN, 0}};
-  int nfds = watch_ >= 0 ? 2 : 1;
-  int rc = poll(fds, nfds, static_cast<int>(timeout.count()));
-  if (rc < 0) {
-    if (errno == EINTR) return Event::kWoken;
-    return Status::IOError(fmt::format("poll: {}", std::strerror(errno)));
-  }
-  if (fds[0].revents & POLLIN) {
-    uint64_t v;
-    while (read(wake_fd_, &v, sizeof v) > 0) {
-    }
-    return Event::kWoken;
-  }
-  if (rc == 0 || nfds == 1) return Event::kTimeout;
-  return DrainEvents() ? Event::kChanged : Event::kTimeout;
+  SQLIFT_ASSIGN_OR_RETURN(watch::Ready ready,
+                          watch::Wait(wake_fd_, watch_ >= 0 ? inotify_fd_ : -1, timeout));
+  if (ready == watch::Ready::kWoken) return Event::kWoken;
+  if (ready == watch::Ready::kTimeout) return Event::kTimeout;
+  return watch::DrainDbEvents(inotify_fd_, db_name_) ? Event::kChanged : Event::kTimeout;
 }
 
 void WalWatch::Wake() {
-  uint64_t one = 1;
-  ssize_t n = write(wake_fd_, &one, sizeof one);
-  (void)n;  // a full eventfd counter already means "woken"
+  watch::Wake(wake_fd_);
 }
 
 }  // namespace sqlift

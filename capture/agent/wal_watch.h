@@ -40,8 +40,6 @@ class WalWatch {
 
  private:
   WalWatch(int inotify_fd, int wake_fd, std::string dir, std::string db_name);
-  bool Relevant(const char* name) const;
-  bool DrainEvents();  // reads every queued event; whether one was relevant
 
   int inotify_fd_;  // -1 when polling only
   int wake_fd_;     // eventfd
