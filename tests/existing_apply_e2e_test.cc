@@ -4,7 +4,11 @@
 // tenant_id uuid NOT NULL filled from [target.constants], an extra index and a trigger), the
 // SQLite source is in WAL mode. The snapshot loads into it, streamed inserts, updates and
 // deletes follow, verify finds both sides equal, and a schema change on SQLite stops the
-// stream without touching the application's schema.
+// stream without touching the application's schema. The switches work against it: after a
+// cutover the application writes PostgreSQL (row-level security enabled and forced), the
+// reverse path brings its rows back under SQLite's names and skips what SQLite has no place
+// for (its uuid tenant column, another source's rows, the audit table its trigger fills), and
+// a fallback loses nothing.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -54,10 +58,11 @@ CREATE FUNCTION audit_lead() RETURNS trigger LANGUAGE plpgsql AS
 CREATE TRIGGER "Lead_audit" AFTER INSERT ON "Lead" FOR EACH ROW EXECUTE FUNCTION audit_lead();
 )";
 
-// Prisma's SQLite models; in name order "Lead" comes before its parent "Tag".
+// Prisma's SQLite models; in name order "Lead" comes before its parent "Tag", whose label
+// fills the target's "name" ([mapping] column).
 constexpr const char* kSource = R"(
 PRAGMA journal_mode = WAL;
-CREATE TABLE "Tag" ("id" TEXT NOT NULL PRIMARY KEY, "name" TEXT NOT NULL);
+CREATE TABLE "Tag" ("id" TEXT NOT NULL PRIMARY KEY, "label" TEXT NOT NULL);
 CREATE TABLE "Lead" ("id" TEXT NOT NULL PRIMARY KEY, "email" TEXT NOT NULL,
   "capturedAt" DATETIME NOT NULL, "score" INTEGER, "tagId" TEXT REFERENCES "Tag" ("id"));
 CREATE TABLE "visit" ("id" INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -101,6 +106,7 @@ class ExistingApplyTest : public PgSuiteTest {
         "[capture]\nmode = \"wal\"\npoll_ms = 50\n"
         "[target]\npg = \"{1}\"\nschema_mode = \"existing\"\n"
         "[target.constants]\ntenant_id = \"{3}\"\n"
+        "[mapping]\n\"Tag.label\" = {{ column = \"name\" }}\n"
         "[transport]\nlisten = \"127.0.0.1:{2}\"\nconnect = \"127.0.0.1:{2}\"\n"
         "token_file = \"{0}/token\"\n",
         dir_.string(), uri_, *port, kTenant);
@@ -182,7 +188,7 @@ TEST_F(ExistingApplyTest, SnapshotAndStreamLoadIntoThePrismaSchema) {
   Write("INSERT INTO \"Lead\" VALUES ('l3', 'cy@example.com', '2025-12-07 10:00:00.5', 3, 't3')");
   Write("UPDATE \"Lead\" SET score = 11, \"tagId\" = 't2' WHERE id = 'l1'");
   Write("DELETE FROM \"visit\" WHERE id = 2");
-  Write("UPDATE \"Tag\" SET name = 'silver' WHERE id = 't3'");
+  Write("UPDATE \"Tag\" SET label = 'silver' WHERE id = 't3'");
   Write("INSERT INTO \"visit\" (leadid, at) VALUES ('l3', 1765101600000)");
   ASSERT_TRUE(WaitFor([&] { return Rows("SELECT count(*) FROM \"Visit\" WHERE id = 3") == "1\n"; }))
       << Log("apply") << Log("capture");
@@ -203,11 +209,6 @@ TEST_F(ExistingApplyTest, SnapshotAndStreamLoadIntoThePrismaSchema) {
             "Lead_email_idx\nLead_pkey\n");
   process::Output verify = Run({"verify"});
   EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
-  // Cutover is refused: the reverse path does not map the application's schema back.
-  process::Output cutover = Run({"cutover"});
-  EXPECT_EQ(cutover.exit_code, 3) << cutover.out << cutover.err;
-  EXPECT_NE(cutover.err.find("cutover and fallback are not yet"), std::string::npos) << cutover.err;
-
   // A schema change on SQLite is never carried into the application's schema.
   Write("ALTER TABLE \"Tag\" ADD COLUMN color TEXT");
   Write("INSERT INTO \"Tag\" VALUES ('t4', 'red', 'red')");
@@ -239,6 +240,107 @@ TEST_F(ExistingApplyTest, AnotherTenantsRowUnderTheKeyStopsTheStream) {
   })) << Log("apply");
   EXPECT_EQ(Rows("SELECT id, tenant_id, name FROM \"Tag\" WHERE id = 't9'"),
             fmt::format("t9|{}|theirs\n", other));
+}
+
+// Cutover, writes on PostgreSQL as the application makes them, fallback: nothing lost, nothing
+// of the application's own (audit rows, another source's rows, the tenant column) in SQLite.
+TEST_F(ExistingApplyTest, CutoverAndFallbackRoundTripThroughThePrismaSchema) {
+  Deploy("existing_switch");
+  const std::string other = "0b7e2c1a-4d3f-4e5a-9b8c-7d6e5f4a3b2c";
+  for (const char* table : {"Tag", "Lead", "Visit"}) {
+    ASSERT_TRUE(conn_
+                    ->Exec(fmt::format(
+                        "ALTER TABLE \"{0}\" ENABLE ROW LEVEL SECURITY; ALTER TABLE \"{0}\" FORCE "
+                        "ROW LEVEL SECURITY; CREATE POLICY tenant_isolation ON \"{0}\" USING "
+                        "(tenant_id = current_setting('app.current_tenant_id', true)::uuid)",
+                        table))
+                    .ok());
+  }
+  process::Output init = Run({"init"});
+  ASSERT_EQ(init.exit_code, 0) << init.out << init.err;
+  Start(&applier_, "apply");
+  Start(&agent_, "capture");
+  ASSERT_TRUE(WaitFor([&] { return Rows("SELECT count(*) FROM sqlift.positions") == "1\n"; }))
+      << Log("apply") << Log("capture");
+  Write("INSERT INTO \"Tag\" VALUES ('t3', 'gold')");
+  ASSERT_TRUE(WaitFor([&] {
+    return Rows("SELECT count(*) FROM \"Tag\" WHERE id = 't3'") == "1\n";
+  })) << Log("apply")
+      << Log("capture");
+
+  // A replica identity without SQLite's key: refused before anything changes, naming the fix.
+  ASSERT_TRUE(conn_->Exec("ALTER TABLE \"Tag\" REPLICA IDENTITY NOTHING").ok());
+  process::Output refused_cutover = Run({"cutover", "--timeout", "60s"});
+  EXPECT_NE(refused_cutover.exit_code, 0);
+  EXPECT_NE(refused_cutover.out.find("REPLICA IDENTITY USING INDEX"), std::string::npos)
+      << refused_cutover.out << refused_cutover.err;
+  ASSERT_TRUE(conn_->Exec("ALTER TABLE \"Tag\" REPLICA IDENTITY DEFAULT").ok());
+  // Another source loading into the same tables shares the whole database's route: refused.
+  ASSERT_TRUE(
+      conn_->Exec("INSERT INTO sqlift.positions (source, applied_seq) VALUES ('b', 0)").ok());
+  refused_cutover = Run({"cutover", "--timeout", "60s"});
+  EXPECT_NE(refused_cutover.exit_code, 0);
+  EXPECT_NE(refused_cutover.out.find("sources b also load into this existing schema"),
+            std::string::npos)
+      << refused_cutover.out << refused_cutover.err;
+  ASSERT_TRUE(conn_->Exec("DELETE FROM sqlift.positions WHERE source = 'b'").ok());
+
+  process::Output cutover = Run({"cutover", "--timeout", "60s"});
+  ASSERT_EQ(cutover.exit_code, 0) << cutover.out << cutover.err << Log("capture");
+  auto db = SqliteDb::Open(Path("app.db"), SqliteDb::Mode::kReadWrite);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  Status refused = (*db)->Exec("INSERT INTO \"Tag\" VALUES ('t4', 'late')");
+  EXPECT_NE(refused.ToString().find("is on postgres"), std::string::npos) << refused.ToString();
+
+  // The application on PostgreSQL: its tenant set, as its policies read it.
+  ASSERT_TRUE(
+      conn_
+          ->Exec(fmt::format(
+              "BEGIN; SELECT set_config('app.current_tenant_id', '{0}', true);"
+              "INSERT INTO \"Tag\" VALUES ('t5', '{0}', 'pg');"
+              "INSERT INTO \"Lead\" (id, tenant_id, email, \"capturedAt\", score, \"tagId\") "
+              "VALUES ('l4', '{0}', 'dee@example.com', '2025-12-08 09:00:00.25', 4, 't5');"
+              "UPDATE \"Lead\" SET score = 99, note = 'pg only' WHERE id = 'l2';"
+              "DELETE FROM \"Visit\" WHERE id = 1;"
+              "INSERT INTO \"Visit\" (tenant_id, \"leadId\", at) "
+              "VALUES ('{0}', 'l4', '2025-12-08 09:01:00');"
+              "INSERT INTO \"Tag\" VALUES ('x1', '{1}', 'theirs'); COMMIT",
+              kTenant, other))
+          .ok());
+  // The reverse path has applied the transaction once l4 is in SQLite.
+  ASSERT_TRUE(WaitFor([&] {
+    auto n = (*db)->QueryInt64("SELECT count(*) FROM \"Lead\" WHERE id = 'l4'");
+    return n.ok() && *n == 1;
+  })) << Log("capture");
+
+  process::Output fallback = Run({"fallback", "--timeout", "60s"});
+  ASSERT_EQ(fallback.exit_code, 0) << fallback.out << fallback.err << Log("capture");
+  Write("INSERT INTO \"Tag\" VALUES ('t6', 'back')");
+  ASSERT_TRUE(WaitFor([&] {
+    return Rows("SELECT count(*) FROM \"Tag\" WHERE id = 't6'") == "1\n";
+  })) << Log("apply")
+      << Log("capture");
+  process::Output verify = Run({"verify"});
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+
+  // SQLite holds the application's writes under its own names, and nothing else.
+  auto rows = [&](const std::string& sql) {
+    std::vector<std::string> out;
+    auto stmt = (*db)->Prepare(sql);
+    if (!stmt.ok()) return std::vector<std::string>{stmt.status().ToString()};
+    for (auto row = stmt->Step(); row.ok() && *row; row = stmt->Step())
+      out.emplace_back(stmt->ColumnText(0));
+    return out;
+  };
+  EXPECT_EQ(rows("SELECT id || '|' || label FROM \"Tag\" ORDER BY id"),
+            (std::vector<std::string>{"t1|vip", "t2|new", "t3|gold", "t5|pg", "t6|back"}));
+  EXPECT_EQ(rows("SELECT id || '|' || \"capturedAt\" || '|' || ifnull(score, '-') FROM \"Lead\" "
+                 "ORDER BY id"),
+            (std::vector<std::string>{"l1|1764979200000|10", "l2|2025-12-06T00:00:00.000Z|99",
+                                      "l4|2025-12-08 09:00:00.25|4"}));
+  EXPECT_EQ(rows("SELECT id || '|' || leadid || '|' || at FROM visit ORDER BY id"),
+            (std::vector<std::string>{"2|l2|2025-12-06T00:05:00Z", "3|l4|2025-12-08 09:01:00"}));
+  EXPECT_EQ(Rows("SELECT count(*) FROM sqlift.dead_letter"), "0\n");
 }
 
 }  // namespace

@@ -224,7 +224,7 @@ TEST_F(PgTextStorageTest, StoredTypesAndValues) {
                                       T("ab   "),
                                       T("1 day")};
   ReverseApplierOptions options;
-  options.tables["v"] = {"v", {}, {}};
+  options.tables["v"] = {"v", {}, {}, false, {}};
   auto applier = OpenApplier(options);
   ASSERT_NE(applier, nullptr);
   auto stats = applier->Apply(Txn(100, {Insert(rel, row)}));

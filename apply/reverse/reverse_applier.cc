@@ -7,6 +7,8 @@
 #include <cctype>
 #include <limits>
 
+#include "apply/reverse/pg_text_value.h"
+#include "apply/translate/value_repr.h"
 #include "capture/outbox/guard_triggers.h"
 #include "capture/outbox/outbox.h"
 #include "common/sqlite/sqlite_schema.h"
@@ -56,6 +58,34 @@ Status CheckShape(const Change& c) {
   return Status::InvalidArgument(fmt::format(
       "change of {}.{}: tuple sizes (old {}, new {}) do not match the relation's {} columns",
       c.rel->schema, c.rel->table, c.old_tuple.size(), c.new_tuple.size(), n));
+}
+
+// The unit rel column `i` of `t` stores its instants in, when [mapping] declares none: that of
+// the newest value among the table's last 1,000 rows, read once per relation (kAuto: text, or
+// no such value). An application that stores integer milliseconds gets them back.
+Result<TimeUnit> StoredUnitOf(SqliteDb& db, const ReverseTarget& t, size_t i) {
+  const uint32_t oid = t.rel->columns[i].type_oid;
+  if ((oid != pgoid::kTimestamp && oid != pgoid::kTimestamptz) || t.sqlite_col[i] < 0 ||
+      t.time_unit[i] != TimeUnit::kAuto)
+    return TimeUnit::kAuto;
+  const std::string column = QuoteSqliteIdentifier(t.table->columns[t.sqlite_col[i]].name);
+  SQLIFT_ASSIGN_OR_RETURN(
+      SqliteStatement stmt,
+      db.Prepare(fmt::format(
+          "SELECT {0} FROM (SELECT {0} FROM {1}{2} LIMIT 1000) WHERE {0} IS NOT NULL LIMIT 1",
+          column, QuoteSqliteIdentifier(t.table->name),
+          t.table->without_rowid ? "" : " ORDER BY rowid DESC")));
+  SQLIFT_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  wire::Value v;
+  if (!row) return TimeUnit::kAuto;
+  if (stmt.ColumnType(0) == SQLITE_INTEGER) {
+    v.set_integer(stmt.ColumnInt64(0));
+  } else if (stmt.ColumnType(0) == SQLITE_FLOAT) {
+    v.set_real(stmt.ColumnDouble(0));
+  } else {
+    return TimeUnit::kAuto;
+  }
+  return UnitOf(v, PgType{});
 }
 
 }  // namespace
@@ -200,6 +230,11 @@ Result<ReverseApplyStats> ReverseApplier::ApplyInTransaction(
 Status ReverseApplier::ApplyChange(const pgchange::Transaction& txn, const Change& change,
                                    const std::vector<RouteRow>& routes, ReverseApplyStats* stats) {
   if (!change.rel) return Status::InvalidArgument("a change without its relation");
+  SQLIFT_ASSIGN_OR_RETURN(const ReverseTarget* target, Resolve(change.rel));
+  if (target->unmapped) {
+    ++stats->rows_unmapped;
+    return Status::OK();
+  }
   if (change.op == Change::Op::kTruncate) {
     return Status::FailedPrecondition(
         fmt::format("{} truncated {}.{}: refused (TRUNCATE is not applied to SQLite; delete the "
@@ -207,8 +242,10 @@ Status ReverseApplier::ApplyChange(const pgchange::Transaction& txn, const Chang
                     ReverseTxnName(txn), change.rel->schema, change.rel->table));
   }
   SQLIFT_RETURN_IF_ERROR(CheckShape(change));
-  SQLIFT_ASSIGN_OR_RETURN(const ReverseTarget* target, Resolve(change.rel));
-  SQLIFT_ASSIGN_OR_RETURN(bool mine, CheckTenants(txn, *target, change, routes));
+  SQLIFT_ASSIGN_OR_RETURN(bool mine, CheckConstants(txn, *target, change));
+  if (mine) {
+    SQLIFT_ASSIGN_OR_RETURN(mine, CheckTenants(txn, *target, change, routes));
+  }
   if (!mine) {
     ++stats->rows_other_tenants;
     return Status::OK();
@@ -261,7 +298,11 @@ Result<ReverseTarget> ReverseApplier::BuildTarget(
                               options_.pg_schema));
   }
   auto map = options_.tables.find(rel->table);
-  if (map == options_.tables.end()) return refuse("no mapping to an SQLite table: refused");
+  if (map == options_.tables.end()) {
+    if (!options_.skip_unmapped) return refuse("no mapping to an SQLite table: refused");
+    t.unmapped = true;  // the application's own table: nothing of it goes to SQLite
+    return t;
+  }
   auto table = schema_.find(Lower(map->second.sqlite_table));
   if (table == schema_.end()) {
     return refuse(fmt::format("SQLite table {} does not exist", map->second.sqlite_table));
@@ -283,9 +324,20 @@ Result<ReverseTarget> ReverseApplier::BuildTarget(
         continue;
       }
     }
+    auto constant = map->second.constants.find(c.name);
+    if (constant != map->second.constants.end()) {  // PostgreSQL only: never written to SQLite
+      t.constants.emplace_back(static_cast<int>(i), constant->second);
+      t.sqlite_col.push_back(-1);
+      continue;
+    }
     std::string name = c.name;
+    bool listed = false;
     for (const ReverseColumnMap& m : map->second.columns) {
-      if (m.pg_name == c.name) name = m.sqlite_name;
+      if (m.pg_name == c.name) name = m.sqlite_name, listed = true;
+    }
+    if (map->second.only_listed && !listed) {  // the application's own column
+      t.sqlite_col.push_back(-1);
+      continue;
     }
     int index = t.table->ColumnIndex(name);
     if (index < 0) {
@@ -295,13 +347,27 @@ Result<ReverseTarget> ReverseApplier::BuildTarget(
     // A generated column: SQLite computes it.
     t.sqlite_col.push_back(t.table->columns[index].hidden ? -1 : index);
   }
+  for (size_t i = 0; i < rel->columns.size(); ++i) {
+    SQLIFT_ASSIGN_OR_RETURN(TimeUnit unit, StoredUnitOf(*db_, t, i));
+    t.stored_unit.push_back(unit);
+  }
   for (uint32_t pk : t.table->PrimaryKeyColumns()) {
     auto src = std::find(t.sqlite_col.begin(), t.sqlite_col.end(), static_cast<int>(pk));
     if (src == t.sqlite_col.end()) {
       return refuse(fmt::format("no column holds SQLite primary key column {} of table {}",
                                 t.table->columns[pk].name, t.table->name));
     }
-    t.key_src.push_back(static_cast<int>(src - t.sqlite_col.begin()));
+    const size_t col = static_cast<size_t>(src - t.sqlite_col.begin());
+    // pgoutput sends an UPDATE's and a DELETE's old row with only the replica identity's
+    // columns: without the key among them, SQLite's row could not be found.
+    if (!rel->columns[col].key) {
+      return refuse(fmt::format(
+          "column {} (SQLite primary key column {}) is not in the table's replica identity, so "
+          "an UPDATE or DELETE would not carry it: run ALTER TABLE {} REPLICA IDENTITY USING "
+          "INDEX <a unique index on the SQLite key's columns> (or REPLICA IDENTITY FULL)",
+          rel->columns[col].name, t.table->columns[pk].name, t.pg_name));
+    }
+    t.key_src.push_back(static_cast<int>(col));
   }
   return t;
 }

@@ -62,6 +62,14 @@ struct ReverseTableMap {
   // Time columns whose SQLite representation [mapping] declares (PostgreSQL column → unit):
   // their instants are written back as numbers in that unit, as the application stores them.
   std::map<std::string, TimeUnit> time_units;
+  // An existing target schema ([target] schema_mode = "existing"): every PostgreSQL column that
+  // has an SQLite column is listed in `columns`, and the others are the application's own (a
+  // uuid key, a column its migrations added): never written to SQLite. Without this flag an
+  // unlisted column must have an SQLite column of the same name.
+  bool only_listed = false;
+  // [target.constants] (PostgreSQL column → value): every row of this source holds the value.
+  // A row that holds another one is another source's and is skipped; never written to SQLite.
+  std::map<std::string, std::string> constants;
 };
 
 struct ReverseApplierOptions {
@@ -74,13 +82,18 @@ struct ReverseApplierOptions {
   // it, in the primary key). Rows whose value differs belong to other sources and are
   // skipped; the column is never written to SQLite. Needs tenant_column.
   std::optional<std::string> constant_tenant;
+  // An existing target schema: tables of pg_schema with no mapping are the application's own
+  // (its migrations' bookkeeping, an audit log its triggers fill). Their changes are skipped
+  // and counted (ReverseApplyStats::rows_unmapped) instead of refused.
+  bool skip_unmapped = false;
   std::chrono::milliseconds busy_timeout{5000};
 };
 
 struct ReverseApplyStats {
   bool skipped = false;            // origin sqlift_* or already applied: nothing written
   int64_t rows = 0;                // row changes written
-  int64_t rows_other_tenants = 0;  // constant_tenant: rows of other sources, skipped
+  int64_t rows_other_tenants = 0;  // constant_tenant or constants: other sources' rows, skipped
+  int64_t rows_unmapped = 0;       // skip_unmapped: changes of tables SQLite does not have
 };
 
 class ReverseApplier {
@@ -123,6 +136,11 @@ class ReverseApplier {
                                           const ReverseTarget& target,
                                           const pgchange::Change& change,
                                           const std::vector<RouteRow>& routes);
+  // Whether the row holds this source's [target.constants] (false: another source's row);
+  // FailedPrecondition for an update that moves a row SQLite holds to another source.
+  [[nodiscard]] Result<bool> CheckConstants(const pgchange::Transaction& txn,
+                                            const ReverseTarget& target,
+                                            const pgchange::Change& change);
   [[nodiscard]] Result<std::vector<std::string>> RowTenants(const ReverseTarget& target,
                                                             const pgchange::Change& change);
 

@@ -26,7 +26,7 @@ class ReverseApplierTest : public testing::ReverseFixture {
                   {"body", pgoid::kText, -1, false},
                   {"qty", pgoid::kInt4, -1, false}});
     ReverseApplierOptions options;
-    options.tables["items"] = {"items", {}, {}};
+    options.tables["items"] = {"items", {}, {}, false, {}};
     applier_ = OpenApplier(options);
     ASSERT_NE(applier_, nullptr);
   }
@@ -86,7 +86,7 @@ TEST_F(ReverseApplierTest, ReplayAtOrBelowThePositionIsSkipped) {
   EXPECT_EQ(Position(), 100u);
   // A second applier (a restart) reads the same position.
   ReverseApplierOptions options;
-  options.tables["items"] = {"items", {}, {}};
+  options.tables["items"] = {"items", {}, {}, false, {}};
   auto restarted = OpenApplier(options);
   ASSERT_NE(restarted, nullptr);
   EXPECT_EQ(std::move(restarted->Position()).value(), 100u);
@@ -131,7 +131,7 @@ TEST_F(ReverseApplierTest, ReservedAndHostileIdentifiersAreQuoted) {
       Rel(16500, "user",
           {{"id", pgoid::kInt8, -1, true}, {"\"; DROP TABLE x; --", pgoid::kText, -1, false}});
   ReverseApplierOptions options;
-  options.tables["user"] = {"user", {}, {}};
+  options.tables["user"] = {"user", {}, {}, false, {}};
   auto applier = OpenApplier(options);
   ASSERT_NE(applier, nullptr);
   for (auto& txn : {Txn(100, {Insert(user, {T("1"), T("a")}), Insert(user, {T("2"), T("b")})}),
@@ -148,7 +148,7 @@ TEST_F(ReverseApplierTest, RenamedColumnsFollowTheMapping) {
   auto people =
       Rel(16600, "persons", {{"id", pgoid::kInt8, -1, true}, {"name", pgoid::kText, -1, false}});
   ReverseApplierOptions options;
-  options.tables["persons"] = {"people", {{"id", "pid"}, {"name", "full_name"}}, {}};
+  options.tables["persons"] = {"people", {{"id", "pid"}, {"name", "full_name"}}, {}, false, {}};
   auto applier = OpenApplier(options);
   ASSERT_NE(applier, nullptr);
   auto stats = applier->Apply(Txn(100, {Insert(people, {T("7"), T("Ada")})}));
@@ -165,7 +165,7 @@ TEST_F(ReverseApplierTest, GeneratedSqliteColumnsAreLeftToSqlite) {
                     {"w", pgoid::kInt8, -1, false},
                     {"area", pgoid::kInt8, -1, false}});
   ReverseApplierOptions options;
-  options.tables["boxes"] = {"boxes", {}, {}};
+  options.tables["boxes"] = {"boxes", {}, {}, false, {}};
   auto applier = OpenApplier(options);
   ASSERT_NE(applier, nullptr);
   auto stats = applier->Apply(Txn(100, {Insert(boxes, {T("1"), T("3"), T("9")}),
@@ -232,8 +232,8 @@ TEST_F(ReverseApplierTest, FailureMidTransactionLeavesNeitherRowsNorPosition) {
   auto flags =
       Rel(16700, "flags", {{"id", pgoid::kInt8, -1, true}, {"on_off", pgoid::kBool, -1, false}});
   ReverseApplierOptions options;
-  options.tables["items"] = {"items", {}, {}};
-  options.tables["flags"] = {"flags", {}, {}};
+  options.tables["items"] = {"items", {}, {}, false, {}};
+  options.tables["flags"] = {"flags", {}, {}, false, {}};
   auto applier = OpenApplier(options);
   ASSERT_NE(applier, nullptr);
   auto stats =
@@ -276,7 +276,7 @@ TEST_F(ReverseApplierTest, SchemaChangeIsPickedUp) {
 
 TEST_F(ReverseApplierTest, BusyDatabaseIsRetryableAndWritesNothing) {
   ReverseApplierOptions options;
-  options.tables["items"] = {"items", {}, {}};
+  options.tables["items"] = {"items", {}, {}, false, {}};
   options.busy_timeout = std::chrono::milliseconds(10);
   auto applier = OpenApplier(options);
   ASSERT_NE(applier, nullptr);
@@ -293,7 +293,7 @@ TEST_F(ReverseApplierTest, BusyDatabaseIsRetryableAndWritesNothing) {
 
 TEST_F(ReverseApplierTest, OpenChecksTablesAndOptions) {
   ReverseApplierOptions missing;
-  missing.tables["items"] = {"nosuch", {}, {}};
+  missing.tables["items"] = {"nosuch", {}, {}, false, {}};
   auto r = ReverseApplier::Open(path_, missing);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("nosuch, which does not exist"), std::string::npos)

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "apply/reverse/reverse_applier.h"
 
@@ -61,6 +62,32 @@ Result<std::vector<std::string>> ReverseApplier::RowTenants(const ReverseTarget&
   if (before) out.push_back(*before);
   if (now && now != before) out.push_back(*now);
   return out;
+}
+
+Result<bool> ReverseApplier::CheckConstants(const pgchange::Transaction& txn,
+                                            const ReverseTarget& t, const Change& c) {
+  for (const auto& [col, value] : t.constants) {
+    // An old tuple of only the replica identity carries no constant that is not in it: a
+    // delete by key then finds the row only if this source holds it.
+    const std::vector<Datum>& tuple = c.op == Change::Op::kDelete ? c.old_tuple : c.new_tuple;
+    const Datum& d = tuple[col];
+    if (d.kind != Datum::Kind::kText || d.text == value) continue;
+    if (c.op == Change::Op::kUpdate) {
+      // A row of this source given another source's value would be left behind in SQLite.
+      SQLIFT_ASSIGN_OR_RETURN(
+          std::optional<std::string> held,
+          writer_.ReadText(t, KeyTuple(c), static_cast<int>(t.table->PrimaryKeyColumns()[0])));
+      if (held) {
+        return Status::FailedPrecondition(fmt::format(
+            "{} set {} of {} key {} to {}, but this source's rows hold {}: a row cannot move "
+            "between sources, refused",
+            ReverseTxnName(txn), t.rel->columns[col].name, t.pg_name, DescribeKey(t, KeyTuple(c)),
+            d.text, value));
+      }
+    }
+    return false;  // another source's row
+  }
+  return true;
 }
 
 Result<bool> ReverseApplier::CheckTenants(const pgchange::Transaction& txn, const ReverseTarget& t,

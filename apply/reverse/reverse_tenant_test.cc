@@ -51,7 +51,7 @@ class ReverseTenantTest : public testing::ReverseFixture {
     ReverseApplierOptions options;
     options.tenant_column = "tenant";
     for (const char* t : {"orders", "notes", "countries"})
-      options.tables[t] = {t, {}, {}};
+      options.tables[t] = {t, {}, {}, false, {}};
     applier_ = OpenApplier(options);
     ASSERT_NE(applier_, nullptr);
   }
@@ -173,7 +173,7 @@ TEST_F(ReverseTenantTest, NullTenantIsRefused) {
 
 TEST_F(ReverseTenantTest, WholeDatabaseModeUsesTenantStar) {
   ReverseApplierOptions options;  // no tenant column
-  options.tables["orders"] = {"orders", {}, {}};
+  options.tables["orders"] = {"orders", {}, {}, false, {}};
   auto whole = OpenApplier(options);
   ASSERT_NE(whole, nullptr);
   auto refused = whole->Apply(Txn(100, {Insert(orders_, {T("acme"), T("1"), T("a")})}));
@@ -202,7 +202,7 @@ class ConstantTenantTest : public testing::ReverseFixture {
     ReverseApplierOptions options;
     options.tenant_column = "tenant";
     options.constant_tenant = "acme";
-    options.tables["items"] = {"items", {}, {}};
+    options.tables["items"] = {"items", {}, {}, false, {}};
     applier_ = OpenApplier(options);
     ASSERT_NE(applier_, nullptr);
   }

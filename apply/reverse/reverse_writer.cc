@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <algorithm>
+
 #include "apply/reverse/pg_text_value.h"
+#include "apply/translate/value_repr.h"
 
 namespace sqlift {
 
@@ -47,6 +50,21 @@ std::string CacheKey(char op, const ReverseTarget& t, const std::vector<int>& co
   return key;
 }
 
+// Whether `value` (a time written in `unit`, a unit not declared in [mapping]) is read back in
+// that unit by its magnitude, as capture and verify read numbers in a time column.
+bool ReadsBackIn(const Result<SqliteValue>& value, TimeUnit unit) {
+  if (!value.ok()) return false;
+  wire::Value w;
+  if (value->kind == SqliteValue::Kind::kInteger) {
+    w.set_integer(value->integer);
+  } else if (value->kind == SqliteValue::Kind::kReal) {
+    w.set_real(value->real);
+  } else {
+    return true;  // NULL
+  }
+  return UnitOf(w, PgType{}) == unit;
+}
+
 }  // namespace
 
 const std::vector<Datum>& KeyTuple(const pgchange::Change& change) {
@@ -82,9 +100,14 @@ Result<SqliteStatement*> ReverseRowWriter::Statement(const std::string& key, Mak
 Status ReverseRowWriter::BindColumn(SqliteStatement& stmt, int index, const ReverseTarget& t,
                                     const std::vector<Datum>& tuple, int col) {
   const pgchange::Column& column = t.rel->columns[col];
-  const TimeUnit unit =
-      col < static_cast<int>(t.time_unit.size()) ? t.time_unit[col] : TimeUnit::kAuto;
+  TimeUnit unit = col < static_cast<int>(t.time_unit.size()) ? t.time_unit[col] : TimeUnit::kAuto;
+  const bool stored = unit == TimeUnit::kAuto && col < static_cast<int>(t.stored_unit.size()) &&
+                      t.stored_unit[col] != TimeUnit::kAuto;
+  if (stored) unit = t.stored_unit[col];
   Result<SqliteValue> value = PgTextToSqlite(column.type_oid, tuple[col], unit);
+  if (stored && !ReadsBackIn(value, unit)) {  // 'infinity', or 1971 in milliseconds: text
+    value = PgTextToSqlite(column.type_oid, tuple[col], TimeUnit::kAuto);
+  }
   if (!value.ok()) {
     return Status::FromCode(
         value.status().code(),
@@ -145,6 +168,60 @@ Status ReverseRowWriter::Insert(const ReverseTarget& t, const pgchange::Change& 
   return RunAndReset(*stmt).status();
 }
 
+Result<std::vector<int>> ReverseRowWriter::SameInstants(const ReverseTarget& t,
+                                                        const pgchange::Change& change,
+                                                        const std::vector<int>& cols) {
+  std::vector<int> times;
+  for (int c : cols) {
+    const uint32_t oid = t.rel->columns[c].type_oid;
+    if ((oid == pgoid::kTimestamp || oid == pgoid::kTimestamptz) &&
+        change.new_tuple[c].kind == Datum::Kind::kText && !IsSqliteKey(t, c))
+      times.push_back(c);
+  }
+  std::vector<int> same;
+  if (times.empty()) return same;
+  SQLIFT_ASSIGN_OR_RETURN(
+      SqliteStatement * stmt, Statement(CacheKey('T', t, times), [&] {
+        std::string list;
+        for (size_t k = 0; k < times.size(); ++k)
+          list += (k ? ", " : "") + QuoteSqliteIdentifier(SqliteName(t, times[k]));
+        return fmt::format("SELECT {} FROM {}{}", list, QuoteSqliteIdentifier(t.table->name),
+                           WhereKey(t, 1));
+      }));
+  SQLIFT_RETURN_IF_ERROR(BindKey(*stmt, 1, t, KeyTuple(change)));
+  Result<bool> row = stmt->Step();
+  for (size_t k = 0; row.ok() && *row && k < times.size(); ++k) {
+    const int c = times[k];
+    PgType type;
+    type.kind = t.rel->columns[c].type_oid == pgoid::kTimestamptz ? PgType::Kind::kTimestamptz
+                                                                  : PgType::Kind::kTimestamp;
+    type.unit = t.time_unit[c];
+    // timestamp(3): what SQLite holds counts as the same instant when it rounds to it.
+    if (t.rel->columns[c].type_mod >= 0) type.time_precision = t.rel->columns[c].type_mod;
+    wire::Value held, sent;
+    const int i = static_cast<int>(k);
+    switch (stmt->ColumnType(i)) {
+      case SQLITE_INTEGER:
+        held.set_integer(stmt->ColumnInt64(i));
+        break;
+      case SQLITE_FLOAT:
+        held.set_real(stmt->ColumnDouble(i));
+        break;
+      case SQLITE_TEXT:
+        held.set_text(std::string(stmt->ColumnText(i)));
+        break;
+      default:
+        continue;  // NULL or a blob: no instant to keep
+    }
+    sent.set_text(change.new_tuple[c].text);
+    Result<int64_t> a = InstantOf(held, type), b = InstantOf(sent, type);
+    if (a.ok() && b.ok() && *a == *b) same.push_back(c);
+  }
+  SQLIFT_RETURN_IF_ERROR(stmt->Reset());
+  if (!row.ok()) return row.status();
+  return same;
+}
+
 Status ReverseRowWriter::Update(const ReverseTarget& t, const pgchange::Change& change) {
   std::vector<int> cols;
   for (size_t i = 0; i < t.sqlite_col.size(); ++i) {
@@ -152,6 +229,10 @@ Status ReverseRowWriter::Update(const ReverseTarget& t, const pgchange::Change& 
       cols.push_back(static_cast<int>(i));
     }
   }
+  // pgoutput sends the whole new row: a time whose instant did not change keeps the bytes the
+  // application stored (integer milliseconds, ISO text with a zone), not PostgreSQL's text.
+  SQLIFT_ASSIGN_OR_RETURN(std::vector<int> same, SameInstants(t, change, cols));
+  std::erase_if(cols, [&](int c) { return std::find(same.begin(), same.end(), c) != same.end(); });
   SQLIFT_ASSIGN_OR_RETURN(
       SqliteStatement * stmt, Statement(CacheKey('U', t, cols), [&] {
         std::string set;

@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "apply/translate/type_mapping.h"
@@ -33,10 +34,19 @@ struct ReverseTarget {
   std::vector<int> sqlite_col;
   // Per SQLite primary key column, in key order: the rel column that holds its value.
   std::vector<int> key_src;
-  // Per rel column: the unit its instants are written in (kAuto: ISO text).
+  // Per rel column: the unit [mapping] declares its instants are stored in (kAuto: none).
   std::vector<TimeUnit> time_unit;
+  // Per rel column without a declared unit: the unit the newest of the table's recent rows
+  // stores its instant in (kAuto: text, or no such row). Instants are written in it when the
+  // number reads back in that unit by its magnitude (value_repr.h), else as ISO text.
+  std::vector<TimeUnit> stored_unit;
   int tenant_col = -1;         // rel column of the tenant; -1 when the table has none
   bool tenant_in_key = false;  // the tenant column is part of PostgreSQL's replica identity
+  // [target.constants]: (rel column, the value this source's rows hold).
+  std::vector<std::pair<int, std::string>> constants;
+  // A table of an existing target schema that SQLite does not have: its changes are skipped
+  // (`table` is null).
+  bool unmapped = false;
 };
 
 // The tuple an UPDATE or DELETE finds its row by: the old tuple when pgoutput sent one, else
@@ -78,6 +88,11 @@ class ReverseRowWriter {
   // Binds the key taken from `tuple` to parameters first_index, first_index + 1, ...
   [[nodiscard]] Status BindKey(SqliteStatement& stmt, int first_index, const ReverseTarget& target,
                                const std::vector<pgchange::Datum>& tuple);
+  // The time columns among `cols` (rel columns of an UPDATE) whose instant in the new tuple is
+  // the one SQLite's row already means, read as the forward path reads it (value_repr.h).
+  [[nodiscard]] Result<std::vector<int>> SameInstants(const ReverseTarget& target,
+                                                      const pgchange::Change& change,
+                                                      const std::vector<int>& cols);
   // Runs `stmt` and resets it; returns the number of rows it changed.
   [[nodiscard]] Result<int64_t> RunAndReset(SqliteStatement& stmt);
 

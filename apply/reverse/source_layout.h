@@ -13,8 +13,10 @@
 #include <string>
 
 #include "apply/reverse/reverse_applier.h"
+#include "apply/translate/schema_translator.h"
 #include "common/base/result.h"
 #include "common/config/config.h"
+#include "common/pg/pg_connection.h"
 
 namespace sqlift {
 
@@ -30,7 +32,16 @@ std::string TenantColumnOf(const Config& cfg);
 std::string DefaultTenantOf(const Config& cfg);
 
 // The reverse applier's mapping of PostgreSQL tables to the SQLite file's tables, made from the
-// file's schema with the same translation as `plan` ([mapping] overrides, exclude_tables).
+// file's schema with the same translation as `plan` ([mapping] overrides, exclude_tables). With
+// [target] schema_mode = "existing" it connects to the target and maps the application's names
+// and constant columns back, and skips the tables and columns SQLite does not have.
 [[nodiscard]] Result<ReverseApplierOptions> ReverseOptionsFor(const Config& cfg);
+
+// FailedPrecondition naming the ALTER TABLE to run when a table of `plan` in `schema` has a
+// replica identity without every column of SQLite's primary key (an existing target keyed by
+// its own uuid, say): PostgreSQL's UPDATE and DELETE would reach the reverse path without the
+// key that finds SQLite's row. A cutover checks it before it fences.
+[[nodiscard]] Status CheckReplicaIdentity(PgConnection& conn, const std::string& schema,
+                                          const SchemaPlan& plan);
 
 }  // namespace sqlift

@@ -175,11 +175,15 @@ struct Matcher {
   bool MatchColumn(const TablePlan& tp, const TargetTable& tt, ColumnPlan& c,
                    std::vector<bool>& filled) {
     bool ambiguous = false;
-    const TargetColumn* tc = FindByName(tt.columns, c.source_name, &ambiguous);
+    const std::string& name =
+        c.mapping.target_column.empty() ? c.source_name : c.mapping.target_column;
+    const TargetColumn* tc = FindByName(tt.columns, name, &ambiguous);
     if (!tc) {
       Block(tp.source_name, c.source_name,
             ambiguous ? fmt::format("several columns of {} match it ignoring case", tt.name)
-                      : fmt::format("{} has no column of this name", tt.name),
+            : c.mapping.target_column.empty()
+                ? fmt::format("{} has no column of this name", tt.name)
+                : fmt::format("{} has no column {} (the [mapping] entry's column)", tt.name, name),
             "add the column to the target schema (or rename it there), or leave the table "
             "out with [source] exclude_tables");
       return false;

@@ -95,6 +95,36 @@ TEST(ExistingSchemaTest, MatchesNamesIgnoringCaseAndTakesTheTargetsTypes) {
   EXPECT_NE(at->what.find("beyond 3 digits are rounded"), std::string::npos) << at->what;
 }
 
+// [mapping] "Lead.mail" = { column = "email" }: a source column filling a target column of
+// another name, with the default type mapping; a rename to a column that does not exist blocks.
+TEST(ExistingSchemaTest, AMappingEntryNamesTheTargetColumn) {
+  auto db = SqliteDb::Open(":memory:", SqliteDb::Mode::kReadWriteCreate);
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE((*db)
+                  ->Exec("CREATE TABLE Lead (id TEXT PRIMARY KEY, mail TEXT NOT NULL, "
+                         "createdAt DATETIME, score INTEGER, on_off BOOLEAN);")
+                  .ok());
+  Result<std::vector<TableSchema>> tables = ReadSchema(**db);
+  ASSERT_TRUE(tables.ok());
+  TranslateOptions o;
+  o.overrides["Lead.mail"].column = "email";
+  o.overrides["lead.ON_OFF"].column = "enabled";
+  Result<SchemaPlan> p = TranslateSchema(*tables, o);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->tables[0].columns[1].pg_name, "mail");  // sqlift's own schema keeps the name
+  ASSERT_TRUE(MatchExistingSchema(PrismaLead(),
+                                  {{"", "tenant_id", "8f14e45f-ceea-467e-a8f9-6a2f1f9d2f3c"}},
+                                  "public", &*p)
+                  .ok());
+  EXPECT_EQ(p->tables[0].columns[1].source_name, "mail");
+  EXPECT_EQ(p->tables[0].columns[1].pg_name, "email");
+  EXPECT_EQ(p->tables[0].columns[1].mapping.type.kind, PgType::Kind::kVarchar);
+  const Problem* on_off = Find(*p, "on_off", Problem::Severity::kBlocker);
+  ASSERT_NE(on_off, nullptr);
+  EXPECT_EQ(on_off->what, "Lead has no column enabled (the [mapping] entry's column)");
+  EXPECT_EQ(Find(*p, "mail", Problem::Severity::kBlocker), nullptr);
+}
+
 TEST(ExistingSchemaTest, MissingTablesAndColumnsBlock) {
   SchemaPlan p = Translate(std::string(kLead) + "CREATE TABLE Note (id INTEGER PRIMARY KEY);");
   std::vector<TargetTable> target = PrismaLead();

@@ -5,11 +5,20 @@
 
 namespace sqlift {
 
+Result<ColumnOverride> OverrideOf(const Config::MappingEntry& e) {
+  ColumnOverride o(e.pg_type);
+  o.column = e.target_column;
+  if (!e.unit.empty()) {
+    SQLIFT_ASSIGN_OR_RETURN(o.unit, ParseTimeUnit(e.unit));
+  }
+  return o;
+}
+
 Result<TypeOverrides> Overrides(const Config* cfg, const std::vector<TableSchema>& tables) {
   TypeOverrides out;
   if (!cfg) return out;
   for (const Config::MappingEntry& e : cfg->mapping) {
-    Result<PgType> t = ParsePgType(e.pg_type);
+    Result<PgType> t = e.pg_type.empty() ? Result<PgType>(PgType{}) : ParsePgType(e.pg_type);
     if (!t.ok()) return t.status().With(e.where + ": mapping." + e.column);
     size_t dot = e.column.rfind('.');
     bool found = false;
@@ -21,18 +30,16 @@ Result<TypeOverrides> Overrides(const Config* cfg, const std::vector<TableSchema
       return Status::InvalidArgument(
           fmt::format("{}: mapping.{}: no such table.column in the database", e.where, e.column));
     }
-    ColumnOverride o(e.pg_type);
-    if (!e.unit.empty()) {
-      Result<TimeUnit> unit = ParseTimeUnit(e.unit);
-      if (!unit.ok()) return unit.status().With(e.where + ": mapping." + e.column);
+    Result<ColumnOverride> o = OverrideOf(e);
+    if (!o.ok()) return o.status().With(e.where + ": mapping." + e.column);
+    if (o->unit != TimeUnit::kAuto) {
       if (t->kind != PgType::Kind::kTimestamptz && t->kind != PgType::Kind::kTimestamp) {
         return Status::InvalidArgument(
             fmt::format("{}: mapping.{}: unit is for timestamp and timestamptz columns, not {}",
                         e.where, e.column, t->sql));
       }
-      o.unit = *unit;
     }
-    out[e.column] = std::move(o);
+    out[e.column] = std::move(*o);
   }
   return out;
 }

@@ -15,6 +15,10 @@
 
 namespace sqlift {
 
+// One [mapping] entry as an override (its type text, unit and target column); InvalidArgument
+// for a unit that is not one.
+[[nodiscard]] Result<ColumnOverride> OverrideOf(const Config::MappingEntry& entry);
+
 // [mapping] entries as overrides; empty without a configuration.
 [[nodiscard]] Result<TypeOverrides> Overrides(const Config* cfg,
                                               const std::vector<TableSchema>& tables);

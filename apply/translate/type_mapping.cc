@@ -239,6 +239,8 @@ Result<ColumnMapping> MapColumn(const TableSchema& table, const ColumnSchema& co
   const std::string key = table.name + "." + column.name;
   for (const auto& [k, v] : overrides) {
     if (!EqualsNoCase(k, key)) continue;
+    m.target_column = v.column;
+    if (v.type.empty()) break;  // only a target column: the type as without an entry
     SQLIFT_ASSIGN_OR_RETURN(m.type, ParsePgType(v.type));
     if (v.unit != TimeUnit::kAuto && m.type.kind != K::kTimestamptz &&
         m.type.kind != K::kTimestamp) {

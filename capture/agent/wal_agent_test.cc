@@ -50,6 +50,16 @@ class WalAgentTest : public ::testing::Test {
     Exec(
         "CREATE TABLE seats (row_no INT, seat TEXT, holder TEXT, PRIMARY KEY (seat, row_no)) "
         "WITHOUT ROWID");
+    // Generated columns (a VIRTUAL one has no field in the record, a STORED one has) between
+    // stored ones, and a key compared with NOCASE: rows whose key differs only in case are
+    // one row to SQLite.
+    Exec(
+        "CREATE TABLE notes (slug TEXT COLLATE NOCASE PRIMARY KEY, body TEXT, n INT, twice INT "
+        "GENERATED ALWAYS AS (n * 2) VIRTUAL, shout TEXT GENERATED ALWAYS AS (upper(body)) "
+        "STORED, tail TEXT) WITHOUT ROWID");
+    Exec(
+        "CREATE TABLE calc (id INTEGER PRIMARY KEY, a INT, v INT GENERATED ALWAYS AS (a + 1) "
+        "VIRTUAL, b TEXT, s INT GENERATED ALWAYS AS (a * 3) STORED, c REAL)");
     log_ = state::NewMemChangeLog();
   }
   void TearDown() override {
@@ -128,13 +138,21 @@ class WalAgentTest : public ::testing::Test {
     return fill(c.new_values(), &it->second, false);
   }
 
-  // SQLite's tables in the model's form.
+  // SQLite's tables in the model's form: the columns table_info lists (generated ones are
+  // computed, never captured).
   std::map<std::string, Table> Actual() {
     std::map<std::string, Table> out;
     const std::map<std::string, std::vector<std::string>> keys = {
-        {"users", {"id"}}, {"tags", {"code"}}, {"seats", {"seat", "row_no"}}, {"extra", {"k"}}};
+        {"users", {"id"}}, {"tags", {"code"}},  {"seats", {"seat", "row_no"}},
+        {"extra", {"k"}},  {"notes", {"slug"}}, {"calc", {"id"}}};
     for (const auto& [table, pk] : keys) {
-      auto stmt = app_->Prepare("SELECT * FROM " + QuoteSqliteIdentifier(table));
+      auto columns = app_->Prepare(
+          "SELECT group_concat('\"' || replace(name, '\"', '\"\"') || '\"', ', ') FROM "
+          "pragma_table_info(?1)");
+      if (!columns.ok() || !columns->BindText(1, table).ok() || !*columns->Step()) continue;
+      if (columns->IsNull(0)) continue;  // not created (yet)
+      const std::string list(columns->ColumnText(0));
+      auto stmt = app_->Prepare("SELECT " + list + " FROM " + QuoteSqliteIdentifier(table));
       if (!stmt.ok()) continue;  // not created (yet)
       Table& t = out[table];
       while (*stmt->Step()) {
@@ -187,6 +205,17 @@ void WalAgentTest::RandomTransaction(std::mt19937& rng) {
                   pick(50)),
       fmt::format("UPDATE seats SET holder = NULL WHERE row_no = {}", row_no),
       fmt::format("DELETE FROM seats WHERE seat = 's{}'", pick(6)),
+      fmt::format("INSERT OR REPLACE INTO notes (slug, body, n, tail) VALUES ('{}{}', 'b{}', {}, "
+                  "'t{}')",
+                  pick(2) ? "S" : "s", code, pick(9), pick(100), pick(5)),
+      fmt::format("UPDATE notes SET n = n + 1, tail = tail || 'x' WHERE slug = 's{}'", code),
+      fmt::format("UPDATE notes SET slug = {}(slug) WHERE slug = 's{}'",
+                  pick(2) ? "upper" : "lower", code),
+      fmt::format("DELETE FROM notes WHERE slug = 'S{}'", code),
+      fmt::format("INSERT OR REPLACE INTO calc (id, a, b, c) VALUES ({}, {}, 'b{}', {})", id,
+                  pick(1000), pick(9), pick(3) ? "0.5" : "NULL"),
+      fmt::format("UPDATE calc SET a = a + 1, c = 1.25 WHERE id = {}", id),
+      fmt::format("DELETE FROM calc WHERE id = {}", id),
   };
   Exec("BEGIN");
   for (int n = 1 + pick(4); n > 0; --n)

@@ -168,8 +168,8 @@ Status SetKey(Config& cfg, const KeySpec& spec, const std::string& key, const to
   return Status::OK();
 }
 
-// One [mapping] entry's value: "pg type", or { type = "pg type", unit = "ms" }. Other keys,
-// a missing type or an unknown unit are errors naming their place in the file.
+// One [mapping] entry's value: "pg type", or { type = "pg type", unit = "ms", column = "name" }.
+// Other keys, neither a type nor a column, or an unknown unit are errors naming their place.
 Status MappingValue(const std::string& key, const toml::node& v, std::string_view name,
                     Config::MappingEntry* e) {
   auto bad = [&](const toml::node& at, const std::string& what) {
@@ -187,12 +187,15 @@ Status MappingValue(const std::string& key, const toml::node& v, std::string_vie
   static const std::vector<std::string_view> kUnits = {"s", "ms", "us", "julianday"};
   for (const auto& [k, item] : *t) {
     const auto* s = item.as_string();
-    if (k.str() != "type" && k.str() != "unit") {
-      return bad(item, fmt::format("unknown key '{}' (expected type, unit)", k.str()));
+    if (k.str() != "type" && k.str() != "unit" && k.str() != "column") {
+      return bad(item, fmt::format("unknown key '{}' (expected type, unit, column)", k.str()));
     }
     if (!s) return bad(item, fmt::format("{}: expected a string, got {}", k.str(), TypeName(item)));
     if (k.str() == "type") {
       e->pg_type = s->get();
+    } else if (k.str() == "column") {
+      if (s->get().empty()) return bad(item, "column: expected the target column's name");
+      e->target_column = s->get();
     } else if (std::find(kUnits.begin(), kUnits.end(), s->get()) == kUnits.end()) {
       return bad(item,
                  fmt::format("unit '{}' is not one of: {}", s->get(), fmt::join(kUnits, ", ")));
@@ -200,7 +203,12 @@ Status MappingValue(const std::string& key, const toml::node& v, std::string_vie
       e->unit = s->get();
     }
   }
-  if (e->pg_type.empty()) return bad(v, "type is required (e.g. type = \"timestamptz\")");
+  if (e->pg_type.empty() && e->target_column.empty()) {
+    return bad(v, "type or column is required (e.g. type = \"timestamptz\")");
+  }
+  if (e->pg_type.empty() && !e->unit.empty()) {
+    return bad(v, "unit needs a type (e.g. type = \"timestamptz(3)\", unit = \"ms\")");
+  }
   return Status::OK();
 }
 
@@ -209,7 +217,7 @@ Status MappingValue(const std::string& key, const toml::node& v, std::string_vie
 // checked by `plan`, which knows the types (apply/type_mapping.h).
 Status WalkMapping(Config& cfg, const toml::table& mapping, std::string_view name) {
   auto add = [&](const std::string& key, const toml::node& v) {
-    Config::MappingEntry e{key, "", Where(name, v), ""};
+    Config::MappingEntry e{key, "", Where(name, v), "", ""};
     SQLIFT_RETURN_IF_ERROR(MappingValue(key, v, name, &e));
     cfg.mapping.push_back(std::move(e));
     return Status::OK();
@@ -317,6 +325,13 @@ Status Validate(const Config& cfg) {
                     "target.schema_mode = \"existing\" (or [source] tenant for the tables sqlift "
                     "creates)",
                     cfg.target_constants.front().where));
+  }
+  for (const Config::MappingEntry& e : cfg.mapping) {
+    if (e.target_column.empty() || cfg.target_schema_mode == "existing") continue;
+    return Status::InvalidArgument(
+        fmt::format("{}: mapping.{}: column names the existing target's column: set "
+                    "target.schema_mode = \"existing\" (sqlift's own schema keeps SQLite's names)",
+                    e.where, e.column));
   }
   for (auto [key, value] :
        {std::pair<std::string_view, const std::string*>{"transport.listen", &cfg.transport_listen},

@@ -74,12 +74,15 @@ struct Config {
   // as quoted keys ("rooms.price" = "numeric(12,2)") or as a table per SQLite table
   // ([mapping.rooms] price = "numeric(12,2)"). A time column may also declare the unit its
   // numbers are stored in: "Lead.capturedAt" = { type = "timestamptz(3)", unit = "ms" }
-  // (docs/values.md). `where` is file:line:col, for messages.
+  // (docs/values.md); with [target] schema_mode = "existing", the target column a source
+  // column fills when the names differ: "Lead.mail" = { column = "email" } (type optional).
+  // `where` is file:line:col, for messages.
   struct MappingEntry {
     std::string column;  // "table.column"
     std::string pg_type;
     std::string where;
-    std::string unit;  // "s" | "ms" | "us" | "julianday"; empty: numbers read by magnitude
+    std::string unit;           // "s" | "ms" | "us" | "julianday"; empty: numbers read by magnitude
+    std::string target_column;  // existing target schemas: the target's column; empty: same name
   };
   std::vector<MappingEntry> mapping;
   // [shadow]: the sampled read queries `sqlift shadow` replays (capture/shadow_sampler.h).

@@ -170,15 +170,32 @@ TEST(ConfigTest, MappingUnitIsCheckedStrictly) {
       error("{ type = \"timestamptz\", unit = \"ns\" }")
           .find("m.toml:2:44: mapping.Lead.at: unit 'ns' is not one of: s, ms, us, julianday"),
       std::string::npos);
-  EXPECT_NE(error("{ type = \"timestamptz\", units = \"ms\" }")
-                .find("m.toml:2:45: mapping.Lead.at: unknown key 'units' (expected type, unit)"),
-            std::string::npos)
+  EXPECT_NE(
+      error("{ type = \"timestamptz\", units = \"ms\" }")
+          .find("m.toml:2:45: mapping.Lead.at: unknown key 'units' (expected type, unit, column)"),
+      std::string::npos)
       << error("{ type = \"timestamptz\", units = \"ms\" }");
-  EXPECT_NE(error("{ unit = \"ms\" }").find("m.toml:2:13: mapping.Lead.at: type is required"),
-            std::string::npos)
+  EXPECT_NE(
+      error("{ unit = \"ms\" }").find("m.toml:2:13: mapping.Lead.at: type or column is required"),
+      std::string::npos)
       << error("{ unit = \"ms\" }");
   EXPECT_NE(error("{ type = \"timestamptz\", unit = 1000 }").find("unit: expected a string"),
             std::string::npos);
+}
+
+TEST(ConfigTest, MappingMayNameTheExistingTargetsColumn) {
+  const std::string mapping = "[mapping]\n\"Lead.mail\" = { column = \"email\" }\n";
+  Result<Config> r = ParseConfig("[target]\nschema_mode = \"existing\"\n" + mapping, "m.toml");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->mapping.size(), 1u);
+  EXPECT_EQ(r->mapping[0].target_column, "email");
+  EXPECT_EQ(r->mapping[0].pg_type, "");
+  // sqlift's own schema keeps SQLite's names.
+  r = ParseConfig(mapping, "m.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("mapping.Lead.mail: column names the existing target's"),
+            std::string::npos)
+      << r.status().ToString();
 }
 
 TEST(ConfigTest, ShadowKeys) {

@@ -69,15 +69,6 @@ int RunSwitch(const GlobalOptions& global, const SwitchCli& o, bool cutover) {
     spdlog::error("{}: {}", cutover ? "cutover" : "fallback", cfg.status().ToString());
     return kExitUsage;
   }
-  // The reverse path (PostgreSQL → SQLite) maps sqlift's own translation back, not the
-  // application's names, types and extra columns: a fallback could not bring its writes back.
-  if (cutover && cfg->target_schema_mode == "existing") {
-    spdlog::error(
-        "cutover: [target] schema_mode = \"existing\" is supported by plan, copy, verify and "
-        "the applier; cutover and fallback are not yet (the reverse path does not map the "
-        "application's schema back to SQLite)");
-    return kExitBlocked;
-  }
   SwitchOptions so;
   so.tenant = o.tenant.empty() ? DefaultTenantOf(*cfg) : o.tenant;
   if (!cfg->source_tenant.empty() && so.tenant != cfg->source_tenant) {

@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 #include <strings.h>
 
+#include "apply/translate/mapping_overrides.h"
 #include "common/sqlite/sqlite_db.h"
 #include "common/sqlite/sqlite_schema.h"
 #include "common/sqlite/sqlite_statement.h"
@@ -62,11 +63,7 @@ Result<SchemaPlan> SqliteSchemaCompiler::Compile(const std::vector<std::string>&
     for (const TableSchema& t : tables) {
       if (strcasecmp(t.name.c_str(), e.column.substr(0, dot).c_str()) == 0 &&
           t.ColumnIndex(e.column.substr(dot + 1)) >= 0) {
-        ColumnOverride o(e.pg_type);
-        if (!e.unit.empty()) {
-          SQLIFT_ASSIGN_OR_RETURN(o.unit, ParseTimeUnit(e.unit));
-        }
-        options.overrides[e.column] = std::move(o);
+        SQLIFT_ASSIGN_OR_RETURN(options.overrides[e.column], OverrideOf(e));
       }
     }
   }

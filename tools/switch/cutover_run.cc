@@ -5,6 +5,7 @@
 
 #include "apply/pg_sink/pg_state_schema.h"
 #include "apply/reverse/source_layout.h"
+#include "apply/translate/existing_schema.h"
 #include "apply/translate/mapping_overrides.h"
 #include "apply/translate/schema_translator.h"
 #include "capture/outbox/route_table.h"
@@ -102,6 +103,25 @@ Status SetSequences(Switch& s, const SchemaPlan& plan, bool fenced, std::string*
   return SetSequencesFromRows(s, plan, note);
 }
 
+// An existing schema shared by several sources (one SQLite file per tenant, told apart by a
+// [target.constants] column) has one route for all of them: the whole database's, "*". One
+// source's cutover would open PostgreSQL's fences to every source's rows, and its reverse
+// path brings back only its own.
+Status CheckSoleSource(Switch& s) {
+  if (s.r.tenant != kWholeDatabase) return Status::OK();
+  SQLIFT_ASSIGN_OR_RETURN(
+      PgResult others,
+      s.pg->Query("SELECT string_agg(source, ', ' ORDER BY source) FROM sqlift.positions "
+                  "WHERE source <> $1",
+                  {s.cfg.source_id}));
+  if (others.is_null(0, 0)) return Status::OK();
+  return Status::FailedPrecondition(fmt::format(
+      "sources {} also load into this existing schema: a cutover moves the whole database's "
+      "route (\"*\"), which every source shares, so one source cannot switch alone. Switch "
+      "tenants of one source with [source] tenant_column, or give each source its own database",
+      others.get(0, 0)));
+}
+
 Status Prepare(Switch& s, SchemaPlan* plan, std::string* note) {
   SQLIFT_RETURN_IF_ERROR(switching::Open(s));
   SQLIFT_RETURN_IF_ERROR(switching::CutoverRouteAllows(s.route, s.r.tenant));
@@ -110,6 +130,13 @@ Status Prepare(Switch& s, SchemaPlan* plan, std::string* note) {
   TranslateOptions topt;
   SQLIFT_ASSIGN_OR_RETURN(topt.overrides, Overrides(&s.cfg, tables));
   SQLIFT_ASSIGN_OR_RETURN(*plan, TranslateSchema(tables, topt));
+  if (ExistingSchemaMode(&s.cfg)) {
+    // The application's tables: their names for the sequences, and keys the reverse path can
+    // find SQLite's rows by.
+    SQLIFT_RETURN_IF_ERROR(ForTargetSchemaMode(&s.cfg, *s.pg, "public", plan).status());
+    SQLIFT_RETURN_IF_ERROR(CheckReplicaIdentity(*s.pg, "public", *plan));
+    SQLIFT_RETURN_IF_ERROR(CheckSoleSource(s));
+  }
   SQLIFT_RETURN_IF_ERROR(CheckGeneratedKeys(s, tables, note));
   // sqlift.route and the fences are the applier's (it creates them at start, then writes the
   // route events it is sent); a cutover changes routes only through SQLite.
