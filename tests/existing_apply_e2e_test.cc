@@ -8,12 +8,15 @@
 // cutover the application writes PostgreSQL (row-level security enabled and forced), the
 // reverse path brings its rows back under SQLite's names and skips what SQLite has no place
 // for (its uuid tenant column, another source's rows, the audit table its trigger fills), and
-// a fallback loses nothing.
+// a fallback loses nothing: a writer that follows only sqlift's refusals writes through both
+// switches, and every note it was told was committed is on both sides exactly once.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -48,6 +51,8 @@ CREATE TABLE "Lead" ("id" TEXT NOT NULL, "tenant_id" UUID NOT NULL, "email" TEXT
 CREATE TABLE "Visit" ("id" SERIAL NOT NULL, "tenant_id" UUID NOT NULL, "leadId" TEXT NOT NULL,
   "at" TIMESTAMP(3) NOT NULL, CONSTRAINT "Visit_pkey" PRIMARY KEY ("id"));
 CREATE TABLE "Audit" ("leadId" TEXT NOT NULL, "at" TIMESTAMP(3) NOT NULL DEFAULT now());
+CREATE TABLE "Note" ("id" TEXT NOT NULL, "tenant_id" UUID NOT NULL, "body" TEXT NOT NULL,
+  CONSTRAINT "Note_pkey" PRIMARY KEY ("id"));
 CREATE INDEX "Lead_email_idx" ON "Lead"("email");
 ALTER TABLE "Lead" ADD CONSTRAINT "Lead_tagId_fkey" FOREIGN KEY ("tagId") REFERENCES "Tag"("id")
   ON DELETE SET NULL ON UPDATE CASCADE;
@@ -65,6 +70,7 @@ PRAGMA journal_mode = WAL;
 CREATE TABLE "Tag" ("id" TEXT NOT NULL PRIMARY KEY, "label" TEXT NOT NULL);
 CREATE TABLE "Lead" ("id" TEXT NOT NULL PRIMARY KEY, "email" TEXT NOT NULL,
   "capturedAt" DATETIME NOT NULL, "score" INTEGER, "tagId" TEXT REFERENCES "Tag" ("id"));
+CREATE TABLE "Note" ("id" TEXT NOT NULL PRIMARY KEY, "body" TEXT NOT NULL);
 CREATE TABLE "visit" ("id" INTEGER PRIMARY KEY AUTOINCREMENT,
   "leadid" TEXT NOT NULL REFERENCES "Lead" ("id"), "at" DATETIME NOT NULL);
 INSERT INTO "Tag" VALUES ('t1', 'vip'), ('t2', 'new');
@@ -247,7 +253,7 @@ TEST_F(ExistingApplyTest, AnotherTenantsRowUnderTheKeyStopsTheStream) {
 TEST_F(ExistingApplyTest, CutoverAndFallbackRoundTripThroughThePrismaSchema) {
   Deploy("existing_switch");
   const std::string other = "0b7e2c1a-4d3f-4e5a-9b8c-7d6e5f4a3b2c";
-  for (const char* table : {"Tag", "Lead", "Visit"}) {
+  for (const char* table : {"Tag", "Lead", "Visit", "Note"}) {
     ASSERT_TRUE(conn_
                     ->Exec(fmt::format(
                         "ALTER TABLE \"{0}\" ENABLE ROW LEVEL SECURITY; ALTER TABLE \"{0}\" FORCE "
@@ -285,8 +291,45 @@ TEST_F(ExistingApplyTest, CutoverAndFallbackRoundTripThroughThePrismaSchema) {
       << refused_cutover.out << refused_cutover.err;
   ASSERT_TRUE(conn_->Exec("DELETE FROM sqlift.positions WHERE source = 'b'").ok());
 
+  // A writer that knows sqlift only by its refusals, through both switches: each note goes to
+  // SQLite, and where SQLite refuses it to PostgreSQL (which refuses it while SQLite owns the
+  // data, or while a switch is in flight); a note counts once one side committed it.
+  std::atomic<bool> stop{false};
+  std::atomic<int> acked{0}, on_pg{0};
+  std::thread writer([&] {
+    auto lite = SqliteDb::Open(Path("app.db"), SqliteDb::Mode::kReadWrite);
+    auto pg = PgConnection::Connect(uri_, 10s);
+    if (!lite.ok() || !pg.ok()) return;
+    for (int i = 0; !stop.load();) {
+      const std::string id = fmt::format("n{}", i);
+      bool ok = (*lite)->Exec(fmt::format("INSERT INTO \"Note\" VALUES ('{}', 'w')", id)).ok();
+      if (!ok &&
+          (*pg)
+              ->Exec(fmt::format("INSERT INTO \"Note\" VALUES ('{}', '{}', 'w')", id, kTenant))
+              .ok()) {
+        ok = true;
+        ++on_pg;
+      }
+      if (ok) acked = ++i;
+    }
+  });
+  struct Joined {  // the writer stops and is joined on every way out of the test
+    std::atomic<bool>& stop;
+    std::thread& thread;
+    ~Joined() {
+      stop = true;
+      if (thread.joinable()) thread.join();
+    }
+  } joined{stop, writer};
+  auto more_notes = [&](int n) {
+    const int from = acked.load();
+    return WaitFor([&] { return acked.load() >= from + n; });
+  };
+  ASSERT_TRUE(more_notes(20));
+
   process::Output cutover = Run({"cutover", "--timeout", "60s"});
   ASSERT_EQ(cutover.exit_code, 0) << cutover.out << cutover.err << Log("capture");
+  EXPECT_TRUE(more_notes(20));  // on PostgreSQL now
   auto db = SqliteDb::Open(Path("app.db"), SqliteDb::Mode::kReadWrite);
   ASSERT_TRUE(db.ok()) << db.status().ToString();
   Status refused = (*db)->Exec("INSERT INTO \"Tag\" VALUES ('t4', 'late')");
@@ -315,6 +358,20 @@ TEST_F(ExistingApplyTest, CutoverAndFallbackRoundTripThroughThePrismaSchema) {
 
   process::Output fallback = Run({"fallback", "--timeout", "60s"});
   ASSERT_EQ(fallback.exit_code, 0) << fallback.out << fallback.err << Log("capture");
+  EXPECT_TRUE(more_notes(20));  // on SQLite again
+  stop = true;
+  writer.join();
+  // Every acknowledged note once on both sides, none that was not.
+  const std::string notes = fmt::format("{0}|{0}\n", acked.load());
+  EXPECT_TRUE(WaitFor([&] {
+    return Rows("SELECT count(*), count(DISTINCT id) FROM \"Note\"") == notes;
+  })) << Rows("SELECT count(*), count(DISTINCT id) FROM \"Note\"")
+      << notes;
+  EXPECT_EQ(std::move((*db)->QueryInt64("SELECT count(*) FROM \"Note\"")).value(), acked.load());
+  EXPECT_GE(on_pg.load(), 20);
+  std::printf("notes: %d acknowledged, %d of them by PostgreSQL\n", acked.load(), on_pg.load());
+  EXPECT_EQ(Rows(fmt::format("SELECT count(*) FROM \"Note\" WHERE id = 'n{}'", acked.load() - 1)),
+            "1\n");
   Write("INSERT INTO \"Tag\" VALUES ('t6', 'back')");
   ASSERT_TRUE(WaitFor([&] {
     return Rows("SELECT count(*) FROM \"Tag\" WHERE id = 't6'") == "1\n";
