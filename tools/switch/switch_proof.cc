@@ -181,22 +181,39 @@ Status ScanToEnd(Switch& s, const VerifySpec& spec, const VerifiedAt& proof, std
                            &s.prior);
 }
 
+// Waits until the agent has logged what SQLite holds now.
+Status WaitForAgent(Switch& s) {
+  const WalBarrierOptions agent{s.db->path(), s.wal_progress, s.wal_barrier_timeout};
+  return WaitLoggedThrough(agent, *s.db).status();
+}
+
 // A fallback's settle (no position to hold while PostgreSQL's writers go on): rounds of
 // SettleChangedKeys over s.prior, each after a scan to the log's end (which unsettles what
 // changed meanwhile), until at most max_changes_since_proof keys are left to read inside the
 // fence, or a round leaves no fewer than the one before (the writers change keys as fast as
-// rounds settle them), or kSettleFor has passed. Says what it did, for the note.
+// rounds settle them), or kSettleFor has passed. The agent is waited for once, when the rounds
+// are done, and the log scanned again: what it had yet to log of the writes made meanwhile
+// (the rounds' reads slow it on a loaded machine) is then logged before the fence, not inside
+// it, where the check waits for the agent before reading the log; if that leaves too many keys
+// again, the rounds go on. Says what it did, for the note.
 Result<std::string> SettleUnheld(Switch& s, const VerifySpec& spec, const VerifiedAt& proof) {
   std::string why, first, last;
   const Clock::time_point start = Clock::now();
   size_t before = std::numeric_limits<size_t>::max();
   int rounds = 0;
+  bool waited = false;
   std::string stop;
   while (s.prior) {
     SQLIFT_RETURN_IF_ERROR(ScanToEnd(s, spec, proof, &why));
     if (!s.prior) break;
     const size_t left = UnsettledCount(*s.prior);
-    if (left <= s.o.max_changes_since_proof) break;
+    if (left <= s.o.max_changes_since_proof) {
+      if (waited) break;
+      SQLIFT_RETURN_IF_ERROR(WaitForAgent(s));
+      waited = true;
+      before = std::numeric_limits<size_t>::max();  // the agent's backlog is no stalled round
+      continue;
+    }
     if (left >= before) {
       stop = "; stopped: no fewer left than before the last round";
       break;
@@ -212,12 +229,8 @@ Result<std::string> SettleUnheld(Switch& s, const VerifySpec& spec, const Verifi
                        s.prior->to_seq, settled.batches);
     if (rounds == 1) first = last;
   }
-  // The agent once, after the rounds: what it has yet to log of the writes made while they ran
-  // (their reads slow it on a loaded machine) is then logged before the fence, not inside it,
-  // where the check waits for the agent before reading the log.
-  if (s.prior) {
-    const WalBarrierOptions agent{s.db->path(), s.wal_progress, s.wal_barrier_timeout};
-    SQLIFT_RETURN_IF_ERROR(WaitLoggedThrough(agent, *s.db).status());
+  if (s.prior && !waited) {
+    SQLIFT_RETURN_IF_ERROR(WaitForAgent(s));
     SQLIFT_RETURN_IF_ERROR(ScanToEnd(s, spec, proof, &why));
   }
   std::string done;
