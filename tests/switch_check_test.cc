@@ -151,10 +151,11 @@ TEST_F(SwitchCheckTest, WithoutProvenCountsTheCountsAreNotClaimed) {
   EXPECT_FALSE(Table(*report, "large").counted);
 }
 
-// A fallback settles the changed keys before its fence (no position to hold): every batch of
-// keys equal on both sides is settled and not read again inside the fence; a batch holding a
-// row that differs is not, and the check inside the fence still finds that row by its key.
-TEST_F(SwitchCheckTest, ASettleLeavesOnlyTheBatchThatDiffersToTheFence) {
+// A fallback settles the changed keys before its fence (no position to hold): every key equal
+// on both sides (or absent from both, as the deleted one) is settled and not read again inside
+// the fence; a key whose row differs is not, though the rest of its batch is, and the check
+// inside the fence still finds that row by its key. A later round reads only what is left.
+TEST_F(SwitchCheckTest, ASettleLeavesOnlyTheRowThatDiffersToTheFence) {
   ChangeBothTables();
   Pg("UPDATE public.large SET v = 'corrupted' WHERE id = 7");
   ChangedKeys changed = Changes();
@@ -164,12 +165,19 @@ TEST_F(SwitchCheckTest, ASettleLeavesOnlyTheBatchThatDiffersToTheFence) {
   spec.pg = uri_;
   auto settled = SettleChangedKeys(spec, &changed, /*batch=*/4);
   ASSERT_TRUE(settled.ok()) << settled.status().ToString();
-  // 24 keys: small's 12 all settle; large's batch {5, 6, 7, 8} holds the corrupted row.
-  EXPECT_EQ(*settled, 20u);
-  EXPECT_EQ(UnsettledCount(changed), 4u);
+  // 24 keys in batches of 4, 12 per table: every key settles but the corrupted one.
+  EXPECT_EQ(settled->batches, 6u);
+  EXPECT_EQ(settled->settled, 23u);
+  EXPECT_EQ(UnsettledCount(changed), 1u);
   EXPECT_TRUE(KeysToRead(changed, "small").empty());
-  ASSERT_EQ(KeysToRead(changed, "large").size(), 4u);
-  EXPECT_EQ(KeysToRead(changed, "large")[0].values(0).integer(), 5);
+  ASSERT_EQ(KeysToRead(changed, "large").size(), 1u);
+  EXPECT_EQ(KeysToRead(changed, "large")[0].values(0).integer(), 7);
+
+  // The next round reads the one key left, in one batch, and it still differs.
+  auto again = SettleChangedKeys(spec, &changed, /*batch=*/4);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->batches, 1u);
+  EXPECT_EQ(again->settled, 0u);
 
   auto report = Check(changed);
   ASSERT_TRUE(report.ok()) << report.status().ToString();
@@ -178,10 +186,11 @@ TEST_F(SwitchCheckTest, ASettleLeavesOnlyTheBatchThatDiffersToTheFence) {
   EXPECT_EQ(large.status, TableStatus::kDifferent);
   ASSERT_FALSE(large.comparison.examples.empty());
   EXPECT_EQ(large.comparison.examples[0].key, "(7)");
-  EXPECT_EQ(large.rows_read, 8);  // only the unsettled batch, on both sides
+  EXPECT_EQ(large.rows_read, 2);  // only the unsettled key, on both sides
   EXPECT_EQ(Table(*report, "small").rows_read, 0);
   // The counts still come from every key's fate.
   EXPECT_EQ(Table(*report, "small").comparison.sqlite_rows, kSmall);
+  EXPECT_EQ(large.comparison.sqlite_rows, kLarge);
 }
 
 }  // namespace

@@ -18,9 +18,15 @@ namespace sqlift::switching {
 namespace {
 
 constexpr uint64_t kToTheEnd = std::numeric_limits<uint64_t>::max();
-constexpr int kMaxHeldVerifies = 2;   // whole comparisons
-constexpr int kMaxRounds = 6;         // proofs found, made or settled
-constexpr size_t kSettleBatch = 128;  // keys compared at once by an unheld settle
+constexpr int kMaxHeldVerifies = 2;  // whole comparisons
+constexpr int kMaxRounds = 6;        // proofs found, made or settled
+// How long a fallback's settle may go on before its fence: rounds repeat while they leave fewer
+// keys unsettled, up to this.
+constexpr std::chrono::seconds kSettleFor{5};
+// Keys per keyed read of a fallback's settle: each read costs a query and a round trip on each
+// side whatever its size, and a key that differs no longer keeps the rest of its batch from
+// settling, so the batches are large.
+constexpr size_t kSettleBatch = 1024;
 // How long the proof waits for the applier to reach a held position, or for another verify's
 // hold to end: the proof runs before the fence, so it may take as long as the tables need.
 constexpr std::chrono::minutes kHeldVerifyWait{5};
@@ -162,29 +168,77 @@ Status Prove(Switch& s, std::string* note) {
   return Status::OK();
 }
 
-// The keys s.prior holds, brought up to what SQLite holds now: the agent is waited for until it
-// has logged the WAL's end (no write lock), then the log is read on to its end.
-Status ScanToNow(Switch& s, const VerifySpec& spec, const VerifiedAt& proof, std::string* why) {
-  const WalBarrierOptions agent{s.db->path(), s.wal_progress, s.wal_barrier_timeout};
-  SQLIFT_RETURN_IF_ERROR(WaitLoggedThrough(agent, *s.db).status());
+// The keys s.prior holds, brought up to the log's end as it is: the agent is not waited for.
+// A round's soundness needs only that every record up to s.prior->to_seq (T) is in the SQLite
+// snapshot the round opens next, which holds because the scan ends before the snapshot opens:
+// whatever the snapshot does not hold commits after it, so the agent logs it after T and the
+// next scan (or the check inside the fence) unsettles it. What the agent has not logged yet is
+// read inside the fence like any later change; waiting for it would only let the writers change
+// as many keys again meanwhile (a lagging agent made every round wait seconds).
+Status ScanToEnd(Switch& s, const VerifySpec& spec, const VerifiedAt& proof, std::string* why) {
   SQLIFT_ASSIGN_OR_RETURN(state::ChangeLog * log, SwitchLog(s));
   return ExtendChangedKeys(*log, proof, ScanFor(s, spec, kToTheEnd, s.o.fast_verify_max_keys), why,
                            &s.prior);
 }
 
+// Waits until the agent has logged what SQLite holds now.
+Status WaitForAgent(Switch& s) {
+  const WalBarrierOptions agent{s.db->path(), s.wal_progress, s.wal_barrier_timeout};
+  return WaitLoggedThrough(agent, *s.db).status();
+}
+
 // A fallback's settle (no position to hold while PostgreSQL's writers go on): rounds of
-// SettleChangedKeys over s.prior, each after a scan up to what SQLite holds (which unsettles
-// what changed meanwhile), until at most max_changes_since_proof keys are left to read inside
-// the fence. Says what it did, for the note.
+// SettleChangedKeys over s.prior, each after a scan to the log's end (which unsettles what
+// changed meanwhile), until at most max_changes_since_proof keys are left to read inside the
+// fence, or a round leaves no fewer than the one before (the writers change keys as fast as
+// rounds settle them), or kSettleFor has passed. The agent is waited for once, when the rounds
+// are done, and the log scanned again: what it had yet to log of the writes made meanwhile
+// (the rounds' reads slow it on a loaded machine) is then logged before the fence, not inside
+// it, where the check waits for the agent before reading the log; if that leaves too many keys
+// again, the rounds go on. Says what it did, for the note.
 Result<std::string> SettleUnheld(Switch& s, const VerifySpec& spec, const VerifiedAt& proof) {
-  std::string done, why;
-  for (int round = 0; round < kMaxRounds && s.prior; ++round) {
-    SQLIFT_RETURN_IF_ERROR(ScanToNow(s, spec, proof, &why));
+  std::string why, first, last;
+  const Clock::time_point start = Clock::now();
+  size_t before = std::numeric_limits<size_t>::max();
+  int rounds = 0;
+  bool waited = false;
+  std::string stop;
+  while (s.prior) {
+    SQLIFT_RETURN_IF_ERROR(ScanToEnd(s, spec, proof, &why));
     if (!s.prior) break;
     const size_t left = UnsettledCount(*s.prior);
-    if (left <= s.o.max_changes_since_proof) break;
-    SQLIFT_ASSIGN_OR_RETURN(size_t settled, SettleChangedKeys(spec, &*s.prior, kSettleBatch));
-    done += fmt::format("; {} of {} settled after seq {}", settled, left, s.prior->to_seq);
+    if (left <= s.o.max_changes_since_proof) {
+      if (waited) break;
+      SQLIFT_RETURN_IF_ERROR(WaitForAgent(s));
+      waited = true;
+      before = std::numeric_limits<size_t>::max();  // the agent's backlog is no stalled round
+      continue;
+    }
+    if (left >= before) {
+      stop = "; stopped: no fewer left than before the last round";
+      break;
+    }
+    if (Clock::now() - start >= kSettleFor) {
+      stop = fmt::format("; stopped after {} s", kSettleFor.count());
+      break;
+    }
+    before = left;
+    SQLIFT_ASSIGN_OR_RETURN(SettleCounts settled, SettleChangedKeys(spec, &*s.prior, kSettleBatch));
+    ++rounds;
+    last = fmt::format("{} of {} settled after seq {} in {} reads", settled.settled, left,
+                       s.prior->to_seq, settled.batches);
+    if (rounds == 1) first = last;
+  }
+  if (s.prior && !waited) {
+    SQLIFT_RETURN_IF_ERROR(WaitForAgent(s));
+    SQLIFT_RETURN_IF_ERROR(ScanToEnd(s, spec, proof, &why));
+  }
+  std::string done;
+  if (rounds > 0) {
+    done = fmt::format("; {} settle round{} in {:.0f} ms: {}{}{}", rounds, rounds == 1 ? "" : "s",
+                       std::chrono::duration<double, std::milli>(Clock::now() - start).count(),
+                       first, rounds > 1 ? "; the last: " : "", rounds > 1 ? last : "");
+    done += stop;
   }
   if (!s.prior) return done + " (then " + why + ")";
   return done + fmt::format(

@@ -22,30 +22,21 @@
 #include "common/sqlite/sqlite_schema.h"
 #include "tools/verify/applier_hold.h"
 #include "tools/verify/verify_pg_reader.h"
+#include "tools/verify/verify_run_internal.h"
 #include "tools/verify/verify_scope.h"
 
 namespace sqlift {
+
+using verify_internal::BeginTable;
+using verify_internal::KeyColumns;
+using verify_internal::KeyFilter;
+using verify_internal::Prepare;
+using verify_internal::Run;
+using verify_internal::TableRows;
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// Everything one run holds; used from the calling thread only.
-struct Run {
-  const VerifySpec& s;
-  std::unique_ptr<ApplierHold> hold;
-  std::unique_ptr<SnapshotReader> reader;
-  std::vector<TableSchema> tables;
-  SchemaPlan plan;
-  std::unique_ptr<PgConnection> conn;
-  std::vector<std::string> skip;  // tenants whose rows are left out on both sides
-  VerifyReport report;
-  const ChangedKeys* changed = nullptr;  // the incremental check's keys (spec's, or found at S)
-  std::vector<wire::Row> to_read;        // ChangedKeysOf's answer when some are settled
-  const std::vector<wire::Row>* batch = nullptr;  // a settle's keys of the table it compares
-  // An existing target schema: per table, its [target.constants] column and value (the
-  // PostgreSQL rows compared are those holding it); empty column: none.
-  std::vector<RowFilter> constants;
-};
 
 double Since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
@@ -116,9 +107,7 @@ VerifyOptions EngineOptions(const Run& run, const TableSchema& t, const TablePla
   VerifyOptions vo;
   for (const ColumnPlan& c : plan.columns)
     vo.column_names.push_back(c.source_name);
-  const wire::TableShape shape = SnapshotReader::ShapeOf(t);
-  for (uint32_t i : shape.pk_columns())
-    vo.key_columns.push_back(i);
+  vo.key_columns = KeyColumns(t);
   vo.max_rows_kept = run.s.max_rows_kept;
   return vo;
 }
@@ -138,7 +127,6 @@ bool TableFilter(const Run& run, const TableSchema& t, const TablePlan& plan, in
 // The fast path's keys of `t` to read (empty when none changed or all are settled); null for a
 // full comparison.
 const std::vector<wire::Row>* ChangedKeysOf(Run& run, const TableSchema& t) {
-  if (run.batch) return run.batch;
   if (!run.changed) return nullptr;
   static const std::vector<wire::Row> kNone;
   auto it = run.changed->keys.find(t.name);
@@ -148,9 +136,10 @@ const std::vector<wire::Row>* ChangedKeysOf(Run& run, const TableSchema& t) {
   return &run.to_read;
 }
 
-// The PostgreSQL side of the keyed read: each key's values in PostgreSQL's text form.
-Status KeyFilter(const TableSchema& t, const TablePlan& plan, const std::vector<wire::Row>& keys,
-                 RowFilter* f) {
+}  // namespace
+
+Status verify_internal::KeyFilter(const TableSchema& t, const TablePlan& plan,
+                                  const std::vector<wire::Row>& keys, RowFilter* f) {
   f->keys_only = true;
   const wire::TableShape shape = SnapshotReader::ShapeOf(t);
   for (uint32_t i : shape.pk_columns())
@@ -166,6 +155,51 @@ Status KeyFilter(const TableSchema& t, const TablePlan& plan, const std::vector<
   }
   return Status::OK();
 }
+
+bool verify_internal::TableRows::InScope(const std::optional<std::string>& tenant) const {
+  if (tenant_col < 0) return true;
+  bool listed = tenant && wanted.count(*tenant);
+  return pg_filter.exclude ? !listed : listed;
+}
+
+bool verify_internal::TableRows::Keep(const wire::Row& r) const {
+  return tenant_col < 0 || InScope(TenantText(r.values(tenant_col)));
+}
+
+Result<std::optional<TableRows>> verify_internal::BeginTable(Run& run, size_t i, TableVerdict* v) {
+  const TableSchema& t = run.tables[i];
+  const TablePlan& plan = run.plan.tables[i];
+  SQLIFT_ASSIGN_OR_RETURN(auto pg_columns, PgTableColumns(*run.conn, run.s.schema, plan.pg_name));
+  if (!pg_columns) {
+    v->status = TableStatus::kMissing;
+    v->notes.push_back("table " + QuoteQualified(run.s.schema, plan.pg_name) +
+                       " is not in PostgreSQL");
+    return std::optional<TableRows>();
+  }
+  if (!CheckColumns(run, plan, *pg_columns, v)) {
+    v->status = TableStatus::kDifferent;
+    return std::optional<TableRows>();
+  }
+  TableRows rows;
+  TableFilter(run, t, plan, &rows.tenant_col, &rows.pg_filter);
+  if (rows.pg_filter.column.empty() && !run.constants[i].column.empty()) {
+    rows.pg_filter = run.constants[i];
+  }
+  for (const ColumnPlan& c : plan.columns)
+    rows.types.push_back(c.mapping.type);
+  rows.wanted.insert(rows.pg_filter.values.begin(), rows.pg_filter.values.end());
+  return std::optional<TableRows>(std::move(rows));
+}
+
+std::vector<size_t> verify_internal::KeyColumns(const TableSchema& t) {
+  std::vector<size_t> out;
+  const wire::TableShape shape = SnapshotReader::ShapeOf(t);
+  for (uint32_t i : shape.pk_columns())
+    out.push_back(i);
+  return out;
+}
+
+namespace {
 
 // The incremental check's counts: the count proven at P plus the net inserts and deletes the
 // log shows since, for the keys in the comparison's scope (`in_scope` of a key's tenant). No
@@ -201,41 +235,20 @@ Result<TableVerdict> VerifyTable(Run& run, size_t i) {
   const TablePlan& plan = run.plan.tables[i];
   TableVerdict v{t.name, plan.pg_name, TableStatus::kMatched, {}, {}, 0};
   Clock::time_point start = Clock::now();
-  SQLIFT_ASSIGN_OR_RETURN(auto pg_columns, PgTableColumns(*run.conn, run.s.schema, plan.pg_name));
-  if (!pg_columns) {
-    v.status = TableStatus::kMissing;
-    v.notes.push_back("table " + QuoteQualified(run.s.schema, plan.pg_name) +
-                      " is not in PostgreSQL");
-    return v;
-  }
-  if (!CheckColumns(run, plan, *pg_columns, &v)) {
-    v.status = TableStatus::kDifferent;
-    return v;
-  }
-  int tenant_col = -1;
-  RowFilter pg_filter;
-  TableFilter(run, t, plan, &tenant_col, &pg_filter);
-  if (pg_filter.column.empty() && !run.constants[i].column.empty()) pg_filter = run.constants[i];
+  SQLIFT_ASSIGN_OR_RETURN(std::optional<TableRows> rows, BeginTable(run, i, &v));
+  if (!rows) return v;
   if (!t.HasPrimaryKey()) v.notes.push_back("no primary key: rows are matched whole");
-  std::vector<PgType> types;
-  for (const ColumnPlan& c : plan.columns)
-    types.push_back(c.mapping.type);
-  std::set<std::string> wanted(pg_filter.values.begin(), pg_filter.values.end());
-  auto keep = [&](const wire::Row& r) {
-    if (tenant_col < 0) return true;
-    std::optional<std::string> tenant = TenantText(r.values(tenant_col));
-    bool listed = tenant && wanted.count(*tenant);
-    return pg_filter.exclude ? !listed : listed;
-  };
+  RowFilter& pg_filter = rows->pg_filter;
+  auto keep = [&](const wire::Row& r) { return rows->Keep(r); };
   const std::vector<wire::Row>* keys = ChangedKeysOf(run, t);
   if (keys) SQLIFT_RETURN_IF_ERROR(KeyFilter(t, plan, *keys, &pg_filter));
-  WireTableReader sqlite(std::move(types), [&](const WireTableReader::WireSink& sink) {
+  WireTableReader sqlite(rows->types, [&](const WireTableReader::WireSink& sink) {
     if (keys) {
       return run.reader->ReadKeys(
           t, *keys, [&](const wire::Row& r) { return keep(r) ? sink(r) : Status::OK(); });
     }
-    return run.reader->ReadTable(t, 1000, [&](std::vector<wire::Row>&& rows) {
-      for (const wire::Row& r : rows) {
+    return run.reader->ReadTable(t, 1000, [&](std::vector<wire::Row>&& batch) {
+      for (const wire::Row& r : batch) {
         if (keep(r)) SQLIFT_RETURN_IF_ERROR(sink(r));
       }
       return Status::OK();
@@ -247,12 +260,7 @@ Result<TableVerdict> VerifyTable(Run& run, size_t i) {
   if (keys) {
     CountsFromProof(
         *run.changed, t,
-        [&](const std::optional<std::string>& tenant) {
-          if (tenant_col < 0) return true;
-          bool listed = tenant && wanted.count(*tenant);
-          return pg_filter.exclude ? !listed : listed;
-        },
-        &v);
+        [&](const std::optional<std::string>& tenant) { return rows->InScope(tenant); }, &v);
   } else {
     v.rows_read = v.comparison.sqlite_rows + v.comparison.pg_rows;
   }
@@ -335,7 +343,9 @@ Status MatchTarget(Run& run) {
   return Status::OK();
 }
 
-Status Prepare(Run& run, int* exit) {
+}  // namespace
+
+Status verify_internal::Prepare(Run& run, int* exit) {
   if (!run.s.hold_source.empty()) {
     SQLIFT_ASSIGN_OR_RETURN(auto hold_conn,
                             PgConnection::Connect(run.s.pg, std::chrono::seconds(10)));
@@ -359,15 +369,13 @@ Status Prepare(Run& run, int* exit) {
   return TakeSnapshotAt(run.hold.get(), *run.conn, Position(run), run.s.hold_timeout);
 }
 
-}  // namespace
-
 Result<VerifyReport> RunVerification(const VerifySpec& spec, int* exit) {
   *exit = kExitFailure;
   Clock::time_point start = Clock::now();
   VerifyRunRecord record;
   record.started_at = std::chrono::system_clock::now();
   if (spec.cfg && !spec.cfg->source_id.empty()) record.source = spec.cfg->source_id;
-  Run run{spec, {}, {}, {}, {}, {}, {}, {}, spec.changed, {}, nullptr, {}};
+  Run run{spec, {}, {}, {}, {}, {}, {}, {}, spec.changed, {}, {}};
   Status st = Prepare(run, exit);
   if (st.ok() && spec.changed_at) {
     Result<const ChangedKeys*> keys = spec.changed_at(Position(run));
@@ -400,42 +408,6 @@ Result<VerifyReport> RunVerification(const VerifySpec& spec, int* exit) {
   SQLIFT_ASSIGN_OR_RETURN(run.report.run_id, RecordVerifyRun(*run.conn, run.report, record));
   *exit = VerifyExitCode(run.report);
   return std::move(run.report);
-}
-
-Result<size_t> SettleChangedKeys(const VerifySpec& spec, ChangedKeys* changed, size_t batch) {
-  VerifySpec at = spec;
-  at.hold_source.clear();
-  at.still_at = changed->to_seq;  // the SQLite snapshot as it is now, opened before PostgreSQL's
-  at.changed = changed;
-  Run run{at, {}, {}, {}, {}, {}, {}, {}, changed, {}, nullptr, {}};
-  int exit = 0;
-  SQLIFT_RETURN_IF_ERROR(Prepare(run, &exit));
-  size_t settled = 0;
-  for (size_t i = 0; i < run.tables.size(); ++i) {
-    auto keys = changed->keys.find(run.tables[i].name);
-    if (keys == changed->keys.end()) continue;
-    std::vector<bool>& done = changed->settled[keys->first];
-    done.resize(keys->second.size(), false);
-    for (size_t from = 0; from < done.size(); from += batch) {
-      std::vector<size_t> picked;
-      std::vector<wire::Row> rows;
-      for (size_t k = from; k < std::min(done.size(), from + batch); ++k) {
-        if (!done[k]) picked.push_back(k), rows.push_back(keys->second[k]);
-      }
-      if (rows.empty()) continue;
-      run.batch = &rows;
-      Result<TableVerdict> v = VerifyTable(run, i);
-      run.batch = nullptr;
-      if (!v.ok()) return v.status().With("settle the keys of " + keys->first);
-      if (v->status != TableStatus::kMatched) continue;  // in flight, or not equal: read again
-      for (size_t k : picked)
-        done[k] = true;
-      settled += picked.size();
-    }
-  }
-  (void)run.conn->Exec("ROLLBACK");
-  SQLIFT_RETURN_IF_ERROR(run.reader->Close());
-  return settled;
 }
 
 int VerifyExitCode(const VerifyReport& report) {

@@ -74,15 +74,22 @@ struct VerifySpec {
 // kExitBlocked.
 [[nodiscard]] Result<VerifyReport> RunVerification(const VerifySpec& spec, int* exit);
 
+// What a settle did: keys set aside, and batches read (one keyed read on each side apiece).
+struct SettleCounts {
+  size_t settled = 0;
+  size_t batches = 0;
+};
+
 // Settles what it can of `changed` before a fence, where no held position exists (a fallback:
 // PostgreSQL's writers go on): opens SQLite's snapshot as it is (after changed->to_seq, which
-// the caller scanned up to), then PostgreSQL's, and compares the unsettled keys table by table
-// in batches of `batch`; every key of a batch that matched is marked settled. A key that
-// changes on either side after SQLite's snapshot comes back through the log after to_seq, where
-// the next scan unsettles it; a batch that differs (a change in flight, or a real difference)
-// stays to be read inside the fence. Nothing is recorded. Returns how many keys it settled.
-[[nodiscard]] Result<size_t> SettleChangedKeys(const VerifySpec& spec, ChangedKeys* changed,
-                                               size_t batch);
+// the caller scanned up to), then PostgreSQL's, and reads the unsettled keys table by table in
+// batches of `batch` (one catalog check per table; one snapshot on each side for the whole
+// call); every key whose row is equal on both sides (or absent from both) is marked settled.
+// A key that changes on either side after SQLite's snapshot comes back through the log after
+// to_seq, where the next scan unsettles it; a key that differs (a change in flight, or a real
+// difference) stays to be read inside the fence. Nothing is recorded.
+[[nodiscard]] Result<SettleCounts> SettleChangedKeys(const VerifySpec& spec, ChangedKeys* changed,
+                                                     size_t batch);
 
 // The exit code of a comparison that was made: 0 when every table matched, else kExitBlocked.
 int VerifyExitCode(const VerifyReport& report);
