@@ -250,7 +250,7 @@ struct Matcher {
             fmt::format("the constant '{}' does not fit {}: {}", k.value, type.sql, *why),
             "correct [target.constants]");
     }
-    ColumnPlan c{"", tc.name, ColumnMapping{type, false, true}, "", k.value};
+    ColumnPlan c{"", tc.name, ColumnMapping{type, false, true, ""}, "", k.value};
     tp.columns.push_back(std::move(c));
   }
 

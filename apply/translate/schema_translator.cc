@@ -261,7 +261,8 @@ Result<SchemaPlan> TranslateSchema(const std::vector<TableSchema>& tables,
     with_tenant.reserve(tables.size());
     for (size_t i = 0; i < tables.size(); ++i) {
       with_tenant.push_back(translate::WithTenantColumn(tables[i], options.constant_tenant_column));
-      maps[i].insert(maps[i].begin(), ColumnMapping{PgType::Of(PgType::Kind::kText), false, false});
+      maps[i].insert(maps[i].begin(),
+                     ColumnMapping{PgType::Of(PgType::Kind::kText), false, false, ""});
     }
     for (size_t i = 0; i < tables.size(); ++i)
       ctx.sources[translate::Lower(tables[i].name)] = &with_tenant[i];

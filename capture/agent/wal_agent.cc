@@ -319,8 +319,8 @@ Result<bool> WalCaptureAgent::DrainBatch(DrainStats* stats) {
   // A route event is published at once: a switch waits for it with the writers held off.
   Publish(stats->transactions == 0 || routed);
   if (source_->at_end()) {
-    MovePin();
     pinned_ = true;
+    SQLIFT_RETURN_IF_ERROR(MovePin(stats));
   } else {
     pin_->AbandonNext();
   }
@@ -330,26 +330,27 @@ Result<bool> WalCaptureAgent::DrainBatch(DrainStats* stats) {
 
 // Each move of the pin lets the application's next commit checkpoint the frames up to it, and
 // a checkpoint that copies syncs the WAL and the database file in the application's commit
-// path. While the agent runs the WAL does not restart (a pin is always in it), so past
-// wal_autocheckpoint's 1,000 frames every commit of the application checkpoints what the pin
-// freed since the last. Moved at every drain, the pin had a busy application checkpoint a
-// hundred times a second and a sporadic one at every commit; so in Run it moves once
-// pin_frames are logged past it (what SQLite would checkpoint at a time without the agent) or
-// pin_interval has passed. One that stayed is moved by the next drain after that (AwaitNext
-// wakes for it), so an application's RESTART or TRUNCATE checkpoint waits that long at most. A
-// drain called on its own (DrainAvailable outside Run) always moves it.
-void WalCaptureAgent::MovePin() {
+// path. Moved at every drain, the pin had a busy application checkpoint a hundred times a
+// second and a sporadic one at every commit; so in Run it moves once pin_frames are logged
+// past it (what SQLite would checkpoint at a time without the agent) or pin_interval has
+// passed. One that stayed is moved by the next drain after that (AwaitNext wakes for it), so an
+// application's RESTART or TRUNCATE checkpoint waits that long at most. A drain called on its
+// own (DrainAvailable outside Run) always moves it. A pin always in the WAL keeps it from
+// restarting: past pin_frames the move restarts it (wal_agent_restart.cc).
+Status WalCaptureAgent::MovePin(DrainStats* stats) {
   const auto now = std::chrono::steady_clock::now();
   const uint64_t frames = source_->position().frames;
   const bool logged_enough = frames < pin_frames_ || frames - pin_frames_ >= options_.pin_frames;
   pin_stale_ = running_ && !logged_enough && now - pin_moved_ < options_.pin_interval;
   if (pin_stale_) {
     pin_->AbandonNext();
-    return;
+    return Status::OK();
   }
-  pin_->ReleaseOlder();
+  SQLIFT_ASSIGN_OR_RETURN(bool restarted, TryRestart(stats));
+  if (!restarted) pin_->ReleaseOlder();
   pin_moved_ = now;
-  pin_frames_ = frames;
+  pin_frames_ = source_->position().frames;
+  return Status::OK();
 }
 
 // The guard triggers (capture/outbox/guard_triggers.h) follow the schema, in files where

@@ -61,6 +61,10 @@ class WalCaptureAgent final : public Agent {
   [[nodiscard]] Status Run() override;
   void Stop() override;
   uint64_t logged_seq() const override { return logged_seq_; }
+  // WAL restarts the agent brought about (agent.h restart_wal) since it was opened.
+  uint64_t wal_restarts() const { return wal_restarts_; }
+  // The longest the application's writers were held off for one of them, in milliseconds.
+  double writers_held_max_ms() const { return writers_held_max_ms_; }
 
  private:
   // What one drain will append.
@@ -91,7 +95,14 @@ class WalCaptureAgent final : public Agent {
   // Rewrites the progress file; while busy (Run) at most every so often unless `idle`.
   void Publish(bool idle);
   // After a drain that reached the WAL's end: the pin moves there, or stays (see the .cc).
-  void MovePin();
+  [[nodiscard]] Status MovePin(DrainStats* stats);
+  // Lets the application's next commit restart the WAL (agent.h restart_wal;
+  // wal_agent_restart.cc): true when the WAL is checkpointed whole and pinned at its end.
+  [[nodiscard]] Result<bool> TryRestart(DrainStats* stats);
+  [[nodiscard]] Result<bool> RestartHeld(DrainStats* stats);
+  // Logs every transaction committed after the position (no batch limit; used around a
+  // restart, when what is left is short).
+  [[nodiscard]] Status LogTail(DrainStats* stats);
   [[nodiscard]] Status RunLoop();  // Run() but for what it sets up and publishes at the end
   // Run(): the pause after a drain that began at `started` (and logged something if `busy`).
   [[nodiscard]] Status AwaitNext(std::chrono::steady_clock::time_point started, bool busy);
@@ -102,7 +113,10 @@ class WalCaptureAgent final : public Agent {
   std::unique_ptr<WalPin> pin_;
   std::unique_ptr<WalSource> source_;
   std::unique_ptr<WalWatch> watch_;
-  std::unique_ptr<SqliteDb> db_;           // for the guard triggers
+  std::unique_ptr<SqliteDb> db_;       // for the guard triggers and checkpoints
+  std::unique_ptr<SqliteDb> writers_;  // holds the application's writers off (TryRestart)
+  uint64_t wal_restarts_ = 0;
+  double writers_held_max_ms_ = 0;
   std::optional<wal::WalPosition> saved_;  // the position in the log
   uint64_t logged_seq_ = 0;
   bool pinned_ = false;  // a pin no newer than the position is held (wal_source.h Next)

@@ -74,6 +74,7 @@ class WalAgentTest : public ::testing::Test {
   }
 
   Status OpenAgent(GapRepairFn repair = nullptr) {
+    if (agent_) wal_restarts_ += agent_->wal_restarts();
     agent_.reset();
     CaptureAgentOptions o;
     o.repair_gap = std::move(repair);
@@ -182,7 +183,8 @@ class WalAgentTest : public ::testing::Test {
   std::unique_ptr<SqliteDb> app_;
   std::unique_ptr<state::ChangeLog> log_;
   std::unique_ptr<WalCaptureAgent> agent_;
-  int reverse_keys_ = 0;  // row changes of REVERSE transactions seen by Replay
+  uint64_t wal_restarts_ = 0;  // of the agents OpenAgent replaced
+  int reverse_keys_ = 0;       // row changes of REVERSE transactions seen by Replay
 };
 
 void WalAgentTest::RandomTransaction(std::mt19937& rng) {
@@ -246,6 +248,10 @@ TEST_F(WalAgentTest, TheLogReplaysToWhatSqliteHolds) {
   }
   auto drained = agent_->DrainAvailable();
   ASSERT_TRUE(drained.ok()) << drained.status().ToString();
+  // The agents restarted the WAL (agent.h restart_wal) while the application wrote.
+  EXPECT_GT(wal_restarts_ + agent_->wal_restarts(), 0u);
+  std::printf("WAL restarts: %llu\n",
+              static_cast<unsigned long long>(wal_restarts_ + agent_->wal_restarts()));
   auto model = Replay();
   ASSERT_TRUE(model.ok()) << model.status().ToString();
   std::map<std::string, Table> actual = Actual();

@@ -59,6 +59,12 @@ void WalPin::ReleaseOlder() {
   next_ = -1;
 }
 
+void WalPin::EndAll() {
+  End(0);
+  End(1);
+  held_ = next_ = -1;
+}
+
 void WalPin::AbandonNext() {
   if (next_ < 0) return;
   End(next_);

@@ -13,7 +13,9 @@
 //
 // An application's wal_checkpoint(RESTART or TRUNCATE) waits for readers, so it waits on the
 // agent: it can complete once the agent is caught up (the pin then reads from the database
-// file only), and otherwise fails with SQLITE_BUSY after the caller's busy timeout.
+// file only), and otherwise fails with SQLITE_BUSY after the caller's busy timeout. The agent
+// restarts the WAL itself (wal_agent_restart.cc) with EndAll and BeginNext while it holds
+// writers off.
 //
 // Ownership: owns its two read-only connections. Thread safety: none; the agent's thread.
 #pragma once
@@ -44,6 +46,9 @@ class WalPin {
   // Ends the newest read transaction and keeps the older pin (the drain did not reach the
   // end it was opened for). With no older pin, the newest one stays as the pin.
   void AbandonNext();
+  // Ends both read transactions: no pin at all (only while writers are held off and every
+  // committed frame is logged); BeginNext pins again.
+  void EndAll();
 
  private:
   WalPin() = default;

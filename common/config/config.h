@@ -39,6 +39,11 @@ struct Config {
   std::string capture_mode;
   int64_t capture_batch_rows = 512;  // outbox rows per synced log write
   int64_t capture_poll_ms = 500;     // the floor when inotify sees no write
+  // Mode "wal": who restarts the WAL while the application writes. "agent": the agent
+  // checkpoints it and lets the next commit restart it, holding writers off for a moment
+  // (capture/agent/agent.h restart_wal); "application": only the application's own
+  // checkpoints, which the agent's pin keeps from ever restarting it, so the WAL grows.
+  std::string capture_wal_restart = "agent";
   // [target]
   std::string target_pg;
   // "create" (sqlift creates the tables it translates) or "existing" (the application's own

@@ -19,8 +19,10 @@ namespace fs = std::filesystem;
 using bench_capture::BookingApp;
 using bench_capture::Clock;
 
-enum Variant { kBaseline = 0, kRecorder = 1, kWal = 2 };
-constexpr const char* kVariantNames[] = {"baseline", "recorder", "wal"};
+// kWalGrowing: the wal agent with [capture] wal_restart = "application" (the WAL grows).
+enum Variant { kBaseline = 0, kRecorder = 1, kWal = 2, kWalGrowing = 3 };
+constexpr int kVariants = 4;
+constexpr const char* kVariantNames[] = {"baseline", "recorder", "wal", "wal_growing"};
 
 // Transactions per second of one run on a fresh database, without sqlift or with a recorder.
 Result<double> RunOnce(const std::string& path, int64_t transactions, bool with_recorder) {
@@ -38,12 +40,15 @@ Result<double> RunOnce(const std::string& path, int64_t transactions, bool with_
 }
 
 struct Figures {
-  std::vector<double> tps[3];    // by Variant, one per round
-  std::vector<double> wal_cpu;   // the wal agent's CPU ms per 1,000 transactions, per round
-  std::vector<double> catch_up;  // ms the agent still needed after the writer's last COMMIT
-  std::vector<double> decode;    // row changes/s, one per round
+  std::vector<double> tps[kVariants];  // by Variant, one per round
+  std::vector<double> wal_cpu;         // the wal agent's CPU ms per 1,000 transactions, per round
+  std::vector<double> catch_up;        // ms the agent still needed after the writer's last COMMIT
+  std::vector<double> restarts;        // WAL restarts the agent brought about, per round
+  std::vector<double> held_max;        // the longest it held the writer off, ms, per round
+  std::vector<double> decode;          // row changes/s, one per round
   int64_t decode_changes = 0;
   bench_capture::Lag lag;
+  bench_capture::Lag lag_growing;  // the same with [capture] wal_restart = "application"
 };
 
 // Removes a run's database and state directory.
@@ -59,8 +64,9 @@ Status RunVariant(const BenchCaptureOptions& o, const fs::path& dir, int round, 
   const fs::path db = dir / fmt::format("r{}_{}.db", round, kVariantNames[v]);
   const fs::path state = dir / fmt::format("r{}_{}_state", round, kVariantNames[v]);
   Result<bench_capture::WalRun> run = bench_capture::WalRun{};
-  if (v == kWal) {
-    run = bench_capture::RunWithWalAgent(db.string(), state.string(), o.transactions);
+  if (v == kWal || v == kWalGrowing) {
+    run = bench_capture::RunWithWalAgent(db.string(), state.string(), o.transactions,
+                                         /*restart_wal=*/v == kWal);
   } else {
     Result<double> tps = RunOnce(db.string(), o.transactions, v == kRecorder);
     run = tps.ok() ? Result<bench_capture::WalRun>(bench_capture::WalRun{*tps, 0})
@@ -72,6 +78,8 @@ Status RunVariant(const BenchCaptureOptions& o, const fs::path& dir, int round, 
   if (v == kWal) {
     f->wal_cpu.push_back(run->agent_cpu_ms_per_1000_txn);
     f->catch_up.push_back(run->catch_up_ms);
+    f->restarts.push_back(static_cast<double>(run->wal_restarts));
+    f->held_max.push_back(run->writers_held_max_ms);
   }
   return Status::OK();
 }
@@ -79,8 +87,8 @@ Status RunVariant(const BenchCaptureOptions& o, const fs::path& dir, int round, 
 // The rounds (the variants in a rotating order), a decode per round, then the paced lag run.
 Status Measure(const BenchCaptureOptions& o, const fs::path& dir, Figures* f) {
   for (int round = 0; round < o.rounds; ++round) {
-    for (int k = 0; k < 3; ++k)
-      SQLIFT_RETURN_IF_ERROR(RunVariant(o, dir, round, Variant((round + k) % 3), f));
+    for (int k = 0; k < kVariants; ++k)
+      SQLIFT_RETURN_IF_ERROR(RunVariant(o, dir, round, Variant((round + k) % kVariants), f));
     const fs::path db = dir / fmt::format("r{}_decode.db", round);
     const fs::path state = dir / fmt::format("r{}_decode_state", round);
     Result<bench_capture::Decode> d =
@@ -90,12 +98,14 @@ Status Measure(const BenchCaptureOptions& o, const fs::path& dir, Figures* f) {
     f->decode.push_back(d->changes_per_s);
     f->decode_changes = d->changes;
   }
-  const fs::path db = dir / "lag.db", state = dir / "lag_state";
-  Result<bench_capture::Lag> lag =
-      bench_capture::MeasureLag(db.string(), state.string(), o.lag_txn_per_s, o.lag_seconds);
-  Clean(db, state);
-  SQLIFT_RETURN_IF_ERROR(lag.status().With("lag"));
-  f->lag = *lag;
+  for (bool restart : {true, false}) {
+    const fs::path db = dir / "lag.db", state = dir / "lag_state";
+    Result<bench_capture::Lag> lag = bench_capture::MeasureLag(
+        db.string(), state.string(), o.lag_txn_per_s, o.lag_seconds, restart);
+    Clean(db, state);
+    SQLIFT_RETURN_IF_ERROR(lag.status().With("lag"));
+    (restart ? f->lag : f->lag_growing) = *lag;
+  }
   return Status::OK();
 }
 
@@ -117,6 +127,10 @@ void PrintJson(const BenchCaptureOptions& o, double base, double rec, double wal
               {"wal_overhead_ms_per_txn", JsonRounded(OverheadMs(wal, base), 4)},
               {"wal_agent_cpu_ms_per_1000_txn", JsonRounded(Median(f.wal_cpu), 1)},
               {"wal_catch_up_ms", JsonRounded(Median(f.catch_up), 1)},
+              {"wal_restarts", JsonRounded(Median(f.restarts), 1)},
+              {"wal_writers_held_max_ms", JsonRounded(Median(f.held_max), 2)},
+              {"wal_growing_txn_per_s", JsonRounded(Median(f.tps[kWalGrowing]), 1)},
+              {"wal_growing_ratio", JsonRounded(Median(f.tps[kWalGrowing]) / base, 3)},
               {"wal_decode_changes_per_s", JsonRounded(Median(f.decode), 0)},
               {"wal_decode_changes", f.decode_changes},
               {"wal_lag_p50_ms", JsonRounded(f.lag.p50_ms, 2)},
@@ -125,7 +139,12 @@ void PrintJson(const BenchCaptureOptions& o, double base, double rec, double wal
               {"wal_lag_txn_per_s", JsonRounded(f.lag.achieved_txn_per_s, 1)},
               {"wal_lag_transactions", f.lag.transactions},
               {"wal_lag_offered_txn_per_s", JsonRounded(o.lag_txn_per_s, 1)},
-              {"wal_lag_agent_cpu_ms_per_1000_txn", JsonRounded(lag_cpu, 1)}};
+              {"wal_lag_agent_cpu_ms_per_1000_txn", JsonRounded(lag_cpu, 1)},
+              {"wal_lag_wal_max_mb", JsonRounded(f.lag.wal_max_mb, 1)},
+              {"wal_lag_restarts", f.lag.wal_restarts},
+              {"wal_lag_writers_held_max_ms", JsonRounded(f.lag.writers_held_max_ms, 2)},
+              {"wal_growing_lag_wal_max_mb", JsonRounded(f.lag_growing.wal_max_mb, 1)},
+              {"wal_growing_lag_p99_ms", JsonRounded(f.lag_growing.p99_ms, 2)}};
   *o.out << DumpJsonSpaced(doc) << "\n";
 }
 
@@ -152,13 +171,23 @@ void Print(const BenchCaptureOptions& o, const Figures& f) {
              "  overhead          {:10.4f} ms per transaction\n"
              "  agent CPU         {:10.1f} ms per 1,000 transactions (its thread and RocksDB's)\n"
              "  catch-up          {:10.1f} ms after the last COMMIT until it was logged\n"
+             "  WAL restarts      {:10.0f} by the agent per run, writers held at most {:.2f} ms "
+             "for one\n"
+             "  WAL growing       {:10.3f} ratio with wal_restart = \"application\" ({:.0f} "
+             "txn/s)\n"
              "  decode rate       {:10.0f} row changes/s, draining a backlog of {} row changes\n"
              "  lag p99           {:10.2f} ms, COMMIT to synced log write, at {:.0f} txn/s for "
              "{:.1f} s ({:.0f} achieved; p50 {:.2f} ms, max {:.2f} ms; agent CPU {:.1f} ms per "
-             "1,000 transactions)\n",
+             "1,000 transactions)\n"
+             "  WAL size          {:10.1f} MB at most in that run, {} restarts by the agent "
+             "(writers held at most {:.2f} ms); {:.1f} MB with wal_restart = \"application\" "
+             "(lag p99 {:.2f} ms)\n",
              wal, wal / base, OverheadMs(wal, base), Median(f.wal_cpu), Median(f.catch_up),
-             Median(f.decode), f.decode_changes, f.lag.p99_ms, o.lag_txn_per_s, o.lag_seconds,
-             f.lag.achieved_txn_per_s, f.lag.p50_ms, f.lag.max_ms, f.lag.agent_cpu_ms_per_1000_txn);
+             Median(f.restarts), Median(f.held_max), Median(f.tps[kWalGrowing]) / base,
+             Median(f.tps[kWalGrowing]), Median(f.decode), f.decode_changes, f.lag.p99_ms,
+             o.lag_txn_per_s, o.lag_seconds, f.lag.achieved_txn_per_s, f.lag.p50_ms, f.lag.max_ms,
+             f.lag.agent_cpu_ms_per_1000_txn, f.lag.wal_max_mb, f.lag.wal_restarts,
+             f.lag.writers_held_max_ms, f.lag_growing.wal_max_mb, f.lag_growing.p99_ms);
 }
 
 }  // namespace

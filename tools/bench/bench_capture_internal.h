@@ -64,14 +64,16 @@ class BookingApp {
 // capture` does), with each synced log write's seq and steady time recorded.
 class WalRig {
  public:
+  // restart_wal: CaptureAgentOptions::restart_wal.
   [[nodiscard]] static Result<std::unique_ptr<WalRig>> Open(const std::string& db_path,
-                                                            const std::string& state_dir);
+                                                            const std::string& state_dir,
+                                                            bool restart_wal = true);
   ~WalRig();  // Stop()s the agent if it runs; then the agent, then the log
 
   // The log's position right after Open (the fresh log's schema record): the application's
   // i-th transaction afterwards is seq first_seq() + 1 + i.
   uint64_t first_seq() const { return first_seq_; }
-  Agent& agent() { return *agent_; }
+  WalCaptureAgent& agent() { return *agent_; }
 
   // Runs the agent's loop (Agent::Run) on the rig's thread.
   void Start();
@@ -115,10 +117,14 @@ class AgentCpu {
 struct WalRun {
   double txn_per_s = 0;
   double agent_cpu_ms_per_1000_txn = 0;
-  double catch_up_ms = 0;  // from the writer's last COMMIT until the agent had logged it
+  double catch_up_ms = 0;          // from the writer's last COMMIT until the agent had logged it
+  uint64_t wal_restarts = 0;       // WAL restarts the agent brought about
+  double writers_held_max_ms = 0;  // the longest it held the writer off for one
 };
+// restart_wal: the agent's CaptureAgentOptions::restart_wal ([capture] wal_restart).
 [[nodiscard]] Result<WalRun> RunWithWalAgent(const std::string& db_path,
-                                             const std::string& state_dir, int64_t transactions);
+                                             const std::string& state_dir, int64_t transactions,
+                                             bool restart_wal = true);
 
 // Row changes per second the agent logs draining a backlog of `transactions` it was opened
 // (pinned) before, but not running, while they were written.
@@ -136,9 +142,12 @@ struct Lag {
   int64_t transactions = 0;
   double p50_ms = 0, p99_ms = 0, max_ms = 0;
   double agent_cpu_ms_per_1000_txn = 0;  // as WalRun's, at this pace
+  double wal_max_mb = 0;                 // the -wal file's largest size seen
+  uint64_t wal_restarts = 0;             // WAL restarts the agent brought about
+  double writers_held_max_ms = 0;        // the longest it held the writer off for one
 };
 [[nodiscard]] Result<Lag> MeasureLag(const std::string& db_path, const std::string& state_dir,
-                                     double txn_per_s, double seconds);
+                                     double txn_per_s, double seconds, bool restart_wal = true);
 
 }  // namespace bench_capture
 }  // namespace sqlift

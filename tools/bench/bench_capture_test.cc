@@ -26,10 +26,15 @@ TEST(BenchCaptureTest, JsonHasEveryFigure) {
       R"("overhead_ms_per_txn": -?[0-9.]+, "transactions": 50, "rounds": 1, )"
       R"("wal_txn_per_s": [0-9.]+, "wal_ratio": [0-9.]+, "wal_overhead_ms_per_txn": -?[0-9.]+, )"
       R"("wal_agent_cpu_ms_per_1000_txn": [0-9.]+, "wal_catch_up_ms": [0-9.]+, )"
+      R"("wal_restarts": [0-9.]+, "wal_writers_held_max_ms": [0-9.]+, )"
+      R"("wal_growing_txn_per_s": [0-9.]+, "wal_growing_ratio": [0-9.]+, )"
       R"("wal_decode_changes_per_s": [0-9.]+, "wal_decode_changes": 100, )"
       R"("wal_lag_p50_ms": -?[0-9.]+, "wal_lag_p99_ms": -?[0-9.]+, "wal_lag_max_ms": -?[0-9.]+, )"
       R"("wal_lag_txn_per_s": [0-9.]+, "wal_lag_transactions": [1-9][0-9]*, )"
-      R"("wal_lag_offered_txn_per_s": 500(\.0)?, "wal_lag_agent_cpu_ms_per_1000_txn": [0-9.]+\}\n)");
+      R"("wal_lag_offered_txn_per_s": 500(\.0)?, "wal_lag_agent_cpu_ms_per_1000_txn": [0-9.]+, )"
+      R"("wal_lag_wal_max_mb": [0-9.]+, "wal_lag_restarts": [0-9]+, )"
+      R"("wal_lag_writers_held_max_ms": [0-9.]+, "wal_growing_lag_wal_max_mb": [0-9.]+, )"
+      R"("wal_growing_lag_p99_ms": -?[0-9.]+\}\n)");
   EXPECT_TRUE(std::regex_match(out.str(), shape)) << out.str();
 }
 
@@ -42,8 +47,8 @@ TEST(BenchCaptureTest, TextAndBadOptions) {
   o.out = &out;
   o.err = &err;
   ASSERT_EQ(RunBenchCapture(o), 0) << err.str();
-  for (const char* line :
-       {"with recorder", "with wal agent", "agent CPU", "catch-up", "decode rate", "lag p99"})
+  for (const char* line : {"with recorder", "with wal agent", "agent CPU", "catch-up",
+                           "WAL restarts", "WAL growing", "decode rate", "lag p99", "WAL size"})
     EXPECT_NE(out.str().find(line), std::string::npos) << line << " in " << out.str();
   o.rounds = 0;
   EXPECT_EQ(RunBenchCapture(o), 2);

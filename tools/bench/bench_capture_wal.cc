@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 
 #include "capture/wal/wal_progress.h"
 #include "tools/bench/bench_capture_internal.h"
@@ -56,12 +57,13 @@ double AgentCpu::MsPer1000(int64_t transactions) const {
 }
 
 Result<std::unique_ptr<WalRig>> WalRig::Open(const std::string& db_path,
-                                             const std::string& state_dir) {
+                                             const std::string& state_dir, bool restart_wal) {
   std::unique_ptr<WalRig> rig(new WalRig());
   SQLIFT_ASSIGN_OR_RETURN(rig->log_, state::OpenRocksChangeLog(state_dir));
   CaptureAgentOptions o;
   o.sqlite_path = db_path;
   o.wal_progress_path = wal::WalProgressPath(state_dir);
+  o.restart_wal = restart_wal;
   o.on_logged = [r = rig.get()](uint64_t seq) { r->OnLogged(seq); };
   SQLIFT_ASSIGN_OR_RETURN(rig->agent_, WalCaptureAgent::Open(o, rig->log_.get()));
   rig->first_seq_ = rig->agent_->logged_seq();
@@ -113,9 +115,9 @@ Status WalRig::Stop() {
 }
 
 Result<WalRun> RunWithWalAgent(const std::string& db_path, const std::string& state_dir,
-                               int64_t transactions) {
+                               int64_t transactions, bool restart_wal) {
   SQLIFT_ASSIGN_OR_RETURN(auto app, BookingApp::Create(db_path, "wal"));
-  SQLIFT_ASSIGN_OR_RETURN(auto rig, WalRig::Open(db_path, state_dir));
+  SQLIFT_ASSIGN_OR_RETURN(auto rig, WalRig::Open(db_path, state_dir, restart_wal));
   const AgentCpu cpu;
   rig->Start();
   const Clock::time_point start = Clock::now();
@@ -130,7 +132,8 @@ Result<WalRun> RunWithWalAgent(const std::string& db_path, const std::string& st
   SQLIFT_RETURN_IF_ERROR(rig->Stop());
   const double cpu_ms = cpu.MsPer1000(transactions);
   SQLIFT_RETURN_IF_ERROR(CheckLogged(*rig, rig->agent().logged_seq(), transactions));
-  return WalRun{transactions / elapsed.count(), cpu_ms, catch_up_ms};
+  return WalRun{transactions / elapsed.count(), cpu_ms, catch_up_ms, rig->agent().wal_restarts(),
+                rig->agent().writers_held_max_ms()};
 }
 
 Result<Decode> MeasureDecode(const std::string& db_path, const std::string& state_dir,
@@ -175,7 +178,8 @@ std::vector<double> Lags(const WalRig& rig, const std::vector<Clock::time_point>
 // one runs at once, so the offered rate holds unless the writer itself cannot keep up); when
 // each COMMIT returned.
 Result<std::vector<Clock::time_point>> PacedWrites(BookingApp& app, double txn_per_s,
-                                                   double seconds) {
+                                                   double seconds, const std::string& wal_path,
+                                                   uint64_t* wal_max_bytes) {
   const auto interval = std::chrono::duration<double>(1.0 / txn_per_s);
   const Clock::time_point start = Clock::now();
   const Clock::time_point end =
@@ -187,6 +191,11 @@ Result<std::vector<Clock::time_point>> PacedWrites(BookingApp& app, double txn_p
     std::this_thread::sleep_until(at);
     SQLIFT_RETURN_IF_ERROR(app.Transaction(slot, nullptr).With(fmt::format("txn {}", slot)));
     commits.push_back(Clock::now());
+    if (slot % 50 == 0) {
+      std::error_code ec;
+      const uintmax_t size = std::filesystem::file_size(wal_path, ec);
+      if (!ec) *wal_max_bytes = std::max<uint64_t>(*wal_max_bytes, size);
+    }
   }
   return commits;
 }
@@ -194,14 +203,15 @@ Result<std::vector<Clock::time_point>> PacedWrites(BookingApp& app, double txn_p
 }  // namespace
 
 Result<Lag> MeasureLag(const std::string& db_path, const std::string& state_dir, double txn_per_s,
-                       double seconds) {
+                       double seconds, bool restart_wal) {
   SQLIFT_ASSIGN_OR_RETURN(auto app, BookingApp::Create(db_path, "wal"));
-  SQLIFT_ASSIGN_OR_RETURN(auto rig, WalRig::Open(db_path, state_dir));
+  SQLIFT_ASSIGN_OR_RETURN(auto rig, WalRig::Open(db_path, state_dir, restart_wal));
   const AgentCpu cpu;
   rig->Start();
   const Clock::time_point start = Clock::now();
+  uint64_t wal_max_bytes = 0;
   SQLIFT_ASSIGN_OR_RETURN(std::vector<Clock::time_point> commits,
-                          PacedWrites(*app, txn_per_s, seconds));
+                          PacedWrites(*app, txn_per_s, seconds, db_path + "-wal", &wal_max_bytes));
   const std::chrono::duration<double> elapsed = Clock::now() - start;
   const int64_t n = static_cast<int64_t>(commits.size());
   SQLIFT_RETURN_IF_ERROR(rig->WaitLogged(rig->first_seq() + n, DrainTimeout(n)));
@@ -214,7 +224,10 @@ Result<Lag> MeasureLag(const std::string& db_path, const std::string& state_dir,
              Percentile(lags, 0.5),
              Percentile(lags, 0.99),
              lags.empty() ? 0 : lags.back(),
-             cpu_ms};
+             cpu_ms,
+             static_cast<double>(wal_max_bytes) / (1 << 20),
+             rig->agent().wal_restarts(),
+             rig->agent().writers_held_max_ms()};
 }
 
 }  // namespace sqlift::bench_capture

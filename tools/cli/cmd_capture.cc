@@ -192,6 +192,7 @@ Result<CaptureAgentOptions> AgentOptions(const Config& cfg) {
   o.exclude_tables.insert(cfg.source_exclude_tables.begin(), cfg.source_exclude_tables.end());
   o.batch_rows = static_cast<size_t>(cfg.capture_batch_rows);
   o.poll_interval = std::chrono::milliseconds(cfg.capture_poll_ms);
+  o.restart_wal = cfg.capture_wal_restart == "agent";
   o.retain_time = std::chrono::seconds(cfg.state_retain_seconds);
   o.retain_bytes = static_cast<uint64_t>(cfg.state_retain_bytes);
   return o;

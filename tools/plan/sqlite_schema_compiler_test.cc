@@ -23,8 +23,8 @@ SchemaPlan Compile(SqliteSchemaCompiler& c, const std::vector<std::string>& sql)
 }
 
 TEST(SqliteSchemaCompilerTest, CompilesWithMappingOverridesOfExistingColumnsOnly) {
-  SqliteSchemaCompiler c({{"rooms.price", "numeric(12,3)", "x:1:1", ""},
-                          {"later.v", "jsonb", "x:2:1", ""}},  // a table that may come later
+  SqliteSchemaCompiler c({{"rooms.price", "numeric(12,3)", "x:1:1", "", ""},
+                          {"later.v", "jsonb", "x:2:1", "", ""}},  // a table that may come later
                          "public");
   SchemaPlan plan = Compile(c, kSchema);
   ASSERT_EQ(plan.tables.size(), 2u);

@@ -1,0 +1,118 @@
+// WalCaptureAgent's restarts of the WAL (agent.h restart_wal).
+//
+// SQLite restarts the WAL (the next writer overwrites it from the start) only when a
+// checkpoint has copied every frame into the database file and no reader holds a snapshot
+// inside it; a reader that began on a fully checkpointed WAL reads the database file alone and
+// does not stop a restart, though it stops further checkpoints. The agent always holds a
+// snapshot no newer than what it has logged, so while the application writes without pause
+// those conditions never meet by themselves, and every commit appends to a WAL that only
+// grows. So, when the pin moves past a large WAL, the agent brings them about itself:
+//
+//   0. checkpoint (PASSIVE) up to its pin while writers run: the bulk of the copy;
+//   1. BEGIN IMMEDIATE on a connection of its own, not waiting: the WAL's end stands still;
+//   2. decode and log (synced) what was committed since the drain: every frame is logged;
+//   3. end its pins and checkpoint again: what step 0 left (the frames committed since) is
+//      copied up to the application's oldest reader, all of it when none holds an old snapshot;
+//   4. pin again: a snapshot of the whole WAL, or of the database file alone when step 3
+//      copied everything;
+//   5. ROLLBACK, and when step 3 copied everything, commit a small write of sqlift's own
+//      (never shipped) at once: it restarts the WAL, unless an application writer got there
+//      first and did;
+//   6. decode that commit (and any the application made meanwhile): the logged position is in
+//      the new generation.
+//
+// No frame is lost: a restart needs a writer, and writers are held until the agent's new pin,
+// no newer than its logged position, is in place (wal_source.h: a restart seen while pinned
+// is a continuation). Step 6 keeps the window short in which a stopped agent's position would
+// be the end of a generation that is gone: such a start cannot tell that nothing followed it,
+// and repairs (a crash exactly there costs a repair, never a row). A busy writer at step 1, a
+// checkpoint of the application's running at step 3, or an application reader that keeps
+// step 3 short, only means no restart this time; the next move of the pin (pin_frames more
+// frames, or pin_interval) tries again. Writers wait for the tail and the part of the copy
+// that step 0 could not do: milliseconds.
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <limits>
+
+#include "capture/agent/wal_agent.h"
+#include "common/base/clock.h"
+
+namespace sqlift {
+
+Result<bool> WalCaptureAgent::TryRestart(DrainStats* stats) {
+  if (!options_.restart_wal || source_->position().frames < options_.pin_frames) return false;
+  if (!writers_) {
+    SQLIFT_ASSIGN_OR_RETURN(writers_,
+                            SqliteDb::Open(options_.sqlite_path, SqliteDb::Mode::kReadWrite,
+                                           std::chrono::milliseconds(0)));
+    SQLIFT_RETURN_IF_ERROR(KeepWalOnClose(*writers_));
+  }
+  // The bulk of the copy while writers run: up to the pin at the logged end, the only one now.
+  pin_->ReleaseOlder();
+  (void)sqlite3_wal_checkpoint_v2(db_->handle(), "main", SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                                  nullptr);
+  if (!writers_->Exec("BEGIN IMMEDIATE").ok()) return false;  // a writer is busy: later
+  const auto held = std::chrono::steady_clock::now();
+  Result<bool> restarted = RestartHeld(stats);
+  (void)writers_->Exec("ROLLBACK");  // it wrote nothing
+  const std::chrono::duration<double, std::milli> hold = std::chrono::steady_clock::now() - held;
+  writers_held_max_ms_ = std::max(writers_held_max_ms_, hold.count());
+  if (!restarted.ok() || !*restarted) return restarted;
+  ++wal_restarts_;
+  Result<SqliteStatement> put = writers_->Prepare(
+      "INSERT INTO main._sqlift_state (key, value) VALUES ('wal_restarted', ?1) "
+      "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+  if (put.ok() && put->BindInt64(1, NowMicros()).ok()) (void)put->Run();  // lost a race: fine
+  SQLIFT_RETURN_IF_ERROR(LogTail(stats));
+  return true;
+}
+
+Status WalCaptureAgent::LogTail(DrainStats* stats) {
+  Pending p;
+  bool gap = false;
+  const uint64_t frames_before = source_->position().frames;
+  Result<size_t> n = source_->Next(
+      std::numeric_limits<size_t>::max(), pinned_,
+      [&](const WalTxn& txn) { return Add(txn, &p, stats); }, &gap);
+  const bool moved = source_->position().frames != frames_before || !p.records.empty();
+  const bool routed = !p.routes.empty();
+  Status logged = moved ? Append(&p) : Status::OK();
+  if (!n.ok()) {
+    source_.reset();  // the decoder's map is unreliable after an error: rebuild it
+    SQLIFT_RETURN_IF_ERROR(logged);
+    return n.status().With("log the WAL's end around a restart");
+  }
+  SQLIFT_RETURN_IF_ERROR(logged);
+  stats->logged_seq = logged_seq_;
+  if (moved) Publish(routed);
+  return Status::OK();
+}
+
+Result<bool> WalCaptureAgent::RestartHeld(DrainStats* stats) {
+  Status logged = LogTail(stats);
+  if (!logged.ok()) {
+    pin_->AbandonNext();
+    return logged;
+  }
+  if (!source_->at_end()) {  // cannot be while writers are held; keep the pins as they are
+    pin_->AbandonNext();
+    return false;
+  }
+  // Every committed frame is logged and no writer can commit: the pins may go while the
+  // checkpoint copies.
+  pin_->EndAll();
+  int wal_frames = 0, copied = 0;
+  const int rc = sqlite3_wal_checkpoint_v2(db_->handle(), "main", SQLITE_CHECKPOINT_PASSIVE,
+                                           &wal_frames, &copied);
+  Status pinned = pin_->BeginNext();
+  if (!pinned.ok()) {
+    pinned_ = false;  // a restart from now on is a gap, repaired, never a silent skip
+    return pinned.With("pin the WAL after checkpointing it");
+  }
+  return rc == SQLITE_OK && copied == wal_frames;
+}
+
+}  // namespace sqlift
