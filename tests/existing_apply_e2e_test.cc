@@ -136,6 +136,16 @@ class ExistingApplyTest : public PgSuiteTest {
     child->emplace(std::move(*p));
   }
 
+  // `init`, then the applier and the agent, until the snapshot is applied.
+  void StartMigration() {
+    process::Output init = Run({"init"});
+    ASSERT_EQ(init.exit_code, 0) << init.out << init.err;
+    Start(&applier_, "apply");
+    Start(&agent_, "capture");
+    ASSERT_TRUE(WaitFor([&] { return Rows("SELECT count(*) FROM sqlift.positions") == "1\n"; }))
+        << Log("apply") << Log("capture");
+  }
+
   void Write(const std::string& sql) {
     auto db = SqliteDb::Open(Path("app.db"), SqliteDb::Mode::kReadWrite);
     ASSERT_TRUE(db.ok()) << db.status().ToString();
@@ -174,12 +184,7 @@ TEST_F(ExistingApplyTest, SnapshotAndStreamLoadIntoThePrismaSchema) {
   Deploy("existing_apply");
   process::Output plan = Run({"plan"});
   ASSERT_EQ(plan.exit_code, 0) << plan.out << plan.err;
-  process::Output init = Run({"init"});
-  ASSERT_EQ(init.exit_code, 0) << init.out << init.err;
-  Start(&applier_, "apply");
-  Start(&agent_, "capture");
-  ASSERT_TRUE(WaitFor([&] { return Rows("SELECT count(*) FROM sqlift.positions") == "1\n"; }))
-      << Log("apply") << Log("capture");
+  ASSERT_NO_FATAL_FAILURE(StartMigration());
 
   // Parents before children: the foreign keys are not deferrable.
   EXPECT_EQ(Rows("SELECT id, tenant_id, email, \"capturedAt\", score, \"tagId\", note "
@@ -234,12 +239,7 @@ TEST_F(ExistingApplyTest, AnotherTenantsRowUnderTheKeyStopsTheStream) {
   const std::string other = "0b7e2c1a-4d3f-4e5a-9b8c-7d6e5f4a3b2c";
   ASSERT_TRUE(
       conn_->Exec(fmt::format("INSERT INTO \"Tag\" VALUES ('t9', '{}', 'theirs')", other)).ok());
-  process::Output init = Run({"init"});
-  ASSERT_EQ(init.exit_code, 0) << init.out << init.err;
-  Start(&applier_, "apply");
-  Start(&agent_, "capture");
-  ASSERT_TRUE(WaitFor([&] { return Rows("SELECT count(*) FROM sqlift.positions") == "1\n"; }))
-      << Log("apply") << Log("capture");
+  ASSERT_NO_FATAL_FAILURE(StartMigration());
   Write("INSERT INTO \"Tag\" VALUES ('t9', 'mine')");
   ASSERT_TRUE(WaitFor([&] {
     return Log("apply").find("holds a row of another source under this key") != std::string::npos;
@@ -262,12 +262,7 @@ TEST_F(ExistingApplyTest, CutoverAndFallbackRoundTripThroughThePrismaSchema) {
                         table))
                     .ok());
   }
-  process::Output init = Run({"init"});
-  ASSERT_EQ(init.exit_code, 0) << init.out << init.err;
-  Start(&applier_, "apply");
-  Start(&agent_, "capture");
-  ASSERT_TRUE(WaitFor([&] { return Rows("SELECT count(*) FROM sqlift.positions") == "1\n"; }))
-      << Log("apply") << Log("capture");
+  ASSERT_NO_FATAL_FAILURE(StartMigration());
   Write("INSERT INTO \"Tag\" VALUES ('t3', 'gold')");
   ASSERT_TRUE(WaitFor([&] {
     return Rows("SELECT count(*) FROM \"Tag\" WHERE id = 't3'") == "1\n";
