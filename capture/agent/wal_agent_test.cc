@@ -153,7 +153,8 @@ class WalAgentTest : public ::testing::Test {
       if (!columns.ok() || !columns->BindText(1, table).ok() || !*columns->Step()) continue;
       if (columns->IsNull(0)) continue;  // not created (yet)
       const std::string list(columns->ColumnText(0));
-      auto stmt = app_->Prepare("SELECT " + list + " FROM " + QuoteSqliteIdentifier(table));
+      auto stmt =
+          app_->Prepare(fmt::format("SELECT {} FROM {}", list, QuoteSqliteIdentifier(table)));
       if (!stmt.ok()) continue;  // not created (yet)
       Table& t = out[table];
       while (*stmt->Step()) {
