@@ -294,28 +294,14 @@ Result<bool> WalCaptureAgent::DrainBatch(DrainStats* stats) {
   if (!repair_pending_.empty()) SQLIFT_RETURN_IF_ERROR(Repair());
   if (!source_) SQLIFT_RETURN_IF_ERROR(OpenSource());
   SQLIFT_RETURN_IF_ERROR(pin_->BeginNext());
-  const uint64_t frames_before = source_->position().frames;
-  Pending p;
-  bool gap = false;
-  Result<size_t> n = source_->Next(
-      options_.batch_rows, pinned_, [&](const WalTxn& txn) { return Add(txn, &p, stats); }, &gap);
-  // What was decoded before an error is logged all the same.
-  const bool moved = source_->position().frames != frames_before || !p.records.empty();
-  const bool routed = !p.routes.empty();
-  Status logged = moved ? Append(&p) : Status::OK();
-  if (!n.ok()) {
+  bool gap = false, routed = false;
+  Status st = LogNext(options_.batch_rows, stats, &gap, &routed);
+  if (!st.ok()) {
     pin_->AbandonNext();
-    source_.reset();  // the decoder's map is unreliable after an error: rebuild it
-    if (gap) {
-      SQLIFT_RETURN_IF_ERROR(logged);
-      SQLIFT_RETURN_IF_ERROR(HandleGap(n.status()));
-      return true;  // streaming on from the repaired position
-    }
-    SQLIFT_RETURN_IF_ERROR(logged);
-    return n.status().With(fmt::format("capture from the WAL of {}", options_.sqlite_path));
+    if (!gap) return st.With(fmt::format("capture from the WAL of {}", options_.sqlite_path));
+    SQLIFT_RETURN_IF_ERROR(HandleGap(st));
+    return true;  // streaming on from the repaired position
   }
-  SQLIFT_RETURN_IF_ERROR(logged);
-  stats->logged_seq = logged_seq_;
   // A route event is published at once: a switch waits for it with the writers held off.
   Publish(stats->transactions == 0 || routed);
   if (source_->at_end()) {
@@ -328,28 +314,22 @@ Result<bool> WalCaptureAgent::DrainBatch(DrainStats* stats) {
   return !source_->at_end();
 }
 
-// Each move of the pin lets the application's next commit checkpoint the frames up to it, and
-// a checkpoint that copies syncs the WAL and the database file in the application's commit
-// path. Moved at every drain, the pin had a busy application checkpoint a hundred times a
-// second and a sporadic one at every commit; so in Run it moves once pin_frames are logged
-// past it (what SQLite would checkpoint at a time without the agent) or pin_interval has
-// passed. One that stayed is moved by the next drain after that (AwaitNext wakes for it), so an
-// application's RESTART or TRUNCATE checkpoint waits that long at most. A drain called on its
-// own (DrainAvailable outside Run) always moves it. A pin always in the WAL keeps it from
-// restarting: past pin_frames the move restarts it (wal_agent_restart.cc).
-Status WalCaptureAgent::MovePin(DrainStats* stats) {
-  const auto now = std::chrono::steady_clock::now();
-  const uint64_t frames = source_->position().frames;
-  const bool logged_enough = frames < pin_frames_ || frames - pin_frames_ >= options_.pin_frames;
-  pin_stale_ = running_ && !logged_enough && now - pin_moved_ < options_.pin_interval;
-  if (pin_stale_) {
-    pin_->AbandonNext();
-    return Status::OK();
+Status WalCaptureAgent::LogNext(size_t max, DrainStats* stats, bool* gap, bool* routed) {
+  const uint64_t frames_before = source_->position().frames;
+  Pending p;
+  Result<size_t> n = source_->Next(
+      max, pinned_, [&](const WalTxn& txn) { return Add(txn, &p, stats); }, gap);
+  // What was decoded before an error is logged all the same.
+  const bool moved = source_->position().frames != frames_before || !p.records.empty();
+  *routed = !p.routes.empty();
+  Status logged = moved ? Append(&p) : Status::OK();
+  if (!n.ok()) source_.reset();  // the decoder's map is unreliable after an error: rebuild it
+  if (!logged.ok()) {
+    *gap = false;
+    return logged;
   }
-  SQLIFT_ASSIGN_OR_RETURN(bool restarted, TryRestart(stats));
-  if (!restarted) pin_->ReleaseOlder();
-  pin_moved_ = now;
-  pin_frames_ = source_->position().frames;
+  SQLIFT_RETURN_IF_ERROR(n.status());
+  stats->logged_seq = logged_seq_;
   return Status::OK();
 }
 

@@ -97,12 +97,14 @@ class WalCaptureAgent final : public Agent {
   // After a drain that reached the WAL's end: the pin moves there, or stays (see the .cc).
   [[nodiscard]] Status MovePin(DrainStats* stats);
   // Lets the application's next commit restart the WAL (agent.h restart_wal;
-  // wal_agent_restart.cc): true when the WAL is checkpointed whole and pinned at its end.
+  // wal_agent_pin.cc): true when the WAL is checkpointed whole and pinned at its end.
   [[nodiscard]] Result<bool> TryRestart(DrainStats* stats);
   [[nodiscard]] Result<bool> RestartHeld(DrainStats* stats);
-  // Logs every transaction committed after the position (no batch limit; used around a
-  // restart, when what is left is short).
   [[nodiscard]] Status LogTail(DrainStats* stats);
+  // Decodes up to `max` transactions after the position and logs them, with the new position,
+  // in one synced write (what was decoded before an error too). *gap: the error is a gap
+  // (wal_source.h); *routed: a route event was logged. A decoding error resets the source.
+  [[nodiscard]] Status LogNext(size_t max, DrainStats* stats, bool* gap, bool* routed);
   [[nodiscard]] Status RunLoop();  // Run() but for what it sets up and publishes at the end
   // Run(): the pause after a drain that began at `started` (and logged something if `busy`).
   [[nodiscard]] Status AwaitNext(std::chrono::steady_clock::time_point started, bool busy);

@@ -14,7 +14,7 @@
 // An application's wal_checkpoint(RESTART or TRUNCATE) waits for readers, so it waits on the
 // agent: it can complete once the agent is caught up (the pin then reads from the database
 // file only), and otherwise fails with SQLITE_BUSY after the caller's busy timeout. The agent
-// restarts the WAL itself (wal_agent_restart.cc) with EndAll and BeginNext while it holds
+// restarts the WAL itself (wal_agent_pin.cc) with EndAll and BeginNext while it holds
 // writers off.
 //
 // Ownership: owns its two read-only connections. Thread safety: none; the agent's thread.

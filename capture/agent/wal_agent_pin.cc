@@ -1,4 +1,4 @@
-// WalCaptureAgent's restarts of the WAL (agent.h restart_wal).
+// WalCaptureAgent's pin moves (wal_pin.h) and its restarts of the WAL (agent.h restart_wal).
 //
 // SQLite restarts the WAL (the next writer overwrites it from the start) only when a
 // checkpoint has copied every frame into the database file and no reader holds a snapshot
@@ -42,6 +42,31 @@
 
 namespace sqlift {
 
+// Each move of the pin lets the application's next commit checkpoint the frames up to it, and
+// a checkpoint that copies syncs the WAL and the database file in the application's commit
+// path. Moved at every drain, the pin had a busy application checkpoint a hundred times a
+// second and a sporadic one at every commit; so in Run it moves once pin_frames are logged
+// past it (what SQLite would checkpoint at a time without the agent) or pin_interval has
+// passed. One that stayed is moved by the next drain after that (AwaitNext wakes for it), so an
+// application's RESTART or TRUNCATE checkpoint waits that long at most. A drain called on its
+// own (DrainAvailable outside Run) always moves it. A pin always in the WAL keeps it from
+// restarting: past pin_frames the move restarts it (TryRestart, below).
+Status WalCaptureAgent::MovePin(DrainStats* stats) {
+  const auto now = std::chrono::steady_clock::now();
+  const uint64_t frames = source_->position().frames;
+  const bool logged_enough = frames < pin_frames_ || frames - pin_frames_ >= options_.pin_frames;
+  pin_stale_ = running_ && !logged_enough && now - pin_moved_ < options_.pin_interval;
+  if (pin_stale_) {
+    pin_->AbandonNext();
+    return Status::OK();
+  }
+  SQLIFT_ASSIGN_OR_RETURN(bool restarted, TryRestart(stats));
+  if (!restarted) pin_->ReleaseOlder();
+  pin_moved_ = now;
+  pin_frames_ = source_->position().frames;
+  return Status::OK();
+}
+
 Result<bool> WalCaptureAgent::TryRestart(DrainStats* stats) {
   if (!options_.restart_wal || source_->position().frames < options_.pin_frames) return false;
   if (!writers_) {
@@ -70,24 +95,12 @@ Result<bool> WalCaptureAgent::TryRestart(DrainStats* stats) {
   return true;
 }
 
+// Logs what was committed after the position: around a restart, a short tail.
 Status WalCaptureAgent::LogTail(DrainStats* stats) {
-  Pending p;
-  bool gap = false;
-  const uint64_t frames_before = source_->position().frames;
-  Result<size_t> n = source_->Next(
-      std::numeric_limits<size_t>::max(), pinned_,
-      [&](const WalTxn& txn) { return Add(txn, &p, stats); }, &gap);
-  const bool moved = source_->position().frames != frames_before || !p.records.empty();
-  const bool routed = !p.routes.empty();
-  Status logged = moved ? Append(&p) : Status::OK();
-  if (!n.ok()) {
-    source_.reset();  // the decoder's map is unreliable after an error: rebuild it
-    SQLIFT_RETURN_IF_ERROR(logged);
-    return n.status().With("log the WAL's end around a restart");
-  }
-  SQLIFT_RETURN_IF_ERROR(logged);
-  stats->logged_seq = logged_seq_;
-  if (moved) Publish(routed);
+  bool gap = false, routed = false;
+  SQLIFT_RETURN_IF_ERROR(LogNext(std::numeric_limits<size_t>::max(), stats, &gap, &routed)
+                             .With("log the WAL's end around a restart"));
+  Publish(routed);
   return Status::OK();
 }
 
