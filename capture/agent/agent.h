@@ -47,14 +47,16 @@ struct CaptureAgentOptions {
   // application checkpoints (and syncs) about as often as it would without the agent.
   uint64_t pin_frames = 1000;
   std::chrono::milliseconds pin_interval{1000};
-  // Mode "wal": when the pin moves past a WAL of at least pin_frames frames, the agent holds
-  // the application's writers off for a moment (one BEGIN IMMEDIATE, never waited for: if a
-  // writer is busy, a later move tries again), logs what they committed since its drain,
+  // Mode "wal": when the pin moves past a WAL of at least pin_frames frames, the agent
   // checkpoints the WAL into the database file and pins there, so that the application's next
-  // commit restarts the WAL from its start. Without it the WAL, never free of the pin, grows
-  // while the application writes. Writers wait for it as for any other writer (their busy
-  // timeout).
+  // commit restarts the WAL from its start (wal_agent_pin.cc); past restart_hold_frames it
+  // holds the application's writers off for a moment to do so (one BEGIN IMMEDIATE, never
+  // waited for). Without it the WAL, never free of the pin, grows while the application
+  // writes. Writers wait for a hold as for any other writer (their busy timeout).
   bool restart_wal = true;
+  // The WAL size (frames) from which a restart may hold writers off; below it, only a restart
+  // that needs nobody held is tried (the application paused between commits).
+  uint64_t restart_hold_frames = 4000;
   // Retention of acked log records: kept at least this long, and trimmed beyond this size.
   std::chrono::seconds retain_time{24 * 3600};
   uint64_t retain_bytes = 1ULL << 30;

@@ -62,7 +62,7 @@ class WalCaptureAgent final : public Agent {
   void Stop() override;
   uint64_t logged_seq() const override { return logged_seq_; }
   // WAL restarts the agent brought about (agent.h restart_wal) since it was opened.
-  uint64_t wal_restarts() const { return wal_restarts_; }
+  uint64_t wal_restarts() const { return wal_restarts_.load(); }
   // The longest the application's writers were held off for one of them, in milliseconds.
   double writers_held_max_ms() const { return writers_held_max_ms_; }
 
@@ -101,6 +101,7 @@ class WalCaptureAgent final : public Agent {
   [[nodiscard]] Result<bool> TryRestart(DrainStats* stats);
   [[nodiscard]] Result<bool> RestartHeld(DrainStats* stats);
   [[nodiscard]] Status LogTail(DrainStats* stats);
+  [[nodiscard]] Status LetWalRestart(DrainStats* stats);
   // Decodes up to `max` transactions after the position and logs them, with the new position,
   // in one synced write (what was decoded before an error too). *gap: the error is a gap
   // (wal_source.h); *routed: a route event was logged. A decoding error resets the source.
@@ -115,9 +116,9 @@ class WalCaptureAgent final : public Agent {
   std::unique_ptr<WalPin> pin_;
   std::unique_ptr<WalSource> source_;
   std::unique_ptr<WalWatch> watch_;
-  std::unique_ptr<SqliteDb> db_;       // for the guard triggers and checkpoints
-  std::unique_ptr<SqliteDb> writers_;  // holds the application's writers off (TryRestart)
-  uint64_t wal_restarts_ = 0;
+  std::unique_ptr<SqliteDb> db_;           // for the guard triggers and checkpoints
+  std::unique_ptr<SqliteDb> writers_;      // holds the application's writers off (TryRestart)
+  std::atomic<uint64_t> wal_restarts_{0};  // read from other threads (tests, benchmarks)
   double writers_held_max_ms_ = 0;
   std::optional<wal::WalPosition> saved_;  // the position in the log
   uint64_t logged_seq_ = 0;

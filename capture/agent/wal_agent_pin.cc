@@ -6,39 +6,51 @@
 // does not stop a restart, though it stops further checkpoints. The agent always holds a
 // snapshot no newer than what it has logged, so while the application writes without pause
 // those conditions never meet by themselves, and every commit appends to a WAL that only
-// grows. So, when the pin moves past a large WAL, the agent brings them about itself:
+// grows. So, when the pin moves past 1,000 frames, the agent brings them about itself. First
+// without holding anyone:
 //
-//   0. checkpoint (PASSIVE) up to its pin while writers run: the bulk of the copy;
+//   a. checkpoint (PASSIVE) up to its pin, which is at its logged position, while writers run;
+//   b. if that copied the whole WAL and nothing was committed since the drain, pin again, and
+//      if the WAL's end is still the same, that pin reads the database file alone: end the
+//      old one and go to step 5.
+//
+// That works whenever the application pauses between commits for the few hundred
+// microseconds it takes. An application that commits without a pause never leaves such a
+// gap; once the WAL holds restart_hold_frames, the agent holds its writers:
+//
 //   1. BEGIN IMMEDIATE on a connection of its own, not waiting: the WAL's end stands still;
 //   2. decode and log (synced) what was committed since the drain: every frame is logged;
-//   3. end its pins and checkpoint again: what step 0 left (the frames committed since) is
+//   3. end its pins and checkpoint again: what step a left (the frames committed since) is
 //      copied up to the application's oldest reader, all of it when none holds an old snapshot;
 //   4. pin again: a snapshot of the whole WAL, or of the database file alone when step 3
-//      copied everything;
-//   5. ROLLBACK, and when step 3 copied everything, commit a small write of sqlift's own
-//      (never shipped) at once: it restarts the WAL, unless an application writer got there
-//      first and did;
+//      copied everything; ROLLBACK;
+//   5. when everything was copied, commit a small write of sqlift's own (never shipped) at
+//      once: it restarts the WAL, unless an application writer got there first and did;
 //   6. decode that commit (and any the application made meanwhile): the logged position is in
 //      the new generation.
 //
-// No frame is lost: a restart needs a writer, and writers are held until the agent's new pin,
-// no newer than its logged position, is in place (wal_source.h: a restart seen while pinned
-// is a continuation). Step 6 keeps the window short in which a stopped agent's position would
+// No frame is lost: a restart needs a writer, and the agent's pin, no newer than its logged
+// position, is in place before any writer can see a WAL copied whole (step b checks that no
+// commit came between; steps 1-4 hold writers). wal_source.h: a restart seen while pinned is
+// a continuation. Step 6 keeps the window short in which a stopped agent's position would
 // be the end of a generation that is gone: such a start cannot tell that nothing followed it,
 // and repairs (a crash exactly there costs a repair, never a row). A busy writer at step 1, a
 // checkpoint of the application's running at step 3, or an application reader that keeps
 // step 3 short, only means no restart this time; the next move of the pin (pin_frames more
 // frames, or pin_interval) tries again. Writers wait for the tail and the part of the copy
-// that step 0 could not do: milliseconds.
+// that step a could not do: milliseconds. An application without a busy timeout may see
+// SQLITE_BUSY then, which is why writers are held only past restart_hold_frames.
 #include <sqlite3.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <limits>
+#include <optional>
 
 #include "capture/agent/wal_agent.h"
 #include "common/base/clock.h"
+#include "common/sqlite/wal_index.h"
 
 namespace sqlift {
 
@@ -68,7 +80,8 @@ Status WalCaptureAgent::MovePin(DrainStats* stats) {
 }
 
 Result<bool> WalCaptureAgent::TryRestart(DrainStats* stats) {
-  if (!options_.restart_wal || source_->position().frames < options_.pin_frames) return false;
+  const uint64_t at = source_->position().frames;
+  if (!options_.restart_wal || at < options_.pin_frames) return false;
   if (!writers_) {
     SQLIFT_ASSIGN_OR_RETURN(writers_,
                             SqliteDb::Open(options_.sqlite_path, SqliteDb::Mode::kReadWrite,
@@ -77,8 +90,25 @@ Result<bool> WalCaptureAgent::TryRestart(DrainStats* stats) {
   }
   // The bulk of the copy while writers run: up to the pin at the logged end, the only one now.
   pin_->ReleaseOlder();
-  (void)sqlite3_wal_checkpoint_v2(db_->handle(), "main", SQLITE_CHECKPOINT_PASSIVE, nullptr,
-                                  nullptr);
+  int wal_frames = 0, copied = 0;
+  const int rc = sqlite3_wal_checkpoint_v2(db_->handle(), "main", SQLITE_CHECKPOINT_PASSIVE,
+                                           &wal_frames, &copied);
+  if (rc == SQLITE_OK && copied == wal_frames && static_cast<uint64_t>(wal_frames) == at) {
+    // Nothing committed since the drain, and all of it copied: a pin taken before the next
+    // commit reads the database file alone. The WAL's end, unchanged after it, says so.
+    SQLIFT_RETURN_IF_ERROR(pin_->BeginNext());
+    Result<std::optional<WalIndexHead>> head = ReadWalIndexHead(*db_);
+    const wal::WalHeader& gen = source_->position().header;
+    if (head.ok() && *head && (*head)->max_frame == at && (*head)->salt1 == gen.salt1 &&
+        (*head)->salt2 == gen.salt2) {
+      pin_->ReleaseOlder();
+      SQLIFT_RETURN_IF_ERROR(LetWalRestart(stats));
+      return true;
+    }
+    pin_->AbandonNext();
+  }
+  // The application commits without a pause: hold its writers, once the WAL is large enough.
+  if (at < options_.restart_hold_frames) return false;
   if (!writers_->Exec("BEGIN IMMEDIATE").ok()) return false;  // a writer is busy: later
   const auto held = std::chrono::steady_clock::now();
   Result<bool> restarted = RestartHeld(stats);
@@ -86,13 +116,19 @@ Result<bool> WalCaptureAgent::TryRestart(DrainStats* stats) {
   const std::chrono::duration<double, std::milli> hold = std::chrono::steady_clock::now() - held;
   writers_held_max_ms_ = std::max(writers_held_max_ms_, hold.count());
   if (!restarted.ok() || !*restarted) return restarted;
+  SQLIFT_RETURN_IF_ERROR(LetWalRestart(stats));
+  return true;
+}
+
+// The WAL is copied whole and the only pin reads the database file: one small write of
+// sqlift's own restarts it (unless an application writer did first), and is logged at once.
+Status WalCaptureAgent::LetWalRestart(DrainStats* stats) {
   ++wal_restarts_;
   Result<SqliteStatement> put = writers_->Prepare(
       "INSERT INTO main._sqlift_state (key, value) VALUES ('wal_restarted', ?1) "
       "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
   if (put.ok() && put->BindInt64(1, NowMicros()).ok()) (void)put->Run();  // lost a race: fine
-  SQLIFT_RETURN_IF_ERROR(LogTail(stats));
-  return true;
+  return LogTail(stats);
 }
 
 // Logs what was committed after the position: around a restart, a short tail.
