@@ -52,8 +52,10 @@ struct CaptureAgentOptions {
   // commit restarts the WAL from its start (wal_agent_pin.cc); past restart_hold_frames it
   // holds the application's writers off for a moment to do so (one BEGIN IMMEDIATE, never
   // waited for). Without it the WAL, never free of the pin, grows while the application
-  // writes. Writers wait for a hold as for any other writer (their busy timeout).
-  bool restart_wal = true;
+  // writes. Writers wait for a hold as for any other writer (their busy timeout). Off by
+  // default: the checkpoint's I/O is then on the agent's path, and under heavy I/O load a
+  // switch's fence waited seconds for it (docs/performance.md).
+  bool restart_wal = false;
   // The WAL size (frames) from which a restart may hold writers off; below it, only a restart
   // that needs nobody held is tried (the application paused between commits).
   uint64_t restart_hold_frames = 4000;

@@ -6,8 +6,8 @@
 // does not stop a restart, though it stops further checkpoints. The agent always holds a
 // snapshot no newer than what it has logged, so while the application writes without pause
 // those conditions never meet by themselves, and every commit appends to a WAL that only
-// grows. So, when the pin moves past 1,000 frames, the agent brings them about itself. First
-// without holding anyone:
+// grows. So, with restart_wal, when the pin moves past 1,000 frames, the agent brings them
+// about itself, first without holding anyone:
 //
 //   a. checkpoint (PASSIVE) up to its pin, which is at its logged position, while writers run;
 //   b. if that copied the whole WAL and nothing was committed since the drain, pin again, and

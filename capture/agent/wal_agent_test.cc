@@ -83,6 +83,7 @@ class WalAgentTest : public ::testing::Test {
     o.repair_gap = std::move(repair);
     o.sqlite_path = path_;
     o.batch_rows = 7;  // several batches per drain
+    o.restart_wal = true;
     o.wal_progress_path = (dir_ / "wal-progress").string();
     if (tweak) tweak(o);
     SQLIFT_ASSIGN_OR_RETURN(agent_, WalCaptureAgent::Open(o, log_.get()));
@@ -189,6 +190,7 @@ class WalAgentTest : public ::testing::Test {
   std::unique_ptr<state::ChangeLog> log_;
   std::unique_ptr<WalCaptureAgent> agent_;
   uint64_t wal_restarts_ = 0;  // of the agents OpenAgent replaced
+  bool immediate_ = false;     // RandomTransaction begins with BEGIN IMMEDIATE
   int reverse_keys_ = 0;       // row changes of REVERSE transactions seen by Replay
 };
 
@@ -224,7 +226,9 @@ void WalAgentTest::RandomTransaction(std::mt19937& rng) {
       fmt::format("UPDATE calc SET a = a + 1, c = 1.25 WHERE id = {}", id),
       fmt::format("DELETE FROM calc WHERE id = {}", id),
   };
-  Exec("BEGIN");
+  // IMMEDIATE: a deferred transaction that read before another connection committed (the
+  // agent's own write when it restarts the WAL) fails with SQLITE_BUSY_SNAPSHOT.
+  Exec(immediate_ ? "BEGIN IMMEDIATE" : "BEGIN");
   for (int n = 1 + pick(4); n > 0; --n)
     Exec(statements[static_cast<size_t>(pick(static_cast<int>(statements.size())))]);
   Exec("COMMIT");
@@ -274,6 +278,7 @@ TEST_F(WalAgentTest, ARunningAgentRestartsTheWalOfAWriterThatNeverPauses) {
                 o.batch_rows = 512;
                 o.restart_hold_frames = o.pin_frames;
               }).ok());
+  immediate_ = true;  // the application's writes race the agent's
   Status run;
   std::thread runner([&] { run = agent_->Run(); });
   std::mt19937 rng(7);

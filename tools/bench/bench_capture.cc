@@ -165,7 +165,8 @@ void Print(const BenchCaptureOptions& o, const Figures& f) {
              "  overhead          {:10.4f} ms per transaction\n",
              o.rounds, o.transactions, base, rec, rec / base, OverheadMs(rec, base));
   fmt::print(*o.out,
-             "wal mode (the agent reads the -wal file on its own thread; RocksDB log, synced):\n"
+             "wal mode (the agent reads the -wal file on its own thread; RocksDB log, synced; "
+             "wal_restart = \"agent\" unless said):\n"
              "  with wal agent    {:10.0f} txn/s\n"
              "  ratio             {:10.3f}   (target >= 0.95)\n"
              "  overhead          {:10.4f} ms per transaction\n"
@@ -173,8 +174,8 @@ void Print(const BenchCaptureOptions& o, const Figures& f) {
              "  catch-up          {:10.1f} ms after the last COMMIT until it was logged\n"
              "  WAL restarts      {:10.0f} by the agent per run, writers held at most {:.2f} ms "
              "for one\n"
-             "  WAL growing       {:10.3f} ratio with wal_restart = \"application\" ({:.0f} "
-             "txn/s)\n"
+             "  WAL growing       {:10.3f} ratio with wal_restart = \"application\", the default "
+             "({:.0f} txn/s)\n"
              "  decode rate       {:10.0f} row changes/s, draining a backlog of {} row changes\n"
              "  lag p99           {:10.2f} ms, COMMIT to synced log write, at {:.0f} txn/s for "
              "{:.1f} s ({:.0f} achieved; p50 {:.2f} ms, max {:.2f} ms; agent CPU {:.1f} ms per "
