@@ -363,6 +363,7 @@ Result<DrainStats> WalCaptureAgent::DrainAvailable() {
 Status WalCaptureAgent::Run() {
   running_ = true;
   Status st = RunLoop();
+  if (st.ok()) FinishRestart();
   running_ = busy_ = false;
   if (st.ok()) Publish(/*idle=*/true);  // what the last busy drains logged
   return st;

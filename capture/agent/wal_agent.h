@@ -102,6 +102,10 @@ class WalCaptureAgent final : public Agent {
   [[nodiscard]] Result<bool> RestartHeld(DrainStats* stats);
   [[nodiscard]] Status LogTail(DrainStats* stats);
   [[nodiscard]] Status LetWalRestart(DrainStats* stats);
+  // Run(), stopping: a restart let happen whose write did not go through is written and
+  // logged now, so the saved position is not left at the end of a generation a writer may
+  // restart at any moment (which the next start would have to repair as a gap).
+  void FinishRestart();
   // Decodes up to `max` transactions after the position and logs them, with the new position,
   // in one synced write (what was decoded before an error too). *gap: the error is a gap
   // (wal_source.h); *routed: a route event was logged. A decoding error resets the source.
@@ -126,9 +130,12 @@ class WalCaptureAgent final : public Agent {
   std::chrono::steady_clock::time_point pin_moved_;  // when the pin last moved
   uint64_t pin_frames_ = 0;  // and the frames logged then (the WAL position's count)
   bool pin_stale_ = false;   // the last drain reached the end but the pin stayed behind
-  bool running_ = false;     // inside Run()
-  bool busy_ = false;        // Run(): the last drain logged something
-  int rechecks_ = 0;         // Run(): short looks left after a write that showed no commit
+  // LetWalRestart's write did not go through: the position it was let at (a pin reading the
+  // database file alone still held), until the position moves.
+  std::optional<wal::WalPosition> restart_let_at_;
+  bool running_ = false;  // inside Run()
+  bool busy_ = false;     // Run(): the last drain logged something
+  int rechecks_ = 0;      // Run(): short looks left after a write that showed no commit
   std::chrono::steady_clock::time_point published_at_;
   uint32_t guards_cookie_ = 0;
   bool guards_done_ = false;

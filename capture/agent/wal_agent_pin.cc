@@ -40,6 +40,7 @@
 // frames, or pin_interval) tries again. Writers wait for the tail and the part of the copy
 // that step a could not do: milliseconds. An application without a busy timeout may see
 // SQLITE_BUSY then, which is why writers are held only past restart_hold_frames.
+#include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -122,13 +123,36 @@ Result<bool> WalCaptureAgent::TryRestart(DrainStats* stats) {
 
 // The WAL is copied whole and the only pin reads the database file: one small write of
 // sqlift's own restarts it (unless an application writer did first), and is logged at once.
+// A write that does not go through (a writer of the application's is in a transaction) is
+// fine as long as the agent runs: that writer restarts the WAL, and the next drain logs it.
 Status WalCaptureAgent::LetWalRestart(DrainStats* stats) {
   ++wal_restarts_;
   Result<SqliteStatement> put = writers_->Prepare(
       "INSERT INTO main._sqlift_state (key, value) VALUES ('wal_restarted', ?1) "
       "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
-  if (put.ok() && put->BindInt64(1, NowMicros()).ok()) (void)put->Run();  // lost a race: fine
+  const bool wrote = put.ok() && put->BindInt64(1, NowMicros()).ok() && put->Run().ok();
+  restart_let_at_.reset();
+  if (!wrote) restart_let_at_ = source_->position();
   return LogTail(stats);
+}
+
+void WalCaptureAgent::FinishRestart() {
+  if (!restart_let_at_ || !source_ || !writers_) return;
+  const wal::WalPosition& at = source_->position();
+  if (at.frames != restart_let_at_->frames || !at.header.SameGeneration(restart_let_at_->header)) {
+    restart_let_at_.reset();  // the position moved on since: nothing is pending
+    return;
+  }
+  (void)sqlite3_busy_timeout(writers_->handle(), 5000);
+  DrainStats stats;
+  Status st = LetWalRestart(&stats);
+  (void)sqlite3_busy_timeout(writers_->handle(), 0);
+  if (!st.ok() || restart_let_at_) {
+    spdlog::warn(
+        "capture: stopping right after letting the WAL restart, its write did not go "
+        "through ({}): the next start may find a gap and repair it",
+        st.ok() ? "busy" : st.ToString());
+  }
 }
 
 // Logs what was committed after the position: around a restart, a short tail.

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <sstream>
 
 #include "capture/wal/bytes.h"
@@ -119,6 +121,9 @@ Status WalSource::Build(const std::optional<WalPosition>& from, bool* gap) {
     position_ = WalPosition{scan.next.header, 0, scan.next.header.checksum};
     if (published > 0) position_ = scan.transactions[published - 1].end;
   }
+  // Resuming, the position is rebuilt from the generation's start (a saved position may be
+  // one with no commit yet: a generation just begun).
+  if (resumes) position_ = WalPosition{scan.next.header, 0, scan.next.header.checksum};
   for (size_t i = 0; i < published; ++i) {
     const wal::WalTransaction& t = scan.transactions[i];
     if (resumes && t.end.frames > from->frames) break;
@@ -130,10 +135,72 @@ Status WalSource::Build(const std::optional<WalPosition>& from, bool* gap) {
     return Status::FailedPrecondition(fmt::format(
         "the saved WAL position (frame {}) is not a commit of the WAL as it is now", from->frames));
   }
+  if (resumes) SQLIFT_RETURN_IF_ERROR(KeepFileImages(scan, gap));
   SQLIFT_ASSIGN_OR_RETURN(wal::DecodeContext ctx, store_->Context());
   SQLIFT_ASSIGN_OR_RETURN(schema_, WalSchema::Load(ctx));
   key_schema_ = schema_.get();
   return Status::OK();  // the decoder (a walk of every b-tree) waits for a first transaction
+}
+
+// A resumed store reads from the database file every page no frame up to the position wrote.
+// A checkpoint past the position copies later images of such pages into the file, and their
+// images at the position are then gone: the application's, while the agent was stopped, or
+// one up to the pin the agent took at the WAL's end when it started (newer than the
+// position). So: a gap if a checkpoint has already reached one of those pages; otherwise they
+// are read into the store now (a checkpoint cannot pass the pin, at most the scanned end), and
+// looked at again in case a checkpoint ran meanwhile. A database that shrank after the
+// position counts the pages past its smallest size too: a checkpoint truncates the file.
+Status WalSource::KeepFileImages(const wal::WalScan& scan, bool* gap) {
+  if (!published_) return Status::OK();
+  const uint64_t at = position_.frames;
+  const uint32_t size_at = store_->page_count();
+  auto exposed = [&](uint64_t upto) {  // such pages that frames [at, upto) write or drop
+    std::vector<uint32_t> pages;
+    uint32_t smallest = size_at;
+    for (const wal::WalTransaction& t : scan.transactions) {
+      if (t.end.frames <= at || t.frames.empty() || t.frames.front().index >= upto) continue;
+      for (const wal::WalFrame& f : t.frames) {
+        if (f.index < upto && f.page_number <= size_at && !store_->FromFrames(f.page_number))
+          pages.push_back(f.page_number);
+      }
+      smallest = std::min(smallest, t.db_size_pages);
+    }
+    for (uint32_t p = smallest + 1; p <= size_at; ++p)
+      if (!store_->FromFrames(p)) pages.push_back(p);
+    std::sort(pages.begin(), pages.end());
+    pages.erase(std::unique(pages.begin(), pages.end()), pages.end());
+    return pages;
+  };
+  auto gone = [&](uint64_t copied, size_t pages) {
+    *gap = true;
+    return Status::FailedPrecondition(fmt::format(
+        "a checkpoint copied WAL frames the agent had not read into the database file (up to "
+        "frame {}, past its position at frame {}): the earlier images of {} page(s) are gone",
+        copied, at, pages));
+  };
+  SQLIFT_ASSIGN_OR_RETURN(uint64_t copied, CopiedFrames(scan));
+  if (copied > at) {
+    if (const size_t n = exposed(copied).size(); n > 0) return gone(copied, n);
+  }
+  for (uint32_t page : exposed(UINT64_MAX))
+    SQLIFT_RETURN_IF_ERROR(store_->Get(page).status());
+  SQLIFT_ASSIGN_OR_RETURN(copied, CopiedFrames(scan));
+  if (copied > at) {
+    if (const size_t n = exposed(copied).size(); n > 0) return gone(copied, n);
+  }
+  return Status::OK();
+}
+
+Result<uint64_t> WalSource::CopiedFrames(const wal::WalScan& scan) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    SQLIFT_ASSIGN_OR_RETURN(std::optional<WalIndexHead> head, published_());
+    if (!head) continue;  // being written
+    if (head->salt1 != scan.next.header.salt1 || head->salt2 != scan.next.header.salt2) {
+      return UINT64_MAX;  // restarted since the scan: every frame of it was copied
+    }
+    return head->backfilled;
+  }
+  return Status::Unavailable("the wal-index header stayed unreadable");
 }
 
 Status WalSource::MakeDecoder(const wal::DecodeContext& at_position) {

@@ -80,6 +80,11 @@ class WalSource {
   [[nodiscard]] Status DecodeOne(wal::WalTransaction& t,
                                  const std::function<Status(const WalTxn&)>& fn);
   [[nodiscard]] Status ResetStore(uint32_t page_size, uint32_t page_count);
+  // Resuming: the pages whose image at the position only the database file holds are read
+  // before a checkpoint can overwrite them, or a gap if one already may have.
+  [[nodiscard]] Status KeepFileImages(const wal::WalScan& scan, bool* gap);
+  // Frames of the scanned generation a checkpoint may have copied into the database file.
+  [[nodiscard]] Result<uint64_t> CopiedFrames(const wal::WalScan& scan);
 
   std::string db_path_;
   std::unique_ptr<wal::RandomAccessFile> wal_file_;

@@ -37,6 +37,8 @@ class PageStore {
   void DropFileCache() { decltype(file_pages_)().swap(file_pages_); }
 
   [[nodiscard]] Result<std::string_view> Get(uint32_t page_number);
+  // Whether the page's image comes from an applied frame (not from the database file).
+  bool FromFrames(uint32_t page_number) const { return wal_pages_.count(page_number) > 0; }
   uint32_t page_count() const { return page_count_; }
   PageGetter Getter() {
     return [this](uint32_t n) { return Get(n); };

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 
@@ -10,6 +11,7 @@ namespace {
 
 constexpr int kHeaderBytes = 48;  // one copy of WalIndexHdr; the second copy follows it
 constexpr int kRegionBytes = 32768;
+constexpr int kCheckpointInfo = 2 * kHeaderBytes;  // WalCkptInfo follows the two copies
 
 uint32_t Native32(const unsigned char* p) {
   uint32_t v;
@@ -47,6 +49,14 @@ Result<std::optional<WalIndexHead>> ReadWalIndexHead(SqliteDb& db) {
     h.max_frame = Native32(first + 16);
     h.salt1 = BigEndian32(first + 32);
     h.salt2 = BigEndian32(first + 36);
+    // WalCkptInfo: nBackfill at its start, nBackfillAttempted 32 bytes in.
+    std::atomic_thread_fence(std::memory_order_acquire);
+    unsigned char done[4], begun[4];
+    for (int i = 0; i < 4; ++i) {
+      done[i] = shm[kCheckpointInfo + i];
+      begun[i] = shm[kCheckpointInfo + 32 + i];
+    }
+    h.backfilled = std::max(Native32(done), Native32(begun));
     return std::optional<WalIndexHead>(h);
   }
   return std::optional<WalIndexHead>();
