@@ -47,15 +47,14 @@ struct CaptureAgentOptions {
   // application checkpoints (and syncs) about as often as it would without the agent.
   uint64_t pin_frames = 1000;
   std::chrono::milliseconds pin_interval{1000};
-  // Mode "wal": when the pin moves past a WAL of at least pin_frames frames, the agent
-  // checkpoints the WAL into the database file and pins there, so that the application's next
-  // commit restarts the WAL from its start (wal_agent_pin.cc); past restart_hold_frames it
-  // holds the application's writers off for a moment to do so (one BEGIN IMMEDIATE, never
-  // waited for). Without it the WAL, never free of the pin, grows while the application
-  // writes. Writers wait for a hold as for any other writer (their busy timeout). Off by
-  // default: the checkpoint's I/O is then on the agent's path, and under heavy I/O load a
-  // switch's fence waited seconds for it (docs/performance.md).
-  bool restart_wal = false;
+  // Mode "wal": when the pin moves past a WAL of at least pin_frames frames, the agent has the
+  // WAL copied into the database file (on a checkpointer thread of its own) and, once it is
+  // copied whole, pins the database file alone, so that the application's next commit
+  // restarts the WAL from its start (wal_agent_pin.cc); past restart_hold_frames it holds the
+  // application's writers off for a moment to do so (one BEGIN IMMEDIATE, never waited for).
+  // Without it the WAL, never free of the pin, grows while the application writes. Writers
+  // wait for a hold as for any other writer (their busy timeout).
+  bool restart_wal = true;
   // The WAL size (frames) from which a restart may hold writers off; below it, only a restart
   // that needs nobody held is tried (the application paused between commits).
   uint64_t restart_hold_frames = 4000;

@@ -53,6 +53,10 @@ Result<std::unique_ptr<WalCaptureAgent>> WalCaptureAgent::Open(const CaptureAgen
   return agent;
 }
 
+WalCaptureAgent::~WalCaptureAgent() {
+  FinishRestart();
+}
+
 Status WalCaptureAgent::Recover() {
   SQLIFT_ASSIGN_OR_RETURN(logged_seq_, log_->GetPosition(state::kMetaLoggedSeq));
   Result<std::string> mode = log_->GetMeta(kMetaCaptureMode);
@@ -316,6 +320,7 @@ Result<bool> WalCaptureAgent::DrainBatch(DrainStats* stats) {
 
 Status WalCaptureAgent::LogNext(size_t max, DrainStats* stats, bool* gap, bool* routed) {
   const uint64_t frames_before = source_->position().frames;
+  const wal::WalHeader generation = source_->position().header;
   Pending p;
   Result<size_t> n = source_->Next(
       max, pinned_, [&](const WalTxn& txn) { return Add(txn, &p, stats); }, gap);
@@ -323,6 +328,8 @@ Status WalCaptureAgent::LogNext(size_t max, DrainStats* stats, bool* gap, bool* 
   const bool moved = source_->position().frames != frames_before || !p.records.empty();
   *routed = !p.routes.empty();
   Status logged = moved ? Append(&p) : Status::OK();
+  if (generation.magic != 0 && !source_->position().header.SameGeneration(generation))
+    ++wal_restarts_;
   if (!n.ok()) source_.reset();  // the decoder's map is unreliable after an error: rebuild it
   if (!logged.ok()) {
     *gap = false;

@@ -38,6 +38,7 @@
 #include <memory>
 
 #include "capture/agent/agent.h"
+#include "capture/agent/wal_checkpointer.h"
 #include "capture/agent/wal_encode.h"
 #include "capture/agent/wal_pin.h"
 #include "capture/agent/wal_watch.h"
@@ -56,12 +57,16 @@ class WalCaptureAgent final : public Agent {
   // recorder mode or the WAL lost transactions since the logged position (a gap).
   [[nodiscard]] static Result<std::unique_ptr<WalCaptureAgent>> Open(
       const CaptureAgentOptions& options, state::ChangeLog* log);
+  // Closing finishes a WAL restart the agent let happen and no writer made yet (FinishRestart),
+  // as the end of Run does: `log` must still be open.
+  ~WalCaptureAgent() override;
 
   [[nodiscard]] Result<DrainStats> DrainAvailable() override;
   [[nodiscard]] Status Run() override;
   void Stop() override;
   uint64_t logged_seq() const override { return logged_seq_; }
-  // WAL restarts the agent brought about (agent.h restart_wal) since it was opened.
+  // WAL restarts the agent decoded through (new generations, agent.h restart_wal) since it
+  // was opened.
   uint64_t wal_restarts() const { return wal_restarts_.load(); }
   // The longest the application's writers were held off for one of them, in milliseconds.
   double writers_held_max_ms() const { return writers_held_max_ms_; }
@@ -97,14 +102,16 @@ class WalCaptureAgent final : public Agent {
   // After a drain that reached the WAL's end: the pin moves there, or stays (see the .cc).
   [[nodiscard]] Status MovePin(DrainStats* stats);
   // Lets the application's next commit restart the WAL (agent.h restart_wal;
-  // wal_agent_pin.cc): true when the WAL is checkpointed whole and pinned at its end.
-  [[nodiscard]] Result<bool> TryRestart(DrainStats* stats);
+  // wal_agent_pin.cc): true when the WAL is copied whole and the only pin reads the database
+  // file alone. `after_copy`: the checkpointer finished a copy since the last look.
+  [[nodiscard]] Result<bool> TryRestart(DrainStats* stats, bool after_copy);
+  [[nodiscard]] Result<bool> LetIfCopied(uint64_t at);
   [[nodiscard]] Result<bool> RestartHeld(DrainStats* stats);
   [[nodiscard]] Status LogTail(DrainStats* stats);
-  [[nodiscard]] Status LetWalRestart(DrainStats* stats);
-  // Run(), stopping: a restart let happen whose write did not go through is written and
-  // logged now, so the saved position is not left at the end of a generation a writer may
-  // restart at any moment (which the next start would have to repair as a gap).
+  // Stopping (the end of Run, or closing): when the agent's pin reads the database file alone
+  // and no writer has restarted the WAL yet, one write of its own does, and is logged, so the
+  // saved position is not left at the end of a generation a writer may restart at any moment
+  // (which the next start would have to repair as a gap).
   void FinishRestart();
   // Decodes up to `max` transactions after the position and logs them, with the new position,
   // in one synced write (what was decoded before an error too). *gap: the error is a gap
@@ -120,9 +127,11 @@ class WalCaptureAgent final : public Agent {
   std::unique_ptr<WalPin> pin_;
   std::unique_ptr<WalSource> source_;
   std::unique_ptr<WalWatch> watch_;
-  std::unique_ptr<SqliteDb> db_;           // for the guard triggers and checkpoints
-  std::unique_ptr<SqliteDb> writers_;      // holds the application's writers off (TryRestart)
-  std::atomic<uint64_t> wal_restarts_{0};  // read from other threads (tests, benchmarks)
+  std::unique_ptr<SqliteDb> db_;         // for the guard triggers and checkpoints
+  std::unique_ptr<SqliteDb> writers_;    // holds the application's writers off (TryRestart)
+  std::atomic<bool> wal_copied_{false};  // set by the checkpointer's thread after a copy
+  std::unique_ptr<WalCheckpointer> checkpointer_;  // after watch_ and wal_copied_: it uses them
+  std::atomic<uint64_t> wal_restarts_{0};          // read from other threads (tests, benchmarks)
   double writers_held_max_ms_ = 0;
   std::optional<wal::WalPosition> saved_;  // the position in the log
   uint64_t logged_seq_ = 0;

@@ -1,45 +1,48 @@
-// WalCaptureAgent's pin moves (wal_pin.h) and its restarts of the WAL (agent.h restart_wal).
+// WalCaptureAgent's pin moves (wal_pin.h) and how it lets the WAL restart (agent.h
+// restart_wal).
 //
 // SQLite restarts the WAL (the next writer overwrites it from the start) only when a
 // checkpoint has copied every frame into the database file and no reader holds a snapshot
-// inside it; a reader that began on a fully checkpointed WAL reads the database file alone and
-// does not stop a restart, though it stops further checkpoints. The agent always holds a
-// snapshot no newer than what it has logged, so while the application writes without pause
-// those conditions never meet by themselves, and every commit appends to a WAL that only
-// grows. So, with restart_wal, when the pin moves past 1,000 frames, the agent brings them
-// about itself, first without holding anyone:
+// inside it; a reader that began on a fully copied WAL reads the database file alone and does
+// not stop a restart, though it stops further checkpoints. The agent always holds a snapshot
+// no newer than what it has logged, so while the application writes those conditions meet
+// only by chance, and every commit appends to a WAL that only grows. So, with restart_wal,
+// when the pin moves past a WAL of pin_frames frames, the agent brings them about, first
+// without holding anyone:
 //
-//   a. checkpoint (PASSIVE) up to its pin, which is at its logged position, while writers run;
-//   b. if that copied the whole WAL and nothing was committed since the drain, pin again, and
-//      if the WAL's end is still the same, that pin reads the database file alone: end the
-//      old one and go to step 5.
+//   a. the pin moves to the logged end, and the checkpointer (wal_checkpointer.h, a thread of
+//      its own) copies the WAL up to it while writers run;
+//   b. when that is done, the agent looks: if the whole WAL is copied and nothing was
+//      committed since, it pins again, and if the WAL's end is still the same, that pin reads
+//      the database file alone. The old pin ends: the application's next commit restarts the
+//      WAL, and the agent's next drain decodes the new generation as a continuation.
 //
-// That works whenever the application pauses between commits for the few hundred
-// microseconds it takes. An application that commits without a pause never leaves such a
-// gap; once the WAL holds restart_hold_frames, the agent holds its writers:
+// That works whenever the application pauses between commits for a moment after a copy. An
+// application that commits without a pause never leaves such a moment; once the WAL holds
+// restart_hold_frames and a copy is done, the agent holds its writers:
 //
-//   1. BEGIN IMMEDIATE on a connection of its own, not waiting: the WAL's end stands still;
+//   1. BEGIN IMMEDIATE on a connection of its own, waiting 10 ms at most: the WAL's end stands
+//      still;
 //   2. decode and log (synced) what was committed since the drain: every frame is logged;
-//   3. end its pins and checkpoint again: what step a left (the frames committed since) is
-//      copied up to the application's oldest reader, all of it when none holds an old snapshot;
+//   3. end its pins and checkpoint: the frames committed since the copy of step a are copied
+//      up to the application's oldest reader, all of them when none holds an old snapshot;
 //   4. pin again: a snapshot of the whole WAL, or of the database file alone when step 3
-//      copied everything; ROLLBACK;
-//   5. when everything was copied, commit a small write of sqlift's own (never shipped) at
-//      once: it restarts the WAL, unless an application writer got there first and did;
-//   6. decode that commit (and any the application made meanwhile): the logged position is in
-//      the new generation.
+//      copied everything; ROLLBACK. The writer that was waiting restarts the WAL.
 //
 // No frame is lost: a restart needs a writer, and the agent's pin, no newer than its logged
 // position, is in place before any writer can see a WAL copied whole (step b checks that no
 // commit came between; steps 1-4 hold writers). wal_source.h: a restart seen while pinned is
-// a continuation. Step 6 keeps the window short in which a stopped agent's position would
-// be the end of a generation that is gone: such a start cannot tell that nothing followed it,
-// and repairs (a crash exactly there costs a repair, never a row). A busy writer at step 1, a
-// checkpoint of the application's running at step 3, or an application reader that keeps
-// step 3 short, only means no restart this time; the next move of the pin (pin_frames more
-// frames, or pin_interval) tries again. Writers wait for the tail and the part of the copy
-// that step a could not do: milliseconds. An application without a busy timeout may see
-// SQLITE_BUSY then, which is why writers are held only past restart_hold_frames.
+// a continuation. The agent commits nothing of its own while it runs: a commit between an
+// application's deferred transaction's read and its write would fail that write with
+// SQLITE_BUSY_SNAPSHOT. A stop with the pin reading the database file alone and no restart
+// yet would leave the saved position at the end of a generation a writer may restart at any
+// moment, which the next start cannot tell from frames lost; so a stopping agent commits one
+// write of its own then and logs it (FinishRestart). A crash there costs a repair, never a
+// row. A busy writer at step 1, a checkpoint of the application's running at step 3, or an
+// application reader that keeps step 3 short, only means no restart this time. Writers wait
+// for the tail and the part of the copy that step a could not do: milliseconds. An
+// application without a busy timeout may see SQLITE_BUSY then, which is why writers are held
+// only past restart_hold_frames.
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
@@ -50,6 +53,7 @@
 #include <optional>
 
 #include "capture/agent/wal_agent.h"
+#include "capture/agent/wal_checkpointer.h"
 #include "common/base/clock.h"
 #include "common/sqlite/wal_index.h"
 
@@ -68,48 +72,53 @@ Status WalCaptureAgent::MovePin(DrainStats* stats) {
   const auto now = std::chrono::steady_clock::now();
   const uint64_t frames = source_->position().frames;
   const bool logged_enough = frames < pin_frames_ || frames - pin_frames_ >= options_.pin_frames;
-  pin_stale_ = running_ && !logged_enough && now - pin_moved_ < options_.pin_interval;
+  const bool after_copy = wal_copied_.exchange(false);  // the checkpointer finished a copy
+  pin_stale_ =
+      running_ && !logged_enough && !after_copy && now - pin_moved_ < options_.pin_interval;
   if (pin_stale_) {
     pin_->AbandonNext();
     return Status::OK();
   }
-  SQLIFT_ASSIGN_OR_RETURN(bool restarted, TryRestart(stats));
+  SQLIFT_ASSIGN_OR_RETURN(bool restarted, TryRestart(stats, after_copy));
   if (!restarted) pin_->ReleaseOlder();
   pin_moved_ = now;
   pin_frames_ = source_->position().frames;
   return Status::OK();
 }
 
-Result<bool> WalCaptureAgent::TryRestart(DrainStats* stats) {
+Result<bool> WalCaptureAgent::TryRestart(DrainStats* stats, bool after_copy) {
   const uint64_t at = source_->position().frames;
   if (!options_.restart_wal || at < options_.pin_frames) return false;
+  pin_->ReleaseOlder();  // the pin at the logged end, the only one: step a copies up to it
+  if (!running_) {
+    // A drain called on its own (outside Run) copies on its own thread: what it leaves
+    // behind does not depend on another thread's timing.
+    int wal_frames = 0, copied = 0;
+    (void)sqlite3_wal_checkpoint_v2(db_->handle(), "main", SQLITE_CHECKPOINT_PASSIVE, &wal_frames,
+                                    &copied);
+    after_copy = true;
+  }
+  SQLIFT_ASSIGN_OR_RETURN(bool let, LetIfCopied(at));
+  if (let) return true;
+  if (!after_copy) {
+    if (!checkpointer_) {
+      SQLIFT_ASSIGN_OR_RETURN(checkpointer_, WalCheckpointer::Open(options_.sqlite_path, [this] {
+                                wal_copied_.store(true);
+                                watch_->Wake();
+                              }));
+    }
+    checkpointer_->Request();
+  }
+  // The application commits without a pause: hold its writers, once the WAL is large enough
+  // (the hold's own copy is what the checkpointer has not done yet).
+  if (at < options_.restart_hold_frames) return false;
   if (!writers_) {
+    // Waits a little for a writer's commit: one that never pauses leaves no gap otherwise.
     SQLIFT_ASSIGN_OR_RETURN(writers_,
                             SqliteDb::Open(options_.sqlite_path, SqliteDb::Mode::kReadWrite,
-                                           std::chrono::milliseconds(0)));
+                                           std::chrono::milliseconds(10)));
     SQLIFT_RETURN_IF_ERROR(KeepWalOnClose(*writers_));
   }
-  // The bulk of the copy while writers run: up to the pin at the logged end, the only one now.
-  pin_->ReleaseOlder();
-  int wal_frames = 0, copied = 0;
-  const int rc = sqlite3_wal_checkpoint_v2(db_->handle(), "main", SQLITE_CHECKPOINT_PASSIVE,
-                                           &wal_frames, &copied);
-  if (rc == SQLITE_OK && copied == wal_frames && static_cast<uint64_t>(wal_frames) == at) {
-    // Nothing committed since the drain, and all of it copied: a pin taken before the next
-    // commit reads the database file alone. The WAL's end, unchanged after it, says so.
-    SQLIFT_RETURN_IF_ERROR(pin_->BeginNext());
-    Result<std::optional<WalIndexHead>> head = ReadWalIndexHead(*db_);
-    const wal::WalHeader& gen = source_->position().header;
-    if (head.ok() && *head && (*head)->max_frame == at && (*head)->salt1 == gen.salt1 &&
-        (*head)->salt2 == gen.salt2) {
-      pin_->ReleaseOlder();
-      SQLIFT_RETURN_IF_ERROR(LetWalRestart(stats));
-      return true;
-    }
-    pin_->AbandonNext();
-  }
-  // The application commits without a pause: hold its writers, once the WAL is large enough.
-  if (at < options_.restart_hold_frames) return false;
   if (!writers_->Exec("BEGIN IMMEDIATE").ok()) return false;  // a writer is busy: later
   const auto held = std::chrono::steady_clock::now();
   Result<bool> restarted = RestartHeld(stats);
@@ -117,41 +126,55 @@ Result<bool> WalCaptureAgent::TryRestart(DrainStats* stats) {
   const std::chrono::duration<double, std::milli> hold = std::chrono::steady_clock::now() - held;
   writers_held_max_ms_ = std::max(writers_held_max_ms_, hold.count());
   if (!restarted.ok() || !*restarted) return restarted;
-  SQLIFT_RETURN_IF_ERROR(LetWalRestart(stats));
+  restart_let_at_ = source_->position();
   return true;
 }
 
-// The WAL is copied whole and the only pin reads the database file: one small write of
-// sqlift's own restarts it (unless an application writer did first), and is logged at once.
-// A write that does not go through (a writer of the application's is in a transaction) is
-// fine as long as the agent runs: that writer restarts the WAL, and the next drain logs it.
-Status WalCaptureAgent::LetWalRestart(DrainStats* stats) {
-  ++wal_restarts_;
-  Result<SqliteStatement> put = writers_->Prepare(
-      "INSERT INTO main._sqlift_state (key, value) VALUES ('wal_restarted', ?1) "
-      "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
-  const bool wrote = put.ok() && put->BindInt64(1, NowMicros()).ok() && put->Run().ok();
-  restart_let_at_.reset();
-  if (!wrote) restart_let_at_ = source_->position();
-  return LogTail(stats);
+// Step b: with every frame up to the position copied and none committed after it, a pin
+// taken now reads the database file alone; the WAL's end, unchanged after it, says so.
+Result<bool> WalCaptureAgent::LetIfCopied(uint64_t at) {
+  const wal::WalHeader& gen = source_->position().header;
+  auto whole_and_still = [&](const Result<std::optional<WalIndexHead>>& head) {
+    return head.ok() && *head && (*head)->max_frame == at && (*head)->backfilled == at &&
+           (*head)->salt1 == gen.salt1 && (*head)->salt2 == gen.salt2;
+  };
+  if (!whole_and_still(ReadWalIndexHead(*db_))) return false;
+  SQLIFT_RETURN_IF_ERROR(pin_->BeginNext());
+  if (!whole_and_still(ReadWalIndexHead(*db_))) {
+    pin_->AbandonNext();
+    return false;
+  }
+  pin_->ReleaseOlder();
+  restart_let_at_ = source_->position();
+  return true;
 }
 
 void WalCaptureAgent::FinishRestart() {
-  if (!restart_let_at_ || !source_ || !writers_) return;
+  if (!restart_let_at_ || !source_) return;
   const wal::WalPosition& at = source_->position();
-  if (at.frames != restart_let_at_->frames || !at.header.SameGeneration(restart_let_at_->header)) {
-    restart_let_at_.reset();  // the position moved on since: nothing is pending
-    return;
-  }
-  (void)sqlite3_busy_timeout(writers_->handle(), 5000);
-  DrainStats stats;
-  Status st = LetWalRestart(&stats);
-  (void)sqlite3_busy_timeout(writers_->handle(), 0);
-  if (!st.ok() || restart_let_at_) {
+  const bool moved =
+      at.frames != restart_let_at_->frames || !at.header.SameGeneration(restart_let_at_->header);
+  restart_let_at_.reset();
+  if (moved) return;  // a writer restarted the WAL (or appended to it), and it is logged
+  Status st = [&]() -> Status {
+    SQLIFT_ASSIGN_OR_RETURN(
+        auto db,
+        SqliteDb::Open(options_.sqlite_path, SqliteDb::Mode::kReadWrite, std::chrono::seconds(5)));
+    SQLIFT_RETURN_IF_ERROR(KeepWalOnClose(*db));
+    SQLIFT_ASSIGN_OR_RETURN(
+        SqliteStatement put,
+        db->Prepare("INSERT INTO main._sqlift_state (key, value) VALUES ('wal_restarted', ?1) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value"));
+    SQLIFT_RETURN_IF_ERROR(put.BindInt64(1, NowMicros()));
+    SQLIFT_RETURN_IF_ERROR(put.Run());
+    DrainStats stats;
+    return LogTail(&stats);
+  }();
+  if (!st.ok()) {
     spdlog::warn(
-        "capture: stopping right after letting the WAL restart, its write did not go "
-        "through ({}): the next start may find a gap and repair it",
-        st.ok() ? "busy" : st.ToString());
+        "capture: stopping with the WAL copied whole, the write that restarts it failed ({}): "
+        "the next start may find a gap and repair it",
+        st.ToString());
   }
 }
 

@@ -198,7 +198,7 @@ Result<uint64_t> WalSource::CopiedFrames(const wal::WalScan& scan) {
     if (head->salt1 != scan.next.header.salt1 || head->salt2 != scan.next.header.salt2) {
       return UINT64_MAX;  // restarted since the scan: every frame of it was copied
     }
-    return head->backfilled;
+    return head->copy_begun;
   }
   return Status::Unavailable("the wal-index header stayed unreadable");
 }

@@ -66,7 +66,7 @@ const std::map<std::string, KeySpec, std::less<>>& KnownKeys() {
       {"capture.mode", str(&Config::capture_mode, {"wal", "recorder"})},
       {"capture.batch_rows", num(&Config::capture_batch_rows, 1, 100000)},
       {"capture.poll_ms", num(&Config::capture_poll_ms, 10, 60000)},
-      {"capture.wal_restart", str(&Config::capture_wal_restart, {"application"})},
+      {"capture.wal_restart", str(&Config::capture_wal_restart, {"agent", "application"})},
       {"target.pg", str(&Config::target_pg)},
       {"target.schema_mode", str(&Config::target_schema_mode, {"create", "existing"})},
       {"transport.listen", str(&Config::transport_listen)},

@@ -39,13 +39,13 @@ struct Config {
   std::string capture_mode;
   int64_t capture_batch_rows = 512;  // outbox rows per synced log write
   int64_t capture_poll_ms = 500;     // the floor when inotify sees no write
-  // Mode "wal": who restarts the WAL while the application writes. "application" (the
-  // default): only the application's own checkpoints, which the agent's pin keeps from ever
-  // restarting it, so the WAL grows while the agent runs. "agent": the agent checkpoints it
-  // and lets the next commit restart it, holding writers that never pause off for a moment
-  // (capture/agent/agent.h restart_wal); the checkpoint's I/O is then on the agent's path,
-  // and a switch waits for it.
-  std::string capture_wal_restart = "application";
+  // Mode "wal": who restarts the WAL while the application writes. "agent" (the default): the
+  // agent has it copied into the database file on a thread of its own and lets the
+  // application's next commit restart it, holding writers that never pause off for a moment
+  // (capture/agent/agent.h restart_wal). "application": only the application's own
+  // checkpoints, which the agent's pin keeps from ever restarting it, so the WAL grows while
+  // the agent runs.
+  std::string capture_wal_restart = "agent";
   // [target]
   std::string target_pg;
   // "create" (sqlift creates the tables it translates) or "existing" (the application's own

@@ -56,7 +56,8 @@ Result<std::optional<WalIndexHead>> ReadWalIndexHead(SqliteDb& db) {
       done[i] = shm[kCheckpointInfo + i];
       begun[i] = shm[kCheckpointInfo + 32 + i];
     }
-    h.backfilled = std::max(Native32(done), Native32(begun));
+    h.backfilled = Native32(done);
+    h.copy_begun = std::max(h.backfilled, Native32(begun));
     return std::optional<WalIndexHead>(h);
   }
   return std::optional<WalIndexHead>();

@@ -26,10 +26,12 @@ struct WalIndexHead {
   uint32_t max_frame = 0;  // frames of the current generation that are committed
   uint32_t salt1 = 0;      // the generation's salts, as the -wal header spells them
   uint32_t salt2 = 0;
-  // Frames of the generation a checkpoint copied, or has begun to copy, into the database
-  // file (the larger of nBackfill and nBackfillAttempted; SQLite before 3.11 keeps only the
-  // first): the file may hold pages newer than any position before it.
+  // Frames of the generation a checkpoint has copied into the database file (nBackfill).
   uint32_t backfilled = 0;
+  // Frames a checkpoint has copied or begun to copy (the larger of nBackfill and
+  // nBackfillAttempted, which SQLite before 3.11 does not keep): the database file may hold
+  // pages newer than any position before it.
+  uint32_t copy_begun = 0;
 };
 
 // The wal-index header as `db` (a connection in WAL mode) maps it; nullopt when there is no

@@ -164,31 +164,31 @@ void Print(const BenchCaptureOptions& o, const Figures& f) {
              "  ratio             {:10.3f}   (target >= 0.85)\n"
              "  overhead          {:10.4f} ms per transaction\n",
              o.rounds, o.transactions, base, rec, rec / base, OverheadMs(rec, base));
-  fmt::print(*o.out,
-             "wal mode (the agent reads the -wal file on its own thread; RocksDB log, synced; "
-             "wal_restart = \"agent\" unless said):\n"
-             "  with wal agent    {:10.0f} txn/s\n"
-             "  ratio             {:10.3f}   (target >= 0.95)\n"
-             "  overhead          {:10.4f} ms per transaction\n"
-             "  agent CPU         {:10.1f} ms per 1,000 transactions (its thread and RocksDB's)\n"
-             "  catch-up          {:10.1f} ms after the last COMMIT until it was logged\n"
-             "  WAL restarts      {:10.0f} by the agent per run, writers held at most {:.2f} ms "
-             "for one\n"
-             "  WAL growing       {:10.3f} ratio with wal_restart = \"application\", the default "
-             "({:.0f} txn/s)\n"
-             "  decode rate       {:10.0f} row changes/s, draining a backlog of {} row changes\n"
-             "  lag p99           {:10.2f} ms, COMMIT to synced log write, at {:.0f} txn/s for "
-             "{:.1f} s ({:.0f} achieved; p50 {:.2f} ms, max {:.2f} ms; agent CPU {:.1f} ms per "
-             "1,000 transactions)\n"
-             "  WAL size          {:10.1f} MB at most in that run, {} restarts by the agent "
-             "(writers held at most {:.2f} ms); {:.1f} MB with wal_restart = \"application\" "
-             "(lag p99 {:.2f} ms)\n",
-             wal, wal / base, OverheadMs(wal, base), Median(f.wal_cpu), Median(f.catch_up),
-             Median(f.restarts), Median(f.held_max), Median(f.tps[kWalGrowing]) / base,
-             Median(f.tps[kWalGrowing]), Median(f.decode), f.decode_changes, f.lag.p99_ms,
-             o.lag_txn_per_s, o.lag_seconds, f.lag.achieved_txn_per_s, f.lag.p50_ms, f.lag.max_ms,
-             f.lag.agent_cpu_ms_per_1000_txn, f.lag.wal_max_mb, f.lag.wal_restarts,
-             f.lag.writers_held_max_ms, f.lag_growing.wal_max_mb, f.lag_growing.p99_ms);
+  fmt::print(
+      *o.out,
+      "wal mode (the agent reads the -wal file on its own thread; RocksDB log, synced; "
+      "wal_restart = \"agent\", the default, unless said):\n"
+      "  with wal agent    {:10.0f} txn/s\n"
+      "  ratio             {:10.3f}   (target >= 0.95)\n"
+      "  overhead          {:10.4f} ms per transaction\n"
+      "  agent CPU         {:10.1f} ms per 1,000 transactions (its thread and RocksDB's)\n"
+      "  catch-up          {:10.1f} ms after the last COMMIT until it was logged\n"
+      "  WAL restarts      {:10.0f} per run (new WAL generations decoded), writers held at most "
+      "{:.2f} ms for one\n"
+      "  WAL growing       {:10.3f} ratio with wal_restart = \"application\" ({:.0f} txn/s)\n"
+      "  decode rate       {:10.0f} row changes/s, draining a backlog of {} row changes\n"
+      "  lag p99           {:10.2f} ms, COMMIT to synced log write, at {:.0f} txn/s for "
+      "{:.1f} s ({:.0f} achieved; p50 {:.2f} ms, max {:.2f} ms; agent CPU {:.1f} ms per "
+      "1,000 transactions)\n"
+      "  WAL size          {:10.1f} MB at most in that run, {} restarts "
+      "(writers held at most {:.2f} ms); {:.1f} MB with wal_restart = \"application\" "
+      "(lag p99 {:.2f} ms)\n",
+      wal, wal / base, OverheadMs(wal, base), Median(f.wal_cpu), Median(f.catch_up),
+      Median(f.restarts), Median(f.held_max), Median(f.tps[kWalGrowing]) / base,
+      Median(f.tps[kWalGrowing]), Median(f.decode), f.decode_changes, f.lag.p99_ms, o.lag_txn_per_s,
+      o.lag_seconds, f.lag.achieved_txn_per_s, f.lag.p50_ms, f.lag.max_ms,
+      f.lag.agent_cpu_ms_per_1000_txn, f.lag.wal_max_mb, f.lag.wal_restarts,
+      f.lag.writers_held_max_ms, f.lag_growing.wal_max_mb, f.lag_growing.p99_ms);
 }
 
 }  // namespace

@@ -83,7 +83,7 @@ class WalAgentTest : public ::testing::Test {
     o.repair_gap = std::move(repair);
     o.sqlite_path = path_;
     o.batch_rows = 7;  // several batches per drain
-    o.restart_wal = std::getenv("SQLIFT_WAL_RESTART") != nullptr;
+    o.restart_wal = restart_wal_;
     o.wal_progress_path = (dir_ / "wal-progress").string();
     if (tweak) tweak(o);
     SQLIFT_ASSIGN_OR_RETURN(agent_, WalCaptureAgent::Open(o, log_.get()));
@@ -183,6 +183,8 @@ class WalAgentTest : public ::testing::Test {
   }
 
   void RandomTransaction(std::mt19937& rng);
+  void ReplayRandomWorkload();
+  void ReplayAWriterThatNeverPauses();
 
   std::filesystem::path dir_;
   std::string path_;
@@ -190,7 +192,7 @@ class WalAgentTest : public ::testing::Test {
   std::unique_ptr<state::ChangeLog> log_;
   std::unique_ptr<WalCaptureAgent> agent_;
   uint64_t wal_restarts_ = 0;  // of the agents OpenAgent replaced
-  bool immediate_ = false;     // RandomTransaction begins with BEGIN IMMEDIATE
+  bool restart_wal_ = true;    // the agents OpenAgent opens let the WAL restart
   int reverse_keys_ = 0;       // row changes of REVERSE transactions seen by Replay
 };
 
