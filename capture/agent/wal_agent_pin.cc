@@ -51,6 +51,7 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <thread>
 
 #include "capture/agent/wal_agent.h"
 #include "capture/agent/wal_checkpointer.h"
@@ -110,8 +111,8 @@ Result<bool> WalCaptureAgent::TryRestart(DrainStats* stats, bool after_copy) {
     checkpointer_->Request();
   }
   // The application commits without a pause: hold its writers, once the WAL is large enough
-  // (the hold's own copy is what the checkpointer has not done yet).
-  if (at < options_.restart_hold_frames) return false;
+  // and right after a copy (the hold's own copy is what was committed since).
+  if (!after_copy || at < options_.restart_hold_frames) return false;
   if (!writers_) {
     // Waits a little for a writer's commit: one that never pauses leaves no gap otherwise.
     SQLIFT_ASSIGN_OR_RETURN(writers_,
@@ -200,9 +201,14 @@ Result<bool> WalCaptureAgent::RestartHeld(DrainStats* stats) {
   // Every committed frame is logged and no writer can commit: the pins may go while the
   // checkpoint copies.
   pin_->EndAll();
-  int wal_frames = 0, copied = 0;
-  const int rc = sqlite3_wal_checkpoint_v2(db_->handle(), "main", SQLITE_CHECKPOINT_PASSIVE,
-                                           &wal_frames, &copied);
+  // The hold usually begins right after a writer's commit, whose automatic checkpoint may
+  // still run (SQLITE_BUSY): it is short, so look again a few times.
+  int wal_frames = 0, copied = 0, rc = SQLITE_BUSY;
+  for (int attempt = 0; attempt < 10 && rc == SQLITE_BUSY; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    rc = sqlite3_wal_checkpoint_v2(db_->handle(), "main", SQLITE_CHECKPOINT_PASSIVE, &wal_frames,
+                                   &copied);
+  }
   Status pinned = pin_->BeginNext();
   if (!pinned.ok()) {
     pinned_ = false;  // a restart from now on is a gap, repaired, never a silent skip
