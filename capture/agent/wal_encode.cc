@@ -237,7 +237,9 @@ Result<WalEncoded> EncodeWalTxn(const WalTxn& txn, const std::set<std::string>& 
     }
     TableChanges& t = tables[c.table];
     t.layout = layout;
-    SQLIFT_RETURN_IF_ERROR(Collect(txn, c, &t).With(fmt::format("table {}", c.table)));
+    if (Status st = Collect(txn, c, &t); !st.ok()) {
+      return st.With(fmt::format("table {}", c.table));  // formatted only on the error path
+    }
   }
   wire::Transaction* changes = batch->add_transactions();
   changes->set_kind(wire::Transaction::CHANGES);
