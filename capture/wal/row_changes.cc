@@ -276,6 +276,10 @@ class TransactionDiff {
     Set(p, *where);
     SQLIFT_ASSIGN_OR_RETURN(std::vector<uint32_t> children, Children(page));
     for (uint32_t c : children) {
+      if (c > after_.page_count) {  // the map is sized by page number: never past the end
+        return Status::Corruption(fmt::format("page {}: child page {} is past the database's {}", p,
+                                              c, after_.page_count));
+      }
       if (!Has(written_, c)) Set(c, PageEntry{where->root, p, 0});
     }
     std::vector<StoredRow> rows;
