@@ -191,7 +191,7 @@ class TransactionDiff {
     for (uint32_t p : written_) {
       const PageEntry* e = map_.Find(p);
       if (!e || e->overflow()) continue;
-      SQLIFT_RETURN_IF_ERROR(BeforeChildren(p, &todo));
+      SQLIFT_RETURN_IF_ERROR(BeforeChildren(p, &todo, Resolve(p) ? p : 0));
     }
     for (const auto& [root, tree] : trees_before_) {
       // A root that is still a root resolves at once; only the others may have departed.
@@ -212,10 +212,21 @@ class TransactionDiff {
     return Status::OK();
   }
 
-  Status BeforeChildren(uint32_t p, std::vector<uint32_t>* out) {
+  // The children page p had before, to look at. With `kept_by` (p itself, when p is in a
+  // b-tree after the transaction) those that are still its children are left out: such a child
+  // resolves through p, so it has not departed (an interior page has hundreds of children and
+  // the transaction usually changed one or two).
+  Status BeforeChildren(uint32_t p, std::vector<uint32_t>* out, uint32_t kept_by = 0) {
     SQLIFT_ASSIGN_OR_RETURN(BtreePage page, LoadPage(before_, p));
     SQLIFT_ASSIGN_OR_RETURN(std::vector<uint32_t> children, Children(page));
-    out->insert(out->end(), children.begin(), children.end());
+    for (uint32_t c : children) {
+      if (kept_by != 0 && c <= after_.page_count &&
+          std::binary_search(s_.parents_after.begin(), s_.parents_after.end(),
+                             std::pair<uint32_t, uint32_t>{c, kept_by})) {
+        continue;
+      }
+      out->push_back(c);
+    }
     return Status::OK();
   }
 
