@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "capture/wal/bytes.h"
+#include "capture/wal/page_buffers.h"
 
 namespace sqlift::wal {
 
@@ -21,8 +22,11 @@ void PageStore::Apply(const WalTransaction& txn) {
 }
 
 void PageStore::Apply(WalTransaction&& txn) {
-  for (WalFrame& f : txn.frames)
-    wal_pages_[f.page_number] = std::move(f.page);
+  for (WalFrame& f : txn.frames) {
+    std::string& page = wal_pages_[f.page_number];
+    page.swap(f.page);
+    PageBuffers::Recycle(std::move(f.page));  // the image this frame replaced, if any
+  }
   page_count_ = txn.db_size_pages;
 }
 
