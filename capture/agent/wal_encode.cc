@@ -72,7 +72,10 @@ OptRow Align(const WalTableLayout& from, const WalTableLayout& to, Row row) {
 }
 
 std::string KeyOf(const WalTableLayout& t, const OptRow& row) {
-  wire::Row key;
+  // One message per thread, reused: Clear keeps its values' objects for the next key (one key
+  // per old or new row of every change).
+  thread_local wire::Row key;
+  key.Clear();
   for (int i : t.visible_pk) {
     const auto& v = row[static_cast<size_t>(i)];
     if (v) ToWire(*v, key.add_values());
