@@ -9,37 +9,9 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "capture/wal/page_table.h"
-#include "capture/wal/unchanged_cells.h"
+#include "capture/wal/diff_scratch.h"
 
 namespace sqlift::wal {
-
-// The bookkeeping of one transaction's diff, kept by the decoder between transactions so that
-// its memory is reused (a transaction touches a few pages; an interior page among them brings
-// hundreds of children to look at).
-struct DiffScratch {
-  // (child, parent) of the interior pages written, sorted: candidate parents for Resolve.
-  std::vector<std::pair<uint32_t, uint32_t>> parents_after;
-  PageTable<std::optional<PageEntry>> resolved;
-  PageTable<char> resolving;  // 1 while being resolved
-  PageTable<char> departed;
-  PageTable<UnchangedCells> unchanged;  // by touched page
-  std::vector<uint32_t> forget;
-  std::vector<uint32_t> fresh;  // entries set for the state after the transaction
-  std::vector<uint32_t> todo;
-
-  void Clear() {
-    parents_after.clear();
-    resolved.Clear();
-    resolving.Clear();
-    departed.Clear();
-    unchanged.Clear();
-    forget.clear();
-    fresh.clear();
-    todo.clear();
-  }
-};
-
 namespace {
 
 // Page numbers, sorted and each once, so the work (and any error) is deterministic.
