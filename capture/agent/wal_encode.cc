@@ -72,7 +72,10 @@ OptRow Align(const WalTableLayout& from, const WalTableLayout& to, Row row) {
 }
 
 std::string KeyOf(const WalTableLayout& t, const OptRow& row) {
-  wire::Row key;
+  // One message per thread, reused: Clear keeps its values' objects for the next key (one key
+  // per old or new row of every change).
+  thread_local wire::Row key;
+  key.Clear();
   for (int i : t.visible_pk) {
     const auto& v = row[static_cast<size_t>(i)];
     if (v) ToWire(*v, key.add_values());
@@ -237,7 +240,9 @@ Result<WalEncoded> EncodeWalTxn(const WalTxn& txn, const std::set<std::string>& 
     }
     TableChanges& t = tables[c.table];
     t.layout = layout;
-    SQLIFT_RETURN_IF_ERROR(Collect(txn, c, &t).With(fmt::format("table {}", c.table)));
+    if (Status st = Collect(txn, c, &t); !st.ok()) {
+      return st.With(fmt::format("table {}", c.table));  // formatted only on the error path
+    }
   }
   wire::Transaction* changes = batch->add_transactions();
   changes->set_kind(wire::Transaction::CHANGES);

@@ -103,35 +103,54 @@ Result<WalTableLayout> MakeWalTableLayout(TableSchema table, SqliteDb& scratch) 
   for (uint32_t i : pk) {
     if (visible_index[i] >= 0) l.visible_pk.push_back(visible_index[i]);
   }
+  l.column_visible = visible_index;
+  for (size_t i = 0; i < n; ++i) {
+    const int column = static_cast<int>(i);
+    if (std::find(l.record_to_column.begin(), l.record_to_column.end(), column) ==
+        l.record_to_column.end()) {
+      l.unstored.push_back(column);
+    }
+  }
   l.table = std::move(table);
   l.shape = WireShapeOf(l.table, static_cast<int>(l.visible.size()));
   return l;
 }
 
+// Each column's value goes straight to its place in the visible row: from its record field,
+// else its default (a record shorter than the table, or a column no record stores).
 Result<std::vector<wal::Value>> VisibleRow(const WalTableLayout& l, int64_t rowid,
-                                           std::vector<wal::Value> record) {
+                                           const std::vector<wal::Value>& record) {
   if (record.size() > l.record_to_column.size()) {
     return Status::Corruption(fmt::format("table {}: a record of {} fields for {} stored columns",
                                           l.table.name, record.size(), l.record_to_column.size()));
   }
-  std::vector<wal::Value> full = l.defaults;
-  for (size_t i = 0; i < record.size(); ++i)
-    full[static_cast<size_t>(l.record_to_column[i])] = std::move(record[i]);
+  std::vector<wal::Value> out(l.visible.size());
+  bool stored_key = false;
+  auto place = [&](int column, const wal::Value& v) {
+    if (column == l.ipk) {
+      stored_key = v.type != wal::Value::Type::kNull;
+      return;  // the rowid, below
+    }
+    const int at = l.column_visible[static_cast<size_t>(column)];
+    if (at < 0) return;
+    wal::Value& slot = out[static_cast<size_t>(at)];
+    slot = v;
+    if (l.real_affinity[static_cast<size_t>(column)]) wal::ApplyRealAffinity(&slot);
+  };
+  for (size_t i = 0; i < l.record_to_column.size(); ++i) {
+    const int column = l.record_to_column[i];
+    place(column, i < record.size() ? record[i] : l.defaults[static_cast<size_t>(column)]);
+  }
+  for (int column : l.unstored)
+    place(column, l.defaults[static_cast<size_t>(column)]);
   if (l.ipk >= 0) {
-    wal::Value& key = full[static_cast<size_t>(l.ipk)];
-    if (key.type != wal::Value::Type::kNull) {
+    if (stored_key) {
       return Status::Corruption(
           fmt::format("table {}: the rowid alias column holds a stored value", l.table.name));
     }
-    key = wal::Value::Integer(rowid);
+    const int at = l.column_visible[static_cast<size_t>(l.ipk)];
+    if (at >= 0) out[static_cast<size_t>(at)] = wal::Value::Integer(rowid);
   }
-  for (size_t i = 0; i < full.size(); ++i) {
-    if (l.real_affinity[i]) wal::ApplyRealAffinity(&full[i]);
-  }
-  std::vector<wal::Value> out;
-  out.reserve(l.visible.size());
-  for (int i : l.visible)
-    out.push_back(std::move(full[static_cast<size_t>(i)]));
   return out;
 }
 

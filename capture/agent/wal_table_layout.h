@@ -31,6 +31,8 @@ struct WalTableLayout {
   std::vector<wal::Value> defaults;   // per column: its DEFAULT as SQLite evaluates it
   std::vector<int> visible;           // the carried columns (indexes into table.columns)
   std::vector<int> visible_pk;        // the primary key, as indexes into `visible`, key order
+  std::vector<int> column_visible;    // per column: its index in `visible`, -1 when not carried
+  std::vector<int> unstored;          // columns no record field holds (VIRTUAL generated)
   wire::TableShape shape;             // the table as log records name it (WireShapeOf)
 };
 
@@ -43,7 +45,7 @@ struct WalTableLayout {
 // value of its own.
 [[nodiscard]] Result<std::vector<wal::Value>> VisibleRow(const WalTableLayout& layout,
                                                          int64_t rowid,
-                                                         std::vector<wal::Value> record);
+                                                         const std::vector<wal::Value>& record);
 
 // Whether a declared type gives REAL affinity (https://www.sqlite.org/datatype3.html, 3.1).
 bool HasRealAffinity(std::string_view declared_type);

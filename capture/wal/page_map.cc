@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace sqlift::wal {
 namespace {
 
@@ -66,7 +68,7 @@ Status PageMap::MapCells(const DecodeContext& ctx, const BtreePage& page, uint32
     if (entries) entries->push_back(std::move(entry));
   }
   for (uint32_t o : chain)
-    pages_[o] = PageEntry{root, 0, page.page_number()};
+    Set(o, PageEntry{root, 0, page.page_number()});
   return Status::OK();
 }
 
@@ -80,7 +82,7 @@ Status PageMap::AddTree(const DecodeContext& ctx, uint32_t root) {
       return Status::Corruption(fmt::format("b-tree at page {} has a cycle", root));
     }
     SQLIFT_ASSIGN_OR_RETURN(BtreePage page, LoadPage(ctx, number));
-    pages_[number] = PageEntry{root, parent, 0};
+    Set(number, PageEntry{root, parent, 0});
     SQLIFT_RETURN_IF_ERROR(MapCells(ctx, page, root, nullptr));
     SQLIFT_ASSIGN_OR_RETURN(std::vector<uint32_t> children, Children(page));
     for (uint32_t c : children)
@@ -91,15 +93,36 @@ Status PageMap::AddTree(const DecodeContext& ctx, uint32_t root) {
 
 void PageMap::RenumberRoots(const std::unordered_map<uint32_t, uint32_t>& moved,
                             const std::unordered_set<uint32_t>& keep) {
-  for (auto& [page, entry] : pages_) {
+  for (uint32_t page = 0; page < pages_.size(); ++page) {
+    PageEntry& entry = pages_[page];
+    if (entry.root == 0) continue;
     auto it = moved.find(entry.root);
     if (it != moved.end() && !keep.count(page)) entry.root = it->second;
   }
 }
 
-const PageEntry* PageMap::Find(uint32_t page) const {
-  auto it = pages_.find(page);
-  return it == pages_.end() ? nullptr : &it->second;
+void PageMap::Set(uint32_t page, PageEntry e) {
+  if (page >= pages_.size()) pages_.resize(std::max<size_t>(page + 1, pages_.size() * 3 / 2));
+  if (pages_[page].root == 0) ++size_;
+  pages_[page] = e;
+}
+
+void PageMap::Erase(uint32_t page) {
+  if (page >= pages_.size() || pages_[page].root == 0) return;
+  pages_[page] = PageEntry{};
+  --size_;
+}
+
+bool PageMap::operator==(const PageMap& o) const {
+  if (size_ != o.size_) return false;
+  const size_t n = std::max(pages_.size(), o.pages_.size());
+  for (size_t page = 0; page < n; ++page) {
+    const PageEntry none;
+    const PageEntry& a = page < pages_.size() ? pages_[page] : none;
+    const PageEntry& b = page < o.pages_.size() ? o.pages_[page] : none;
+    if (!(a == b)) return false;
+  }
+  return true;
 }
 
 }  // namespace sqlift::wal

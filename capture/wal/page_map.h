@@ -53,17 +53,23 @@ class PageMap {
   [[nodiscard]] Status MapCells(const DecodeContext& ctx, const BtreePage& page, uint32_t root,
                                 std::vector<BtreeEntry>* entries);
 
-  const PageEntry* Find(uint32_t page) const;
-  void Set(uint32_t page, PageEntry e) { pages_[page] = e; }
-  void Erase(uint32_t page) { pages_.erase(page); }
+  const PageEntry* Find(uint32_t page) const {
+    return page < pages_.size() && pages_[page].root != 0 ? &pages_[page] : nullptr;
+  }
+  // `e.root` is a page number (never 0).
+  void Set(uint32_t page, PageEntry e);
+  void Erase(uint32_t page);
   // Entries of trees whose root moved (old -> new) take the new root; `keep` are left as set.
   void RenumberRoots(const std::unordered_map<uint32_t, uint32_t>& moved,
                      const std::unordered_set<uint32_t>& keep);
-  size_t size() const { return pages_.size(); }
-  const std::unordered_map<uint32_t, PageEntry>& entries() const { return pages_; }
+  size_t size() const { return size_; }
+  // The same pages with the same entries.
+  bool operator==(const PageMap& o) const;
 
  private:
-  std::unordered_map<uint32_t, PageEntry> pages_;
+  // By page number (a database's pages are numbered densely from 1); root 0: no entry.
+  std::vector<PageEntry> pages_;
+  size_t size_ = 0;
 };
 
 // The children of an interior page (left children in order, then the right child).

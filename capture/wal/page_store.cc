@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "capture/wal/bytes.h"
+#include "capture/wal/page_buffers.h"
 
 namespace sqlift::wal {
 
@@ -19,8 +22,11 @@ void PageStore::Apply(const WalTransaction& txn) {
 }
 
 void PageStore::Apply(WalTransaction&& txn) {
-  for (WalFrame& f : txn.frames)
-    wal_pages_[f.page_number] = std::move(f.page);
+  for (WalFrame& f : txn.frames) {
+    std::string& page = wal_pages_[f.page_number];
+    page.swap(f.page);
+    PageBuffers::Recycle(std::move(f.page));  // the image this frame replaced, if any
+  }
   page_count_ = txn.db_size_pages;
 }
 
@@ -61,15 +67,30 @@ Result<DecodeContext> PageStore::Context() {
 
 TransactionView::TransactionView(PageStore& base, const WalTransaction& txn)
     : base_(base), page_count_(txn.db_size_pages) {
+  pages_.reserve(txn.frames.size());
   for (const WalFrame& f : txn.frames)
-    pages_[f.page_number] = &f.page;
+    pages_.emplace_back(f.page_number, &f.page);
+  // By page, and for a page written twice its latest frame (later in WAL order) kept.
+  std::stable_sort(pages_.begin(), pages_.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  auto last = pages_.begin();
+  for (auto it = pages_.begin(); it != pages_.end(); ++it) {
+    if (last != pages_.begin() && std::prev(last)->first == it->first) {
+      *std::prev(last) = *it;
+    } else {
+      *last++ = *it;
+    }
+  }
+  pages_.erase(last, pages_.end());
 }
 
 Result<std::string_view> TransactionView::Get(uint32_t page_number) {
   if (page_number == 0 || page_number > page_count_) {
     return Status::NotFound(fmt::format("page {} of a {}-page database", page_number, page_count_));
   }
-  if (auto it = pages_.find(page_number); it != pages_.end()) return std::string_view(*it->second);
+  auto it = std::lower_bound(pages_.begin(), pages_.end(), page_number,
+                             [](const auto& entry, uint32_t page) { return entry.first < page; });
+  if (it != pages_.end() && it->first == page_number) return std::string_view(*it->second);
   return base_.Get(page_number);
 }
 

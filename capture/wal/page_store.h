@@ -69,7 +69,8 @@ class TransactionView {
  private:
   PageStore& base_;
   uint32_t page_count_;
-  std::unordered_map<uint32_t, const std::string*> pages_;
+  // The latest frame's image of each page written, sorted by page (a transaction writes a few).
+  std::vector<std::pair<uint32_t, const std::string*>> pages_;
 };
 
 }  // namespace sqlift::wal

@@ -31,18 +31,22 @@ class PathFile : public RandomAccessFile {
   }
 
  private:
+  // *out keeps its bytes until ReadFully overwrites them: clearing it first would have every
+  // run of frames zero-filled before it is read over.
   Status ReadInto(uint64_t offset, size_t n, std::string* out) {
-    out->clear();
-    SQLIFT_ASSIGN_OR_RETURN(bool open, OpenCurrent());
-    if (!open) return Status::OK();
+    Result<bool> open = OpenCurrent();
+    if (!open.ok() || !*open) {
+      out->clear();
+      return open.status();
+    }
     SQLIFT_RETURN_IF_ERROR(ReadFully(offset, n, out));
     if (out->size() == n) return Status::OK();
     SQLIFT_ASSIGN_OR_RETURN(bool replaced, PathNamesAnotherFile());
     if (!replaced) return Status::OK();
     Close();
     out->clear();
-    SQLIFT_ASSIGN_OR_RETURN(open, OpenCurrent());
-    if (!open) return Status::OK();
+    SQLIFT_ASSIGN_OR_RETURN(bool reopened, OpenCurrent());
+    if (!reopened) return Status::OK();
     return ReadFully(offset, n, out);
   }
 
@@ -76,7 +80,8 @@ class PathFile : public RandomAccessFile {
     return st.st_dev != dev_ || st.st_ino != ino_;
   }
 
-  // Into *out, whose memory is reused (a run of frames after another of the same size).
+  // Into *out, whose memory is reused (a run of frames after another of the same size): it is
+  // resized to n, which zero-fills only the bytes it grows by.
   Status ReadFully(uint64_t offset, size_t n, std::string* out) {
     out->resize(n);
     size_t got = 0;

@@ -68,25 +68,31 @@ Result<std::string> Utf16ToUtf8(std::string_view s, bool big_endian) {
   return out;
 }
 
-// The serial types of the record's header; `body` receives the offset of the first body.
-Result<std::vector<uint64_t>> ReadHeader(std::string_view record, uint64_t* body) {
+// The record's header, checked whole before any body is read: its bytes (`types` from where
+// the serial types start), their count, and the offset of the first body.
+struct Header {
+  std::string_view bytes;
+  size_t types = 0;
+  size_t fields = 0;
+  uint64_t body = 0;
+};
+
+Result<Header> ReadHeader(std::string_view record) {
   std::optional<Varint> size = ReadVarint(record, 0);
   if (!size) return Bad(0, "header size varint runs off the record");
   if (size->value < size->length || size->value > record.size()) {
     return Bad(0,
                fmt::format("header size {} in a record of {} bytes", size->value, record.size()));
   }
-  std::vector<uint64_t> types;
-  std::string_view header = record.substr(0, static_cast<size_t>(size->value));
-  for (size_t at = size->length; at < header.size();) {
-    std::optional<Varint> t = ReadVarint(header, at);
+  Header h{record.substr(0, static_cast<size_t>(size->value)), size->length, 0, size->value};
+  for (size_t at = h.types; at < h.bytes.size();) {
+    std::optional<Varint> t = ReadVarint(h.bytes, at);
     if (!t) return Bad(at, "serial type varint runs past the header");
     if (BodySize(t->value) < 0) return Bad(at, fmt::format("reserved serial type {}", t->value));
-    types.push_back(t->value);
+    ++h.fields;
     at += t->length;
   }
-  *body = size->value;
-  return types;
+  return h;
 }
 
 }  // namespace
@@ -131,11 +137,14 @@ Result<std::vector<Value>> DecodeRecord(std::string_view record, TextEncoding en
 
 Result<std::vector<Value>> DecodeRecordPrefix(std::string_view record, TextEncoding encoding,
                                               size_t count) {
-  uint64_t at = 0;
-  SQLIFT_ASSIGN_OR_RETURN(std::vector<uint64_t> types, ReadHeader(record, &at));
+  SQLIFT_ASSIGN_OR_RETURN(Header header, ReadHeader(record));
+  uint64_t at = header.body;
   std::vector<Value> values;
-  values.reserve(std::min(count, types.size()));
-  for (uint64_t t : types) {
+  values.reserve(std::min(count, header.fields));
+  for (size_t h = header.types; h < header.bytes.size();) {
+    const Varint type = *ReadVarint(header.bytes, h);  // ReadHeader has read each one
+    const uint64_t t = type.value;
+    h += type.length;
     uint64_t size = static_cast<uint64_t>(BodySize(t));
     if (at + size > record.size()) {
       return Bad(at, fmt::format("body of serial type {} runs past the record's end", t));

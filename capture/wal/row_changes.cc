@@ -2,18 +2,29 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <bit>
 #include <optional>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
 
-#include "capture/wal/unchanged_cells.h"
+#include "capture/wal/diff_scratch.h"
 
 namespace sqlift::wal {
 namespace {
 
-using PageSet = std::set<uint32_t>;  // ordered, so the work (and any error) is deterministic
+// Page numbers, sorted and each once, so the work (and any error) is deterministic.
+using PageSet = std::vector<uint32_t>;
+
+bool Has(const PageSet& set, uint32_t page) {
+  return std::binary_search(set.begin(), set.end(), page);
+}
+
+void Normalize(PageSet* set) {
+  std::sort(set->begin(), set->end());
+  set->erase(std::unique(set->begin(), set->end()), set->end());
+}
 
 // A row as its page holds it; the record is decoded only when the row changed.
 struct StoredRow {
@@ -59,21 +70,27 @@ class TransactionDiff {
  public:
   TransactionDiff(const DecodeContext& before, const DecodeContext& after, PageSet written,
                   const std::map<uint32_t, TreeInfo>& trees_before,
-                  const std::map<uint32_t, TreeInfo>& trees_after, PageMap& map)
+                  const std::map<uint32_t, TreeInfo>& trees_after, PageMap& map,
+                  DiffScratch& scratch)
       : before_(before),
         after_(after),
         written_(std::move(written)),
         trees_before_(trees_before),
         trees_after_(trees_after),
-        map_(map) {}
+        map_(map),
+        s_(scratch) {
+    s_.Clear();
+  }
 
   Result<std::vector<RowChange>> Run() {
+    Normalize(&written_);
     SQLIFT_RETURN_IF_ERROR(IndexAfterChildren());
     PageSet touched = written_;
     for (uint32_t p : written_) {
       const PageEntry* e = map_.Find(p);
-      if (e && e->overflow()) touched.insert(e->owner);
+      if (e && e->overflow()) touched.push_back(e->owner);
     }
+    Normalize(&touched);
     PageSet departed;
     SQLIFT_RETURN_IF_ERROR(CollectDeparted(&departed));
     for (uint32_t p : touched)
@@ -84,7 +101,7 @@ class TransactionDiff {
       SQLIFT_RETURN_IF_ERROR(ReadBefore(p));
     for (uint32_t p : departed)
       SQLIFT_RETURN_IF_ERROR(ReadBefore(p));
-    for (uint32_t p : forget_)
+    for (uint32_t p : s_.forget)
       map_.Erase(p);
     for (uint32_t p : touched)
       SQLIFT_RETURN_IF_ERROR(ReadAfter(p));
@@ -104,40 +121,49 @@ class TransactionDiff {
       Result<std::vector<uint32_t>> children = Children(*page);
       if (!children.ok()) continue;
       for (uint32_t c : *children)
-        parents_after_[c].push_back(p);
+        s_.parents_after.emplace_back(c, p);
     }
+    std::sort(s_.parents_after.begin(), s_.parents_after.end());
     return Status::OK();
   }
 
   // Where page p sits after the transaction, or nullopt when it is in no b-tree.
   std::optional<PageEntry> Resolve(uint32_t p) {
-    if (auto it = resolved_.find(p); it != resolved_.end()) return it->second;
+    if (const auto* known = s_.resolved.Find(p)) return *known;
     if (p > after_.page_count) return std::nullopt;
-    if (trees_after_.count(p)) return resolved_[p] = PageEntry{p, 0, 0};
-    if (!resolving_.insert(p).second) return std::nullopt;  // a cycle: not reachable
+    if (trees_after_.count(p)) return s_.resolved[p] = PageEntry{p, 0, 0};
+    {
+      char& busy = s_.resolving[p];
+      if (busy) return std::nullopt;  // a cycle: not reachable
+      busy = 1;
+    }
     std::optional<PageEntry> found;
-    for (uint32_t q : parents_after_[p]) {
-      if (auto r = Resolve(q)) {
-        found = PageEntry{r->root, q, 0};
+    // The parents of p, in page order (parents_after is sorted; Resolve leaves it as it is).
+    auto q = std::lower_bound(s_.parents_after.begin(), s_.parents_after.end(),
+                              std::pair<uint32_t, uint32_t>{p, 0});
+    for (; q != s_.parents_after.end() && q->first == p; ++q) {
+      if (auto r = Resolve(q->second)) {
+        found = PageEntry{r->root, q->second, 0};
         break;
       }
     }
     const PageEntry* e = map_.Find(p);
-    if (!found && e && !e->overflow() && e->parent != 0 && !written_.count(e->parent)) {
-      if (auto r = Resolve(e->parent)) found = PageEntry{r->root, e->parent, 0};
+    if (!found && e && !e->overflow() && e->parent != 0 && !Has(written_, e->parent)) {
+      const uint32_t parent = e->parent;  // the entry's address is not kept across the call
+      if (auto r = Resolve(parent)) found = PageEntry{r->root, parent, 0};
     }
-    resolving_.erase(p);
-    return resolved_[p] = found;
+    s_.resolving[p] = 0;
+    return s_.resolved[p] = found;
   }
 
   // Pages that were in a b-tree before and are in none after, though not written: below a
   // written interior page that no longer points at them, or a dropped tree's root.
   Status CollectDeparted(PageSet* out) {
-    std::vector<uint32_t> todo;
+    std::vector<uint32_t>& todo = s_.todo;
     for (uint32_t p : written_) {
       const PageEntry* e = map_.Find(p);
       if (!e || e->overflow()) continue;
-      SQLIFT_RETURN_IF_ERROR(BeforeChildren(p, &todo));
+      SQLIFT_RETURN_IF_ERROR(BeforeChildren(p, &todo, Resolve(p) ? p : 0));
     }
     for (const auto& [root, tree] : trees_before_) {
       // A root that is still a root resolves at once; only the others may have departed.
@@ -147,17 +173,32 @@ class TransactionDiff {
       uint32_t c = todo.back();
       todo.pop_back();
       const PageEntry* e = map_.Find(c);
-      if (written_.count(c) || out->count(c) || !e || e->overflow() || Resolve(c)) continue;
-      out->insert(c);
+      if (Has(written_, c) || s_.departed.Contains(c) || !e || e->overflow() || Resolve(c)) {
+        continue;
+      }
+      s_.departed[c] = 1;
+      out->push_back(c);
       SQLIFT_RETURN_IF_ERROR(BeforeChildren(c, &todo));
     }
+    std::sort(out->begin(), out->end());
     return Status::OK();
   }
 
-  Status BeforeChildren(uint32_t p, std::vector<uint32_t>* out) {
+  // The children page p had before, to look at. With `kept_by` (p itself, when p is in a
+  // b-tree after the transaction) those that are still its children are left out: such a child
+  // resolves through p, so it has not departed (an interior page has hundreds of children and
+  // the transaction usually changed one or two).
+  Status BeforeChildren(uint32_t p, std::vector<uint32_t>* out, uint32_t kept_by = 0) {
     SQLIFT_ASSIGN_OR_RETURN(BtreePage page, LoadPage(before_, p));
     SQLIFT_ASSIGN_OR_RETURN(std::vector<uint32_t> children, Children(page));
-    out->insert(out->end(), children.begin(), children.end());
+    for (uint32_t c : children) {
+      if (kept_by != 0 && c <= after_.page_count &&
+          std::binary_search(s_.parents_after.begin(), s_.parents_after.end(),
+                             std::pair<uint32_t, uint32_t>{c, kept_by})) {
+        continue;
+      }
+      out->push_back(c);
+    }
     return Status::OK();
   }
 
@@ -180,20 +221,20 @@ class TransactionDiff {
     Result<BtreePage> after = LoadPage(after_, p);
     if (!before.ok() || !after.ok()) return;
     Result<UnchangedCells> same = MatchUnchangedCells(*before, *after);
-    if (same.ok()) unchanged_[p] = std::move(same).value();
+    if (same.ok()) s_.unchanged[p] = std::move(same).value();
   }
 
   // Which cells of page p to leave out of the side `before` (or after).
   const std::vector<bool>* Unchanged(uint32_t p, bool before) const {
-    auto it = unchanged_.find(p);
-    if (it == unchanged_.end()) return nullptr;
-    return before ? &it->second.before : &it->second.after;
+    const UnchangedCells* same = s_.unchanged.Find(p);
+    if (!same) return nullptr;
+    return before ? &same->before : &same->after;
   }
 
   // The rows page p held before (if it was a page of a table), and its map entries to forget.
   Status ReadBefore(uint32_t p) {
     const PageEntry* e = map_.Find(p);
-    forget_.insert(p);
+    s_.forget.push_back(p);
     if (!e || e->overflow()) return Status::OK();
     auto tree = trees_before_.find(e->root);
     if (tree == trees_before_.end()) {
@@ -202,8 +243,9 @@ class TransactionDiff {
     SQLIFT_ASSIGN_OR_RETURN(BtreePage page, LoadPage(before_, p));
     std::vector<StoredRow> rows;
     std::vector<uint32_t> chain;
-    SQLIFT_RETURN_IF_ERROR(ReadCells(before_, page, Unchanged(p, true), &rows, &chain));
-    forget_.insert(chain.begin(), chain.end());
+    SQLIFT_RETURN_IF_ERROR(
+        ReadCells(before_, page, Unchanged(p, true), tree->second.rows, &rows, &chain));
+    s_.forget.insert(s_.forget.end(), chain.begin(), chain.end());
     if (!tree->second.rows) return Status::OK();
     return Keep(tree->second, std::move(rows), before_.encoding, &before_rows_);
   }
@@ -217,11 +259,15 @@ class TransactionDiff {
     Set(p, *where);
     SQLIFT_ASSIGN_OR_RETURN(std::vector<uint32_t> children, Children(page));
     for (uint32_t c : children) {
-      if (!written_.count(c)) Set(c, PageEntry{where->root, p, 0});
+      if (c > after_.page_count) {  // the map is sized by page number: never past the end
+        return Status::Corruption(fmt::format("page {}: child page {} is past the database's {}", p,
+                                              c, after_.page_count));
+      }
+      if (!Has(written_, c)) Set(c, PageEntry{where->root, p, 0});
     }
     std::vector<StoredRow> rows;
     std::vector<uint32_t> chain;
-    SQLIFT_RETURN_IF_ERROR(ReadCells(after_, page, Unchanged(p, false), &rows, &chain));
+    SQLIFT_RETURN_IF_ERROR(ReadCells(after_, page, Unchanged(p, false), tree.rows, &rows, &chain));
     for (uint32_t o : chain)
       map_.Set(o, PageEntry{where->root, 0, p});
     if (!tree.rows) return Status::OK();
@@ -229,18 +275,20 @@ class TransactionDiff {
   }
 
   // The payloads of a page's cells (none for a table's interior page) but those `skip` marks
-  // (cells without overflow), and their chains.
+  // (cells without overflow), and their chains. Without `keep` (a tree whose rows are not
+  // reported) only the chains: a cell whose payload is all on the page is not copied.
   static Status ReadCells(const DecodeContext& ctx, const BtreePage& page,
-                          const std::vector<bool>* skip, std::vector<StoredRow>* rows,
+                          const std::vector<bool>* skip, bool keep, std::vector<StoredRow>* rows,
                           std::vector<uint32_t>* chain) {
     if (page.type() == PageType::kTableInterior) return Status::OK();
     for (int i = 0; i < page.cell_count(); ++i) {
       if (skip && (*skip)[static_cast<size_t>(i)]) continue;
       SQLIFT_ASSIGN_OR_RETURN(Cell cell, page.CellAt(i));
+      if (!keep && cell.first_overflow == 0) continue;
       SQLIFT_ASSIGN_OR_RETURN(
           std::string payload,
           ReadPayload(cell, page.page_number(), ctx.geometry, ctx.get_page, ctx.page_count, chain));
-      rows->push_back({cell.rowid, page.page_number(), i, std::move(payload)});
+      if (keep) rows->push_back({cell.rowid, page.page_number(), i, std::move(payload)});
     }
     return Status::OK();
   }
@@ -256,7 +304,7 @@ class TransactionDiff {
 
   void Set(uint32_t page, PageEntry e) {
     map_.Set(page, e);
-    fresh_.insert(page);
+    s_.fresh.push_back(page);
   }
 
   // auto_vacuum moves a root page into the slot a dropped tree freed: every page of the moved
@@ -270,7 +318,7 @@ class TransactionDiff {
       }
     }
     if (moved.empty()) return;
-    map_.RenumberRoots(moved, fresh_);
+    map_.RenumberRoots(moved, std::unordered_set<uint32_t>(s_.fresh.begin(), s_.fresh.end()));
   }
 
   // A table the schema no longer has was dropped: DDL, which the caller reads from the
@@ -324,24 +372,42 @@ class TransactionDiff {
   const std::map<uint32_t, TreeInfo>& trees_before_;
   const std::map<uint32_t, TreeInfo>& trees_after_;
   PageMap& map_;
-  std::unordered_map<uint32_t, std::vector<uint32_t>> parents_after_;
-  std::unordered_map<uint32_t, std::optional<PageEntry>> resolved_;
-  std::unordered_set<uint32_t> resolving_;
-  PageSet forget_;
-  std::unordered_set<uint32_t> fresh_;  // entries set for the state after the transaction
-  std::unordered_map<uint32_t, UnchangedCells> unchanged_;  // by touched page
+  DiffScratch& s_;
   Rows before_rows_, after_rows_;
 };
 
-bool SchemaTouched(const PageMap& map, const std::vector<uint32_t>& written) {
+// Whether page 1 differs past the database header: a transaction that only grows the
+// database rewrites page 1 for the header's page count, leaving sqlite_schema's cells alone.
+bool SchemaRootChanged(const DecodeContext& before, const DecodeContext& after) {
+  Result<std::string_view> b = before.get_page(1), a = after.get_page(1);
+  if (!b.ok() || !a.ok() || b->size() != a->size() || b->size() < kDatabaseHeaderSize) {
+    return true;
+  }
+  return b->substr(kDatabaseHeaderSize) != a->substr(kDatabaseHeaderSize);
+}
+
+// Whether the transaction wrote sqlite_schema's b-tree: a page of it other than page 1, or
+// page 1's b-tree part.
+bool SchemaTouched(const PageMap& map, const std::vector<uint32_t>& written,
+                   const DecodeContext& before, const DecodeContext& after) {
+  bool root = false;
   for (uint32_t p : written) {
     const PageEntry* e = map.Find(p);
-    if (p == 1 || (e && e->root == 1)) return true;
+    if (p == 1) {
+      root = true;
+    } else if (e && e->root == 1) {
+      return true;
+    }
   }
-  return false;
+  return root && SchemaRootChanged(before, after);
 }
 
 }  // namespace
+
+RowChangeDecoder::RowChangeDecoder(KeyFieldsFn key_fields)
+    : key_fields_(std::move(key_fields)), scratch_(std::make_unique<DiffScratch>()) {}
+
+RowChangeDecoder::~RowChangeDecoder() = default;
 
 Result<std::unique_ptr<RowChangeDecoder>> RowChangeDecoder::Create(const DecodeContext& ctx,
                                                                    KeyFieldsFn key_fields) {
@@ -355,17 +421,17 @@ Result<std::unique_ptr<RowChangeDecoder>> RowChangeDecoder::Create(const DecodeC
 Result<std::vector<RowChange>> RowChangeDecoder::Decode(const DecodeContext& before,
                                                         const DecodeContext& after,
                                                         const std::vector<uint32_t>& written) {
-  // The trees are read again only when the schema's pages were written (the same map
+  // The trees are read again only when the schema's cells were written (the same map
   // otherwise, which the diff takes as "no tree moved or went").
   std::optional<std::map<uint32_t, TreeInfo>> changed;
-  if (SchemaTouched(map_, written)) {
+  if (SchemaTouched(map_, written, before, after)) {
     SQLIFT_ASSIGN_OR_RETURN(changed, ReadTrees(after, key_fields_));
   }
   PageSet pages(written.begin(), written.end());
-  SQLIFT_ASSIGN_OR_RETURN(
-      std::vector<RowChange> changes,
-      TransactionDiff(before, after, std::move(pages), trees_, changed ? *changed : trees_, map_)
-          .Run());
+  SQLIFT_ASSIGN_OR_RETURN(std::vector<RowChange> changes,
+                          TransactionDiff(before, after, std::move(pages), trees_,
+                                          changed ? *changed : trees_, map_, *scratch_)
+                              .Run());
   if (changed) trees_ = std::move(*changed);
   return changes;
 }

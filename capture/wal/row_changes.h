@@ -51,8 +51,12 @@ struct RowChange {
   std::vector<Value> new_values;  // INSERT and UPDATE: the record after
 };
 
+struct DiffScratch;  // row_changes.cc: a transaction's bookkeeping, reused
+
 class RowChangeDecoder {
  public:
+  ~RowChangeDecoder();
+
   // Maps every page of every b-tree of the database as `ctx` shows it (one full walk).
   [[nodiscard]] static Result<std::unique_ptr<RowChangeDecoder>> Create(const DecodeContext& ctx,
                                                                         KeyFieldsFn key_fields);
@@ -69,11 +73,12 @@ class RowChangeDecoder {
   const PageMap& page_map() const { return map_; }
 
  private:
-  explicit RowChangeDecoder(KeyFieldsFn key_fields) : key_fields_(std::move(key_fields)) {}
+  explicit RowChangeDecoder(KeyFieldsFn key_fields);
 
   KeyFieldsFn key_fields_;
   std::map<uint32_t, TreeInfo> trees_;
   PageMap map_;
+  std::unique_ptr<DiffScratch> scratch_;
 };
 
 }  // namespace sqlift::wal

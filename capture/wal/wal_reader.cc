@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "capture/wal/page_buffers.h"
+
 namespace sqlift::wal {
 namespace {
 
@@ -83,7 +85,7 @@ class FrameScanner {
   void Take(std::string_view frame, uint64_t index) {
     WalFrameHeader fh = ParseWalFrameHeader(frame);
     pending_.frames.push_back(
-        {index, fh.page_number, std::string(frame.substr(kWalFrameHeaderSize))});
+        {index, fh.page_number, PageBuffers::Copy(frame.substr(kWalFrameHeaderSize))});
     if (!fh.is_commit()) return;
     pending_.db_size_pages = fh.db_size_after_commit;
     pending_.end = {scan_->next.header, index + 1, sum_};

@@ -186,7 +186,7 @@ TEST(WalReaderTest, ChecksumOfWholePagesMatchesTheDefinitionInBothByteOrders) {
   }
   const std::string_view all(bytes);
   for (bool big_endian : {false, true}) {
-    for (size_t size : {8u, 24u, 512u, 4096u, 4099u, 65536u}) {
+    for (size_t size : {8u, 24u, 120u, 128u, 136u, 512u, 1000u, 4096u, 4099u, 4104u, 65536u}) {
       for (size_t at : {0u, 1u}) {  // an unaligned start too
         const std::string_view part = all.substr(at, size);
         const WalChecksum from{0x01020304, 0xfffffff0};

@@ -109,7 +109,7 @@ Status ChangeFollower::Check() {
   }
   SQLIFT_ASSIGN_OR_RETURN(DecodeContext ctx, store_->Context());
   SQLIFT_ASSIGN_OR_RETURN(auto fresh, RowChangeDecoder::Create(ctx, KeyFields()));
-  if (fresh->page_map().entries() != decoder_->page_map().entries()) {
+  if (!(fresh->page_map() == decoder_->page_map())) {
     return Status::Internal(fmt::format("page map: {} entries kept, {} by a full walk",
                                         decoder_->page_map().size(), fresh->page_map().size()));
   }
