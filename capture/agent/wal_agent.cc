@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 
@@ -23,6 +24,7 @@ constexpr std::chrono::milliseconds kGuardBusy{100};
 constexpr size_t kArenaBlock = 64 << 10;  // a transaction's record fits, unless it is large
 constexpr std::chrono::milliseconds kBusyPublish{50};
 constexpr int kRechecks = 20;  // looks a millisecond apart after a write with nothing committed
+constexpr auto kLetWatch = std::chrono::milliseconds(50);  // 1 ms looks after a restart is let
 
 std::string GapAdvice(const std::string& what) {
   return what +
@@ -75,7 +77,9 @@ Status WalCaptureAgent::Recover() {
   if (!saved_) SQLIFT_RETURN_IF_ERROR(StartGeneration());
   SQLIFT_ASSIGN_OR_RETURN(pin_, WalPin::Open(options_.sqlite_path));
   SQLIFT_RETURN_IF_ERROR(pin_->BeginNext());
+  opening_ = true;
   Status st = OpenSource();
+  opening_ = false;
   if (!st.ok() && !(st.Retryable() && !repair_pending_.empty())) return st;
   if (!st.ok()) {  // the repair is tried again by the drains
     spdlog::warn("capture: {} (will retry)", st.ToString());
@@ -110,6 +114,9 @@ Status WalCaptureAgent::HandleGap(const Status& gap) {
   source_.reset();
   if (!options_.repair_gap) return Status::FailedPrecondition(GapAdvice(gap.message()));
   repair_pending_ = gap.message();
+  // Opening, shipping has not started: the repair, which waits for PostgreSQL to have applied
+  // everything logged before the gap, is left to the first drain.
+  if (opening_) return Status::Unavailable("the repair waits for shipping to start");
   return Repair();
 }
 
@@ -322,8 +329,17 @@ Status WalCaptureAgent::LogNext(size_t max, DrainStats* stats, bool* gap, bool* 
   const uint64_t frames_before = source_->position().frames;
   const wal::WalHeader generation = source_->position().header;
   Pending p;
-  Result<size_t> n = source_->Next(
-      max, pinned_, [&](const WalTxn& txn) { return Add(txn, &p, stats); }, gap);
+  // Scanned 16 transactions at a time: a whole batch's frames read before any is
+  // decoded would have left the cache by the time they are.
+  constexpr size_t kScanChunk = 16;
+  Result<size_t> n = size_t{0};
+  for (size_t done = 0; done < max;) {
+    const size_t want = std::min(kScanChunk, max - done);
+    n = source_->Next(
+        want, pinned_, [&](const WalTxn& txn) { return Add(txn, &p, stats); }, gap);
+    if (!n.ok() || *n < want) break;
+    done += *n;
+  }
   // What was decoded before an error is logged all the same.
   const bool moved = source_->position().frames != frames_before || !p.records.empty();
   *routed = !p.routes.empty();
@@ -408,6 +424,15 @@ Status WalCaptureAgent::RunLoop() {
 // tail is waited on by the reader).
 Status WalCaptureAgent::AwaitNext(std::chrono::steady_clock::time_point started, bool busy) {
   busy_ = busy;
+  // Just after the pin moved to the database file alone, the application's next commit
+  // restarts the WAL; until the agent has logged past it, a crash would leave a gap to repair.
+  // So the next looks are a millisecond apart, for a moment.
+  if (restart_let_at_ && std::chrono::steady_clock::now() - restart_let_time_ < kLetWatch &&
+      source_ && source_->position().frames == restart_let_at_->frames &&
+      source_->position().header.SameGeneration(restart_let_at_->header)) {
+    watch_->Disarm();
+    return watch_->Wait(std::chrono::milliseconds(1)).status();
+  }
   if (busy) {
     rechecks_ = 0;
     watch_->Disarm();

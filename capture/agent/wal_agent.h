@@ -142,6 +142,8 @@ class WalCaptureAgent final : public Agent {
   // LetWalRestart's write did not go through: the position it was let at (a pin reading the
   // database file alone still held), until the position moves.
   std::optional<wal::WalPosition> restart_let_at_;
+  std::chrono::steady_clock::time_point restart_let_time_;  // when restart_let_at_ was set
+  bool opening_ = false;  // inside Recover's OpenSource: shipping has not started yet
   bool running_ = false;  // inside Run()
   bool busy_ = false;     // Run(): the last drain logged something
   int rechecks_ = 0;      // Run(): short looks left after a write that showed no commit

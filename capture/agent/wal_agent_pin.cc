@@ -128,6 +128,7 @@ Result<bool> WalCaptureAgent::TryRestart(DrainStats* stats, bool after_copy) {
   writers_held_max_ms_ = std::max(writers_held_max_ms_, hold.count());
   if (!restarted.ok() || !*restarted) return restarted;
   restart_let_at_ = source_->position();
+  restart_let_time_ = std::chrono::steady_clock::now();
   return true;
 }
 
@@ -147,6 +148,7 @@ Result<bool> WalCaptureAgent::LetIfCopied(uint64_t at) {
   }
   pin_->ReleaseOlder();
   restart_let_at_ = source_->position();
+  restart_let_time_ = std::chrono::steady_clock::now();
   return true;
 }
 
