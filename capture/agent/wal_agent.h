@@ -130,6 +130,7 @@ class WalCaptureAgent final : public Agent {
   std::unique_ptr<SqliteDb> db_;         // for the guard triggers and checkpoints
   std::unique_ptr<SqliteDb> writers_;    // holds the application's writers off (TryRestart)
   std::atomic<bool> wal_copied_{false};  // set by the checkpointer's thread after a copy
+  bool copy_pending_ = false;            // a copy was requested and has not been seen done
   std::unique_ptr<WalCheckpointer> checkpointer_;  // after watch_ and wal_copied_: it uses them
   std::atomic<uint64_t> wal_restarts_{0};          // read from other threads (tests, benchmarks)
   double writers_held_max_ms_ = 0;

@@ -88,6 +88,7 @@ Status WalCaptureAgent::MovePin(DrainStats* stats) {
 }
 
 Result<bool> WalCaptureAgent::TryRestart(DrainStats* stats, bool after_copy) {
+  if (after_copy) copy_pending_ = false;
   const uint64_t at = source_->position().frames;
   if (!options_.restart_wal || at < options_.pin_frames) return false;
   pin_->ReleaseOlder();  // the pin at the logged end, the only one: step a copies up to it
@@ -101,7 +102,8 @@ Result<bool> WalCaptureAgent::TryRestart(DrainStats* stats, bool after_copy) {
   }
   SQLIFT_ASSIGN_OR_RETURN(bool let, LetIfCopied(at));
   if (let) return true;
-  if (!after_copy) {
+  if (!after_copy && !copy_pending_) {  // one copy at a time: none runs during a hold
+    copy_pending_ = true;
     if (!checkpointer_) {
       SQLIFT_ASSIGN_OR_RETURN(checkpointer_, WalCheckpointer::Open(options_.sqlite_path, [this] {
                                 wal_copied_.store(true);
