@@ -50,6 +50,8 @@ inline constexpr std::string_view kMetaCaptureMode = "capture_mode";  // "wal" i
 inline constexpr std::string_view kMetaWalPosition = "wal/position";  // EncodeWalPosition
 // Gap repairs so far: "<count> <rows> <last repair's unix microseconds>".
 inline constexpr std::string_view kMetaWalRepairs = "wal/repairs";
+inline constexpr std::string_view kDdlMetaPrefix =
+    "ddl/";  // a table's DDL, as SchemaTracker keeps it
 
 class WalCaptureAgent final : public Agent {
  public:
@@ -113,6 +115,8 @@ class WalCaptureAgent final : public Agent {
   // saved position is not left at the end of a generation a writer may restart at any moment
   // (which the next start would have to repair as a gap).
   void FinishRestart();
+  // Commits one row of its own (`key`, the time) to _sqlift_state: the agent's only write.
+  [[nodiscard]] Status CommitOwnWrite(std::string_view key, std::chrono::milliseconds busy);
   // Decodes up to `max` transactions after the position and logs them, with the new position,
   // in one synced write (what was decoded before an error too). *gap: the error is a gap
   // (wal_source.h); *routed: a route event was logged. A decoding error resets the source.

@@ -161,20 +161,9 @@ void WalCaptureAgent::FinishRestart() {
       at.frames != restart_let_at_->frames || !at.header.SameGeneration(restart_let_at_->header);
   restart_let_at_.reset();
   if (moved) return;  // a writer restarted the WAL (or appended to it), and it is logged
-  Status st = [&]() -> Status {
-    SQLIFT_ASSIGN_OR_RETURN(
-        auto db,
-        SqliteDb::Open(options_.sqlite_path, SqliteDb::Mode::kReadWrite, std::chrono::seconds(5)));
-    SQLIFT_RETURN_IF_ERROR(KeepWalOnClose(*db));
-    SQLIFT_ASSIGN_OR_RETURN(
-        SqliteStatement put,
-        db->Prepare("INSERT INTO main._sqlift_state (key, value) VALUES ('wal_restarted', ?1) "
-                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value"));
-    SQLIFT_RETURN_IF_ERROR(put.BindInt64(1, NowMicros()));
-    SQLIFT_RETURN_IF_ERROR(put.Run());
-    DrainStats stats;
-    return LogTail(&stats);
-  }();
+  Status st = CommitOwnWrite("wal_restarted", std::chrono::seconds(5));
+  DrainStats stats;
+  if (st.ok()) st = LogTail(&stats);
   if (!st.ok()) {
     spdlog::warn(
         "capture: stopping with the WAL copied whole, the write that restarts it failed ({}): "

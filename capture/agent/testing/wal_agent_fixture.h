@@ -7,7 +7,6 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
-#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -21,6 +20,7 @@
 #include "capture/agent/wal_agent.h"
 #include "capture/outbox/outbox.h"
 #include "capture/snapshot/wire_value.h"
+#include "state/state_test_util.h"
 
 namespace sqlift::testing_wal {
 
@@ -35,11 +35,7 @@ inline uint32_t Seed() {
 class WalAgentTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("sqlift_wal_agent_test_" + std::to_string(getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    dir_ = tmp_.path();
     path_ = (dir_ / "app.db").string();
     auto db = SqliteDb::Open(path_, SqliteDb::Mode::kReadWriteCreate);
     ASSERT_TRUE(db.ok());
@@ -67,7 +63,6 @@ class WalAgentTest : public ::testing::Test {
   void TearDown() override {
     agent_.reset();
     app_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   void Exec(const std::string& sql) {
@@ -125,17 +120,21 @@ class WalAgentTest : public ::testing::Test {
         if (values[i].kind_case() == wire::Value::KIND_NOT_SET) continue;
         const std::string& col = shape.columns(i);
         if (check && (*row)[col] != values[i].SerializeAsString()) {
-          return Status::Internal(shape.name() + "." + col + ": old value differs");
+          return Status::Internal(fmt::format("{}.{}: old value differs", shape.name(), col));
         }
         if (!check) (*row)[col] = values[i].SerializeAsString();
       }
       return Status::OK();
     };
     if (c.op() == wire::RowChange::INSERT) {
-      if (it != table.end()) return Status::Internal(shape.name() + ": INSERT of a present key");
+      if (it != table.end()) {
+        return Status::Internal(fmt::format("{}: INSERT of a present key", shape.name()));
+      }
       return fill(c.new_values(), &table[k], false);
     }
-    if (it == table.end()) return Status::Internal(shape.name() + ": change of an absent key");
+    if (it == table.end()) {
+      return Status::Internal(fmt::format("{}: change of an absent key", shape.name()));
+    }
     SQLIFT_RETURN_IF_ERROR(fill(c.old_values(), &it->second, true));
     if (c.op() == wire::RowChange::DELETE) {
       table.erase(it);
@@ -186,6 +185,7 @@ class WalAgentTest : public ::testing::Test {
   void ReplayRandomWorkload();
   void ReplayAWriterThatNeverPauses();
 
+  state::testing::TempDir tmp_;  // removed with its contents after the test
   std::filesystem::path dir_;
   std::string path_;
   std::unique_ptr<SqliteDb> app_;
