@@ -39,6 +39,7 @@
 #include "apply/pg_sink/pg_state_schema.h"
 #include "apply/translate/schema_translator.h"
 #include "common/pg/pg_connection.h"
+#include "proto/wire/chunk_rows.h"
 #include "proto/wire/sqlift.pb.h"
 
 namespace sqlift {
@@ -99,6 +100,7 @@ class CopyLoader {
   template <typename Rows>
   Result<Encoded> EncodeAll(const Rows& rows) const;
   Status EncodeRow(const wire::Row& row, Encoded* out) const;
+  bool EncodeRowInPlace(std::string_view row, Encoded* out);
   DeadLetter Letter(const wire::Row& row, size_t column, const Status& why) const;
   std::string KeyOf(const wire::Row& row) const;
   Status Send();
@@ -110,6 +112,9 @@ class CopyLoader {
   CopyLoaderOptions options_;
   std::string buffer_;
   wire::Row scratch_;  // AddSerializedRows reads each row into it
+  // EncodeRowInPlace's: the row's values where they lie, and one value made a wire::Value
+  std::vector<proto::ValueRef> refs_;
+  wire::Value value_scratch_;
   CopyStats stats_;
   bool binary_ = false;  // decided at construction
   bool in_copy_ = false;

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <strings.h>
 
+#include <future>
+
 #include "apply/pg_sink/pg_batch_sink.h"
 #include "apply/pg_sink/pg_batch_sink_internal.h"
 #include "apply/pg_sink/pg_route.h"
@@ -143,9 +145,16 @@ Status PgBatchSink::BeginSnapshot(const std::string& source, const wire::Snapsho
     return Status::FailedPrecondition("this applier cannot load snapshots (no compiler)");
   }
   std::vector<std::string> sql(chunk.schema_sql().begin(), chunk.schema_sql().end());
-  SQLIFT_ASSIGN_OR_RETURN(SchemaPlan plan, options_.compiler->Compile(sql));
-  SQLIFT_ASSIGN_OR_RETURN(auto conn, options_.connect());
-  SQLIFT_ASSIGN_OR_RETURN(auto dead, options_.connect());
+  // The two connections open at once, while the schema compiles: each costs PostgreSQL a
+  // backend's start, and the whole snapshot waits for them.
+  auto conn_opening = std::async(std::launch::async, options_.connect);
+  auto dead_opening = std::async(std::launch::async, options_.connect);
+  Result<SchemaPlan> compiled = options_.compiler->Compile(sql);
+  Result<std::unique_ptr<PgConnection>> opened = conn_opening.get(),
+                                        dead_opened = dead_opening.get();
+  SQLIFT_ASSIGN_OR_RETURN(SchemaPlan plan, std::move(compiled));
+  SQLIFT_ASSIGN_OR_RETURN(auto conn, std::move(opened));
+  SQLIFT_ASSIGN_OR_RETURN(auto dead, std::move(dead_opened));
   PgSnapshotOptions o;
   o.source = source;
   o.schema = options_.schema;

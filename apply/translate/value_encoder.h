@@ -20,6 +20,7 @@
 
 #include "apply/translate/type_mapping.h"
 #include "common/base/result.h"
+#include "proto/wire/chunk_rows.h"
 #include "proto/wire/sqlift.pb.h"
 
 namespace sqlift {
@@ -40,6 +41,14 @@ namespace sqlift {
 // its format) are refused here, so they are dead-lettered instead of failing the whole COPY.
 bool HasBinaryForm(const PgType& t);
 [[nodiscard]] Status AppendBinaryField(const wire::Value& v, const PgType& t, std::string* out);
+
+// AppendBinaryField for the values that need no more than a look, read where they lie in a
+// serialized row: NULL, integers in integer columns (in range), numbers in double precision
+// columns, valid text or blobs in text and bytea columns, ISO text in time columns. Appends
+// exactly what AppendBinaryField appends for the wire::Value `v` stands for and returns true;
+// for any other value (other kinds, other types, a value that does not fit) appends nothing
+// and returns false, and the caller hands the value to AppendBinaryField.
+bool AppendBinaryFieldFast(const proto::ValueRef& v, const PgType& t, std::string* out);
 
 // Appends `text` with COPY text-format escaping.
 void AppendCopyEscaped(std::string_view text, std::string* out);

@@ -67,7 +67,8 @@ struct Iso {
 
 // Parses the ISO forms in the header; the reason when it is not one.
 Result<Iso> ParseIso(std::string_view s) {
-  const Status bad = Status::InvalidArgument("not an ISO date and time");
+  // Built only when needed: a Status holds its message on the heap, and this runs per value.
+  auto bad = [] { return Status::InvalidArgument("not an ISO date and time"); };
   size_t i = 0;
   std::optional<int64_t> y = Digits(s, &i, 4), mo, d;
   if (!y || !Eat(s, &i, '-') || !(mo = Digits(s, &i, 2)) || !Eat(s, &i, '-') ||
@@ -87,17 +88,17 @@ Result<Iso> ParseIso(std::string_view s) {
   if (i + 1 < s.size() && (s[i] == ' ' || s[i] == 'T') && IsDigit(s[i + 1])) {
     ++i;
     std::optional<int64_t> h = Digits(s, &i, 2), m;
-    if (!h || !Eat(s, &i, ':') || !(m = Digits(s, &i, 2))) return bad;
+    if (!h || !Eat(s, &i, ':') || !(m = Digits(s, &i, 2))) return bad();
     hh = *h, mm = *m;
     if (Eat(s, &i, ':')) {
       std::optional<int64_t> sec = Digits(s, &i, 2);
-      if (!sec) return bad;
+      if (!sec) return bad();
       ss = *sec;
       if (i < s.size() && s[i] == '.') {
         size_t end = i + 1;
         while (end < s.size() && IsDigit(s[end]))
           ++end;
-        if (end == i + 1 || end - i - 1 > 9) return bad;
+        if (end == i + 1 || end - i - 1 > 9) return bad();
         std::string frac(s.substr(i, end - i));  // rounded as timestamp_in rounds it
         micros = static_cast<int64_t>(std::rint(std::strtod(frac.c_str(), nullptr) * 1e6));
         i = end;
@@ -112,18 +113,18 @@ Result<Iso> ParseIso(std::string_view s) {
   } else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
     int64_t sign = s[i++] == '-' ? -1 : 1;
     std::optional<int64_t> h = Digits(s, &i, 2);
-    if (!h) return bad;
+    if (!h) return bad();
     oh = *h;
     Eat(s, &i, ':');
     if (i < s.size()) {
       std::optional<int64_t> m = Digits(s, &i, 2);
-      if (!m) return bad;
+      if (!m) return bad();
       om = *m;
     }
     iso.zoned = true;
     iso.offset_secs = sign * (oh * 3600 + om * 60);
   }
-  if (i != s.size()) return bad;
+  if (i != s.size()) return bad();
   if (hh > 23 || mm > 59 || ss > 59)
     return Status::InvalidArgument("a time of day that does not exist");
   if (oh > 15 || om > 59) return Status::InvalidArgument("a time zone offset out of range");
@@ -204,6 +205,20 @@ Repr BoolRepr(const wire::Value& v) {
   return Repr::kNone;
 }
 
+// The instant rounded to the column's precision, when it lies in years 1..9999.
+Result<int64_t> InstantInRange(int64_t micros, TimeUnit unit, const PgType& t) {
+  micros = RoundToPrecision(micros, t.time_precision);
+  static const int64_t kFirst = DaysFromCivil(1, 1, 1) * kMicrosPerDay;
+  static const int64_t kPastLast = DaysFromCivil(10000, 1, 1) * kMicrosPerDay;
+  if (micros < kFirst || micros >= kPastLast) {
+    int64_t y, m, d;
+    CivilFromDays(FloorDiv(micros, kMicrosPerDay), &y, &m, &d);
+    std::string how = unit == TimeUnit::kAuto ? "" : fmt::format("read as {}, ", UnitWords(unit));
+    return Status::InvalidArgument(fmt::format("{}it is year {} (UTC), outside 1..9999", how, y));
+  }
+  return micros;
+}
+
 }  // namespace
 
 int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d) {
@@ -252,21 +267,18 @@ Result<int64_t> InstantOf(const wire::Value& v, const PgType& t) {
     }
     SQLIFT_ASSIGN_OR_RETURN(micros, NumberMicros(v, unit));
   } else if (v.has_text()) {
-    SQLIFT_ASSIGN_OR_RETURN(Iso iso, ParseIso(v.text()));
-    micros = iso.local_micros - (t.kind == K::kTimestamptz ? iso.offset_secs * 1'000'000 : 0);
+    return InstantOfText(v.text(), t);
   } else {
     return Status::InvalidArgument("not a time");
   }
-  micros = RoundToPrecision(micros, t.time_precision);
-  static const int64_t kFirst = DaysFromCivil(1, 1, 1) * kMicrosPerDay;
-  static const int64_t kPastLast = DaysFromCivil(10000, 1, 1) * kMicrosPerDay;
-  if (micros < kFirst || micros >= kPastLast) {
-    int64_t y, m, d;
-    CivilFromDays(FloorDiv(micros, kMicrosPerDay), &y, &m, &d);
-    std::string how = unit == TimeUnit::kAuto ? "" : fmt::format("read as {}, ", UnitWords(unit));
-    return Status::InvalidArgument(fmt::format("{}it is year {} (UTC), outside 1..9999", how, y));
-  }
-  return micros;
+  return InstantInRange(micros, unit, t);
+}
+
+Result<int64_t> InstantOfText(std::string_view text, const PgType& t) {
+  SQLIFT_ASSIGN_OR_RETURN(Iso iso, ParseIso(text));
+  return InstantInRange(
+      iso.local_micros - (t.kind == K::kTimestamptz ? iso.offset_secs * 1'000'000 : 0),
+      TimeUnit::kAuto, t);
 }
 
 std::string InstantText(int64_t micros, bool zone) {

@@ -65,6 +65,8 @@ TimeUnit UnitOf(const wire::Value& v, const PgType& t);
 // 1970-01-01 00:00 UTC, rounded to the type's precision; InvalidArgument with the reason when
 // it does not fit. Not for NULL.
 [[nodiscard]] Result<int64_t> InstantOf(const wire::Value& v, const PgType& t);
+// InstantOf of a text value, from its bytes.
+[[nodiscard]] Result<int64_t> InstantOfText(std::string_view text, const PgType& t);
 
 // "YYYY-MM-DD HH:MM:SS[.ffffff]", UTC, with "+00" when `zone`: PostgreSQL's input form.
 std::string InstantText(int64_t micros, bool zone);

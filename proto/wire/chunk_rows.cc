@@ -95,36 +95,40 @@ class Cursor {
   const uint8_t* end_;
 };
 
-// A Value as protobuf writes it: exactly one field of its oneof. Stored into *v unless v is
-// null (a check only).
-bool ReadValue(std::string_view bytes, wire::Value* v) {
+// A Value as protobuf writes it: exactly one field of its oneof.
+bool ReadValueRef(std::string_view bytes, ValueRef* v) {
   Cursor c(bytes);
   uint8_t tag = 0;
   uint64_t n = 0;
-  std::string_view s;
-  if (!c.Next(&tag)) return false;  // no kind set: protobuf's to say
-  switch (tag) {
+  switch (c.Next(&tag) ? tag : 0) {  // no kind set: protobuf's to say
     case kValueNull:
-      if (!c.Bytes(&s) || !s.empty() || !c.done()) return false;
-      if (v) v->mutable_null();
-      return true;
+      v->kind = ValueRef::Kind::kNull;
+      return c.Bytes(&v->bytes) && v->bytes.empty() && c.done();
     case kValueInteger:
+      v->kind = ValueRef::Kind::kInteger;
       if (!c.Varint(&n) || !c.done()) return false;
-      if (v) v->set_integer(WireFormatLite::ZigZagDecode64(n));
+      v->integer = WireFormatLite::ZigZagDecode64(n);
       return true;
     case kValueReal:
+      v->kind = ValueRef::Kind::kReal;
       if (!c.Fixed(8, &n) || !c.done()) return false;
-      if (v) v->set_real(WireFormatLite::DecodeDouble(n));
+      v->real = WireFormatLite::DecodeDouble(n);
       return true;
     case kValueText:
     case kValueBlob:
-      if (!c.Bytes(&s) || !c.done()) return false;
-      if (v && tag == kValueText) v->set_text(s.data(), s.size());
-      if (v && tag == kValueBlob) v->set_blob(s.data(), s.size());
-      return true;
+      v->kind = tag == kValueText ? ValueRef::Kind::kText : ValueRef::Kind::kBlob;
+      return c.Bytes(&v->bytes) && c.done();
     default:
       return false;
   }
+}
+
+// A Value as protobuf writes it, stored into *v unless v is null (a check only).
+bool ReadValue(std::string_view bytes, wire::Value* v) {
+  ValueRef ref;
+  if (!ReadValueRef(bytes, &ref)) return false;
+  if (v) CopyValueRef(ref, v);
+  return true;
 }
 
 // A Row as protobuf writes it, into *row unless row is null (a check only).
@@ -183,6 +187,40 @@ Status ParseFrameBodyRowsApart(std::string_view body, wire::Frame* out,
   rows->clear();
   out->Clear();
   return ParseFrameBody(body, out);
+}
+
+bool ReadRowRefs(std::string_view bytes, std::vector<ValueRef>* values) {
+  Cursor c(bytes);
+  size_t n = 0;
+  while (!c.done()) {
+    std::string_view value;
+    if (!c.Byte(kRowValue) || !c.Bytes(&value)) return false;
+    if (n == values->size()) values->emplace_back();
+    if (!ReadValueRef(value, &(*values)[n])) return false;
+    ++n;
+  }
+  values->resize(n);
+  return true;
+}
+
+void CopyValueRef(const ValueRef& ref, wire::Value* out) {
+  switch (ref.kind) {
+    case ValueRef::Kind::kNull:
+      out->mutable_null();
+      return;
+    case ValueRef::Kind::kInteger:
+      out->set_integer(ref.integer);
+      return;
+    case ValueRef::Kind::kReal:
+      out->set_real(ref.real);
+      return;
+    case ValueRef::Kind::kText:
+      out->set_text(ref.bytes.data(), ref.bytes.size());
+      return;
+    case ValueRef::Kind::kBlob:
+      out->set_blob(ref.bytes.data(), ref.bytes.size());
+      return;
+  }
 }
 
 Status ReadRow(std::string_view bytes, wire::Row* row) {

@@ -11,6 +11,7 @@
 // Thread safety: pure functions of their arguments.
 #pragma once
 
+#include <cstdint>
 #include <string_view>
 #include <vector>
 
@@ -31,5 +32,22 @@ namespace sqlift::proto {
 // hold keep their memory. Unknown fields are dropped (a value carries nothing in them).
 // Corruption when the bytes are not a Row.
 [[nodiscard]] Status ReadRow(std::string_view bytes, wire::Row* row);
+
+// One value of a serialized Row, read where it lies: text and blob bytes view the row's bytes.
+struct ValueRef {
+  enum class Kind : uint8_t { kNull, kInteger, kReal, kText, kBlob };
+  Kind kind = Kind::kNull;
+  int64_t integer = 0;
+  double real = 0;
+  std::string_view bytes;  // kText, kBlob
+};
+
+// Reads a Row written as protobuf writes it into *values (replaced); false, with *values
+// unspecified, for any other encoding (which may still be a valid Row: ReadRow reads those).
+// What it reads is what ReadRow reads from the same bytes.
+bool ReadRowRefs(std::string_view bytes, std::vector<ValueRef>* values);
+
+// The wire::Value a ValueRef stands for.
+void CopyValueRef(const ValueRef& ref, wire::Value* out);
 
 }  // namespace sqlift::proto
