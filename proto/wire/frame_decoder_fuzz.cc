@@ -2,8 +2,10 @@
 //
 // It is decoded three ways (fed at once, fed one byte at a time, and with ParseFrameHeader /
 // ParseFrameBody directly); they must agree on the frames and on whether the stream is good. Every
-// frame decoded must survive EncodeFrame and decode to the same message again. A disagreement
-// aborts, which libFuzzer reports as a crash.
+// frame decoded must survive EncodeFrame and decode to the same message again. The input, and
+// every frame body, is also read by chunk_rows.h's own decoding (rows apart from their chunk,
+// rows in place), which must give what protobuf's parser gives. A disagreement aborts, which
+// libFuzzer reports as a crash.
 //
 // The same entry point runs over the seed corpus in the unit tests
 // (frame_decoder_corpus_test.cc), so this file must not need libFuzzer to link.
@@ -17,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "proto/wire/chunk_rows.h"
 #include "proto/wire/frame_codec.h"
 
 namespace sqlift::proto {
@@ -112,6 +115,44 @@ void CheckReencodes(const std::string& serialized) {
   Check(again.frames.size() == 1 && again.frames[0] == serialized, "re-encoding changed a frame");
 }
 
+// The bytes as a Row: ReadRow and ReadRowRefs against protobuf's parser.
+void CheckRow(std::string_view bytes) {
+  wire::Row want;
+  const bool parsed = want.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+  want.DiscardUnknownFields();
+  std::vector<ValueRef> refs;
+  if (ReadRowRefs(bytes, &refs)) {
+    Check(parsed, "ReadRowRefs read bytes protobuf refuses");
+    wire::Row got;
+    for (const ValueRef& ref : refs)
+      CopyValueRef(ref, got.add_values());
+    Check(got.SerializeAsString() == want.SerializeAsString(), "ReadRowRefs differs from protobuf");
+  }
+  wire::Row got;
+  got.add_values()->set_text("left over");
+  const Status read = ReadRow(bytes, &got);
+  Check(read.ok() == parsed, "ReadRow disagrees with protobuf on validity:", read.ToString());
+  if (read.ok())
+    Check(got.SerializeAsString() == want.SerializeAsString(), "ReadRow differs from protobuf");
+}
+
+// A frame body with its chunk's rows apart: the same frame as ParseFrameBody's.
+void CheckRowsApart(std::string_view body) {
+  wire::Frame want, got;
+  const Status parsed = ParseFrameBody(body, &want);
+  std::vector<std::string_view> rows;
+  const Status apart = ParseFrameBodyRowsApart(body, &got, &rows);
+  Check(parsed.ok() == apart.ok(), "rows apart disagree on validity:", apart.ToString());
+  if (!apart.ok()) return;
+  for (std::string_view row : rows) {
+    Check(ReadRow(row, got.mutable_snapshot_chunk()->add_rows()).ok(), "a row apart is no Row");
+  }
+  // A row read apart drops unknown fields, as documented; they carry nothing.
+  want.DiscardUnknownFields();
+  got.DiscardUnknownFields();
+  Check(got.SerializeAsString() == want.SerializeAsString(), "rows apart give another frame");
+}
+
 bool IsPrefix(const std::vector<std::string>& a, const std::vector<std::string>& b) {
   if (a.size() > b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
@@ -141,5 +182,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Check(direct.status.ok() == bytewise.status.ok(), "direct parsing disagrees on validity");
   for (const std::string& frame : bytewise.frames)
     CheckReencodes(frame);
+  CheckRow(stream);
+  if (stream.size() <= kFuzzMaxFrameBytes) CheckRowsApart(stream);
   return 0;
 }
