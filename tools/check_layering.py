@@ -18,6 +18,9 @@ Rules:
   4. Every quoted include names a file that exists (or a generated .pb.h).
   5. No file refers to the steering folder outside the repository (the one beside the clone
      that a user does not have), and no comment names a work item: comments say what and why.
+  6. A wing whose sources include spdlog links spdlog::spdlog: without it the header compiles
+     spdlog in header-only mode, with a logger registry of its own, and that wing's log lines
+     bypass the daemon's logger (its format, level and JSON output).
 """
 import os
 import re
@@ -127,6 +130,15 @@ def check_words(errors):
                 errors.append(f"{path}:{n}: a comment names a work item; say what and why")
 
 
+def check_spdlog(wings, errors):
+    for wing in wings:
+        sources = [p for p in source_files() if wing_of(p, wings) == wing and not is_test_source(p)]
+        if not any("spdlog/" in read(os.path.join(ROOT, p)) for p in sources):
+            continue
+        if "spdlog::spdlog" not in read(os.path.join(ROOT, wing, "CMakeLists.txt")):
+            errors.append(f"{wing}: includes spdlog but does not link spdlog::spdlog")
+
+
 def main():
     wings = wings_in_order()
     rank = {w: i for i, w in enumerate(wings)}
@@ -134,6 +146,7 @@ def main():
     for path in source_files():
         check_file(path, wings, rank, errors)
     check_words(errors)
+    check_spdlog(wings, errors)
     for e in errors:
         print(f"layering: {e}")
     if "-v" in sys.argv[1:]:
