@@ -140,7 +140,7 @@ install_node_client() {
 # under $old_sqlite_dir/<SQLite version>/sqlite3.
 old_sqlite_dir="${SQLIFT_OLD_SQLITE_DIR:-/opt/sqlift/old-sqlite}"
 old_sqlite_versions=(
-  "2.1.0 3.7.8"     # the first with the WAL's current format in wide use; legacy file format
+  "2.1.0 3.7.8"     # the oldest tested (WAL since 3.7.0); the legacy file format by default
   "2.1.19 3.7.17"
   "2.2.7 3.8.5"     # WITHOUT ROWID (3.8.2)
   "3.1.0 3.8.11.1"  # the last before nBackfillAttempted (3.11)
@@ -148,10 +148,15 @@ old_sqlite_versions=(
   "4.1.0 3.28.0"
 )
 
-# Exit 0 when the shell for SQLite $1 is built and reports that version.
+# How the shells are compiled. HAVE_USLEEP: without it (autoconf's configure would set it) a
+# busy SQLite sleeps in whole seconds; the test's agent holds writers off for a moment.
+old_sqlite_cflags="-O1 -w -DHAVE_USLEEP=1"
+
+# Exit 0 when the shell for SQLite $1 is built with these flags and reports that version.
 old_sqlite_ok() {
   local shell="$old_sqlite_dir/$1/sqlite3"
-  [ -x "$shell" ] && "$shell" -version 2>/dev/null | grep -q "^$1 "
+  [ -x "$shell" ] && "$shell" -version 2>/dev/null | grep -q "^$1 " &&
+    [ "$(cat "$old_sqlite_dir/$1/cflags" 2>/dev/null)" = "$old_sqlite_cflags" ]
 }
 
 # Fetches sqlite3@$1 from the npm registry and builds the shell of the SQLite $2 it bundles.
@@ -165,10 +170,12 @@ build_old_sqlite() {
     tar xzf "$tarball" --wildcards 'package/deps/sqlite-autoconf-*.tar.gz' || exit 1
     tar xzf package/deps/sqlite-autoconf-*.tar.gz --strip-components=1 --wildcards \
       '*/sqlite3.c' '*/shell.c' '*/sqlite3.h' || exit 1
-    gcc -O1 -w -o sqlite3 shell.c sqlite3.c -lpthread -ldl -lm || exit 1
+    # shellcheck disable=SC2086 # the flags are words
+    gcc $old_sqlite_cflags -o sqlite3 shell.c sqlite3.c -lpthread -ldl -lm || exit 1
     mkdir -p "$old_sqlite_dir/$version" || exit 1
     mv sqlite3 "$old_sqlite_dir/$version/sqlite3.new" &&
-      mv "$old_sqlite_dir/$version/sqlite3.new" "$old_sqlite_dir/$version/sqlite3"
+      mv "$old_sqlite_dir/$version/sqlite3.new" "$old_sqlite_dir/$version/sqlite3" &&
+      echo "$old_sqlite_cflags" >"$old_sqlite_dir/$version/cflags"
   ) >"$work.log" 2>&1 || rc=$?
   if [ $rc -ne 0 ] || ! old_sqlite_ok "$version"; then
     echo "install-deps: FAILED: building SQLite $version (sqlite3@$npm_version):" >&2
