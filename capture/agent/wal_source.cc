@@ -305,6 +305,7 @@ Result<size_t> WalSource::Next(size_t max, bool pinned,
   }
   if (scan.transactions.empty() && !started_) {
     position_ = scan.next;  // a new generation's header with no commit yet
+    position_.stale_attempt = stale_attempt_;
   }
   return done;
 }
