@@ -2,8 +2,11 @@
 # Installs everything sqlift needs to build, test and run: Debian 12 packages, then the Node
 # test client's one npm package (better-sqlite3, pinned in tests/clients/node/package-lock.json),
 # fetched from the npm registry and compiled here against the system's Node headers.
+# Then old SQLite command-line shells, built from the amalgamations that old versions of the
+# npm package sqlite3 bundle, for the wal agent's test against files old versions write.
 # Idempotent: packages already present are left alone; `apt-get update` runs at most once; the
-# npm package is left alone when the pinned version is installed and loads.
+# npm package is left alone when the pinned version is installed and loads; an old shell is
+# left alone when it is built and runs.
 # Must run as root (or with sudo available) for the Debian part; npm runs as the caller.
 set -euo pipefail
 
@@ -131,6 +134,83 @@ install_node_client() {
   fi
 }
 
+# Old SQLite versions, each as the npm package sqlite3 version that bundles its amalgamation:
+# "<npm version> <SQLite version>". The wal agent's test (capture/agent/
+# wal_agent_old_sqlite_test.cc) has each shell write the WAL files it decodes; CMake finds them
+# under $old_sqlite_dir/<SQLite version>/sqlite3.
+old_sqlite_dir="${SQLIFT_OLD_SQLITE_DIR:-/opt/sqlift/old-sqlite}"
+old_sqlite_versions=(
+  "2.1.0 3.7.8"     # the oldest tested (WAL since 3.7.0); the legacy file format by default
+  "2.1.19 3.7.17"
+  "2.2.7 3.8.5"     # WITHOUT ROWID (3.8.2)
+  "3.1.0 3.8.11.1"  # the last before nBackfillAttempted (3.11)
+  "3.1.13 3.15.0"
+  "4.1.0 3.28.0"
+)
+
+# How the shells are compiled. HAVE_USLEEP: without it (autoconf's configure would set it) a
+# busy SQLite sleeps in whole seconds; the test's agent holds writers off for a moment.
+old_sqlite_cflags="-O1 -w -DHAVE_USLEEP=1"
+
+# Exit 0 when the shell for SQLite $1 is built with these flags and reports that version.
+old_sqlite_ok() {
+  local shell="$old_sqlite_dir/$1/sqlite3"
+  [ -x "$shell" ] && "$shell" -version 2>/dev/null | grep -q "^$1 " &&
+    [ "$(cat "$old_sqlite_dir/$1/cflags" 2>/dev/null)" = "$old_sqlite_cflags" ]
+}
+
+# Fetches sqlite3@$1 from the npm registry and builds the shell of the SQLite $2 it bundles.
+build_old_sqlite() {
+  local npm_version="$1" version="$2" work tarball
+  work="$(mktemp -d)"
+  local rc=0
+  (
+    cd "$work" || exit 1
+    tarball="$(npm pack --silent "sqlite3@$npm_version" | tail -n 1)" || exit 1
+    tar xzf "$tarball" --wildcards 'package/deps/sqlite-autoconf-*.tar.gz' || exit 1
+    tar xzf package/deps/sqlite-autoconf-*.tar.gz --strip-components=1 --wildcards \
+      '*/sqlite3.c' '*/shell.c' '*/sqlite3.h' || exit 1
+    # shellcheck disable=SC2086 # the flags are words
+    gcc $old_sqlite_cflags -o sqlite3 shell.c sqlite3.c -lpthread -ldl -lm || exit 1
+    mkdir -p "$old_sqlite_dir/$version" || exit 1
+    mv sqlite3 "$old_sqlite_dir/$version/sqlite3.new" &&
+      mv "$old_sqlite_dir/$version/sqlite3.new" "$old_sqlite_dir/$version/sqlite3" &&
+      echo "$old_sqlite_cflags" >"$old_sqlite_dir/$version/cflags"
+  ) >"$work.log" 2>&1 || rc=$?
+  if [ $rc -ne 0 ] || ! old_sqlite_ok "$version"; then
+    echo "install-deps: FAILED: building SQLite $version (sqlite3@$npm_version):" >&2
+    cat "$work.log" >&2
+    rm -rf "$work" "$work.log"
+    return 1
+  fi
+  rm -rf "$work" "$work.log"
+}
+
+# The old shells not built yet, built two at a time (each is one large C file).
+install_old_sqlite() {
+  local entry npm_version version pids=() failed=0 running=0 pid
+  mkdir -p "$old_sqlite_dir"
+  for entry in "${old_sqlite_versions[@]}"; do
+    read -r npm_version version <<<"$entry"
+    if old_sqlite_ok "$version"; then continue; fi
+    echo "install-deps: building the SQLite $version shell (sqlite3@$npm_version)"
+    build_old_sqlite "$npm_version" "$version" &
+    pids+=($!)
+    running=$((running + 1))
+    if [ "$running" -ge 2 ]; then
+      wait "${pids[0]}" || failed=1
+      pids=("${pids[@]:1}")
+      running=$((running - 1))
+    fi
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+  if [ "$failed" -ne 0 ]; then
+    echo "install-deps: FAILED: an old SQLite shell did not build" >&2
+    exit 1
+  fi
+  echo "install-deps: old SQLite shells in $old_sqlite_dir: $(ls "$old_sqlite_dir" | tr '\n' ' ')"
+}
+
 if install_debian "${packages[@]}"; then
   # The Debian postgresql package starts a cluster of its own; sqlift never uses it (tests
   # start throwaway clusters), so stop it where a service manager runs, to free port 5432.
@@ -140,4 +220,5 @@ if install_debian "${packages[@]}"; then
 fi
 ensure_node
 install_node_client
+install_old_sqlite
 echo "install-deps: done"

@@ -5,13 +5,18 @@
 #include <algorithm>
 #include <cstdint>
 #include <sstream>
+#include <thread>
 
 #include "capture/wal/bytes.h"
 #include "capture/wal/db_header.h"
 #include "common/base/parse.h"
+#include "common/sqlite/shm_lock.h"
 
 namespace sqlift {
 namespace {
+
+constexpr auto kCheckpointWait = std::chrono::seconds(60);
+constexpr auto kCheckpointPoll = std::chrono::milliseconds(50);
 
 using wal::WalContinuity;
 using wal::WalPosition;
@@ -30,9 +35,11 @@ Result<uint32_t> FilePageSize(wal::RandomAccessFile& db_file) {
 
 std::string EncodeWalPosition(const WalPosition& p) {
   const wal::WalHeader& h = p.header;
-  return fmt::format("wal1 {} {} {} {} {} {} {} {} {} {} {}", h.magic, h.version, h.page_size,
-                     h.checkpoint_seq, h.salt1, h.salt2, h.checksum.s0, h.checksum.s1, p.frames,
-                     p.checksum.s0, p.checksum.s1);
+  std::string text = fmt::format("wal1 {} {} {} {} {} {} {} {} {} {} {}", h.magic, h.version,
+                                 h.page_size, h.checkpoint_seq, h.salt1, h.salt2, h.checksum.s0,
+                                 h.checksum.s1, p.frames, p.checksum.s0, p.checksum.s1);
+  if (p.stale_attempt != 0) text += fmt::format(" {}", p.stale_attempt);  // 11 numbers before it
+  return text;
 }
 
 Result<WalPosition> DecodeWalPosition(std::string_view text) {
@@ -44,7 +51,7 @@ Result<WalPosition> DecodeWalPosition(std::string_view text) {
     SQLIFT_ASSIGN_OR_RETURN(uint64_t v, ParseUint64(word, "WAL position"));
     n.push_back(v);
   }
-  if (tag != "wal1" || n.size() != 11) {
+  if (tag != "wal1" || (n.size() != 11 && n.size() != 12)) {
     return Status::Corruption(fmt::format("stored WAL position '{}' is not readable", text));
   }
   auto u32 = [&](size_t i) { return static_cast<uint32_t>(n[i]); };
@@ -52,6 +59,7 @@ Result<WalPosition> DecodeWalPosition(std::string_view text) {
   p.header = {u32(0), u32(1), u32(2), u32(3), u32(4), u32(5), {u32(6), u32(7)}};
   p.frames = n[8];
   p.checksum = {u32(9), u32(10)};
+  if (n.size() == 12) p.stale_attempt = u32(11);
   return p;
 }
 
@@ -135,7 +143,15 @@ Status WalSource::Build(const std::optional<WalPosition>& from, bool* gap) {
     return Status::FailedPrecondition(fmt::format(
         "the saved WAL position (frame {}) is not a commit of the WAL as it is now", from->frames));
   }
-  if (resumes) SQLIFT_RETURN_IF_ERROR(KeepFileImages(scan, gap));
+  if (resumes) {
+    SQLIFT_RETURN_IF_ERROR(KeepFileImages(scan, from->stale_attempt, gap));
+    if (last_head_ && last_head_->attempted == from->stale_attempt) {
+      stale_attempt_ = position_.stale_attempt = from->stale_attempt;  // still there
+    }
+  } else if (has_log) {
+    // The pin was taken before the position was read: no checkpoint attempted past it.
+    SQLIFT_RETURN_IF_ERROR(NoteStaleAttempt(scan.next.header, position_.frames));
+  }
   SQLIFT_ASSIGN_OR_RETURN(wal::DecodeContext ctx, store_->Context());
   SQLIFT_ASSIGN_OR_RETURN(schema_, WalSchema::Load(ctx));
   key_schema_ = schema_.get();
@@ -150,7 +166,9 @@ Status WalSource::Build(const std::optional<WalPosition>& from, bool* gap) {
 // are read into the store now (a checkpoint cannot pass the pin, at most the scanned end), and
 // looked at again in case a checkpoint ran meanwhile. A database that shrank after the
 // position counts the pages past its smallest size too: a checkpoint truncates the file.
-Status WalSource::KeepFileImages(const wal::WalScan& scan, bool* gap) {
+// Each look first waits for a checkpoint another process is running: a writer before SQLite
+// 3.11 moves its counter only once the copy is done, and sets no nBackfillAttempted.
+Status WalSource::KeepFileImages(const wal::WalScan& scan, uint32_t stale, bool* gap) {
   if (!published_) return Status::OK();
   const uint64_t at = position_.frames;
   const uint32_t size_at = store_->page_count();
@@ -178,29 +196,68 @@ Status WalSource::KeepFileImages(const wal::WalScan& scan, bool* gap) {
         "frame {}, past its position at frame {}): the earlier images of {} page(s) are gone",
         copied, at, pages));
   };
-  SQLIFT_ASSIGN_OR_RETURN(uint64_t copied, CopiedFrames(scan));
+  SQLIFT_RETURN_IF_ERROR(WaitForCheckpoint());
+  SQLIFT_ASSIGN_OR_RETURN(uint64_t copied, CopiedFrames(scan, stale));
   if (copied > at) {
     if (const size_t n = exposed(copied).size(); n > 0) return gone(copied, n);
   }
   for (uint32_t page : exposed(UINT64_MAX))
     SQLIFT_RETURN_IF_ERROR(store_->Get(page).status());
-  SQLIFT_ASSIGN_OR_RETURN(copied, CopiedFrames(scan));
+  SQLIFT_RETURN_IF_ERROR(WaitForCheckpoint());
+  SQLIFT_ASSIGN_OR_RETURN(copied, CopiedFrames(scan, stale));
   if (copied > at) {
     if (const size_t n = exposed(copied).size(); n > 0) return gone(copied, n);
   }
   return Status::OK();
 }
 
-Result<uint64_t> WalSource::CopiedFrames(const wal::WalScan& scan) {
+Result<uint64_t> WalSource::CopiedFrames(const wal::WalScan& scan, uint32_t stale) {
   for (int attempt = 0; attempt < 100; ++attempt) {
     SQLIFT_ASSIGN_OR_RETURN(std::optional<WalIndexHead> head, published_());
     if (!head) continue;  // being written
     if (head->salt1 != scan.next.header.salt1 || head->salt2 != scan.next.header.salt2) {
       return UINT64_MAX;  // restarted since the scan: every frame of it was copied
     }
+    last_head_ = head;
+    if (head->attempted == stale && stale > head->backfilled) return head->backfilled;
     return head->copy_begun;
   }
   return Status::Unavailable("the wal-index header stayed unreadable");
+}
+
+// No checkpoint can have attempted past `start` (the agent's pin or the WAL's end as it
+// started was no newer): a larger nBackfillAttempted is one an old writer left from an
+// earlier generation (wal_index.h), kept with the position so that a resumed source tells it
+// from a checkpoint run while the agent was stopped.
+Status WalSource::NoteStaleAttempt(const wal::WalHeader& generation, uint64_t start) {
+  if (!published_) return Status::OK();
+  if (!last_head_) {
+    SQLIFT_ASSIGN_OR_RETURN(std::optional<WalIndexHead> head, published_());
+    if (!head || head->salt1 != generation.salt1 || head->salt2 != generation.salt2) {
+      return Status::OK();  // being written, or another generation: looked at next time
+    }
+    last_head_ = head;
+  }
+  stale_attempt_ = last_head_->attempted > start ? last_head_->attempted : 0;
+  position_.stale_attempt = stale_attempt_;
+  return Status::OK();
+}
+
+// A checkpoint another process is running shows in its lock alone with SQLite before 3.11
+// (shm_lock.h): waited for, so that the counters read next include what it copied.
+Status WalSource::WaitForCheckpoint() {
+  const auto until = std::chrono::steady_clock::now() + kCheckpointWait;
+  for (auto pause = std::chrono::milliseconds(1);; pause = std::min(2 * pause, kCheckpointPoll)) {
+    SQLIFT_ASSIGN_OR_RETURN(bool held, CheckpointLockHeld(db_path_));
+    if (!held) return Status::OK();
+    if (std::chrono::steady_clock::now() >= until) {
+      return Status::Unavailable(fmt::format(
+          "another process has held the checkpoint lock of {} for {} s: what its checkpoint "
+          "copied into the database file cannot be known before it ends",
+          db_path_, std::chrono::duration_cast<std::chrono::seconds>(kCheckpointWait).count()));
+    }
+    std::this_thread::sleep_for(pause);
+  }
 }
 
 Status WalSource::MakeDecoder(const wal::DecodeContext& at_position) {
@@ -236,8 +293,11 @@ Result<size_t> WalSource::Next(size_t max, bool pinned,
     return Status::Corruption(fmt::format("the WAL's page size {} is not the database's {}",
                                           scan.next.header.page_size, store_->page_size()));
   }
+  const uint64_t start = started_ ? position_.frames : 0;
+  last_head_.reset();
   SQLIFT_ASSIGN_OR_RETURN(size_t published, Published(scan));
   if (published < scan.transactions.size()) at_end_ = true;  // the rest is not committed yet
+  if (pinned) SQLIFT_RETURN_IF_ERROR(NoteStaleAttempt(scan.next.header, start));
   size_t done = 0;
   for (size_t i = 0; i < published; ++i) {
     SQLIFT_RETURN_IF_ERROR(DecodeOne(scan.transactions[i], fn));
@@ -245,6 +305,7 @@ Result<size_t> WalSource::Next(size_t max, bool pinned,
   }
   if (scan.transactions.empty() && !started_) {
     position_ = scan.next;  // a new generation's header with no commit yet
+    position_.stale_attempt = stale_attempt_;
   }
   return done;
 }
@@ -256,6 +317,7 @@ Result<size_t> WalSource::Published(const wal::WalScan& scan) {
   if (!head || head->salt1 != scan.next.header.salt1 || head->salt2 != scan.next.header.salt2) {
     return size_t{0};  // this generation is not published yet (or the index is being written)
   }
+  last_head_ = head;
   while (n > 0 && scan.transactions[n - 1].end.frames > head->max_frame)
     --n;
   return n;
@@ -283,6 +345,7 @@ Status WalSource::DecodeOne(wal::WalTransaction& t,
              t.end};
   SQLIFT_RETURN_IF_ERROR(fn(txn));
   position_ = t.end;
+  position_.stale_attempt = stale_attempt_;
   store_->Apply(std::move(t));
   started_ = true;
   if (changed) schema_ = std::move(changed);

@@ -82,9 +82,14 @@ class WalSource {
   [[nodiscard]] Status ResetStore(uint32_t page_size, uint32_t page_count);
   // Resuming: the pages whose image at the position only the database file holds are read
   // before a checkpoint can overwrite them, or a gap if one already may have.
-  [[nodiscard]] Status KeepFileImages(const wal::WalScan& scan, bool* gap);
-  // Frames of the scanned generation a checkpoint may have copied into the database file.
-  [[nodiscard]] Result<uint64_t> CopiedFrames(const wal::WalScan& scan);
+  // `stale`: the nBackfillAttempted the saved position found already stale (wal_index.h).
+  [[nodiscard]] Status KeepFileImages(const wal::WalScan& scan, uint32_t stale, bool* gap);
+  // Frames of the scanned generation a checkpoint may have copied into the database file
+  // (an nBackfillAttempted equal to `stale` not counted).
+  [[nodiscard]] Result<uint64_t> CopiedFrames(const wal::WalScan& scan, uint32_t stale);
+  [[nodiscard]] Status NoteStaleAttempt(const wal::WalHeader& generation, uint64_t start);
+  // Waits (bounded) while another process holds the checkpoint lock.
+  [[nodiscard]] Status WaitForCheckpoint();
 
   std::string db_path_;
   std::unique_ptr<wal::RandomAccessFile> wal_file_;
@@ -97,6 +102,8 @@ class WalSource {
   wal::WalPosition position_;
   bool started_ = false;  // position_ names a generation (false: none seen yet)
   bool at_end_ = false;
+  std::optional<WalIndexHead> last_head_;  // of this generation, read by the last look
+  uint32_t stale_attempt_ = 0;             // see WalPosition::stale_attempt
 };
 
 // A position as text (for the log's meta), and back.

@@ -30,6 +30,10 @@ struct WalPosition {
   WalHeader header;      // identifies the generation (salts, checkpoint sequence)
   uint64_t frames = 0;   // frames before this position: the next frame's index
   WalChecksum checksum;  // the chain's value after those frames (the header's when 0)
+  // Not the reader's: kept with the position by the capture agent (wal_source.h), the value
+  // of the wal-index's nBackfillAttempted that was already stale, left over from an earlier
+  // generation, when the position was reached (0: none).
+  uint32_t stale_attempt = 0;
 };
 
 struct WalFrame {

@@ -28,9 +28,14 @@ struct WalIndexHead {
   uint32_t salt2 = 0;
   // Frames of the generation a checkpoint has copied into the database file (nBackfill).
   uint32_t backfilled = 0;
-  // Frames a checkpoint has copied or begun to copy (the larger of nBackfill and
-  // nBackfillAttempted, which SQLite before 3.11 does not keep): the database file may hold
-  // pages newer than any position before it.
+  // nBackfillAttempted as it is (see copy_begun).
+  uint32_t attempted = 0;
+  // Frames a checkpoint has copied or begun to copy (the larger of the two): the database
+  // file may hold pages newer than any position before it. SQLite before 3.11 keeps no
+  // nBackfillAttempted, and when it restarts the WAL it leaves the one a newer SQLite set in
+  // an earlier generation in place: past max_frame it is ignored; below, only its reader can
+  // tell (wal_source.h). A checkpoint such a writer is running shows only in its lock
+  // (CheckpointLockHeld, shm_lock.h).
   uint32_t copy_begun = 0;
 };
 

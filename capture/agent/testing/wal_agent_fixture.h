@@ -108,8 +108,10 @@ class WalAgentTest : public ::testing::Test {
     return model;
   }
 
-  static Status ApplyChange(const wire::TableShape& shape, const wire::RowChange& c,
-                            std::map<std::string, Table>* model) {
+  // A column a model row lacks is one added later (ALTER TABLE ADD COLUMN): its value is the
+  // default added_defaults_ names, or the check fails.
+  Status ApplyChange(const wire::TableShape& shape, const wire::RowChange& c,
+                     std::map<std::string, Table>* model) const {
     wire::Row key;
     *key.mutable_values() = c.pk();
     Table& table = (*model)[shape.name()];
@@ -119,6 +121,7 @@ class WalAgentTest : public ::testing::Test {
       for (int i = 0; i < values.size(); ++i) {
         if (values[i].kind_case() == wire::Value::KIND_NOT_SET) continue;
         const std::string& col = shape.columns(i);
+        if (check && !row->contains(col)) (*row)[col] = AddedDefault(shape.name(), col);
         if (check && (*row)[col] != values[i].SerializeAsString()) {
           return Status::Internal(fmt::format("{}.{}: old value differs", shape.name(), col));
         }
@@ -143,14 +146,18 @@ class WalAgentTest : public ::testing::Test {
     return fill(c.new_values(), &it->second, false);
   }
 
+  std::string AddedDefault(const std::string& table, const std::string& column) const {
+    auto t = added_defaults_.find(table);
+    if (t == added_defaults_.end()) return "(no default)";
+    auto c = t->second.find(column);
+    return c == t->second.end() ? "(no default)" : c->second;
+  }
+
   // SQLite's tables in the model's form: the columns table_info lists (generated ones are
   // computed, never captured).
   std::map<std::string, Table> Actual() {
     std::map<std::string, Table> out;
-    const std::map<std::string, std::vector<std::string>> keys = {
-        {"users", {"id"}}, {"tags", {"code"}},  {"seats", {"seat", "row_no"}},
-        {"extra", {"k"}},  {"notes", {"slug"}}, {"calc", {"id"}}};
-    for (const auto& [table, pk] : keys) {
+    for (const auto& [table, pk] : keys_) {
       auto columns = app_->Prepare(
           "SELECT group_concat('\"' || replace(name, '\"', '\"\"') || '\"', ', ') FROM "
           "pragma_table_info(?1)");
@@ -194,6 +201,12 @@ class WalAgentTest : public ::testing::Test {
   uint64_t wal_restarts_ = 0;  // of the agents OpenAgent replaced
   bool restart_wal_ = true;    // the agents OpenAgent opens let the WAL restart
   int reverse_keys_ = 0;       // row changes of REVERSE transactions seen by Replay
+  // The tables Actual reads, with their primary key columns.
+  std::map<std::string, std::vector<std::string>> keys_ = {
+      {"users", {"id"}}, {"tags", {"code"}},  {"seats", {"seat", "row_no"}},
+      {"extra", {"k"}},  {"notes", {"slug"}}, {"calc", {"id"}}};
+  // Columns added by ALTER TABLE: table -> column -> serialized value of rows older than it.
+  std::map<std::string, Row> added_defaults_;
 };
 
 }  // namespace sqlift::testing_wal
