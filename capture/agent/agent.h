@@ -58,6 +58,12 @@ struct CaptureAgentOptions {
   // The WAL size (frames) from which a restart may hold writers off; below it, only a restart
   // that needs nobody held is tried (the application paused between commits).
   uint64_t restart_hold_frames = 4000;
+  // Mode "wal": a resuming agent first waits for a checkpoint another process is running
+  // (seen in SQLite's checkpoint lock, common/sqlite/shm_lock.h) so that it counts what the
+  // checkpoint copied; past checkpoint_wait it fails, naming the lock. on_checkpoint_wait,
+  // when set, is called as such a wait begins.
+  std::chrono::milliseconds checkpoint_wait{std::chrono::seconds(60)};
+  std::function<void()> on_checkpoint_wait;
   // Retention of acked log records: kept at least this long, and trimmed beyond this size.
   std::chrono::seconds retain_time{24 * 3600};
   uint64_t retain_bytes = 1ULL << 30;

@@ -85,7 +85,8 @@ Status WalCaptureAgent::OpenSource() {
   bool gap = false;
   SQLIFT_ASSIGN_OR_RETURN(auto db_file, SqliteVfsFile::Of(*db_));
   Result<std::unique_ptr<WalSource>> source =
-      WalSource::Open(options_.sqlite_path, std::move(db_file), Published(), saved_, &gap);
+      WalSource::Open(options_.sqlite_path, std::move(db_file), Published(), saved_, &gap,
+                      {options_.checkpoint_wait, options_.on_checkpoint_wait});
   if (!source.ok()) {
     return gap ? HandleGap(source.status())
                : source.status().With("read the WAL of " + options_.sqlite_path);

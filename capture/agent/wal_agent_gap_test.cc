@@ -1,12 +1,16 @@
 // WalCaptureAgent started again after a stop: a WAL restarted meanwhile is a gap that is
 // repaired, and so is a checkpoint that copied frames it had not read over pages whose
 // earlier images only the database file held; a checkpoint that could still do so once it
-// runs again must not change what it decodes.
+// runs again must not change what it decodes. A checkpoint another process is running as the
+// agent resumes is waited for.
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "capture/agent/testing/wal_agent_fixture.h"
 #include "capture/agent/wal_agent.h"
+#include "common/sqlite/shm_lock.h"
+#include "common/sqlite/testing/shm_lock_holder.h"
 
 namespace sqlift {
 namespace {
@@ -147,6 +151,47 @@ TEST_F(WalAgentResumeTest, ACheckpointOfPagesTheWalHeldIsNoGap) {
   auto model = Replay();
   ASSERT_TRUE(model.ok()) << model.status().ToString();
   EXPECT_TRUE((*model)["users"] == Actual()["users"]);
+}
+
+// A checkpoint is all a writer before SQLite 3.11 shows of a copy under way: its lock. The
+// lock here ends only when the agent waits on it, so the agent cannot have read the counters
+// while it was held.
+TEST_F(WalAgentTest, AResumingAgentWaitsForACheckpointAnotherProcessRuns) {
+  ASSERT_TRUE(OpenAgent().ok());
+  Exec("INSERT INTO users VALUES (1, 'a', 1, NULL)");
+  ASSERT_TRUE(agent_->DrainAvailable().ok());
+  agent_.reset();
+  Exec("INSERT INTO users VALUES (2, 'b', 1, NULL)");
+  testing::ShmLockHolder checkpoint(path_, F_WRLCK, kCheckpointLockByte);
+  ASSERT_TRUE(checkpoint.ok()) << "the child took no lock";
+  int waits = 0;
+  Status st = OpenAgent(nullptr, [&](CaptureAgentOptions& o) {
+    o.on_checkpoint_wait = [&] {
+      ++waits;
+      checkpoint.Release();
+    };
+  });
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_GE(waits, 1);
+  ASSERT_TRUE(agent_->DrainAvailable().ok());
+  auto model = Replay();
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  EXPECT_EQ((*model)["users"].size(), 2u);
+}
+
+TEST_F(WalAgentTest, ACheckpointThatDoesNotEndStopsAResumingAgentNamingTheLock) {
+  ASSERT_TRUE(OpenAgent().ok());
+  Exec("INSERT INTO users VALUES (1, 'a', 1, NULL)");
+  ASSERT_TRUE(agent_->DrainAvailable().ok());
+  agent_.reset();
+  testing::ShmLockHolder checkpoint(path_, F_WRLCK, kCheckpointLockByte);
+  ASSERT_TRUE(checkpoint.ok()) << "the child took no lock";
+  Status st = OpenAgent(
+      nullptr, [](CaptureAgentOptions& o) { o.checkpoint_wait = std::chrono::milliseconds(0); });
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("held the checkpoint lock"), std::string::npos) << st.ToString();
+  checkpoint.Release();
+  EXPECT_TRUE(OpenAgent().ok());  // the checkpoint over, the agent resumes
 }
 
 }  // namespace

@@ -15,7 +15,6 @@
 namespace sqlift {
 namespace {
 
-constexpr auto kCheckpointWait = std::chrono::seconds(60);
 constexpr auto kCheckpointPoll = std::chrono::milliseconds(50);
 
 using wal::WalContinuity;
@@ -74,10 +73,11 @@ Result<std::unique_ptr<WalSource>> WalSource::Open(const std::string& db_path,
                                                    std::unique_ptr<wal::RandomAccessFile> db_file,
                                                    PublishedFn published,
                                                    const std::optional<WalPosition>& from,
-                                                   bool* gap) {
+                                                   bool* gap, CheckpointWait wait) {
   *gap = false;
   std::unique_ptr<WalSource> source(
       new WalSource(db_path, std::move(db_file), std::move(published)));
+  source->wait_ = std::move(wait);
   SQLIFT_RETURN_IF_ERROR(source->Build(from, gap));
   return source;
 }
@@ -246,16 +246,17 @@ Status WalSource::NoteStaleAttempt(const wal::WalHeader& generation, uint64_t st
 // A checkpoint another process is running shows in its lock alone with SQLite before 3.11
 // (shm_lock.h): waited for, so that the counters read next include what it copied.
 Status WalSource::WaitForCheckpoint() {
-  const auto until = std::chrono::steady_clock::now() + kCheckpointWait;
+  const auto until = std::chrono::steady_clock::now() + wait_.limit;
   for (auto pause = std::chrono::milliseconds(1);; pause = std::min(2 * pause, kCheckpointPoll)) {
     SQLIFT_ASSIGN_OR_RETURN(bool held, CheckpointLockHeld(db_path_));
     if (!held) return Status::OK();
     if (std::chrono::steady_clock::now() >= until) {
       return Status::Unavailable(fmt::format(
-          "another process has held the checkpoint lock of {} for {} s: what its checkpoint "
+          "another process has held the checkpoint lock of {} for {} ms: what its checkpoint "
           "copied into the database file cannot be known before it ends",
-          db_path_, std::chrono::duration_cast<std::chrono::seconds>(kCheckpointWait).count()));
+          db_path_, wait_.limit.count()));
     }
+    if (pause == std::chrono::milliseconds(1) && wait_.on_wait) wait_.on_wait();
     std::this_thread::sleep_for(pause);
   }
 }

@@ -18,6 +18,7 @@
 // Ownership: owns its files, store and decoder. Thread safety: none; the agent's thread.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -41,6 +42,12 @@ struct WalTxn {
   wal::WalPosition end;
 };
 
+// How a resuming source waits for a checkpoint another process is running.
+struct CheckpointWait {
+  std::chrono::milliseconds limit{std::chrono::seconds(60)};
+  std::function<void()> on_wait;  // called as a wait begins, when set
+};
+
 class WalSource {
  public:
   // From `from` (a position this source reported before), or, when unset, from the WAL's
@@ -50,9 +57,11 @@ class WalSource {
   // `published` reads what SQLite's readers count as committed (common/sqlite/wal_index.h):
   // frames past it are not decoded, whatever the -wal file holds.
   using PublishedFn = std::function<Result<std::optional<WalIndexHead>>()>;
+  // `wait`: how a resuming source waits for another process's checkpoint (KeepFileImages).
   [[nodiscard]] static Result<std::unique_ptr<WalSource>> Open(
       const std::string& db_path, std::unique_ptr<wal::RandomAccessFile> db_file,
-      PublishedFn published, const std::optional<wal::WalPosition>& from, bool* gap);
+      PublishedFn published, const std::optional<wal::WalPosition>& from, bool* gap,
+      CheckpointWait wait = {});
 
   // Decodes up to `max` committed transactions after the position and calls `fn` with each;
   // the position moves past each transaction `fn` accepts. Returns how many were accepted.
@@ -95,6 +104,7 @@ class WalSource {
   std::unique_ptr<wal::RandomAccessFile> wal_file_;
   std::unique_ptr<wal::RandomAccessFile> db_file_;
   PublishedFn published_;
+  CheckpointWait wait_;
   std::unique_ptr<wal::PageStore> store_;
   std::unique_ptr<wal::RowChangeDecoder> decoder_;  // null until the first transaction
   std::unique_ptr<WalSchema> schema_;

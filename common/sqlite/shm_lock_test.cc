@@ -5,7 +5,6 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -13,6 +12,7 @@
 #include <string>
 
 #include "common/sqlite/sqlite_db.h"
+#include "common/sqlite/testing/shm_lock_holder.h"
 
 namespace sqlift {
 namespace {
@@ -36,42 +36,6 @@ class ShmLockTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  // A child that takes `type` on `byte` of the -shm file and holds it until the returned
-  // pipe closes; returns the child's pid once the lock is taken.
-  pid_t HoldInChild(short type, off_t byte, int* release) {
-    int ready[2], hold[2];
-    if (pipe(ready) != 0 || pipe(hold) != 0) return -1;
-    const pid_t pid = fork();
-    if (pid == 0) {
-      close(ready[0]);
-      close(hold[1]);
-      const int fd = open((path_ + "-shm").c_str(), O_RDWR);
-      struct flock l {};
-      l.l_type = type;
-      l.l_whence = SEEK_SET;
-      l.l_start = byte;
-      l.l_len = 1;
-      const char ok = (fd >= 0 && fcntl(fd, F_SETLK, &l) == 0) ? 'y' : 'n';
-      if (write(ready[1], &ok, 1) != 1) _exit(2);
-      char c;
-      while (read(hold[0], &c, 1) > 0) {
-      }
-      _exit(0);
-    }
-    close(ready[1]);
-    close(hold[0]);
-    char ok = 'n';
-    if (read(ready[0], &ok, 1) != 1 || ok != 'y') ADD_FAILURE() << "the child took no lock";
-    close(ready[0]);
-    *release = hold[1];
-    return pid;
-  }
-  static void Release(pid_t pid, int release) {
-    close(release);
-    int status = 0;
-    waitpid(pid, &status, 0);
-  }
-
   std::filesystem::path dir_;
   std::string path_;
   std::unique_ptr<SqliteDb> db_;
@@ -81,13 +45,12 @@ TEST_F(ShmLockTest, AnExclusiveLockOfAnotherProcessOnTheCheckpointByteIsSeen) {
   auto held = CheckpointLockHeld(path_);
   ASSERT_TRUE(held.ok()) << held.status().ToString();
   EXPECT_FALSE(*held);
-  int release = -1;
-  const pid_t pid = HoldInChild(F_WRLCK, kCheckpointLockByte, &release);
-  ASSERT_GT(pid, 0);
+  testing::ShmLockHolder child(path_, F_WRLCK, kCheckpointLockByte);
+  ASSERT_TRUE(child.ok()) << "the child took no lock";
   held = CheckpointLockHeld(path_);
   ASSERT_TRUE(held.ok()) << held.status().ToString();
   EXPECT_TRUE(*held);
-  Release(pid, release);
+  child.Release();
   held = CheckpointLockHeld(path_);
   ASSERT_TRUE(held.ok()) << held.status().ToString();
   EXPECT_FALSE(*held);
@@ -99,11 +62,10 @@ TEST_F(ShmLockTest, ASharedLockOrAnotherByteIsNoCheckpoint) {
   for (const auto& [type, byte] : {std::pair<short, off_t>{F_RDLCK, kCheckpointLockByte},
                                    std::pair<short, off_t>{F_WRLCK, kCheckpointLockByte + 1},
                                    std::pair<short, off_t>{F_WRLCK, kCheckpointLockByte - 1}}) {
-    int release = -1;
-    const pid_t pid = HoldInChild(type, byte, &release);
-    ASSERT_GT(pid, 0);
+    testing::ShmLockHolder child(path_, type, byte);
+    ASSERT_TRUE(child.ok()) << "the child took no lock";
     auto held = CheckpointLockHeld(path_);
-    Release(pid, release);
+    child.Release();
     ASSERT_TRUE(held.ok()) << held.status().ToString();
     EXPECT_FALSE(*held) << "lock type " << type << " on byte " << byte;
   }
