@@ -24,6 +24,19 @@ struct Case {
   std::string bytes;
 };
 
+Case Null() {
+  return {Kind::kNull, 0, 0, ""};
+}
+Case Integer(int64_t i) {
+  return {Kind::kInteger, i, 0, ""};
+}
+Case Real(double d) {
+  return {Kind::kReal, 0, d, ""};
+}
+Case Bytes(Kind kind, std::string bytes) {
+  return {kind, 0, 0, std::move(bytes)};
+}
+
 proto::ValueRef Ref(const Case& c) {
   proto::ValueRef r;
   r.kind = c.kind;
@@ -34,17 +47,17 @@ proto::ValueRef Ref(const Case& c) {
 }
 
 std::vector<Case> Values() {
-  std::vector<Case> out = {{Kind::kNull}};
+  std::vector<Case> out = {Null()};
   for (int64_t i : {int64_t{0}, int64_t{1}, int64_t{-1}, int64_t{INT16_MAX}, int64_t{INT16_MAX} + 1,
                     int64_t{INT16_MIN}, int64_t{INT16_MIN} - 1, int64_t{INT32_MAX},
                     int64_t{INT32_MAX} + 1, int64_t{INT32_MIN}, int64_t{INT32_MIN} - 1,
                     std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::min(),
                     int64_t{1700000000}, int64_t{1700000000123}, int64_t{1700000000123456}}) {
-    out.push_back({Kind::kInteger, i});
+    out.push_back(Integer(i));
   }
   for (double d : {0.0, -0.0, 1.5, -2.25, 1e300, 1e-300, 1700000000.5, 0.1,
                    std::numeric_limits<double>::infinity(), std::nan("")}) {
-    out.push_back({Kind::kReal, 0, d});
+    out.push_back(Real(d));
   }
   for (const char* s : {"",
                         "plain",
@@ -72,11 +85,11 @@ std::vector<Case> Values() {
                         "123e4567-e89b-12d3-a456-426614174000",
                         "{\"a\":1}",
                         "abcdef"}) {
-    out.push_back({Kind::kText, 0, 0, std::string(s)});
-    out.push_back({Kind::kBlob, 0, 0, std::string(s)});
+    out.push_back(Bytes(Kind::kText, s));
+    out.push_back(Bytes(Kind::kBlob, s));
   }
-  out.push_back({Kind::kText, 0, 0, std::string("nul\0inside", 10)});
-  out.push_back({Kind::kBlob, 0, 0, std::string("\x00\xFF\x80", 3)});
+  out.push_back(Bytes(Kind::kText, std::string("nul\0inside", 10)));
+  out.push_back(Bytes(Kind::kBlob, std::string("\x00\xFF\x80", 3)));
   return out;
 }
 
@@ -116,12 +129,11 @@ TEST(ValueEncoderFast, TakesTheCommonValues) {
   std::string out;
   const std::string iso = "2024-02-29 12:34:56";
   EXPECT_TRUE(
-      AppendBinaryFieldFast(Ref({Kind::kText, 0, 0, iso}), *ParsePgType("timestamptz"), &out));
-  EXPECT_TRUE(AppendBinaryFieldFast(Ref({Kind::kInteger, 7}), *ParsePgType("bigint"), &out));
-  EXPECT_TRUE(AppendBinaryFieldFast(Ref({Kind::kText, 0, 0, "x"}), *ParsePgType("text"), &out));
-  EXPECT_TRUE(AppendBinaryFieldFast(Ref({Kind::kNull}), *ParsePgType("numeric(10,2)"), &out));
-  EXPECT_FALSE(
-      AppendBinaryFieldFast(Ref({Kind::kReal, 0, 1.5}), *ParsePgType("numeric(10,2)"), &out));
+      AppendBinaryFieldFast(Ref(Bytes(Kind::kText, iso)), *ParsePgType("timestamptz"), &out));
+  EXPECT_TRUE(AppendBinaryFieldFast(Ref(Integer(7)), *ParsePgType("bigint"), &out));
+  EXPECT_TRUE(AppendBinaryFieldFast(Ref(Bytes(Kind::kText, "x")), *ParsePgType("text"), &out));
+  EXPECT_TRUE(AppendBinaryFieldFast(Ref(Null()), *ParsePgType("numeric(10,2)"), &out));
+  EXPECT_FALSE(AppendBinaryFieldFast(Ref(Real(1.5)), *ParsePgType("numeric(10,2)"), &out));
 }
 
 TEST(ValueEncoderFast, RandomTimesAgree) {
@@ -135,7 +147,7 @@ TEST(ValueEncoderFast, RandomTimesAgree) {
         rng() % 3 == 0 ? fmt::format("{}{:02}:{:02}", rng() % 2 ? "+" : "-", rng() % 16, rng() % 61)
                        : "");
     for (const PgType& type : types) {
-      const proto::ValueRef ref = Ref({Kind::kText, 0, 0, text});
+      const proto::ValueRef ref = Ref(Bytes(Kind::kText, text));
       wire::Value value;
       proto::CopyValueRef(ref, &value);
       std::string fast, slow;
