@@ -142,15 +142,10 @@ class OldSqliteLayoutTest : public OldSqliteTest, public ::testing::WithParamInt
 TEST_P(OldSqliteLayoutTest, TheLogReplaysToWhatSqliteHolds) {
   REQUIRE_OLD_SHELLS();
   for (const std::string& shell : OldShells()) {
-    agent_.reset();
-    app_.reset();
-    SetUp();  // a fresh directory, log and database for each version
+    StartOver(shell);  // a fresh directory, log and database for each version
     added_defaults_.clear();
     extra_ = false;
     wal_restarts_ = 0;
-    dir_ = dir_ / std::filesystem::path(shell).parent_path().filename();
-    std::filesystem::create_directories(dir_);
-    path_ = (dir_ / "app.db").string();
     ASSERT_NO_FATAL_FAILURE(Workload(shell));
   }
 }
@@ -164,12 +159,7 @@ TEST_F(OldSqliteTest, AWalTheOldWriterRestartedWhileStoppedIsAGap) {
   REQUIRE_OLD_SHELLS();
   for (const std::string& shell : OldShells()) {
     SCOPED_TRACE(shell);
-    agent_.reset();
-    app_.reset();
-    dir_ = tmp_.path() / std::filesystem::path(shell).parent_path().filename();
-    std::filesystem::create_directories(dir_);
-    path_ = (dir_ / "app.db").string();
-    log_ = state::NewMemChangeLog();
+    StartOver(shell);
     ASSERT_NO_FATAL_FAILURE(Create(shell, kLayouts[0]));
     ASSERT_TRUE(OpenAgent().ok());
     ASSERT_NO_FATAL_FAILURE(Shell("INSERT INTO users (id, name) VALUES (1, 'a');"));
@@ -193,12 +183,7 @@ class OldSqliteResumeTest : public OldSqliteTest {
   // A database whose users' pages are in the file alone, an agent started in a WAL generation
   // the old writer began, then stopped.
   void StartInAGenerationTheOldWriterBegan(const std::string& shell) {
-    agent_.reset();
-    app_.reset();
-    dir_ = tmp_.path() / std::filesystem::path(shell).parent_path().filename();
-    std::filesystem::create_directories(dir_);
-    path_ = (dir_ / "app.db").string();
-    log_ = state::NewMemChangeLog();
+    StartOver(shell);
     ASSERT_NO_FATAL_FAILURE(Create(shell, kLayouts[0]));
     // This process's SQLite (3.11 or later) writes and checkpoints: nBackfillAttempted is
     // set; the old writer's next write restarts the WAL (and, before 3.11, leaves it).

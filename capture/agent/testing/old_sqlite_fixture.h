@@ -92,6 +92,17 @@ class OldSqliteTest : public testing_wal::WalAgentTest {
              {"bulk", {"id"}},      {"extra", {"k"}}};
   }
 
+  // A new directory, log and database path for `shell`'s files (named by its version), with
+  // no agent or connection of this process open.
+  void StartOver(const std::string& shell) {
+    agent_.reset();
+    app_.reset();
+    dir_ = tmp_.path() / std::filesystem::path(shell).parent_path().filename();
+    std::filesystem::create_directories(dir_);
+    path_ = (dir_ / "app.db").string();
+    log_ = state::NewMemChangeLog();
+  }
+
   // Runs `sql` through the old shell on the database; fails the test on any error.
   void Shell(const std::string& sql) {
     const std::string script = (dir_ / "script.sql").string();
