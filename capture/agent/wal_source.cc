@@ -9,6 +9,7 @@
 
 #include "capture/wal/bytes.h"
 #include "capture/wal/db_header.h"
+#include "common/base/backoff.h"
 #include "common/base/parse.h"
 #include "common/sqlite/shm_lock.h"
 
@@ -247,7 +248,8 @@ Status WalSource::NoteStaleAttempt(const wal::WalHeader& generation, uint64_t st
 // (shm_lock.h): waited for, so that the counters read next include what it copied.
 Status WalSource::WaitForCheckpoint() {
   const auto until = std::chrono::steady_clock::now() + wait_.limit;
-  for (auto pause = std::chrono::milliseconds(1);; pause = std::min(2 * pause, kCheckpointPoll)) {
+  Backoff pause(std::chrono::milliseconds(1), kCheckpointPoll);
+  for (bool waiting = false;; waiting = true) {
     SQLIFT_ASSIGN_OR_RETURN(bool held, CheckpointLockHeld(db_path_));
     if (!held) return Status::OK();
     if (std::chrono::steady_clock::now() >= until) {
@@ -256,8 +258,8 @@ Status WalSource::WaitForCheckpoint() {
           "copied into the database file cannot be known before it ends",
           db_path_, wait_.limit.count()));
     }
-    if (pause == std::chrono::milliseconds(1) && wait_.on_wait) wait_.on_wait();
-    std::this_thread::sleep_for(pause);
+    if (!waiting && wait_.on_wait) wait_.on_wait();
+    std::this_thread::sleep_for(pause.Next());
   }
 }
 
